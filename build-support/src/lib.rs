@@ -1,0 +1,44 @@
+//! `rivet-build`: compiles WebAssembly to native object files at build time.
+//!
+//! The stages, one module each: [`decode`] validates a binary and builds a
+//! [`env::ModuleEnv`]; [`translate`] turns each function body into Cranelift IR;
+//! [`emit`] compiles the functions and [`trampoline`]s into one object file with its
+//! descriptor; [`package`] links objects into libraries.
+
+pub mod decode;
+pub mod emit;
+pub mod env;
+pub mod error;
+pub mod package;
+pub mod trampoline;
+pub mod translate;
+
+pub use error::Error;
+pub use rivet_descriptor::BoundsMode;
+
+/// How to compile.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How linear-memory accesses are checked.
+    pub bounds: BoundsMode,
+    /// Target triple (as cargo's `TARGET`); `None` compiles for the host.
+    pub target: Option<String>,
+    /// Name of the exported descriptor symbol.
+    pub symbol: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            bounds: BoundsMode::Guard,
+            target: None,
+            symbol: "rivet_unit".to_string(),
+        }
+    }
+}
+
+/// Validates and compiles one core wasm module (binary format) to the bytes of a
+/// relocatable object file exporting `options.symbol`.
+pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
+    emit::compile_module(wasm, options)
+}

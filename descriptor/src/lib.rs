@@ -1,0 +1,697 @@
+//! The contract between Rivet's build-time compiler (`rivet-build`) and its runtime
+//! shim (`rivet`).
+//!
+//! A compiled *unit* is one object file. It exports exactly one data symbol, the
+//! descriptor, laid out as [`RawDescriptor`]. The descriptor points at the unit's
+//! code (one entry per defined function and per trampoline), at the concatenated
+//! bytes of its data segments, and at a postcard-encoded [`Unit`] that says
+//! everything else the runtime needs. Both sides depend on this crate, so the
+//! layout of the instance context ([`VmctxLayout`]), the table of runtime
+//! builtins ([`Builtin`]) and the trap codes ([`TrapKind`]) are written once.
+//!
+//! # Native calling convention of compiled wasm functions
+//! Every wasm function `(p1..pn) -> (r1..rm)` compiles to a native function with the
+//! target's default C calling convention (System V on x86-64 Linux), Cranelift's
+//! implicit struct return for more results than fit registers, and the signature
+//! `(vmctx: ptr, p1..pn) -> (r1..rm)`. `vmctx` is the callee instance's context.
+//! `i32`/`i64`/`f32`/`f64` map to the same Cranelift types; `funcref` and
+//! `externref` are pointer-sized integers (0 is null): a funcref is a
+//! `*const VMFuncRef`, an externref an opaque non-zero handle owned by the store.
+//!
+//! # Trampolines
+//! * *Array trampoline* (one per type index, `Module::array_trampolines`):
+//!   `extern "C" fn(code: *const u8, vmctx: *mut u8, values: *mut ValRaw)`. Loads the
+//!   parameters from `values[0..n]`, calls `code` with the native convention above,
+//!   stores the results to `values[0..m]`. This is how the host calls into wasm.
+//! * *Host trampoline* (one per type index, `Module::host_trampolines`): a function with
+//!   the native wasm convention of that type, used as the `code` of a host function.
+//!   Its `vmctx` argument is really a `*mut VMHostFunc`: it spills the parameters to a
+//!   stack array of `ValRaw` (large enough for params and results), calls
+//!   `(*vmctx).dispatch(vmctx, values)` with the C convention, and if that returns
+//!   non-zero executes a trap with code [`TrapKind::Host`]; otherwise it loads the
+//!   results from the array and returns them.
+//!
+//! # Values in memory (`ValRaw`, globals)
+//! A slot is 16 bytes, little-endian from offset 0: `i32` and `f32` (bits) use 4
+//! bytes, `i64` and `f64` (bits) 8 bytes, references a pointer-sized integer, `v128`
+//! all 16.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped on every change to anything in this crate; the runtime refuses a
+/// descriptor with another version.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// First bytes of every descriptor.
+pub const MAGIC: [u8; 8] = *b"RIVETUN\0";
+
+/// Size in bytes of a wasm page.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+
+/// In guard-region mode every 32-bit memory reserves this many bytes of address
+/// space (4 GiB of addressable memory plus a 2 GiB guard), so that an access
+/// `base + zext(index) + offset` with `offset + size <= GUARD_BYTES` needs no check.
+pub const GUARD_RESERVATION: u64 = (4 << 30) + GUARD_BYTES;
+
+/// Guard bytes after the 4 GiB of a 32-bit memory in guard-region mode. Accesses
+/// whose static offset plus access size exceed this get an explicit bounds check.
+pub const GUARD_BYTES: u64 = 2 << 30;
+
+/// The header every compiled unit exports under its descriptor symbol.
+/// `#[repr(C)]`: the compiler emits it field by field with relocations.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RawDescriptor {
+    /// [`MAGIC`].
+    pub magic: [u8; 8],
+    /// [`FORMAT_VERSION`].
+    pub version: u32,
+    /// Reserved, zero.
+    pub reserved: u32,
+    /// postcard-encoded [`Unit`].
+    pub metadata: *const u8,
+    /// Length of `metadata` in bytes.
+    pub metadata_len: usize,
+    /// Code address of every defined function of every module in the unit, in
+    /// order: module 0's defined functions, then module 1's, … (see
+    /// [`Module::defined_function_base`]).
+    pub functions: *const *const u8,
+    /// Number of entries in `functions`.
+    pub function_count: usize,
+    /// Code address of every trampoline (array and host trampolines of all
+    /// modules; indices in [`Module::array_trampolines`] and
+    /// [`Module::host_trampolines`]).
+    pub trampolines: *const *const u8,
+    /// Number of entries in `trampolines`.
+    pub trampoline_count: usize,
+    /// Concatenated bytes of every data segment of every module.
+    pub data: *const u8,
+    /// Length of `data` in bytes.
+    pub data_len: usize,
+}
+
+// SAFETY: a descriptor is immutable static data in the loaded object.
+unsafe impl Sync for RawDescriptor {}
+
+/// Field offsets of [`RawDescriptor`] on a 64-bit target, for the emitter.
+pub mod raw_offsets {
+    /// `metadata` pointer.
+    pub const METADATA: u32 = 16;
+    /// `metadata_len`.
+    pub const METADATA_LEN: u32 = 24;
+    /// `functions` pointer.
+    pub const FUNCTIONS: u32 = 32;
+    /// `function_count`.
+    pub const FUNCTION_COUNT: u32 = 40;
+    /// `trampolines` pointer.
+    pub const TRAMPOLINES: u32 = 48;
+    /// `trampoline_count`.
+    pub const TRAMPOLINE_COUNT: u32 = 56;
+    /// `data` pointer.
+    pub const DATA: u32 = 64;
+    /// `data_len`.
+    pub const DATA_LEN: u32 = 72;
+    /// Total size.
+    pub const SIZE: u32 = 80;
+}
+
+/// Everything about a unit that is not code, encoded with postcard.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Unit {
+    /// How memory accesses were compiled; the runtime allocates memories to match.
+    pub bounds: BoundsMode,
+    /// The core modules of the unit.
+    pub modules: Vec<Module>,
+}
+
+impl Unit {
+    /// Encodes the unit for the descriptor.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("encoding a Unit cannot fail")
+    }
+
+    /// Decodes the unit from a descriptor's metadata.
+    pub fn decode(bytes: &[u8]) -> Result<Unit, String> {
+        postcard::from_bytes(bytes).map_err(|e| format!("corrupt unit metadata: {e}"))
+    }
+}
+
+/// How linear-memory accesses are checked.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum BoundsMode {
+    /// Memories reserve [`GUARD_RESERVATION`] bytes of address space; out-of-bounds
+    /// accesses fault on an inaccessible page and become traps. Memory bases never
+    /// move.
+    #[default]
+    Guard,
+    /// Every access is compared with the memory's current length. Memories are
+    /// allocated at their current size and may move when they grow, so compiled
+    /// code reloads the base after anything that may grow memory.
+    Explicit,
+}
+
+/// A wasm value type.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
+}
+
+/// A function type.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    pub params: Vec<ValType>,
+    pub results: Vec<ValType>,
+}
+
+/// A memory type (32-bit, unshared: what Rivet supports).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemoryType {
+    /// Initial size in pages.
+    pub minimum: u64,
+    /// Maximum size in pages.
+    pub maximum: Option<u64>,
+}
+
+/// A table type.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TableType {
+    /// `FuncRef` or `ExternRef`.
+    pub element: ValType,
+    pub minimum: u64,
+    pub maximum: Option<u64>,
+}
+
+/// A global type.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GlobalType {
+    pub content: ValType,
+    pub mutable: bool,
+}
+
+/// The kind of an import or export, with its index in that kind's index space.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum ExternIndex {
+    Func(u32),
+    Table(u32),
+    Memory(u32),
+    Global(u32),
+}
+
+/// The type of an import.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum ImportType {
+    /// Type index into [`Module::types`].
+    Func(u32),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+/// One import, in the module's import order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    pub ty: ImportType,
+}
+
+/// One export.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Export {
+    pub name: String,
+    pub index: ExternIndex,
+}
+
+/// A constant expression (wasm 2.0: one instruction).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub enum ConstExpr {
+    I32(i32),
+    I64(i64),
+    /// Bits of an f32.
+    F32(u32),
+    /// Bits of an f64.
+    F64(u64),
+    V128(u128),
+    /// A null reference of either reference type.
+    RefNull,
+    /// Function index.
+    RefFunc(u32),
+    /// Global index (an imported global in wasm 2.0).
+    GlobalGet(u32),
+}
+
+/// Where an element or data segment goes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub enum SegmentMode {
+    /// Copied by `table.init` / `memory.init` only.
+    Passive,
+    /// Copied at instantiation into table or memory `index` at `offset`, then dropped.
+    Active { index: u32, offset: ConstExpr },
+    /// Declared (element segments only): dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ElementSegment {
+    /// `FuncRef` or `ExternRef`.
+    pub element: ValType,
+    pub mode: SegmentMode,
+    pub items: Vec<ConstExpr>,
+}
+
+/// A data segment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataSegment {
+    pub mode: SegmentMode,
+    /// Offset of the bytes in [`RawDescriptor::data`].
+    pub start: u64,
+    /// Number of bytes.
+    pub len: u64,
+}
+
+/// Trap sites of one compiled function.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FunctionCode {
+    /// Size of the function's machine code in bytes.
+    pub len: u32,
+    /// Offsets (from the function's start) of instructions that may trap, sorted.
+    pub traps: Vec<(u32, TrapKind)>,
+    /// The function's wasm name, where the name section gives one.
+    pub name: Option<String>,
+}
+
+/// One core module of a unit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Module {
+    /// The module's type section (function types only in wasm 2.0).
+    pub types: Vec<FuncType>,
+    pub imports: Vec<Import>,
+    /// Type index of every function, imported ones first (the wasm index space).
+    pub functions: Vec<u32>,
+    /// Index in [`RawDescriptor::functions`] of this module's first defined function.
+    pub defined_function_base: u32,
+    /// Every table, imported ones first.
+    pub tables: Vec<TableType>,
+    /// Every memory, imported ones first.
+    pub memories: Vec<MemoryType>,
+    /// Every global, imported ones first.
+    pub globals: Vec<GlobalType>,
+    /// Initial value of every defined global (not of imported ones).
+    pub global_inits: Vec<ConstExpr>,
+    pub exports: Vec<Export>,
+    pub start: Option<u32>,
+    pub elements: Vec<ElementSegment>,
+    pub data: Vec<DataSegment>,
+    /// Per type index: index into [`RawDescriptor::trampolines`].
+    pub array_trampolines: Vec<u32>,
+    /// Per type index: index into [`RawDescriptor::trampolines`].
+    pub host_trampolines: Vec<u32>,
+    /// Per defined function: code size and trap sites.
+    pub code: Vec<FunctionCode>,
+    /// Where everything lives in this module's instance context.
+    pub layout: VmctxLayout,
+}
+
+impl Module {
+    /// Number of imported functions.
+    pub fn imported_functions(&self) -> u32 {
+        self.count_imports(|t| matches!(t, ImportType::Func(_)))
+    }
+    /// Number of imported tables.
+    pub fn imported_tables(&self) -> u32 {
+        self.count_imports(|t| matches!(t, ImportType::Table(_)))
+    }
+    /// Number of imported memories.
+    pub fn imported_memories(&self) -> u32 {
+        self.count_imports(|t| matches!(t, ImportType::Memory(_)))
+    }
+    /// Number of imported globals.
+    pub fn imported_globals(&self) -> u32 {
+        self.count_imports(|t| matches!(t, ImportType::Global(_)))
+    }
+    fn count_imports(&self, f: impl Fn(&ImportType) -> bool) -> u32 {
+        self.imports.iter().filter(|i| f(&i.ty)).count() as u32
+    }
+}
+
+/// Why wasm code stopped. Each kind carries the message the spec tests use.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum TrapKind {
+    /// The native stack limit was reached.
+    StackOverflow = 0,
+    /// `unreachable` was executed.
+    Unreachable = 1,
+    /// Out-of-bounds linear memory access (loads, stores, bulk memory operations,
+    /// and data segments at instantiation).
+    MemoryOutOfBounds = 2,
+    /// Out-of-bounds table access (table.get/set/fill/copy/init, element segments).
+    TableOutOfBounds = 3,
+    /// `call_indirect` index past the end of the table.
+    UndefinedElement = 4,
+    /// `call_indirect` of a null entry.
+    UninitializedElement = 5,
+    /// `call_indirect` of a function of another type.
+    BadSignature = 6,
+    /// Integer division or remainder by zero.
+    IntegerDivideByZero = 7,
+    /// Signed division overflow (`INT_MIN / -1`).
+    IntegerOverflow = 8,
+    /// Float-to-int conversion of NaN or of a value out of range.
+    BadConversionToInteger = 9,
+    /// A host function returned an error; the runtime holds its details.
+    Host = 10,
+    /// A null reference was dereferenced.
+    NullReference = 11,
+}
+
+impl TrapKind {
+    /// Every kind, in code order.
+    pub const ALL: [TrapKind; 12] = [
+        TrapKind::StackOverflow,
+        TrapKind::Unreachable,
+        TrapKind::MemoryOutOfBounds,
+        TrapKind::TableOutOfBounds,
+        TrapKind::UndefinedElement,
+        TrapKind::UninitializedElement,
+        TrapKind::BadSignature,
+        TrapKind::IntegerDivideByZero,
+        TrapKind::IntegerOverflow,
+        TrapKind::BadConversionToInteger,
+        TrapKind::Host,
+        TrapKind::NullReference,
+    ];
+
+    /// The message the WebAssembly spec tests expect for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapKind::StackOverflow => "call stack exhausted",
+            TrapKind::Unreachable => "unreachable",
+            TrapKind::MemoryOutOfBounds => "out of bounds memory access",
+            TrapKind::TableOutOfBounds => "out of bounds table access",
+            TrapKind::UndefinedElement => "undefined element",
+            TrapKind::UninitializedElement => "uninitialized element",
+            TrapKind::BadSignature => "indirect call type mismatch",
+            TrapKind::IntegerDivideByZero => "integer divide by zero",
+            TrapKind::IntegerOverflow => "integer overflow",
+            TrapKind::BadConversionToInteger => "invalid conversion to integer",
+            TrapKind::Host => "host function error",
+            TrapKind::NullReference => "null reference",
+        }
+    }
+
+    /// The kind with this code, if any.
+    pub fn from_code(code: u8) -> Option<TrapKind> {
+        TrapKind::ALL.get(code as usize).copied()
+    }
+}
+
+/// Runtime functions compiled code calls through the builtins table whose address
+/// is at [`VmctxLayout::BUILTINS`]. Entry `b as usize` of that table is the function
+/// for builtin `b`, with the C calling convention and the signature documented on
+/// each variant (`vmctx` is the calling instance's context; `u32` arguments are
+/// wasm `i32` values). Builtins that return a *status* return 0 on success and
+/// non-zero when the operation must trap; the compiled code then traps with the
+/// kind named on the variant.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// `(vmctx, memory: u32, delta_pages: u32) -> u32`: old size in pages, or
+    /// `u32::MAX` when the memory cannot grow.
+    MemoryGrow = 0,
+    /// `(vmctx, memory: u32, dst: u32, value: u32, len: u32) -> status`
+    /// (MemoryOutOfBounds).
+    MemoryFill = 1,
+    /// `(vmctx, dst_memory: u32, src_memory: u32, dst: u32, src: u32, len: u32) -> status`
+    /// (MemoryOutOfBounds).
+    MemoryCopy = 2,
+    /// `(vmctx, memory: u32, data: u32, dst: u32, src: u32, len: u32) -> status`
+    /// (MemoryOutOfBounds).
+    MemoryInit = 3,
+    /// `(vmctx, data: u32)`.
+    DataDrop = 4,
+    /// `(vmctx, table: u32, init: ptr, delta: u32) -> u32`: old size, or `u32::MAX`.
+    TableGrow = 5,
+    /// `(vmctx, table: u32, dst: u32, value: ptr, len: u32) -> status`
+    /// (TableOutOfBounds).
+    TableFill = 6,
+    /// `(vmctx, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) -> status`
+    /// (TableOutOfBounds).
+    TableCopy = 7,
+    /// `(vmctx, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> status`
+    /// (TableOutOfBounds).
+    TableInit = 8,
+    /// `(vmctx, elem: u32)`.
+    ElemDrop = 9,
+}
+
+impl Builtin {
+    /// Number of builtins (length of the builtins table).
+    pub const COUNT: usize = 10;
+}
+
+/// The instance context (`vmctx`) of one module instance.
+///
+/// Layout, in order (all offsets from the start, 16-byte aligned allocation):
+/// 1. `0`: `*mut VMStoreContext` — shared by every instance of a store; its first
+///    field is the stack limit checked in every function prologue.
+/// 2. `8`: `*const [fn; Builtin::COUNT]` — the builtins table.
+/// 3. `16`: `*mut ()` — the runtime's own instance record.
+/// 4. `24`: reserved.
+/// 5. `type_ids`: `[u32; types]`, the store-wide id of each type index, used by
+///    `call_indirect` to compare with [`VMFuncRef::type_id`]; padded to 8.
+/// 6. `imported_functions`: `[VMFuncImport; imported functions]`.
+/// 7. `memory_pointers`: `[*mut VMMemory; memories]`, every memory (imported or not).
+/// 8. `table_pointers`: `[*mut VMTable; tables]`.
+/// 9. `global_pointers`: `[*mut VMGlobal; globals]`.
+/// 10. `defined_memories`: `[VMMemory; defined memories]` storage.
+/// 11. `defined_tables`: `[VMTable; defined tables]` storage.
+/// 12. `defined_globals`: `[VMGlobal; defined globals]` storage (16-byte aligned).
+/// 13. `funcrefs`: `[VMFuncRef; functions]`, one per function (imported or not):
+///     what `ref.func`, element segments and exports hand out.
+///
+/// Compiled code may use either the pointer arrays (always) or the inline storage
+/// of defined items directly.
+///
+/// The structs, all `#[repr(C)]`, 64-bit:
+/// * `VMStoreContext { stack_limit: usize }`
+/// * `VMFuncImport { code: *const u8, vmctx: *mut u8 }` (16 bytes)
+/// * `VMMemory { base: *mut u8, length: usize }` (16 bytes; length in bytes)
+/// * `VMTable { base: *mut usize, length: u32, pad: u32 }` (16 bytes; elements are
+///   pointer-sized: `*const VMFuncRef` or an externref handle, 0 = null)
+/// * `VMGlobal` (16 bytes, value at offset 0 as a `ValRaw`)
+/// * `VMFuncRef { code: *const u8, vmctx: *mut u8, type_id: u32, pad: u32 }` (24 bytes)
+/// * `VMHostFunc { dispatch: extern "C" fn(*mut VMHostFunc, *mut ValRaw) -> u32, … }`
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VmctxLayout {
+    pub types: u32,
+    pub imported_functions: u32,
+    pub memories: u32,
+    pub tables: u32,
+    pub globals: u32,
+    pub defined_memories: u32,
+    pub defined_tables: u32,
+    pub defined_globals: u32,
+    pub functions: u32,
+    pub type_ids: u32,
+    pub imported_functions_offset: u32,
+    pub memory_pointers: u32,
+    pub table_pointers: u32,
+    pub global_pointers: u32,
+    pub defined_memories_offset: u32,
+    pub defined_tables_offset: u32,
+    pub defined_globals_offset: u32,
+    pub funcrefs: u32,
+    /// Total size in bytes.
+    pub size: u32,
+}
+
+/// Field offsets of the structs named in [`VmctxLayout`].
+pub mod vm {
+    /// `VMStoreContext::stack_limit`.
+    pub const STORE_STACK_LIMIT: u32 = 0;
+    /// Size of `VMFuncImport`.
+    pub const FUNC_IMPORT_SIZE: u32 = 16;
+    /// `VMFuncImport::code`.
+    pub const FUNC_IMPORT_CODE: u32 = 0;
+    /// `VMFuncImport::vmctx`.
+    pub const FUNC_IMPORT_VMCTX: u32 = 8;
+    /// Size of `VMMemory`.
+    pub const MEMORY_SIZE: u32 = 16;
+    /// `VMMemory::base`.
+    pub const MEMORY_BASE: u32 = 0;
+    /// `VMMemory::length`.
+    pub const MEMORY_LENGTH: u32 = 8;
+    /// Size of `VMTable`.
+    pub const TABLE_SIZE: u32 = 16;
+    /// `VMTable::base`.
+    pub const TABLE_BASE: u32 = 0;
+    /// `VMTable::length` (u32).
+    pub const TABLE_LENGTH: u32 = 8;
+    /// Size of `VMGlobal` and of `ValRaw`.
+    pub const GLOBAL_SIZE: u32 = 16;
+    /// Size of `VMFuncRef`.
+    pub const FUNCREF_SIZE: u32 = 24;
+    /// `VMFuncRef::code`.
+    pub const FUNCREF_CODE: u32 = 0;
+    /// `VMFuncRef::vmctx`.
+    pub const FUNCREF_VMCTX: u32 = 8;
+    /// `VMFuncRef::type_id` (u32).
+    pub const FUNCREF_TYPE_ID: u32 = 16;
+    /// `VMHostFunc::dispatch`.
+    pub const HOST_FUNC_DISPATCH: u32 = 0;
+    /// Size of `ValRaw`.
+    pub const VAL_RAW_SIZE: u32 = 16;
+}
+
+impl VmctxLayout {
+    /// Offset of the `*mut VMStoreContext`.
+    pub const STORE: u32 = 0;
+    /// Offset of the builtins table pointer.
+    pub const BUILTINS: u32 = 8;
+    /// Offset of the runtime's instance pointer.
+    pub const INSTANCE: u32 = 16;
+
+    /// Computes the layout of a module's instance context.
+    pub fn new(module: &ModuleCounts) -> VmctxLayout {
+        let align = |x: u32, a: u32| x.div_ceil(a) * a;
+        let type_ids = 32;
+        let imported_functions_offset = align(type_ids + 4 * module.types, 8);
+        let memory_pointers =
+            imported_functions_offset + vm::FUNC_IMPORT_SIZE * module.imported_functions;
+        let table_pointers = memory_pointers + 8 * module.memories;
+        let global_pointers = table_pointers + 8 * module.tables;
+        let defined_memories_offset = align(global_pointers + 8 * module.globals, 16);
+        let defined_tables_offset =
+            defined_memories_offset + vm::MEMORY_SIZE * module.defined_memories;
+        let defined_globals_offset =
+            defined_tables_offset + vm::TABLE_SIZE * module.defined_tables;
+        let funcrefs = defined_globals_offset + vm::GLOBAL_SIZE * module.defined_globals;
+        let size = align(funcrefs + vm::FUNCREF_SIZE * module.functions, 16);
+        VmctxLayout {
+            types: module.types,
+            imported_functions: module.imported_functions,
+            memories: module.memories,
+            tables: module.tables,
+            globals: module.globals,
+            defined_memories: module.defined_memories,
+            defined_tables: module.defined_tables,
+            defined_globals: module.defined_globals,
+            functions: module.functions,
+            type_ids,
+            imported_functions_offset,
+            memory_pointers,
+            table_pointers,
+            global_pointers,
+            defined_memories_offset,
+            defined_tables_offset,
+            defined_globals_offset,
+            funcrefs,
+            size,
+        }
+    }
+
+    /// Offset of the store-wide type id of type index `ty`.
+    pub fn type_id(&self, ty: u32) -> u32 {
+        self.type_ids + 4 * ty
+    }
+    /// Offset of the `VMFuncImport` of imported function `index`.
+    pub fn imported_function(&self, index: u32) -> u32 {
+        self.imported_functions_offset + vm::FUNC_IMPORT_SIZE * index
+    }
+    /// Offset of the `*mut VMMemory` of memory `index`.
+    pub fn memory_pointer(&self, index: u32) -> u32 {
+        self.memory_pointers + 8 * index
+    }
+    /// Offset of the `*mut VMTable` of table `index`.
+    pub fn table_pointer(&self, index: u32) -> u32 {
+        self.table_pointers + 8 * index
+    }
+    /// Offset of the `*mut VMGlobal` of global `index`.
+    pub fn global_pointer(&self, index: u32) -> u32 {
+        self.global_pointers + 8 * index
+    }
+    /// Offset of the `VMMemory` of defined memory `index` (counting defined ones only).
+    pub fn defined_memory(&self, index: u32) -> u32 {
+        self.defined_memories_offset + vm::MEMORY_SIZE * index
+    }
+    /// Offset of the `VMTable` of defined table `index` (counting defined ones only).
+    pub fn defined_table(&self, index: u32) -> u32 {
+        self.defined_tables_offset + vm::TABLE_SIZE * index
+    }
+    /// Offset of the `VMGlobal` of defined global `index` (counting defined ones only).
+    pub fn defined_global(&self, index: u32) -> u32 {
+        self.defined_globals_offset + vm::GLOBAL_SIZE * index
+    }
+    /// Offset of the `VMFuncRef` of function `index` (imported or defined).
+    pub fn funcref(&self, index: u32) -> u32 {
+        self.funcrefs + vm::FUNCREF_SIZE * index
+    }
+}
+
+/// The counts a [`VmctxLayout`] is computed from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModuleCounts {
+    pub types: u32,
+    pub imported_functions: u32,
+    pub memories: u32,
+    pub tables: u32,
+    pub globals: u32,
+    pub defined_memories: u32,
+    pub defined_tables: u32,
+    pub defined_globals: u32,
+    pub functions: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_is_aligned_and_ordered() {
+        let l = VmctxLayout::new(&ModuleCounts {
+            types: 3,
+            imported_functions: 2,
+            memories: 2,
+            tables: 1,
+            globals: 3,
+            defined_memories: 1,
+            defined_tables: 1,
+            defined_globals: 2,
+            functions: 5,
+        });
+        assert_eq!(l.type_id(2), 40);
+        assert_eq!(l.imported_function(0) % 8, 0);
+        assert!(l.memory_pointer(0) >= l.imported_function(2));
+        assert_eq!(l.defined_memory(0) % 16, 0);
+        assert_eq!(l.defined_global(0) % 16, 0);
+        assert_eq!(l.size % 16, 0);
+        assert_eq!(l.funcref(5), l.size - (l.size - l.funcref(5)));
+        assert!(l.funcref(4) + vm::FUNCREF_SIZE <= l.size);
+    }
+
+    #[test]
+    fn unit_round_trips() {
+        let unit = Unit {
+            bounds: BoundsMode::Explicit,
+            modules: vec![],
+        };
+        assert_eq!(Unit::decode(&unit.encode()).unwrap(), unit);
+        assert!(Unit::decode(&[0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn trap_codes_round_trip() {
+        for kind in TrapKind::ALL {
+            assert_eq!(TrapKind::from_code(kind as u8), Some(kind));
+        }
+        assert_eq!(TrapKind::from_code(200), None);
+    }
+}
