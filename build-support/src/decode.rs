@@ -1,1 +1,1 @@
-//! TODO
+//! Decoding and validation of core modules.

@@ -1,1 +1,1 @@
-//! TODO
+//! Linking objects into shared and static libraries.

@@ -1,1 +1,1 @@
-//! TODO
+//! Array and host trampolines.
