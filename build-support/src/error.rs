@@ -39,7 +39,7 @@ impl Error {
 
 impl From<wasmparser::BinaryReaderError> for Error {
     fn from(e: wasmparser::BinaryReaderError) -> Error {
-        Error::at(e.offset(), e.message().to_string())
+        Error::at(e.offset() as usize, e.message().to_string())
     }
 }
 
