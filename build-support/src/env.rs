@@ -33,8 +33,11 @@ pub struct ModuleEnv<'data> {
     pub bodies: Vec<wasmparser::FunctionBody<'data>>,
     /// Names from the name section, by function index.
     pub names: std::collections::HashMap<u32, String>,
-    /// For each defined function, the `index` of the `UserExternalName` (namespace 0)
-    /// under which the emitter declared it; direct calls use this name.
+    /// For each defined function (by defined index), the `index` of the
+    /// `UserExternalName` (namespace 0) under which the emitter declared it: its
+    /// cranelift-module `FuncId`, which is what `ObjectModule` resolves relocations
+    /// against. Direct calls import the callee as `UserExternalName::new(0, id)`; the
+    /// callee has local linkage in the same object, so the import may be `colocated`.
     pub callee_names: Vec<u32>,
 }
 
