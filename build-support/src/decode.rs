@@ -8,15 +8,15 @@ use crate::env::{val_type, ModuleEnv};
 use crate::Error;
 use cranelift_codegen::isa::TargetIsa;
 use rivet_descriptor::{
-    BoundsMode, ConstExpr, DataSegment, ElementSegment, Export, ExternIndex, FuncType,
-    GlobalType, Import, ImportType, MemoryType, Module, ModuleCounts, SegmentMode, TableType,
-    ValType, VmctxLayout,
+    BoundsMode, ConstExpr, DataSegment, ElementSegment, Export, ExternIndex, FuncType, GlobalType,
+    Import, ImportType, MemoryType, Module, ModuleCounts, SegmentMode, TableType, ValType,
+    VmctxLayout,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasmparser::{
-    CompositeInnerType, ElementItems, ElementKind, FuncValidatorAllocations,
-    KnownCustom, Name, Operator, Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures,
+    CompositeInnerType, ElementItems, ElementKind, FuncValidatorAllocations, KnownCustom, Name,
+    Operator, Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures,
 };
 
 /// The features Rivet compiles: WebAssembly 2.0 (which includes SIMD; its
@@ -388,7 +388,10 @@ fn const_expr(expr: &wasmparser::ConstExpr) -> Result<ConstExpr, Error> {
     let end_offset = ops.original_position() as usize;
     match ops.read()? {
         Operator::End => Ok(value),
-        _ => Err(Error::unsupported(end_offset, "extended constant expressions")),
+        _ => Err(Error::unsupported(
+            end_offset,
+            "extended constant expressions",
+        )),
     }
 }
 

@@ -49,8 +49,17 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
         bounds: options.bounds,
         modules: vec![module],
     };
-    e.define_descriptor(&options.symbol, &unit.encode(), &data, &functions, &trampolines)?;
-    e.object.finish().emit().map_err(|err| Error::msg(format!("writing the object: {err}")))
+    e.define_descriptor(
+        &options.symbol,
+        &unit.encode(),
+        &data,
+        &functions,
+        &trampolines,
+    )?;
+    e.object
+        .finish()
+        .emit()
+        .map_err(|err| Error::msg(format!("writing the object: {err}")))
 }
 
 /// The target ISA with the flags every Rivet object is compiled with.
@@ -76,7 +85,11 @@ pub fn target_isa(target: Option<&str>) -> Result<OwnedTargetIsa, Error> {
 /// wasm frames.
 fn shared_flags() -> Result<settings::Builder, Error> {
     let mut flags = settings::builder();
-    let verifier = if cfg!(debug_assertions) { "true" } else { "false" };
+    let verifier = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
     for (name, value) in [
         ("opt_level", "speed"),
         ("is_pic", "true"),
@@ -153,7 +166,11 @@ impl Emitter {
 
     /// Compiles `self.ctx.func` as `id` and returns its size and trap sites.
     fn define(&mut self, id: FuncId) -> Result<FunctionCode, Error> {
-        let symbol = self.object.declarations().get_function_decl(id).linkage_name(id);
+        let symbol = self
+            .object
+            .declarations()
+            .get_function_decl(id)
+            .linkage_name(id);
         let symbol = symbol.into_owned();
         self.object
             .define_function(id, &mut self.ctx)
@@ -189,7 +206,11 @@ impl Emitter {
             let array_sig = trampoline::array_signature(isa);
             let id = self
                 .object
-                .declare_function(&format!("rivet_array_trampoline{i}"), Linkage::Local, &array_sig)
+                .declare_function(
+                    &format!("rivet_array_trampoline{i}"),
+                    Linkage::Local,
+                    &array_sig,
+                )
                 .map_err(backend)?;
             self.ctx.clear();
             self.ctx.func =
@@ -200,7 +221,11 @@ impl Emitter {
             let host_sig = crate::env::wasm_signature(isa, ty);
             let id = self
                 .object
-                .declare_function(&format!("rivet_host_trampoline{i}"), Linkage::Local, &host_sig)
+                .declare_function(
+                    &format!("rivet_host_trampoline{i}"),
+                    Linkage::Local,
+                    &host_sig,
+                )
                 .map_err(backend)?;
             self.ctx.clear();
             self.ctx.func =
@@ -227,7 +252,13 @@ impl Emitter {
         let trampolines_id = self.define_code_table("rivet_trampolines", trampolines)?;
 
         let little = self.object.isa().endianness() == Endianness::Little;
-        let word = |v: u64| if little { v.to_le_bytes() } else { v.to_be_bytes() };
+        let word = |v: u64| {
+            if little {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            }
+        };
         let version = if little {
             FORMAT_VERSION.to_le_bytes()
         } else {
@@ -330,7 +361,13 @@ mod tests {
     fn symbols_are_sanitized_and_indexed() {
         assert_eq!(function_symbol(3, None), "rivet_f3");
         assert_eq!(function_symbol(3, Some("")), "rivet_f3");
-        assert_eq!(function_symbol(12, Some("a::b<c> é")), "rivet_f12_a__b_c___");
-        assert_eq!(function_symbol(1, Some(&"x".repeat(500))).len(), "rivet_f1_".len() + 120);
+        assert_eq!(
+            function_symbol(12, Some("a::b<c> é")),
+            "rivet_f12_a__b_c___"
+        );
+        assert_eq!(
+            function_symbol(1, Some(&"x".repeat(500))).len(),
+            "rivet_f1_".len() + 120
+        );
     }
 }

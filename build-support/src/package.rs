@@ -14,7 +14,11 @@ pub fn link_shared(objects: &[PathBuf], output: &Path) -> Result<(), Error> {
         .try_get_compiler()
         .map_err(|e| Error::msg(format!("finding the C compiler: {e}")))?
         .to_command();
-    cmd.arg("-shared").arg("-o").arg(output).args(objects).arg("-lm");
+    cmd.arg("-shared")
+        .arg("-o")
+        .arg(output)
+        .args(objects)
+        .arg("-lm");
     run(cmd)
 }
 

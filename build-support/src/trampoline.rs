@@ -90,7 +90,10 @@ pub fn array_trampoline(
 
     let mut args = vec![vmctx];
     for (i, p) in ty.params.iter().enumerate() {
-        args.push(b.ins().load(clif_type(ptr, *p), val_raw_flags(), values, slot(i)));
+        args.push(
+            b.ins()
+                .load(clif_type(ptr, *p), val_raw_flags(), values, slot(i)),
+        );
     }
     let callee_sig = b.import_signature(wasm_signature(isa, ty));
     let call = b.ins().call_indirect(callee_sig, code, &args);
@@ -139,7 +142,9 @@ pub fn host_trampoline(
     let dispatch = b
         .ins()
         .load(ptr, MemFlagsData::trusted(), *vmctx, dispatch_offset);
-    let call = b.ins().call_indirect(dispatch_sig, dispatch, &[*vmctx, values]);
+    let call = b
+        .ins()
+        .call_indirect(dispatch_sig, dispatch, &[*vmctx, values]);
     let status = b.inst_results(call)[0];
     b.ins().trapnz(status, trap_code(TrapKind::Host));
 
@@ -147,7 +152,10 @@ pub fn host_trampoline(
         .results
         .iter()
         .enumerate()
-        .map(|(i, r)| b.ins().load(clif_type(ptr, *r), val_raw_flags(), values, slot(i)))
+        .map(|(i, r)| {
+            b.ins()
+                .load(clif_type(ptr, *r), val_raw_flags(), values, slot(i))
+        })
         .collect();
     b.ins().return_(&results);
     b.seal_all_blocks();

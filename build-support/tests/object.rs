@@ -17,7 +17,8 @@ struct Loaded {
 
 impl Loaded {
     fn unit(&self) -> Unit {
-        let meta = unsafe { std::slice::from_raw_parts(self.desc.metadata, self.desc.metadata_len) };
+        let meta =
+            unsafe { std::slice::from_raw_parts(self.desc.metadata, self.desc.metadata_len) };
         Unit::decode(meta).unwrap()
     }
 
@@ -101,7 +102,13 @@ fn descriptor_carries_module_metadata() {
     let names: Vec<_> = m.imports.iter().map(|i| (&*i.module, &*i.name)).collect();
     assert_eq!(
         names,
-        [("env", "f"), ("env", "init"), ("env", "mem"), ("env", "g"), ("env", "tab")]
+        [
+            ("env", "f"),
+            ("env", "init"),
+            ("env", "mem"),
+            ("env", "g"),
+            ("env", "tab")
+        ]
     );
     assert_eq!(m.imports[0].ty, ImportType::Func(0));
     assert_eq!(m.functions, vec![0, 1]);
@@ -109,7 +116,10 @@ fn descriptor_carries_module_metadata() {
     assert_eq!((m.memories[0].minimum, m.memories[0].maximum), (1, Some(2)));
     assert_eq!(m.memories[1].minimum, 3);
     assert_eq!(m.tables[0].element, ValType::ExternRef);
-    assert_eq!((m.tables[1].element, m.tables[1].maximum), (ValType::FuncRef, Some(10)));
+    assert_eq!(
+        (m.tables[1].element, m.tables[1].maximum),
+        (ValType::FuncRef, Some(10))
+    );
     assert_eq!(m.globals.len(), 4);
     assert!(m.globals[1].mutable);
     assert_eq!(
@@ -134,7 +144,10 @@ fn descriptor_carries_module_metadata() {
         }
     );
     assert_eq!(m.elements[0].items, vec![ConstExpr::RefFunc(0); 2]);
-    assert_eq!(m.elements[1].items, vec![ConstExpr::RefNull, ConstExpr::RefFunc(1)]);
+    assert_eq!(
+        m.elements[1].items,
+        vec![ConstExpr::RefNull, ConstExpr::RefFunc(1)]
+    );
     assert_eq!(m.elements[2].mode, SegmentMode::Declared);
 
     let data = unsafe { std::slice::from_raw_parts(desc.data, desc.data_len) };
@@ -201,7 +214,13 @@ fn array_trampoline_calls_host_trampoline() {
     let mut values = [0u128; 2];
     values[0] = (-5i32) as u32 as u128;
     values[1] = 1_000_000_000_000i64 as u64 as u128;
-    unsafe { array(host, &mut func as *mut HostFunc as *mut u8, values.as_mut_ptr()) };
+    unsafe {
+        array(
+            host,
+            &mut func as *mut HostFunc as *mut u8,
+            values.as_mut_ptr(),
+        )
+    };
     assert_eq!(func.calls, 1);
     assert_eq!(f32::from_bits(values[0] as u32), 999_999_999_995i64 as f32);
 }
@@ -247,7 +266,13 @@ fn trampolines_handle_many_results_and_v128() {
     values[0] = 1.25f64.to_bits() as u128;
     values[1] = (-3i32) as u32 as u128;
     values[2] = v;
-    unsafe { array(host, &mut func as *mut HostFunc as *mut u8, values.as_mut_ptr()) };
+    unsafe {
+        array(
+            host,
+            &mut func as *mut HostFunc as *mut u8,
+            values.as_mut_ptr(),
+        )
+    };
     assert_eq!(func.calls, 1);
     assert_eq!(values[0] as u64 as i64, -3);
     assert_eq!(f64::from_bits(values[1] as u64), 2.5);
@@ -302,6 +327,9 @@ fn bad_targets_are_errors() {
             ..Options::default()
         };
         let err = compile_module(&wasm, &options).unwrap_err();
-        assert!(err.message.contains("target") || err.message.contains("32-bit"), "{err}");
+        assert!(
+            err.message.contains("target") || err.message.contains("32-bit"),
+            "{err}"
+        );
     }
 }
