@@ -7,6 +7,7 @@ use crate::trampoline::{self, Plan};
 use crate::{translate, Error, Options};
 use cranelift_codegen::ir::{self, Endianness, UserFuncName};
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
+use cranelift_codegen::print_errors::pretty_error;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
@@ -18,6 +19,7 @@ use target_lexicon::Triple;
 
 /// See [`crate::compile_module`].
 pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
+    check_symbol(&options.symbol)?;
     let isa = target_isa(options.target.as_deref())?;
     if isa.pointer_bytes() != 8 {
         return Err(Error::msg(format!(
@@ -60,6 +62,22 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
         .finish()
         .emit()
         .map_err(|err| Error::msg(format!("writing the object: {err}")))
+}
+
+/// The descriptor symbol is looked up by name from Rust and C, so it must be a
+/// plain C identifier.
+fn check_symbol(symbol: &str) -> Result<(), Error> {
+    let mut chars = symbol.chars();
+    let valid_start = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if valid_start && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "descriptor symbol `{symbol}` is not a C identifier"
+        )))
+    }
 }
 
 /// The target ISA with the flags every Rivet object is compiled with.
@@ -172,9 +190,13 @@ impl Emitter {
             .get_function_decl(id)
             .linkage_name(id);
         let symbol = symbol.into_owned();
-        self.object
-            .define_function(id, &mut self.ctx)
-            .map_err(|e| Error::msg(format!("compiling {symbol}: {e:?}")))?;
+        if let Err(e) = self.object.define_function(id, &mut self.ctx) {
+            let detail = match e {
+                cranelift_module::ModuleError::Compilation(e) => pretty_error(&self.ctx.func, e),
+                other => other.to_string(),
+            };
+            return Err(Error::msg(format!("compiling {symbol}: {detail}")));
+        }
         let Some(compiled) = self.ctx.compiled_code() else {
             return Err(Error::msg(format!("compiling {symbol}: no code produced")));
         };
@@ -369,5 +391,14 @@ mod tests {
             function_symbol(1, Some(&"x".repeat(500))).len(),
             "rivet_f1_".len() + 120
         );
+    }
+
+    #[test]
+    fn descriptor_symbol_must_be_an_identifier() {
+        assert!(check_symbol("rivet_unit_2").is_ok());
+        assert!(check_symbol("_x").is_ok());
+        for bad in ["", "2x", "a-b", "a b", "é"] {
+            assert!(check_symbol(bad).is_err(), "{bad:?}");
+        }
     }
 }
