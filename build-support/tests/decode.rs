@@ -64,6 +64,7 @@ fn other_proposals_are_rejected() {
             "(module (type $t (func)) (func (param (ref $t))))",
         ),
         ("gc", "(module (type (struct)))"),
+        ("components", "(component)"),
         (
             "relaxed simd",
             "(module (func (param v128) (result v128) (i8x16.relaxed_swizzle (local.get 0) (local.get 0))))",
@@ -113,4 +114,33 @@ fn untranslatable_functions_are_reported_not_panicked() {
     let simd = wasm("(module (func (result v128) (v128.const i64x2 0 0)))");
     let err = compile_module(&simd, &Options::default()).unwrap_err();
     assert!(err.message.contains("not supported yet"), "{err}");
+}
+
+#[test]
+fn corrupted_modules_never_panic() {
+    let module = wasm(
+        r#"(module
+            (type (func (param i32) (result i64)))
+            (import "a" "f" (func (type 0)))
+            (import "a" "m" (memory 1))
+            (memory 1 2)
+            (table 2 funcref)
+            (global (mut i32) (i32.const 7))
+            (export "g" (global 0))
+            (elem (i32.const 0) func 0)
+            (data (memory 1) (i32.const 0) "abc"))"#,
+    );
+    let mut accepted = 0;
+    for i in 8..module.len() {
+        for value in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+            let mut bytes = module.clone();
+            bytes[i] = value;
+            if let Ok(object) = compile_module(&bytes, &Options::default()) {
+                assert!(validate_module(&bytes).is_ok());
+                assert!(object.starts_with(b"\x7fELF"));
+                accepted += 1;
+            }
+        }
+    }
+    assert!(accepted > 0);
 }
