@@ -31,12 +31,13 @@ pub(crate) struct CodeRegistration {
 }
 
 /// Registers the functions of one module (address, code info) as one span.
-/// Returns None for a module without functions.
+/// Returns None for a module without code.
 pub(crate) fn register(
     functions: Vec<(usize, &FunctionCode)>,
 ) -> Result<Option<CodeRegistration>, Error> {
     let mut functions: Vec<_> = functions
         .into_iter()
+        .filter(|(_, code)| code.len > 0)
         .map(|(addr, code)| (addr, code.len, code.traps.clone()))
         .collect();
     functions.sort_by_key(|f| f.0);

@@ -42,8 +42,8 @@ pub(crate) struct FuncEntry {
     pub kind: FuncKind,
 }
 
-/// A function owned by a [`Store`].
-#[derive(Clone, Copy, Debug)]
+/// A function owned by a [`Store`]. Equal handles denote the same function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Func {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

@@ -44,7 +44,7 @@ impl Instance {
 /// The runtime's record of an instance; `vmctx + VmctxLayout::INSTANCE` points here.
 pub(crate) struct InstanceData {
     pub module: Module,
-    vmctx: *mut u8,
+    pub vmctx: *mut u8,
     pub funcs: Vec<Func>,
     pub memories: Vec<Memory>,
     pub memory_ptrs: Vec<*mut MemoryData>,
