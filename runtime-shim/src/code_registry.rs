@@ -12,13 +12,16 @@ extern "C" {
     fn rivet_unregister_range(slot: i64);
 }
 
+/// (start address, code length, trap sites sorted by offset) of one function.
+type FunctionSites = (usize, u32, Vec<(u32, TrapKind)>);
+
 /// One registered span of code with the trap sites of its functions.
 struct Span {
     id: u64,
     start: usize,
     end: usize,
-    /// (start address, length, trap sites), sorted by start.
-    functions: Vec<(usize, u32, Vec<(u32, TrapKind)>)>,
+    /// Sorted by start address.
+    functions: Vec<FunctionSites>,
 }
 
 static SPANS: RwLock<Vec<Span>> = RwLock::new(Vec::new());

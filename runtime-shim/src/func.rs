@@ -86,6 +86,9 @@ impl Func {
     /// Calls with type-checked arguments (mismatch -> Err(Trap) with a clear message,
     /// kind Host). A trap in wasm -> Err(Trap); the store stays usable.
     pub fn call(&self, store: &mut Store, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        if self.store != store.id() {
+            return Err(Trap::host("function called with a store that does not own it"));
+        }
         let (ty, target) = {
             let refs = store.refs().borrow();
             let entry = refs.func(*self);
@@ -144,7 +147,7 @@ fn call_wasm(
         let mut refs = store.refs().borrow_mut();
         for ((slot, &p), &a) in values.iter_mut().zip(&ty.params).zip(args) {
             *slot = refs
-                .to_raw(p, a)
+                .val_to_raw(p, a)
                 .map_err(|e| Trap::host(format!("bad argument: {e}")))?;
         }
     }
@@ -158,7 +161,7 @@ fn call_wasm(
         .results
         .iter()
         .zip(values)
-        .map(|(&r, raw)| refs.from_raw(r, raw))
+        .map(|(&r, raw)| refs.raw_to_val(r, raw))
         .collect())
 }
 
@@ -209,13 +212,13 @@ unsafe fn dispatch_inner(record: &VMHostFunc, values: *mut ValRaw) -> Result<(),
         ty.params
             .iter()
             .zip(slots.iter())
-            .map(|(&p, &raw)| refs.from_raw(p, raw))
+            .map(|(&p, &raw)| refs.raw_to_val(p, raw))
             .collect()
     };
     let results = invoke_host(record, &args)?;
     let mut refs = refs.borrow_mut();
     for (slot, (&t, r)) in slots.iter_mut().zip(ty.results.iter().zip(results)) {
-        *slot = refs.to_raw(t, r).map_err(|e| Trap {
+        *slot = refs.val_to_raw(t, r).map_err(|e| Trap {
             kind: TrapKind::Host,
             message: format!("host function result: {e}"),
         })?;

@@ -28,7 +28,7 @@ pub struct Global {
 
 impl Global {
     pub fn new(store: &mut Store, ty: GlobalType, init: Val) -> Result<Global, Error> {
-        let raw = store.refs().borrow_mut().to_raw(ty.content, init)?;
+        let raw = store.refs().borrow_mut().val_to_raw(ty.content, init)?;
         Ok(store.add_global(GlobalData {
             vm: VmSlot::owned(raw),
             ty,
@@ -41,7 +41,7 @@ impl Global {
 
     pub fn get(&self, store: &Store) -> Val {
         let g = store.global(*self);
-        store.refs().borrow().from_raw(g.ty.content, g.raw())
+        store.refs().borrow().raw_to_val(g.ty.content, g.raw())
     }
 
     /// Sets a mutable global; an immutable global or a value of another type is
@@ -51,7 +51,7 @@ impl Global {
         if !ty.mutable {
             return Err(Error::Runtime("cannot set an immutable global".into()));
         }
-        let raw = store.refs().borrow_mut().to_raw(ty.content, v)?;
+        let raw = store.refs().borrow_mut().val_to_raw(ty.content, v)?;
         // SAFETY: the slot lives as long as the store.
         unsafe { *store.global(*self).vm.ptr() = raw };
         Ok(())

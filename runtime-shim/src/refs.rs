@@ -153,7 +153,7 @@ impl Refs {
     }
 
     /// Converts a value to its raw slot, checking its type.
-    pub fn to_raw(&mut self, ty: ValType, v: Val) -> Result<ValRaw, Error> {
+    pub fn val_to_raw(&mut self, ty: ValType, v: Val) -> Result<ValRaw, Error> {
         Ok(match (ty, v) {
             (ValType::I32, Val::I32(x)) => ValRaw::from_u32(x as u32),
             (ValType::I64, Val::I64(x)) => ValRaw::from_u64(x as u64),
@@ -167,7 +167,7 @@ impl Refs {
         })
     }
 
-    pub fn from_raw(&self, ty: ValType, raw: ValRaw) -> Val {
+    pub fn raw_to_val(&self, ty: ValType, raw: ValRaw) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw.u32() as i32),
             ValType::I64 => Val::I64(raw.u64() as i64),
