@@ -87,7 +87,9 @@ impl Func {
     /// kind Host). A trap in wasm -> Err(Trap); the store stays usable.
     pub fn call(&self, store: &mut Store, args: &[Val]) -> Result<Vec<Val>, Trap> {
         if self.store != store.id() {
-            return Err(Trap::host("function called with a store that does not own it"));
+            return Err(Trap::host(
+                "function called with a store that does not own it",
+            ));
         }
         let (ty, target) = {
             let refs = store.refs().borrow();

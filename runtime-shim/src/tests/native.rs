@@ -36,6 +36,17 @@ const HOST_TRAMPOLINE: &[u8] = &[
 const RET42: &[u8] = &[0xb8, 42, 0, 0, 0, 0xc3];
 const UD2: &[u8] = &[0x0f, 0x0b];
 
+/// Returns (rsp - stack limit) in KiB: the stack wasm may still use.
+const STACK_ROOM: &[u8] = &[
+    0x48, 0x8b, 0x07, // mov rax, [rdi]      ; *mut VMStoreContext
+    0x48, 0x8b, 0x00, // mov rax, [rax]      ; stack_limit
+    0x48, 0x89, 0xe1, // mov rcx, rsp
+    0x48, 0x29, 0xc1, // sub rcx, rax
+    0x48, 0xc1, 0xe9, 0x0a, // shr rcx, 10
+    0x89, 0xc8, // mov eax, ecx
+    0xc3, // ret
+];
+
 /// Loads from 128 KiB into memory 0 (one page is accessible).
 fn oob(memory_pointer: u32) -> Vec<u8> {
     let mut code = vec![0x48, 0x8b, 0x87]; // mov rax, [rdi + disp32]
@@ -113,8 +124,16 @@ fn call_i32(store: &mut Store, f: Func) -> Result<i32, Trap> {
     }
 }
 
-/// Builds the module, instantiates it and exercises every kind of exit.
-fn scenario() {
+/// The module's code, kept alive with the module.
+struct Loaded {
+    _page: CodePage,
+    _fake: FakeUnit,
+    module: Module,
+}
+
+/// Builds the module: imports `env::host: () -> i32`, exports `ret42`, `ud2`,
+/// `oob`, `callhost` and `stack_room`, all `() -> i32`.
+fn load() -> Loaded {
     let ty = func_type(&[], &[ValType::I32]);
     let mut m = empty();
     m.types = vec![ty.clone()];
@@ -123,12 +142,12 @@ fn scenario() {
         name: "host".into(),
         ty: ImportType::Func(0),
     }];
-    m.functions = vec![0; 5];
+    m.functions = vec![0; 6];
     m.memories = vec![MemoryType {
         minimum: 1,
         maximum: None,
     }];
-    m.exports = ["ret42", "ud2", "oob", "callhost"]
+    m.exports = ["ret42", "ud2", "oob", "callhost", "stack_room"]
         .iter()
         .enumerate()
         .map(|(i, n)| Export {
@@ -139,7 +158,15 @@ fn scenario() {
     let mut m = finish(m);
     let oob = oob(m.layout.memory_pointer(0));
     let call = call_import(m.layout.imported_function(0));
-    let pieces: [&[u8]; 6] = [ARRAY_TRAMPOLINE, HOST_TRAMPOLINE, RET42, UD2, &oob, &call];
+    let pieces: [&[u8]; 7] = [
+        ARRAY_TRAMPOLINE,
+        HOST_TRAMPOLINE,
+        RET42,
+        UD2,
+        &oob,
+        &call,
+        STACK_ROOM,
+    ];
     m.code = pieces[2..]
         .iter()
         .map(|c| FunctionCode {
@@ -149,14 +176,24 @@ fn scenario() {
         })
         .collect();
     m.code[1].traps = vec![(0, TrapKind::Unreachable)];
-    let (_page, addrs) = CodePage::new(&pieces);
+    let (page, addrs) = CodePage::new(&pieces);
     let unit = Unit {
         bounds: BoundsMode::Guard,
         modules: vec![m],
     };
     let fake = FakeUnit::new(&unit, addrs[2..].to_vec(), addrs[..2].to_vec(), vec![]);
     let module = fake.load().unwrap().remove(0);
+    Loaded {
+        _page: page,
+        _fake: fake,
+        module,
+    }
+}
 
+/// Instantiates the module and exercises every kind of exit.
+fn scenario() {
+    let Loaded { module, .. } = &load();
+    let ty = func_type(&[], &[ValType::I32]);
     let mut store = Store::new(BoundsMode::Guard);
     let mode = Rc::new(Cell::new(0u8));
     let seen = mode.clone();
@@ -168,9 +205,9 @@ fn scenario() {
         1 => Err(Trap::host("denied")),
         _ => panic!("host panicked"),
     });
-    let instance = store.instantiate(&module, &[Extern::Func(host)]).unwrap();
-    let [ret42, ud2, oob, callhost] =
-        ["ret42", "ud2", "oob", "callhost"].map(|n| exported(&store, instance, n));
+    let instance = store.instantiate(module, &[Extern::Func(host)]).unwrap();
+    let [ret42, ud2, oob, callhost, stack_room] =
+        ["ret42", "ud2", "oob", "callhost", "stack_room"].map(|n| exported(&store, instance, n));
 
     assert_eq!(call_i32(&mut store, ret42).unwrap(), 42);
     assert_eq!(
@@ -207,8 +244,18 @@ fn scenario() {
         TrapKind::MemoryOutOfBounds
     );
     assert_eq!(call_i32(&mut store, ret42).unwrap(), 42);
-    drop(store);
-    drop(module);
+    let room = call_i32(&mut store, stack_room).unwrap();
+    let bottom = crate::stack::thread_stack_bottom();
+    let here = crate::stack::current_sp();
+    let expected =
+        ((here - (here - (1 << 20)).max(bottom + crate::stack::SAFETY_MARGIN)) >> 10) as i32;
+    assert!(
+        room > 0 && room <= expected && room > expected - 16,
+        "room {room} KiB, expected about {expected}"
+    );
+    store.set_max_wasm_stack(256 * 1024);
+    let room = call_i32(&mut store, stack_room).unwrap();
+    assert!(room > 200 && room < 256, "room {room} KiB");
 }
 
 #[test]
@@ -224,4 +271,35 @@ fn traps_and_host_calls_on_a_small_spawned_thread() {
         .unwrap()
         .join()
         .unwrap();
+}
+
+/// A fault in host code while wasm is on the stack is not a wasm trap: it must
+/// reach the default action. Runs itself in a child process to watch it die.
+#[test]
+fn host_fault_inside_a_wasm_call_is_not_caught() {
+    const CHILD: &str = "RIVET_TEST_FAULT_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let Loaded { module, .. } = &load();
+        let mut store = Store::new(BoundsMode::Guard);
+        let host = Func::wrap(&mut store, func_type(&[], &[ValType::I32]), |_, _| {
+            // SAFETY: deliberately faults, in host code, to check it is not caught.
+            unsafe { std::ptr::write_volatile(std::ptr::dangling_mut::<u64>(), 1) };
+            Ok(())
+        });
+        let instance = store.instantiate(module, &[Extern::Func(host)]).unwrap();
+        let callhost = exported(&store, instance, "callhost");
+        let _ = call_i32(&mut store, callhost);
+        std::process::exit(0);
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "tests::native::host_fault_inside_a_wasm_call_is_not_caught",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap()
+        .status;
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGSEGV), "{status:?}");
 }
