@@ -204,26 +204,28 @@ unsafe extern "C" fn dispatch(record: *mut VMHostFunc, values: *mut ValRaw) -> u
     }
 }
 
+/// Slots are accessed unaligned: the contract does not promise trampolines a
+/// 16-byte aligned spill area.
 unsafe fn dispatch_inner(record: &VMHostFunc, values: *mut ValRaw) -> Result<(), Trap> {
     let ty = &record.ty;
-    let slots = std::slice::from_raw_parts_mut(values, ty.params.len().max(ty.results.len()));
     // SAFETY: the store (and its Refs) outlives every call into its instances.
     let refs: &std::cell::RefCell<Refs> = &*record.refs;
     let args: Vec<Val> = {
         let refs = refs.borrow();
         ty.params
             .iter()
-            .zip(slots.iter())
-            .map(|(&p, &raw)| refs.raw_to_val(p, raw))
+            .enumerate()
+            .map(|(i, &p)| refs.raw_to_val(p, values.add(i).read_unaligned()))
             .collect()
     };
     let results = invoke_host(record, &args)?;
     let mut refs = refs.borrow_mut();
-    for (slot, (&t, r)) in slots.iter_mut().zip(ty.results.iter().zip(results)) {
-        *slot = refs.val_to_raw(t, r).map_err(|e| Trap {
+    for (i, (&t, r)) in ty.results.iter().zip(results).enumerate() {
+        let raw = refs.val_to_raw(t, r).map_err(|e| Trap {
             kind: TrapKind::Host,
             message: format!("host function result: {e}"),
         })?;
+        values.add(i).write_unaligned(raw);
     }
     Ok(())
 }
