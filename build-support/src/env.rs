@@ -1,11 +1,9 @@
 //! What the translator knows about the module around a function: the output of the
 //! decode stage and the input of the translate and emit stages.
 
-use cranelift_codegen::ir::{self, types, AbiParam};
+use cranelift_codegen::ir::{self, AbiParam, types};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
-use rivet_descriptor::{
-    BoundsMode, FuncType, GlobalType, MemoryType, TableType, TrapKind, ValType,
-};
+use rivet_descriptor::{BoundsMode, FuncType, GlobalType, MemoryType, TableType, TrapKind, ValType};
 use std::sync::Arc;
 
 /// A decoded, validated core module, ready to translate.
@@ -76,8 +74,7 @@ impl ModuleEnv<'_> {
 pub fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Signature {
     let ptr = isa.pointer_type();
     let mut sig = ir::Signature::new(CallConv::triple_default(isa.triple()));
-    sig.params
-        .push(AbiParam::special(ptr, ir::ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::special(ptr, ir::ArgumentPurpose::VMContext));
     sig.params
         .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(ptr, *t))));
     sig.returns
