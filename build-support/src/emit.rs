@@ -1,9 +1,404 @@
-//! Compiles a module's functions and trampolines into one object file.
+//! Compiles a module's functions and trampolines into one object file, with the
+//! data objects the runtime reads through the descriptor symbol.
 
-use crate::{Error, Options};
+use crate::decode::{self, Decoded};
+use crate::env::{trap_kind, ModuleEnv};
+use crate::trampoline::{self, Plan};
+use crate::{translate, Error, Options};
+use cranelift_codegen::ir::{self, Endianness, UserFuncName};
+use cranelift_codegen::isa::{self, OwnedTargetIsa};
+use cranelift_codegen::print_errors::pretty_error;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+use rivet_descriptor::{raw_offsets, FunctionCode, Unit, FORMAT_VERSION, MAGIC};
+use std::str::FromStr;
+use target_lexicon::Triple;
 
 /// See [`crate::compile_module`].
 pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
-    let _ = (wasm, options);
-    Err(Error::msg("not supported yet: emitting objects"))
+    check_symbol(&options.symbol)?;
+    let isa = target_isa(options.target.as_deref())?;
+    if isa.pointer_bytes() != 8 {
+        return Err(Error::msg(format!(
+            "not supported yet: {}-bit target {}",
+            isa.pointer_bits(),
+            isa.triple()
+        )));
+    }
+    let Decoded {
+        mut env,
+        mut module,
+        data,
+    } = decode::decode(wasm, isa.clone(), options.bounds)?;
+    let builder = ObjectBuilder::new(isa, "rivet", default_libcall_names()).map_err(backend)?;
+    let mut e = Emitter {
+        object: ObjectModule::new(builder),
+        ctx: Context::new(),
+        builder_ctx: FunctionBuilderContext::new(),
+    };
+
+    let functions = e.declare_functions(&mut env)?;
+    module.code = e.define_functions(&env, &functions)?;
+    let plan = Plan::new(&env.types);
+    let trampolines = e.define_trampolines(&env, &plan)?;
+    module.array_trampolines = plan.array_indices(0);
+    module.host_trampolines = plan.host_indices(0);
+
+    let unit = Unit {
+        bounds: options.bounds,
+        modules: vec![module],
+    };
+    e.define_descriptor(
+        &options.symbol,
+        &unit.encode(),
+        &data,
+        &functions,
+        &trampolines,
+    )?;
+    e.object
+        .finish()
+        .emit()
+        .map_err(|err| Error::msg(format!("writing the object: {err}")))
+}
+
+/// The descriptor symbol is looked up by name from Rust and C, so it must be a
+/// plain C identifier.
+fn check_symbol(symbol: &str) -> Result<(), Error> {
+    let mut chars = symbol.chars();
+    let valid_start = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if valid_start && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "descriptor symbol `{symbol}` is not a C identifier"
+        )))
+    }
+}
+
+/// The target ISA with the flags every Rivet object is compiled with.
+pub fn target_isa(target: Option<&str>) -> Result<OwnedTargetIsa, Error> {
+    let builder = match target {
+        None => cranelift_native::builder()
+            .map_err(|e| Error::msg(format!("host target not supported: {e}")))?,
+        Some(name) => {
+            let triple = Triple::from_str(name)
+                .map_err(|e| Error::msg(format!("bad target triple `{name}`: {e}")))?;
+            isa::lookup(triple)
+                .map_err(|e| Error::msg(format!("target `{name}` not supported: {e}")))?
+        }
+    };
+    builder
+        .finish(settings::Flags::new(shared_flags()?))
+        .map_err(|e| Error::msg(format!("configuring the code generator: {e}")))
+}
+
+/// Position-independent code (objects go into shared and static libraries),
+/// inline stack probes (no runtime helper to link), implicit struct return for
+/// any number of results, and frame pointers so profilers and debuggers can walk
+/// wasm frames.
+fn shared_flags() -> Result<settings::Builder, Error> {
+    let mut flags = settings::builder();
+    let verifier = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    for (name, value) in [
+        ("opt_level", "speed"),
+        ("is_pic", "true"),
+        ("enable_probestack", "true"),
+        ("probestack_strategy", "inline"),
+        ("enable_multi_ret_implicit_sret", "true"),
+        ("preserve_frame_pointers", "true"),
+        ("enable_verifier", verifier),
+    ] {
+        flags
+            .set(name, value)
+            .map_err(|e| Error::msg(format!("setting {name}={value}: {e}")))?;
+    }
+    Ok(flags)
+}
+
+fn backend(e: cranelift_module::ModuleError) -> Error {
+    Error::msg(format!("object backend: {e}"))
+}
+
+/// The object under construction and the contexts reused for every function.
+struct Emitter {
+    object: ObjectModule,
+    ctx: Context,
+    builder_ctx: FunctionBuilderContext,
+}
+
+impl Emitter {
+    /// Declares every defined function and records in `env.callee_names` the
+    /// `FuncId` each one got, so the translator's direct calls resolve.
+    fn declare_functions(&mut self, env: &mut ModuleEnv) -> Result<Vec<FuncId>, Error> {
+        let mut ids = Vec::new();
+        for (index, ty) in env.functions.iter().enumerate() {
+            let index = index as u32;
+            if env.is_imported_function(index) {
+                continue;
+            }
+            let name = function_symbol(index, env.names.get(&index).map(String::as_str));
+            let sig = env.wasm_signature(*ty);
+            let id = self
+                .object
+                .declare_function(&name, Linkage::Local, &sig)
+                .map_err(backend)?;
+            ids.push(id);
+        }
+        env.callee_names = ids.iter().map(|id| id.as_u32()).collect();
+        Ok(ids)
+    }
+
+    /// Translates and compiles every defined function.
+    fn define_functions(
+        &mut self,
+        env: &ModuleEnv,
+        ids: &[FuncId],
+    ) -> Result<Vec<FunctionCode>, Error> {
+        let mut code = Vec::with_capacity(ids.len());
+        for (defined, id) in ids.iter().enumerate() {
+            let index = env.imported_functions + defined as u32;
+            let sig = env.wasm_signature(env.functions[index as usize]);
+            self.ctx.clear();
+            self.ctx.func = ir::Function::with_name_signature(name_of(*id), sig);
+            translate::translate_function(
+                env,
+                defined as u32,
+                &mut self.ctx.func,
+                &mut self.builder_ctx,
+            )?;
+            let mut function = self.define(*id)?;
+            function.name = env.names.get(&index).cloned();
+            code.push(function);
+        }
+        Ok(code)
+    }
+
+    /// Compiles `self.ctx.func` as `id` and returns its size and trap sites.
+    fn define(&mut self, id: FuncId) -> Result<FunctionCode, Error> {
+        let symbol = self
+            .object
+            .declarations()
+            .get_function_decl(id)
+            .linkage_name(id);
+        let symbol = symbol.into_owned();
+        if let Err(e) = self.object.define_function(id, &mut self.ctx) {
+            let detail = match e {
+                cranelift_module::ModuleError::Compilation(e) => pretty_error(&self.ctx.func, e),
+                other => other.to_string(),
+            };
+            return Err(Error::msg(format!("compiling {symbol}: {detail}")));
+        }
+        let Some(compiled) = self.ctx.compiled_code() else {
+            return Err(Error::msg(format!("compiling {symbol}: no code produced")));
+        };
+        let buffer = &compiled.buffer;
+        let mut traps = Vec::new();
+        for trap in buffer.traps() {
+            let Some(kind) = trap_kind(trap.code) else {
+                return Err(Error::msg(format!(
+                    "compiling {symbol}: unknown trap code {} at {:#x}",
+                    trap.code, trap.offset
+                )));
+            };
+            traps.push((trap.offset, kind));
+        }
+        traps.sort_by_key(|(offset, _)| *offset);
+        Ok(FunctionCode {
+            len: buffer.data().len() as u32,
+            traps,
+            name: None,
+        })
+    }
+
+    /// Compiles the array and host trampoline of every distinct signature, in
+    /// trampoline-table order.
+    fn define_trampolines(&mut self, env: &ModuleEnv, plan: &Plan) -> Result<Vec<FuncId>, Error> {
+        let isa = &*env.isa;
+        let mut ids = Vec::new();
+        for (i, ty) in plan.signatures.iter().enumerate() {
+            let array_sig = trampoline::array_signature(isa);
+            let id = self
+                .object
+                .declare_function(
+                    &format!("rivet_array_trampoline{i}"),
+                    Linkage::Local,
+                    &array_sig,
+                )
+                .map_err(backend)?;
+            self.ctx.clear();
+            self.ctx.func =
+                trampoline::array_trampoline(isa, ty, name_of(id), &mut self.builder_ctx);
+            self.define(id)?;
+            ids.push(id);
+
+            let host_sig = crate::env::wasm_signature(isa, ty);
+            let id = self
+                .object
+                .declare_function(
+                    &format!("rivet_host_trampoline{i}"),
+                    Linkage::Local,
+                    &host_sig,
+                )
+                .map_err(backend)?;
+            self.ctx.clear();
+            self.ctx.func =
+                trampoline::host_trampoline(isa, ty, name_of(id), &mut self.builder_ctx);
+            self.define(id)?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Emits the metadata, the data blob, the function and trampoline tables, and
+    /// the exported descriptor pointing at all of them.
+    fn define_descriptor(
+        &mut self,
+        symbol: &str,
+        metadata: &[u8],
+        data: &[u8],
+        functions: &[FuncId],
+        trampolines: &[FuncId],
+    ) -> Result<(), Error> {
+        let metadata_id = self.define_bytes("rivet_metadata", metadata, 1)?;
+        let data_id = self.define_bytes("rivet_data", data, 16)?;
+        let functions_id = self.define_code_table("rivet_functions", functions)?;
+        let trampolines_id = self.define_code_table("rivet_trampolines", trampolines)?;
+
+        let little = self.object.isa().endianness() == Endianness::Little;
+        let word = |v: u64| {
+            if little {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            }
+        };
+        let version = if little {
+            FORMAT_VERSION.to_le_bytes()
+        } else {
+            FORMAT_VERSION.to_be_bytes()
+        };
+        let mut bytes = vec![0u8; raw_offsets::SIZE as usize];
+        bytes[..8].copy_from_slice(&MAGIC);
+        bytes[8..12].copy_from_slice(&version);
+        for (offset, value) in [
+            (raw_offsets::METADATA_LEN, metadata.len()),
+            (raw_offsets::FUNCTION_COUNT, functions.len()),
+            (raw_offsets::TRAMPOLINE_COUNT, trampolines.len()),
+            (raw_offsets::DATA_LEN, data.len()),
+        ] {
+            let offset = offset as usize;
+            bytes[offset..offset + 8].copy_from_slice(&word(value as u64));
+        }
+
+        let mut desc = DataDescription::new();
+        desc.define(bytes.into_boxed_slice());
+        desc.set_align(16);
+        for (offset, id) in [
+            (raw_offsets::METADATA, metadata_id),
+            (raw_offsets::FUNCTIONS, functions_id),
+            (raw_offsets::TRAMPOLINES, trampolines_id),
+            (raw_offsets::DATA, data_id),
+        ] {
+            let gv = self.object.declare_data_in_data(id, &mut desc);
+            desc.write_data_addr(offset, gv, 0);
+        }
+        let id = self
+            .object
+            .declare_data(symbol, Linkage::Export, false, false)
+            .map_err(backend)?;
+        self.object.define_data(id, &desc).map_err(backend)
+    }
+
+    /// A read-only local data object holding `bytes`.
+    fn define_bytes(&mut self, name: &str, bytes: &[u8], align: u64) -> Result<DataId, Error> {
+        let mut desc = DataDescription::new();
+        desc.define(bytes.into());
+        desc.set_align(align);
+        self.define_local(name, &desc)
+    }
+
+    /// A read-only local array of code addresses, one relocation per entry.
+    fn define_code_table(&mut self, name: &str, funcs: &[FuncId]) -> Result<DataId, Error> {
+        let mut desc = DataDescription::new();
+        desc.define(vec![0u8; 8 * funcs.len()].into_boxed_slice());
+        desc.set_align(8);
+        for (i, id) in funcs.iter().enumerate() {
+            let func = self.object.declare_func_in_data(*id, &mut desc);
+            desc.write_function_addr(8 * i as u32, func);
+        }
+        self.define_local(name, &desc)
+    }
+
+    fn define_local(&mut self, name: &str, desc: &DataDescription) -> Result<DataId, Error> {
+        let id = self
+            .object
+            .declare_data(name, Linkage::Local, false, false)
+            .map_err(backend)?;
+        self.object.define_data(id, desc).map_err(backend)?;
+        Ok(id)
+    }
+}
+
+/// The IR name of a declared function: cranelift-module's function namespace (0)
+/// and the `FuncId`, which is how `ObjectModule` resolves relocations.
+fn name_of(id: FuncId) -> UserFuncName {
+    UserFuncName::user(0, id.as_u32())
+}
+
+/// A unique, valid symbol for wasm function `index`, carrying its name-section
+/// name (if any) so profilers and debuggers show it.
+pub fn function_symbol(index: u32, name: Option<&str>) -> String {
+    let mut symbol = format!("rivet_f{index}");
+    if let Some(name) = name.filter(|n| !n.is_empty()) {
+        symbol.push('_');
+        symbol.extend(name.chars().take(MAX_NAME_CHARS).map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        }));
+    }
+    symbol
+}
+
+/// Longest part of a wasm name copied into a symbol; long mangled names are
+/// truncated (the index prefix keeps symbols unique).
+const MAX_NAME_CHARS: usize = 120;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_are_sanitized_and_indexed() {
+        assert_eq!(function_symbol(3, None), "rivet_f3");
+        assert_eq!(function_symbol(3, Some("")), "rivet_f3");
+        assert_eq!(
+            function_symbol(12, Some("a::b<c> é")),
+            "rivet_f12_a__b_c___"
+        );
+        assert_eq!(
+            function_symbol(1, Some(&"x".repeat(500))).len(),
+            "rivet_f1_".len() + 120
+        );
+    }
+
+    #[test]
+    fn descriptor_symbol_must_be_an_identifier() {
+        assert!(check_symbol("rivet_unit_2").is_ok());
+        assert!(check_symbol("_x").is_ok());
+        for bad in ["", "2x", "a-b", "a b", "é"] {
+            assert!(check_symbol(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -1,9 +1,11 @@
 //! What the translator knows about the module around a function: the output of the
 //! decode stage and the input of the translate and emit stages.
 
-use cranelift_codegen::ir::{self, AbiParam, types};
+use cranelift_codegen::ir::{self, types, AbiParam};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
-use rivet_descriptor::{BoundsMode, FuncType, GlobalType, MemoryType, TableType, TrapKind, ValType};
+use rivet_descriptor::{
+    BoundsMode, FuncType, GlobalType, MemoryType, TableType, TrapKind, ValType,
+};
 use std::sync::Arc;
 
 /// A decoded, validated core module, ready to translate.
@@ -33,8 +35,11 @@ pub struct ModuleEnv<'data> {
     pub bodies: Vec<wasmparser::FunctionBody<'data>>,
     /// Names from the name section, by function index.
     pub names: std::collections::HashMap<u32, String>,
-    /// For each defined function, the `index` of the `UserExternalName` (namespace 0)
-    /// under which the emitter declared it; direct calls use this name.
+    /// For each defined function (by defined index), the `index` of the
+    /// `UserExternalName` (namespace 0) under which the emitter declared it: its
+    /// cranelift-module `FuncId`, which is what `ObjectModule` resolves relocations
+    /// against. Direct calls import the callee as `UserExternalName::new(0, id)`; the
+    /// callee has local linkage in the same object, so the import may be `colocated`.
     pub callee_names: Vec<u32>,
 }
 
@@ -74,7 +79,8 @@ impl ModuleEnv<'_> {
 pub fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Signature {
     let ptr = isa.pointer_type();
     let mut sig = ir::Signature::new(CallConv::triple_default(isa.triple()));
-    sig.params.push(AbiParam::special(ptr, ir::ArgumentPurpose::VMContext));
+    sig.params
+        .push(AbiParam::special(ptr, ir::ArgumentPurpose::VMContext));
     sig.params
         .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(ptr, *t))));
     sig.returns

@@ -17,12 +17,20 @@ pub struct Error {
 impl Error {
     /// An error at a known offset.
     pub fn at(offset: usize, message: impl Into<String>) -> Error {
-        Error { file: None, offset: Some(offset), message: message.into() }
+        Error {
+            file: None,
+            offset: Some(offset),
+            message: message.into(),
+        }
     }
 
     /// An error with no position (I/O, linking, configuration).
     pub fn msg(message: impl Into<String>) -> Error {
-        Error { file: None, offset: None, message: message.into() }
+        Error {
+            file: None,
+            offset: None,
+            message: message.into(),
+        }
     }
 
     /// A construct Rivet does not support yet, at `offset`.

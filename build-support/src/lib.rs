@@ -42,3 +42,10 @@ impl Default for Options {
 pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
     emit::compile_module(wasm, options)
 }
+
+/// Validates one core wasm module (binary format) with the features Rivet
+/// accepts, without compiling it. The test runner uses this for
+/// `assert_invalid` and `assert_malformed`.
+pub fn validate_module(wasm: &[u8]) -> Result<(), Error> {
+    decode::validate(wasm)
+}

@@ -1,9 +1,31 @@
 //! Translation of wasm function bodies to Cranelift IR.
+//!
+//! One [`state::FuncTranslator`] walks a body's operators once. The operators are
+//! split by what they act on, one module each: [`control`] (blocks and branches),
+//! [`call`] (direct and imported calls), [`integer`], [`float`], [`convert`],
+//! [`memory`], [`table`] (tables, references, `call_indirect`) and [`vmctx`]
+//! (globals, builtins, the stack limit: everything reached through the instance
+//! context).
+
+mod call;
+mod control;
+mod convert;
+mod float;
+mod integer;
+mod memory;
+mod state;
+mod table;
+mod vmctx;
+
+#[cfg(test)]
+mod tests;
 
 use crate::env::ModuleEnv;
 use crate::Error;
 use cranelift_codegen::ir;
 use cranelift_frontend::FunctionBuilderContext;
+use state::FuncTranslator;
+use wasmparser::Operator;
 
 /// Translates defined function `defined_index` of `env` into `func`, whose
 /// signature is already set to the function's native signature.
@@ -13,6 +35,59 @@ pub fn translate_function(
     func: &mut ir::Function,
     builder_ctx: &mut FunctionBuilderContext,
 ) -> Result<(), Error> {
-    let _ = (env, defined_index, func, builder_ctx);
-    Err(Error::msg("not supported yet: function translation"))
+    let body = env
+        .bodies
+        .get(defined_index as usize)
+        .ok_or_else(|| Error::msg(format!("no body for defined function {defined_index}")))?;
+    let index = env.imported_functions + defined_index;
+    let ty = env.functions[index as usize];
+    let mut t = FuncTranslator::new(env, func, builder_ctx, ty);
+    t.declare_locals(body)?;
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let (op, offset) = reader.read_with_offset()?;
+        t.translate_operator(op, offset as usize)?;
+    }
+    reader.finish()?;
+    t.finish();
+    Ok(())
+}
+
+impl FuncTranslator<'_, '_> {
+    /// Translates one operator; in unreachable code only the structure of nested
+    /// blocks is tracked, since nothing there can execute.
+    fn translate_operator(&mut self, op: Operator, offset: usize) -> Result<(), Error> {
+        if !self.reachable {
+            return self.translate_unreachable(&op);
+        }
+        let handled = self.translate_control(&op)?
+            || self.translate_call(&op)?
+            || self.translate_integer(&op)
+            || self.translate_float(&op)
+            || self.translate_convert(&op)
+            || self.translate_memory(&op, offset)?
+            || self.translate_table(&op)?
+            || self.translate_vmctx(&op)?;
+        if handled {
+            Ok(())
+        } else {
+            Err(Error::unsupported(offset, operator_feature(&op)))
+        }
+    }
+}
+
+/// Names the feature an operator Rivet does not translate belongs to.
+fn operator_feature(op: &Operator) -> String {
+    let name = format!("{op:?}");
+    let name = name
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let simd = ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"];
+    if simd.iter().any(|p| name.starts_with(p)) {
+        "SIMD".to_string()
+    } else {
+        format!("the `{name}` instruction")
+    }
 }

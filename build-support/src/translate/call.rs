@@ -1,0 +1,92 @@
+//! Direct calls: to the module's own functions by symbol, to imported
+//! functions through their `VMFuncImport`.
+
+use super::state::FuncTranslator;
+use crate::Error;
+use cranelift_codegen::ir::{
+    self, ExtFuncData, ExternalName, InstBuilder, UserExternalName, Value,
+};
+use rivet_descriptor::vm;
+use wasmparser::Operator;
+
+impl FuncTranslator<'_, '_> {
+    /// Translates `call`; false for anything else.
+    pub(super) fn translate_call(&mut self, op: &Operator) -> Result<bool, Error> {
+        let Operator::Call { function_index } = op else {
+            return Ok(false);
+        };
+        let index = *function_index;
+        let ty = self.env.functions[index as usize];
+        let n = self.env.types[ty as usize].params.len();
+        let args = self.popn(n);
+        let inst = if self.env.is_imported_function(index) {
+            self.call_imported(index, ty, &args)
+        } else {
+            self.call_defined(index, &args)
+        };
+        self.push_results(inst);
+        Ok(true)
+    }
+
+    /// The imported signature of wasm type `ty` (native convention).
+    pub(super) fn wasm_signature_ref(&mut self, ty: u32) -> ir::SigRef {
+        if let Some(sig) = self.signatures.get(&ty) {
+            return *sig;
+        }
+        let sig = self.b.import_signature(self.env.wasm_signature(ty));
+        self.signatures.insert(ty, sig);
+        sig
+    }
+
+    /// Calls code at `code` with callee context `callee_vmctx`.
+    pub(super) fn call_code(
+        &mut self,
+        ty: u32,
+        code: Value,
+        callee_vmctx: Value,
+        args: &[Value],
+    ) -> ir::Inst {
+        let sig = self.wasm_signature_ref(ty);
+        let mut call_args = vec![callee_vmctx];
+        call_args.extend_from_slice(args);
+        self.b.ins().call_indirect(sig, code, &call_args)
+    }
+
+    /// Calls imported function `index` with the code and context in its
+    /// `VMFuncImport`.
+    fn call_imported(&mut self, index: u32, ty: u32, args: &[Value]) -> ir::Inst {
+        let at = self.env.layout.imported_function(index);
+        let code = self.load_pointer(self.vmctx, at + vm::FUNC_IMPORT_CODE);
+        let callee_vmctx = self.load_pointer(self.vmctx, at + vm::FUNC_IMPORT_VMCTX);
+        self.call_code(ty, code, callee_vmctx, args)
+    }
+
+    /// Calls defined function `index` directly, under the name the emitter
+    /// declared it with, passing this instance's context.
+    fn call_defined(&mut self, index: u32, args: &[Value]) -> ir::Inst {
+        let callee = self.callee(index);
+        let mut call_args = vec![self.vmctx];
+        call_args.extend_from_slice(args);
+        self.b.ins().call(callee, &call_args)
+    }
+
+    /// The function reference of defined function `index`, imported once.
+    fn callee(&mut self, index: u32) -> ir::FuncRef {
+        if let Some(f) = self.callees.get(&index) {
+            return *f;
+        }
+        let ty = self.env.functions[index as usize];
+        let signature = self.wasm_signature_ref(ty);
+        let defined = (index - self.env.imported_functions) as usize;
+        let name = UserExternalName::new(0, self.env.callee_names[defined]);
+        let name = self.b.func.declare_imported_user_function(name);
+        let f = self.b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.callees.insert(index, f);
+        f
+    }
+}

@@ -1,0 +1,487 @@
+//! Runs translated code natively: a module is compiled into an object, linked
+//! into a shared library with the system C compiler and loaded, and its
+//! functions are called with a hand-built instance context (explicit bounds
+//! mode, so memories are plain buffers). Traps would end the test process, so
+//! only code that returns is run here; trapping paths are checked in the IR.
+
+use super::{host_isa, module_env, translate};
+use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+use rivet_descriptor::{vm, BoundsMode, Builtin, VmctxLayout, WASM_PAGE_SIZE};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A loaded module and the state its instance context points at.
+struct Instance {
+    lib: libloading::Library,
+    /// The instance context, 16-byte aligned, and its address.
+    _vmctx: Vec<u128>,
+    base: usize,
+    _store: Box<usize>,
+    _builtins: Box<[usize; Builtin::COUNT]>,
+    memories: Vec<Vec<u8>>,
+    tables: Vec<Vec<usize>>,
+}
+
+/// A fresh scratch path for one compiled module.
+fn scratch(ext: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("rivet-translate-{}-{n}.{ext}", std::process::id()))
+}
+
+/// Compiles every function of a WAT module (no imports) into a shared library
+/// exporting defined function `i` as `f{i}`.
+fn compile_library(wat: &str) -> (libloading::Library, crate::env::ModuleEnv<'static>) {
+    let wasm: &'static [u8] = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
+    wasmparser::Validator::new().validate_all(wasm).unwrap();
+    let isa = host_isa();
+    let env = module_env(wasm, &isa, BoundsMode::Explicit)
+        .unwrap()
+        .unwrap();
+    assert_eq!(env.imported_functions, 0, "run tests wire no imports");
+    let builder = ObjectBuilder::new(isa.clone(), "t", default_libcall_names()).unwrap();
+    let mut module = ObjectModule::new(builder);
+    let mut builder_ctx = FunctionBuilderContext::new();
+    for i in 0..env.bodies.len() as u32 {
+        let sig = env.wasm_signature(env.functions[i as usize]);
+        let id = module
+            .declare_function(&format!("f{i}"), Linkage::Export, &sig)
+            .unwrap();
+        assert_eq!(id.as_u32(), env.callee_names[i as usize]);
+    }
+    for i in 0..env.bodies.len() as u32 {
+        let mut ctx = Context::for_function(translate(&env, i, &mut builder_ctx).unwrap());
+        let id = cranelift_module::FuncId::from_u32(i);
+        module.define_function(id, &mut ctx).unwrap();
+    }
+    let object = module.finish().emit().unwrap();
+    let (obj, so) = (scratch("o"), scratch("so"));
+    std::fs::write(&obj, object).unwrap();
+    let status = Command::new("cc")
+        .arg("-shared")
+        .arg("-o")
+        .arg(&so)
+        .arg(&obj)
+        .status();
+    assert!(status.unwrap().success());
+    // SAFETY: the library holds only the functions just compiled.
+    let lib = unsafe { libloading::Library::new(&so) }.unwrap();
+    let _ = (std::fs::remove_file(obj), std::fs::remove_file(so));
+    (lib, env)
+}
+
+impl Instance {
+    /// Compiles `wat` and builds an instance context for it, with `builtins` as
+    /// the builtins table.
+    fn new(wat: &str, builtins: [usize; Builtin::COUNT]) -> Instance {
+        let (lib, env) = compile_library(wat);
+        let layout = env.layout;
+        let mut vmctx: Vec<u128> = vec![0; (layout.size as usize).div_ceil(16)];
+        let mut inst = Instance {
+            lib,
+            base: vmctx.as_mut_ptr() as usize,
+            _vmctx: vmctx,
+            _store: Box::new(0),
+            _builtins: Box::new(builtins),
+            memories: env
+                .memories
+                .iter()
+                .map(|m| vec![0; (m.minimum * WASM_PAGE_SIZE) as usize])
+                .collect(),
+            tables: env
+                .tables
+                .iter()
+                .map(|t| vec![0; t.minimum as usize])
+                .collect(),
+        };
+        inst.write(VmctxLayout::STORE, &*inst._store as *const usize as usize);
+        inst.write(VmctxLayout::BUILTINS, inst._builtins.as_ptr() as usize);
+        for (ty, _) in env.types.iter().enumerate() {
+            inst.write(layout.type_id(ty as u32), ty as u32);
+        }
+        inst.init_memories(&layout);
+        inst.init_tables(&layout);
+        for g in 0..env.globals.len() as u32 {
+            let at = inst.address(layout.defined_global(g));
+            inst.write(layout.global_pointer(g), at);
+        }
+        for (f, ty) in env.functions.iter().enumerate() {
+            let at = layout.funcref(f as u32);
+            inst.write(at + vm::FUNCREF_CODE, inst.code(f as u32));
+            inst.write(at + vm::FUNCREF_VMCTX, inst.address(0));
+            inst.write(at + vm::FUNCREF_TYPE_ID, *ty);
+        }
+        inst
+    }
+
+    fn init_memories(&mut self, layout: &VmctxLayout) {
+        for m in 0..self.memories.len() {
+            let at = layout.defined_memory(m as u32);
+            let (base, len) = (
+                self.memories[m].as_mut_ptr() as usize,
+                self.memories[m].len(),
+            );
+            self.write(at + vm::MEMORY_BASE, base);
+            self.write(at + vm::MEMORY_LENGTH, len);
+            self.write(layout.memory_pointer(m as u32), self.address(at));
+        }
+    }
+
+    fn init_tables(&mut self, layout: &VmctxLayout) {
+        for t in 0..self.tables.len() {
+            let at = layout.defined_table(t as u32);
+            let (base, len) = (self.tables[t].as_mut_ptr() as usize, self.tables[t].len());
+            self.write(at + vm::TABLE_BASE, base);
+            self.write(at + vm::TABLE_LENGTH, len as u32);
+            self.write(layout.table_pointer(t as u32), self.address(at));
+        }
+    }
+
+    /// The address of byte `offset` of the instance context.
+    fn address(&self, offset: u32) -> usize {
+        self.base + offset as usize
+    }
+
+    /// Writes `value` at byte `offset` of the instance context.
+    fn write<T>(&mut self, offset: u32, value: T) {
+        let at = self.address(offset) as *mut T;
+        // SAFETY: every offset comes from the layout, inside the allocation.
+        unsafe { at.write_unaligned(value) }
+    }
+
+    /// The code address of defined function `i`.
+    fn code(&self, i: u32) -> usize {
+        // SAFETY: `f{i}` is a function symbol; only its address is taken.
+        let sym = unsafe { self.lib.get::<*const u8>(format!("f{i}").as_bytes()) };
+        *sym.unwrap() as usize
+    }
+
+    /// Defined function `i` as a callable of type `F` (an `extern "C" fn`
+    /// whose first parameter is the context).
+    fn func<F: Copy>(&self, i: u32) -> F {
+        // SAFETY: callers name the native signature of the function's type.
+        unsafe { *self.lib.get::<F>(format!("f{i}").as_bytes()).unwrap() }
+    }
+
+    fn vmctx(&self) -> *mut u8 {
+        self.base as *mut u8
+    }
+}
+
+type I32I32ToI32 = extern "C" fn(*mut u8, i32, i32) -> i32;
+type I64I64ToI64 = extern "C" fn(*mut u8, i64, i64) -> i64;
+
+#[test]
+fn integer_division_and_remainder() {
+    let inst = Instance::new(
+        "(module
+          (func (param i32 i32) (result i32) (i32.rem_s (local.get 0) (local.get 1)))
+          (func (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+          (func (param i32 i32) (result i32) (i32.rem_u (local.get 0) (local.get 1)))
+          (func (param i64 i64) (result i64) (i64.rem_s (local.get 0) (local.get 1)))
+          (func (param i64 i64) (result i64) (i64.div_u (local.get 0) (local.get 1))))",
+        [0; Builtin::COUNT],
+    );
+    let vmctx = inst.vmctx();
+    let rem_s: I32I32ToI32 = inst.func(0);
+    assert_eq!(rem_s(vmctx, i32::MIN, -1), 0);
+    assert_eq!(rem_s(vmctx, -7, 2), -1);
+    let div_s: I32I32ToI32 = inst.func(1);
+    assert_eq!(div_s(vmctx, -7, 2), -3);
+    let rem_u: I32I32ToI32 = inst.func(2);
+    assert_eq!(rem_u(vmctx, -1, 10), 5);
+    let rem_s64: I64I64ToI64 = inst.func(3);
+    assert_eq!(rem_s64(vmctx, i64::MIN, -1), 0);
+    let div_u64: I64I64ToI64 = inst.func(4);
+    assert_eq!(div_u64(vmctx, -1, 2), i64::MAX);
+}
+
+/// Runs `(func (result i64) …)` bodies, one function each, and compares
+/// each result with its expected value.
+fn check_i64_results(cases: &[(&str, i64)]) {
+    let funcs: String = cases
+        .iter()
+        .map(|(body, _)| format!("(func (result i64) {body})\n"))
+        .collect();
+    let inst = Instance::new(&format!("(module {funcs})"), [0; Builtin::COUNT]);
+    for (i, (body, expected)) in cases.iter().enumerate() {
+        let f: extern "C" fn(*mut u8) -> i64 = inst.func(i as u32);
+        assert_eq!(f(inst.vmctx()), *expected, "{body}");
+    }
+}
+
+#[test]
+fn integer_operators_follow_wasm() {
+    check_i64_results(&[
+        (
+            "(i64.extend_i32_u (i32.shl (i32.const 1) (i32.const 33)))",
+            2,
+        ),
+        ("(i64.shr_s (i64.const -8) (i64.const 65))", -4),
+        (
+            "(i64.extend_i32_u (i32.shr_u (i32.const -8) (i32.const 1)))",
+            0x7fff_fffc,
+        ),
+        (
+            "(i64.extend_i32_u (i32.rotl (i32.const 0x8000_0001) (i32.const 1)))",
+            3,
+        ),
+        ("(i64.rotr (i64.const 1) (i64.const 1))", i64::MIN),
+        ("(i64.extend_i32_u (i32.clz (i32.const 0)))", 32),
+        ("(i64.ctz (i64.const 0))", 64),
+        ("(i64.popcnt (i64.const -1))", 64),
+        ("(i64.extend_i32_u (i32.eqz (i32.const 0)))", 1),
+        (
+            "(i64.extend_i32_u (i64.lt_s (i64.const -1) (i64.const 0)))",
+            1,
+        ),
+        (
+            "(i64.extend_i32_u (i64.lt_u (i64.const -1) (i64.const 0)))",
+            0,
+        ),
+        ("(i64.extend_i32_s (i32.extend8_s (i32.const 0x80)))", -128),
+        ("(i64.extend16_s (i64.const 0x8000))", -32768),
+        ("(i64.extend32_s (i64.const 0x8000_0000))", -0x8000_0000),
+        (
+            "(i64.extend_i32_u (i32.wrap_i64 (i64.const 0x1_0000_0005)))",
+            5,
+        ),
+        ("(i64.extend_i32_s (i32.const -1))", -1),
+        ("(i64.extend_i32_u (i32.const -1))", 0xffff_ffff),
+        (
+            "(i64.mul (i64.const 0x1_0000_0000) (i64.const 0x1_0000_0000))",
+            0,
+        ),
+    ]);
+}
+
+#[test]
+fn float_operators_follow_wasm() {
+    let f64_bits = |x: f64| x.to_bits() as i64;
+    let f32_bits = |x: f32| i64::from(x.to_bits());
+    check_i64_results(&[
+        (
+            "(i64.reinterpret_f64 (f64.nearest (f64.const 2.5)))",
+            f64_bits(2.0),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.nearest (f64.const -3.5)))",
+            f64_bits(-4.0),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.floor (f64.const -1.5)))",
+            f64_bits(-2.0),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.ceil (f64.const -1.5)))",
+            f64_bits(-1.0),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.trunc (f64.const -1.5)))",
+            f64_bits(-1.0),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.min (f64.const 0) (f64.const -0)))",
+            f64_bits(-0.0),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.max (f64.const -0) (f64.const 0)))",
+            f64_bits(0.0),
+        ),
+        (
+            "(i64.extend_i32_u (i32.reinterpret_f32 (f32.copysign (f32.const 2) (f32.const -1))))",
+            f32_bits(-2.0),
+        ),
+        (
+            "(i64.extend_i32_u (f64.ne (f64.const nan) (f64.const nan)))",
+            1,
+        ),
+        (
+            "(i64.extend_i32_u (f64.eq (f64.const nan) (f64.const nan)))",
+            0,
+        ),
+        (
+            "(i64.extend_i32_u (f32.lt (f32.const -0) (f32.const 0)))",
+            0,
+        ),
+        (
+            "(i64.extend_i32_u (f32.ge (f32.const nan) (f32.const 0)))",
+            0,
+        ),
+        ("(i64.trunc_sat_f64_s (f64.const nan))", 0),
+        ("(i64.trunc_sat_f64_s (f64.const 1e300))", i64::MAX),
+        ("(i64.trunc_sat_f32_u (f32.const -5))", 0),
+        (
+            "(i64.extend_i32_u (i32.trunc_sat_f64_u (f64.const 1e10)))",
+            0xffff_ffff,
+        ),
+        ("(i64.trunc_f64_s (f64.const -2.9))", -2),
+        (
+            "(i64.extend_i32_u (i32.trunc_f32_u (f32.const 4294967040)))",
+            4294967040,
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.convert_i64_u (i64.const -1)))",
+            f64_bits(18446744073709551616.0),
+        ),
+        (
+            "(i64.extend_i32_u (i32.reinterpret_f32 (f32.convert_i32_u (i32.const -1))))",
+            f32_bits(4294967296.0),
+        ),
+        (
+            "(i64.extend_i32_u (i32.reinterpret_f32 (f32.convert_i64_s (i64.const -3))))",
+            f32_bits(-3.0),
+        ),
+        (
+            "(i64.extend_i32_u (i32.reinterpret_f32 (f32.demote_f64 (f64.const 0.1))))",
+            f32_bits(0.1),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.promote_f32 (f32.const 0.5)))",
+            f64_bits(0.5),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.sqrt (f64.const 16)))",
+            f64_bits(4.0),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.neg (f64.const 0)))",
+            f64_bits(-0.0),
+        ),
+        (
+            "(i64.reinterpret_f64 (f64.abs (f64.const -7)))",
+            f64_bits(7.0),
+        ),
+    ]);
+}
+
+#[test]
+fn control_flow_and_multi_value() {
+    check_i64_results(&[
+        // br_table passing values, to each target and the default.
+        (
+            "(block (result i64) (block (result i64) (i64.const 10) (i32.const 0) (br_table 0 1))
+               (i64.const 1) (i64.add))",
+            11,
+        ),
+        (
+            "(block (result i64) (block (result i64) (i64.const 10) (i32.const 7) (br_table 0 1))
+               (i64.const 1) (i64.add))",
+            10,
+        ),
+        // A loop with parameters: sum 1..=10.
+        (
+            "(local i64) (i64.const 0) (i64.const 10)
+             (loop (param i64 i64) (result i64)
+               (local.set 0) (local.get 0) (i64.add)
+               (local.get 0) (i64.const 1) (i64.sub) (local.tee 0)
+               (local.get 0) (i64.eqz) (i32.eqz) (br_if 0)
+               (drop))",
+            55,
+        ),
+        // An if without else passes its parameters on when false.
+        (
+            "(i64.const 5) (i32.const 0) (if (param i64) (result i64) (then (i64.const 1) (i64.add)))",
+            5,
+        ),
+        (
+            "(i64.const 5) (i32.const 1) (if (param i64) (result i64) (then (i64.const 1) (i64.add)))",
+            6,
+        ),
+        ("(select (i64.const 1) (i64.const 2) (i32.const 0))", 2),
+        // Dead code after br, with nested blocks, is skipped.
+        (
+            "(block (result i64) (i64.const 3) (br 0) (block (drop (i32.const 1))) (i64.const 4))",
+            3,
+        ),
+        // Locals start at zero.
+        ("(local i64 f64) (local.get 0)", 0),
+        ("(local f64) (i64.reinterpret_f64 (local.get 0))", 0),
+    ]);
+}
+
+#[test]
+fn calls_multi_value_and_call_indirect() {
+    let inst = Instance::new(
+        r#"(module
+          (type $three (func (param i64) (result i64 i32 f64 i64 i32 i64)))
+          (table 2 funcref)
+          (elem declare func $fac)
+          (func $many (type $three)
+            (local.get 0) (i32.const 2) (f64.const 3) (i64.const 4) (i32.const 5) (i64.const 6))
+          (func $sum (param i64) (result i64)
+            (local $b i32) (local $c f64) (local $d i64) (local $e i32) (local $f i64)
+            (call $many (local.get 0))
+            (local.set $f) (local.set $e) (local.set $d) (local.set $c) (local.set $b)
+            (i64.add (i64.extend_i32_u (local.get $b)))
+            (i64.add (i64.trunc_f64_s (local.get $c)))
+            (i64.add (local.get $d))
+            (i64.add (i64.extend_i32_u (local.get $e)))
+            (i64.add (local.get $f)))
+          (func $fac (param i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0))
+              (then (i64.const 1))
+              (else (i64.mul (local.get 0) (call $fac (i64.sub (local.get 0) (i64.const 1)))))))
+          (func $indirect (param i32 i64) (result i64)
+            (call_indirect (param i64) (result i64) (local.get 1) (local.get 0)))
+          (func $is_null (param i32) (result i32)
+            (ref.is_null (table.get (local.get 0))))
+          (func $set (param i32)
+            (table.set (local.get 0) (ref.func $fac)))
+          (func $size (result i32) (table.size)))"#,
+        [0; Builtin::COUNT],
+    );
+    let vmctx = inst.vmctx();
+    let sum: extern "C" fn(*mut u8, i64) -> i64 = inst.func(1);
+    assert_eq!(sum(vmctx, 100), 100 + 2 + 3 + 4 + 5 + 6);
+    let fac: extern "C" fn(*mut u8, i64) -> i64 = inst.func(2);
+    assert_eq!(fac(vmctx, 10), 3628800);
+    let is_null: extern "C" fn(*mut u8, i32) -> i32 = inst.func(4);
+    assert_eq!(is_null(vmctx, 1), 1);
+    let set: extern "C" fn(*mut u8, i32) = inst.func(5);
+    set(vmctx, 1);
+    assert_eq!(is_null(vmctx, 1), 0);
+    let indirect: extern "C" fn(*mut u8, i32, i64) -> i64 = inst.func(3);
+    assert_eq!(indirect(vmctx, 1, 5), 120);
+    let size: extern "C" fn(*mut u8) -> i32 = inst.func(6);
+    assert_eq!(size(vmctx), 2);
+}
+
+#[test]
+fn memories_and_globals() {
+    let inst = Instance::new(
+        r#"(module
+          (memory $a 1)
+          (memory $b 1)
+          (global $g (mut i64) (i64.const 0))
+          (func (param i32 i64)
+            (i64.store offset=3 (local.get 0) (local.get 1))
+            (i32.store16 $b (local.get 0) (i32.wrap_i64 (local.get 1))))
+          (func (param i32) (result i64)
+            (i64.add (i64.load8_s offset=3 (local.get 0)) (i64.load16_u $b (local.get 0))))
+          (func (result i32) (i32.add (memory.size) (memory.size $b)))
+          (func (param i64) (result i64)
+            (global.set $g (i64.add (global.get $g) (local.get 0)))
+            (global.get $g)))"#,
+        [0; Builtin::COUNT],
+    );
+    let vmctx = inst.vmctx();
+    let store: extern "C" fn(*mut u8, i32, i64) = inst.func(0);
+    store(vmctx, 65525, 0x0102_0304_0506_0780);
+    assert_eq!(
+        inst.memories[0][65528..],
+        0x0102_0304_0506_0780u64.to_le_bytes()
+    );
+    assert_eq!(inst.memories[1][65525..65527], [0x80, 0x07]);
+    let load: extern "C" fn(*mut u8, i32) -> i64 = inst.func(1);
+    assert_eq!(load(vmctx, 65525), -128 + 0x780);
+    let size: extern "C" fn(*mut u8) -> i32 = inst.func(2);
+    assert_eq!(size(vmctx), 2);
+    let add: extern "C" fn(*mut u8, i64) -> i64 = inst.func(3);
+    add(vmctx, 5);
+    assert_eq!(add(vmctx, 7), 12);
+}

@@ -1,0 +1,146 @@
+//! Validation: exactly WebAssembly 2.0 plus multi-memory, errors with offsets.
+
+use rivet_build::{compile_module, decode, emit, validate_module, BoundsMode, Options};
+
+fn wasm(wat: &str) -> Vec<u8> {
+    wat::parse_str(wat).unwrap()
+}
+
+#[test]
+fn malformed_bytes_are_errors_with_offsets() {
+    let err = validate_module(b"\0asm\x02\0\0\0").unwrap_err();
+    assert_eq!(err.offset, Some(4), "{err}");
+
+    let err = validate_module(b"not wasm").unwrap_err();
+    assert_eq!(err.offset, Some(0), "{err}");
+
+    // A type section that claims more bytes than there are.
+    let err = validate_module(b"\0asm\x01\0\0\0\x01\x10\x01").unwrap_err();
+    assert!(err.offset.is_some(), "{err}");
+
+    let err = compile_module(b"\0asm\x01\0\0", &Options::default()).unwrap_err();
+    assert!(err.offset.is_some(), "{err}");
+}
+
+#[test]
+fn invalid_function_bodies_are_rejected() {
+    let bytes = wasm("(module (func (result i32) (i64.const 1)))");
+    let err = validate_module(&bytes).unwrap_err();
+    assert!(err.message.contains("type mismatch"), "{err}");
+    let offset = err.offset.unwrap();
+    assert!(offset > 8 && offset < bytes.len(), "{err}");
+}
+
+#[test]
+fn wasm2_and_multi_memory_are_accepted() {
+    let ok = [
+        "(module (memory 1) (memory 1) (func (i32.store 1 (i32.const 0) (i32.load 0 (i32.const 0)))))",
+        "(module (func (result v128) (v128.const i64x2 1 2)))",
+        "(module (func (param i32) (result i32) (i32.extend8_s (local.get 0))))",
+        "(module (func (param f32) (result i32) (i32.trunc_sat_f32_s (local.get 0))))",
+        "(module (func (result i32 i64) (i32.const 1) (i64.const 2)))",
+        "(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))",
+        "(module (table 1 externref) (func (param externref) (table.set (i32.const 0) (local.get 0))))",
+        "(module (global (import \"a\" \"b\") (mut i32)))",
+    ];
+    for wat in ok {
+        validate_module(&wasm(wat)).unwrap_or_else(|e| panic!("{wat}: {e}"));
+    }
+}
+
+#[test]
+fn other_proposals_are_rejected() {
+    let rejected = [
+        ("threads", "(module (memory 1 1 shared))"),
+        ("memory64", "(module (memory i64 1))"),
+        ("tail calls", "(module (func $f (return_call $f)))"),
+        (
+            "extended-const",
+            "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
+        ),
+        ("exceptions", "(module (tag))"),
+        (
+            "function references",
+            "(module (type $t (func)) (func (param (ref $t))))",
+        ),
+        ("gc", "(module (type (struct)))"),
+        ("components", "(component)"),
+        (
+            "relaxed simd",
+            "(module (func (param v128) (result v128) (i8x16.relaxed_swizzle (local.get 0) (local.get 0))))",
+        ),
+    ];
+    for (feature, wat) in rejected {
+        let err = validate_module(&wasm(wat)).unwrap_err();
+        assert!(err.offset.is_some(), "{feature}: {err}");
+    }
+}
+
+#[test]
+fn function_names_come_from_the_name_section() {
+    let bytes = wasm(
+        r#"(module
+            (import "env" "imp" (func $imported))
+            (func $first)
+            (func)
+            (func $third))"#,
+    );
+    let isa = emit::target_isa(None).unwrap();
+    let decoded = decode::decode(&bytes, isa, BoundsMode::Guard).unwrap();
+    assert_eq!(
+        decoded.env.names.get(&0).map(String::as_str),
+        Some("imported")
+    );
+    assert_eq!(decoded.env.names.get(&1).map(String::as_str), Some("first"));
+    assert_eq!(decoded.env.names.get(&2), None);
+    assert_eq!(decoded.env.names.get(&3).map(String::as_str), Some("third"));
+    assert_eq!(decoded.env.bodies.len(), 3);
+    assert_eq!(decoded.env.imported_functions, 1);
+}
+
+#[test]
+fn a_broken_name_section_is_ignored() {
+    let mut bytes = wasm("(module (func))");
+    // Custom section "name" whose function-names subsection is truncated.
+    bytes.extend_from_slice(&[0, 8, 4, b'n', b'a', b'm', b'e', 1, 9, 1]);
+    let isa = emit::target_isa(None).unwrap();
+    let decoded = decode::decode(&bytes, isa, BoundsMode::Guard).unwrap();
+    assert!(decoded.env.names.is_empty());
+}
+
+#[test]
+fn untranslatable_functions_are_reported_not_panicked() {
+    // SIMD validates but does not translate (yet).
+    let simd = wasm("(module (func (result v128) (v128.const i64x2 0 0)))");
+    let err = compile_module(&simd, &Options::default()).unwrap_err();
+    assert!(err.message.contains("not supported yet"), "{err}");
+}
+
+#[test]
+fn corrupted_modules_never_panic() {
+    let module = wasm(
+        r#"(module
+            (type (func (param i32) (result i64)))
+            (import "a" "f" (func (type 0)))
+            (import "a" "m" (memory 1))
+            (memory 1 2)
+            (table 2 funcref)
+            (global (mut i32) (i32.const 7))
+            (export "g" (global 0))
+            (elem (i32.const 0) func 0)
+            (data (memory 1) (i32.const 0) "abc"))"#,
+    );
+    let mut accepted = 0;
+    for i in 8..module.len() {
+        for value in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+            let mut bytes = module.clone();
+            bytes[i] = value;
+            if let Ok(object) = compile_module(&bytes, &Options::default()) {
+                assert!(validate_module(&bytes).is_ok());
+                assert!(object.starts_with(b"\x7fELF"));
+                accepted += 1;
+            }
+        }
+    }
+    assert!(accepted > 0);
+}

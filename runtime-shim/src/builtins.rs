@@ -1,0 +1,224 @@
+//! Runtime functions compiled code calls through the builtins table.
+//!
+//! Each has exactly the signature documented on `rivet_descriptor::Builtin`. They
+//! are `extern "C"` and must never unwind, so they use checked indexing only and
+//! report anything out of range as a failing status.
+
+use crate::instance::InstanceData;
+use crate::table::range;
+use rivet_descriptor::{Builtin, VmctxLayout};
+
+/// Status returned when the operation must trap.
+const TRAP: u32 = 1;
+/// `memory.grow` / `table.grow` failure.
+const GROW_FAILED: u32 = u32::MAX;
+
+/// Function addresses, in `Builtin` order.
+#[repr(transparent)]
+struct BuiltinTable([*const (); Builtin::COUNT]);
+
+// SAFETY: immutable addresses of functions.
+unsafe impl Sync for BuiltinTable {}
+
+static TABLE: BuiltinTable = BuiltinTable([
+    memory_grow as *const (),
+    memory_fill as *const (),
+    memory_copy as *const (),
+    memory_init as *const (),
+    data_drop as *const (),
+    table_grow as *const (),
+    table_fill as *const (),
+    table_copy as *const (),
+    table_init as *const (),
+    elem_drop as *const (),
+]);
+
+/// Address of the builtins table, as stored in every vmctx.
+pub(crate) fn table() -> *const *const () {
+    TABLE.0.as_ptr()
+}
+
+/// The instance record of `vmctx`.
+///
+/// Safety: `vmctx` is a live instance context built by this runtime.
+unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
+    &mut **vmctx
+        .add(VmctxLayout::INSTANCE as usize)
+        .cast::<*mut InstanceData>()
+}
+
+fn status(ok: bool) -> u32 {
+    if ok {
+        0
+    } else {
+        TRAP
+    }
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32 {
+    let inst = instance(vmctx);
+    match inst.memory_ptrs.get(memory as usize) {
+        Some(&m) => (*m)
+            .grow(delta as u64)
+            .map_or(GROW_FAILED, |old| old as u32),
+        None => GROW_FAILED,
+    }
+}
+
+unsafe extern "C" fn memory_fill(
+    vmctx: *mut u8,
+    memory: u32,
+    dst: u32,
+    value: u32,
+    len: u32,
+) -> u32 {
+    let inst = instance(vmctx);
+    let Some(&m) = inst.memory_ptrs.get(memory as usize) else {
+        return TRAP;
+    };
+    let data = (*m).data_mut();
+    match range(dst as u64, len as u64, data.len() as u64) {
+        Some(r) => {
+            data[r].fill(value as u8);
+            0
+        }
+        None => TRAP,
+    }
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_memory: u32,
+    src_memory: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    let inst = instance(vmctx);
+    let (Some(&d), Some(&s)) = (
+        inst.memory_ptrs.get(dst_memory as usize),
+        inst.memory_ptrs.get(src_memory as usize),
+    ) else {
+        return TRAP;
+    };
+    let (dlen, slen) = ((*d).len() as u64, (*s).len() as u64);
+    let (Some(dr), Some(sr)) = (
+        range(dst as u64, len as u64, dlen),
+        range(src as u64, len as u64, slen),
+    ) else {
+        return TRAP;
+    };
+    if std::ptr::eq(d, s) {
+        (*d).data_mut().copy_within(sr, dr.start);
+    } else {
+        let src_ptr = (*s).data()[sr].as_ptr();
+        let dst_ptr = (*d).data_mut()[dr].as_mut_ptr();
+        std::ptr::copy_nonoverlapping(src_ptr, dst_ptr, len as usize);
+    }
+    0
+}
+
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    memory: u32,
+    data: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    let inst = instance(vmctx);
+    let (Some(&m), Some(bytes)) = (
+        inst.memory_ptrs.get(memory as usize),
+        inst.data_segment(data),
+    ) else {
+        return TRAP;
+    };
+    let mem = (*m).data_mut();
+    let (Some(sr), Some(dr)) = (
+        range(src as u64, len as u64, bytes.len() as u64),
+        range(dst as u64, len as u64, mem.len() as u64),
+    ) else {
+        return TRAP;
+    };
+    mem[dr].copy_from_slice(&bytes[sr]);
+    0
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
+    if let Some(seg) = instance(vmctx).data.get_mut(data as usize) {
+        seg.1 = 0;
+    }
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
+    match instance(vmctx).table_ptrs.get(table as usize) {
+        Some(&t) => (*t)
+            .grow(delta as u64, init)
+            .map_or(GROW_FAILED, |old| old as u32),
+        None => GROW_FAILED,
+    }
+}
+
+unsafe extern "C" fn table_fill(
+    vmctx: *mut u8,
+    table: u32,
+    dst: u32,
+    value: usize,
+    len: u32,
+) -> u32 {
+    match instance(vmctx).table_ptrs.get(table as usize) {
+        Some(&t) => status((*t).fill(dst as u64, value, len as u64)),
+        None => TRAP,
+    }
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    let inst = instance(vmctx);
+    let (Some(&d), Some(&s)) = (
+        inst.table_ptrs.get(dst_table as usize),
+        inst.table_ptrs.get(src_table as usize),
+    ) else {
+        return TRAP;
+    };
+    if std::ptr::eq(d, s) {
+        return status((*d).copy_within(dst as u64, src as u64, len as u64));
+    }
+    match (*s).read(src as u64, len as u64) {
+        Some(items) => status((*d).write(dst as u64, items)),
+        None => TRAP,
+    }
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    let inst = instance(vmctx);
+    let (Some(&t), Some(items)) = (
+        inst.table_ptrs.get(table as usize),
+        inst.elements.get(elem as usize),
+    ) else {
+        return TRAP;
+    };
+    match range(src as u64, len as u64, items.len() as u64) {
+        Some(r) => status((*t).write(dst as u64, &items[r])),
+        None => TRAP,
+    }
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
+    if let Some(items) = instance(vmctx).elements.get_mut(elem as usize) {
+        *items = Vec::new();
+    }
+}

@@ -1,0 +1,69 @@
+//! Errors and traps reported to the host.
+
+use rivet_descriptor::TrapKind;
+use std::fmt;
+
+/// Why instantiation (or another store operation) failed.
+#[derive(Debug)]
+pub enum Error {
+    /// Imports do not match (wast: assert_unlinkable).
+    Link(String),
+    /// A trap during instantiation (wast: assert_uninstantiable / assert_trap on a module).
+    Trap(Trap),
+    /// A descriptor that this runtime cannot use (bad magic, version, corrupt metadata).
+    Format(String),
+    /// Resource exhaustion (cannot reserve memory, …) or misuse (wrong store, …).
+    Runtime(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Link(m) => write!(f, "link error: {m}"),
+            Error::Trap(t) => write!(f, "trap: {t}"),
+            Error::Format(m) => write!(f, "bad descriptor: {m}"),
+            Error::Runtime(m) => write!(f, "runtime error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Trap> for Error {
+    fn from(t: Trap) -> Error {
+        Error::Trap(t)
+    }
+}
+
+/// A trap: its kind and a readable message (for TrapKind::Host, the host's message).
+#[derive(Debug, Clone)]
+pub struct Trap {
+    pub kind: TrapKind,
+    pub message: String,
+}
+
+impl Trap {
+    /// A trap with the spec message of its kind.
+    pub fn new(kind: TrapKind) -> Trap {
+        Trap {
+            kind,
+            message: kind.message().to_string(),
+        }
+    }
+
+    /// A host-side trap with its own message.
+    pub fn host(message: impl Into<String>) -> Trap {
+        Trap {
+            kind: TrapKind::Host,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Trap {}

@@ -1,0 +1,231 @@
+//! Functions: host functions (records, dispatch from wasm) and calls from the host.
+
+use crate::error::Trap;
+use crate::refs::{Refs, RefsPtr};
+use crate::store::{Store, StoreId};
+use crate::trap;
+use crate::values::Val;
+use crate::vm::{VMFuncRef, ValRaw};
+use rivet_descriptor::{FuncType, TrapKind};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A host closure as stored in its record.
+pub(crate) type HostFn = Box<dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>>;
+
+/// What a host trampoline receives as its `vmctx`: `dispatch` must stay first.
+#[repr(C)]
+pub(crate) struct VMHostFunc {
+    dispatch: unsafe extern "C" fn(*mut VMHostFunc, *mut ValRaw) -> u32,
+    refs: RefsPtr,
+    ty: FuncType,
+    func: HostFn,
+}
+
+/// How a function runs.
+pub(crate) enum FuncKind {
+    /// Compiled code: called through the defining module's array trampoline.
+    Wasm {
+        funcref: *const VMFuncRef,
+        array_trampoline: *const u8,
+    },
+    /// A host closure; `funcref` is made on demand when it enters a table or
+    /// global without having been imported.
+    Host {
+        record: *mut VMHostFunc,
+        funcref: Option<*const VMFuncRef>,
+    },
+}
+
+pub(crate) struct FuncEntry {
+    pub ty: FuncType,
+    pub type_id: u32,
+    pub kind: FuncKind,
+}
+
+/// A function owned by a [`Store`]. Equal handles denote the same function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Func {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Func {
+    /// A host function. `f` reads params and writes results (`results.len()` = number
+    /// of results, pre-filled with zero values of the right types); returning Err traps
+    /// the calling wasm with TrapKind::Host and that Trap reaches the host caller.
+    /// A panic in `f` is caught, never unwinds through wasm frames, and is resumed
+    /// in the host after the outermost wasm call returns.
+    pub fn wrap(
+        store: &mut Store,
+        ty: FuncType,
+        f: impl Fn(&[Val], &mut [Val]) -> Result<(), Trap> + 'static,
+    ) -> Func {
+        let record = VMHostFunc {
+            dispatch,
+            refs: store.refs_ptr(),
+            ty: ty.clone(),
+            func: Box::new(f),
+        };
+        let record = store.add_host_record(record);
+        let mut refs = store.refs().borrow_mut();
+        let type_id = refs.intern(&ty);
+        refs.add_func(FuncEntry {
+            ty,
+            type_id,
+            kind: FuncKind::Host {
+                record,
+                funcref: None,
+            },
+        })
+    }
+
+    pub fn ty(&self, store: &Store) -> FuncType {
+        store.refs().borrow().func(*self).ty.clone()
+    }
+
+    /// Calls with type-checked arguments (mismatch -> Err(Trap) with a clear message,
+    /// kind Host). A trap in wasm -> Err(Trap); the store stays usable.
+    pub fn call(&self, store: &mut Store, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        if self.store != store.id() {
+            return Err(Trap::host(
+                "function called with a store that does not own it",
+            ));
+        }
+        let (ty, target) = {
+            let refs = store.refs().borrow();
+            let entry = refs.func(*self);
+            let target = match entry.kind {
+                FuncKind::Wasm {
+                    funcref,
+                    array_trampoline,
+                } => Target::Wasm(funcref, array_trampoline),
+                FuncKind::Host { record, .. } => Target::Host(record),
+            };
+            (entry.ty.clone(), target)
+        };
+        check_args(&ty, args)?;
+        match target {
+            // SAFETY: records live as long as the store.
+            Target::Host(record) => invoke_host(unsafe { &*record }, args),
+            Target::Wasm(funcref, tramp) => call_wasm(store, &ty, funcref, tramp, args),
+        }
+    }
+}
+
+enum Target {
+    Wasm(*const VMFuncRef, *const u8),
+    Host(*mut VMHostFunc),
+}
+
+fn check_args(ty: &FuncType, args: &[Val]) -> Result<(), Trap> {
+    if args.len() != ty.params.len() {
+        return Err(Trap::host(format!(
+            "expected {} arguments, got {}",
+            ty.params.len(),
+            args.len()
+        )));
+    }
+    for (i, (a, p)) in args.iter().zip(&ty.params).enumerate() {
+        if a.ty() != *p {
+            return Err(Trap::host(format!(
+                "argument {i}: expected {p:?}, got {:?}",
+                a.ty()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs compiled code through its array trampoline.
+fn call_wasm(
+    store: &mut Store,
+    ty: &FuncType,
+    funcref: *const VMFuncRef,
+    tramp: *const u8,
+    args: &[Val],
+) -> Result<Vec<Val>, Trap> {
+    let mut values = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
+    {
+        let mut refs = store.refs().borrow_mut();
+        for ((slot, &p), &a) in values.iter_mut().zip(&ty.params).zip(args) {
+            *slot = refs
+                .val_to_raw(p, a)
+                .map_err(|e| Trap::host(format!("bad argument: {e}")))?;
+        }
+    }
+    // SAFETY: the funcref lives in a vmctx (or record) owned by the store.
+    let (code, vmctx) = unsafe { ((*funcref).code, (*funcref).vmctx) };
+    // SAFETY: the trampoline matches the function's type and `values` is large
+    // enough for its parameters and results.
+    unsafe { store.enter_wasm(tramp, code, vmctx, values.as_mut_ptr())? };
+    let refs = store.refs().borrow();
+    Ok(ty
+        .results
+        .iter()
+        .zip(values)
+        .map(|(&r, raw)| refs.raw_to_val(r, raw))
+        .collect())
+}
+
+/// Runs a host closure on already-checked arguments and checks its results.
+fn invoke_host(record: &VMHostFunc, args: &[Val]) -> Result<Vec<Val>, Trap> {
+    let mut results: Vec<Val> = record.ty.results.iter().map(|&t| Val::zero(t)).collect();
+    (record.func)(args, &mut results)?;
+    for (i, (r, t)) in results.iter().zip(&record.ty.results).enumerate() {
+        if r.ty() != *t {
+            return Err(Trap::host(format!(
+                "host function result {i}: expected {t:?}, got {:?}",
+                r.ty()
+            )));
+        }
+    }
+    Ok(results)
+}
+
+/// Called by a host trampoline (from wasm). Never unwinds: a trap or a panic is
+/// parked in a thread-local and reported as a non-zero return, on which the
+/// trampoline traps with `TrapKind::Host`.
+unsafe extern "C" fn dispatch(record: *mut VMHostFunc, values: *mut ValRaw) -> u32 {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the trampoline passes its own record and an array large
+        // enough for the parameters and results of the record's type.
+        unsafe { dispatch_inner(&*record, values) }
+    }));
+    match outcome {
+        Ok(Ok(())) => 0,
+        Ok(Err(t)) => {
+            trap::park_host_trap(t);
+            1
+        }
+        Err(payload) => {
+            trap::park_host_panic(payload);
+            1
+        }
+    }
+}
+
+/// Slots are accessed unaligned: the contract does not promise trampolines a
+/// 16-byte aligned spill area.
+unsafe fn dispatch_inner(record: &VMHostFunc, values: *mut ValRaw) -> Result<(), Trap> {
+    let ty = &record.ty;
+    // SAFETY: the store (and its Refs) outlives every call into its instances.
+    let refs: &std::cell::RefCell<Refs> = &*record.refs;
+    let args: Vec<Val> = {
+        let refs = refs.borrow();
+        ty.params
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| refs.raw_to_val(p, values.add(i).read_unaligned()))
+            .collect()
+    };
+    let results = invoke_host(record, &args)?;
+    let mut refs = refs.borrow_mut();
+    for (i, (&t, r)) in ty.results.iter().zip(results).enumerate() {
+        let raw = refs.val_to_raw(t, r).map_err(|e| Trap {
+            kind: TrapKind::Host,
+            message: format!("host function result: {e}"),
+        })?;
+        values.add(i).write_unaligned(raw);
+    }
+    Ok(())
+}

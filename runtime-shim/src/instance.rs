@@ -1,0 +1,458 @@
+//! Instantiation: linking imports, building the vmctx, applying segments, running
+//! the start function.
+
+use crate::builtins;
+use crate::error::{Error, Trap};
+use crate::func::{Func, FuncEntry, FuncKind};
+use crate::global::{Global, GlobalData};
+use crate::memory::{Memory, MemoryData};
+use crate::module::{ExternType, Module};
+use crate::store::{Store, StoreId};
+use crate::table::{self, Table, TableData};
+use crate::vm::{VMFuncImport, VMFuncRef, ValRaw, VmSlot};
+use crate::Extern;
+use rivet_descriptor::{ConstExpr, ExternIndex, ImportType, SegmentMode, TrapKind, VmctxLayout};
+use std::alloc::{self, Layout};
+
+/// An instance of a module in a [`Store`].
+#[derive(Clone, Copy, Debug)]
+pub struct Instance {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Instance {
+    /// The export called `name`, if any.
+    pub fn export(&self, store: &Store, name: &str) -> Option<Extern> {
+        let data = store.instance(*self);
+        let export = data
+            .module
+            .inner()
+            .meta
+            .exports
+            .iter()
+            .find(|e| e.name == name)?;
+        Some(match export.index {
+            ExternIndex::Func(i) => Extern::Func(data.funcs[i as usize]),
+            ExternIndex::Table(i) => Extern::Table(data.tables[i as usize]),
+            ExternIndex::Memory(i) => Extern::Memory(data.memories[i as usize]),
+            ExternIndex::Global(i) => Extern::Global(data.globals[i as usize]),
+        })
+    }
+}
+
+/// The runtime's record of an instance; `vmctx + VmctxLayout::INSTANCE` points here.
+pub(crate) struct InstanceData {
+    pub module: Module,
+    pub vmctx: *mut u8,
+    pub funcs: Vec<Func>,
+    pub memories: Vec<Memory>,
+    pub memory_ptrs: Vec<*mut MemoryData>,
+    pub tables: Vec<Table>,
+    pub table_ptrs: Vec<*mut TableData>,
+    pub globals: Vec<Global>,
+    /// Raw items of each element segment; emptied when dropped.
+    pub elements: Vec<Vec<usize>>,
+    /// Bytes of each data segment as (address, length); length 0 once dropped.
+    pub data: Vec<(usize, usize)>,
+}
+
+impl InstanceData {
+    pub fn data_segment(&self, index: u32) -> Option<&[u8]> {
+        let &(addr, len) = self.data.get(index as usize)?;
+        if len == 0 {
+            return Some(&[]);
+        }
+        // SAFETY: inside the descriptor's data blob, which stays loaded.
+        Some(unsafe { std::slice::from_raw_parts(addr as *const u8, len) })
+    }
+}
+
+fn vmctx_layout(size: u32) -> Layout {
+    Layout::from_size_align(size as usize, 16).expect("vmctx size fits a Layout")
+}
+
+impl Drop for InstanceData {
+    fn drop(&mut self) {
+        let size = self.module.inner().meta.layout.size;
+        // SAFETY: allocated in `instantiate` with this layout.
+        unsafe { alloc::dealloc(self.vmctx, vmctx_layout(size)) };
+    }
+}
+
+/// Writes `value` at `offset` of the vmctx. Safety: the offset is inside the
+/// vmctx and suitably aligned for `T` (guaranteed by `VmctxLayout`).
+unsafe fn put<T>(vmctx: *mut u8, offset: u32, value: T) {
+    vmctx.add(offset as usize).cast::<T>().write(value)
+}
+
+unsafe fn slot<T>(vmctx: *mut u8, offset: u32) -> *mut T {
+    vmctx.add(offset as usize).cast::<T>()
+}
+
+pub(crate) fn instantiate(
+    store: &mut Store,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance, Error> {
+    if module.bounds() != store.bounds() {
+        return Err(Error::Runtime(format!(
+            "module compiled for {:?} bounds checks, store uses {:?}",
+            module.bounds(),
+            store.bounds()
+        )));
+    }
+    link(store, module, imports)?;
+    let layout = module.inner().meta.layout;
+    // SAFETY: non-zero size (the header alone is 32 bytes).
+    let vmctx = unsafe { alloc::alloc_zeroed(vmctx_layout(layout.size)) };
+    if vmctx.is_null() {
+        return Err(Error::Runtime("cannot allocate an instance context".into()));
+    }
+    let (instance, record) = store.add_instance(InstanceData {
+        module: module.clone(),
+        vmctx,
+        funcs: Vec::new(),
+        memories: Vec::new(),
+        memory_ptrs: Vec::new(),
+        tables: Vec::new(),
+        table_ptrs: Vec::new(),
+        globals: Vec::new(),
+        elements: Vec::new(),
+        data: Vec::new(),
+    });
+    // SAFETY: the record and vmctx are owned by the store and outlive this call;
+    // `Builder` only writes offsets given by the module's validated layout.
+    unsafe {
+        let mut b = Builder {
+            store,
+            module,
+            layout,
+            vmctx,
+            record,
+        };
+        b.header();
+        b.imports(imports);
+        b.defined_functions();
+        b.defined_memories()?;
+        b.defined_tables()?;
+        b.defined_globals()?;
+        b.elements()?;
+        b.data()?;
+        b.start()?;
+    }
+    Ok(instance)
+}
+
+/// Checks imports against the module's import types (wasm import matching).
+fn link(store: &Store, module: &Module, imports: &[Extern]) -> Result<(), Error> {
+    let wanted = module.imports();
+    if wanted.len() != imports.len() {
+        return Err(Error::Link(format!(
+            "module has {} imports, {} provided",
+            wanted.len(),
+            imports.len()
+        )));
+    }
+    for ((m, n, ty), given) in wanted.iter().zip(imports) {
+        if given.store_id() != store.id() {
+            return Err(Error::Runtime(format!(
+                "import {m}::{n} is from another store"
+            )));
+        }
+        if let Err(why) = matches(store, ty, given) {
+            return Err(Error::Link(format!("import {m}::{n}: {why}")));
+        }
+    }
+    Ok(())
+}
+
+fn matches(store: &Store, want: &ExternType, given: &Extern) -> Result<(), String> {
+    let limits = |min: u64, max: Option<u64>, gmin: u64, gmax: Option<u64>| {
+        if gmin < min {
+            return Err(format!("size {gmin} below the required minimum {min}"));
+        }
+        match (max, gmax) {
+            (Some(m), Some(g)) if g > m => Err(format!("maximum {g} above the required {m}")),
+            (Some(_), None) => Err("no maximum but one is required".into()),
+            _ => Ok(()),
+        }
+    };
+    match (want, given) {
+        (ExternType::Func(t), Extern::Func(f)) => {
+            let g = f.ty(store);
+            if *t == g {
+                Ok(())
+            } else {
+                Err(format!("function type {g:?} is not {t:?}"))
+            }
+        }
+        (ExternType::Table(t), Extern::Table(x)) => {
+            let g = x.ty(store);
+            if g.element != t.element {
+                return Err(format!("table of {:?}, not {:?}", g.element, t.element));
+            }
+            limits(t.minimum, t.maximum, g.minimum, g.maximum)
+        }
+        (ExternType::Memory(t), Extern::Memory(x)) => {
+            let g = x.ty(store);
+            limits(t.minimum, t.maximum, g.minimum, g.maximum)
+        }
+        (ExternType::Global(t), Extern::Global(x)) => {
+            let g = x.ty(store);
+            if g == *t {
+                Ok(())
+            } else {
+                Err(format!("global type {g:?} is not {t:?}"))
+            }
+        }
+        _ => Err("incompatible import type".into()),
+    }
+}
+
+/// Fills one instance. All methods are unsafe for the same reason: they write
+/// through `vmctx` and `record`, which the store owns.
+struct Builder<'a> {
+    store: &'a mut Store,
+    module: &'a Module,
+    layout: VmctxLayout,
+    vmctx: *mut u8,
+    record: *mut InstanceData,
+}
+
+impl Builder<'_> {
+    fn meta(&self) -> &rivet_descriptor::Module {
+        &self.module.inner().meta
+    }
+
+    unsafe fn header(&mut self) {
+        put(self.vmctx, VmctxLayout::STORE, self.store.ctx());
+        put(self.vmctx, VmctxLayout::BUILTINS, builtins::table());
+        put(self.vmctx, VmctxLayout::INSTANCE, self.record);
+        let inner = self.module.inner();
+        let mut refs = self.store.refs().borrow_mut();
+        for (i, ty) in inner.meta.types.iter().enumerate() {
+            let id = refs.intern(ty);
+            put(self.vmctx, self.layout.type_id(i as u32), id);
+            refs.add_host_trampoline(id, inner.host_trampolines[i] as *const u8);
+        }
+    }
+
+    unsafe fn type_id(&self, ty: u32) -> u32 {
+        *slot::<u32>(self.vmctx, self.layout.type_id(ty))
+    }
+
+    /// Writes pointers for every import and the funcref of imported functions.
+    unsafe fn imports(&mut self, imports: &[Extern]) {
+        let inner = self.module.inner();
+        let (mut funcs, mut mems, mut tables, mut globals) = (0u32, 0u32, 0u32, 0u32);
+        for (import, given) in inner.meta.imports.iter().zip(imports) {
+            match (&import.ty, given) {
+                (ImportType::Func(ty), Extern::Func(f)) => {
+                    self.import_func(funcs, *ty, *f);
+                    funcs += 1;
+                }
+                (ImportType::Memory(_), Extern::Memory(m)) => {
+                    let data = self.store.memory_ptr(*m);
+                    put(self.vmctx, self.layout.memory_pointer(mems), (*data).vm());
+                    (&mut *self.record).memories.push(*m);
+                    (&mut *self.record).memory_ptrs.push(data);
+                    mems += 1;
+                }
+                (ImportType::Table(_), Extern::Table(t)) => {
+                    let data = self.store.table_ptr(*t);
+                    put(self.vmctx, self.layout.table_pointer(tables), (*data).vm());
+                    (&mut *self.record).tables.push(*t);
+                    (&mut *self.record).table_ptrs.push(data);
+                    tables += 1;
+                }
+                (ImportType::Global(_), Extern::Global(g)) => {
+                    let vm = self.store.global(*g).vm.ptr();
+                    put(self.vmctx, self.layout.global_pointer(globals), vm);
+                    (&mut *self.record).globals.push(*g);
+                    globals += 1;
+                }
+                _ => unreachable!("imports were linked"),
+            }
+        }
+    }
+
+    unsafe fn import_func(&mut self, index: u32, ty: u32, f: Func) {
+        let type_id = self.type_id(ty);
+        let mut refs = self.store.refs().borrow_mut();
+        let (code, vmctx) = match refs.func(f).kind {
+            FuncKind::Wasm { funcref, .. } => ((*funcref).code, (*funcref).vmctx),
+            FuncKind::Host { record, .. } => (
+                self.module.inner().host_trampolines[ty as usize] as *const u8,
+                record.cast(),
+            ),
+        };
+        put(
+            self.vmctx,
+            self.layout.imported_function(index),
+            VMFuncImport { code, vmctx },
+        );
+        let funcref = slot::<VMFuncRef>(self.vmctx, self.layout.funcref(index));
+        funcref.write(VMFuncRef {
+            code,
+            vmctx,
+            type_id,
+            pad: 0,
+        });
+        refs.alias_funcref(funcref, f);
+        (&mut *self.record).funcs.push(f);
+    }
+
+    unsafe fn defined_functions(&mut self) {
+        let inner = self.module.inner();
+        let imported = inner.meta.imported_functions();
+        for (i, &code) in inner.functions.iter().enumerate() {
+            let index = imported + i as u32;
+            let ty = inner.meta.functions[index as usize];
+            let type_id = self.type_id(ty);
+            let funcref = slot::<VMFuncRef>(self.vmctx, self.layout.funcref(index));
+            funcref.write(VMFuncRef {
+                code: code as *const u8,
+                vmctx: self.vmctx,
+                type_id,
+                pad: 0,
+            });
+            let f = self.store.refs().borrow_mut().add_func(FuncEntry {
+                ty: inner.meta.types[ty as usize].clone(),
+                type_id,
+                kind: FuncKind::Wasm {
+                    funcref,
+                    array_trampoline: inner.array_trampolines[ty as usize] as *const u8,
+                },
+            });
+            (&mut *self.record).funcs.push(f);
+        }
+    }
+
+    unsafe fn defined_memories(&mut self) -> Result<(), Error> {
+        let meta = &self.module.inner().meta;
+        let imported = meta.imported_memories();
+        for (i, ty) in meta.memories.iter().enumerate().skip(imported as usize) {
+            let vm = slot(self.vmctx, self.layout.defined_memory(i as u32 - imported));
+            let data = MemoryData::new(*ty, self.store.bounds(), VmSlot::InVmctx(vm))?;
+            let m = self.store.add_memory(data);
+            put(self.vmctx, self.layout.memory_pointer(i as u32), vm);
+            (&mut *self.record).memories.push(m);
+            (&mut *self.record)
+                .memory_ptrs
+                .push(self.store.memory_ptr(m));
+        }
+        Ok(())
+    }
+
+    unsafe fn defined_tables(&mut self) -> Result<(), Error> {
+        let meta = &self.module.inner().meta;
+        let imported = meta.imported_tables();
+        for (i, ty) in meta.tables.iter().enumerate().skip(imported as usize) {
+            let vm = slot(self.vmctx, self.layout.defined_table(i as u32 - imported));
+            let data = TableData::new(*ty, 0, VmSlot::InVmctx(vm))?;
+            let t = self.store.add_table(data);
+            put(self.vmctx, self.layout.table_pointer(i as u32), vm);
+            (&mut *self.record).tables.push(t);
+            (&mut *self.record).table_ptrs.push(self.store.table_ptr(t));
+        }
+        Ok(())
+    }
+
+    unsafe fn defined_globals(&mut self) -> Result<(), Error> {
+        let meta = &self.module.inner().meta;
+        let imported = meta.imported_globals();
+        for (i, (ty, init)) in meta
+            .globals
+            .iter()
+            .skip(imported as usize)
+            .zip(&meta.global_inits)
+            .enumerate()
+        {
+            let vm = slot::<ValRaw>(self.vmctx, self.layout.defined_global(i as u32));
+            vm.write(self.eval(init));
+            let g = self.store.add_global(GlobalData {
+                vm: VmSlot::InVmctx(vm),
+                ty: *ty,
+            });
+            let index = imported + i as u32;
+            put(self.vmctx, self.layout.global_pointer(index), vm);
+            (&mut *self.record).globals.push(g);
+        }
+        Ok(())
+    }
+
+    /// Evaluates a constant expression (indices were validated at load).
+    unsafe fn eval(&self, e: &ConstExpr) -> ValRaw {
+        match *e {
+            ConstExpr::I32(x) => ValRaw::from_u32(x as u32),
+            ConstExpr::I64(x) => ValRaw::from_u64(x as u64),
+            ConstExpr::F32(x) => ValRaw::from_u32(x),
+            ConstExpr::F64(x) => ValRaw::from_u64(x),
+            ConstExpr::V128(x) => ValRaw::from_u128(x),
+            ConstExpr::RefNull => ValRaw::default(),
+            ConstExpr::RefFunc(f) => {
+                ValRaw::from_u64(self.vmctx.add(self.layout.funcref(f) as usize) as u64)
+            }
+            ConstExpr::GlobalGet(g) => {
+                let p = *slot::<*const ValRaw>(self.vmctx, self.layout.global_pointer(g));
+                *p
+            }
+        }
+    }
+
+    unsafe fn elements(&mut self) -> Result<(), Error> {
+        let meta = &self.module.inner().meta;
+        for seg in &meta.elements {
+            let items: Vec<usize> = seg
+                .items
+                .iter()
+                .map(|e| self.eval(e).u64() as usize)
+                .collect();
+            let kept = match seg.mode {
+                SegmentMode::Passive => items,
+                SegmentMode::Declared => Vec::new(),
+                SegmentMode::Active { index, offset } => {
+                    let at = self.eval(&offset).u32() as u64;
+                    let table = &mut *(&mut *self.record).table_ptrs[index as usize];
+                    if !table.write(at, &items) {
+                        return Err(Error::Trap(Trap::new(TrapKind::TableOutOfBounds)));
+                    }
+                    Vec::new()
+                }
+            };
+            (&mut *self.record).elements.push(kept);
+        }
+        Ok(())
+    }
+
+    unsafe fn data(&mut self) -> Result<(), Error> {
+        let inner = self.module.inner();
+        for seg in &inner.meta.data {
+            let addr = inner.data + seg.start as usize;
+            let kept = match seg.mode {
+                SegmentMode::Active { index, offset } => {
+                    let at = self.eval(&offset).u32() as u64;
+                    let bytes = std::slice::from_raw_parts(addr as *const u8, seg.len as usize);
+                    let mem = (*(&mut *self.record).memory_ptrs[index as usize]).data_mut();
+                    let Some(r) = table::range(at, seg.len, mem.len() as u64) else {
+                        return Err(Error::Trap(Trap::new(TrapKind::MemoryOutOfBounds)));
+                    };
+                    mem[r].copy_from_slice(bytes);
+                    (addr, 0)
+                }
+                _ => (addr, seg.len as usize),
+            };
+            (&mut *self.record).data.push(kept);
+        }
+        Ok(())
+    }
+
+    unsafe fn start(&mut self) -> Result<(), Error> {
+        let Some(start) = self.meta().start else {
+            return Ok(());
+        };
+        let f = (&mut *self.record).funcs[start as usize];
+        f.call(self.store, &[]).map(|_| ()).map_err(Error::Trap)
+    }
+}

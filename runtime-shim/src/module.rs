@@ -1,0 +1,295 @@
+//! Loading compiled modules from a descriptor.
+
+use crate::code_registry::{self, CodeRegistration};
+use crate::error::Error;
+use rivet_descriptor::{
+    BoundsMode, ConstExpr, ExternIndex, FuncType, GlobalType, ImportType, MemoryType, ModuleCounts,
+    RawDescriptor, SegmentMode, TableType, Unit, ValType, VmctxLayout, FORMAT_VERSION, MAGIC,
+};
+use std::sync::Arc;
+
+/// The type of an import or export.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExternType {
+    Func(FuncType),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+/// A compiled core module, loaded from a descriptor. Cheap to clone.
+#[derive(Clone)]
+pub struct Module(Arc<ModuleInner>);
+
+/// Addresses are kept as `usize`: they point into loaded, immutable code and data.
+pub(crate) struct ModuleInner {
+    pub meta: rivet_descriptor::Module,
+    pub bounds: BoundsMode,
+    /// Code address of each defined function.
+    pub functions: Vec<usize>,
+    /// Per type index.
+    pub array_trampolines: Vec<usize>,
+    /// Per type index.
+    pub host_trampolines: Vec<usize>,
+    /// The unit's data blob.
+    pub data: usize,
+    _code: Option<CodeRegistration>,
+}
+
+impl Module {
+    /// Parses the unit behind a descriptor (checks magic and FORMAT_VERSION) and returns
+    /// its modules in unit order.
+    ///
+    /// # Safety
+    /// `desc` points at a RawDescriptor in loaded code that stays loaded
+    /// for as long as any returned Module or any instance of it exists.
+    pub unsafe fn from_descriptor(desc: *const RawDescriptor) -> Result<Vec<Module>, Error> {
+        let desc = desc
+            .as_ref()
+            .ok_or_else(|| Error::Format("null descriptor".into()))?;
+        if desc.magic != MAGIC {
+            return Err(Error::Format("bad magic: not a Rivet descriptor".into()));
+        }
+        if desc.version != FORMAT_VERSION {
+            return Err(Error::Format(format!(
+                "descriptor format version {} but this runtime reads version {FORMAT_VERSION}",
+                desc.version
+            )));
+        }
+        let unit = Unit::decode(slice(desc.metadata, desc.metadata_len)?).map_err(Error::Format)?;
+        let functions = slice(desc.functions, desc.function_count)?;
+        let trampolines = slice(desc.trampolines, desc.trampoline_count)?;
+        let limits = Limits {
+            functions: functions.len(),
+            trampolines: trampolines.len(),
+            data: desc.data_len as u64,
+        };
+        let mut modules = Vec::with_capacity(unit.modules.len());
+        for (i, meta) in unit.modules.into_iter().enumerate() {
+            check_module(&meta, &limits).map_err(|e| Error::Format(format!("module {i}: {e}")))?;
+            let base = meta.defined_function_base as usize;
+            let defined = &functions[base..base + meta.code.len()];
+            let code = code_registry::register(
+                defined
+                    .iter()
+                    .zip(&meta.code)
+                    .map(|(&p, c)| (p as usize, c))
+                    .collect(),
+            )?;
+            let pick = |idx: &[u32]| {
+                idx.iter()
+                    .map(|&t| trampolines[t as usize] as usize)
+                    .collect()
+            };
+            modules.push(Module(Arc::new(ModuleInner {
+                bounds: unit.bounds,
+                functions: defined.iter().map(|&p| p as usize).collect(),
+                array_trampolines: pick(&meta.array_trampolines),
+                host_trampolines: pick(&meta.host_trampolines),
+                data: desc.data as usize,
+                meta,
+                _code: code,
+            })));
+        }
+        Ok(modules)
+    }
+
+    pub(crate) fn inner(&self) -> &ModuleInner {
+        &self.0
+    }
+
+    pub fn bounds(&self) -> BoundsMode {
+        self.0.bounds
+    }
+
+    /// (module, name, type) of every import, in import order.
+    pub fn imports(&self) -> Vec<(String, String, ExternType)> {
+        let m = &self.0.meta;
+        m.imports
+            .iter()
+            .map(|i| {
+                let ty = match &i.ty {
+                    ImportType::Func(t) => ExternType::Func(m.types[*t as usize].clone()),
+                    ImportType::Table(t) => ExternType::Table(*t),
+                    ImportType::Memory(t) => ExternType::Memory(*t),
+                    ImportType::Global(t) => ExternType::Global(*t),
+                };
+                (i.module.clone(), i.name.clone(), ty)
+            })
+            .collect()
+    }
+
+    /// (name, type) of every export.
+    pub fn exports(&self) -> Vec<(String, ExternType)> {
+        let m = &self.0.meta;
+        m.exports
+            .iter()
+            .map(|e| {
+                let ty = match e.index {
+                    ExternIndex::Func(f) => {
+                        ExternType::Func(m.types[m.functions[f as usize] as usize].clone())
+                    }
+                    ExternIndex::Table(t) => ExternType::Table(m.tables[t as usize]),
+                    ExternIndex::Memory(x) => ExternType::Memory(m.memories[x as usize]),
+                    ExternIndex::Global(g) => ExternType::Global(m.globals[g as usize]),
+                };
+                (e.name.clone(), ty)
+            })
+            .collect()
+    }
+}
+
+/// A slice over descriptor memory, allowing a null pointer for an empty slice.
+unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(Error::Format("null pointer with a non-zero length".into()));
+    }
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
+/// Sizes of the descriptor's tables that module metadata indexes into.
+struct Limits {
+    functions: usize,
+    trampolines: usize,
+    data: u64,
+}
+
+/// Checks every index and size the runtime will rely on, so that corrupt
+/// metadata is refused here instead of corrupting memory later.
+fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<(), String> {
+    let types = m.types.len() as u32;
+    let type_ok = |t: u32| {
+        (t < types)
+            .then_some(())
+            .ok_or(format!("type index {t} out of range"))
+    };
+    for &t in &m.functions {
+        type_ok(t)?;
+    }
+    for i in &m.imports {
+        if let ImportType::Func(t) = i.ty {
+            type_ok(t)?;
+        }
+    }
+    let imported = m.imported_functions() as usize;
+    let defined = m
+        .functions
+        .len()
+        .checked_sub(imported)
+        .ok_or("fewer functions than function imports")?;
+    if m.code.len() != defined {
+        return Err(format!(
+            "{} code entries for {defined} functions",
+            m.code.len()
+        ));
+    }
+    if m.defined_function_base as usize + defined > limits.functions {
+        return Err("function addresses out of range".into());
+    }
+    check_counts(m)?;
+    for list in [&m.array_trampolines, &m.host_trampolines] {
+        if list.len() != m.types.len() || list.iter().any(|&t| t as usize >= limits.trampolines) {
+            return Err("trampoline indices out of range".into());
+        }
+    }
+    for t in &m.tables {
+        if !matches!(t.element, ValType::FuncRef | ValType::ExternRef) {
+            return Err(format!("table of {:?}", t.element));
+        }
+    }
+    check_exprs(m)?;
+    check_segments(m, limits.data)?;
+    for e in &m.exports {
+        let (i, n) = match e.index {
+            ExternIndex::Func(i) => (i, m.functions.len()),
+            ExternIndex::Table(i) => (i, m.tables.len()),
+            ExternIndex::Memory(i) => (i, m.memories.len()),
+            ExternIndex::Global(i) => (i, m.globals.len()),
+        };
+        if i as usize >= n {
+            return Err(format!("export {} out of range", e.name));
+        }
+    }
+    if m.start.is_some_and(|s| s as usize >= m.functions.len()) {
+        return Err("start function out of range".into());
+    }
+    Ok(())
+}
+
+/// Imports, defined items and the vmctx layout agree.
+fn check_counts(m: &rivet_descriptor::Module) -> Result<(), String> {
+    let defined = |total: usize, imported: u32| {
+        total
+            .checked_sub(imported as usize)
+            .map(|d| d as u32)
+            .ok_or_else(|| "more imports than items".to_string())
+    };
+    let counts = ModuleCounts {
+        types: m.types.len() as u32,
+        imported_functions: m.imported_functions(),
+        memories: m.memories.len() as u32,
+        tables: m.tables.len() as u32,
+        globals: m.globals.len() as u32,
+        defined_memories: defined(m.memories.len(), m.imported_memories())?,
+        defined_tables: defined(m.tables.len(), m.imported_tables())?,
+        defined_globals: defined(m.globals.len(), m.imported_globals())?,
+        functions: m.functions.len() as u32,
+    };
+    if m.global_inits.len() as u32 != counts.defined_globals {
+        return Err("one initializer per defined global expected".into());
+    }
+    if VmctxLayout::new(&counts) != m.layout {
+        return Err("vmctx layout does not match the module".into());
+    }
+    Ok(())
+}
+
+fn check_exprs(m: &rivet_descriptor::Module) -> Result<(), String> {
+    let expr_ok = |e: &ConstExpr| match *e {
+        ConstExpr::RefFunc(f) if f as usize >= m.functions.len() => {
+            Err(format!("ref.func {f} out of range"))
+        }
+        ConstExpr::GlobalGet(g) if g >= m.imported_globals() => Err(format!(
+            "global.get {g} in a constant is not an imported global"
+        )),
+        _ => Ok(()),
+    };
+    let offsets = m
+        .elements
+        .iter()
+        .map(|s| &s.mode)
+        .chain(m.data.iter().map(|s| &s.mode))
+        .filter_map(|mode| match mode {
+            SegmentMode::Active { offset, .. } => Some(offset),
+            _ => None,
+        });
+    m.global_inits
+        .iter()
+        .chain(m.elements.iter().flat_map(|s| &s.items))
+        .chain(offsets)
+        .try_for_each(expr_ok)
+}
+
+fn check_segments(m: &rivet_descriptor::Module, data_len: u64) -> Result<(), String> {
+    for s in &m.elements {
+        if let SegmentMode::Active { index, .. } = s.mode {
+            if index as usize >= m.tables.len() {
+                return Err(format!("element segment for missing table {index}"));
+            }
+        }
+    }
+    for s in &m.data {
+        if let SegmentMode::Active { index, .. } = s.mode {
+            if index as usize >= m.memories.len() {
+                return Err(format!("data segment for missing memory {index}"));
+            }
+        }
+        if s.start.checked_add(s.len).is_none_or(|end| end > data_len) {
+            return Err("data segment outside the data blob".into());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! Store-wide bookkeeping that compiled code and host-function dispatch both need:
+//! the function-type interner, the function list, funcref ↔ `Func` mapping and
+//! externref handles, and conversions between `Val` and raw slots.
+//!
+//! It lives behind a `RefCell` at a stable address so the host-function
+//! dispatcher, which only receives its `VMHostFunc`, can reach it during a call.
+
+use crate::error::Error;
+use crate::func::{Func, FuncEntry, FuncKind};
+use crate::store::StoreId;
+use crate::values::Val;
+use crate::vm::{VMFuncRef, ValRaw};
+use rivet_descriptor::{FuncType, ValType};
+use std::collections::HashMap;
+
+pub(crate) struct Refs {
+    store: StoreId,
+    types: Vec<FuncType>,
+    type_ids: HashMap<FuncType, u32>,
+    /// Per type id, a host trampoline of some module instantiated in the store:
+    /// lets a host function that was never imported still get a funcref.
+    host_trampolines: HashMap<u32, *const u8>,
+    funcs: Vec<FuncEntry>,
+    by_funcref: HashMap<usize, usize>,
+    externs: Vec<u64>,
+    extern_handles: HashMap<u64, usize>,
+    /// Funcrefs made for host functions outside any instance; freed on drop.
+    host_funcrefs: Vec<*mut VMFuncRef>,
+}
+
+impl Refs {
+    pub fn new(store: StoreId) -> Refs {
+        Refs {
+            store,
+            types: Vec::new(),
+            type_ids: HashMap::new(),
+            host_trampolines: HashMap::new(),
+            funcs: Vec::new(),
+            by_funcref: HashMap::new(),
+            externs: Vec::new(),
+            extern_handles: HashMap::new(),
+            host_funcrefs: Vec::new(),
+        }
+    }
+
+    /// The store-wide id of `ty`.
+    pub fn intern(&mut self, ty: &FuncType) -> u32 {
+        if let Some(&id) = self.type_ids.get(ty) {
+            return id;
+        }
+        let id = self.types.len() as u32;
+        self.types.push(ty.clone());
+        self.type_ids.insert(ty.clone(), id);
+        id
+    }
+
+    pub fn add_host_trampoline(&mut self, type_id: u32, code: *const u8) {
+        self.host_trampolines.entry(type_id).or_insert(code);
+    }
+
+    pub fn add_func(&mut self, entry: FuncEntry) -> Func {
+        let index = self.funcs.len();
+        if let FuncKind::Wasm { funcref, .. } = entry.kind {
+            self.by_funcref.insert(funcref as usize, index);
+        }
+        self.funcs.push(entry);
+        Func {
+            store: self.store,
+            index,
+        }
+    }
+
+    /// Makes `funcref` (an instance's slot for an imported function) map back to `f`.
+    pub fn alias_funcref(&mut self, funcref: *const VMFuncRef, f: Func) {
+        self.by_funcref.insert(funcref as usize, f.index);
+    }
+
+    pub fn func(&self, f: Func) -> &FuncEntry {
+        assert_eq!(f.store, self.store, "Func used with another store");
+        &self.funcs[f.index]
+    }
+
+    /// The funcref that stands for `f` in tables, globals and arguments.
+    pub fn funcref(&mut self, f: Func) -> Result<*const VMFuncRef, Error> {
+        if f.store != self.store {
+            return Err(Error::Runtime("funcref belongs to another store".into()));
+        }
+        let entry = &self.funcs[f.index];
+        let record = match entry.kind {
+            FuncKind::Wasm { funcref, .. } => return Ok(funcref),
+            FuncKind::Host {
+                funcref: Some(r), ..
+            } => return Ok(r),
+            FuncKind::Host { record, .. } => record,
+        };
+        let type_id = entry.type_id;
+        let Some(&code) = self.host_trampolines.get(&type_id) else {
+            return Err(Error::Runtime(
+                "not supported yet: a host function of a type no instantiated module uses, as a funcref"
+                    .into(),
+            ));
+        };
+        let r = Box::into_raw(Box::new(VMFuncRef {
+            code,
+            vmctx: record.cast(),
+            type_id,
+            pad: 0,
+        }));
+        self.host_funcrefs.push(r);
+        self.by_funcref.insert(r as usize, f.index);
+        if let FuncKind::Host { funcref, .. } = &mut self.funcs[f.index].kind {
+            *funcref = Some(r);
+        }
+        Ok(r)
+    }
+
+    /// The raw element for a reference value of type `ty`.
+    pub fn ref_to_raw(&mut self, ty: ValType, v: Val) -> Result<usize, Error> {
+        match (ty, v) {
+            (ValType::FuncRef, Val::FuncRef(None)) | (ValType::ExternRef, Val::ExternRef(None)) => {
+                Ok(0)
+            }
+            (ValType::FuncRef, Val::FuncRef(Some(f))) => Ok(self.funcref(f)? as usize),
+            (ValType::ExternRef, Val::ExternRef(Some(n))) => Ok(self.extern_handle(n)),
+            _ => Err(type_mismatch(ty, v)),
+        }
+    }
+
+    fn extern_handle(&mut self, n: u64) -> usize {
+        if let Some(&h) = self.extern_handles.get(&n) {
+            return h;
+        }
+        self.externs.push(n);
+        let h = self.externs.len();
+        self.extern_handles.insert(n, h);
+        h
+    }
+
+    /// The value of a raw reference element of type `ty`. An element that this
+    /// store never handed out reads as null.
+    pub fn raw_to_ref(&self, ty: ValType, raw: usize) -> Val {
+        match ty {
+            ValType::ExternRef => Val::ExternRef(
+                raw.checked_sub(1)
+                    .and_then(|i| self.externs.get(i))
+                    .copied(),
+            ),
+            _ => Val::FuncRef(self.by_funcref.get(&raw).map(|&index| Func {
+                store: self.store,
+                index,
+            })),
+        }
+    }
+
+    /// Converts a value to its raw slot, checking its type.
+    pub fn val_to_raw(&mut self, ty: ValType, v: Val) -> Result<ValRaw, Error> {
+        Ok(match (ty, v) {
+            (ValType::I32, Val::I32(x)) => ValRaw::from_u32(x as u32),
+            (ValType::I64, Val::I64(x)) => ValRaw::from_u64(x as u64),
+            (ValType::F32, Val::F32(x)) => ValRaw::from_u32(x),
+            (ValType::F64, Val::F64(x)) => ValRaw::from_u64(x),
+            (ValType::V128, Val::V128(x)) => ValRaw::from_u128(x),
+            (ValType::FuncRef | ValType::ExternRef, _) => {
+                ValRaw::from_u64(self.ref_to_raw(ty, v)? as u64)
+            }
+            _ => return Err(type_mismatch(ty, v)),
+        })
+    }
+
+    pub fn raw_to_val(&self, ty: ValType, raw: ValRaw) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw.u32() as i32),
+            ValType::I64 => Val::I64(raw.u64() as i64),
+            ValType::F32 => Val::F32(raw.u32()),
+            ValType::F64 => Val::F64(raw.u64()),
+            ValType::V128 => Val::V128(raw.u128()),
+            ValType::FuncRef | ValType::ExternRef => self.raw_to_ref(ty, raw.u64() as usize),
+        }
+    }
+}
+
+impl Drop for Refs {
+    fn drop(&mut self) {
+        for &r in &self.host_funcrefs {
+            // SAFETY: created by Box::into_raw in `funcref`, freed once.
+            drop(unsafe { Box::from_raw(r) });
+        }
+    }
+}
+
+pub(crate) fn type_mismatch(ty: ValType, v: Val) -> Error {
+    Error::Runtime(format!("type mismatch: expected {ty:?}, got {:?}", v.ty()))
+}
+
+/// Host functions reach the store's `Refs` through this pointer.
+pub(crate) type RefsPtr = *const std::cell::RefCell<Refs>;

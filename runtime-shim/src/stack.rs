@@ -1,0 +1,133 @@
+//! The native stack limit compiled prologues check against.
+//!
+//! The limit is computed at the outermost wasm entry of a thread: the current
+//! stack pointer minus the store's allowance, but never closer than
+//! [`SAFETY_MARGIN`] to the thread's real stack bottom, so host code called from
+//! deep wasm recursion still has room to run.
+
+use crate::vm::VMStoreContext;
+use std::cell::Cell;
+
+/// Stack kept free below the wasm limit for host functions and signal handling.
+pub(crate) const SAFETY_MARGIN: usize = 64 * 1024;
+
+thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    static LIMIT: Cell<usize> = const { Cell::new(0) };
+    static BOTTOM: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Restores the store's previous limit and the thread's entry depth on drop
+/// (including while a resumed host panic unwinds).
+pub(crate) struct StackGuard {
+    ctx: *mut VMStoreContext,
+    saved: usize,
+}
+
+/// Marks a wasm entry on this thread and writes the limit into `ctx`.
+/// Safety: `ctx` is live until the guard is dropped.
+pub(crate) unsafe fn enter(ctx: *mut VMStoreContext, max_wasm_stack: usize) -> StackGuard {
+    let depth = DEPTH.get();
+    if depth == 0 {
+        let sp = current_sp();
+        LIMIT.set(limit_for(sp, max_wasm_stack, thread_stack_bottom()));
+    }
+    DEPTH.set(depth + 1);
+    let saved = (*ctx).stack_limit;
+    (*ctx).stack_limit = LIMIT.get();
+    StackGuard { ctx, saved }
+}
+
+impl Drop for StackGuard {
+    fn drop(&mut self) {
+        DEPTH.set(DEPTH.get() - 1);
+        // SAFETY: `enter`'s caller keeps `ctx` live while the guard exists.
+        unsafe { (*self.ctx).stack_limit = self.saved };
+    }
+}
+
+/// The limit for an entry at `sp` allowed `max` bytes on a stack ending at `bottom`.
+pub(crate) fn limit_for(sp: usize, max: usize, bottom: usize) -> usize {
+    sp.saturating_sub(max)
+        .max(bottom.saturating_add(SAFETY_MARGIN))
+}
+
+/// An address in the current frame: close enough to the stack pointer.
+#[inline(never)]
+pub(crate) fn current_sp() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// Lowest usable address of this thread's stack (0 if unknown), cached per thread.
+pub(crate) fn thread_stack_bottom() -> usize {
+    if let Some(b) = BOTTOM.get() {
+        return b;
+    }
+    let bottom = query_stack_bottom().unwrap_or(0);
+    BOTTOM.set(Some(bottom));
+    bottom
+}
+
+fn query_stack_bottom() -> Option<usize> {
+    // SAFETY: standard pthread attribute queries on the calling thread.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        (rc == 0).then_some(addr as usize)
+    }
+}
+
+/// The limit a wasm entry made now on this thread would get.
+#[cfg(test)]
+pub(crate) fn limit_here(max: usize) -> usize {
+    limit_for(current_sp(), max, thread_stack_bottom())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_is_clamped_to_the_stack_bottom() {
+        assert_eq!(limit_for(10_000_000, 1_000_000, 0), 9_000_000);
+        assert_eq!(
+            limit_for(1_000_000, 1 << 20, 500_000),
+            500_000 + SAFETY_MARGIN
+        );
+        assert_eq!(limit_for(100, 1 << 20, 0), SAFETY_MARGIN);
+    }
+
+    #[test]
+    fn spawned_thread_limit_stays_inside_its_own_stack() {
+        let (bottom, sp, limit) = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let bottom = thread_stack_bottom();
+                (bottom, current_sp(), limit_here(1 << 20))
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(bottom != 0, "the thread's stack was found");
+        assert!(sp > bottom && sp - bottom <= 512 * 1024);
+        // 1 MiB does not fit in a 256 KiB stack: clamped to the margin.
+        assert_eq!(limit, bottom + SAFETY_MARGIN);
+        let generous = std::thread::Builder::new()
+            .stack_size(4 << 20)
+            .spawn(|| {
+                let sp = current_sp();
+                (sp, limit_here(1 << 20), thread_stack_bottom())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(generous.1 <= generous.0 - (1 << 20) && generous.1 > generous.2);
+    }
+}

@@ -1,0 +1,202 @@
+//! The store: owner of everything instances and the host create.
+
+use crate::arena::Arena;
+use crate::error::{Error, Trap};
+use crate::func::VMHostFunc;
+use crate::global::{Global, GlobalData};
+use crate::instance::{self, Instance, InstanceData};
+use crate::memory::{Memory, MemoryData};
+use crate::module::Module;
+use crate::refs::{Refs, RefsPtr};
+use crate::table::{Table, TableData};
+use crate::values::Val;
+use crate::vm::{VMStoreContext, VmSlot};
+use crate::{stack, trap, Extern};
+use rivet_descriptor::{BoundsMode, ValType};
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Identifies a store, so handles from another store are recognised.
+pub(crate) type StoreId = u64;
+
+static NEXT_STORE: AtomicU64 = AtomicU64::new(1);
+
+const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
+
+/// Owns instances, memories, tables, globals, host functions and externref handles.
+/// Everything created in a store lives until the store is dropped. Not Send.
+pub struct Store {
+    id: StoreId,
+    bounds: BoundsMode,
+    max_wasm_stack: usize,
+    ctx: VmSlot<VMStoreContext>,
+    refs: VmSlot<RefCell<Refs>>,
+    // Field order is drop order: memories, tables and globals may live inside an
+    // instance's vmctx, so they go before the instances.
+    memories: Arena<MemoryData>,
+    tables: Arena<TableData>,
+    globals: Arena<GlobalData>,
+    hosts: Arena<VMHostFunc>,
+    instances: Arena<InstanceData>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Store {
+    /// Memories created in this store (and modules instantiated in it) use `bounds`.
+    pub fn new(bounds: BoundsMode) -> Store {
+        let id = NEXT_STORE.fetch_add(1, Ordering::Relaxed);
+        Store {
+            id,
+            bounds,
+            max_wasm_stack: DEFAULT_MAX_WASM_STACK,
+            ctx: VmSlot::owned(VMStoreContext { stack_limit: 0 }),
+            refs: VmSlot::owned(RefCell::new(Refs::new(id))),
+            memories: Arena::new(),
+            tables: Arena::new(),
+            globals: Arena::new(),
+            hosts: Arena::new(),
+            instances: Arena::new(),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Maximum native stack wasm may use per call from the host (default 1 MiB).
+    pub fn set_max_wasm_stack(&mut self, bytes: usize) {
+        self.max_wasm_stack = bytes;
+    }
+
+    /// Instantiates: checks the module's bounds mode matches the store's, checks each
+    /// import's type against `imports` (same order as Module::imports) with the wasm
+    /// import-matching rules -> Error::Link naming the import on mismatch; then builds
+    /// the vmctx, memories, tables, globals, applies element segments then data
+    /// segments in order (an out-of-bounds segment traps: Error::Trap, earlier writes
+    /// stay), then runs the start function (a trap is Error::Trap).
+    pub fn instantiate(&mut self, module: &Module, imports: &[Extern]) -> Result<Instance, Error> {
+        instance::instantiate(self, module, imports)
+    }
+
+    pub fn bounds(&self) -> BoundsMode {
+        self.bounds
+    }
+
+    pub(crate) fn id(&self) -> StoreId {
+        self.id
+    }
+
+    pub(crate) fn ctx(&self) -> *mut VMStoreContext {
+        self.ctx.ptr()
+    }
+
+    pub(crate) fn refs(&self) -> &RefCell<Refs> {
+        // SAFETY: owned by the store, freed only on drop.
+        unsafe { &*self.refs.ptr() }
+    }
+
+    pub(crate) fn refs_ptr(&self) -> RefsPtr {
+        self.refs.ptr()
+    }
+
+    /// Calls into wasm with this store's stack limit in force.
+    ///
+    /// Safety: as [`trap::enter`]; the code belongs to an instance of this store.
+    pub(crate) unsafe fn enter_wasm(
+        &mut self,
+        tramp: *const u8,
+        code: *const u8,
+        vmctx: *mut u8,
+        values: *mut crate::vm::ValRaw,
+    ) -> Result<(), Trap> {
+        let _guard = stack::enter(self.ctx.ptr(), self.max_wasm_stack);
+        trap::enter(tramp, code, vmctx, values.cast())
+    }
+
+    fn check(&self, store: StoreId, what: &str) {
+        assert_eq!(
+            store, self.id,
+            "{what} used with a store that does not own it"
+        );
+    }
+
+    pub(crate) fn add_memory(&mut self, data: MemoryData) -> Memory {
+        Memory {
+            store: self.id,
+            index: self.memories.push(data),
+        }
+    }
+
+    pub(crate) fn memory(&self, m: Memory) -> &MemoryData {
+        self.check(m.store, "Memory");
+        self.memories.get(m.index)
+    }
+
+    pub(crate) fn memory_mut(&mut self, m: Memory) -> &mut MemoryData {
+        self.check(m.store, "Memory");
+        self.memories.get_mut(m.index)
+    }
+
+    pub(crate) fn memory_ptr(&self, m: Memory) -> *mut MemoryData {
+        self.memories.ptr(m.index)
+    }
+
+    pub(crate) fn add_table(&mut self, data: TableData) -> Table {
+        Table {
+            store: self.id,
+            index: self.tables.push(data),
+        }
+    }
+
+    pub(crate) fn table(&self, t: Table) -> &TableData {
+        self.check(t.store, "Table");
+        self.tables.get(t.index)
+    }
+
+    pub(crate) fn table_mut(&mut self, t: Table) -> &mut TableData {
+        self.check(t.store, "Table");
+        self.tables.get_mut(t.index)
+    }
+
+    pub(crate) fn table_ptr(&self, t: Table) -> *mut TableData {
+        self.tables.ptr(t.index)
+    }
+
+    pub(crate) fn add_global(&mut self, data: GlobalData) -> Global {
+        Global {
+            store: self.id,
+            index: self.globals.push(data),
+        }
+    }
+
+    pub(crate) fn global(&self, g: Global) -> &GlobalData {
+        self.check(g.store, "Global");
+        self.globals.get(g.index)
+    }
+
+    pub(crate) fn add_host_record(&mut self, record: VMHostFunc) -> *mut VMHostFunc {
+        let i = self.hosts.push(record);
+        self.hosts.ptr(i)
+    }
+
+    pub(crate) fn add_instance(&mut self, data: InstanceData) -> (Instance, *mut InstanceData) {
+        let index = self.instances.push(data);
+        let instance = Instance {
+            store: self.id,
+            index,
+        };
+        (instance, self.instances.ptr(index))
+    }
+
+    pub(crate) fn instance(&self, i: Instance) -> &InstanceData {
+        self.check(i.store, "Instance");
+        self.instances.get(i.index)
+    }
+
+    /// The raw element for reference `v` of type `ty`.
+    pub(crate) fn ref_to_raw(&self, ty: ValType, v: Val) -> Result<usize, Error> {
+        self.refs().borrow_mut().ref_to_raw(ty, v)
+    }
+
+    pub(crate) fn raw_to_ref(&self, ty: ValType, raw: usize) -> Val {
+        self.refs().borrow().raw_to_ref(ty, raw)
+    }
+}

@@ -1,0 +1,468 @@
+//! Loading descriptors, linking, segments, globals and builtins, with modules
+//! whose code never runs.
+
+use super::fake::{empty, finish, func_type, load_inert, FakeUnit};
+use crate::builtins;
+use crate::vm::VMMemory;
+use crate::*;
+use rivet_descriptor::{
+    Builtin, ConstExpr, DataSegment, ElementSegment, Export, ExternIndex, Import, ImportType,
+    SegmentMode, Unit, VmctxLayout,
+};
+
+fn import(name: &str, ty: ImportType) -> Import {
+    Import {
+        module: "env".into(),
+        name: name.into(),
+        ty,
+    }
+}
+
+fn export(name: &str, index: ExternIndex) -> Export {
+    Export {
+        name: name.into(),
+        index,
+    }
+}
+
+fn active(index: u32, offset: i32) -> SegmentMode {
+    SegmentMode::Active {
+        index,
+        offset: ConstExpr::I32(offset),
+    }
+}
+
+fn mem_ty(min: u64, max: Option<u64>) -> MemoryType {
+    MemoryType {
+        minimum: min,
+        maximum: max,
+    }
+}
+
+fn funcref_table(min: u64, max: Option<u64>) -> TableType {
+    TableType {
+        element: ValType::FuncRef,
+        minimum: min,
+        maximum: max,
+    }
+}
+
+#[test]
+fn bad_descriptors_are_format_errors() {
+    let unit = Unit {
+        bounds: BoundsMode::Guard,
+        modules: vec![finish(empty())],
+    };
+    let mut fake = FakeUnit::new(&unit, vec![], vec![], vec![]);
+    assert_eq!(fake.load().unwrap().len(), 1);
+    fake.desc.magic[0] = b'X';
+    assert!(matches!(fake.load(), Err(Error::Format(_))));
+    fake.desc.magic = rivet_descriptor::MAGIC;
+    fake.desc.version += 1;
+    assert!(matches!(fake.load(), Err(Error::Format(m)) if m.contains("version")));
+    // SAFETY: a null descriptor is rejected before any read.
+    assert!(unsafe { Module::from_descriptor(std::ptr::null()) }.is_err());
+    let junk = [0xffu8; 3];
+    let mut fake = FakeUnit::new(&unit, vec![], vec![], vec![]);
+    fake.desc.metadata = junk.as_ptr();
+    fake.desc.metadata_len = junk.len();
+    assert!(matches!(fake.load(), Err(Error::Format(_))));
+}
+
+#[test]
+fn inconsistent_metadata_is_refused() {
+    let mut m = finish(Module_with_memory());
+    m.layout = VmctxLayout::new(&Default::default());
+    let unit = Unit {
+        bounds: BoundsMode::Guard,
+        modules: vec![m],
+    };
+    let fake = FakeUnit::new(&unit, vec![], vec![], vec![]);
+    assert!(matches!(fake.load(), Err(Error::Format(e)) if e.contains("layout")));
+    let mut m = Module_with_memory();
+    m.data.push(DataSegment {
+        mode: SegmentMode::Passive,
+        start: 0,
+        len: 10,
+    });
+    let unit = Unit {
+        bounds: BoundsMode::Guard,
+        modules: vec![finish(m)],
+    };
+    let fake = FakeUnit::new(&unit, vec![], vec![], vec![1, 2, 3]);
+    assert!(matches!(fake.load(), Err(Error::Format(e)) if e.contains("data")));
+}
+
+#[allow(non_snake_case)]
+fn Module_with_memory() -> rivet_descriptor::Module {
+    let mut m = empty();
+    m.memories.push(mem_ty(1, None));
+    m
+}
+
+#[test]
+fn imports_are_checked_by_wasm_matching_rules() {
+    let mut m = empty();
+    m.types.push(func_type(&[ValType::I32], &[]));
+    m.imports = vec![
+        import("f", ImportType::Func(0)),
+        import("mem", ImportType::Memory(mem_ty(1, Some(2)))),
+        import("tab", ImportType::Table(funcref_table(2, None))),
+        import(
+            "g",
+            ImportType::Global(GlobalType {
+                content: ValType::I32,
+                mutable: true,
+            }),
+        ),
+    ];
+    m.functions = vec![0];
+    m.memories = vec![mem_ty(1, Some(2))];
+    m.tables = vec![funcref_table(2, None)];
+    m.globals = vec![GlobalType {
+        content: ValType::I32,
+        mutable: true,
+    }];
+    let (_fake, modules) = load_inert(BoundsMode::Guard, vec![m], vec![]);
+    let module = &modules[0];
+    assert_eq!(module.imports().len(), 4);
+    assert_eq!(module.imports()[1].1, "mem");
+
+    let mut store = Store::new(BoundsMode::Guard);
+    let f = Func::wrap(&mut store, func_type(&[ValType::I32], &[]), |_, _| Ok(()));
+    let wrong_f = Func::wrap(&mut store, func_type(&[], &[]), |_, _| Ok(()));
+    let mem = Memory::new(&mut store, mem_ty(2, Some(2))).unwrap();
+    let unbounded = Memory::new(&mut store, mem_ty(1, None)).unwrap();
+    let tab = Table::new(&mut store, funcref_table(3, Some(9)), Val::FuncRef(None)).unwrap();
+    let small = Table::new(&mut store, funcref_table(1, None), Val::FuncRef(None)).unwrap();
+    let g_ty = GlobalType {
+        content: ValType::I32,
+        mutable: true,
+    };
+    let g = Global::new(&mut store, g_ty, Val::I32(1)).unwrap();
+    let const_g = Global::new(
+        &mut store,
+        GlobalType {
+            mutable: false,
+            ..g_ty
+        },
+        Val::I32(1),
+    )
+    .unwrap();
+    let good = [
+        Extern::Func(f),
+        Extern::Memory(mem),
+        Extern::Table(tab),
+        Extern::Global(g),
+    ];
+    store.instantiate(module, &good).unwrap();
+    let cases: [(usize, Extern, &str); 5] = [
+        (0, Extern::Func(wrong_f), "env::f"),
+        (1, Extern::Memory(unbounded), "env::mem"),
+        (2, Extern::Table(small), "env::tab"),
+        (3, Extern::Global(const_g), "env::g"),
+        (3, Extern::Memory(mem), "env::g"),
+    ];
+    for (i, bad, name) in cases {
+        let mut imports = good;
+        imports[i] = bad;
+        match store.instantiate(module, &imports) {
+            Err(Error::Link(m)) => assert!(m.contains(name), "{m}"),
+            other => panic!("expected a link error for {name}, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        store.instantiate(module, &good[..3]),
+        Err(Error::Link(_))
+    ));
+    let mut explicit = Store::new(BoundsMode::Explicit);
+    assert!(matches!(
+        explicit.instantiate(module, &[]),
+        Err(Error::Runtime(_))
+    ));
+}
+
+#[test]
+fn failing_data_segment_keeps_earlier_writes() {
+    let mut m = empty();
+    m.imports = vec![import("mem", ImportType::Memory(mem_ty(1, None)))];
+    m.memories = vec![mem_ty(1, None)];
+    m.data = vec![
+        DataSegment {
+            mode: active(0, 10),
+            start: 0,
+            len: 3,
+        },
+        DataSegment {
+            mode: active(0, 65535),
+            start: 3,
+            len: 2,
+        },
+    ];
+    let (_fake, modules) = load_inert(BoundsMode::Explicit, vec![m], b"abcde".to_vec());
+    let mut store = Store::new(BoundsMode::Explicit);
+    let mem = Memory::new(&mut store, mem_ty(1, None)).unwrap();
+    match store.instantiate(&modules[0], &[Extern::Memory(mem)]) {
+        Err(Error::Trap(t)) => assert_eq!(t.kind, TrapKind::MemoryOutOfBounds),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(&mem.data(&store)[10..13], b"abc");
+    assert_eq!(mem.data(&store)[65535], 0);
+}
+
+/// Two defined functions, a table filled by an active segment, a passive
+/// segment, a passive data segment, globals initialised from an import and a
+/// funcref, and an imported host function.
+fn rich_module() -> rivet_descriptor::Module {
+    let mut m = empty();
+    m.types = vec![func_type(&[], &[])];
+    m.imports = vec![
+        import("host", ImportType::Func(0)),
+        import(
+            "base",
+            ImportType::Global(GlobalType {
+                content: ValType::I32,
+                mutable: false,
+            }),
+        ),
+    ];
+    m.functions = vec![0, 0, 0];
+    m.tables = vec![funcref_table(3, Some(10))];
+    m.memories = vec![mem_ty(1, Some(3))];
+    m.globals = vec![
+        GlobalType {
+            content: ValType::I32,
+            mutable: false,
+        },
+        GlobalType {
+            content: ValType::I32,
+            mutable: false,
+        },
+        GlobalType {
+            content: ValType::I32,
+            mutable: true,
+        },
+        GlobalType {
+            content: ValType::FuncRef,
+            mutable: false,
+        },
+    ];
+    m.global_inits = vec![
+        ConstExpr::GlobalGet(0),
+        ConstExpr::I32(0),
+        ConstExpr::RefFunc(2),
+    ];
+    m.elements = vec![
+        ElementSegment {
+            element: ValType::FuncRef,
+            mode: active(0, 1),
+            items: vec![ConstExpr::RefFunc(1), ConstExpr::RefFunc(0)],
+        },
+        ElementSegment {
+            element: ValType::FuncRef,
+            mode: SegmentMode::Passive,
+            items: vec![ConstExpr::RefFunc(2), ConstExpr::RefNull],
+        },
+        ElementSegment {
+            element: ValType::FuncRef,
+            mode: SegmentMode::Declared,
+            items: vec![ConstExpr::RefFunc(2)],
+        },
+    ];
+    m.data = vec![DataSegment {
+        mode: SegmentMode::Passive,
+        start: 0,
+        len: 4,
+    }];
+    m.exports = vec![
+        export("f1", ExternIndex::Func(1)),
+        export("f2", ExternIndex::Func(2)),
+        export("host", ExternIndex::Func(0)),
+        export("t", ExternIndex::Table(0)),
+        export("m", ExternIndex::Memory(0)),
+        export("copy", ExternIndex::Global(1)),
+        export("counter", ExternIndex::Global(2)),
+        export("fref", ExternIndex::Global(3)),
+    ];
+    m
+}
+
+struct Rich {
+    _fake: FakeUnit,
+    store: Store,
+    instance: Instance,
+    host: Func,
+}
+
+fn instantiate_rich(bounds: BoundsMode) -> Rich {
+    let (fake, modules) = load_inert(bounds, vec![rich_module()], b"wxyz".to_vec());
+    let module = &modules[0];
+    assert_eq!(module.exports().len(), 8);
+    assert_eq!(
+        module.exports()[3].1,
+        module::ExternType::Table(funcref_table(3, Some(10)))
+    );
+    let mut store = Store::new(bounds);
+    let host = Func::wrap(&mut store, func_type(&[], &[]), |_, _| Ok(()));
+    let base = Global::new(
+        &mut store,
+        GlobalType {
+            content: ValType::I32,
+            mutable: false,
+        },
+        Val::I32(1234),
+    )
+    .unwrap();
+    let instance = store
+        .instantiate(module, &[Extern::Func(host), Extern::Global(base)])
+        .unwrap();
+    Rich {
+        _fake: fake,
+        store,
+        instance,
+        host,
+    }
+}
+
+fn get_func(store: &Store, i: Instance, name: &str) -> Func {
+    match i.export(store, name) {
+        Some(Extern::Func(f)) => f,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+#[test]
+fn exports_globals_and_element_segments() {
+    let Rich {
+        _fake,
+        mut store,
+        instance,
+        host,
+    } = instantiate_rich(BoundsMode::Guard);
+    let f1 = get_func(&store, instance, "f1");
+    let f2 = get_func(&store, instance, "f2");
+    assert_eq!(get_func(&store, instance, "host"), host);
+    assert!(instance.export(&store, "nothing").is_none());
+    let Some(Extern::Table(t)) = instance.export(&store, "t") else {
+        panic!("table export")
+    };
+    assert!(matches!(t.get(&store, 0), Some(Val::FuncRef(None))));
+    assert!(matches!(t.get(&store, 1), Some(Val::FuncRef(Some(f))) if f == f1));
+    assert!(matches!(t.get(&store, 2), Some(Val::FuncRef(Some(f))) if f == host));
+    let Some(Extern::Global(copy)) = instance.export(&store, "copy") else {
+        panic!("global export")
+    };
+    assert!(matches!(copy.get(&store), Val::I32(1234)));
+    let Some(Extern::Global(fref)) = instance.export(&store, "fref") else {
+        panic!("global export")
+    };
+    assert!(matches!(fref.get(&store), Val::FuncRef(Some(f)) if f == f2));
+    let Some(Extern::Global(counter)) = instance.export(&store, "counter") else {
+        panic!("global export")
+    };
+    counter.set(&mut store, Val::I32(5)).unwrap();
+    assert!(matches!(counter.get(&store), Val::I32(5)));
+    // The host function now has a funcref of its own (this module's trampoline).
+    let free = Func::wrap(&mut store, func_type(&[], &[]), |_, _| Ok(()));
+    t.set(&mut store, 0, Val::FuncRef(Some(free))).unwrap();
+    assert!(matches!(t.get(&store, 0), Some(Val::FuncRef(Some(f))) if f == free));
+}
+
+type Status6 = unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32;
+
+/// The builtin `b` as a function of type `F`.
+unsafe fn builtin<F: Copy>(b: Builtin) -> F {
+    let p = *builtins::table().add(b as usize);
+    std::mem::transmute_copy::<*const (), F>(&p)
+}
+
+#[test]
+fn memory_builtins_act_on_the_instance() {
+    for bounds in [BoundsMode::Guard, BoundsMode::Explicit] {
+        let Rich {
+            _fake,
+            mut store,
+            instance,
+            ..
+        } = instantiate_rich(bounds);
+        let vmctx = store.instance(instance).vmctx;
+        let layout = store.instance(instance).module.inner().meta.layout;
+        let Some(Extern::Memory(mem)) = instance.export(&store, "m") else {
+            panic!("memory export")
+        };
+        // SAFETY: calls the builtins exactly as compiled code would.
+        unsafe {
+            let grow: unsafe extern "C" fn(*mut u8, u32, u32) -> u32 = builtin(Builtin::MemoryGrow);
+            assert_eq!(grow(vmctx, 0, 1), 1);
+            assert_eq!(grow(vmctx, 0, 5), u32::MAX);
+            assert_eq!(grow(vmctx, 7, 1), u32::MAX);
+            let vm = *vmctx
+                .add(layout.memory_pointer(0) as usize)
+                .cast::<*const VMMemory>();
+            assert_eq!((*vm).length, 2 * 65536);
+            assert_eq!((*vm).base as *const u8, mem.data(&store).as_ptr());
+
+            let init: Status6 = builtin(Builtin::MemoryInit);
+            assert_eq!(init(vmctx, 0, 0, 100, 1, 3), 0);
+            assert_eq!(init(vmctx, 0, 0, 100, 2, 3), 1);
+            let fill: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32) -> u32 =
+                builtin(Builtin::MemoryFill);
+            assert_eq!(fill(vmctx, 0, 200, 0x41, 2), 0);
+            assert_eq!(fill(vmctx, 0, 2 * 65536 - 1, 0, 2), 1);
+            let copy: Status6 = builtin(Builtin::MemoryCopy);
+            assert_eq!(copy(vmctx, 0, 0, 101, 100, 3), 0);
+            assert_eq!(copy(vmctx, 0, 0, 0, 2 * 65536 - 2, 3), 1);
+            let drop_data: unsafe extern "C" fn(*mut u8, u32) = builtin(Builtin::DataDrop);
+            drop_data(vmctx, 0);
+            assert_eq!(init(vmctx, 0, 0, 100, 0, 1), 1);
+            assert_eq!(init(vmctx, 0, 0, 100, 0, 0), 0);
+        }
+        let data = mem.data(&store);
+        assert_eq!(&data[100..105], b"xxyz\0");
+        assert_eq!(&data[200..203], b"AA\0");
+        let _ = &mut store;
+    }
+}
+
+#[test]
+fn table_builtins_act_on_the_instance() {
+    let Rich {
+        _fake,
+        store,
+        instance,
+        ..
+    } = instantiate_rich(BoundsMode::Guard);
+    let vmctx = store.instance(instance).vmctx;
+    let f1 = get_func(&store, instance, "f1");
+    let f2 = get_func(&store, instance, "f2");
+    let Some(Extern::Table(t)) = instance.export(&store, "t") else {
+        panic!("table export")
+    };
+    // SAFETY: calls the builtins exactly as compiled code would.
+    unsafe {
+        let init: Status6 = builtin(Builtin::TableInit);
+        assert_eq!(init(vmctx, 0, 1, 0, 0, 1), 0);
+        assert_eq!(init(vmctx, 0, 1, 2, 0, 2), 1);
+        assert_eq!(init(vmctx, 0, 0, 0, 0, 1), 1, "active segments are dropped");
+        let grow: unsafe extern "C" fn(*mut u8, u32, usize, u32) -> u32 =
+            builtin(Builtin::TableGrow);
+        assert_eq!(grow(vmctx, 0, 0, 2), 3);
+        assert_eq!(grow(vmctx, 0, 0, 6), u32::MAX);
+        let copy: Status6 = builtin(Builtin::TableCopy);
+        assert_eq!(copy(vmctx, 0, 0, 3, 0, 2), 0);
+        assert_eq!(copy(vmctx, 0, 0, 4, 0, 2), 1);
+        let fill: unsafe extern "C" fn(*mut u8, u32, u32, usize, u32) -> u32 =
+            builtin(Builtin::TableFill);
+        assert_eq!(fill(vmctx, 0, 2, 0, 1), 0);
+        assert_eq!(fill(vmctx, 0, 4, 0, 2), 1);
+        let drop_elem: unsafe extern "C" fn(*mut u8, u32) = builtin(Builtin::ElemDrop);
+        drop_elem(vmctx, 1);
+        assert_eq!(init(vmctx, 0, 1, 0, 0, 1), 1);
+    }
+    assert_eq!(t.ty(&store).minimum, 5);
+    assert!(matches!(t.get(&store, 0), Some(Val::FuncRef(Some(f))) if f == f2));
+    assert!(matches!(t.get(&store, 1), Some(Val::FuncRef(Some(f))) if f == f1));
+    assert!(matches!(t.get(&store, 2), Some(Val::FuncRef(None))));
+    assert!(matches!(t.get(&store, 3), Some(Val::FuncRef(Some(f))) if f == f2));
+    assert!(matches!(t.get(&store, 4), Some(Val::FuncRef(Some(f))) if f == f1));
+}

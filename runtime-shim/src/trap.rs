@@ -1,0 +1,95 @@
+//! Entering wasm through the C helper and turning what comes back into a `Trap`.
+
+use crate::code_registry;
+use crate::error::Trap;
+use rivet_descriptor::TrapKind;
+use std::any::Any;
+use std::cell::RefCell;
+
+/// Filled by the C signal handler before it jumps back.
+#[repr(C)]
+#[derive(Default, Debug)]
+pub(crate) struct TrapInfo {
+    pub signum: i32,
+    reserved: i32,
+    pub pc: usize,
+    pub addr: usize,
+}
+
+extern "C" {
+    fn rivet_enter(
+        tramp: *const u8,
+        code: *const u8,
+        vmctx: *mut u8,
+        values: *mut u8,
+        info: *mut TrapInfo,
+    ) -> i32;
+    fn rivet_set_host_trap_pending(pending: i32);
+}
+
+/// Why a host function asked its trampoline to trap.
+enum Parked {
+    Trap(Trap),
+    Panic(Box<dyn Any + Send>),
+}
+
+thread_local! {
+    static PARKED: RefCell<Option<Parked>> = const { RefCell::new(None) };
+}
+
+fn park(p: Parked) {
+    PARKED.with(|cell| *cell.borrow_mut() = Some(p));
+    // SAFETY: sets a thread-local flag in the C helper.
+    unsafe { rivet_set_host_trap_pending(1) };
+}
+
+/// Records the trap a host function returned; the trampoline traps next.
+pub(crate) fn park_host_trap(t: Trap) {
+    park(Parked::Trap(t));
+}
+
+/// Records a host function's panic, resumed once back in the host.
+pub(crate) fn park_host_panic(payload: Box<dyn Any + Send>) {
+    park(Parked::Panic(payload));
+}
+
+/// Calls `tramp(code, vmctx, values)` and reports a trap as `Err`. A host panic
+/// parked during the call is resumed here, in Rust frames only.
+///
+/// Safety: `tramp` is an array trampoline for the type of `code`, `vmctx` is the
+/// context `code` expects, and `values` holds enough slots for its parameters and
+/// results.
+pub(crate) unsafe fn enter(
+    tramp: *const u8,
+    code: *const u8,
+    vmctx: *mut u8,
+    values: *mut u8,
+) -> Result<(), Trap> {
+    let mut info = TrapInfo::default();
+    let rc = rivet_enter(tramp, code, vmctx, values, &mut info);
+    rivet_set_host_trap_pending(0);
+    let parked = PARKED.with(|cell| cell.borrow_mut().take());
+    match (rc, parked) {
+        (0, _) => Ok(()),
+        (-1, _) => Err(Trap::host("cannot set up trap handling on this thread")),
+        (_, Some(Parked::Panic(payload))) => std::panic::resume_unwind(payload),
+        (_, Some(Parked::Trap(t))) => Err(t),
+        (_, None) => Err(classify(&info)),
+    }
+}
+
+/// Maps a fault to a trap kind: the trap site at its PC if there is one, else by
+/// signal (a fault on a plain load/store in wasm code is an out-of-bounds access).
+fn classify(info: &TrapInfo) -> Trap {
+    if let Some(Some(kind)) = code_registry::lookup(info.pc) {
+        return Trap::new(kind);
+    }
+    match info.signum {
+        libc::SIGSEGV | libc::SIGBUS => Trap::new(TrapKind::MemoryOutOfBounds),
+        libc::SIGFPE => Trap::new(TrapKind::IntegerDivideByZero),
+        _ => Trap {
+            kind: TrapKind::Unreachable,
+            message: format!("unknown trap (signal {}) at pc {:#x}", info.signum, info.pc),
+        },
+    }
+}
