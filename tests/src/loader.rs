@@ -56,3 +56,37 @@ fn read_module(library: &Library) -> Result<Module, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_library_is_an_error() {
+        let Err(err) = Loader::default().load(Path::new("/nonexistent/unit.so")) else {
+            panic!("loaded a missing library");
+        };
+        assert!(err.contains("/nonexistent/unit.so"), "{err}");
+    }
+
+    #[test]
+    fn library_without_descriptor_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("rivet-loader-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = dir.join("empty.c");
+        let library = dir.join("empty.so");
+        std::fs::write(&source, "int rivet_not_a_unit = 1;\n").unwrap();
+        let status = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&library)
+            .arg(&source)
+            .status()
+            .expect("running cc");
+        assert!(status.success());
+        let Err(err) = Loader::default().load(&library) else {
+            panic!("loaded a library without a descriptor");
+        };
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.contains(SYMBOL), "{err}");
+    }
+}
