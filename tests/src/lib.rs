@@ -1,1 +1,35 @@
-//! stub
+//! `rivet-tests`: the `.wast` conformance runner.
+//!
+//! Every module of a script goes through the same pipeline a Rivet user's build
+//! does — `rivet_build::compile_module` to an object, `cc -shared` to a library,
+//! `dlopen`, and the `rivet` runtime — so the spec suites test the real thing.
+//!
+//! * [`prepare`] encodes a script's modules; [`pipeline`] compiles and links them
+//!   (ahead of need, cached by content); [`loader`] loads the libraries.
+//! * [`session`] runs directives against one store; [`script`] runs a whole script
+//!   in each bounds mode; [`runner`] runs files on big-stack threads.
+//! * [`values`] and [`traps`] check results; [`spectest`] is the host module;
+//!   [`report`] formats output; [`ratchet`] tracks files that must keep passing.
+
+pub mod loader;
+pub mod pipeline;
+pub mod prepare;
+pub mod ratchet;
+pub mod report;
+pub mod runner;
+pub mod script;
+pub mod session;
+pub mod spectest;
+pub mod traps;
+pub mod values;
+
+/// The text of a caught panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}

@@ -1,0 +1,84 @@
+//! `rivet-wast FILE...`: runs spec scripts through the Rivet pipeline and reports
+//! each file and the directive totals; exits non-zero if any directive failed.
+
+use rivet::BoundsMode;
+use rivet_tests::pipeline::Pipeline;
+use rivet_tests::report::{format_file, Totals};
+use rivet_tests::runner::run_files;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+const USAGE: &str = "usage: rivet-wast [--bounds guard|explicit|both] [--verbose] FILE...";
+
+struct Args {
+    modes: Vec<BoundsMode>,
+    verbose: bool,
+    files: Vec<PathBuf>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        modes: vec![BoundsMode::Guard, BoundsMode::Explicit],
+        verbose: false,
+        files: Vec::new(),
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bounds" => {
+                let mode = args.next().ok_or("--bounds needs a value")?;
+                parsed.modes = match mode.as_str() {
+                    "guard" => vec![BoundsMode::Guard],
+                    "explicit" => vec![BoundsMode::Explicit],
+                    "both" => vec![BoundsMode::Guard, BoundsMode::Explicit],
+                    other => return Err(format!("unknown bounds mode `{other}`")),
+                };
+            }
+            "--verbose" | "-v" => parsed.verbose = true,
+            "--help" | "-h" => return Err(String::new()),
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`")),
+            file => parsed.files.push(PathBuf::from(file)),
+        }
+    }
+    if parsed.files.is_empty() {
+        return Err("no files given".to_string());
+    }
+    Ok(parsed)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("rivet-wast: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // One background compile worker plus the script thread compiling what it
+    // needs next: two cores busy.
+    let pipeline = match Pipeline::new(1) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("rivet-wast: creating the temporary directory: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let totals = Mutex::new(Totals::default());
+    run_files(&args.files, &args.modes, &pipeline, 1, |report| {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(format_file(report, args.verbose).as_bytes());
+        let _ = out.flush();
+        totals.lock().unwrap_or_else(|e| e.into_inner()).add(report);
+    });
+    let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    println!("{totals}");
+    if totals.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

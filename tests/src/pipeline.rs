@@ -1,0 +1,246 @@
+//! Compiling and linking modules into shared libraries, ahead of need and once per
+//! distinct binary.
+//!
+//! Compiling is the slow part of running a script, so a script submits all its
+//! modules up front ([`Pipeline::prefetch`]) and background workers compile them in
+//! order while the script runs. A caller that needs a module no worker has started
+//! compiles it itself rather than sit idle. Results are cached by (bytes, bounds
+//! mode), so a module repeated within or across scripts is compiled once.
+
+use crate::panic_message;
+use rivet::BoundsMode;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+/// Why a module did not become a shared library.
+#[derive(Debug, Clone)]
+pub enum Rejection {
+    /// `rivet_build::compile_module` refused it (decoding, validation, or an
+    /// unsupported feature).
+    Compile(String),
+    /// The object could not be written or linked.
+    Link(String),
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Compile(m) => write!(f, "compile: {m}"),
+            Rejection::Link(m) => write!(f, "link: {m}"),
+        }
+    }
+}
+
+/// The outcome of one job: the path of the linked shared library.
+pub type Artifact = Result<PathBuf, Rejection>;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    guard: bool,
+    wasm: Arc<[u8]>,
+}
+
+enum Entry {
+    Queued,
+    Running,
+    Done(Artifact),
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<Key, Entry>,
+    queue: VecDeque<Key>,
+    next_id: u64,
+    shutdown: bool,
+}
+
+struct Shared {
+    dir: PathBuf,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// A cache of compiled modules with background compile workers.
+pub struct Pipeline {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    /// Creates the per-run temporary directory and starts `threads` background
+    /// workers (0: modules compile only when first needed).
+    pub fn new(threads: usize) -> std::io::Result<Pipeline> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("rivet-wast-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let shared = Arc::new(Shared {
+            dir,
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        });
+        let workers = (0..threads)
+            .map(|_| {
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || shared.work())
+            })
+            .collect();
+        Ok(Pipeline { shared, workers })
+    }
+
+    /// Queues `wasm` for compilation in `bounds` mode unless it is known already.
+    pub fn prefetch(&self, wasm: &[u8], bounds: BoundsMode) {
+        let key = key(wasm, bounds);
+        let mut state = self.shared.lock();
+        if !state.entries.contains_key(&key) {
+            state.entries.insert(key.clone(), Entry::Queued);
+            state.queue.push_back(key);
+            self.shared.changed.notify_all();
+        }
+    }
+
+    /// The shared library for `wasm` in `bounds` mode: compiled here if nobody has
+    /// started it, awaited if a worker is on it, or taken from the cache.
+    pub fn get(&self, wasm: &[u8], bounds: BoundsMode) -> Artifact {
+        let key = key(wasm, bounds);
+        let mut state = self.shared.lock();
+        loop {
+            match state.entries.get(&key) {
+                Some(Entry::Done(artifact)) => return artifact.clone(),
+                Some(Entry::Running) => {
+                    state = self
+                        .shared
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                Some(Entry::Queued) | None => {
+                    state.entries.insert(key.clone(), Entry::Running);
+                    drop(state);
+                    return self.shared.run(key);
+                }
+            }
+        }
+    }
+
+    /// The directory holding this run's objects and libraries.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.changed.notify_all();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.shared.dir);
+    }
+}
+
+fn key(wasm: &[u8], bounds: BoundsMode) -> Key {
+    Key {
+        guard: bounds == BoundsMode::Guard,
+        wasm: Arc::from(wasm),
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Worker loop: take the oldest queued job nobody has started, until shutdown.
+    fn work(&self) {
+        let mut state = self.lock();
+        loop {
+            if state.shutdown {
+                return;
+            }
+            let Some(key) = state.queue.pop_front() else {
+                state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
+            if !matches!(state.entries.get(&key), Some(Entry::Queued)) {
+                continue;
+            }
+            state.entries.insert(key.clone(), Entry::Running);
+            drop(state);
+            // The result is published in the cache for whoever asks for it.
+            let _ = self.run(key);
+            state = self.lock();
+        }
+    }
+
+    /// Compiles and links one job already marked running, and publishes the result.
+    fn run(&self, key: Key) -> Artifact {
+        let id = {
+            let mut state = self.lock();
+            state.next_id += 1;
+            state.next_id
+        };
+        let bounds = if key.guard {
+            BoundsMode::Guard
+        } else {
+            BoundsMode::Explicit
+        };
+        let artifact = build(&key.wasm, bounds, &self.dir.join(format!("m{id}")));
+        self.lock()
+            .entries
+            .insert(key, Entry::Done(artifact.clone()));
+        self.changed.notify_all();
+        artifact
+    }
+}
+
+/// Compiles `wasm` to `stem.o` and links it to `stem.so`.
+fn build(wasm: &[u8], bounds: BoundsMode, stem: &Path) -> Artifact {
+    let options = rivet_build::Options {
+        bounds,
+        ..Default::default()
+    };
+    let object = std::panic::catch_unwind(|| rivet_build::compile_module(wasm, &options))
+        .map_err(|p| Rejection::Compile(format!("compiler panicked: {}", panic_message(&*p))))?
+        .map_err(|e| Rejection::Compile(e.to_string()))?;
+    let object_path = stem.with_extension("o");
+    let library_path = stem.with_extension("so");
+    std::fs::write(&object_path, object)
+        .map_err(|e| Rejection::Link(format!("writing {}: {e}", object_path.display())))?;
+    rivet_build::package::link_shared(&[object_path], &library_path)
+        .map_err(|e| Rejection::Link(e.to_string()))?;
+    Ok(library_path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_modules_are_cached_and_reported() {
+        let pipeline = Pipeline::new(1).unwrap();
+        let garbage = b"not wasm at all";
+        pipeline.prefetch(garbage, BoundsMode::Guard);
+        let first = pipeline.get(garbage, BoundsMode::Guard);
+        assert!(matches!(first, Err(Rejection::Compile(_))), "{first:?}");
+        let second = pipeline.get(garbage, BoundsMode::Guard);
+        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+        assert!(pipeline.dir().is_dir());
+    }
+
+    #[test]
+    fn temp_dir_is_removed_on_drop() {
+        let pipeline = Pipeline::new(2).unwrap();
+        let dir = pipeline.dir().to_path_buf();
+        for mode in [BoundsMode::Guard, BoundsMode::Explicit] {
+            pipeline.prefetch(b"\0asm", mode);
+        }
+        assert!(pipeline.get(b"\0asm", BoundsMode::Explicit).is_err());
+        drop(pipeline);
+        assert!(!dir.exists());
+    }
+}

@@ -1,0 +1,155 @@
+//! Running a whole script: parse, encode its modules, compile them ahead, then run
+//! every directive in each requested bounds mode.
+
+use crate::panic_message;
+use crate::pipeline::Pipeline;
+use crate::prepare::{expected_to_compile, prepare, Prepared};
+use crate::session::Session;
+use rivet::BoundsMode;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::{Wast, WastDirective};
+
+/// A directive that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// 1-based line of the directive in the script.
+    pub line: usize,
+    /// The mode it failed in (`None`: before any mode ran, e.g. a parse error).
+    pub mode: Option<BoundsMode>,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// The result of running one script.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Directives run, counted once per mode.
+    pub directives: usize,
+    /// Directives that failed.
+    pub failures: Vec<Failure>,
+    /// Remarks on directives that passed (why a module was rejected, …).
+    pub notes: Vec<Failure>,
+}
+
+/// Runs the script `text` in each of `modes`, compiling through `pipeline`.
+pub fn run_text(text: &str, modes: &[BoundsMode], pipeline: &Pipeline) -> Outcome {
+    // The text format allows any character in strings (names.wast tests bidi
+    // controls in export names); the wast crate rejects them unless told not to.
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = match ParseBuffer::new_with_lexer(lexer) {
+        Ok(buf) => buf,
+        Err(e) => return parse_failure(text, &e),
+    };
+    let mut wast = match parser::parse::<Wast<'_>>(&buf) {
+        Ok(wast) => wast,
+        Err(e) => return parse_failure(text, &e),
+    };
+    let prepared = prepare(&mut wast.directives);
+    for &mode in modes {
+        for (directive, module) in wast.directives.iter().zip(&prepared) {
+            if let Some(bytes) = module.as_ref().and_then(Prepared::binary) {
+                if expected_to_compile(directive) {
+                    pipeline.prefetch(bytes, mode);
+                }
+            }
+        }
+    }
+    let mut outcome = Outcome::default();
+    for &mode in modes {
+        run_mode(
+            text,
+            &wast.directives,
+            &prepared,
+            mode,
+            pipeline,
+            &mut outcome,
+        );
+    }
+    outcome
+}
+
+/// Runs every directive in one fresh store.
+fn run_mode(
+    text: &str,
+    directives: &[WastDirective<'_>],
+    prepared: &[Option<Prepared>],
+    mode: BoundsMode,
+    pipeline: &Pipeline,
+    outcome: &mut Outcome,
+) {
+    outcome.directives += directives.len();
+    let line = |d: &WastDirective<'_>| d.span().linecol_in(text).0 + 1;
+    let mut session = match Session::new(mode, pipeline) {
+        Ok(session) => session,
+        Err(reason) => {
+            let failures = directives.iter().map(|d| Failure {
+                line: line(d),
+                mode: Some(mode),
+                reason: reason.clone(),
+            });
+            outcome.failures.extend(failures);
+            return;
+        }
+    };
+    for (directive, module) in directives.iter().zip(prepared) {
+        let result = catch_unwind(AssertUnwindSafe(|| session.run(directive, module.as_ref())))
+            .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))));
+        let record = |reason| Failure {
+            line: line(directive),
+            mode: Some(mode),
+            reason,
+        };
+        match result {
+            Ok(None) => {}
+            Ok(Some(note)) => outcome.notes.push(record(note)),
+            Err(reason) => outcome.failures.push(record(reason)),
+        }
+    }
+}
+
+fn parse_failure(text: &str, e: &wast::Error) -> Outcome {
+    let line = e.span().linecol_in(text).0 + 1;
+    Outcome {
+        directives: 1,
+        failures: vec![Failure {
+            line,
+            mode: None,
+            reason: format!("parse error: {}", e.message()),
+        }],
+        notes: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_are_one_failure_with_a_line() {
+        let pipeline = Pipeline::new(0).unwrap();
+        let outcome = run_text("(module)\n\n(bogus)", &[BoundsMode::Guard], &pipeline);
+        assert_eq!(outcome.directives, 1);
+        assert_eq!(outcome.failures.len(), 1);
+        assert_eq!(outcome.failures[0].line, 3);
+        assert!(outcome.failures[0].reason.starts_with("parse error"));
+    }
+
+    #[test]
+    fn directives_are_counted_per_mode() {
+        let pipeline = Pipeline::new(0).unwrap();
+        let text = "(assert_malformed (module quote \"(func\") \"unexpected end\")\n(thread $t)";
+        let both = [BoundsMode::Guard, BoundsMode::Explicit];
+        let outcome = run_text(text, &both, &pipeline);
+        assert_eq!(outcome.directives, 4);
+        // The malformed module passes (with a note); the thread is unsupported.
+        assert_eq!(outcome.notes.len(), 2);
+        assert_eq!(outcome.failures.len(), 2);
+        assert!(outcome
+            .failures
+            .iter()
+            .all(|f| f.line == 2 && f.reason.contains("not supported yet")));
+    }
+}
