@@ -20,11 +20,16 @@ use wasmparser::{
 };
 
 /// The features Rivet compiles: WebAssembly 2.0 (which includes SIMD; its
-/// translation is not supported yet but it must validate) plus multi-memory, which
-/// fused adapters need. Everything else (memory64, threads, GC, tail calls,
-/// exceptions, extended-const, function references, …) is rejected by validation.
-pub fn features() -> WasmFeatures {
-    WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY
+/// translation is not supported yet but it must validate) plus, when
+/// `multi_memory` is set, multi-memory, which fused adapters need. Everything else
+/// (memory64, threads, GC, tail calls, exceptions, extended-const, function
+/// references, …) is rejected by validation.
+pub fn features(multi_memory: bool) -> WasmFeatures {
+    if multi_memory {
+        WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY
+    } else {
+        WasmFeatures::WASM2
+    }
 }
 
 /// A decoded, validated module: the translator's input, the runtime's metadata,
@@ -40,8 +45,8 @@ pub struct Decoded<'data> {
 }
 
 /// Validates `wasm` without keeping anything.
-pub fn validate(wasm: &[u8]) -> Result<(), Error> {
-    read_module(wasm).map(drop)
+pub fn validate(wasm: &[u8], multi_memory: bool) -> Result<(), Error> {
+    read_module(wasm, multi_memory).map(drop)
 }
 
 /// Validates and decodes `wasm` for code generation on `isa`.
@@ -49,8 +54,9 @@ pub fn decode<'data>(
     wasm: &'data [u8],
     isa: Arc<dyn TargetIsa>,
     bounds: BoundsMode,
+    multi_memory: bool,
 ) -> Result<Decoded<'data>, Error> {
-    let m = read_module(wasm)?;
+    let m = read_module(wasm, multi_memory)?;
     let module = m.module();
     let env = ModuleEnv {
         isa,
@@ -143,11 +149,15 @@ impl RawModule<'_> {
 }
 
 /// Validates the whole binary, function bodies included, and collects its contents.
-fn read_module(wasm: &[u8]) -> Result<RawModule<'_>, Error> {
-    let mut validator = Validator::new_with_features(features());
+fn read_module(wasm: &[u8], multi_memory: bool) -> Result<RawModule<'_>, Error> {
+    let features = features(multi_memory);
+    let mut validator = Validator::new_with_features(features);
     let mut allocs = FuncValidatorAllocations::default();
     let mut m = RawModule::default();
-    for payload in Parser::new(0).parse_all(wasm) {
+    // The parser must know the features too: it decides how wide memory limits are.
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(wasm) {
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(func, body) => {

@@ -32,7 +32,7 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
         mut env,
         mut module,
         data,
-    } = decode::decode(wasm, isa.clone(), options.bounds)?;
+    } = decode::decode(wasm, isa.clone(), options.bounds, options.multi_memory)?;
     let builder = ObjectBuilder::new(isa, "rivet", default_libcall_names()).map_err(backend)?;
     let mut e = Emitter {
         object: ObjectModule::new(builder),

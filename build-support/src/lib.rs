@@ -25,6 +25,9 @@ pub struct Options {
     pub target: Option<String>,
     /// Name of the exported descriptor symbol.
     pub symbol: String,
+    /// Accept the multi-memory proposal on top of WebAssembly 2.0 (on by default:
+    /// fused adapters need it). Off, validation follows the 2.0 spec exactly.
+    pub multi_memory: bool,
 }
 
 impl Default for Options {
@@ -33,6 +36,7 @@ impl Default for Options {
             bounds: BoundsMode::Guard,
             target: None,
             symbol: "rivet_unit".to_string(),
+            multi_memory: true,
         }
     }
 }
@@ -43,9 +47,9 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
     emit::compile_module(wasm, options)
 }
 
-/// Validates one core wasm module (binary format) with the features Rivet
-/// accepts, without compiling it. The test runner uses this for
-/// `assert_invalid` and `assert_malformed`.
-pub fn validate_module(wasm: &[u8]) -> Result<(), Error> {
-    decode::validate(wasm)
+/// Validates one core wasm module (binary format) with the features `options`
+/// select, without compiling it. The test runner uses this for `assert_invalid`
+/// and `assert_malformed`.
+pub fn validate_module(wasm: &[u8], options: &Options) -> Result<(), Error> {
+    decode::validate(wasm, options.multi_memory)
 }

@@ -8,14 +8,14 @@ fn wasm(wat: &str) -> Vec<u8> {
 
 #[test]
 fn malformed_bytes_are_errors_with_offsets() {
-    let err = validate_module(b"\0asm\x02\0\0\0").unwrap_err();
+    let err = validate_module(b"\0asm\x02\0\0\0", &Options::default()).unwrap_err();
     assert_eq!(err.offset, Some(4), "{err}");
 
-    let err = validate_module(b"not wasm").unwrap_err();
+    let err = validate_module(b"not wasm", &Options::default()).unwrap_err();
     assert_eq!(err.offset, Some(0), "{err}");
 
     // A type section that claims more bytes than there are.
-    let err = validate_module(b"\0asm\x01\0\0\0\x01\x10\x01").unwrap_err();
+    let err = validate_module(b"\0asm\x01\0\0\0\x01\x10\x01", &Options::default()).unwrap_err();
     assert!(err.offset.is_some(), "{err}");
 
     let err = compile_module(b"\0asm\x01\0\0", &Options::default()).unwrap_err();
@@ -25,7 +25,7 @@ fn malformed_bytes_are_errors_with_offsets() {
 #[test]
 fn invalid_function_bodies_are_rejected() {
     let bytes = wasm("(module (func (result i32) (i64.const 1)))");
-    let err = validate_module(&bytes).unwrap_err();
+    let err = validate_module(&bytes, &Options::default()).unwrap_err();
     assert!(err.message.contains("type mismatch"), "{err}");
     let offset = err.offset.unwrap();
     assert!(offset > 8 && offset < bytes.len(), "{err}");
@@ -44,7 +44,7 @@ fn wasm2_and_multi_memory_are_accepted() {
         "(module (global (import \"a\" \"b\") (mut i32)))",
     ];
     for wat in ok {
-        validate_module(&wasm(wat)).unwrap_or_else(|e| panic!("{wat}: {e}"));
+        validate_module(&wasm(wat), &Options::default()).unwrap_or_else(|e| panic!("{wat}: {e}"));
     }
 }
 
@@ -71,7 +71,7 @@ fn other_proposals_are_rejected() {
         ),
     ];
     for (feature, wat) in rejected {
-        let err = validate_module(&wasm(wat)).unwrap_err();
+        let err = validate_module(&wasm(wat), &Options::default()).unwrap_err();
         assert!(err.offset.is_some(), "{feature}: {err}");
     }
 }
@@ -86,7 +86,7 @@ fn function_names_come_from_the_name_section() {
             (func $third))"#,
     );
     let isa = emit::target_isa(None).unwrap();
-    let decoded = decode::decode(&bytes, isa, BoundsMode::Guard).unwrap();
+    let decoded = decode::decode(&bytes, isa, BoundsMode::Guard, true).unwrap();
     assert_eq!(
         decoded.env.names.get(&0).map(String::as_str),
         Some("imported")
@@ -104,7 +104,7 @@ fn a_broken_name_section_is_ignored() {
     // Custom section "name" whose function-names subsection is truncated.
     bytes.extend_from_slice(&[0, 8, 4, b'n', b'a', b'm', b'e', 1, 9, 1]);
     let isa = emit::target_isa(None).unwrap();
-    let decoded = decode::decode(&bytes, isa, BoundsMode::Guard).unwrap();
+    let decoded = decode::decode(&bytes, isa, BoundsMode::Guard, true).unwrap();
     assert!(decoded.env.names.is_empty());
 }
 
@@ -136,7 +136,7 @@ fn corrupted_modules_never_panic() {
             let mut bytes = module.clone();
             bytes[i] = value;
             if let Ok(object) = compile_module(&bytes, &Options::default()) {
-                assert!(validate_module(&bytes).is_ok());
+                assert!(validate_module(&bytes, &Options::default()).is_ok());
                 assert!(object.starts_with(b"\x7fELF"));
                 accepted += 1;
             }

@@ -137,7 +137,7 @@ impl Unit {
 }
 
 /// How linear-memory accesses are checked.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, Default)]
 pub enum BoundsMode {
     /// Memories reserve [`GUARD_RESERVATION`] bytes of address space; out-of-bounds
     /// accesses fault on an inaccessible page and become traps. Memory bases never
@@ -571,8 +571,7 @@ impl VmctxLayout {
         let defined_memories_offset = align(global_pointers + 8 * module.globals, 16);
         let defined_tables_offset =
             defined_memories_offset + vm::MEMORY_SIZE * module.defined_memories;
-        let defined_globals_offset =
-            defined_tables_offset + vm::TABLE_SIZE * module.defined_tables;
+        let defined_globals_offset = defined_tables_offset + vm::TABLE_SIZE * module.defined_tables;
         let funcrefs = defined_globals_offset + vm::GLOBAL_SIZE * module.defined_globals;
         let size = align(funcrefs + vm::FUNCREF_SIZE * module.functions, 16);
         VmctxLayout {

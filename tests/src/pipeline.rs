@@ -4,8 +4,8 @@
 //! Compiling is the slow part of running a script, so a script submits all its
 //! modules up front ([`Pipeline::prefetch`]) and background workers compile them in
 //! order while the script runs. A caller that needs a module no worker has started
-//! compiles it itself rather than sit idle. Results are cached by (bytes, bounds
-//! mode), so a module repeated within or across scripts is compiled once.
+//! compiles it itself rather than sit idle. Results are cached by (bytes, target),
+//! so a module repeated within or across scripts is compiled once.
 
 use crate::panic_message;
 use rivet::BoundsMode;
@@ -36,9 +36,30 @@ impl std::fmt::Display for Rejection {
 /// The outcome of one job: the path of the linked shared library.
 pub type Artifact = Result<PathBuf, Rejection>;
 
+/// What a module is compiled for: the bounds-check mode, and whether the
+/// multi-memory proposal is accepted (the 2.0 suite in `core/` expects it refused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// How memory accesses are checked.
+    pub bounds: BoundsMode,
+    /// Whether validation accepts several memories.
+    pub multi_memory: bool,
+}
+
+impl Target {
+    /// The compiler options for this target.
+    pub fn options(self) -> rivet_build::Options {
+        rivet_build::Options {
+            bounds: self.bounds,
+            multi_memory: self.multi_memory,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
-    guard: bool,
+    target: Target,
     wasm: Arc<[u8]>,
 }
 
@@ -91,9 +112,9 @@ impl Pipeline {
         Ok(Pipeline { shared, workers })
     }
 
-    /// Queues `wasm` for compilation in `bounds` mode unless it is known already.
-    pub fn prefetch(&self, wasm: &[u8], bounds: BoundsMode) {
-        let key = key(wasm, bounds);
+    /// Queues `wasm` for compilation for `target` unless it is known already.
+    pub fn prefetch(&self, wasm: &[u8], target: Target) {
+        let key = key(wasm, target);
         let mut state = self.shared.lock();
         if !state.entries.contains_key(&key) {
             state.entries.insert(key.clone(), Entry::Queued);
@@ -102,10 +123,10 @@ impl Pipeline {
         }
     }
 
-    /// The shared library for `wasm` in `bounds` mode: compiled here if nobody has
+    /// The shared library for `wasm` built for `target`: compiled here if nobody has
     /// started it, awaited if a worker is on it, or taken from the cache.
-    pub fn get(&self, wasm: &[u8], bounds: BoundsMode) -> Artifact {
-        let key = key(wasm, bounds);
+    pub fn get(&self, wasm: &[u8], target: Target) -> Artifact {
+        let key = key(wasm, target);
         let mut state = self.shared.lock();
         loop {
             match state.entries.get(&key) {
@@ -143,9 +164,9 @@ impl Drop for Pipeline {
     }
 }
 
-fn key(wasm: &[u8], bounds: BoundsMode) -> Key {
+fn key(wasm: &[u8], target: Target) -> Key {
     Key {
-        guard: bounds == BoundsMode::Guard,
+        target,
         wasm: Arc::from(wasm),
     }
 }
@@ -184,12 +205,7 @@ impl Shared {
             state.next_id += 1;
             state.next_id
         };
-        let bounds = if key.guard {
-            BoundsMode::Guard
-        } else {
-            BoundsMode::Explicit
-        };
-        let artifact = build(&key.wasm, bounds, &self.dir.join(format!("m{id}")));
+        let artifact = build(&key.wasm, key.target, &self.dir.join(format!("m{id}")));
         self.lock()
             .entries
             .insert(key, Entry::Done(artifact.clone()));
@@ -199,11 +215,8 @@ impl Shared {
 }
 
 /// Compiles `wasm` to `stem.o` and links it to `stem.so`.
-fn build(wasm: &[u8], bounds: BoundsMode, stem: &Path) -> Artifact {
-    let options = rivet_build::Options {
-        bounds,
-        ..Default::default()
-    };
+fn build(wasm: &[u8], target: Target, stem: &Path) -> Artifact {
+    let options = target.options();
     let object = std::panic::catch_unwind(|| rivet_build::compile_module(wasm, &options))
         .map_err(|p| Rejection::Compile(format!("compiler panicked: {}", panic_message(&*p))))?
         .map_err(|e| Rejection::Compile(e.to_string()))?;
@@ -220,14 +233,19 @@ fn build(wasm: &[u8], bounds: BoundsMode, stem: &Path) -> Artifact {
 mod tests {
     use super::*;
 
+    const GUARD: Target = Target {
+        bounds: BoundsMode::Guard,
+        multi_memory: true,
+    };
+
     #[test]
     fn rejected_modules_are_cached_and_reported() {
         let pipeline = Pipeline::new(1).unwrap();
         let garbage = b"not wasm at all";
-        pipeline.prefetch(garbage, BoundsMode::Guard);
-        let first = pipeline.get(garbage, BoundsMode::Guard);
+        pipeline.prefetch(garbage, GUARD);
+        let first = pipeline.get(garbage, GUARD);
         assert!(matches!(first, Err(Rejection::Compile(_))), "{first:?}");
-        let second = pipeline.get(garbage, BoundsMode::Guard);
+        let second = pipeline.get(garbage, GUARD);
         assert_eq!(format!("{first:?}"), format!("{second:?}"));
         assert!(pipeline.dir().is_dir());
     }
@@ -237,9 +255,13 @@ mod tests {
         let pipeline = Pipeline::new(2).unwrap();
         let dir = pipeline.dir().to_path_buf();
         for mode in [BoundsMode::Guard, BoundsMode::Explicit] {
-            pipeline.prefetch(b"\0asm", mode);
+            let target = Target {
+                bounds: mode,
+                multi_memory: true,
+            };
+            pipeline.prefetch(b"\0asm", target);
         }
-        assert!(pipeline.get(b"\0asm", BoundsMode::Explicit).is_err());
+        assert!(pipeline.get(b"\0asm", GUARD).is_err());
         drop(pipeline);
         assert!(!dir.exists());
     }

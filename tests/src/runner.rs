@@ -46,7 +46,9 @@ pub fn run_file(path: &Path, modes: &[BoundsMode], pipeline: &Pipeline) -> FileR
             let thread = std::thread::Builder::new()
                 .name(name.clone())
                 .stack_size(SCRIPT_STACK)
-                .spawn_scoped(scope, || run_text(&text, modes, pipeline));
+                .spawn_scoped(scope, || {
+                    run_text(&text, modes, multi_memory(path), pipeline)
+                });
             match thread {
                 Err(e) => failed(format!("spawning the script thread: {e}")),
                 Ok(handle) => handle
@@ -82,6 +84,14 @@ pub fn run_files(
     });
     let reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
     reports.into_iter().flatten().collect()
+}
+
+/// Whether a script is run with multi-memory accepted: all but the WebAssembly
+/// 2.0 suite (files in a `core` directory), whose directives expect a second
+/// memory to be refused.
+pub fn multi_memory(path: &Path) -> bool {
+    let parent = path.parent().and_then(Path::file_name);
+    parent.is_none_or(|dir| dir != "core")
 }
 
 /// The name of a suite file as the ratchet lists it: the part after a `testsuite`

@@ -2,7 +2,7 @@
 //! every directive in each requested bounds mode.
 
 use crate::panic_message;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Target};
 use crate::prepare::{expected_to_compile, prepare, Prepared};
 use crate::session::Session;
 use rivet::BoundsMode;
@@ -33,8 +33,14 @@ pub struct Outcome {
     pub notes: Vec<Failure>,
 }
 
-/// Runs the script `text` in each of `modes`, compiling through `pipeline`.
-pub fn run_text(text: &str, modes: &[BoundsMode], pipeline: &Pipeline) -> Outcome {
+/// Runs the script `text` in each of `modes`, compiling through `pipeline`, with
+/// multi-memory accepted or not.
+pub fn run_text(
+    text: &str,
+    modes: &[BoundsMode],
+    multi_memory: bool,
+    pipeline: &Pipeline,
+) -> Outcome {
     // The text format allows any character in strings (names.wast tests bidi
     // controls in export names); the wast crate rejects them unless told not to.
     let mut lexer = Lexer::new(text);
@@ -48,22 +54,26 @@ pub fn run_text(text: &str, modes: &[BoundsMode], pipeline: &Pipeline) -> Outcom
         Err(e) => return parse_failure(text, &e),
     };
     let prepared = prepare(&mut wast.directives);
-    for &mode in modes {
+    let targets = modes.iter().map(|&bounds| Target {
+        bounds,
+        multi_memory,
+    });
+    for target in targets.clone() {
         for (directive, module) in wast.directives.iter().zip(&prepared) {
             if let Some(bytes) = module.as_ref().and_then(Prepared::binary) {
                 if expected_to_compile(directive) {
-                    pipeline.prefetch(bytes, mode);
+                    pipeline.prefetch(bytes, target);
                 }
             }
         }
     }
     let mut outcome = Outcome::default();
-    for &mode in modes {
+    for target in targets {
         run_mode(
             text,
             &wast.directives,
             &prepared,
-            mode,
+            target,
             pipeline,
             &mut outcome,
         );
@@ -76,13 +86,14 @@ fn run_mode(
     text: &str,
     directives: &[WastDirective<'_>],
     prepared: &[Option<Prepared>],
-    mode: BoundsMode,
+    target: Target,
     pipeline: &Pipeline,
     outcome: &mut Outcome,
 ) {
+    let mode = target.bounds;
     outcome.directives += directives.len();
     let line = |d: &WastDirective<'_>| d.span().linecol_in(text).0 + 1;
-    let mut session = match Session::new(mode, pipeline) {
+    let mut session = match Session::new(target, pipeline) {
         Ok(session) => session,
         Err(reason) => {
             let failures = directives.iter().map(|d| Failure {
@@ -130,7 +141,7 @@ mod tests {
     #[test]
     fn parse_errors_are_one_failure_with_a_line() {
         let pipeline = Pipeline::new(0).unwrap();
-        let outcome = run_text("(module)\n\n(bogus)", &[BoundsMode::Guard], &pipeline);
+        let outcome = run_text("(module)\n\n(bogus)", &[BoundsMode::Guard], true, &pipeline);
         assert_eq!(outcome.directives, 1);
         assert_eq!(outcome.failures.len(), 1);
         assert_eq!(outcome.failures[0].line, 3);
@@ -142,7 +153,7 @@ mod tests {
         let pipeline = Pipeline::new(0).unwrap();
         let text = "(assert_malformed (module quote \"(func\") \"unexpected end\")\n(thread $t)";
         let both = [BoundsMode::Guard, BoundsMode::Explicit];
-        let outcome = run_text(text, &both, &pipeline);
+        let outcome = run_text(text, &both, true, &pipeline);
         assert_eq!(outcome.directives, 4);
         // The malformed module passes (with a note); the thread is unsupported.
         assert_eq!(outcome.notes.len(), 2);

@@ -1,12 +1,12 @@
 //! Running the directives of one script in one bounds mode, in one store.
 
 use crate::loader::Loader;
-use crate::pipeline::{Pipeline, Rejection};
+use crate::pipeline::{Pipeline, Rejection, Target};
 use crate::prepare::Prepared;
 use crate::spectest;
 use crate::traps::check_trap;
 use crate::values::{arg_to_val, check_results, show_vals};
-use rivet::{BoundsMode, Extern, Instance, Module, Store, Trap, TrapKind, Val};
+use rivet::{Extern, Instance, Module, Store, Trap, TrapKind, Val};
 use std::collections::HashMap;
 use wast::token::Id;
 use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke};
@@ -44,15 +44,15 @@ pub struct Session<'p> {
     registered: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
     last_definition: Option<Module>,
-    bounds: BoundsMode,
+    target: Target,
     pipeline: &'p Pipeline,
     loader: Loader,
 }
 
 impl<'p> Session<'p> {
-    /// A fresh store in `bounds` mode with the `spectest` module in it.
-    pub fn new(bounds: BoundsMode, pipeline: &'p Pipeline) -> Result<Session<'p>, String> {
-        let mut store = Store::new(bounds);
+    /// A fresh store for `target` with the `spectest` module in it.
+    pub fn new(target: Target, pipeline: &'p Pipeline) -> Result<Session<'p>, String> {
+        let mut store = Store::new(target.bounds);
         let spectest = spectest::instantiate(&mut store)
             .map_err(|e| format!("creating the spectest module: {e}"))?;
         Ok(Session {
@@ -63,7 +63,7 @@ impl<'p> Session<'p> {
             registered: HashMap::new(),
             definitions: HashMap::new(),
             last_definition: None,
-            bounds,
+            target,
             pipeline,
             loader: Loader::default(),
         })
@@ -213,10 +213,10 @@ impl<'p> Session<'p> {
             Prepared::Unsupported(reason) => return Err(reason.clone()),
             Prepared::Binary(bytes) => bytes,
         };
-        if let Err(e) = rivet_build::validate_module(bytes) {
+        if let Err(e) = rivet_build::validate_module(bytes, &self.target.options()) {
             return Ok(Some(format!("rejected by validation: {e}")));
         }
-        match self.pipeline.get(bytes, self.bounds) {
+        match self.pipeline.get(bytes, self.target) {
             Err(Rejection::Compile(reason)) => Ok(Some(format!("rejected by compiler: {reason}"))),
             Err(Rejection::Link(reason)) => Err(format!(
                 "module compiled although \"{expected}\" was expected (then failed to link: {reason})"
@@ -245,7 +245,7 @@ impl<'p> Session<'p> {
         };
         let library = self
             .pipeline
-            .get(bytes, self.bounds)
+            .get(bytes, self.target)
             .map_err(|e| e.to_string())?;
         self.loader.load(&library)
     }

@@ -10,7 +10,7 @@ const BOTH: [BoundsMode; 2] = [BoundsMode::Guard, BoundsMode::Explicit];
 
 fn run(text: &str) -> Outcome {
     let pipeline = Pipeline::new(1).expect("creating the temporary directory");
-    run_text(text, &BOTH, &pipeline)
+    run_text(text, &BOTH, true, &pipeline)
 }
 
 fn assert_passes(text: &str, directives_per_mode: usize) {
