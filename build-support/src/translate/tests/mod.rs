@@ -4,6 +4,7 @@
 
 mod run;
 mod spec;
+mod traps;
 
 use super::translate_function;
 use crate::env::{val_type, ModuleEnv};
