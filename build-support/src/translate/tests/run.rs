@@ -24,6 +24,7 @@ struct Instance {
     _builtins: Box<[usize; Builtin::COUNT]>,
     memories: Vec<Vec<u8>>,
     tables: Vec<Vec<usize>>,
+    layout: VmctxLayout,
 }
 
 /// A fresh scratch path for one compiled module.
@@ -97,6 +98,7 @@ impl Instance {
                 .iter()
                 .map(|t| vec![0; t.minimum as usize])
                 .collect(),
+            layout,
         };
         inst.write(VmctxLayout::STORE, &*inst._store as *const usize as usize);
         inst.write(VmctxLayout::BUILTINS, inst._builtins.as_ptr() as usize);
@@ -484,4 +486,71 @@ fn memories_and_globals() {
     let add: extern "C" fn(*mut u8, i64) -> i64 = inst.func(3);
     add(vmctx, 5);
     assert_eq!(add(vmctx, 7), 12);
+}
+
+/// Offset of the `VMMemory` of defined memory 0 in the builtins test's context.
+static MEMORY_AT: AtomicUsize = AtomicUsize::new(0);
+
+/// A `memory.grow` that really moves memory 0: it allocates a larger buffer
+/// (leaked: the test is short), copies, and updates the `VMMemory`.
+extern "C" fn test_memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32 {
+    assert_eq!(memory, 0);
+    // SAFETY: `vmctx` is the test instance's context, whose memory 0 is a
+    // `VMMemory` at `MEMORY_AT`.
+    unsafe {
+        let at = vmctx.add(MEMORY_AT.load(Ordering::Relaxed));
+        let base = *(at.add(vm::MEMORY_BASE as usize) as *const *mut u8);
+        let length = *(at.add(vm::MEMORY_LENGTH as usize) as *const usize);
+        let mut bigger = vec![0u8; length + delta as usize * WASM_PAGE_SIZE as usize];
+        std::ptr::copy_nonoverlapping(base, bigger.as_mut_ptr(), length);
+        let bigger = Box::leak(bigger.into_boxed_slice());
+        *(at.add(vm::MEMORY_BASE as usize) as *mut *mut u8) = bigger.as_mut_ptr();
+        *(at.add(vm::MEMORY_LENGTH as usize) as *mut usize) = bigger.len();
+        (length / WASM_PAGE_SIZE as usize) as u32
+    }
+}
+
+/// A `memory.fill` that only succeeds when asked to fill nothing, so that the
+/// status path can be seen from wasm.
+extern "C" fn test_memory_fill(_: *mut u8, memory: u32, dst: u32, value: u32, len: u32) -> u32 {
+    assert_eq!((memory, dst, value), (0, 7, 9));
+    len
+}
+
+/// A `table.grow` that returns its arguments' sum, to show they arrive.
+extern "C" fn test_table_grow(_: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
+    table + init as u32 + delta
+}
+
+#[test]
+fn builtins_receive_their_arguments_and_memory_base_is_reloaded() {
+    let mut builtins = [0; Builtin::COUNT];
+    builtins[Builtin::MemoryGrow as usize] = test_memory_grow as *const () as usize;
+    builtins[Builtin::MemoryFill as usize] = test_memory_fill as *const () as usize;
+    builtins[Builtin::TableGrow as usize] = test_table_grow as *const () as usize;
+    let inst = Instance::new(
+        r#"(module
+          (memory 1)
+          (table $t 0 externref)
+          (func (param i32) (result i32)
+            (i32.store (i32.const 16) (i32.const 0x1234))
+            (drop (memory.grow (local.get 0)))
+            (i32.store (i32.const 70000) (i32.const 5))
+            (i32.add (i32.load (i32.const 16)) (i32.load (i32.const 70000)))
+            (i32.add (memory.size)))
+          (func (param i32)
+            (memory.fill (i32.const 7) (i32.const 9) (local.get 0)))
+          (func (result i32)
+            (table.grow $t (ref.null extern) (i32.const 3))))"#,
+        builtins,
+    );
+    let at = inst.layout.defined_memory(0);
+    MEMORY_AT.store(at as usize, Ordering::Relaxed);
+    let vmctx = inst.vmctx();
+    let grow: extern "C" fn(*mut u8, i32) -> i32 = inst.func(0);
+    assert_eq!(grow(vmctx, 1), 0x1234 + 5 + 2);
+    let fill: extern "C" fn(*mut u8, i32) = inst.func(1);
+    fill(vmctx, 0);
+    let table_grow: extern "C" fn(*mut u8) -> i32 = inst.func(2);
+    assert_eq!(table_grow(vmctx), 3);
 }
