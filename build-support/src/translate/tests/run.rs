@@ -34,8 +34,8 @@ fn scratch(ext: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rivet-translate-{}-{n}.{ext}", std::process::id()))
 }
 
-/// Compiles every function of a WAT module (no imports) into a shared library
-/// exporting defined function `i` as `f{i}`.
+/// Compiles every function of a WAT module (which may import functions only)
+/// into a shared library exporting defined function `i` as `f{i}`.
 fn compile_library(wat: &str) -> (libloading::Library, crate::env::ModuleEnv<'static>) {
     let wasm: &'static [u8] = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
     wasmparser::Validator::new().validate_all(wasm).unwrap();
@@ -43,12 +43,15 @@ fn compile_library(wat: &str) -> (libloading::Library, crate::env::ModuleEnv<'st
     let env = module_env(wasm, &isa, BoundsMode::Explicit)
         .unwrap()
         .unwrap();
-    assert_eq!(env.imported_functions, 0, "run tests wire no imports");
+    assert_eq!(
+        env.imported_memories + env.imported_tables + env.imported_globals,
+        0
+    );
     let builder = ObjectBuilder::new(isa.clone(), "t", default_libcall_names()).unwrap();
     let mut module = ObjectModule::new(builder);
     let mut builder_ctx = FunctionBuilderContext::new();
     for i in 0..env.bodies.len() as u32 {
-        let sig = env.wasm_signature(env.functions[i as usize]);
+        let sig = env.wasm_signature(env.functions[(env.imported_functions + i) as usize]);
         let id = module
             .declare_function(&format!("f{i}"), Linkage::Export, &sig)
             .unwrap();
@@ -111,9 +114,10 @@ impl Instance {
             let at = inst.address(layout.defined_global(g));
             inst.write(layout.global_pointer(g), at);
         }
-        for (f, ty) in env.functions.iter().enumerate() {
+        let imported = env.imported_functions;
+        for (f, ty) in env.functions.iter().enumerate().skip(imported as usize) {
             let at = layout.funcref(f as u32);
-            inst.write(at + vm::FUNCREF_CODE, inst.code(f as u32));
+            inst.write(at + vm::FUNCREF_CODE, inst.code(f as u32 - imported));
             inst.write(at + vm::FUNCREF_VMCTX, inst.address(0));
             inst.write(at + vm::FUNCREF_TYPE_ID, *ty);
         }
@@ -153,6 +157,12 @@ impl Instance {
         let at = self.address(offset) as *mut T;
         // SAFETY: every offset comes from the layout, inside the allocation.
         unsafe { at.write_unaligned(value) }
+    }
+
+    /// Reads an `i64` at byte `offset` of the instance context.
+    fn read_i64(&self, offset: u32) -> i64 {
+        // SAFETY: every offset comes from the layout, inside the allocation.
+        unsafe { (self.address(offset) as *const i64).read_unaligned() }
     }
 
     /// The code address of defined function `i`.
@@ -553,4 +563,29 @@ fn builtins_receive_their_arguments_and_memory_base_is_reloaded() {
     fill(vmctx, 0);
     let table_grow: extern "C" fn(*mut u8) -> i32 = inst.func(2);
     assert_eq!(table_grow(vmctx), 3);
+}
+
+#[test]
+fn imported_functions_are_called_with_their_own_context() {
+    let mut inst = Instance::new(
+        r#"(module
+          (import "host" "double" (func $double (param i64) (result i64)))
+          (global (mut i64) (i64.const 0))
+          (func (param i64) (result i64) (i64.add (call $double (local.get 0)) (i64.const 1))))"#,
+        [0; Builtin::COUNT],
+    );
+    // The callee records its argument in its own global.
+    let callee = Instance::new(
+        "(module (global (mut i64) (i64.const 0))
+           (func (param i64) (result i64)
+             (global.set 0 (local.get 0)) (i64.mul (local.get 0) (i64.const 2))))",
+        [0; Builtin::COUNT],
+    );
+    let at = inst.layout.imported_function(0);
+    inst.write(at + vm::FUNC_IMPORT_CODE, callee.code(0));
+    inst.write(at + vm::FUNC_IMPORT_VMCTX, callee.vmctx() as usize);
+    let f: extern "C" fn(*mut u8, i64) -> i64 = inst.func(0);
+    assert_eq!(f(inst.vmctx(), 20), 41);
+    assert_eq!(callee.read_i64(callee.layout.defined_global(0)), 20);
+    assert_eq!(inst.read_i64(inst.layout.defined_global(0)), 0);
 }
