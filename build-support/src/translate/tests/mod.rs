@@ -4,6 +4,8 @@
 
 mod run;
 mod spec;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod spec_run;
 mod traps;
 
 use super::translate_function;

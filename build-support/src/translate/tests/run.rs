@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A loaded module and the state its instance context points at.
-struct Instance {
+pub(super) struct Instance {
     lib: libloading::Library,
     /// The instance context, 16-byte aligned, and its address.
     _vmctx: Vec<u128>,
@@ -34,10 +34,9 @@ fn scratch(ext: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rivet-translate-{}-{n}.{ext}", std::process::id()))
 }
 
-/// Compiles every function of a WAT module (which may import functions only)
+/// Compiles every function of a module (which may import functions only)
 /// into a shared library exporting defined function `i` as `f{i}`.
-fn compile_library(wat: &str) -> (libloading::Library, crate::env::ModuleEnv<'static>) {
-    let wasm: &'static [u8] = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
+fn compile_library(wasm: &'static [u8]) -> (libloading::Library, crate::env::ModuleEnv<'static>) {
     wasmparser::Validator::new().validate_all(wasm).unwrap();
     let isa = host_isa();
     let env = module_env(wasm, &isa, BoundsMode::Explicit)
@@ -82,7 +81,13 @@ impl Instance {
     /// Compiles `wat` and builds an instance context for it, with `builtins` as
     /// the builtins table.
     fn new(wat: &str, builtins: [usize; Builtin::COUNT]) -> Instance {
-        let (lib, env) = compile_library(wat);
+        let wasm = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
+        Instance::from_wasm(wasm, builtins)
+    }
+
+    /// Compiles a binary module and builds an instance context for it.
+    pub(super) fn from_wasm(wasm: &'static [u8], builtins: [usize; Builtin::COUNT]) -> Instance {
+        let (lib, env) = compile_library(wasm);
         let layout = env.layout;
         let mut vmctx: Vec<u128> = vec![0; (layout.size as usize).div_ceil(16)];
         let mut inst = Instance {
@@ -166,7 +171,7 @@ impl Instance {
     }
 
     /// The code address of defined function `i`.
-    fn code(&self, i: u32) -> usize {
+    pub(super) fn code(&self, i: u32) -> usize {
         // SAFETY: `f{i}` is a function symbol; only its address is taken.
         let sym = unsafe { self.lib.get::<*const u8>(format!("f{i}").as_bytes()) };
         *sym.unwrap() as usize
@@ -179,7 +184,7 @@ impl Instance {
         unsafe { *self.lib.get::<F>(format!("f{i}").as_bytes()).unwrap() }
     }
 
-    fn vmctx(&self) -> *mut u8 {
+    pub(super) fn vmctx(&self) -> *mut u8 {
         self.base as *mut u8
     }
 }

@@ -1,0 +1,244 @@
+//! Runs the spec suite's `assert_return`s natively, for the modules the test
+//! instance can build without a runtime (no imports, segments, globals, tables
+//! or start function). Calls go through one catch-all native signature: on
+//! x86-64 System V, integer and float arguments take separate register
+//! sequences, so passing every integer as `i64` and every float as `f64` bits
+//! lines up with any wasm signature of up to five integer and eight float
+//! parameters; the result is read from `rax` or `xmm0`. Traps would end the
+//! process, so `assert_trap` and friends are left to the full runner.
+
+use super::run::Instance;
+use rivet_descriptor::Builtin;
+use std::collections::HashMap;
+use std::path::Path;
+use wasmparser::{ExternalKind, Parser, Payload, ValType};
+use wast::core::{NanPattern, WastArgCore, WastRetCore};
+use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastRet};
+
+/// The catch-all native signature, with the result in `rax` (`R = i64`) or
+/// `xmm0` (`R = f64`).
+type Native<R> =
+    extern "C" fn(*mut u8, i64, i64, i64, i64, i64, f64, f64, f64, f64, f64, f64, f64, f64) -> R;
+
+/// A module under test: its instance and its exported functions.
+struct Current {
+    inst: Instance,
+    /// Export name to defined index and wasm type.
+    exports: HashMap<String, (u32, wasmparser::FuncType)>,
+}
+
+/// Outcome counts.
+#[derive(Default, Debug)]
+struct Counts {
+    passed: usize,
+    skipped: usize,
+    failures: Vec<String>,
+}
+
+/// The exported functions of `wasm`, or `None` when the module needs more
+/// than the test instance provides.
+fn simple_exports(wasm: &[u8]) -> Option<HashMap<String, (u32, wasmparser::FuncType)>> {
+    let mut types = vec![];
+    let mut functions = vec![];
+    let mut exports = HashMap::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.ok()? {
+            Payload::ImportSection(_)
+            | Payload::DataSection(_)
+            | Payload::ElementSection(_)
+            | Payload::GlobalSection(_)
+            | Payload::TableSection(_)
+            | Payload::StartSection { .. } => return None,
+            Payload::TypeSection(r) => {
+                for t in r.into_iter_err_on_gc_types() {
+                    types.push(t.ok()?);
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for f in r {
+                    functions.push(f.ok()?);
+                }
+            }
+            Payload::CodeSectionEntry(body) if calls_builtins(&body)? => return None,
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e.ok()?;
+                    if e.kind == ExternalKind::Func {
+                        let ty = types[functions[e.index as usize] as usize].clone();
+                        exports.insert(e.name.to_string(), (e.index, ty));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(exports)
+}
+
+/// Whether a body uses an operator implemented by a runtime builtin, which
+/// the test instance does not provide.
+fn calls_builtins(body: &wasmparser::FunctionBody) -> Option<bool> {
+    let mut reader = body.get_operators_reader().ok()?;
+    while !reader.eof() {
+        use wasmparser::Operator::*;
+        if let MemoryGrow { .. }
+        | MemoryFill { .. }
+        | MemoryCopy { .. }
+        | MemoryInit { .. }
+        | DataDrop { .. } = reader.read().ok()?
+        {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// Integer and float register arguments of an invocation, if they fit.
+fn arguments(args: &[WastArg]) -> Option<(Vec<i64>, Vec<f64>)> {
+    let (mut ints, mut floats) = (vec![], vec![]);
+    for arg in args {
+        match arg {
+            WastArg::Core(WastArgCore::I32(x)) => ints.push(i64::from(*x)),
+            WastArg::Core(WastArgCore::I64(x)) => ints.push(*x),
+            WastArg::Core(WastArgCore::F32(x)) => floats.push(f64::from_bits(u64::from(x.bits))),
+            WastArg::Core(WastArgCore::F64(x)) => floats.push(f64::from_bits(x.bits)),
+            _ => return None,
+        }
+    }
+    (ints.len() <= 5 && floats.len() <= 8).then_some((ints, floats))
+}
+
+/// Calls defined function `index` with the arguments; the raw bits of its
+/// result (if any).
+fn call(inst: &Instance, index: u32, ints: &[i64], floats: &[f64], float_result: bool) -> u64 {
+    let mut i = [0i64; 5];
+    i[..ints.len()].copy_from_slice(ints);
+    let mut f = [0f64; 8];
+    f[..floats.len()].copy_from_slice(floats);
+    let (code, vmctx) = (inst.code(index), inst.vmctx());
+    if float_result {
+        native::<f64>(code)(
+            vmctx, i[0], i[1], i[2], i[3], i[4], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
+        )
+        .to_bits()
+    } else {
+        native::<i64>(code)(
+            vmctx, i[0], i[1], i[2], i[3], i[4], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
+        ) as u64
+    }
+}
+
+/// A compiled function's address as the catch-all signature.
+fn native<R>(code: usize) -> Native<R> {
+    // SAFETY: `code` is a compiled wasm function; see the module
+    // documentation for why any of its signatures is reached this way.
+    unsafe { std::mem::transmute::<usize, Native<R>>(code) }
+}
+
+/// Whether a result matches the expected one (wasm NaN patterns included).
+fn matches(expected: &WastRetCore, bits: u64) -> bool {
+    let nan32 = |p: &NanPattern<wast::token::F32>, bits: u32| match p {
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => bits & 0x7fc0_0000 == 0x7fc0_0000,
+        NanPattern::Value(v) => v.bits == bits,
+    };
+    let nan64 = |p: &NanPattern<wast::token::F64>, bits: u64| match p {
+        NanPattern::CanonicalNan => bits & (u64::MAX >> 1) == 0x7ff8 << 48,
+        NanPattern::ArithmeticNan => bits & (0x7ff8 << 48) == 0x7ff8 << 48,
+        NanPattern::Value(v) => v.bits == bits,
+    };
+    match expected {
+        WastRetCore::I32(x) => bits as u32 == *x as u32,
+        WastRetCore::I64(x) => bits == *x as u64,
+        WastRetCore::F32(p) => nan32(p, bits as u32),
+        WastRetCore::F64(p) => nan64(p, bits),
+        _ => false,
+    }
+}
+
+/// Runs one `assert_return` against the current module.
+fn assert_return(
+    current: &Current,
+    invoke: &wast::WastInvoke,
+    results: &[WastRet],
+    counts: &mut Counts,
+) {
+    let Some((index, ty)) = current.exports.get(invoke.name) else {
+        return counts.skipped += 1;
+    };
+    let (Some((ints, floats)), [] | [WastRet::Core(_)]) = (arguments(&invoke.args), results) else {
+        return counts.skipped += 1;
+    };
+    let float_result = matches!(ty.results(), [ValType::F32 | ValType::F64]);
+    let bits = call(&current.inst, *index, &ints, &floats, float_result);
+    match results {
+        [WastRet::Core(expected)] if !matches(expected, bits) => counts.failures.push(format!(
+            "{}: got {bits:#x}, expected {expected:?}",
+            invoke.name
+        )),
+        _ => counts.passed += 1,
+    }
+}
+
+/// Runs the assertions of one script.
+fn run_script(path: &Path, counts: &mut Counts) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lexer = wast::lexer::Lexer::new(&text);
+    lexer.allow_confusing_unicode(true);
+    let buf = wast::parser::ParseBuffer::new_with_lexer(lexer).unwrap();
+    let script: wast::Wast = wast::parser::parse(&buf).unwrap();
+    let mut current: Option<Current> = None;
+    for directive in script.directives {
+        match directive {
+            WastDirective::Module(QuoteWat::Wat(mut w)) => {
+                current = w.encode().ok().and_then(|wasm| {
+                    let exports = simple_exports(&wasm)?;
+                    let wasm = Box::leak(wasm.into_boxed_slice());
+                    let inst = Instance::from_wasm(wasm, [0; Builtin::COUNT]);
+                    Some(Current { inst, exports })
+                });
+            }
+            WastDirective::AssertReturn {
+                exec: WastExecute::Invoke(invoke),
+                results,
+                ..
+            } => match &current {
+                Some(c) if invoke.module.is_none() => assert_return(c, &invoke, &results, counts),
+                _ => counts.skipped += 1,
+            },
+            // Invocations for their effects on the module's state.
+            WastDirective::Invoke(invoke) => {
+                if let Some(c) = current.as_ref().filter(|_| invoke.module.is_none()) {
+                    assert_return(c, &invoke, &[], counts);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every `assert_return` of the core suite that the test instance can run
+/// returns the expected value.
+#[test]
+fn spec_suite_assertions_return_expected_values() {
+    let dir = Path::new("/work/shared/testsuite/core");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        eprintln!("spec suite not found at {}", dir.display());
+        return;
+    };
+    let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    let mut counts = Counts::default();
+    for path in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+    {
+        run_script(path, &mut counts);
+    }
+    eprintln!(
+        "spec assertions run natively: {} passed, {} skipped",
+        counts.passed, counts.skipped
+    );
+    assert!(counts.failures.is_empty(), "{:#?}", counts.failures);
+    assert!(counts.passed > 5000, "{counts:?}");
+}
