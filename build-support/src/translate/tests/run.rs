@@ -22,9 +22,9 @@ pub(super) struct Instance {
     base: usize,
     _store: Box<usize>,
     _builtins: Box<[usize; Builtin::COUNT]>,
-    memories: Vec<Vec<u8>>,
-    tables: Vec<Vec<usize>>,
-    layout: VmctxLayout,
+    pub(super) memories: Vec<Vec<u8>>,
+    pub(super) tables: Vec<Vec<usize>>,
+    pub(super) layout: VmctxLayout,
 }
 
 /// A fresh scratch path for one compiled module.
@@ -110,8 +110,11 @@ impl Instance {
         };
         inst.write(VmctxLayout::STORE, &*inst._store as *const usize as usize);
         inst.write(VmctxLayout::BUILTINS, inst._builtins.as_ptr() as usize);
-        for (ty, _) in env.types.iter().enumerate() {
-            inst.write(layout.type_id(ty as u32), ty as u32);
+        // Store-wide type ids are canonical: equal function types share one,
+        // here the index of the first of them.
+        let canonical = |ty: u32| env.types.iter().position(|t| *t == env.types[ty as usize]);
+        for ty in 0..env.types.len() as u32 {
+            inst.write(layout.type_id(ty), canonical(ty).unwrap() as u32);
         }
         inst.init_memories(&layout);
         inst.init_tables(&layout);
@@ -124,7 +127,7 @@ impl Instance {
             let at = layout.funcref(f as u32);
             inst.write(at + vm::FUNCREF_CODE, inst.code(f as u32 - imported));
             inst.write(at + vm::FUNCREF_VMCTX, inst.address(0));
-            inst.write(at + vm::FUNCREF_TYPE_ID, *ty);
+            inst.write(at + vm::FUNCREF_TYPE_ID, canonical(*ty).unwrap() as u32);
         }
         inst
     }
@@ -153,19 +156,19 @@ impl Instance {
     }
 
     /// The address of byte `offset` of the instance context.
-    fn address(&self, offset: u32) -> usize {
+    pub(super) fn address(&self, offset: u32) -> usize {
         self.base + offset as usize
     }
 
     /// Writes `value` at byte `offset` of the instance context.
-    fn write<T>(&mut self, offset: u32, value: T) {
+    pub(super) fn write<T>(&mut self, offset: u32, value: T) {
         let at = self.address(offset) as *mut T;
         // SAFETY: every offset comes from the layout, inside the allocation.
         unsafe { at.write_unaligned(value) }
     }
 
     /// Reads an `i64` at byte `offset` of the instance context.
-    fn read_i64(&self, offset: u32) -> i64 {
+    pub(super) fn read_i64(&self, offset: u32) -> i64 {
         // SAFETY: every offset comes from the layout, inside the allocation.
         unsafe { (self.address(offset) as *const i64).read_unaligned() }
     }

@@ -1,6 +1,7 @@
 //! Runs the spec suite's `assert_return`s natively, for the modules the test
-//! instance can build without a runtime (no imports, segments, globals, tables
-//! or start function). Calls go through one catch-all native signature: on
+//! instance can build without a runtime: no imports, and no operators that
+//! need builtins. Globals, active segments and the start function are
+//! set up here. Calls go through one catch-all native signature: on
 //! x86-64 System V, integer and float arguments take separate register
 //! sequences, so passing every integer as `i64` and every float as `f64` bits
 //! lines up with any wasm signature of up to five integer and eight float
@@ -43,12 +44,7 @@ fn simple_exports(wasm: &[u8]) -> Option<HashMap<String, (u32, wasmparser::FuncT
     let mut exports = HashMap::new();
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.ok()? {
-            Payload::ImportSection(_)
-            | Payload::DataSection(_)
-            | Payload::ElementSection(_)
-            | Payload::GlobalSection(_)
-            | Payload::TableSection(_)
-            | Payload::StartSection { .. } => return None,
+            Payload::ImportSection(_) => return None,
             Payload::TypeSection(r) => {
                 for t in r.into_iter_err_on_gc_types() {
                     types.push(t.ok()?);
@@ -75,6 +71,103 @@ fn simple_exports(wasm: &[u8]) -> Option<HashMap<String, (u32, wasmparser::FuncT
     Some(exports)
 }
 
+/// The value of a constant expression, as the bits of its slot.
+fn const_value(inst: &Instance, expr: &wasmparser::ConstExpr) -> Option<u64> {
+    use wasmparser::Operator::*;
+    let mut reader = expr.get_operators_reader();
+    Some(match reader.read().ok()? {
+        I32Const { value } => u64::from(value as u32),
+        I64Const { value } => value as u64,
+        F32Const { value } => u64::from(value.bits()),
+        F64Const { value } => value.bits(),
+        RefNull { .. } => 0,
+        RefFunc { function_index } => inst.address(inst.layout.funcref(function_index)) as u64,
+        GlobalGet { global_index } => {
+            inst.read_i64(inst.layout.defined_global(global_index)) as u64
+        }
+        _ => return None,
+    })
+}
+
+/// Sets the globals, copies active data and element segments, and runs the
+/// start function; `None` when a segment does not fit (the module would fail
+/// to instantiate).
+fn initialize(inst: &mut Instance, wasm: &[u8]) -> Option<()> {
+    let mut start = None;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.ok()? {
+            Payload::GlobalSection(r) => {
+                for (i, g) in r.into_iter().enumerate() {
+                    let value = const_value(inst, &g.ok()?.init_expr)?;
+                    inst.write(inst.layout.defined_global(i as u32), value);
+                }
+            }
+            Payload::DataSection(r) => {
+                for d in r {
+                    copy_data(inst, d.ok()?)?;
+                }
+            }
+            Payload::ElementSection(r) => {
+                for e in r {
+                    copy_elements(inst, e.ok()?)?;
+                }
+            }
+            Payload::StartSection { func, .. } => start = Some(func),
+            _ => {}
+        }
+    }
+    if let Some(f) = start {
+        call(inst, f, &[], &[], false);
+    }
+    Some(())
+}
+
+/// Copies an active data segment into its memory.
+fn copy_data(inst: &mut Instance, data: wasmparser::Data) -> Option<()> {
+    if let wasmparser::DataKind::Active {
+        memory_index,
+        offset_expr,
+    } = data.kind
+    {
+        let offset = const_value(inst, &offset_expr)? as u32 as usize;
+        let memory = &mut inst.memories[memory_index as usize];
+        memory
+            .get_mut(offset..offset + data.data.len())?
+            .copy_from_slice(data.data);
+    }
+    Some(())
+}
+
+/// Copies an active element segment into its table.
+fn copy_elements(inst: &mut Instance, element: wasmparser::Element) -> Option<()> {
+    let wasmparser::ElementKind::Active {
+        table_index,
+        offset_expr,
+    } = element.kind
+    else {
+        return Some(());
+    };
+    let offset = const_value(inst, &offset_expr)? as u32 as usize;
+    let mut items = vec![];
+    match element.items {
+        wasmparser::ElementItems::Functions(r) => {
+            for f in r {
+                items.push(inst.address(inst.layout.funcref(f.ok()?)));
+            }
+        }
+        wasmparser::ElementItems::Expressions(_, r) => {
+            for e in r {
+                items.push(const_value(inst, &e.ok()?)? as usize);
+            }
+        }
+    }
+    let table = &mut inst.tables[table_index.unwrap_or(0) as usize];
+    table
+        .get_mut(offset..offset + items.len())?
+        .copy_from_slice(&items);
+    Some(())
+}
+
 /// Whether a body uses an operator implemented by a runtime builtin, which
 /// the test instance does not provide.
 fn calls_builtins(body: &wasmparser::FunctionBody) -> Option<bool> {
@@ -85,12 +178,22 @@ fn calls_builtins(body: &wasmparser::FunctionBody) -> Option<bool> {
         | MemoryFill { .. }
         | MemoryCopy { .. }
         | MemoryInit { .. }
-        | DataDrop { .. } = reader.read().ok()?
+        | DataDrop { .. }
+        | TableGrow { .. }
+        | TableFill { .. }
+        | TableCopy { .. }
+        | TableInit { .. }
+        | ElemDrop { .. } = reader.read().ok()?
         {
             return Some(true);
         }
     }
     Some(false)
+}
+
+/// The non-null handle standing for the script's `ref.extern n`.
+fn extern_handle(n: u32) -> i64 {
+    i64::from(n) + 1
 }
 
 /// Integer and float register arguments of an invocation, if they fit.
@@ -102,6 +205,8 @@ fn arguments(args: &[WastArg]) -> Option<(Vec<i64>, Vec<f64>)> {
             WastArg::Core(WastArgCore::I64(x)) => ints.push(*x),
             WastArg::Core(WastArgCore::F32(x)) => floats.push(f64::from_bits(u64::from(x.bits))),
             WastArg::Core(WastArgCore::F64(x)) => floats.push(f64::from_bits(x.bits)),
+            WastArg::Core(WastArgCore::RefNull(_)) => ints.push(0),
+            WastArg::Core(WastArgCore::RefExtern(n)) => ints.push(extern_handle(*n)),
             _ => return None,
         }
     }
@@ -152,6 +257,9 @@ fn matches(expected: &WastRetCore, bits: u64) -> bool {
         WastRetCore::I64(x) => bits == *x as u64,
         WastRetCore::F32(p) => nan32(p, bits as u32),
         WastRetCore::F64(p) => nan64(p, bits),
+        WastRetCore::RefNull(_) => bits == 0,
+        WastRetCore::RefExtern(Some(n)) => bits == extern_handle(*n) as u64,
+        WastRetCore::RefExtern(None) | WastRetCore::RefFunc(None) => bits != 0,
         _ => false,
     }
 }
@@ -194,7 +302,8 @@ fn run_script(path: &Path, counts: &mut Counts) {
                 current = w.encode().ok().and_then(|wasm| {
                     let exports = simple_exports(&wasm)?;
                     let wasm = Box::leak(wasm.into_boxed_slice());
-                    let inst = Instance::from_wasm(wasm, [0; Builtin::COUNT]);
+                    let mut inst = Instance::from_wasm(wasm, [0; Builtin::COUNT]);
+                    initialize(&mut inst, wasm)?;
                     Some(Current { inst, exports })
                 });
             }
