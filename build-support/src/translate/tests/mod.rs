@@ -361,7 +361,11 @@ fn simd_is_a_clean_error() {
     .unwrap();
     let isa = host_isa();
     let env = module_env(&wasm, &isa, BoundsMode::Guard).unwrap().unwrap();
-    let err = translate(&env, 0, &mut FunctionBuilderContext::new()).unwrap_err();
+    let mut ctx = FunctionBuilderContext::new();
+    let err = translate(&env, 0, &mut ctx).unwrap_err();
     assert_eq!(err.message, "not supported yet: SIMD");
     assert!(err.offset.is_some());
+    // The context is reusable after an error.
+    let err = translate(&env, 0, &mut ctx).unwrap_err();
+    assert_eq!(err.message, "not supported yet: SIMD");
 }
