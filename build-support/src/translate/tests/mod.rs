@@ -2,6 +2,7 @@
 //! Cranelift's verifier on, for the host ([`spec`] does so for the spec
 //! suites), and run some of them natively ([`run`]).
 
+mod builtins;
 mod run;
 mod spec;
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]

@@ -22,9 +22,25 @@ pub(super) struct Instance {
     base: usize,
     _store: Box<usize>,
     _builtins: Box<[usize; Builtin::COUNT]>,
-    pub(super) memories: Vec<Vec<u8>>,
-    pub(super) tables: Vec<Vec<usize>>,
+    /// What the builtins work on; the context's instance pointer points here.
+    pub(super) record: Box<Record>,
     pub(super) layout: VmctxLayout,
+}
+
+/// The instance state the test builtins ([`super::builtins`]) reach through
+/// the context's instance pointer.
+pub(super) struct Record {
+    pub memories: Vec<Vec<u8>>,
+    /// Maximum size of each memory, in pages.
+    pub memory_maxima: Vec<u64>,
+    pub tables: Vec<Vec<usize>>,
+    /// Maximum length of each table.
+    pub table_maxima: Vec<u64>,
+    /// Bytes of each data segment (empty once dropped).
+    pub data: Vec<Vec<u8>>,
+    /// Items of each element segment (empty once dropped).
+    pub elements: Vec<Vec<usize>>,
+    pub layout: VmctxLayout,
 }
 
 /// A fresh scratch path for one compiled module.
@@ -96,18 +112,37 @@ impl Instance {
             _vmctx: vmctx,
             _store: Box::new(0),
             _builtins: Box::new(builtins),
-            memories: env
-                .memories
-                .iter()
-                .map(|m| vec![0; (m.minimum * WASM_PAGE_SIZE) as usize])
-                .collect(),
-            tables: env
-                .tables
-                .iter()
-                .map(|t| vec![0; t.minimum as usize])
-                .collect(),
+            record: Box::new(Record {
+                memories: env
+                    .memories
+                    .iter()
+                    .map(|m| vec![0; (m.minimum * WASM_PAGE_SIZE) as usize])
+                    .collect(),
+                memory_maxima: env
+                    .memories
+                    .iter()
+                    .map(|m| m.maximum.unwrap_or(1 << 16))
+                    .collect(),
+                tables: env
+                    .tables
+                    .iter()
+                    .map(|t| vec![0; t.minimum as usize])
+                    .collect(),
+                table_maxima: env
+                    .tables
+                    .iter()
+                    .map(|t| t.maximum.unwrap_or(u32::MAX.into()))
+                    .collect(),
+                data: vec![],
+                elements: vec![],
+                layout,
+            }),
             layout,
         };
+        inst.write(
+            VmctxLayout::INSTANCE,
+            &*inst.record as *const Record as usize,
+        );
         inst.write(VmctxLayout::STORE, &*inst._store as *const usize as usize);
         inst.write(VmctxLayout::BUILTINS, inst._builtins.as_ptr() as usize);
         // Store-wide type ids are canonical: equal function types share one,
@@ -133,25 +168,18 @@ impl Instance {
     }
 
     fn init_memories(&mut self, layout: &VmctxLayout) {
-        for m in 0..self.memories.len() {
-            let at = layout.defined_memory(m as u32);
-            let (base, len) = (
-                self.memories[m].as_mut_ptr() as usize,
-                self.memories[m].len(),
-            );
-            self.write(at + vm::MEMORY_BASE, base);
-            self.write(at + vm::MEMORY_LENGTH, len);
-            self.write(layout.memory_pointer(m as u32), self.address(at));
+        for m in 0..self.record.memories.len() as u32 {
+            super::builtins::publish_memory(self.vmctx(), &mut self.record, m);
+            let at = layout.defined_memory(m);
+            self.write(layout.memory_pointer(m), self.address(at));
         }
     }
 
     fn init_tables(&mut self, layout: &VmctxLayout) {
-        for t in 0..self.tables.len() {
-            let at = layout.defined_table(t as u32);
-            let (base, len) = (self.tables[t].as_mut_ptr() as usize, self.tables[t].len());
-            self.write(at + vm::TABLE_BASE, base);
-            self.write(at + vm::TABLE_LENGTH, len as u32);
-            self.write(layout.table_pointer(t as u32), self.address(at));
+        for t in 0..self.record.tables.len() as u32 {
+            super::builtins::publish_table(self.vmctx(), &mut self.record, t);
+            let at = layout.defined_table(t);
+            self.write(layout.table_pointer(t), self.address(at));
         }
     }
 
@@ -493,10 +521,10 @@ fn memories_and_globals() {
     let store: extern "C" fn(*mut u8, i32, i64) = inst.func(0);
     store(vmctx, 65525, 0x0102_0304_0506_0780);
     assert_eq!(
-        inst.memories[0][65528..],
+        inst.record.memories[0][65528..],
         0x0102_0304_0506_0780u64.to_le_bytes()
     );
-    assert_eq!(inst.memories[1][65525..65527], [0x80, 0x07]);
+    assert_eq!(inst.record.memories[1][65525..65527], [0x80, 0x07]);
     let load: extern "C" fn(*mut u8, i32) -> i64 = inst.func(1);
     assert_eq!(load(vmctx, 65525), -128 + 0x780);
     let size: extern "C" fn(*mut u8) -> i32 = inst.func(2);

@@ -1,7 +1,6 @@
 //! Runs the spec suite's `assert_return`s natively, for the modules the test
-//! instance can build without a runtime: no imports, and no operators that
-//! need builtins. Globals, active segments and the start function are
-//! set up here. Calls go through one catch-all native signature: on
+//! instance can build without a runtime (no imports), with the test
+//! builtins. Globals, segments and the start function are set up here. Calls go through one catch-all native signature: on
 //! x86-64 System V, integer and float arguments take separate register
 //! sequences, so passing every integer as `i64` and every float as `f64` bits
 //! lines up with any wasm signature of up to five integer and eight float
@@ -9,7 +8,6 @@
 //! process, so `assert_trap` and friends are left to the full runner.
 
 use super::run::Instance;
-use rivet_descriptor::Builtin;
 use std::collections::HashMap;
 use std::path::Path;
 use wasmparser::{ExternalKind, Parser, Payload, ValType, Validator, WasmFeatures};
@@ -59,7 +57,6 @@ fn simple_exports(wasm: &[u8]) -> Option<HashMap<String, (u32, wasmparser::FuncT
                     functions.push(f.ok()?);
                 }
             }
-            Payload::CodeSectionEntry(body) if calls_builtins(&body)? => return None,
             Payload::ExportSection(r) => {
                 for e in r {
                     let e = e.ok()?;
@@ -126,32 +123,31 @@ fn initialize(inst: &mut Instance, wasm: &[u8]) -> Option<()> {
     Some(())
 }
 
-/// Copies an active data segment into its memory.
+/// Copies an active data segment into its memory (it is dropped then);
+/// keeps a passive one for `memory.init`.
 fn copy_data(inst: &mut Instance, data: wasmparser::Data) -> Option<()> {
-    if let wasmparser::DataKind::Active {
-        memory_index,
-        offset_expr,
-    } = data.kind
-    {
-        let offset = const_value(inst, &offset_expr)? as u32 as usize;
-        let memory = &mut inst.memories[memory_index as usize];
-        memory
-            .get_mut(offset..offset + data.data.len())?
-            .copy_from_slice(data.data);
+    match data.kind {
+        wasmparser::DataKind::Passive => inst.record.data.push(data.data.to_vec()),
+        wasmparser::DataKind::Active {
+            memory_index,
+            offset_expr,
+        } => {
+            let offset = const_value(inst, &offset_expr)? as u32;
+            let rec = &mut inst.record;
+            let memory = &mut rec.memories[memory_index as usize];
+            let end = offset as usize + data.data.len();
+            memory
+                .get_mut(offset as usize..end)?
+                .copy_from_slice(data.data);
+            rec.data.push(vec![]);
+        }
     }
     Some(())
 }
 
-/// Copies an active element segment into its table.
+/// Copies an active element segment into its table (it is dropped then, as
+/// declared ones are); keeps a passive one for `table.init`.
 fn copy_elements(inst: &mut Instance, element: wasmparser::Element) -> Option<()> {
-    let wasmparser::ElementKind::Active {
-        table_index,
-        offset_expr,
-    } = element.kind
-    else {
-        return Some(());
-    };
-    let offset = const_value(inst, &offset_expr)? as u32 as usize;
     let mut items = vec![];
     match element.items {
         wasmparser::ElementItems::Functions(r) => {
@@ -165,34 +161,22 @@ fn copy_elements(inst: &mut Instance, element: wasmparser::Element) -> Option<()
             }
         }
     }
-    let table = &mut inst.tables[table_index.unwrap_or(0) as usize];
-    table
-        .get_mut(offset..offset + items.len())?
-        .copy_from_slice(&items);
-    Some(())
-}
-
-/// Whether a body uses an operator implemented by a runtime builtin, which
-/// the test instance does not provide.
-fn calls_builtins(body: &wasmparser::FunctionBody) -> Option<bool> {
-    let mut reader = body.get_operators_reader().ok()?;
-    while !reader.eof() {
-        use wasmparser::Operator::*;
-        if let MemoryGrow { .. }
-        | MemoryFill { .. }
-        | MemoryCopy { .. }
-        | MemoryInit { .. }
-        | DataDrop { .. }
-        | TableGrow { .. }
-        | TableFill { .. }
-        | TableCopy { .. }
-        | TableInit { .. }
-        | ElemDrop { .. } = reader.read().ok()?
-        {
-            return Some(true);
+    match element.kind {
+        wasmparser::ElementKind::Passive => inst.record.elements.push(items),
+        wasmparser::ElementKind::Declared => inst.record.elements.push(vec![]),
+        wasmparser::ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => {
+            let offset = const_value(inst, &offset_expr)? as u32 as usize;
+            let table = &mut inst.record.tables[table_index.unwrap_or(0) as usize];
+            table
+                .get_mut(offset..offset + items.len())?
+                .copy_from_slice(&items);
+            inst.record.elements.push(vec![]);
         }
     }
-    Some(false)
+    Some(())
 }
 
 /// The non-null handle standing for the script's `ref.extern n`.
@@ -306,7 +290,7 @@ fn run_script(path: &Path, counts: &mut Counts) {
                 current = w.encode().ok().and_then(|wasm| {
                     let exports = simple_exports(&wasm)?;
                     let wasm = Box::leak(wasm.into_boxed_slice());
-                    let mut inst = Instance::from_wasm(wasm, [0; Builtin::COUNT]);
+                    let mut inst = Instance::from_wasm(wasm, super::builtins::table());
                     initialize(&mut inst, wasm)?;
                     Some(Current { inst, exports })
                 });
@@ -355,5 +339,5 @@ fn spec_suite_assertions_return_expected_values() {
         counts.passed, counts.skipped
     );
     assert!(counts.failures.is_empty(), "{:#?}", counts.failures);
-    assert!(counts.passed > 15000, "{counts:?}");
+    assert!(counts.passed > 20000, "{counts:?}");
 }
