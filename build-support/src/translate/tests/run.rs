@@ -1,15 +1,18 @@
 //! Runs translated code natively: a module is compiled into an object, linked
 //! into a shared library with the system C compiler and loaded, and its
-//! functions are called with a hand-built instance context (explicit bounds
-//! mode, so memories are plain buffers). Traps would end the test process, so
-//! only code that returns is run here; trapping paths are checked in the IR.
+//! functions are called with a hand-built instance context. Memories are
+//! plain buffers; in guard-region mode each reserves the full
+//! `GUARD_RESERVATION` of (lazily committed) capacity, so its base never moves,
+//! though accesses past the end do not fault as real guard pages would. Traps
+//! would end the test process, so only code that returns is run here; trapping
+//! paths are checked in the IR.
 
 use super::{host_isa, module_env, translate};
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
-use rivet_descriptor::{vm, BoundsMode, Builtin, VmctxLayout, WASM_PAGE_SIZE};
+use rivet_descriptor::{vm, BoundsMode, Builtin, VmctxLayout, GUARD_RESERVATION, WASM_PAGE_SIZE};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,12 +55,13 @@ fn scratch(ext: &str) -> PathBuf {
 
 /// Compiles every function of a module (which may import functions only)
 /// into a shared library exporting defined function `i` as `f{i}`.
-fn compile_library(wasm: &'static [u8]) -> (libloading::Library, crate::env::ModuleEnv<'static>) {
+fn compile_library(
+    wasm: &'static [u8],
+    bounds: BoundsMode,
+) -> (libloading::Library, crate::env::ModuleEnv<'static>) {
     wasmparser::Validator::new().validate_all(wasm).unwrap();
     let isa = host_isa();
-    let env = module_env(wasm, &isa, BoundsMode::Explicit)
-        .unwrap()
-        .unwrap();
+    let env = module_env(wasm, &isa, bounds).unwrap().unwrap();
     assert_eq!(
         env.imported_memories + env.imported_tables + env.imported_globals,
         0
@@ -93,17 +97,32 @@ fn compile_library(wasm: &'static [u8]) -> (libloading::Library, crate::env::Mod
     (lib, env)
 }
 
+/// A zeroed memory of `len` bytes; in guard-region mode with the capacity of
+/// a whole reservation, so that growing it never moves it.
+fn new_memory(len: usize, bounds: BoundsMode) -> Vec<u8> {
+    let mut memory = match bounds {
+        BoundsMode::Guard => Vec::with_capacity(GUARD_RESERVATION as usize),
+        BoundsMode::Explicit => Vec::new(),
+    };
+    memory.resize(len, 0);
+    memory
+}
+
 impl Instance {
     /// Compiles `wat` and builds an instance context for it, with `builtins` as
     /// the builtins table.
     fn new(wat: &str, builtins: [usize; Builtin::COUNT]) -> Instance {
         let wasm = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
-        Instance::from_wasm(wasm, builtins)
+        Instance::from_wasm(wasm, builtins, BoundsMode::Explicit)
     }
 
     /// Compiles a binary module and builds an instance context for it.
-    pub(super) fn from_wasm(wasm: &'static [u8], builtins: [usize; Builtin::COUNT]) -> Instance {
-        let (lib, env) = compile_library(wasm);
+    pub(super) fn from_wasm(
+        wasm: &'static [u8],
+        builtins: [usize; Builtin::COUNT],
+        bounds: BoundsMode,
+    ) -> Instance {
+        let (lib, env) = compile_library(wasm, bounds);
         let layout = env.layout;
         let mut vmctx: Vec<u128> = vec![0; (layout.size as usize).div_ceil(16)];
         let mut inst = Instance {
@@ -116,7 +135,7 @@ impl Instance {
                 memories: env
                     .memories
                     .iter()
-                    .map(|m| vec![0; (m.minimum * WASM_PAGE_SIZE) as usize])
+                    .map(|m| new_memory((m.minimum * WASM_PAGE_SIZE) as usize, bounds))
                     .collect(),
                 memory_maxima: env
                     .memories

@@ -8,6 +8,7 @@
 //! process, so `assert_trap` and friends are left to the full runner.
 
 use super::run::Instance;
+use rivet_descriptor::BoundsMode;
 use std::collections::HashMap;
 use std::path::Path;
 use wasmparser::{ExternalKind, Parser, Payload, ValType, Validator, WasmFeatures};
@@ -277,7 +278,7 @@ fn assert_return(
 }
 
 /// Runs the assertions of one script.
-fn run_script(path: &Path, counts: &mut Counts) {
+fn run_script(path: &Path, bounds: BoundsMode, counts: &mut Counts) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lexer = wast::lexer::Lexer::new(&text);
     lexer.allow_confusing_unicode(true);
@@ -290,7 +291,7 @@ fn run_script(path: &Path, counts: &mut Counts) {
                 current = w.encode().ok().and_then(|wasm| {
                     let exports = simple_exports(&wasm)?;
                     let wasm = Box::leak(wasm.into_boxed_slice());
-                    let mut inst = Instance::from_wasm(wasm, super::builtins::table());
+                    let mut inst = Instance::from_wasm(wasm, super::builtins::table(), bounds);
                     initialize(&mut inst, wasm)?;
                     Some(Current { inst, exports })
                 });
@@ -315,7 +316,7 @@ fn run_script(path: &Path, counts: &mut Counts) {
 }
 
 /// Every `assert_return` of the core and multi-memory suites that the test
-/// instance can run returns the expected value.
+/// instance can run returns the expected value, in both bounds modes.
 #[test]
 fn spec_suite_assertions_return_expected_values() {
     let mut counts = Counts::default();
@@ -331,7 +332,9 @@ fn spec_suite_assertions_return_expected_values() {
             .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "wast"))
         {
-            run_script(path, &mut counts);
+            for bounds in [BoundsMode::Guard, BoundsMode::Explicit] {
+                run_script(path, bounds, &mut counts);
+            }
         }
     }
     eprintln!(
@@ -339,5 +342,5 @@ fn spec_suite_assertions_return_expected_values() {
         counts.passed, counts.skipped
     );
     assert!(counts.failures.is_empty(), "{:#?}", counts.failures);
-    assert!(counts.passed > 20000, "{counts:?}");
+    assert!(counts.passed > 40000, "{counts:?}");
 }
