@@ -1,7 +1,6 @@
 //! Test versions of the runtime builtins, so that code using them can run:
 //! they work on the [`Record`] the instance context's instance pointer points
 //! at, and republish a memory's or table's base and length after growing it.
-//! (All memories and tables of run tests are defined, not imported.)
 
 use super::run::Record;
 use rivet_descriptor::{vm, Builtin, VmctxLayout, WASM_PAGE_SIZE};
@@ -31,26 +30,27 @@ fn record<'a>(vmctx: *mut u8) -> &'a mut Record {
     unsafe { &mut **(vmctx.add(VmctxLayout::INSTANCE as usize) as *mut *mut Record) }
 }
 
-/// Writes `value` at `offset` of the context.
-fn write<T>(vmctx: *mut u8, offset: u32, value: T) {
-    // SAFETY: offsets come from the layout, inside the context.
-    unsafe { (vmctx.add(offset as usize) as *mut T).write_unaligned(value) }
+/// Writes `value` at `address + offset`.
+fn write<T>(address: usize, offset: u32, value: T) {
+    // SAFETY: `address` is a live `VMMemory` or `VMTable` of a test
+    // instance, and `offset` a field of it.
+    unsafe { ((address + offset as usize) as *mut T).write_unaligned(value) }
 }
 
 /// Writes memory `m`'s base and length into its `VMMemory`.
-pub(super) fn publish_memory(vmctx: *mut u8, rec: &mut Record, m: u32) {
-    let at = rec.layout.defined_memory(m);
+pub(super) fn publish_memory(rec: &mut Record, m: u32) {
+    let at = rec.memory_structs[m as usize];
     let memory = &mut rec.memories[m as usize];
-    write(vmctx, at + vm::MEMORY_BASE, memory.as_mut_ptr() as usize);
-    write(vmctx, at + vm::MEMORY_LENGTH, memory.len());
+    write(at, vm::MEMORY_BASE, memory.as_mut_ptr() as usize);
+    write(at, vm::MEMORY_LENGTH, memory.len());
 }
 
 /// Writes table `t`'s base and length into its `VMTable`.
-pub(super) fn publish_table(vmctx: *mut u8, rec: &mut Record, t: u32) {
-    let at = rec.layout.defined_table(t);
+pub(super) fn publish_table(rec: &mut Record, t: u32) {
+    let at = rec.table_structs[t as usize];
     let table = &mut rec.tables[t as usize];
-    write(vmctx, at + vm::TABLE_BASE, table.as_mut_ptr() as usize);
-    write(vmctx, at + vm::TABLE_LENGTH, table.len() as u32);
+    write(at, vm::TABLE_BASE, table.as_mut_ptr() as usize);
+    write(at, vm::TABLE_LENGTH, table.len() as u32);
 }
 
 /// The range `start..start + len` if it lies within `0..size`.
@@ -67,7 +67,7 @@ extern "C" fn memory_grow(vmctx: *mut u8, m: u32, delta: u32) -> u32 {
         return u32::MAX;
     }
     rec.memories[m as usize].resize((new * WASM_PAGE_SIZE) as usize, 0);
-    publish_memory(vmctx, rec, m);
+    publish_memory(rec, m);
     old as u32
 }
 
@@ -118,7 +118,7 @@ extern "C" fn table_grow(vmctx: *mut u8, t: u32, init: usize, delta: u32) -> u32
         return u32::MAX;
     }
     rec.tables[t as usize].resize(new as usize, init);
-    publish_table(vmctx, rec, t);
+    publish_table(rec, t);
     old as u32
 }
 

@@ -8,6 +8,7 @@
 //! paths are checked in the IR.
 
 use super::{host_isa, module_env, translate};
+use crate::env::ModuleEnv;
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, Linkage, Module};
@@ -30,20 +31,47 @@ pub(super) struct Instance {
     pub(super) layout: VmctxLayout,
 }
 
+/// What a test instance's imports are: imported functions all do nothing;
+/// imported globals, memories and tables are made here with these values and
+/// sizes (in import order).
+#[derive(Default)]
+pub(super) struct Imports {
+    /// Slot bits of each imported global.
+    pub globals: Vec<u64>,
+    /// Minimum and maximum pages of each imported memory.
+    pub memories: Vec<(u64, Option<u64>)>,
+    /// Minimum and maximum length of each imported table.
+    pub tables: Vec<(u64, Option<u64>)>,
+}
+
+/// The body of every imported function: ignores its arguments, returns
+/// nothing (which suits functions without results).
+extern "C" fn imported_noop() {}
+
 /// The instance state the test builtins ([`super::builtins`]) reach through
 /// the context's instance pointer.
 pub(super) struct Record {
+    /// Every memory, imported ones first.
     pub memories: Vec<Vec<u8>>,
+    /// Address of each memory's `VMMemory`.
+    pub memory_structs: Vec<usize>,
     /// Maximum size of each memory, in pages.
     pub memory_maxima: Vec<u64>,
     pub tables: Vec<Vec<usize>>,
+    /// Address of each table's `VMTable`.
+    pub table_structs: Vec<usize>,
     /// Maximum length of each table.
     pub table_maxima: Vec<u64>,
     /// Bytes of each data segment (empty once dropped).
     pub data: Vec<Vec<u8>>,
     /// Items of each element segment (empty once dropped).
     pub elements: Vec<Vec<usize>>,
-    pub layout: VmctxLayout,
+    /// Storage of imported memories' and tables' structs and imported globals.
+    #[allow(
+        clippy::vec_box,
+        reason = "slot addresses are published and must not move"
+    )]
+    pub imported_slots: Vec<Box<[u64; 2]>>,
 }
 
 /// A fresh scratch path for one compiled module.
@@ -53,19 +81,14 @@ fn scratch(ext: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rivet-translate-{}-{n}.{ext}", std::process::id()))
 }
 
-/// Compiles every function of a module (which may import functions only)
-/// into a shared library exporting defined function `i` as `f{i}`.
+/// Compiles every function of a module into a shared library exporting defined function `i` as `f{i}`.
 fn compile_library(
     wasm: &'static [u8],
     bounds: BoundsMode,
-) -> (libloading::Library, crate::env::ModuleEnv<'static>) {
+) -> (libloading::Library, ModuleEnv<'static>) {
     wasmparser::Validator::new().validate_all(wasm).unwrap();
     let isa = host_isa();
     let env = module_env(wasm, &isa, bounds).unwrap().unwrap();
-    assert_eq!(
-        env.imported_memories + env.imported_tables + env.imported_globals,
-        0
-    );
     let builder = ObjectBuilder::new(isa.clone(), "t", default_libcall_names()).unwrap();
     let mut module = ObjectModule::new(builder);
     let mut builder_ctx = FunctionBuilderContext::new();
@@ -113,7 +136,7 @@ impl Instance {
     /// the builtins table.
     fn new(wat: &str, builtins: [usize; Builtin::COUNT]) -> Instance {
         let wasm = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
-        Instance::from_wasm(wasm, builtins, BoundsMode::Explicit)
+        Instance::from_wasm(wasm, builtins, BoundsMode::Explicit, &Imports::default())
     }
 
     /// Compiles a binary module and builds an instance context for it.
@@ -121,6 +144,7 @@ impl Instance {
         wasm: &'static [u8],
         builtins: [usize; Builtin::COUNT],
         bounds: BoundsMode,
+        imports: &Imports,
     ) -> Instance {
         let (lib, env) = compile_library(wasm, bounds);
         let layout = env.layout;
@@ -132,73 +156,117 @@ impl Instance {
             _store: Box::new(0),
             _builtins: Box::new(builtins),
             record: Box::new(Record {
-                memories: env
-                    .memories
-                    .iter()
-                    .map(|m| new_memory((m.minimum * WASM_PAGE_SIZE) as usize, bounds))
-                    .collect(),
-                memory_maxima: env
-                    .memories
-                    .iter()
-                    .map(|m| m.maximum.unwrap_or(1 << 16))
-                    .collect(),
-                tables: env
-                    .tables
-                    .iter()
-                    .map(|t| vec![0; t.minimum as usize])
-                    .collect(),
-                table_maxima: env
-                    .tables
-                    .iter()
-                    .map(|t| t.maximum.unwrap_or(u32::MAX.into()))
-                    .collect(),
+                memories: vec![],
+                memory_structs: vec![],
+                memory_maxima: vec![],
+                tables: vec![],
+                table_structs: vec![],
+                table_maxima: vec![],
                 data: vec![],
                 elements: vec![],
-                layout,
+                imported_slots: vec![],
             }),
             layout,
         };
-        inst.write(
-            VmctxLayout::INSTANCE,
-            &*inst.record as *const Record as usize,
-        );
+        let record = &*inst.record as *const Record as usize;
+        inst.write(VmctxLayout::INSTANCE, record);
         inst.write(VmctxLayout::STORE, &*inst._store as *const usize as usize);
         inst.write(VmctxLayout::BUILTINS, inst._builtins.as_ptr() as usize);
+        inst.init_memories(&env, imports, bounds);
+        inst.init_tables(&env, imports);
+        inst.init_globals(&env, imports);
+        inst.init_functions(&env);
+        inst
+    }
+
+    /// Storage for an imported item's 16 bytes, holding `value` first.
+    fn imported_slot(&mut self, value: u64) -> usize {
+        let mut slot = Box::new([value, 0]);
+        let at = slot.as_mut_ptr() as usize;
+        self.record.imported_slots.push(slot);
+        at
+    }
+
+    fn init_memories(&mut self, env: &ModuleEnv, imports: &Imports, bounds: BoundsMode) {
+        let layout = self.layout;
+        for m in 0..env.memories.len() as u32 {
+            let ty = &env.memories[m as usize];
+            let (minimum, maximum) = match env.defined_memory(m) {
+                Some(_) => (ty.minimum, ty.maximum),
+                None => imports.memories[m as usize],
+            };
+            let at = match env.defined_memory(m) {
+                Some(d) => self.address(layout.defined_memory(d)),
+                None => self.imported_slot(0),
+            };
+            let memory = new_memory((minimum * WASM_PAGE_SIZE) as usize, bounds);
+            self.record.memories.push(memory);
+            self.record.memory_maxima.push(maximum.unwrap_or(1 << 16));
+            self.record.memory_structs.push(at);
+            super::builtins::publish_memory(&mut self.record, m);
+            self.write(layout.memory_pointer(m), at);
+        }
+    }
+
+    fn init_tables(&mut self, env: &ModuleEnv, imports: &Imports) {
+        let layout = self.layout;
+        for t in 0..env.tables.len() as u32 {
+            let ty = &env.tables[t as usize];
+            let (minimum, maximum) = match env.defined_table(t) {
+                Some(_) => (ty.minimum, ty.maximum),
+                None => imports.tables[t as usize],
+            };
+            let at = match env.defined_table(t) {
+                Some(d) => self.address(layout.defined_table(d)),
+                None => self.imported_slot(0),
+            };
+            self.record.tables.push(vec![0; minimum as usize]);
+            self.record
+                .table_maxima
+                .push(maximum.unwrap_or(u32::MAX.into()));
+            self.record.table_structs.push(at);
+            super::builtins::publish_table(&mut self.record, t);
+            self.write(layout.table_pointer(t), at);
+        }
+    }
+
+    fn init_globals(&mut self, env: &ModuleEnv, imports: &Imports) {
+        let layout = self.layout;
+        for g in 0..env.globals.len() as u32 {
+            let at = match env.defined_global(g) {
+                Some(d) => self.address(layout.defined_global(d)),
+                None => self.imported_slot(imports.globals[g as usize]),
+            };
+            self.write(layout.global_pointer(g), at);
+        }
+    }
+
+    /// Type ids, imported functions and every function's `VMFuncRef`.
+    fn init_functions(&mut self, env: &ModuleEnv) {
+        let layout = self.layout;
         // Store-wide type ids are canonical: equal function types share one,
         // here the index of the first of them.
         let canonical = |ty: u32| env.types.iter().position(|t| *t == env.types[ty as usize]);
         for ty in 0..env.types.len() as u32 {
-            inst.write(layout.type_id(ty), canonical(ty).unwrap() as u32);
-        }
-        inst.init_memories(&layout);
-        inst.init_tables(&layout);
-        for g in 0..env.globals.len() as u32 {
-            let at = inst.address(layout.defined_global(g));
-            inst.write(layout.global_pointer(g), at);
+            self.write(layout.type_id(ty), canonical(ty).unwrap() as u32);
         }
         let imported = env.imported_functions;
-        for (f, ty) in env.functions.iter().enumerate().skip(imported as usize) {
-            let at = layout.funcref(f as u32);
-            inst.write(at + vm::FUNCREF_CODE, inst.code(f as u32 - imported));
-            inst.write(at + vm::FUNCREF_VMCTX, inst.address(0));
-            inst.write(at + vm::FUNCREF_TYPE_ID, canonical(*ty).unwrap() as u32);
+        let noop = imported_noop as *const () as usize;
+        for f in 0..imported {
+            let at = layout.imported_function(f);
+            self.write(at + vm::FUNC_IMPORT_CODE, noop);
+            self.write(at + vm::FUNC_IMPORT_VMCTX, self.address(0));
         }
-        inst
-    }
-
-    fn init_memories(&mut self, layout: &VmctxLayout) {
-        for m in 0..self.record.memories.len() as u32 {
-            super::builtins::publish_memory(self.vmctx(), &mut self.record, m);
-            let at = layout.defined_memory(m);
-            self.write(layout.memory_pointer(m), self.address(at));
-        }
-    }
-
-    fn init_tables(&mut self, layout: &VmctxLayout) {
-        for t in 0..self.record.tables.len() as u32 {
-            super::builtins::publish_table(self.vmctx(), &mut self.record, t);
-            let at = layout.defined_table(t);
-            self.write(layout.table_pointer(t), self.address(at));
+        for (f, ty) in env.functions.iter().enumerate() {
+            let f = f as u32;
+            let code = match f.checked_sub(imported) {
+                Some(d) => self.code(d),
+                None => noop,
+            };
+            let at = layout.funcref(f);
+            self.write(at + vm::FUNCREF_CODE, code);
+            self.write(at + vm::FUNCREF_VMCTX, self.address(0));
+            self.write(at + vm::FUNCREF_TYPE_ID, canonical(*ty).unwrap() as u32);
         }
     }
 

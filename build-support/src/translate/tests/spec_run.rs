@@ -7,11 +7,11 @@
 //! parameters; the result is read from `rax` or `xmm0`. Traps would end the
 //! process, so `assert_trap` and friends are left to the full runner.
 
-use super::run::Instance;
+use super::run::{Imports, Instance};
 use rivet_descriptor::BoundsMode;
 use std::collections::HashMap;
 use std::path::Path;
-use wasmparser::{ExternalKind, Parser, Payload, ValType, Validator, WasmFeatures};
+use wasmparser::{ExternalKind, Parser, Payload, TypeRef, ValType, Validator, WasmFeatures};
 use wast::core::{NanPattern, WastArgCore, WastRetCore};
 use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastRet};
 
@@ -23,8 +23,7 @@ type Native<R> =
 /// A module under test: its instance and its exported functions.
 struct Current {
     inst: Instance,
-    /// Export name to defined index and wasm type.
-    exports: HashMap<String, (u32, wasmparser::FuncType)>,
+    exports: Exports,
 }
 
 /// Outcome counts.
@@ -35,19 +34,30 @@ struct Counts {
     failures: Vec<String>,
 }
 
-/// The exported functions of `wasm`, or `None` when the module needs more
-/// than the test instance provides (or uses SIMD, which Rivet refuses).
-fn simple_exports(wasm: &[u8]) -> Option<HashMap<String, (u32, wasmparser::FuncType)>> {
+/// The exports of a module, by name: defined index and type.
+type Exports = HashMap<String, (u32, wasmparser::FuncType)>;
+
+/// What the test instance of `wasm` imports, and its exported functions; or
+/// `None` when the module needs more than the test instance provides (imports
+/// other than `spectest`'s) or uses SIMD, which Rivet refuses.
+fn plan(wasm: &[u8]) -> Option<(Exports, Imports)> {
     let features = (WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY) - WasmFeatures::SIMD;
     Validator::new_with_features(features)
         .validate_all(wasm)
         .ok()?;
     let mut types = vec![];
     let mut functions = vec![];
+    let mut imports = Imports::default();
     let mut exports = HashMap::new();
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.ok()? {
-            Payload::ImportSection(_) => return None,
+            Payload::ImportSection(r) => {
+                for import in r.into_imports() {
+                    if let TypeRef::Func(t) = spectest_import(&import.ok()?, &mut imports)? {
+                        functions.push(t);
+                    }
+                }
+            }
             Payload::TypeSection(r) => {
                 for t in r.into_iter_err_on_gc_types() {
                     types.push(t.ok()?);
@@ -59,18 +69,59 @@ fn simple_exports(wasm: &[u8]) -> Option<HashMap<String, (u32, wasmparser::FuncT
                 }
             }
             Payload::ExportSection(r) => {
+                let imported = functions.len() - count_defined(wasm)?;
                 for e in r {
                     let e = e.ok()?;
+                    let Some(defined) = (e.index as usize).checked_sub(imported) else {
+                        continue;
+                    };
                     if e.kind == ExternalKind::Func {
                         let ty = types[functions[e.index as usize] as usize].clone();
-                        exports.insert(e.name.to_string(), (e.index, ty));
+                        exports.insert(e.name.to_string(), (defined as u32, ty));
                     }
                 }
             }
             _ => {}
         }
     }
-    Some(exports)
+    Some((exports, imports))
+}
+
+/// Number of defined functions of a module.
+fn count_defined(wasm: &[u8]) -> Option<usize> {
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::FunctionSection(r) = payload.ok()? {
+            return Some(r.count() as usize);
+        }
+    }
+    Some(0)
+}
+
+/// Records what one import of the `spectest` module provides (the values and
+/// sizes the spec interpreter's `spectest` module has); `None` for any other
+/// import.
+fn spectest_import(import: &wasmparser::Import, imports: &mut Imports) -> Option<TypeRef> {
+    if import.module != "spectest" {
+        return None;
+    }
+    match (import.name, import.ty) {
+        (name, TypeRef::Func(_)) if name.starts_with("print") => {}
+        ("global_i32", TypeRef::Global(_)) => imports.globals.push(666),
+        ("global_i64", TypeRef::Global(_)) => imports.globals.push(666),
+        ("global_f32", TypeRef::Global(_)) => imports.globals.push(666.6f32.to_bits().into()),
+        ("global_f64", TypeRef::Global(_)) => imports.globals.push(666.6f64.to_bits()),
+        ("memory", TypeRef::Memory(_)) => imports.memories.push((1, Some(2))),
+        ("table", TypeRef::Table(_)) => imports.tables.push((10, Some(20))),
+        _ => return None,
+    }
+    Some(import.ty)
+}
+
+/// The value of global `g` of an instance, as slot bits.
+fn global_value(inst: &Instance, g: u32) -> u64 {
+    let slot = inst.read_i64(inst.layout.global_pointer(g)) as usize;
+    // SAFETY: global pointers of a test instance point at live slots.
+    unsafe { (slot as *const u64).read_unaligned() }
 }
 
 /// The value of a constant expression, as the bits of its slot.
@@ -84,9 +135,7 @@ fn const_value(inst: &Instance, expr: &wasmparser::ConstExpr) -> Option<u64> {
         F64Const { value } => value.bits(),
         RefNull { .. } => 0,
         RefFunc { function_index } => inst.address(inst.layout.funcref(function_index)) as u64,
-        GlobalGet { global_index } => {
-            inst.read_i64(inst.layout.defined_global(global_index)) as u64
-        }
+        GlobalGet { global_index } => global_value(inst, global_index),
         _ => return None,
     })
 }
@@ -118,7 +167,8 @@ fn initialize(inst: &mut Instance, wasm: &[u8]) -> Option<()> {
             _ => {}
         }
     }
-    if let Some(f) = start {
+    // An imported start function is a no-op here.
+    if let Some(f) = start.and_then(|f| f.checked_sub(inst.layout.imported_functions)) {
         call(inst, f, &[], &[], false);
     }
     Some(())
@@ -289,9 +339,10 @@ fn run_script(path: &Path, bounds: BoundsMode, counts: &mut Counts) {
         match directive {
             WastDirective::Module(QuoteWat::Wat(mut w)) => {
                 current = w.encode().ok().and_then(|wasm| {
-                    let exports = simple_exports(&wasm)?;
+                    let (exports, imports) = plan(&wasm)?;
                     let wasm = Box::leak(wasm.into_boxed_slice());
-                    let mut inst = Instance::from_wasm(wasm, super::builtins::table(), bounds);
+                    let builtins = super::builtins::table();
+                    let mut inst = Instance::from_wasm(wasm, builtins, bounds, &imports);
                     initialize(&mut inst, wasm)?;
                     Some(Current { inst, exports })
                 });
