@@ -72,7 +72,7 @@ impl FuncTranslator<'_, '_> {
             BlockType::Type(t) => (vec![], vec![clif_type(ptr, val_type(t))]),
             BlockType::FuncType(i) => {
                 let f = &self.env.types[i as usize];
-                (self.result_types(&f.params), self.result_types(&f.results))
+                (self.clif_types(&f.params), self.clif_types(&f.results))
             }
         }
     }

@@ -110,13 +110,26 @@ impl FuncTranslator<'_, '_> {
     /// defined memory, through its pointer for an imported one.
     fn memory_field(&mut self, mem: u32, field: u32) -> Value {
         let layout = self.env.layout;
-        match self.env.defined_memory(mem) {
-            Some(d) => self.load_pointer(self.vmctx, layout.defined_memory(d) + field),
+        // In guard-region mode a memory's base never changes, so its loads may
+        // be shared and hoisted; the length changes on grow in either mode.
+        let fixed = self.env.bounds == BoundsMode::Guard && field == vm::MEMORY_BASE;
+        let flags = if fixed {
+            MemFlagsData::trusted().with_readonly().with_can_move()
+        } else {
+            MemFlagsData::trusted()
+        };
+        let (memory, offset) = match self.env.defined_memory(mem) {
+            Some(d) => (self.vmctx, layout.defined_memory(d) + field),
             None => {
-                let memory = self.load_pointer(self.vmctx, layout.memory_pointer(mem));
-                self.load_pointer(memory, field)
+                let pointer = layout.memory_pointer(mem);
+                let readonly = MemFlagsData::trusted().with_readonly().with_can_move();
+                let ptr = self.env.pointer_type();
+                let memory = self.b.ins().load(ptr, readonly, self.vmctx, pointer as i32);
+                (memory, field)
             }
-        }
+        };
+        let ptr = self.env.pointer_type();
+        self.b.ins().load(ptr, flags, memory, offset as i32)
     }
 
     /// A pointer-sized value truncated to `i32` (a no-op on 32-bit targets).

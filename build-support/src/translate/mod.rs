@@ -29,6 +29,11 @@ use wasmparser::Operator;
 
 /// Translates defined function `defined_index` of `env` into `func`, whose
 /// signature is already set to the function's native signature.
+///
+/// The body must have been validated (the decode stage does so): the
+/// translator relies on validation for stack and type invariants. On error
+/// `func` is left half-built and must be discarded; `builder_ctx` is reset so
+/// that it can be reused.
 pub fn translate_function(
     env: &ModuleEnv,
     defined_index: u32,
@@ -42,18 +47,32 @@ pub fn translate_function(
     let index = env.imported_functions + defined_index;
     let ty = env.functions[index as usize];
     let mut t = FuncTranslator::new(env, func, builder_ctx, ty);
-    t.declare_locals(body)?;
-    let mut reader = body.get_operators_reader()?;
-    while !reader.eof() {
-        let (op, offset) = reader.read_with_offset()?;
-        t.translate_operator(op, offset as usize)?;
+    match t.translate_body(body) {
+        Ok(()) => {
+            t.finish();
+            Ok(())
+        }
+        Err(e) => {
+            drop(t);
+            *builder_ctx = FunctionBuilderContext::new();
+            Err(e)
+        }
     }
-    reader.finish()?;
-    t.finish();
-    Ok(())
 }
 
 impl FuncTranslator<'_, '_> {
+    /// Declares the locals and translates every operator of `body`.
+    fn translate_body(&mut self, body: &wasmparser::FunctionBody) -> Result<(), Error> {
+        self.declare_locals(body)?;
+        let mut reader = body.get_operators_reader()?;
+        while !reader.eof() {
+            let (op, offset) = reader.read_with_offset()?;
+            self.translate_operator(op, offset as usize)?;
+        }
+        reader.finish()?;
+        Ok(())
+    }
+
     /// Translates one operator; in unreachable code only the structure of nested
     /// blocks is tracked, since nothing there can execute.
     fn translate_operator(&mut self, op: Operator, offset: usize) -> Result<(), Error> {

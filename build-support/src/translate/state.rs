@@ -93,7 +93,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             t.b.def_var(var, p);
             t.locals.push(var);
         }
-        let results = t.result_types(&env.types[ty as usize].results);
+        let results = t.clif_types(&env.types[ty as usize].results);
         let dest = t.block_with_params(&results);
         t.frames.push(Frame {
             kind: FrameKind::Function,
@@ -142,8 +142,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         }
     }
 
-    /// Cranelift types of a list of wasm value types.
-    pub fn result_types(&self, tys: &[rivet_descriptor::ValType]) -> Vec<Type> {
+    /// The Cranelift types of wasm value types (parameters or results).
+    pub fn clif_types(&self, tys: &[rivet_descriptor::ValType]) -> Vec<Type> {
         let ptr = self.env.pointer_type();
         tys.iter().map(|t| clif_type(ptr, *t)).collect()
     }

@@ -2,8 +2,12 @@
 //! Cranelift's verifier on, for the host ([`spec`] does so for the spec
 //! suites), and run some of them natively ([`run`]).
 
+mod builtins;
 mod run;
 mod spec;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod spec_run;
+mod traps;
 
 use super::translate_function;
 use crate::env::{val_type, ModuleEnv};
@@ -358,7 +362,11 @@ fn simd_is_a_clean_error() {
     .unwrap();
     let isa = host_isa();
     let env = module_env(&wasm, &isa, BoundsMode::Guard).unwrap().unwrap();
-    let err = translate(&env, 0, &mut FunctionBuilderContext::new()).unwrap_err();
+    let mut ctx = FunctionBuilderContext::new();
+    let err = translate(&env, 0, &mut ctx).unwrap_err();
     assert_eq!(err.message, "not supported yet: SIMD");
     assert!(err.offset.is_some());
+    // The context is reusable after an error.
+    let err = translate(&env, 0, &mut ctx).unwrap_err();
+    assert_eq!(err.message, "not supported yet: SIMD");
 }

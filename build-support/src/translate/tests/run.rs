@@ -1,29 +1,77 @@
 //! Runs translated code natively: a module is compiled into an object, linked
 //! into a shared library with the system C compiler and loaded, and its
-//! functions are called with a hand-built instance context (explicit bounds
-//! mode, so memories are plain buffers). Traps would end the test process, so
-//! only code that returns is run here; trapping paths are checked in the IR.
+//! functions are called with a hand-built instance context. Memories are
+//! plain buffers; in guard-region mode each reserves the full
+//! `GUARD_RESERVATION` of (lazily committed) capacity, so its base never moves,
+//! though accesses past the end do not fault as real guard pages would. Traps
+//! would end the test process, so only code that returns is run here; trapping
+//! paths are checked in the IR.
 
 use super::{host_isa, module_env, translate};
+use crate::env::ModuleEnv;
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
-use rivet_descriptor::{vm, BoundsMode, Builtin, VmctxLayout, WASM_PAGE_SIZE};
+use rivet_descriptor::{vm, BoundsMode, Builtin, VmctxLayout, GUARD_RESERVATION, WASM_PAGE_SIZE};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A loaded module and the state its instance context points at.
-struct Instance {
+pub(super) struct Instance {
     lib: libloading::Library,
     /// The instance context, 16-byte aligned, and its address.
     _vmctx: Vec<u128>,
     base: usize,
     _store: Box<usize>,
     _builtins: Box<[usize; Builtin::COUNT]>,
-    memories: Vec<Vec<u8>>,
-    tables: Vec<Vec<usize>>,
+    /// What the builtins work on; the context's instance pointer points here.
+    pub(super) record: Box<Record>,
+    pub(super) layout: VmctxLayout,
+}
+
+/// What a test instance's imports are: imported functions all do nothing;
+/// imported globals, memories and tables are made here with these values and
+/// sizes (in import order).
+#[derive(Default)]
+pub(super) struct Imports {
+    /// Slot bits of each imported global.
+    pub globals: Vec<u64>,
+    /// Minimum and maximum pages of each imported memory.
+    pub memories: Vec<(u64, Option<u64>)>,
+    /// Minimum and maximum length of each imported table.
+    pub tables: Vec<(u64, Option<u64>)>,
+}
+
+/// The body of every imported function: ignores its arguments, returns
+/// nothing (which suits functions without results).
+extern "C" fn imported_noop() {}
+
+/// The instance state the test builtins ([`super::builtins`]) reach through
+/// the context's instance pointer.
+pub(super) struct Record {
+    /// Every memory, imported ones first.
+    pub memories: Vec<Vec<u8>>,
+    /// Address of each memory's `VMMemory`.
+    pub memory_structs: Vec<usize>,
+    /// Maximum size of each memory, in pages.
+    pub memory_maxima: Vec<u64>,
+    pub tables: Vec<Vec<usize>>,
+    /// Address of each table's `VMTable`.
+    pub table_structs: Vec<usize>,
+    /// Maximum length of each table.
+    pub table_maxima: Vec<u64>,
+    /// Bytes of each data segment (empty once dropped).
+    pub data: Vec<Vec<u8>>,
+    /// Items of each element segment (empty once dropped).
+    pub elements: Vec<Vec<usize>>,
+    /// Storage of imported memories' and tables' structs and imported globals.
+    #[allow(
+        clippy::vec_box,
+        reason = "slot addresses are published and must not move"
+    )]
+    pub imported_slots: Vec<Box<[u64; 2]>>,
 }
 
 /// A fresh scratch path for one compiled module.
@@ -33,21 +81,19 @@ fn scratch(ext: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rivet-translate-{}-{n}.{ext}", std::process::id()))
 }
 
-/// Compiles every function of a WAT module (no imports) into a shared library
-/// exporting defined function `i` as `f{i}`.
-fn compile_library(wat: &str) -> (libloading::Library, crate::env::ModuleEnv<'static>) {
-    let wasm: &'static [u8] = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
+/// Compiles every function of a module into a shared library exporting defined function `i` as `f{i}`.
+fn compile_library(
+    wasm: &'static [u8],
+    bounds: BoundsMode,
+) -> (libloading::Library, ModuleEnv<'static>) {
     wasmparser::Validator::new().validate_all(wasm).unwrap();
     let isa = host_isa();
-    let env = module_env(wasm, &isa, BoundsMode::Explicit)
-        .unwrap()
-        .unwrap();
-    assert_eq!(env.imported_functions, 0, "run tests wire no imports");
+    let env = module_env(wasm, &isa, bounds).unwrap().unwrap();
     let builder = ObjectBuilder::new(isa.clone(), "t", default_libcall_names()).unwrap();
     let mut module = ObjectModule::new(builder);
     let mut builder_ctx = FunctionBuilderContext::new();
     for i in 0..env.bodies.len() as u32 {
-        let sig = env.wasm_signature(env.functions[i as usize]);
+        let sig = env.wasm_signature(env.functions[(env.imported_functions + i) as usize]);
         let id = module
             .declare_function(&format!("f{i}"), Linkage::Export, &sig)
             .unwrap();
@@ -74,11 +120,33 @@ fn compile_library(wat: &str) -> (libloading::Library, crate::env::ModuleEnv<'st
     (lib, env)
 }
 
+/// A zeroed memory of `len` bytes; in guard-region mode with the capacity of
+/// a whole reservation, so that growing it never moves it.
+fn new_memory(len: usize, bounds: BoundsMode) -> Vec<u8> {
+    let mut memory = match bounds {
+        BoundsMode::Guard => Vec::with_capacity(GUARD_RESERVATION as usize),
+        BoundsMode::Explicit => Vec::new(),
+    };
+    memory.resize(len, 0);
+    memory
+}
+
 impl Instance {
     /// Compiles `wat` and builds an instance context for it, with `builtins` as
     /// the builtins table.
     fn new(wat: &str, builtins: [usize; Builtin::COUNT]) -> Instance {
-        let (lib, env) = compile_library(wat);
+        let wasm = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
+        Instance::from_wasm(wasm, builtins, BoundsMode::Explicit, &Imports::default())
+    }
+
+    /// Compiles a binary module and builds an instance context for it.
+    pub(super) fn from_wasm(
+        wasm: &'static [u8],
+        builtins: [usize; Builtin::COUNT],
+        bounds: BoundsMode,
+        imports: &Imports,
+    ) -> Instance {
+        let (lib, env) = compile_library(wasm, bounds);
         let layout = env.layout;
         let mut vmctx: Vec<u128> = vec![0; (layout.size as usize).div_ceil(16)];
         let mut inst = Instance {
@@ -87,74 +155,141 @@ impl Instance {
             _vmctx: vmctx,
             _store: Box::new(0),
             _builtins: Box::new(builtins),
-            memories: env
-                .memories
-                .iter()
-                .map(|m| vec![0; (m.minimum * WASM_PAGE_SIZE) as usize])
-                .collect(),
-            tables: env
-                .tables
-                .iter()
-                .map(|t| vec![0; t.minimum as usize])
-                .collect(),
+            record: Box::new(Record {
+                memories: vec![],
+                memory_structs: vec![],
+                memory_maxima: vec![],
+                tables: vec![],
+                table_structs: vec![],
+                table_maxima: vec![],
+                data: vec![],
+                elements: vec![],
+                imported_slots: vec![],
+            }),
+            layout,
         };
+        let record = &*inst.record as *const Record as usize;
+        inst.write(VmctxLayout::INSTANCE, record);
         inst.write(VmctxLayout::STORE, &*inst._store as *const usize as usize);
         inst.write(VmctxLayout::BUILTINS, inst._builtins.as_ptr() as usize);
-        for (ty, _) in env.types.iter().enumerate() {
-            inst.write(layout.type_id(ty as u32), ty as u32);
-        }
-        inst.init_memories(&layout);
-        inst.init_tables(&layout);
-        for g in 0..env.globals.len() as u32 {
-            let at = inst.address(layout.defined_global(g));
-            inst.write(layout.global_pointer(g), at);
-        }
-        for (f, ty) in env.functions.iter().enumerate() {
-            let at = layout.funcref(f as u32);
-            inst.write(at + vm::FUNCREF_CODE, inst.code(f as u32));
-            inst.write(at + vm::FUNCREF_VMCTX, inst.address(0));
-            inst.write(at + vm::FUNCREF_TYPE_ID, *ty);
-        }
+        inst.init_memories(&env, imports, bounds);
+        inst.init_tables(&env, imports);
+        inst.init_globals(&env, imports);
+        inst.init_functions(&env);
         inst
     }
 
-    fn init_memories(&mut self, layout: &VmctxLayout) {
-        for m in 0..self.memories.len() {
-            let at = layout.defined_memory(m as u32);
-            let (base, len) = (
-                self.memories[m].as_mut_ptr() as usize,
-                self.memories[m].len(),
-            );
-            self.write(at + vm::MEMORY_BASE, base);
-            self.write(at + vm::MEMORY_LENGTH, len);
-            self.write(layout.memory_pointer(m as u32), self.address(at));
+    /// Storage for an imported item's 16 bytes, holding `value` first.
+    fn imported_slot(&mut self, value: u64) -> usize {
+        let mut slot = Box::new([value, 0]);
+        let at = slot.as_mut_ptr() as usize;
+        self.record.imported_slots.push(slot);
+        at
+    }
+
+    fn init_memories(&mut self, env: &ModuleEnv, imports: &Imports, bounds: BoundsMode) {
+        let layout = self.layout;
+        for m in 0..env.memories.len() as u32 {
+            let ty = &env.memories[m as usize];
+            let (minimum, maximum) = match env.defined_memory(m) {
+                Some(_) => (ty.minimum, ty.maximum),
+                None => imports.memories[m as usize],
+            };
+            let at = match env.defined_memory(m) {
+                Some(d) => self.address(layout.defined_memory(d)),
+                None => self.imported_slot(0),
+            };
+            let memory = new_memory((minimum * WASM_PAGE_SIZE) as usize, bounds);
+            self.record.memories.push(memory);
+            self.record.memory_maxima.push(maximum.unwrap_or(1 << 16));
+            self.record.memory_structs.push(at);
+            super::builtins::publish_memory(&mut self.record, m);
+            self.write(layout.memory_pointer(m), at);
         }
     }
 
-    fn init_tables(&mut self, layout: &VmctxLayout) {
-        for t in 0..self.tables.len() {
-            let at = layout.defined_table(t as u32);
-            let (base, len) = (self.tables[t].as_mut_ptr() as usize, self.tables[t].len());
-            self.write(at + vm::TABLE_BASE, base);
-            self.write(at + vm::TABLE_LENGTH, len as u32);
-            self.write(layout.table_pointer(t as u32), self.address(at));
+    fn init_tables(&mut self, env: &ModuleEnv, imports: &Imports) {
+        let layout = self.layout;
+        for t in 0..env.tables.len() as u32 {
+            let ty = &env.tables[t as usize];
+            let (minimum, maximum) = match env.defined_table(t) {
+                Some(_) => (ty.minimum, ty.maximum),
+                None => imports.tables[t as usize],
+            };
+            let at = match env.defined_table(t) {
+                Some(d) => self.address(layout.defined_table(d)),
+                None => self.imported_slot(0),
+            };
+            self.record.tables.push(vec![0; minimum as usize]);
+            self.record
+                .table_maxima
+                .push(maximum.unwrap_or(u32::MAX.into()));
+            self.record.table_structs.push(at);
+            super::builtins::publish_table(&mut self.record, t);
+            self.write(layout.table_pointer(t), at);
+        }
+    }
+
+    fn init_globals(&mut self, env: &ModuleEnv, imports: &Imports) {
+        let layout = self.layout;
+        for g in 0..env.globals.len() as u32 {
+            let at = match env.defined_global(g) {
+                Some(d) => self.address(layout.defined_global(d)),
+                None => self.imported_slot(imports.globals[g as usize]),
+            };
+            self.write(layout.global_pointer(g), at);
+        }
+    }
+
+    /// Type ids, imported functions and every function's `VMFuncRef`.
+    fn init_functions(&mut self, env: &ModuleEnv) {
+        let layout = self.layout;
+        // Store-wide type ids are canonical: equal function types share one,
+        // here the index of the first of them.
+        let canonical = |ty: u32| env.types.iter().position(|t| *t == env.types[ty as usize]);
+        for ty in 0..env.types.len() as u32 {
+            self.write(layout.type_id(ty), canonical(ty).unwrap() as u32);
+        }
+        let imported = env.imported_functions;
+        let noop = imported_noop as *const () as usize;
+        for f in 0..imported {
+            let at = layout.imported_function(f);
+            self.write(at + vm::FUNC_IMPORT_CODE, noop);
+            self.write(at + vm::FUNC_IMPORT_VMCTX, self.address(0));
+        }
+        for (f, ty) in env.functions.iter().enumerate() {
+            let f = f as u32;
+            let code = match f.checked_sub(imported) {
+                Some(d) => self.code(d),
+                None => noop,
+            };
+            let at = layout.funcref(f);
+            self.write(at + vm::FUNCREF_CODE, code);
+            self.write(at + vm::FUNCREF_VMCTX, self.address(0));
+            self.write(at + vm::FUNCREF_TYPE_ID, canonical(*ty).unwrap() as u32);
         }
     }
 
     /// The address of byte `offset` of the instance context.
-    fn address(&self, offset: u32) -> usize {
+    pub(super) fn address(&self, offset: u32) -> usize {
         self.base + offset as usize
     }
 
     /// Writes `value` at byte `offset` of the instance context.
-    fn write<T>(&mut self, offset: u32, value: T) {
+    pub(super) fn write<T>(&mut self, offset: u32, value: T) {
         let at = self.address(offset) as *mut T;
         // SAFETY: every offset comes from the layout, inside the allocation.
         unsafe { at.write_unaligned(value) }
     }
 
+    /// Reads an `i64` at byte `offset` of the instance context.
+    pub(super) fn read_i64(&self, offset: u32) -> i64 {
+        // SAFETY: every offset comes from the layout, inside the allocation.
+        unsafe { (self.address(offset) as *const i64).read_unaligned() }
+    }
+
     /// The code address of defined function `i`.
-    fn code(&self, i: u32) -> usize {
+    pub(super) fn code(&self, i: u32) -> usize {
         // SAFETY: `f{i}` is a function symbol; only its address is taken.
         let sym = unsafe { self.lib.get::<*const u8>(format!("f{i}").as_bytes()) };
         *sym.unwrap() as usize
@@ -167,7 +302,7 @@ impl Instance {
         unsafe { *self.lib.get::<F>(format!("f{i}").as_bytes()).unwrap() }
     }
 
-    fn vmctx(&self) -> *mut u8 {
+    pub(super) fn vmctx(&self) -> *mut u8 {
         self.base as *mut u8
     }
 }
@@ -473,10 +608,10 @@ fn memories_and_globals() {
     let store: extern "C" fn(*mut u8, i32, i64) = inst.func(0);
     store(vmctx, 65525, 0x0102_0304_0506_0780);
     assert_eq!(
-        inst.memories[0][65528..],
+        inst.record.memories[0][65528..],
         0x0102_0304_0506_0780u64.to_le_bytes()
     );
-    assert_eq!(inst.memories[1][65525..65527], [0x80, 0x07]);
+    assert_eq!(inst.record.memories[1][65525..65527], [0x80, 0x07]);
     let load: extern "C" fn(*mut u8, i32) -> i64 = inst.func(1);
     assert_eq!(load(vmctx, 65525), -128 + 0x780);
     let size: extern "C" fn(*mut u8) -> i32 = inst.func(2);
@@ -484,4 +619,96 @@ fn memories_and_globals() {
     let add: extern "C" fn(*mut u8, i64) -> i64 = inst.func(3);
     add(vmctx, 5);
     assert_eq!(add(vmctx, 7), 12);
+}
+
+/// Offset of the `VMMemory` of defined memory 0 in the builtins test's context.
+static MEMORY_AT: AtomicUsize = AtomicUsize::new(0);
+
+/// A `memory.grow` that really moves memory 0: it allocates a larger buffer
+/// (leaked: the test is short), copies, and updates the `VMMemory`.
+extern "C" fn test_memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32 {
+    assert_eq!(memory, 0);
+    // SAFETY: `vmctx` is the test instance's context, whose memory 0 is a
+    // `VMMemory` at `MEMORY_AT`.
+    unsafe {
+        let at = vmctx.add(MEMORY_AT.load(Ordering::Relaxed));
+        let base = *(at.add(vm::MEMORY_BASE as usize) as *const *mut u8);
+        let length = *(at.add(vm::MEMORY_LENGTH as usize) as *const usize);
+        let mut bigger = vec![0u8; length + delta as usize * WASM_PAGE_SIZE as usize];
+        std::ptr::copy_nonoverlapping(base, bigger.as_mut_ptr(), length);
+        let bigger = Box::leak(bigger.into_boxed_slice());
+        *(at.add(vm::MEMORY_BASE as usize) as *mut *mut u8) = bigger.as_mut_ptr();
+        *(at.add(vm::MEMORY_LENGTH as usize) as *mut usize) = bigger.len();
+        (length / WASM_PAGE_SIZE as usize) as u32
+    }
+}
+
+/// A `memory.fill` that only succeeds when asked to fill nothing, so that the
+/// status path can be seen from wasm.
+extern "C" fn test_memory_fill(_: *mut u8, memory: u32, dst: u32, value: u32, len: u32) -> u32 {
+    assert_eq!((memory, dst, value), (0, 7, 9));
+    len
+}
+
+/// A `table.grow` that returns its arguments' sum, to show they arrive.
+extern "C" fn test_table_grow(_: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
+    table + init as u32 + delta
+}
+
+#[test]
+fn builtins_receive_their_arguments_and_memory_base_is_reloaded() {
+    let mut builtins = [0; Builtin::COUNT];
+    builtins[Builtin::MemoryGrow as usize] = test_memory_grow as *const () as usize;
+    builtins[Builtin::MemoryFill as usize] = test_memory_fill as *const () as usize;
+    builtins[Builtin::TableGrow as usize] = test_table_grow as *const () as usize;
+    let inst = Instance::new(
+        r#"(module
+          (memory 1)
+          (table $t 0 externref)
+          (func (param i32) (result i32)
+            (i32.store (i32.const 16) (i32.const 0x1234))
+            (drop (memory.grow (local.get 0)))
+            (i32.store (i32.const 70000) (i32.const 5))
+            (i32.add (i32.load (i32.const 16)) (i32.load (i32.const 70000)))
+            (i32.add (memory.size)))
+          (func (param i32)
+            (memory.fill (i32.const 7) (i32.const 9) (local.get 0)))
+          (func (result i32)
+            (table.grow $t (ref.null extern) (i32.const 3))))"#,
+        builtins,
+    );
+    let at = inst.layout.defined_memory(0);
+    MEMORY_AT.store(at as usize, Ordering::Relaxed);
+    let vmctx = inst.vmctx();
+    let grow: extern "C" fn(*mut u8, i32) -> i32 = inst.func(0);
+    assert_eq!(grow(vmctx, 1), 0x1234 + 5 + 2);
+    let fill: extern "C" fn(*mut u8, i32) = inst.func(1);
+    fill(vmctx, 0);
+    let table_grow: extern "C" fn(*mut u8) -> i32 = inst.func(2);
+    assert_eq!(table_grow(vmctx), 3);
+}
+
+#[test]
+fn imported_functions_are_called_with_their_own_context() {
+    let mut inst = Instance::new(
+        r#"(module
+          (import "host" "double" (func $double (param i64) (result i64)))
+          (global (mut i64) (i64.const 0))
+          (func (param i64) (result i64) (i64.add (call $double (local.get 0)) (i64.const 1))))"#,
+        [0; Builtin::COUNT],
+    );
+    // The callee records its argument in its own global.
+    let callee = Instance::new(
+        "(module (global (mut i64) (i64.const 0))
+           (func (param i64) (result i64)
+             (global.set 0 (local.get 0)) (i64.mul (local.get 0) (i64.const 2))))",
+        [0; Builtin::COUNT],
+    );
+    let at = inst.layout.imported_function(0);
+    inst.write(at + vm::FUNC_IMPORT_CODE, callee.code(0));
+    inst.write(at + vm::FUNC_IMPORT_VMCTX, callee.vmctx() as usize);
+    let f: extern "C" fn(*mut u8, i64) -> i64 = inst.func(0);
+    assert_eq!(f(inst.vmctx(), 20), 41);
+    assert_eq!(callee.read_i64(callee.layout.defined_global(0)), 20);
+    assert_eq!(inst.read_i64(inst.layout.defined_global(0)), 0);
 }
