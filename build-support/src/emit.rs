@@ -50,6 +50,7 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
     let unit = Unit {
         bounds: options.bounds,
         modules: vec![module],
+        component: None,
     };
     e.define_descriptor(
         &options.symbol,

@@ -38,9 +38,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod component;
+
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// First bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"RIVETUN\0";
@@ -120,8 +122,11 @@ pub mod raw_offsets {
 pub struct Unit {
     /// How memory accesses were compiled; the runtime allocates memories to match.
     pub bounds: BoundsMode,
-    /// The core modules of the unit.
+    /// The core modules of the unit (for a component: its distinct core modules and
+    /// its generated adapter modules).
     pub modules: Vec<Module>,
+    /// For a component, its instantiation plan; `None` for a core module.
+    pub component: Option<component::Component>,
 }
 
 impl Unit {
@@ -681,6 +686,7 @@ mod tests {
         let unit = Unit {
             bounds: BoundsMode::Explicit,
             modules: vec![],
+            component: Some(component::Component::default()),
         };
         assert_eq!(Unit::decode(&unit.encode()).unwrap(), unit);
         assert!(Unit::decode(&[0xff, 0xff]).is_err());

@@ -115,7 +115,11 @@ pub fn load_inert(
         }
         // Inert functions have no code length, so they register no range.
     }
-    let unit = Unit { bounds, modules };
+    let unit = Unit {
+        bounds,
+        modules,
+        component: None,
+    };
     let fake = FakeUnit::new(&unit, functions, vec![std::ptr::dangling(); 2], data);
     let loaded = fake.load().expect("fake unit loads");
     (fake, loaded)

@@ -52,6 +52,7 @@ fn bad_descriptors_are_format_errors() {
     let unit = Unit {
         bounds: BoundsMode::Guard,
         modules: vec![finish(empty())],
+        component: None,
     };
     let mut fake = FakeUnit::new(&unit, vec![], vec![], vec![]);
     assert_eq!(fake.load().unwrap().len(), 1);
@@ -76,6 +77,7 @@ fn inconsistent_metadata_is_refused() {
     let unit = Unit {
         bounds: BoundsMode::Guard,
         modules: vec![m],
+        component: None,
     };
     let fake = FakeUnit::new(&unit, vec![], vec![], vec![]);
     assert!(matches!(fake.load(), Err(Error::Format(e)) if e.contains("layout")));
@@ -88,6 +90,7 @@ fn inconsistent_metadata_is_refused() {
     let unit = Unit {
         bounds: BoundsMode::Guard,
         modules: vec![finish(m)],
+        component: None,
     };
     let fake = FakeUnit::new(&unit, vec![], vec![], vec![1, 2, 3]);
     assert!(matches!(fake.load(), Err(Error::Format(e)) if e.contains("data")));

@@ -180,6 +180,7 @@ fn load() -> Loaded {
     let unit = Unit {
         bounds: BoundsMode::Guard,
         modules: vec![m],
+        component: None,
     };
     let fake = FakeUnit::new(&unit, addrs[2..].to_vec(), addrs[..2].to_vec(), vec![]);
     let module = fake.load().unwrap().remove(0);

@@ -1,0 +1,208 @@
+//! The component part of a unit: the flat instantiation plan the compiler's
+//! flatten stage produces and the runtime executes.
+//!
+//! A component unit holds every distinct core module of the component (each
+//! compiled once, however often it is instantiated) and every generated adapter
+//! module in [`crate::Unit::modules`]; [`Component`] says how to instantiate them,
+//! in which order, with which imports, and what reaches the host.
+//!
+//! Indices:
+//! * *core instance* `i`: the instance created by the `i`-th [`Step::Instantiate`].
+//! * *component instance* `c`: an entry of [`Component::instances`]; 0 is the root
+//!   (the component the host instantiates); nested ones name their parent. Each
+//!   has the Canonical ABI's per-instance state: `may_leave`, `may_enter`, the
+//!   handle table, and the poisoned flag set when a trap unwinds through it.
+//! * *type* `t`: an entry of [`Component::types`]; *function type* `f`: an entry
+//!   of [`Component::func_types`]; *resource* `r`: an entry of
+//!   [`Component::resources`].
+
+use serde::{Deserialize, Serialize};
+
+/// A component value type.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    Bool,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+    S64,
+    U64,
+    F32,
+    F64,
+    Char,
+    String,
+    /// `list<t>`.
+    List(u32),
+    /// Named fields, in order.
+    Record(Vec<(String, u32)>),
+    Tuple(Vec<u32>),
+    /// Cases with optional payloads, in order.
+    Variant(Vec<(String, Option<u32>)>),
+    Enum(Vec<String>),
+    Option(u32),
+    Result {
+        ok: Option<u32>,
+        err: Option<u32>,
+    },
+    Flags(Vec<String>),
+    /// An owned handle to resource `r`.
+    Own(u32),
+    /// A borrowed handle to resource `r`.
+    Borrow(u32),
+}
+
+/// A component function type.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct ComponentFuncType {
+    /// Named parameters, in order (types index [`Component::types`]).
+    pub params: Vec<(String, u32)>,
+    /// The result, if any.
+    pub result: Option<u32>,
+}
+
+/// String encodings of the `string-encoding` canonical option.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, Default)]
+pub enum StringEncoding {
+    #[default]
+    Utf8,
+    Utf16,
+    /// `latin1+utf16`.
+    CompactUtf16,
+}
+
+/// Canonical options of a `canon lift` or `canon lower`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct CanonOptions {
+    /// The memory (a core memory export).
+    pub memory: Option<CoreDef>,
+    /// The `realloc` function `(old_ptr, old_size, align, new_size) -> ptr`.
+    pub realloc: Option<CoreDef>,
+    /// The `post-return` function (lifts only).
+    pub post_return: Option<CoreDef>,
+    pub string_encoding: StringEncoding,
+}
+
+/// Where a core item (function, memory, table, global) comes from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum CoreDef {
+    /// Export `name` of core instance `instance`.
+    Export { instance: u32, name: String },
+    /// A host import lowered into core wasm: entry of [`Component::host_lowers`].
+    /// The runtime supplies a host function of the lowered core signature.
+    HostLower(u32),
+    /// `canon resource.new r`, called from component instance `instance`:
+    /// `(rep: i32) -> i32`.
+    ResourceNew { resource: u32, instance: u32 },
+    /// `canon resource.rep r`: `(handle: i32) -> i32`.
+    ResourceRep { resource: u32, instance: u32 },
+    /// `canon resource.drop r`: `(handle: i32)`.
+    ResourceDrop { resource: u32, instance: u32 },
+    /// A runtime intrinsic that fused adapters import (see [`Intrinsic`]).
+    Intrinsic(Intrinsic),
+}
+
+/// Runtime state and operations fused adapters need and core wasm cannot do by
+/// itself. Each is supplied by the runtime as a core import of the shape given.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum Intrinsic {
+    /// The flags of component instance `c` as a mutable `i32` global:
+    /// bit 0 `may_leave`, bit 1 `may_enter`, bit 2 poisoned. The runtime sets
+    /// `may_leave | may_enter` at instantiation; adapters test and update them.
+    InstanceFlags(u32),
+    /// Move an owned handle of resource `resource` from the table of component
+    /// instance `from` to that of `to`: `(handle: i32) -> i32` (the new handle).
+    /// Traps as the Canonical ABI says (bad handle, lent-out handle).
+    TransferOwn { resource: u32, from: u32, to: u32 },
+    /// Lend a handle (own or borrow) of `resource` in `from` to `to` for the
+    /// duration of the current call: `(handle: i32) -> i32` (the borrow handle in
+    /// `to`, or the representation when `to` defines the resource).
+    TransferBorrow { resource: u32, from: u32, to: u32 },
+    /// Start a call into component instance `c` that may receive borrows: `()`.
+    EnterCall(u32),
+    /// End that call: traps if a borrow lent for it was not dropped: `()`.
+    ExitCall(u32),
+}
+
+/// One initializer, run in order at instantiation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum Step {
+    /// Instantiate `module` (index into [`crate::Unit::modules`]) as the next core
+    /// instance, with one definition per import in the module's import order.
+    Instantiate { module: u32, args: Vec<CoreDef> },
+}
+
+/// A component instance created by the plan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComponentInstance {
+    /// The enclosing component instance; `None` for the root.
+    pub parent: Option<u32>,
+}
+
+/// A resource type the component defines.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResourceDef {
+    /// Component instance that defines it (whose handles hold its representations).
+    pub instance: u32,
+    /// Destructor `(rep: i32)`, if any.
+    pub dtor: Option<CoreDef>,
+    /// The name the resource is exported under, for messages.
+    pub name: String,
+}
+
+/// A core function lifted to a component function.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Lift {
+    /// The lifted core function.
+    pub func: CoreDef,
+    /// Index into [`Component::func_types`].
+    pub ty: u32,
+    pub options: CanonOptions,
+    /// Component instance whose code runs.
+    pub instance: u32,
+}
+
+/// A host import lowered into core wasm.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostLower {
+    /// Index into [`Component::imports`].
+    pub import: u32,
+    pub options: CanonOptions,
+    /// Component instance that calls it.
+    pub instance: u32,
+}
+
+/// A function the component imports from the host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComponentImport {
+    /// Import name: `f` for a top-level function, `iface-name#f` for function `f`
+    /// of imported instance `iface-name` (e.g. `wasi:cli/stdout@0.2.0#get-stdout`).
+    pub name: String,
+    /// Index into [`Component::func_types`].
+    pub ty: u32,
+}
+
+/// A function the component exports to the host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComponentExport {
+    /// Export name, with the same `iface-name#f` convention as imports.
+    pub name: String,
+    /// Index into [`Component::lifts`].
+    pub lift: u32,
+}
+
+/// The flattened plan of a component.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Component {
+    pub types: Vec<ValueType>,
+    pub func_types: Vec<ComponentFuncType>,
+    pub resources: Vec<ResourceDef>,
+    pub instances: Vec<ComponentInstance>,
+    pub imports: Vec<ComponentImport>,
+    pub host_lowers: Vec<HostLower>,
+    pub lifts: Vec<Lift>,
+    pub steps: Vec<Step>,
+    pub exports: Vec<ComponentExport>,
+}
