@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod emit;
 pub mod env;
+pub mod fuse;
 pub mod error;
 pub mod package;
 pub mod trampoline;
