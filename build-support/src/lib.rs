@@ -8,8 +8,8 @@
 pub mod decode;
 pub mod emit;
 pub mod env;
-pub mod fuse;
 pub mod error;
+pub mod fuse;
 pub mod package;
 pub mod trampoline;
 pub mod translate;

@@ -124,6 +124,72 @@ pub enum Intrinsic {
     EnterCall(u32),
     /// End that call: traps if a borrow lent for it was not dropped: `()`.
     ExitCall(u32),
+    /// Raise a Canonical ABI trap: `(code: i32)` where `code` is an [`AbiTrap`];
+    /// never returns.
+    Trap,
+}
+
+/// Canonical ABI traps an adapter raises through [`Intrinsic::Trap`], with the
+/// messages the reference tests expect.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum AbiTrap {
+    CannotLeave = 0,
+    CannotEnter = 1,
+    UnalignedPointer = 2,
+    StringOutOfBounds = 3,
+    ListOutOfBounds = 4,
+    InvalidUtf8 = 5,
+    InvalidUtf16 = 6,
+    InvalidChar = 7,
+    InvalidBool = 8,
+    InvalidDiscriminant = 9,
+    InvalidFlags = 10,
+    ReallocOutOfBounds = 11,
+    ReallocUnaligned = 12,
+}
+
+impl AbiTrap {
+    /// Every trap, in code order.
+    pub const ALL: [AbiTrap; 13] = [
+        AbiTrap::CannotLeave,
+        AbiTrap::CannotEnter,
+        AbiTrap::UnalignedPointer,
+        AbiTrap::StringOutOfBounds,
+        AbiTrap::ListOutOfBounds,
+        AbiTrap::InvalidUtf8,
+        AbiTrap::InvalidUtf16,
+        AbiTrap::InvalidChar,
+        AbiTrap::InvalidBool,
+        AbiTrap::InvalidDiscriminant,
+        AbiTrap::InvalidFlags,
+        AbiTrap::ReallocOutOfBounds,
+        AbiTrap::ReallocUnaligned,
+    ];
+
+    /// The trap with this code, if any.
+    pub fn from_code(code: u32) -> Option<AbiTrap> {
+        AbiTrap::ALL.get(code as usize).copied()
+    }
+
+    /// The message the component-model reference tests expect.
+    pub fn message(self) -> &'static str {
+        match self {
+            AbiTrap::CannotLeave => "cannot leave component instance",
+            AbiTrap::CannotEnter => "cannot enter component instance",
+            AbiTrap::UnalignedPointer => "unaligned pointer",
+            AbiTrap::StringOutOfBounds => "string content out-of-bounds",
+            AbiTrap::ListOutOfBounds => "list content out-of-bounds",
+            AbiTrap::InvalidUtf8 => "invalid utf-8",
+            AbiTrap::InvalidUtf16 => "invalid utf-16",
+            AbiTrap::InvalidChar => "invalid `char` bit pattern",
+            AbiTrap::InvalidBool => "invalid bool",
+            AbiTrap::InvalidDiscriminant => "invalid variant discriminant",
+            AbiTrap::InvalidFlags => "invalid flags",
+            AbiTrap::ReallocOutOfBounds => "realloc return: beyond end of memory",
+            AbiTrap::ReallocUnaligned => "realloc return: result not aligned",
+        }
+    }
 }
 
 /// One initializer, run in order at instantiation.
