@@ -44,6 +44,8 @@ pub struct Store {
     globals: Arena<GlobalData>,
     hosts: Arena<VMHostFunc>,
     instances: Arena<InstanceData>,
+    /// State of every instantiated component (handle tables, flags).
+    pub(crate) components: Vec<std::rc::Rc<crate::component::instance::ComponentState>>,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -63,6 +65,7 @@ impl Store {
             globals: Arena::new(),
             hosts: Arena::new(),
             instances: Arena::new(),
+            components: Vec::new(),
             _not_send: PhantomData,
         }
     }
