@@ -203,7 +203,9 @@ fn invoke_host(
         (HostFn::Plain(f), _) => f(args, &mut results)?,
         (HostFn::WithStore(f), Some(store)) => f(store, args, &mut results)?,
         (HostFn::WithStore(_), None) => {
-            return Err(Trap::host("host function called outside a call into its store"))
+            return Err(Trap::host(
+                "host function called outside a call into its store",
+            ))
         }
     }
     for (i, (r, t)) in results.iter().zip(&record.ty.results).enumerate() {

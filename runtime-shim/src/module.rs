@@ -92,7 +92,6 @@ impl Module {
     }
 }
 
-
 /// Parses the unit behind a descriptor: its modules in unit order and, for a
 /// component, its plan.
 ///
@@ -101,7 +100,7 @@ impl Module {
 pub(crate) unsafe fn load_unit(
     desc: *const RawDescriptor,
 ) -> Result<(Vec<Module>, Option<rivet_descriptor::component::Component>), Error> {
-        let desc = desc
+    let desc = desc
         .as_ref()
         .ok_or_else(|| Error::Format("null descriptor".into()))?;
     if desc.magic != MAGIC {
@@ -149,7 +148,7 @@ pub(crate) unsafe fn load_unit(
         })));
     }
     Ok((modules, unit.component))
-    }
+}
 
 /// A slice over descriptor memory, allowing a null pointer for an empty slice.
 unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Error> {

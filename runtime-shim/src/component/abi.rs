@@ -121,7 +121,9 @@ fn flatten_into(t: &Type, out: &mut Vec<ValType>) {
         Type::F32 => out.push(ValType::F32),
         Type::F64 => out.push(ValType::F64),
         Type::String | Type::List(_) => out.extend([ValType::I32, ValType::I32]),
-        Type::Flags(names) => out.extend(std::iter::repeat_n(ValType::I32, names.len().div_ceil(32))),
+        Type::Flags(names) => {
+            out.extend(std::iter::repeat_n(ValType::I32, names.len().div_ceil(32)))
+        }
         Type::Record(_) | Type::Tuple(_) => {
             for f in fields(t).unwrap_or_default() {
                 flatten_into(f, out);

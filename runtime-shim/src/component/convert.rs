@@ -152,7 +152,9 @@ fn case_of<'v>(t: &Type, v: &'v Value) -> (usize, Option<&'v Value>) {
             cs.iter().position(|(c, _)| c == n).unwrap_or(0),
             p.as_deref(),
         ),
-        (Type::Enum(names), Value::Enum(n)) => (names.iter().position(|c| c == n).unwrap_or(0), None),
+        (Type::Enum(names), Value::Enum(n)) => {
+            (names.iter().position(|c| c == n).unwrap_or(0), None)
+        }
         (_, Value::Option(o)) => (o.is_some() as usize, o.as_deref()),
         (_, Value::Result(Ok(p))) => (0, p.as_deref()),
         (_, Value::Result(Err(p))) => (1, p.as_deref()),
@@ -393,7 +395,9 @@ impl Cx<'_> {
                 Err(_) => Err(trap("invalid utf-8")),
             },
             (_, true) => {
-                let units = raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+                let units = raw
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]));
                 char::decode_utf16(units)
                     .collect::<Result<String, _>>()
                     .map_err(|_| trap("invalid utf-16"))
@@ -564,7 +568,12 @@ impl Cx<'_> {
             .opts
             .realloc
             .ok_or_else(|| trap("canonical option `realloc` is required"))?;
-        let args = [Val::I32(0), Val::I32(0), Val::I32(align as i32), Val::I32(size as i32)];
+        let args = [
+            Val::I32(0),
+            Val::I32(0),
+            Val::I32(align as i32),
+            Val::I32(size as i32),
+        ];
         let ptr = match f.call(self.store, &args)?.first() {
             Some(Val::I32(p)) => *p as u32,
             _ => return Err(trap("realloc returned no i32")),
@@ -590,8 +599,16 @@ impl Cx<'_> {
             enc => {
                 let units: Vec<u16> = s.encode_utf16().collect();
                 let n = units.len() as u32;
-                let tag = if enc == StringEncoding::CompactUtf16 { UTF16_TAG } else { 0 };
-                (2, units.iter().flat_map(|u| u.to_le_bytes()).collect(), n | tag)
+                let tag = if enc == StringEncoding::CompactUtf16 {
+                    UTF16_TAG
+                } else {
+                    0
+                };
+                (
+                    2,
+                    units.iter().flat_map(|u| u.to_le_bytes()).collect(),
+                    n | tag,
+                )
             }
         };
         if bytes.len() as u64 > MAX_BYTE_LENGTH {

@@ -56,15 +56,15 @@ impl Store {
         imports: &ComponentImports,
     ) -> Result<ComponentInstance, Error> {
         let plan = &c.0.plan;
-        let host = plan
-            .imports
-            .iter()
-            .map(|i| {
-                imports.funcs.get(&i.name).cloned().ok_or_else(|| {
-                    Error::Link(format!("missing component import `{}`", i.name))
+        let host =
+            plan.imports
+                .iter()
+                .map(|i| {
+                    imports.funcs.get(&i.name).cloned().ok_or_else(|| {
+                        Error::Link(format!("missing component import `{}`", i.name))
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>()?;
         let flag_ty = GlobalType {
             content: ValType::I32,
             mutable: true,
@@ -78,7 +78,9 @@ impl Store {
             cores: RefCell::new(Vec::new()),
             flags,
             tables: RefCell::new(Tables {
-                instances: (0..plan.instances.len()).map(|_| Default::default()).collect(),
+                instances: (0..plan.instances.len())
+                    .map(|_| Default::default())
+                    .collect(),
                 host: HandleTable::default(),
             }),
             imports: host,
@@ -132,6 +134,30 @@ impl ComponentState {
         }
     }
 
+    /// Checks, before entering the guest, that every handle in a host value
+    /// is live in this instantiation's host table: a stale handle is the
+    /// host's error and must not poison the guest.
+    pub fn check_host_handles(&self, v: &Value) -> Result<(), Trap> {
+        match v {
+            Value::Own(h) | Value::Borrow(h) => {
+                self.check_owner(*h)?;
+                self.tables
+                    .borrow()
+                    .host
+                    .get_typed(h.index, h.ty.0)
+                    .map(|_| ())
+            }
+            Value::List(vs) | Value::Tuple(vs) => {
+                vs.iter().try_for_each(|v| self.check_host_handles(v))
+            }
+            Value::Record(fs) => fs.iter().try_for_each(|(_, v)| self.check_host_handles(v)),
+            Value::Variant(_, Some(p))
+            | Value::Option(Some(p))
+            | Value::Result(Ok(Some(p)) | Err(Some(p))) => self.check_host_handles(p),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether component instance `inst` defines resource `r`.
     pub fn defines(&self, inst: u32, r: ResourceType) -> bool {
         self.component.0.plan.resources[r.0 as usize].instance == inst
@@ -152,7 +178,9 @@ impl ComponentState {
         match def {
             CoreDef::Export { instance, name } => match self.core_export(store, *instance, name) {
                 Ok(Extern::Func(f)) => Ok(f),
-                Ok(_) => Err(Trap::host(format!("core export `{name}` is not a function"))),
+                Ok(_) => Err(Trap::host(format!(
+                    "core export `{name}` is not a function"
+                ))),
                 Err(e) => Err(Trap::host(e)),
             },
             other => Err(Trap::host(format!(
@@ -166,14 +194,20 @@ impl ComponentState {
             Some(CoreDef::Export { instance, name }) => {
                 match self.core_export(store, *instance, name) {
                     Ok(Extern::Memory(m)) => Some(m),
-                    Ok(_) => return Err(Trap::host(format!("core export `{name}` is not a memory"))),
+                    Ok(_) => {
+                        return Err(Trap::host(format!("core export `{name}` is not a memory")))
+                    }
                     Err(e) => return Err(Trap::host(e)),
                 }
             }
             Some(other) => return Err(Trap::host(format!("{other:?} is not a memory"))),
             None => None,
         };
-        let realloc = o.realloc.as_ref().map(|r| self.func(store, r)).transpose()?;
+        let realloc = o
+            .realloc
+            .as_ref()
+            .map(|r| self.func(store, r))
+            .transpose()?;
         Ok(Opts {
             memory,
             realloc,
@@ -283,6 +317,7 @@ impl ComponentInstance {
         }
         for (a, (_, t)) in args.iter().zip(&ty.params) {
             values::check(a, t)?;
+            state.check_host_handles(a)?;
         }
         let lift = &c.plan.lifts[e.lift as usize];
         state.check_enter(store, lift.instance)?;

@@ -38,15 +38,20 @@ pub(crate) fn resolve(
             with_state(store, state, i32_to_i32(), move |_, st, args| {
                 let tables = st.tables.borrow();
                 let table = &tables.instances[instance as usize].table;
-                Ok(vec![Val::I32(table.get_typed(arg(args, 0), resource)?.rep as i32)])
+                Ok(vec![Val::I32(
+                    table.get_typed(arg(args, 0), resource)?.rep as i32,
+                )])
             })
         }
-        &CoreDef::ResourceDrop { resource, instance } => {
-            with_state(store, state, sig(&[ValType::I32], &[]), move |s, st, args| {
+        &CoreDef::ResourceDrop { resource, instance } => with_state(
+            store,
+            state,
+            sig(&[ValType::I32], &[]),
+            move |s, st, args| {
                 resource_drop(s, st, instance, resource, arg(args, 0))?;
                 Ok(vec![])
-            })
-        }
+            },
+        ),
         CoreDef::Intrinsic(i) => intrinsic(store, state, *i)?,
     })
 }
@@ -86,7 +91,9 @@ fn intrinsic(store: &mut Store, state: &Rc<ComponentState>, i: Intrinsic) -> Res
         if (c as usize) < state.flags.len() {
             Ok(c)
         } else {
-            Err(Error::Format(format!("component plan: instance {c} out of range")))
+            Err(Error::Format(format!(
+                "component plan: instance {c} out of range"
+            )))
         }
     };
     let one = sig(&[ValType::I32], &[ValType::I32]);
@@ -106,7 +113,8 @@ fn intrinsic(store: &mut Store, state: &Rc<ComponentState>, i: Intrinsic) -> Res
         Intrinsic::TransferBorrow { resource, from, to } => {
             let (from, to) = (check(from)?, check(to)?);
             with_state(store, state, one, move |_, st, args| {
-                transfer_borrow(st, resource, from, to, arg(args, 0)).map(|i| vec![Val::I32(i as i32)])
+                transfer_borrow(st, resource, from, to, arg(args, 0))
+                    .map(|i| vec![Val::I32(i as i32)])
             })
         }
         Intrinsic::EnterCall(c) => {
@@ -220,12 +228,26 @@ fn host_lower(store: &mut Store, state: &Rc<ComponentState>, i: u32) -> Result<F
     let core = abi::core_signature(&params, ty.result.as_ref(), true);
     let (lower_index, name) = (i, import.name.clone());
     let state = state.clone();
-    Ok(Func::wrap_with_store(store, core, move |s, args, results| {
-        let st = &*state;
-        let lower = &st.component.0.plan.host_lowers[lower_index as usize];
-        let host = st.imports[lower.import as usize].clone();
-        call_host(s, st, lower.instance, &lower.options, &ty, &name, &*host, args, results)
-    }))
+    Ok(Func::wrap_with_store(
+        store,
+        core,
+        move |s, args, results| {
+            let st = &*state;
+            let lower = &st.component.0.plan.host_lowers[lower_index as usize];
+            let host = st.imports[lower.import as usize].clone();
+            call_host(
+                s,
+                st,
+                lower.instance,
+                &lower.options,
+                &ty,
+                &name,
+                &*host,
+                args,
+                results,
+            )
+        },
+    ))
 }
 
 /// A guest's call of a host import: may_leave check, lift the arguments,

@@ -88,12 +88,20 @@ impl ComponentInner {
 }
 
 fn check_plan(plan: &Plan, modules: usize, funcs: usize) -> Result<(), Error> {
-    let bad = |what: &str| Err(Error::Format(format!("component plan: {what} out of range")));
+    let bad = |what: &str| {
+        Err(Error::Format(format!(
+            "component plan: {what} out of range"
+        )))
+    };
     let instances = plan.instances.len() as u32;
     if instances == 0 {
         return bad("root instance");
     }
-    if plan.instances.iter().any(|i| i.parent.is_some_and(|p| p >= instances)) {
+    if plan
+        .instances
+        .iter()
+        .any(|i| i.parent.is_some_and(|p| p >= instances))
+    {
         return bad("parent instance");
     }
     if plan.resources.iter().any(|r| r.instance >= instances) {
@@ -116,11 +124,17 @@ fn check_plan(plan: &Plan, modules: usize, funcs: usize) -> Result<(), Error> {
     {
         return bad("lift");
     }
-    if plan.exports.iter().any(|e| e.lift as usize >= plan.lifts.len()) {
+    if plan
+        .exports
+        .iter()
+        .any(|e| e.lift as usize >= plan.lifts.len())
+    {
         return bad("export");
     }
     if plan.steps.iter().any(|s| match s {
-        rivet_descriptor::component::Step::Instantiate { module, .. } => *module as usize >= modules,
+        rivet_descriptor::component::Step::Instantiate { module, .. } => {
+            *module as usize >= modules
+        }
     }) {
         return bad("step module");
     }

@@ -4,8 +4,9 @@
 use super::*;
 use crate::{BoundsMode, Store};
 use rivet_descriptor::component::{
-    CanonOptions, ComponentExport, ComponentFuncType, ComponentImport, ComponentInstance as PlanInstance,
-    CoreDef, HostLower, Lift, ResourceDef, Step, StringEncoding, ValueType,
+    CanonOptions, ComponentExport, ComponentFuncType, ComponentImport,
+    ComponentInstance as PlanInstance, CoreDef, HostLower, Lift, ResourceDef, Step, StringEncoding,
+    ValueType,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -25,9 +26,7 @@ fn compile(wat: &str) -> Module {
     // SAFETY: `rivet_unit` is the descriptor symbol; the library is leaked so
     // it stays loaded.
     let modules = unsafe {
-        let sym = lib
-            .get::<*const RawDescriptor>(b"rivet_unit\0")
-            .unwrap();
+        let sym = lib.get::<*const RawDescriptor>(b"rivet_unit\0").unwrap();
         Module::from_descriptor(*sym).unwrap()
     };
     std::mem::forget(lib);
@@ -91,7 +90,11 @@ impl Builder {
     }
     fn func(&mut self, params: &[u32], result: Option<u32>) -> u32 {
         self.plan.func_types.push(ComponentFuncType {
-            params: params.iter().enumerate().map(|(i, t)| (format!("p{i}"), *t)).collect(),
+            params: params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("p{i}"), *t))
+                .collect(),
             result,
         });
         self.plan.func_types.len() as u32 - 1
@@ -153,8 +156,16 @@ fn scalars_round_trip_flat() {
         (ValueType::F32, "idf32", Value::F32(1.5)),
         (ValueType::F64, "idf64", Value::F64(-2.25)),
         (ValueType::Char, "id32", Value::Char('ß')),
-        (ValueType::Enum(vec!["a".into(), "b".into()]), "id32", Value::Enum("b".into())),
-        (ValueType::Flags(vec!["x".into(), "y".into(), "z".into()]), "id32", Value::Flags(vec!["x".into(), "z".into()])),
+        (
+            ValueType::Enum(vec!["a".into(), "b".into()]),
+            "id32",
+            Value::Enum("b".into()),
+        ),
+        (
+            ValueType::Flags(vec!["x".into(), "y".into(), "z".into()]),
+            "id32",
+            Value::Flags(vec!["x".into(), "z".into()]),
+        ),
     ];
     for (k, (t, core, _)) in cases.iter().enumerate() {
         let t = b.ty(t.clone());
@@ -165,7 +176,12 @@ fn scalars_round_trip_flat() {
     for (k, (_, _, v)) in cases.iter().enumerate() {
         assert_eq!(call1(&mut store, &inst, &format!("f{k}"), v.clone()), *v);
     }
-    let nan = call1(&mut store, &inst, "f6", Value::F32(f32::from_bits(0x7fc0_1234)));
+    let nan = call1(
+        &mut store,
+        &inst,
+        "f6",
+        Value::F32(f32::from_bits(0x7fc0_1234)),
+    );
     assert!(matches!(nan, Value::F32(f) if f.to_bits() == 0x7fc0_0000));
     let e = inst.call(&mut store, "f0", &[Value::U8(1)]).unwrap_err();
     assert!(e.message.contains("type mismatch"), "{}", e.message);
@@ -174,7 +190,11 @@ fn scalars_round_trip_flat() {
 
 #[test]
 fn strings_in_every_encoding_round_trip() {
-    for enc in [StringEncoding::Utf8, StringEncoding::Utf16, StringEncoding::CompactUtf16] {
+    for enc in [
+        StringEncoding::Utf8,
+        StringEncoding::Utf16,
+        StringEncoding::CompactUtf16,
+    ] {
         let mut b = Builder::new();
         let s = b.ty(ValueType::String);
         let f = b.func(&[s], Some(s));
@@ -194,13 +214,25 @@ fn compound_values_round_trip_through_memory() {
     let u32t = b.ty(ValueType::U32);
     let s = b.ty(ValueType::String);
     let opt = b.ty(ValueType::Option(u32t));
-    let res = b.ty(ValueType::Result { ok: Some(s), err: None });
+    let res = b.ty(ValueType::Result {
+        ok: Some(s),
+        err: None,
+    });
     let en = b.ty(ValueType::Enum(vec!["r".into(), "g".into()]));
     let fl = b.ty(ValueType::Flags((0..40).map(|i| format!("f{i}")).collect()));
-    let var = b.ty(ValueType::Variant(vec![("none".into(), None), ("b".into(), Some(u8t)), ("s".into(), Some(s))]));
+    let var = b.ty(ValueType::Variant(vec![
+        ("none".into(), None),
+        ("b".into(), Some(u8t)),
+        ("s".into(), Some(s)),
+    ]));
     let tup = b.ty(ValueType::Tuple(vec![u8t, s]));
     let rec = b.ty(ValueType::Record(vec![
-        ("a".into(), opt), ("b".into(), res), ("c".into(), en), ("d".into(), fl), ("e".into(), var), ("f".into(), tup),
+        ("a".into(), opt),
+        ("b".into(), res),
+        ("c".into(), en),
+        ("d".into(), fl),
+        ("e".into(), var),
+        ("f".into(), tup),
     ]));
     let list = b.ty(ValueType::List(rec));
     let f = b.func(&[list], Some(list));
@@ -208,16 +240,42 @@ fn compound_values_round_trip_through_memory() {
     let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
     let item = |k: u32| {
         Value::Record(vec![
-            ("a".into(), Value::Option(if k == 0 { None } else { Some(Box::new(Value::U32(k))) })),
-            ("b".into(), Value::Result(if k == 0 { Ok(Some(Box::new(Value::String("ok".into())))) } else { Err(None) })),
-            ("c".into(), Value::Enum(if k == 0 { "r" } else { "g" }.into())),
-            ("d".into(), Value::Flags(vec!["f1".into(), format!("f{}", 30 + k)])),
-            ("e".into(), match k {
-                0 => Value::Variant("none".into(), None),
-                1 => Value::Variant("b".into(), Some(Box::new(Value::U8(9)))),
-                _ => Value::Variant("s".into(), Some(Box::new(Value::String("vv".into())))),
-            }),
-            ("f".into(), Value::Tuple(vec![Value::U8(k as u8), Value::String(format!("t{k}"))])),
+            (
+                "a".into(),
+                Value::Option(if k == 0 {
+                    None
+                } else {
+                    Some(Box::new(Value::U32(k)))
+                }),
+            ),
+            (
+                "b".into(),
+                Value::Result(if k == 0 {
+                    Ok(Some(Box::new(Value::String("ok".into()))))
+                } else {
+                    Err(None)
+                }),
+            ),
+            (
+                "c".into(),
+                Value::Enum(if k == 0 { "r" } else { "g" }.into()),
+            ),
+            (
+                "d".into(),
+                Value::Flags(vec!["f1".into(), format!("f{}", 30 + k)]),
+            ),
+            (
+                "e".into(),
+                match k {
+                    0 => Value::Variant("none".into(), None),
+                    1 => Value::Variant("b".into(), Some(Box::new(Value::U8(9)))),
+                    _ => Value::Variant("s".into(), Some(Box::new(Value::String("vv".into())))),
+                },
+            ),
+            (
+                "f".into(),
+                Value::Tuple(vec![Value::U8(k as u8), Value::String(format!("t{k}"))]),
+            ),
         ])
     };
     let v = Value::List((0..3).map(item).collect());
@@ -231,13 +289,19 @@ fn flat_variants_join_payload_types() {
     let u64t = b.ty(ValueType::U64);
     let u32t = b.ty(ValueType::U32);
     let opt = b.ty(ValueType::Option(u32t));
-    let res = b.ty(ValueType::Result { ok: Some(f32t), err: Some(u64t) });
+    let res = b.ty(ValueType::Result {
+        ok: Some(f32t),
+        err: Some(u64t),
+    });
     let f = b.func(&[opt], Some(opt));
     b.export("opt", "pair", f, opts(StringEncoding::Utf8, None));
     let f = b.func(&[res], Some(res));
     b.export("res", "wide", f, opts(StringEncoding::Utf8, None));
     let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
-    for v in [Value::Option(None), Value::Option(Some(Box::new(Value::U32(77))))] {
+    for v in [
+        Value::Option(None),
+        Value::Option(Some(Box::new(Value::U32(77)))),
+    ] {
         assert_eq!(call1(&mut store, &inst, "opt", v.clone()), v);
     }
     for v in [
@@ -268,8 +332,14 @@ fn spilled_params_and_post_return() {
     b.export("count", "count", g, CanonOptions::default());
     let (mut store, inst) = b.instantiate(compile(&guest(body)), vec![]);
     let args: Vec<Value> = (1..=17).map(Value::U32).collect();
-    assert_eq!(inst.call(&mut store, "sum", &args).unwrap(), Some(Value::U32(153)));
-    assert_eq!(inst.call(&mut store, "count", &[]).unwrap(), Some(Value::U32(153)));
+    assert_eq!(
+        inst.call(&mut store, "sum", &args).unwrap(),
+        Some(Value::U32(153))
+    );
+    assert_eq!(
+        inst.call(&mut store, "count", &[]).unwrap(),
+        Some(Value::U32(153))
+    );
 }
 
 #[test]
@@ -304,7 +374,9 @@ fn guest_traps_poison_the_instance_and_report_abi_errors() {
     b.export("unaligned", "unaligned", fo, o);
     let module = compile(&guest(body));
     let expect = |name: &str, msg: &str| {
-        let mut b2 = Builder { plan: b.plan.clone() };
+        let mut b2 = Builder {
+            plan: b.plan.clone(),
+        };
         b2.plan.steps.clear();
         let (mut store, inst) = b2.instantiate(module.clone(), vec![]);
         let e = inst.call(&mut store, name, &[]).unwrap_err();
@@ -313,7 +385,10 @@ fn guest_traps_poison_the_instance_and_report_abi_errors() {
         assert!(again.message.contains("cannot enter component instance"));
     };
     expect("boom", "unreachable");
-    expect("bad-string", "string pointer/length out of bounds of memory");
+    expect(
+        "bad-string",
+        "string pointer/length out of bounds of memory",
+    );
     expect("bad-utf8", "invalid utf-8");
     expect("bad-char", "invalid `char` bit pattern");
     expect("bad-disc", "invalid variant discriminant");
@@ -331,10 +406,22 @@ fn host_imports_get_lifted_args_and_return_strings_through_realloc() {
     let mut b = Builder::new();
     let s = b.ty(ValueType::String);
     let f = b.func(&[s], Some(s));
-    b.plan.imports.push(ComponentImport { name: "greet".into(), ty: f });
-    b.plan.host_lowers.push(HostLower { import: 0, options: opts(StringEncoding::Utf16, None), instance: 0 });
+    b.plan.imports.push(ComponentImport {
+        name: "greet".into(),
+        ty: f,
+    });
+    b.plan.host_lowers.push(HostLower {
+        import: 0,
+        options: opts(StringEncoding::Utf16, None),
+        instance: 0,
+    });
     b.export("run", "run", f, opts(StringEncoding::Utf16, None));
-    b.export("run-post", "run", f, opts(StringEncoding::Utf16, Some("post-call")));
+    b.export(
+        "run-post",
+        "run",
+        f,
+        opts(StringEncoding::Utf16, Some("post-call")),
+    );
     let mut host = ComponentImports::new();
     host.func("greet", |args| match args {
         [Value::String(n)] => Ok(Some(Value::String(format!("hello {n} ☃")))),
@@ -350,11 +437,17 @@ fn host_imports_get_lifted_args_and_return_strings_through_realloc() {
     assert_eq!(c.imports()[0].0, "greet");
     assert_eq!(c.exports().len(), 2);
     let (mut store, inst) = b.instantiate_with(module, vec![CoreDef::HostLower(0)], &host);
-    let r = inst.call(&mut store, "run", &[Value::String("wörld".into())]).unwrap();
+    let r = inst
+        .call(&mut store, "run", &[Value::String("wörld".into())])
+        .unwrap();
     assert_eq!(r, Some(Value::String("hello wörld ☃".into())));
-    let e = inst.call(&mut store, "run-post", &[Value::String("x".into())]).unwrap_err();
+    let e = inst
+        .call(&mut store, "run-post", &[Value::String("x".into())])
+        .unwrap_err();
     assert_eq!(e.message, "cannot leave component instance");
-    let e = inst.call(&mut store, "run", &[Value::String("x".into())]).unwrap_err();
+    let e = inst
+        .call(&mut store, "run", &[Value::String("x".into())])
+        .unwrap_err();
     assert!(e.message.contains("cannot enter component instance"));
 }
 
@@ -374,7 +467,11 @@ fn resources_move_between_host_and_guest_and_run_destructors() {
   (func (export "bad-rep") (result i32) (call $rep (i32.const 9)))
 "#;
     let mut b = Builder::new();
-    b.plan.resources.push(ResourceDef { instance: 0, dtor: Some(export(0, "dtor")), name: "r".into() });
+    b.plan.resources.push(ResourceDef {
+        instance: 0,
+        dtor: Some(export(0, "dtor")),
+        name: "r".into(),
+    });
     let u32t = b.ty(ValueType::U32);
     let own = b.ty(ValueType::Own(0));
     let borrow = b.ty(ValueType::Borrow(0));
@@ -389,24 +486,47 @@ fn resources_move_between_host_and_guest_and_run_destructors() {
     b.export("dropped", "dropped", nullary, o.clone());
     b.export("bad-rep", "bad-rep", nullary, o);
     let args = vec![
-        CoreDef::ResourceNew { resource: 0, instance: 0 },
-        CoreDef::ResourceRep { resource: 0, instance: 0 },
-        CoreDef::ResourceDrop { resource: 0, instance: 0 },
+        CoreDef::ResourceNew {
+            resource: 0,
+            instance: 0,
+        },
+        CoreDef::ResourceRep {
+            resource: 0,
+            instance: 0,
+        },
+        CoreDef::ResourceDrop {
+            resource: 0,
+            instance: 0,
+        },
     ];
     let (mut store, inst) = b.instantiate(compile(&guest_with(imports, body)), args);
     let Some(Value::Own(h)) = call1_opt(&mut store, &inst, "make", Value::U32(7)) else {
         panic!("expected an own handle")
     };
-    assert_eq!(call1(&mut store, &inst, "get", Value::Borrow(h)), Value::U32(7));
-    assert_eq!(call1(&mut store, &inst, "consume", Value::Own(h)), Value::U32(7));
-    assert_eq!(inst.call(&mut store, "dropped", &[]).unwrap(), Some(Value::U32(7)));
-    let e = inst.call(&mut store, "get", &[Value::Borrow(h)]).unwrap_err();
+    assert_eq!(
+        call1(&mut store, &inst, "get", Value::Borrow(h)),
+        Value::U32(7)
+    );
+    assert_eq!(
+        call1(&mut store, &inst, "consume", Value::Own(h)),
+        Value::U32(7)
+    );
+    assert_eq!(
+        inst.call(&mut store, "dropped", &[]).unwrap(),
+        Some(Value::U32(7))
+    );
+    let e = inst
+        .call(&mut store, "get", &[Value::Borrow(h)])
+        .unwrap_err();
     assert_eq!(e.message, "unknown handle index 1");
     let Some(Value::Own(h2)) = call1_opt(&mut store, &inst, "make", Value::U32(8)) else {
         panic!("expected an own handle")
     };
     inst.resource_drop(&mut store, h2).unwrap();
-    assert_eq!(inst.call(&mut store, "dropped", &[]).unwrap(), Some(Value::U32(8)));
+    assert_eq!(
+        inst.call(&mut store, "dropped", &[]).unwrap(),
+        Some(Value::U32(8))
+    );
     assert!(inst.resource_drop(&mut store, h2).is_err());
     let e = inst.call(&mut store, "bad-rep", &[]).unwrap_err();
     assert_eq!(e.message, "unknown handle index 9");

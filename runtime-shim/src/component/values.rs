@@ -97,7 +97,11 @@ fn check_at(v: &Value, t: &Type, path: &str) -> Result<(), Trap> {
             let case = cases.iter().find(|(n, _)| n == name).ok_or_else(|| {
                 Trap::host(format!("{path}: `{name}` is not a case of the variant"))
             })?;
-            check_payload(payload.as_deref(), case.1.as_ref(), &format!("{path}.{name}"))?;
+            check_payload(
+                payload.as_deref(),
+                case.1.as_ref(),
+                &format!("{path}.{name}"),
+            )?;
             true
         }
         (Value::Enum(name), Type::Enum(names)) => {
@@ -184,8 +188,16 @@ mod tests {
         let flags = Type::Flags(vec!["x".into()]);
         assert!(check(&Value::Flags(vec!["y".into()]), &flags).is_err());
         let var = Type::Variant(vec![("n".into(), None), ("s".into(), Some(Type::U32))]);
-        assert!(check(&Value::Variant("s".into(), Some(Box::new(Value::U32(1)))), &var).is_ok());
-        assert!(check(&Value::Variant("n".into(), Some(Box::new(Value::U32(1)))), &var).is_err());
+        assert!(check(
+            &Value::Variant("s".into(), Some(Box::new(Value::U32(1)))),
+            &var
+        )
+        .is_ok());
+        assert!(check(
+            &Value::Variant("n".into(), Some(Box::new(Value::U32(1)))),
+            &var
+        )
+        .is_err());
         assert!(check(&Value::Variant("q".into(), None), &var).is_err());
     }
 }
