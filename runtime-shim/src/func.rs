@@ -9,12 +9,17 @@ use crate::vm::{VMFuncRef, ValRaw};
 use rivet_descriptor::{FuncType, TrapKind};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+/// A host closure that sees only its values.
+type PlainFn = dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>;
+/// A host closure that also gets the store.
+type StoreFn = dyn Fn(&mut Store, &[Val], &mut [Val]) -> Result<(), Trap>;
+
 /// A host closure as stored in its record.
 pub(crate) enum HostFn {
     /// Sees only its values.
-    Plain(Box<dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>>),
+    Plain(Box<PlainFn>),
     /// Also gets the store, so it can read memories and call back into wasm.
-    WithStore(Box<dyn Fn(&mut Store, &[Val], &mut [Val]) -> Result<(), Trap>>),
+    WithStore(Box<StoreFn>),
 }
 
 /// What a host trampoline receives as its `vmctx`: `dispatch` must stay first.

@@ -200,7 +200,7 @@ impl Cx<'_> {
 
     /// Checks that `len` bytes at `ptr`, aligned to `align`, are in memory.
     fn check_range(&self, ptr: u32, len: u64, align: u32, what: &str) -> Result<(), Trap> {
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(trap("unaligned pointer"));
         }
         let mem = self.memory()?.data(self.store).len() as u64;
@@ -364,7 +364,7 @@ impl Cx<'_> {
 
     /// Loads a value spilled to memory at `ptr` (parameters or results).
     pub fn load_spilled(&mut self, t: &Type, ptr: u32) -> Result<Value, Trap> {
-        if ptr % abi::alignment(t) != 0 {
+        if !ptr.is_multiple_of(abi::alignment(t)) {
             return Err(trap("unaligned pointer"));
         }
         let mem = self.memory()?.data(self.store).len() as u64;
@@ -578,7 +578,7 @@ impl Cx<'_> {
             Some(Val::I32(p)) => *p as u32,
             _ => return Err(trap("realloc returned no i32")),
         };
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(trap("realloc return: result not aligned"));
         }
         let mem = self.memory()?.data(self.store).len() as u64;

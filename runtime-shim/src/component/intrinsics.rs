@@ -260,7 +260,7 @@ fn call_host(
     options: &rivet_descriptor::component::CanonOptions,
     ty: &super::types::FuncType,
     name: &str,
-    host: &dyn Fn(&[Value]) -> Result<Option<Value>, Trap>,
+    host: &super::HostImportFn,
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
@@ -302,7 +302,7 @@ fn call_host(
             let flat = abi::flatten(t);
             if flat.len() > MAX_FLAT_RESULTS {
                 let ptr = *bits.last().unwrap_or(&0) as u32;
-                if ptr % abi::alignment(t) != 0 {
+                if !ptr.is_multiple_of(abi::alignment(t)) {
                     return Err(Trap::host("unaligned pointer"));
                 }
                 return cx.store(&v, t, ptr);

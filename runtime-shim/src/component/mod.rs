@@ -142,7 +142,8 @@ fn check_plan(plan: &Plan, modules: usize, funcs: usize) -> Result<(), Error> {
 }
 
 /// A host implementation of an import.
-pub(crate) type HostImport = Rc<dyn Fn(&[Value]) -> Result<Option<Value>, Trap>>;
+pub(crate) type HostImportFn = dyn Fn(&[Value]) -> Result<Option<Value>, Trap>;
+pub(crate) type HostImport = Rc<HostImportFn>;
 
 /// Host implementations of a component's imports, by import name.
 #[derive(Default)]
