@@ -2,21 +2,33 @@
 
 use crate::error::Trap;
 use crate::refs::{Refs, RefsPtr};
-use crate::store::{Store, StoreId};
+use crate::store::{ActivePtr, Store, StoreId};
 use crate::trap;
 use crate::values::Val;
 use crate::vm::{VMFuncRef, ValRaw};
 use rivet_descriptor::{FuncType, TrapKind};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+/// A host closure that sees only its values.
+type PlainFn = dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>;
+/// A host closure that also gets the store.
+type StoreFn = dyn Fn(&mut Store, &[Val], &mut [Val]) -> Result<(), Trap>;
+
 /// A host closure as stored in its record.
-pub(crate) type HostFn = Box<dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>>;
+pub(crate) enum HostFn {
+    /// Sees only its values.
+    Plain(Box<PlainFn>),
+    /// Also gets the store, so it can read memories and call back into wasm.
+    WithStore(Box<StoreFn>),
+}
 
 /// What a host trampoline receives as its `vmctx`: `dispatch` must stay first.
 #[repr(C)]
 pub(crate) struct VMHostFunc {
     dispatch: unsafe extern "C" fn(*mut VMHostFunc, *mut ValRaw) -> u32,
     refs: RefsPtr,
+    /// The store's record of which `&mut Store` is currently inside wasm.
+    active: ActivePtr,
     ty: FuncType,
     func: HostFn,
 }
@@ -60,11 +72,27 @@ impl Func {
         ty: FuncType,
         f: impl Fn(&[Val], &mut [Val]) -> Result<(), Trap> + 'static,
     ) -> Func {
+        Func::add_host(store, ty, HostFn::Plain(Box::new(f)))
+    }
+
+    /// A host function that also receives the store, so it can read and write
+    /// memories and call wasm functions (re-entering the instance that called
+    /// it). Otherwise as [`Func::wrap`].
+    pub fn wrap_with_store(
+        store: &mut Store,
+        ty: FuncType,
+        f: impl Fn(&mut Store, &[Val], &mut [Val]) -> Result<(), Trap> + 'static,
+    ) -> Func {
+        Func::add_host(store, ty, HostFn::WithStore(Box::new(f)))
+    }
+
+    fn add_host(store: &mut Store, ty: FuncType, func: HostFn) -> Func {
         let record = VMHostFunc {
             dispatch,
             refs: store.refs_ptr(),
+            active: store.active_ptr(),
             ty: ty.clone(),
-            func: Box::new(f),
+            func,
         };
         let record = store.add_host_record(record);
         let mut refs = store.refs().borrow_mut();
@@ -106,7 +134,7 @@ impl Func {
         check_args(&ty, args)?;
         match target {
             // SAFETY: records live as long as the store.
-            Target::Host(record) => invoke_host(unsafe { &*record }, args),
+            Target::Host(record) => invoke_host(unsafe { &*record }, Some(store), args),
             Target::Wasm(funcref, tramp) => call_wasm(store, &ty, funcref, tramp, args),
         }
     }
@@ -168,9 +196,23 @@ fn call_wasm(
 }
 
 /// Runs a host closure on already-checked arguments and checks its results.
-fn invoke_host(record: &VMHostFunc, args: &[Val]) -> Result<Vec<Val>, Trap> {
+/// `store` is the store the call came through (`None`: called from wasm
+/// outside any call from the host, which cannot happen for a store's own code).
+fn invoke_host(
+    record: &VMHostFunc,
+    store: Option<&mut Store>,
+    args: &[Val],
+) -> Result<Vec<Val>, Trap> {
     let mut results: Vec<Val> = record.ty.results.iter().map(|&t| Val::zero(t)).collect();
-    (record.func)(args, &mut results)?;
+    match (&record.func, store) {
+        (HostFn::Plain(f), _) => f(args, &mut results)?,
+        (HostFn::WithStore(f), Some(store)) => f(store, args, &mut results)?,
+        (HostFn::WithStore(_), None) => {
+            return Err(Trap::host(
+                "host function called outside a call into its store",
+            ))
+        }
+    }
     for (i, (r, t)) in results.iter().zip(&record.ty.results).enumerate() {
         if r.ty() != *t {
             return Err(Trap::host(format!(
@@ -218,7 +260,11 @@ unsafe fn dispatch_inner(record: &VMHostFunc, values: *mut ValRaw) -> Result<(),
             .map(|(i, &p)| refs.raw_to_val(p, values.add(i).read_unaligned()))
             .collect()
     };
-    let results = invoke_host(record, &args)?;
+    // SAFETY: `active` is set by `Store::enter_wasm` from the `&mut Store` that
+    // is blocked in this very call into wasm, and cleared when it returns; that
+    // borrow is not used until then, so handing it to the closure is exclusive.
+    let store = (*record.active).get().as_mut();
+    let results = invoke_host(record, store, &args)?;
     let mut refs = refs.borrow_mut();
     for (i, (&t, r)) in ty.results.iter().zip(results).enumerate() {
         let raw = refs.val_to_raw(t, r).map_err(|e| Trap {

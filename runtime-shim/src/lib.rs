@@ -5,6 +5,7 @@
 mod arena;
 mod builtins;
 mod code_registry;
+pub mod component;
 mod error;
 mod func;
 mod global;
@@ -22,6 +23,9 @@ mod vm;
 #[cfg(test)]
 mod tests;
 
+pub use component::{
+    Component, ComponentImports, ComponentInstance, ResourceAny, ResourceType, Type, Value,
+};
 pub use error::{Error, Trap};
 pub use func::Func;
 pub use global::Global;

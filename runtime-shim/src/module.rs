@@ -44,54 +44,7 @@ impl Module {
     /// `desc` points at a RawDescriptor in loaded code that stays loaded
     /// for as long as any returned Module or any instance of it exists.
     pub unsafe fn from_descriptor(desc: *const RawDescriptor) -> Result<Vec<Module>, Error> {
-        let desc = desc
-            .as_ref()
-            .ok_or_else(|| Error::Format("null descriptor".into()))?;
-        if desc.magic != MAGIC {
-            return Err(Error::Format("bad magic: not a Rivet descriptor".into()));
-        }
-        if desc.version != FORMAT_VERSION {
-            return Err(Error::Format(format!(
-                "descriptor format version {} but this runtime reads version {FORMAT_VERSION}",
-                desc.version
-            )));
-        }
-        let unit = Unit::decode(slice(desc.metadata, desc.metadata_len)?).map_err(Error::Format)?;
-        let functions = slice(desc.functions, desc.function_count)?;
-        let trampolines = slice(desc.trampolines, desc.trampoline_count)?;
-        let limits = Limits {
-            functions: functions.len(),
-            trampolines: trampolines.len(),
-            data: desc.data_len as u64,
-        };
-        let mut modules = Vec::with_capacity(unit.modules.len());
-        for (i, meta) in unit.modules.into_iter().enumerate() {
-            check_module(&meta, &limits).map_err(|e| Error::Format(format!("module {i}: {e}")))?;
-            let base = meta.defined_function_base as usize;
-            let defined = &functions[base..base + meta.code.len()];
-            let code = code_registry::register(
-                defined
-                    .iter()
-                    .zip(&meta.code)
-                    .map(|(&p, c)| (p as usize, c))
-                    .collect(),
-            )?;
-            let pick = |idx: &[u32]| {
-                idx.iter()
-                    .map(|&t| trampolines[t as usize] as usize)
-                    .collect()
-            };
-            modules.push(Module(Arc::new(ModuleInner {
-                bounds: unit.bounds,
-                functions: defined.iter().map(|&p| p as usize).collect(),
-                array_trampolines: pick(&meta.array_trampolines),
-                host_trampolines: pick(&meta.host_trampolines),
-                data: desc.data as usize,
-                meta,
-                _code: code,
-            })));
-        }
-        Ok(modules)
+        load_unit(desc).map(|(modules, _)| modules)
     }
 
     pub(crate) fn inner(&self) -> &ModuleInner {
@@ -137,6 +90,64 @@ impl Module {
             })
             .collect()
     }
+}
+
+/// Parses the unit behind a descriptor: its modules in unit order and, for a
+/// component, its plan.
+///
+/// # Safety
+/// As [`Module::from_descriptor`].
+pub(crate) unsafe fn load_unit(
+    desc: *const RawDescriptor,
+) -> Result<(Vec<Module>, Option<rivet_descriptor::component::Component>), Error> {
+    let desc = desc
+        .as_ref()
+        .ok_or_else(|| Error::Format("null descriptor".into()))?;
+    if desc.magic != MAGIC {
+        return Err(Error::Format("bad magic: not a Rivet descriptor".into()));
+    }
+    if desc.version != FORMAT_VERSION {
+        return Err(Error::Format(format!(
+            "descriptor format version {} but this runtime reads version {FORMAT_VERSION}",
+            desc.version
+        )));
+    }
+    let unit = Unit::decode(slice(desc.metadata, desc.metadata_len)?).map_err(Error::Format)?;
+    let functions = slice(desc.functions, desc.function_count)?;
+    let trampolines = slice(desc.trampolines, desc.trampoline_count)?;
+    let limits = Limits {
+        functions: functions.len(),
+        trampolines: trampolines.len(),
+        data: desc.data_len as u64,
+    };
+    let mut modules = Vec::with_capacity(unit.modules.len());
+    for (i, meta) in unit.modules.into_iter().enumerate() {
+        check_module(&meta, &limits).map_err(|e| Error::Format(format!("module {i}: {e}")))?;
+        let base = meta.defined_function_base as usize;
+        let defined = &functions[base..base + meta.code.len()];
+        let code = code_registry::register(
+            defined
+                .iter()
+                .zip(&meta.code)
+                .map(|(&p, c)| (p as usize, c))
+                .collect(),
+        )?;
+        let pick = |idx: &[u32]| {
+            idx.iter()
+                .map(|&t| trampolines[t as usize] as usize)
+                .collect()
+        };
+        modules.push(Module(Arc::new(ModuleInner {
+            bounds: unit.bounds,
+            functions: defined.iter().map(|&p| p as usize).collect(),
+            array_trampolines: pick(&meta.array_trampolines),
+            host_trampolines: pick(&meta.host_trampolines),
+            data: desc.data as usize,
+            meta,
+            _code: code,
+        })));
+    }
+    Ok((modules, unit.component))
 }
 
 /// A slice over descriptor memory, allowing a null pointer for an empty slice.

@@ -13,9 +13,13 @@ use crate::values::Val;
 use crate::vm::{VMStoreContext, VmSlot};
 use crate::{stack, trap, Extern};
 use rivet_descriptor::{BoundsMode, ValType};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where a store records itself while it is inside wasm, for host functions
+/// that need it ([`crate::Func::wrap_with_store`]).
+pub(crate) type ActivePtr = *const Cell<*mut Store>;
 
 /// Identifies a store, so handles from another store are recognised.
 pub(crate) type StoreId = u64;
@@ -32,6 +36,7 @@ pub struct Store {
     max_wasm_stack: usize,
     ctx: VmSlot<VMStoreContext>,
     refs: VmSlot<RefCell<Refs>>,
+    active: VmSlot<Cell<*mut Store>>,
     // Field order is drop order: memories, tables and globals may live inside an
     // instance's vmctx, so they go before the instances.
     memories: Arena<MemoryData>,
@@ -39,6 +44,8 @@ pub struct Store {
     globals: Arena<GlobalData>,
     hosts: Arena<VMHostFunc>,
     instances: Arena<InstanceData>,
+    /// State of every instantiated component (handle tables, flags).
+    pub(crate) components: Vec<std::rc::Rc<crate::component::instance::ComponentState>>,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -52,11 +59,13 @@ impl Store {
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
             ctx: VmSlot::owned(VMStoreContext { stack_limit: 0 }),
             refs: VmSlot::owned(RefCell::new(Refs::new(id))),
+            active: VmSlot::owned(Cell::new(std::ptr::null_mut())),
             memories: Arena::new(),
             tables: Arena::new(),
             globals: Arena::new(),
             hosts: Arena::new(),
             instances: Arena::new(),
+            components: Vec::new(),
             _not_send: PhantomData,
         }
     }
@@ -97,6 +106,10 @@ impl Store {
         self.refs.ptr()
     }
 
+    pub(crate) fn active_ptr(&self) -> ActivePtr {
+        self.active.ptr()
+    }
+
     /// Calls into wasm with this store's stack limit in force.
     ///
     /// Safety: as [`trap::enter`]; the code belongs to an instance of this store.
@@ -108,7 +121,12 @@ impl Store {
         values: *mut crate::vm::ValRaw,
     ) -> Result<(), Trap> {
         let _guard = stack::enter(self.ctx.ptr(), self.max_wasm_stack);
-        trap::enter(tramp, code, vmctx, values.cast())
+        let active = &*self.active.ptr();
+        let this: *mut Store = self;
+        let outer = active.replace(this);
+        let result = trap::enter(tramp, code, vmctx, values.cast());
+        active.set(outer);
+        result
     }
 
     fn check(&self, store: StoreId, what: &str) {

@@ -1,0 +1,670 @@
+//! The host side of lifting and lowering (CanonicalABI.md "Loading", "Storing",
+//! "Flat Lifting", "Flat Lowering"): component values to and from flat core
+//! values and guest linear memory.
+//!
+//! Flat values are carried as `u64` bit patterns (an `i32` or `f32` in the low
+//! bits, zero-extended): the coercions between joined variant payload types
+//! are then plain truncation and zero extension.
+
+use super::abi::{self, align_to};
+use super::instance::ComponentState;
+use super::resources::{Handle, Holder};
+use super::types::{ResourceType, Type};
+use super::values::{ResourceAny, Value};
+use crate::error::Trap;
+use crate::{Func, Memory, Store, Val};
+use rivet_descriptor::component::StringEncoding;
+use rivet_descriptor::ValType;
+
+/// Strings and lists longer than this many bytes trap (the spec's limits).
+const MAX_BYTE_LENGTH: u64 = (1 << 28) - 1;
+/// The `latin1+utf16` length tag marking UTF-16 contents.
+const UTF16_TAG: u32 = 1 << 31;
+
+/// Resolved canonical options.
+#[derive(Clone, Copy)]
+pub(crate) struct Opts {
+    pub memory: Option<Memory>,
+    pub realloc: Option<Func>,
+    pub encoding: StringEncoding,
+}
+
+/// Everything a lift or lower needs: the store, the instantiation, the guest's
+/// options and the component instance whose handle table is used.
+pub(crate) struct Cx<'a> {
+    pub store: &'a mut Store,
+    pub state: &'a ComponentState,
+    pub opts: Opts,
+    pub instance: u32,
+    /// Host-table entries made for borrows lent to the host for one call.
+    pub temps: Vec<u32>,
+}
+
+fn trap(msg: &str) -> Trap {
+    Trap::host(msg)
+}
+
+/// Reads flat values in order.
+pub(crate) struct Flat<'v> {
+    values: &'v [u64],
+    at: usize,
+}
+
+impl<'v> Flat<'v> {
+    pub fn new(values: &'v [u64]) -> Self {
+        Flat { values, at: 0 }
+    }
+    fn next(&mut self) -> Result<u64, Trap> {
+        let v = self.values.get(self.at).copied();
+        self.at += 1;
+        v.ok_or_else(|| trap("too few core values for the component type"))
+    }
+    fn next32(&mut self) -> Result<u32, Trap> {
+        self.next().map(|v| v as u32)
+    }
+}
+
+/// Core values to flat bits.
+pub(crate) fn vals_to_bits(vals: &[Val]) -> Vec<u64> {
+    vals.iter()
+        .map(|v| match *v {
+            Val::I32(x) => x as u32 as u64,
+            Val::I64(x) => x as u64,
+            Val::F32(b) => b as u64,
+            Val::F64(b) => b,
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Flat bits to core values of the given types.
+pub(crate) fn bits_to_vals(bits: &[u64], types: &[ValType]) -> Vec<Val> {
+    bits.iter()
+        .zip(types)
+        .map(|(&b, t)| match t {
+            ValType::I64 => Val::I64(b as i64),
+            ValType::F32 => Val::F32(b as u32),
+            ValType::F64 => Val::F64(b),
+            _ => Val::I32(b as u32 as i32),
+        })
+        .collect()
+}
+
+fn canon_f32(bits: u32) -> f32 {
+    let f = f32::from_bits(bits);
+    if f.is_nan() {
+        f32::from_bits(0x7fc0_0000)
+    } else {
+        f
+    }
+}
+
+fn canon_f64(bits: u64) -> f64 {
+    let f = f64::from_bits(bits);
+    if f.is_nan() {
+        f64::from_bits(0x7ff8_0000_0000_0000)
+    } else {
+        f
+    }
+}
+
+fn to_char(i: u32) -> Result<char, Trap> {
+    char::from_u32(i).ok_or_else(|| trap("invalid `char` bit pattern"))
+}
+
+fn flags_from_bits(words: &[u32], names: &[String]) -> Value {
+    Value::Flags(
+        names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| words[i / 32] >> (i % 32) & 1 == 1)
+            .map(|(_, n)| n.clone())
+            .collect(),
+    )
+}
+
+fn flags_to_bits(set: &[String], names: &[String]) -> Vec<u32> {
+    let mut words = vec![0u32; names.len().div_ceil(32)];
+    for (i, n) in names.iter().enumerate() {
+        if set.contains(n) {
+            words[i / 32] |= 1 << (i % 32);
+        }
+    }
+    words
+}
+
+/// The value of case `index` of variant-like type `t`, with its payload.
+fn make_case(t: &Type, index: usize, payload: Option<Value>) -> Value {
+    let p = payload.map(Box::new);
+    match t {
+        Type::Variant(cs) => Value::Variant(cs[index].0.clone(), p),
+        Type::Enum(names) => Value::Enum(names[index].clone()),
+        Type::Option(_) => Value::Option(if index == 0 { None } else { p }),
+        _ if index == 0 => Value::Result(Ok(p)),
+        _ => Value::Result(Err(p)),
+    }
+}
+
+/// The case index and payload of a variant-like value (already type-checked).
+fn case_of<'v>(t: &Type, v: &'v Value) -> (usize, Option<&'v Value>) {
+    match (t, v) {
+        (Type::Variant(cs), Value::Variant(n, p)) => (
+            cs.iter().position(|(c, _)| c == n).unwrap_or(0),
+            p.as_deref(),
+        ),
+        (Type::Enum(names), Value::Enum(n)) => {
+            (names.iter().position(|c| c == n).unwrap_or(0), None)
+        }
+        (_, Value::Option(o)) => (o.is_some() as usize, o.as_deref()),
+        (_, Value::Result(Ok(p))) => (0, p.as_deref()),
+        (_, Value::Result(Err(p))) => (1, p.as_deref()),
+        _ => (0, None),
+    }
+}
+
+impl Cx<'_> {
+    fn memory(&self) -> Result<Memory, Trap> {
+        self.opts
+            .memory
+            .ok_or_else(|| trap("canonical option `memory` is required"))
+    }
+
+    fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Trap> {
+        let data = self.memory()?.data(self.store);
+        let end = ptr as u64 + len as u64;
+        if end > data.len() as u64 {
+            return Err(trap("pointer out of bounds of memory"));
+        }
+        Ok(&data[ptr as usize..end as usize])
+    }
+
+    fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), Trap> {
+        let data = self.memory()?.data_mut(self.store);
+        let end = ptr as u64 + bytes.len() as u64;
+        if end > data.len() as u64 {
+            return Err(trap("pointer out of bounds of memory"));
+        }
+        data[ptr as usize..end as usize].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn load_int(&self, ptr: u32, n: u32) -> Result<u64, Trap> {
+        let mut buf = [0u8; 8];
+        buf[..n as usize].copy_from_slice(self.bytes(ptr, n)?);
+        Ok(u64::from_le_bytes(buf))
+    }
+
+    fn store_int(&mut self, ptr: u32, n: u32, v: u64) -> Result<(), Trap> {
+        self.write(ptr, &v.to_le_bytes()[..n as usize])
+    }
+
+    /// Checks that `len` bytes at `ptr`, aligned to `align`, are in memory.
+    fn check_range(&self, ptr: u32, len: u64, align: u32, what: &str) -> Result<(), Trap> {
+        if !ptr.is_multiple_of(align) {
+            return Err(trap("unaligned pointer"));
+        }
+        let mem = self.memory()?.data(self.store).len() as u64;
+        if ptr as u64 + len > mem {
+            return Err(Trap::host(format!(
+                "{what} pointer/length out of bounds of memory"
+            )));
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- lifting
+
+    pub fn lift_flat(&mut self, t: &Type, vi: &mut Flat) -> Result<Value, Trap> {
+        Ok(match t {
+            Type::Bool => Value::Bool(vi.next32()? != 0),
+            Type::S8 => Value::S8(vi.next32()? as i8),
+            Type::U8 => Value::U8(vi.next32()? as u8),
+            Type::S16 => Value::S16(vi.next32()? as i16),
+            Type::U16 => Value::U16(vi.next32()? as u16),
+            Type::S32 => Value::S32(vi.next32()? as i32),
+            Type::U32 => Value::U32(vi.next32()?),
+            Type::S64 => Value::S64(vi.next()? as i64),
+            Type::U64 => Value::U64(vi.next()?),
+            Type::F32 => Value::F32(canon_f32(vi.next32()?)),
+            Type::F64 => Value::F64(canon_f64(vi.next()?)),
+            Type::Char => Value::Char(to_char(vi.next32()?)?),
+            Type::String => {
+                let (ptr, len) = (vi.next32()?, vi.next32()?);
+                Value::String(self.load_string_range(ptr, len)?)
+            }
+            Type::List(e) => {
+                let (ptr, len) = (vi.next32()?, vi.next32()?);
+                self.load_list_range(e, ptr, len)?
+            }
+            Type::Record(fs) => Value::Record(
+                fs.iter()
+                    .map(|(n, t)| Ok((n.clone(), self.lift_flat(t, vi)?)))
+                    .collect::<Result<_, Trap>>()?,
+            ),
+            Type::Tuple(ts) => Value::Tuple(
+                ts.iter()
+                    .map(|t| self.lift_flat(t, vi))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Type::Flags(names) => {
+                let words = (0..names.len().div_ceil(32))
+                    .map(|_| vi.next32())
+                    .collect::<Result<Vec<_>, _>>()?;
+                flags_from_bits(&words, names)
+            }
+            Type::Own(r) => {
+                let i = vi.next32()?;
+                self.lift_own(*r, i)?
+            }
+            Type::Borrow(r) => {
+                let i = vi.next32()?;
+                self.lift_borrow(*r, i)?
+            }
+            _ => self.lift_flat_variant(t, vi)?,
+        })
+    }
+
+    fn lift_flat_variant(&mut self, t: &Type, vi: &mut Flat) -> Result<Value, Trap> {
+        let cs = abi::cases(t).unwrap_or_default();
+        let payload_len = abi::flatten(t).len() - 1;
+        let index = vi.next32()? as usize;
+        let start = vi.at;
+        let end = start + payload_len;
+        let slots = vi
+            .values
+            .get(start..end)
+            .ok_or_else(|| trap("too few core values for the component type"))?;
+        vi.at = end;
+        let case = *cs
+            .get(index)
+            .ok_or_else(|| trap("invalid variant discriminant"))?;
+        let payload = match case {
+            Some(pt) => Some(self.lift_flat(pt, &mut Flat::new(slots))?),
+            None => None,
+        };
+        Ok(make_case(t, index, payload))
+    }
+
+    pub fn load(&mut self, t: &Type, ptr: u32) -> Result<Value, Trap> {
+        let int = |cx: &Self, n| cx.load_int(ptr, n);
+        Ok(match t {
+            Type::Bool => Value::Bool(int(self, 1)? != 0),
+            Type::S8 => Value::S8(int(self, 1)? as i8),
+            Type::U8 => Value::U8(int(self, 1)? as u8),
+            Type::S16 => Value::S16(int(self, 2)? as i16),
+            Type::U16 => Value::U16(int(self, 2)? as u16),
+            Type::S32 => Value::S32(int(self, 4)? as i32),
+            Type::U32 => Value::U32(int(self, 4)? as u32),
+            Type::S64 => Value::S64(int(self, 8)? as i64),
+            Type::U64 => Value::U64(int(self, 8)?),
+            Type::F32 => Value::F32(canon_f32(int(self, 4)? as u32)),
+            Type::F64 => Value::F64(canon_f64(int(self, 8)?)),
+            Type::Char => Value::Char(to_char(int(self, 4)? as u32)?),
+            Type::String => {
+                let (p, l) = (int(self, 4)? as u32, self.load_int(ptr + 4, 4)? as u32);
+                Value::String(self.load_string_range(p, l)?)
+            }
+            Type::List(e) => {
+                let (p, l) = (int(self, 4)? as u32, self.load_int(ptr + 4, 4)? as u32);
+                self.load_list_range(e, p, l)?
+            }
+            Type::Record(fs) => {
+                let mut at = ptr;
+                let mut out = Vec::with_capacity(fs.len());
+                for (n, ft) in fs {
+                    at = align_to(at, abi::alignment(ft));
+                    out.push((n.clone(), self.load(ft, at)?));
+                    at += abi::size(ft);
+                }
+                Value::Record(out)
+            }
+            Type::Tuple(ts) => {
+                let mut at = ptr;
+                let mut out = Vec::with_capacity(ts.len());
+                for ft in ts {
+                    at = align_to(at, abi::alignment(ft));
+                    out.push(self.load(ft, at)?);
+                    at += abi::size(ft);
+                }
+                Value::Tuple(out)
+            }
+            Type::Flags(names) => {
+                let n = abi::flags_size(names.len());
+                let words = if n <= 4 {
+                    vec![int(self, n)? as u32]
+                } else {
+                    (0..n / 4)
+                        .map(|k| self.load_int(ptr + 4 * k, 4).map(|w| w as u32))
+                        .collect::<Result<_, _>>()?
+                };
+                flags_from_bits(&words, names)
+            }
+            Type::Own(r) => {
+                let i = int(self, 4)? as u32;
+                self.lift_own(*r, i)?
+            }
+            Type::Borrow(r) => {
+                let i = int(self, 4)? as u32;
+                self.lift_borrow(*r, i)?
+            }
+            _ => {
+                let cs = abi::cases(t).unwrap_or_default();
+                let index = int(self, abi::discriminant_size(cs.len()))? as usize;
+                let case = *cs
+                    .get(index)
+                    .ok_or_else(|| trap("invalid variant discriminant"))?;
+                let payload = match case {
+                    Some(pt) => Some(self.load(pt, ptr + abi::payload_offset(&cs))?),
+                    None => None,
+                };
+                make_case(t, index, payload)
+            }
+        })
+    }
+
+    /// Loads a value spilled to memory at `ptr` (parameters or results).
+    pub fn load_spilled(&mut self, t: &Type, ptr: u32) -> Result<Value, Trap> {
+        if !ptr.is_multiple_of(abi::alignment(t)) {
+            return Err(trap("unaligned pointer"));
+        }
+        let mem = self.memory()?.data(self.store).len() as u64;
+        if ptr as u64 + abi::size(t) as u64 > mem {
+            return Err(trap("pointer out of bounds of memory"));
+        }
+        self.load(t, ptr)
+    }
+
+    fn load_string_range(&self, ptr: u32, tagged: u32) -> Result<String, Trap> {
+        let (align, bytes, utf16) = match self.opts.encoding {
+            StringEncoding::Utf8 => (1, tagged as u64, false),
+            StringEncoding::Utf16 => (2, 2 * tagged as u64, true),
+            StringEncoding::CompactUtf16 if tagged & UTF16_TAG != 0 => {
+                (2, 2 * (tagged ^ UTF16_TAG) as u64, true)
+            }
+            StringEncoding::CompactUtf16 => (2, tagged as u64, false),
+        };
+        if bytes > MAX_BYTE_LENGTH {
+            return Err(trap("string content out-of-bounds"));
+        }
+        self.check_range(ptr, bytes, align, "string")?;
+        let raw = self.bytes(ptr, bytes as u32)?;
+        match (self.opts.encoding, utf16) {
+            (StringEncoding::Utf8, _) => match std::str::from_utf8(raw) {
+                Ok(s) => Ok(s.to_string()),
+                Err(e) if e.error_len().is_none() => Err(trap("incomplete utf-8 byte sequence")),
+                Err(_) => Err(trap("invalid utf-8")),
+            },
+            (_, true) => {
+                let units = raw
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]));
+                char::decode_utf16(units)
+                    .collect::<Result<String, _>>()
+                    .map_err(|_| trap("invalid utf-16"))
+            }
+            (_, false) => Ok(raw.iter().map(|&b| b as char).collect()),
+        }
+    }
+
+    fn load_list_range(&mut self, elem: &Type, ptr: u32, len: u32) -> Result<Value, Trap> {
+        let size = abi::size(elem);
+        let bytes = len as u64 * size as u64;
+        if bytes > MAX_BYTE_LENGTH {
+            return Err(trap("list content out-of-bounds"));
+        }
+        self.check_range(ptr, bytes, abi::alignment(elem), "list")?;
+        (0..len)
+            .map(|i| self.load(elem, ptr + i * size))
+            .collect::<Result<_, _>>()
+            .map(Value::List)
+    }
+
+    /// `lift_own`: the handle leaves the guest's table for the host's.
+    fn lift_own(&mut self, r: ResourceType, i: u32) -> Result<Value, Trap> {
+        let mut tables = self.state.tables.borrow_mut();
+        let h = tables.instances[self.instance as usize]
+            .table
+            .take_own(i, r.0)?;
+        let index = tables.host.add(Handle::own(r.0, h.rep))?;
+        Ok(Value::Own(self.state.resource_any(index, r)))
+    }
+
+    /// `lift_borrow` (for the host): a host entry that lives for this call.
+    fn lift_borrow(&mut self, r: ResourceType, i: u32) -> Result<Value, Trap> {
+        let mut tables = self.state.tables.borrow_mut();
+        let rep = tables.instances[self.instance as usize]
+            .table
+            .get_typed(i, r.0)?
+            .rep;
+        let index = tables.host.add(Handle {
+            own: false,
+            ..Handle::own(r.0, rep)
+        })?;
+        self.temps.push(index);
+        Ok(Value::Borrow(self.state.resource_any(index, r)))
+    }
+
+    /// Removes the host entries made for borrows lent to the host.
+    pub fn drop_temps(&mut self) {
+        let mut tables = self.state.tables.borrow_mut();
+        for i in self.temps.drain(..) {
+            let _ = tables.host.remove(i);
+        }
+    }
+
+    // --------------------------------------------------------------- lowering
+
+    pub fn lower_flat(&mut self, v: &Value, t: &Type, out: &mut Vec<u64>) -> Result<(), Trap> {
+        match (v, t) {
+            (Value::Bool(b), _) => out.push(*b as u64),
+            (Value::S8(x), _) => out.push(*x as i32 as u32 as u64),
+            (Value::U8(x), _) => out.push(*x as u64),
+            (Value::S16(x), _) => out.push(*x as i32 as u32 as u64),
+            (Value::U16(x), _) => out.push(*x as u64),
+            (Value::S32(x), _) => out.push(*x as u32 as u64),
+            (Value::U32(x), _) => out.push(*x as u64),
+            (Value::S64(x), _) => out.push(*x as u64),
+            (Value::U64(x), _) => out.push(*x),
+            (Value::F32(x), _) => out.push(canon_f32(x.to_bits()).to_bits() as u64),
+            (Value::F64(x), _) => out.push(canon_f64(x.to_bits()).to_bits()),
+            (Value::Char(c), _) => out.push(*c as u64),
+            (Value::String(s), _) => {
+                let (ptr, len) = self.store_string(s)?;
+                out.extend([ptr as u64, len as u64]);
+            }
+            (Value::List(vs), Type::List(e)) => {
+                let (ptr, len) = self.store_list(vs, e)?;
+                out.extend([ptr as u64, len as u64]);
+            }
+            (Value::Record(fs), Type::Record(ts)) => {
+                for ((_, v), (_, t)) in fs.iter().zip(ts) {
+                    self.lower_flat(v, t, out)?;
+                }
+            }
+            (Value::Tuple(vs), Type::Tuple(ts)) => {
+                for (v, t) in vs.iter().zip(ts) {
+                    self.lower_flat(v, t, out)?;
+                }
+            }
+            (Value::Flags(set), Type::Flags(names)) => {
+                out.extend(flags_to_bits(set, names).into_iter().map(u64::from));
+            }
+            (Value::Own(h), Type::Own(r)) => out.push(self.lower_own(*h, *r)? as u64),
+            (Value::Own(h) | Value::Borrow(h), Type::Borrow(r)) => {
+                out.push(self.lower_borrow(*h, *r)? as u64)
+            }
+            _ => {
+                let width = abi::flatten(t).len();
+                let (index, payload) = case_of(t, v);
+                let start = out.len();
+                out.push(index as u64);
+                let cs = abi::cases(t).unwrap_or_default();
+                if let (Some(p), Some(Some(pt))) = (payload, cs.get(index)) {
+                    self.lower_flat(p, pt, out)?;
+                }
+                out.resize(start + width, 0);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn store(&mut self, v: &Value, t: &Type, ptr: u32) -> Result<(), Trap> {
+        match (v, t) {
+            (Value::String(s), _) => {
+                let (p, l) = self.store_string(s)?;
+                self.store_int(ptr, 4, p as u64)?;
+                self.store_int(ptr + 4, 4, l as u64)
+            }
+            (Value::List(vs), Type::List(e)) => {
+                let (p, l) = self.store_list(vs, e)?;
+                self.store_int(ptr, 4, p as u64)?;
+                self.store_int(ptr + 4, 4, l as u64)
+            }
+            (Value::Record(_) | Value::Tuple(_), _) => {
+                let items: Vec<&Value> = match v {
+                    Value::Record(fs) => fs.iter().map(|(_, v)| v).collect(),
+                    Value::Tuple(vs) => vs.iter().collect(),
+                    _ => Vec::new(),
+                };
+                let mut at = ptr;
+                for (v, ft) in items.into_iter().zip(abi::fields(t).unwrap_or_default()) {
+                    at = align_to(at, abi::alignment(ft));
+                    self.store(v, ft, at)?;
+                    at += abi::size(ft);
+                }
+                Ok(())
+            }
+            (Value::Flags(set), Type::Flags(names)) => {
+                let words = flags_to_bits(set, names);
+                let n = abi::flags_size(names.len());
+                if n <= 4 {
+                    return self.store_int(ptr, n, words[0] as u64);
+                }
+                for (k, w) in words.into_iter().enumerate() {
+                    self.store_int(ptr + 4 * k as u32, 4, w as u64)?;
+                }
+                Ok(())
+            }
+            (Value::Variant(..) | Value::Enum(_) | Value::Option(_) | Value::Result(_), _) => {
+                let cs = abi::cases(t).unwrap_or_default();
+                let (index, payload) = case_of(t, v);
+                self.store_int(ptr, abi::discriminant_size(cs.len()), index as u64)?;
+                match (payload, cs.get(index)) {
+                    (Some(p), Some(Some(pt))) => self.store(p, pt, ptr + abi::payload_offset(&cs)),
+                    _ => Ok(()),
+                }
+            }
+            _ => {
+                let mut flat = Vec::with_capacity(1);
+                self.lower_flat(v, t, &mut flat)?;
+                self.store_int(ptr, abi::size(t), flat[0])
+            }
+        }
+    }
+
+    /// Calls the guest's `realloc(0, 0, align, size)` and checks its answer.
+    pub fn realloc(&mut self, align: u32, size: u32) -> Result<u32, Trap> {
+        let f = self
+            .opts
+            .realloc
+            .ok_or_else(|| trap("canonical option `realloc` is required"))?;
+        let args = [
+            Val::I32(0),
+            Val::I32(0),
+            Val::I32(align as i32),
+            Val::I32(size as i32),
+        ];
+        let ptr = match f.call(self.store, &args)?.first() {
+            Some(Val::I32(p)) => *p as u32,
+            _ => return Err(trap("realloc returned no i32")),
+        };
+        if !ptr.is_multiple_of(align) {
+            return Err(trap("realloc return: result not aligned"));
+        }
+        let mem = self.memory()?.data(self.store).len() as u64;
+        if ptr as u64 + size as u64 > mem {
+            return Err(trap("realloc return: beyond end of memory"));
+        }
+        Ok(ptr)
+    }
+
+    fn store_string(&mut self, s: &str) -> Result<(u32, u32), Trap> {
+        let (align, bytes, len): (u32, Vec<u8>, u32) = match self.opts.encoding {
+            StringEncoding::Utf8 => (1, s.as_bytes().to_vec(), s.len() as u32),
+            StringEncoding::CompactUtf16 if s.chars().all(|c| (c as u32) < 0x100) => {
+                let b: Vec<u8> = s.chars().map(|c| c as u8).collect();
+                let n = b.len() as u32;
+                (2, b, n)
+            }
+            enc => {
+                let units: Vec<u16> = s.encode_utf16().collect();
+                let n = units.len() as u32;
+                let tag = if enc == StringEncoding::CompactUtf16 {
+                    UTF16_TAG
+                } else {
+                    0
+                };
+                (
+                    2,
+                    units.iter().flat_map(|u| u.to_le_bytes()).collect(),
+                    n | tag,
+                )
+            }
+        };
+        if bytes.len() as u64 > MAX_BYTE_LENGTH {
+            return Err(trap("string too long"));
+        }
+        let ptr = self.realloc(align, bytes.len() as u32)?;
+        self.write(ptr, &bytes)?;
+        Ok((ptr, len))
+    }
+
+    fn store_list(&mut self, vs: &[Value], e: &Type) -> Result<(u32, u32), Trap> {
+        let size = abi::size(e);
+        let bytes = vs.len() as u64 * size as u64;
+        if bytes > MAX_BYTE_LENGTH {
+            return Err(trap("list too long"));
+        }
+        let ptr = self.realloc(abi::alignment(e), bytes as u32)?;
+        for (i, v) in vs.iter().enumerate() {
+            self.store(v, e, ptr + i as u32 * size)?;
+        }
+        Ok((ptr, vs.len() as u32))
+    }
+
+    /// `lower_own`: the host's handle moves into the guest's table.
+    fn lower_own(&mut self, h: ResourceAny, r: ResourceType) -> Result<u32, Trap> {
+        self.state.check_owner(h)?;
+        let mut tables = self.state.tables.borrow_mut();
+        let handle = tables.host.take_own(h.index, r.0)?;
+        tables.instances[self.instance as usize]
+            .table
+            .add(Handle::own(r.0, handle.rep))
+    }
+
+    /// `lower_borrow`: lends the host's handle for the current call of the
+    /// guest instance (the rep itself if the guest defines the resource).
+    fn lower_borrow(&mut self, h: ResourceAny, r: ResourceType) -> Result<u32, Trap> {
+        self.state.check_owner(h)?;
+        let defines = self.state.defines(self.instance, r);
+        let mut tables = self.state.tables.borrow_mut();
+        let src = tables.host.get_typed(h.index, r.0)?.rep;
+        tables.host.get_mut(h.index)?.lends += 1;
+        let inst = &mut tables.instances[self.instance as usize];
+        let depth = inst.frames.len().checked_sub(1);
+        let frame = inst
+            .frames
+            .last_mut()
+            .ok_or_else(|| trap("borrow lent outside a call"))?;
+        frame.lenders.push((Holder::Host, h.index));
+        if defines {
+            return Ok(src);
+        }
+        frame.borrows += 1;
+        inst.table.add(Handle {
+            own: false,
+            scope: depth,
+            ..Handle::own(r.0, src)
+        })
+    }
+}

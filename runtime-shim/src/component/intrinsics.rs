@@ -1,0 +1,321 @@
+//! What the runtime supplies for a core import of a component's core instance:
+//! core exports, host imports lowered into core functions, resource
+//! intrinsics, and the intrinsics fused adapters use.
+
+use super::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use super::convert::{bits_to_vals, vals_to_bits, Cx, Flat};
+use super::instance::{ComponentState, MAY_LEAVE};
+use super::resources::{Handle, Holder};
+use super::types::Type;
+use super::values::{self, Value};
+use crate::error::{Error, Trap};
+use crate::{Extern, Func, FuncType, Store, Val, ValType};
+use rivet_descriptor::component::{AbiTrap, CoreDef, Intrinsic};
+use std::rc::Rc;
+
+/// The extern a plan definition stands for.
+pub(crate) fn resolve(
+    store: &mut Store,
+    state: &Rc<ComponentState>,
+    def: &CoreDef,
+) -> Result<Extern, Error> {
+    let i32_to_i32 = || sig(&[ValType::I32], &[ValType::I32]);
+    Ok(match def {
+        CoreDef::Export { instance, name } => state
+            .core_export(store, *instance, name)
+            .map_err(|e| Error::Format(format!("component plan: {e}")))?,
+        CoreDef::HostLower(i) => Extern::Func(host_lower(store, state, *i)?),
+        &CoreDef::ResourceNew { resource, instance } => {
+            with_state(store, state, i32_to_i32(), move |_, st, args| {
+                let h = Handle::own(resource, arg(args, 0));
+                let i = st.tables.borrow_mut().instances[instance as usize]
+                    .table
+                    .add(h)?;
+                Ok(vec![Val::I32(i as i32)])
+            })
+        }
+        &CoreDef::ResourceRep { resource, instance } => {
+            with_state(store, state, i32_to_i32(), move |_, st, args| {
+                let tables = st.tables.borrow();
+                let table = &tables.instances[instance as usize].table;
+                Ok(vec![Val::I32(
+                    table.get_typed(arg(args, 0), resource)?.rep as i32,
+                )])
+            })
+        }
+        &CoreDef::ResourceDrop { resource, instance } => with_state(
+            store,
+            state,
+            sig(&[ValType::I32], &[]),
+            move |s, st, args| {
+                resource_drop(s, st, instance, resource, arg(args, 0))?;
+                Ok(vec![])
+            },
+        ),
+        CoreDef::Intrinsic(i) => intrinsic(store, state, *i)?,
+    })
+}
+
+fn sig(params: &[ValType], results: &[ValType]) -> FuncType {
+    FuncType {
+        params: params.to_vec(),
+        results: results.to_vec(),
+    }
+}
+
+fn arg(args: &[Val], i: usize) -> u32 {
+    match args.get(i) {
+        Some(Val::I32(v)) => *v as u32,
+        _ => 0,
+    }
+}
+
+/// A host function of `ty` sharing the instantiation's state.
+fn with_state(
+    store: &mut Store,
+    state: &Rc<ComponentState>,
+    ty: FuncType,
+    f: impl Fn(&mut Store, &ComponentState, &[Val]) -> Result<Vec<Val>, Trap> + 'static,
+) -> Extern {
+    let state = state.clone();
+    Extern::Func(Func::wrap_with_store(store, ty, move |s, args, results| {
+        for (slot, v) in results.iter_mut().zip(f(s, &state, args)?) {
+            *slot = v;
+        }
+        Ok(())
+    }))
+}
+
+fn intrinsic(store: &mut Store, state: &Rc<ComponentState>, i: Intrinsic) -> Result<Extern, Error> {
+    let check = |c: u32| {
+        if (c as usize) < state.flags.len() {
+            Ok(c)
+        } else {
+            Err(Error::Format(format!(
+                "component plan: instance {c} out of range"
+            )))
+        }
+    };
+    let one = sig(&[ValType::I32], &[ValType::I32]);
+    Ok(match i {
+        Intrinsic::InstanceFlags(c) => Extern::Global(state.flags[check(c)? as usize]),
+        Intrinsic::TransferOwn { resource, from, to } => {
+            let (from, to) = (check(from)?, check(to)?);
+            with_state(store, state, one, move |_, st, args| {
+                let mut tables = st.tables.borrow_mut();
+                let h = tables.instances[from as usize]
+                    .table
+                    .take_own(arg(args, 0), resource)?;
+                let i = tables.instances[to as usize].table.add(h)?;
+                Ok(vec![Val::I32(i as i32)])
+            })
+        }
+        Intrinsic::TransferBorrow { resource, from, to } => {
+            let (from, to) = (check(from)?, check(to)?);
+            with_state(store, state, one, move |_, st, args| {
+                transfer_borrow(st, resource, from, to, arg(args, 0))
+                    .map(|i| vec![Val::I32(i as i32)])
+            })
+        }
+        Intrinsic::EnterCall(c) => {
+            let c = check(c)?;
+            with_state(store, state, sig(&[], &[]), move |_, st, _| {
+                st.tables.borrow_mut().instances[c as usize]
+                    .frames
+                    .push(Default::default());
+                Ok(vec![])
+            })
+        }
+        Intrinsic::ExitCall(c) => {
+            let c = check(c)?;
+            with_state(store, state, sig(&[], &[]), move |_, st, _| {
+                st.exit_call(c).map(|()| vec![])
+            })
+        }
+        Intrinsic::Trap => with_state(store, state, sig(&[ValType::I32], &[]), |_, _, args| {
+            let code = arg(args, 0);
+            Err(Trap::host(
+                AbiTrap::from_code(code)
+                    .map(AbiTrap::message)
+                    .unwrap_or("unknown canonical ABI trap"),
+            ))
+        }),
+    })
+}
+
+/// Lends handle `h` of `from` to `to` for `to`'s current call.
+fn transfer_borrow(st: &ComponentState, r: u32, from: u32, to: u32, h: u32) -> Result<u32, Trap> {
+    let defines = st.component.0.plan.resources[r as usize].instance == to;
+    let mut tables = st.tables.borrow_mut();
+    let rep = tables.instances[from as usize].table.get_typed(h, r)?.rep;
+    if tables.instances[to as usize].frames.is_empty() {
+        return Err(Trap::host("borrow lent outside a call"));
+    }
+    tables.instances[from as usize].table.get_mut(h)?.lends += 1;
+    let inst = &mut tables.instances[to as usize];
+    let depth = inst.frames.len() - 1;
+    let frame = &mut inst.frames[depth];
+    frame.lenders.push((Holder::Instance(from), h));
+    if defines {
+        return Ok(rep);
+    }
+    frame.borrows += 1;
+    inst.table.add(Handle {
+        own: false,
+        scope: Some(depth),
+        ..Handle::own(r, rep)
+    })
+}
+
+/// `canon resource.drop`: an own handle runs the destructor; a borrow ends.
+fn resource_drop(
+    store: &mut Store,
+    st: &ComponentState,
+    instance: u32,
+    resource: u32,
+    i: u32,
+) -> Result<(), Trap> {
+    let h = {
+        let mut tables = st.tables.borrow_mut();
+        let inst = &mut tables.instances[instance as usize];
+        let h = inst.table.get_typed(i, resource)?;
+        if h.own && h.lends != 0 {
+            return Err(Trap::host("cannot remove owned resource while borrowed"));
+        }
+        let h = inst.table.remove(i)?;
+        if let Some(frame) = h.scope.and_then(|d| inst.frames.get_mut(d)) {
+            frame.borrows = frame.borrows.saturating_sub(1);
+        }
+        h
+    };
+    if h.own {
+        run_dtor(store, st, Some(instance), resource, h.rep)?;
+    }
+    Ok(())
+}
+
+/// Runs the destructor of `resource` (if any) on `rep`, entering its defining
+/// instance unless the caller is that instance.
+pub(crate) fn run_dtor(
+    store: &mut Store,
+    st: &ComponentState,
+    caller: Option<u32>,
+    resource: u32,
+    rep: u32,
+) -> Result<(), Trap> {
+    let def = &st.component.0.plan.resources[resource as usize];
+    let Some(dtor) = &def.dtor else {
+        return Ok(());
+    };
+    if caller != Some(def.instance) {
+        st.check_enter(store, def.instance)?;
+    }
+    let f = st.func(store, dtor)?;
+    f.call(store, &[Val::I32(rep as i32)]).map(|_| ())
+}
+
+/// The core function a host import is lowered into.
+fn host_lower(store: &mut Store, state: &Rc<ComponentState>, i: u32) -> Result<Func, Error> {
+    let c = &state.component.0;
+    let lower = c
+        .plan
+        .host_lowers
+        .get(i as usize)
+        .ok_or_else(|| Error::Format(format!("component plan: host lower {i} out of range")))?;
+    let import = &c.plan.imports[lower.import as usize];
+    let ty = c.funcs[import.ty as usize].clone();
+    let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
+    let core = abi::core_signature(&params, ty.result.as_ref(), true);
+    let (lower_index, name) = (i, import.name.clone());
+    let state = state.clone();
+    Ok(Func::wrap_with_store(
+        store,
+        core,
+        move |s, args, results| {
+            let st = &*state;
+            let lower = &st.component.0.plan.host_lowers[lower_index as usize];
+            let host = st.imports[lower.import as usize].clone();
+            call_host(
+                s,
+                st,
+                lower.instance,
+                &lower.options,
+                &ty,
+                &name,
+                &*host,
+                args,
+                results,
+            )
+        },
+    ))
+}
+
+/// A guest's call of a host import: may_leave check, lift the arguments,
+/// call the host, lower the result.
+#[allow(clippy::too_many_arguments)]
+fn call_host(
+    store: &mut Store,
+    st: &ComponentState,
+    caller: u32,
+    options: &rivet_descriptor::component::CanonOptions,
+    ty: &super::types::FuncType,
+    name: &str,
+    host: &super::HostImportFn,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    if st.flags(store, caller) & MAY_LEAVE == 0 {
+        return Err(Trap::host("cannot leave component instance"));
+    }
+    let opts = st.opts(store, options)?;
+    let mut cx = Cx {
+        store,
+        state: st,
+        opts,
+        instance: caller,
+        temps: Vec::new(),
+    };
+    let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
+    let flat_count: usize = params.iter().map(|t| abi::flatten(t).len()).sum();
+    let bits = vals_to_bits(args);
+    let values = if flat_count > MAX_FLAT_PARAMS {
+        let tuple = Type::Tuple(params.iter().map(|t| (*t).clone()).collect());
+        match cx.load_spilled(&tuple, bits[0] as u32)? {
+            Value::Tuple(vs) => vs,
+            _ => Vec::new(),
+        }
+    } else {
+        let mut vi = Flat::new(&bits);
+        params
+            .iter()
+            .map(|t| cx.lift_flat(t, &mut vi))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let outcome = host(&values);
+    cx.drop_temps();
+    let result = outcome?;
+    match (&ty.result, result) {
+        (None, None) => Ok(()),
+        (Some(t), Some(v)) => {
+            values::check(&v, t)
+                .map_err(|e| Trap::host(format!("host import `{name}` result: {e}")))?;
+            let flat = abi::flatten(t);
+            if flat.len() > MAX_FLAT_RESULTS {
+                let ptr = *bits.last().unwrap_or(&0) as u32;
+                if !ptr.is_multiple_of(abi::alignment(t)) {
+                    return Err(Trap::host("unaligned pointer"));
+                }
+                return cx.store(&v, t, ptr);
+            }
+            let mut out = Vec::with_capacity(1);
+            cx.lower_flat(&v, t, &mut out)?;
+            for (slot, v) in results.iter_mut().zip(bits_to_vals(&out, &flat)) {
+                *slot = v;
+            }
+            Ok(())
+        }
+        _ => Err(Trap::host(format!(
+            "host import `{name}` returned a result that does not match its type"
+        ))),
+    }
+}

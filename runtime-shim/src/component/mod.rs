@@ -1,0 +1,169 @@
+//! Components: loading a component unit, instantiating its plan, and the
+//! dynamic host API (values checked against types, calls by export name).
+
+mod abi;
+mod convert;
+pub(crate) mod instance;
+mod intrinsics;
+mod resources;
+mod types;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use instance::ComponentInstance;
+pub use types::{FuncType, ResourceType, Type};
+pub use values::{ResourceAny, Value};
+
+use crate::error::{Error, Trap};
+use crate::module::{self, Module};
+use rivet_descriptor::component::Component as Plan;
+use rivet_descriptor::RawDescriptor;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A compiled component, loaded from a descriptor whose unit has a plan.
+#[derive(Clone)]
+pub struct Component(pub(crate) Arc<ComponentInner>);
+
+pub(crate) struct ComponentInner {
+    pub plan: Plan,
+    pub modules: Vec<Module>,
+    pub funcs: Vec<FuncType>,
+}
+
+impl Component {
+    /// Loads the unit behind a descriptor: its core modules and its plan.
+    ///
+    /// # Safety
+    /// As [`Module::from_descriptor`].
+    pub unsafe fn from_descriptor(desc: *const RawDescriptor) -> Result<Component, Error> {
+        let (modules, plan) = module::load_unit(desc)?;
+        let plan =
+            plan.ok_or_else(|| Error::Format("the unit is a core module, not a component".into()))?;
+        Component::from_parts(plan, modules)
+    }
+
+    /// A component from a plan and the unit's modules (in unit order); checks
+    /// every index the plan holds that does not depend on instantiation.
+    pub(crate) fn from_parts(plan: Plan, modules: Vec<Module>) -> Result<Component, Error> {
+        let types = types::resolve_all(&plan)?;
+        let funcs = types::resolve_funcs(&plan, &types)?;
+        check_plan(&plan, modules.len(), funcs.len())?;
+        Ok(Component(Arc::new(ComponentInner {
+            plan,
+            modules,
+            funcs,
+        })))
+    }
+
+    /// Imported functions: (name, type).
+    pub fn imports(&self) -> Vec<(String, FuncType)> {
+        let c = &self.0;
+        c.plan
+            .imports
+            .iter()
+            .map(|i| (i.name.clone(), c.funcs[i.ty as usize].clone()))
+            .collect()
+    }
+
+    /// Exported functions: (name, type). Functions of exported instances are
+    /// named `iface#f`.
+    pub fn exports(&self) -> Vec<(String, FuncType)> {
+        let c = &self.0;
+        c.plan
+            .exports
+            .iter()
+            .map(|e| (e.name.clone(), c.export_type(e.lift).clone()))
+            .collect()
+    }
+}
+
+impl ComponentInner {
+    pub fn export_type(&self, lift: u32) -> &FuncType {
+        &self.funcs[self.plan.lifts[lift as usize].ty as usize]
+    }
+}
+
+fn check_plan(plan: &Plan, modules: usize, funcs: usize) -> Result<(), Error> {
+    let bad = |what: &str| {
+        Err(Error::Format(format!(
+            "component plan: {what} out of range"
+        )))
+    };
+    let instances = plan.instances.len() as u32;
+    if instances == 0 {
+        return bad("root instance");
+    }
+    if plan
+        .instances
+        .iter()
+        .any(|i| i.parent.is_some_and(|p| p >= instances))
+    {
+        return bad("parent instance");
+    }
+    if plan.resources.iter().any(|r| r.instance >= instances) {
+        return bad("resource instance");
+    }
+    if plan.imports.iter().any(|i| i.ty as usize >= funcs) {
+        return bad("import type");
+    }
+    let lowers_ok = plan
+        .host_lowers
+        .iter()
+        .all(|l| (l.import as usize) < plan.imports.len() && l.instance < instances);
+    if !lowers_ok {
+        return bad("host lower");
+    }
+    if plan
+        .lifts
+        .iter()
+        .any(|l| l.ty as usize >= funcs || l.instance >= instances)
+    {
+        return bad("lift");
+    }
+    if plan
+        .exports
+        .iter()
+        .any(|e| e.lift as usize >= plan.lifts.len())
+    {
+        return bad("export");
+    }
+    if plan.steps.iter().any(|s| match s {
+        rivet_descriptor::component::Step::Instantiate { module, .. } => {
+            *module as usize >= modules
+        }
+    }) {
+        return bad("step module");
+    }
+    Ok(())
+}
+
+/// A host implementation of an import.
+pub(crate) type HostImportFn = dyn Fn(&[Value]) -> Result<Option<Value>, Trap>;
+pub(crate) type HostImport = Rc<HostImportFn>;
+
+/// Host implementations of a component's imports, by import name.
+#[derive(Default)]
+pub struct ComponentImports {
+    pub(crate) funcs: HashMap<String, HostImport>,
+}
+
+impl ComponentImports {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Provides import `name`: `f` gets the lifted arguments and returns the
+    /// result (checked against the import's type) or a trap.
+    pub fn func(
+        &mut self,
+        name: &str,
+        f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static,
+    ) -> &mut Self {
+        self.funcs.insert(name.to_string(), Rc::new(f));
+        self
+    }
+}

@@ -1,0 +1,539 @@
+//! Component runtime tests with hand-built plans over real compiled core
+//! modules (WAT compiled by rivet-build, linked and loaded with dlopen).
+
+use super::*;
+use crate::{BoundsMode, Store};
+use rivet_descriptor::component::{
+    CanonOptions, ComponentExport, ComponentFuncType, ComponentImport,
+    ComponentInstance as PlanInstance, CoreDef, HostLower, Lift, ResourceDef, Step, StringEncoding,
+    ValueType,
+};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Compiles `wat` into a loaded module; the library stays loaded for the test run.
+fn compile(wat: &str) -> Module {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let wasm = wat::parse_str(wat).unwrap();
+    let obj = rivet_build::compile_module(&wasm, &rivet_build::Options::default()).unwrap();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let base = std::env::temp_dir().join(format!("rivet-comp-{}-{n}", std::process::id()));
+    let (o, so) = (base.with_extension("o"), base.with_extension("so"));
+    std::fs::write(&o, obj).unwrap();
+    rivet_build::package::link_shared(std::slice::from_ref(&o), &so).unwrap();
+    // SAFETY: the library holds only the unit just compiled.
+    let lib = unsafe { libloading::Library::new(&so) }.unwrap();
+    let _ = (std::fs::remove_file(&o), std::fs::remove_file(&so));
+    // SAFETY: `rivet_unit` is the descriptor symbol; the library is leaked so
+    // it stays loaded.
+    let modules = unsafe {
+        let sym = lib.get::<*const RawDescriptor>(b"rivet_unit\0").unwrap();
+        Module::from_descriptor(*sym).unwrap()
+    };
+    std::mem::forget(lib);
+    modules.into_iter().next().unwrap()
+}
+
+/// A bump allocator, `mem`, and the functions under test.
+fn guest(body: &str) -> String {
+    guest_with("", body)
+}
+
+/// As [`guest`], with core imports first.
+fn guest_with(imports: &str, body: &str) -> String {
+    format!(
+        r#"(module
+  {imports}
+  (memory (export "mem") 1)
+  (global $bump (mut i32) (i32.const 4096))
+  (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $bump (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  {body})"#
+    )
+}
+
+fn export(instance: u32, name: &str) -> CoreDef {
+    CoreDef::Export {
+        instance,
+        name: name.into(),
+    }
+}
+
+fn opts(enc: StringEncoding, post: Option<&str>) -> CanonOptions {
+    CanonOptions {
+        memory: Some(export(0, "mem")),
+        realloc: Some(export(0, "realloc")),
+        post_return: post.map(|p| export(0, p)),
+        string_encoding: enc,
+    }
+}
+
+/// Builds a plan whose core instance 0 is the guest module.
+struct Builder {
+    plan: Plan,
+}
+
+impl Builder {
+    fn new() -> Self {
+        Builder {
+            plan: Plan {
+                instances: vec![PlanInstance { parent: None }],
+                ..Plan::default()
+            },
+        }
+    }
+    fn ty(&mut self, t: ValueType) -> u32 {
+        self.plan.types.push(t);
+        self.plan.types.len() as u32 - 1
+    }
+    fn func(&mut self, params: &[u32], result: Option<u32>) -> u32 {
+        self.plan.func_types.push(ComponentFuncType {
+            params: params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("p{i}"), *t))
+                .collect(),
+            result,
+        });
+        self.plan.func_types.len() as u32 - 1
+    }
+    fn export(&mut self, name: &str, core: &str, ty: u32, options: CanonOptions) {
+        self.plan.lifts.push(Lift {
+            func: export(0, core),
+            ty,
+            options,
+            instance: 0,
+        });
+        self.plan.exports.push(ComponentExport {
+            name: name.into(),
+            lift: self.plan.lifts.len() as u32 - 1,
+        });
+    }
+    fn instantiate(self, module: Module, args: Vec<CoreDef>) -> (Store, ComponentInstance) {
+        self.instantiate_with(module, args, &ComponentImports::new())
+    }
+    fn instantiate_with(
+        mut self,
+        module: Module,
+        args: Vec<CoreDef>,
+        imports: &ComponentImports,
+    ) -> (Store, ComponentInstance) {
+        self.plan.steps.push(Step::Instantiate { module: 0, args });
+        let c = Component::from_parts(self.plan, vec![module]).unwrap();
+        let mut store = Store::new(BoundsMode::Guard);
+        let i = store.instantiate_component(&c, imports).unwrap();
+        (store, i)
+    }
+}
+
+const ECHO: &str = r#"
+  (func (export "id32") (param i32) (result i32) (local.get 0))
+  (func (export "id64") (param i64) (result i64) (local.get 0))
+  (func (export "idf32") (param f32) (result f32) (local.get 0))
+  (func (export "idf64") (param f64) (result f64) (local.get 0))
+  (func (export "pair") (param i32 i32) (result i32)
+    (i32.store (i32.const 16) (local.get 0)) (i32.store (i32.const 20) (local.get 1)) (i32.const 16))
+  (func (export "wide") (param i32 i64) (result i32)
+    (i32.store (i32.const 32) (local.get 0)) (i64.store (i32.const 40) (local.get 1)) (i32.const 32))
+"#;
+
+fn call1(store: &mut Store, i: &ComponentInstance, f: &str, v: Value) -> Value {
+    i.call(store, f, &[v]).unwrap().unwrap()
+}
+
+#[test]
+fn scalars_round_trip_flat() {
+    let mut b = Builder::new();
+    let cases = [
+        (ValueType::Bool, "id32", Value::Bool(true)),
+        (ValueType::S8, "id32", Value::S8(-5)),
+        (ValueType::U16, "id32", Value::U16(65000)),
+        (ValueType::S32, "id32", Value::S32(-7)),
+        (ValueType::U64, "id64", Value::U64(u64::MAX - 3)),
+        (ValueType::S64, "id64", Value::S64(-9)),
+        (ValueType::F32, "idf32", Value::F32(1.5)),
+        (ValueType::F64, "idf64", Value::F64(-2.25)),
+        (ValueType::Char, "id32", Value::Char('ß')),
+        (
+            ValueType::Enum(vec!["a".into(), "b".into()]),
+            "id32",
+            Value::Enum("b".into()),
+        ),
+        (
+            ValueType::Flags(vec!["x".into(), "y".into(), "z".into()]),
+            "id32",
+            Value::Flags(vec!["x".into(), "z".into()]),
+        ),
+    ];
+    for (k, (t, core, _)) in cases.iter().enumerate() {
+        let t = b.ty(t.clone());
+        let f = b.func(&[t], Some(t));
+        b.export(&format!("f{k}"), core, f, CanonOptions::default());
+    }
+    let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+    for (k, (_, _, v)) in cases.iter().enumerate() {
+        assert_eq!(call1(&mut store, &inst, &format!("f{k}"), v.clone()), *v);
+    }
+    let nan = call1(
+        &mut store,
+        &inst,
+        "f6",
+        Value::F32(f32::from_bits(0x7fc0_1234)),
+    );
+    assert!(matches!(nan, Value::F32(f) if f.to_bits() == 0x7fc0_0000));
+    let e = inst.call(&mut store, "f0", &[Value::U8(1)]).unwrap_err();
+    assert!(e.message.contains("type mismatch"), "{}", e.message);
+    assert!(inst.call(&mut store, "f0", &[]).is_err());
+}
+
+#[test]
+fn strings_in_every_encoding_round_trip() {
+    for enc in [
+        StringEncoding::Utf8,
+        StringEncoding::Utf16,
+        StringEncoding::CompactUtf16,
+    ] {
+        let mut b = Builder::new();
+        let s = b.ty(ValueType::String);
+        let f = b.func(&[s], Some(s));
+        b.export("echo", "pair", f, opts(enc, None));
+        let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+        for text in ["", "hello", "héllo wörld", "snow ☃ and 😀"] {
+            let v = Value::String(text.into());
+            assert_eq!(call1(&mut store, &inst, "echo", v.clone()), v, "{enc:?}");
+        }
+    }
+}
+
+#[test]
+fn compound_values_round_trip_through_memory() {
+    let mut b = Builder::new();
+    let u8t = b.ty(ValueType::U8);
+    let u32t = b.ty(ValueType::U32);
+    let s = b.ty(ValueType::String);
+    let opt = b.ty(ValueType::Option(u32t));
+    let res = b.ty(ValueType::Result {
+        ok: Some(s),
+        err: None,
+    });
+    let en = b.ty(ValueType::Enum(vec!["r".into(), "g".into()]));
+    let fl = b.ty(ValueType::Flags((0..40).map(|i| format!("f{i}")).collect()));
+    let var = b.ty(ValueType::Variant(vec![
+        ("none".into(), None),
+        ("b".into(), Some(u8t)),
+        ("s".into(), Some(s)),
+    ]));
+    let tup = b.ty(ValueType::Tuple(vec![u8t, s]));
+    let rec = b.ty(ValueType::Record(vec![
+        ("a".into(), opt),
+        ("b".into(), res),
+        ("c".into(), en),
+        ("d".into(), fl),
+        ("e".into(), var),
+        ("f".into(), tup),
+    ]));
+    let list = b.ty(ValueType::List(rec));
+    let f = b.func(&[list], Some(list));
+    b.export("echo", "pair", f, opts(StringEncoding::Utf8, None));
+    let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+    let item = |k: u32| {
+        Value::Record(vec![
+            (
+                "a".into(),
+                Value::Option(if k == 0 {
+                    None
+                } else {
+                    Some(Box::new(Value::U32(k)))
+                }),
+            ),
+            (
+                "b".into(),
+                Value::Result(if k == 0 {
+                    Ok(Some(Box::new(Value::String("ok".into()))))
+                } else {
+                    Err(None)
+                }),
+            ),
+            (
+                "c".into(),
+                Value::Enum(if k == 0 { "r" } else { "g" }.into()),
+            ),
+            (
+                "d".into(),
+                Value::Flags(vec!["f1".into(), format!("f{}", 30 + k)]),
+            ),
+            (
+                "e".into(),
+                match k {
+                    0 => Value::Variant("none".into(), None),
+                    1 => Value::Variant("b".into(), Some(Box::new(Value::U8(9)))),
+                    _ => Value::Variant("s".into(), Some(Box::new(Value::String("vv".into())))),
+                },
+            ),
+            (
+                "f".into(),
+                Value::Tuple(vec![Value::U8(k as u8), Value::String(format!("t{k}"))]),
+            ),
+        ])
+    };
+    let v = Value::List((0..3).map(item).collect());
+    assert_eq!(call1(&mut store, &inst, "echo", v.clone()), v);
+}
+
+#[test]
+fn flat_variants_join_payload_types() {
+    let mut b = Builder::new();
+    let f32t = b.ty(ValueType::F32);
+    let u64t = b.ty(ValueType::U64);
+    let u32t = b.ty(ValueType::U32);
+    let opt = b.ty(ValueType::Option(u32t));
+    let res = b.ty(ValueType::Result {
+        ok: Some(f32t),
+        err: Some(u64t),
+    });
+    let f = b.func(&[opt], Some(opt));
+    b.export("opt", "pair", f, opts(StringEncoding::Utf8, None));
+    let f = b.func(&[res], Some(res));
+    b.export("res", "wide", f, opts(StringEncoding::Utf8, None));
+    let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+    for v in [
+        Value::Option(None),
+        Value::Option(Some(Box::new(Value::U32(77)))),
+    ] {
+        assert_eq!(call1(&mut store, &inst, "opt", v.clone()), v);
+    }
+    for v in [
+        Value::Result(Ok(Some(Box::new(Value::F32(3.5))))),
+        Value::Result(Err(Some(Box::new(Value::U64(1 << 40))))),
+    ] {
+        assert_eq!(call1(&mut store, &inst, "res", v.clone()), v);
+    }
+}
+
+#[test]
+fn spilled_params_and_post_return() {
+    let body = r#"
+  (func (export "sum") (param $p i32) (result i32) (local $i i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 17))))
+    (local.get $s))
+  (func (export "post") (param i32) (i32.store (i32.const 100) (i32.add (i32.load (i32.const 100)) (local.get 0))))
+  (func (export "count") (result i32) (i32.load (i32.const 100)))
+"#;
+    let mut b = Builder::new();
+    let u32t = b.ty(ValueType::U32);
+    let f = b.func(&[u32t; 17], Some(u32t));
+    b.export("sum", "sum", f, opts(StringEncoding::Utf8, Some("post")));
+    let g = b.func(&[], Some(u32t));
+    b.export("count", "count", g, CanonOptions::default());
+    let (mut store, inst) = b.instantiate(compile(&guest(body)), vec![]);
+    let args: Vec<Value> = (1..=17).map(Value::U32).collect();
+    assert_eq!(
+        inst.call(&mut store, "sum", &args).unwrap(),
+        Some(Value::U32(153))
+    );
+    assert_eq!(
+        inst.call(&mut store, "count", &[]).unwrap(),
+        Some(Value::U32(153))
+    );
+}
+
+#[test]
+fn guest_traps_poison_the_instance_and_report_abi_errors() {
+    let body = r#"
+  (data (i32.const 200) "\f0\ff\0f\00\64\00\00\00")
+  (data (i32.const 216) "\08\01\00\00\01\00\00\00")
+  (data (i32.const 264) "\ff")
+  (data (i32.const 300) "\07")
+  (func (export "boom") (unreachable))
+  (func (export "bad-string") (result i32) (i32.const 200))
+  (func (export "bad-utf8") (result i32) (i32.const 216))
+  (func (export "bad-char") (result i32) (i32.const 0xd800))
+  (func (export "bad-disc") (result i32) (i32.const 300))
+  (func (export "unaligned") (result i32) (i32.const 301))
+"#;
+    let mut b = Builder::new();
+    let s = b.ty(ValueType::String);
+    let c = b.ty(ValueType::Char);
+    let u32t = b.ty(ValueType::U32);
+    let opt = b.ty(ValueType::Option(u32t));
+    let unit = b.func(&[], None);
+    let fs = b.func(&[], Some(s));
+    let fc = b.func(&[], Some(c));
+    let fo = b.func(&[], Some(opt));
+    let o = opts(StringEncoding::Utf8, None);
+    b.export("boom", "boom", unit, o.clone());
+    b.export("bad-string", "bad-string", fs, o.clone());
+    b.export("bad-utf8", "bad-utf8", fs, o.clone());
+    b.export("bad-char", "bad-char", fc, o.clone());
+    b.export("bad-disc", "bad-disc", fo, o.clone());
+    b.export("unaligned", "unaligned", fo, o);
+    let module = compile(&guest(body));
+    let expect = |name: &str, msg: &str| {
+        let mut b2 = Builder {
+            plan: b.plan.clone(),
+        };
+        b2.plan.steps.clear();
+        let (mut store, inst) = b2.instantiate(module.clone(), vec![]);
+        let e = inst.call(&mut store, name, &[]).unwrap_err();
+        assert_eq!(e.message, msg, "{name}");
+        let again = inst.call(&mut store, name, &[]).unwrap_err();
+        assert!(again.message.contains("cannot enter component instance"));
+    };
+    expect("boom", "unreachable");
+    expect(
+        "bad-string",
+        "string pointer/length out of bounds of memory",
+    );
+    expect("bad-utf8", "invalid utf-8");
+    expect("bad-char", "invalid `char` bit pattern");
+    expect("bad-disc", "invalid variant discriminant");
+    expect("unaligned", "unaligned pointer");
+}
+
+#[test]
+fn host_imports_get_lifted_args_and_return_strings_through_realloc() {
+    let imports = r#"(import "host" "greet" (func $greet (param i32 i32 i32)))"#;
+    let body = r#"
+  (func (export "run") (param i32 i32) (result i32)
+    (call $greet (local.get 0) (local.get 1) (i32.const 48)) (i32.const 48))
+  (func (export "post-call") (param i32) (call $greet (i32.const 0) (i32.const 0) (i32.const 48)))
+"#;
+    let mut b = Builder::new();
+    let s = b.ty(ValueType::String);
+    let f = b.func(&[s], Some(s));
+    b.plan.imports.push(ComponentImport {
+        name: "greet".into(),
+        ty: f,
+    });
+    b.plan.host_lowers.push(HostLower {
+        import: 0,
+        options: opts(StringEncoding::Utf16, None),
+        instance: 0,
+    });
+    b.export("run", "run", f, opts(StringEncoding::Utf16, None));
+    b.export(
+        "run-post",
+        "run",
+        f,
+        opts(StringEncoding::Utf16, Some("post-call")),
+    );
+    let mut host = ComponentImports::new();
+    host.func("greet", |args| match args {
+        [Value::String(n)] => Ok(Some(Value::String(format!("hello {n} ☃")))),
+        _ => Err(crate::Trap::host("bad args")),
+    });
+    let module = compile(&guest_with(imports, body));
+    let mut missing = Store::new(BoundsMode::Guard);
+    let c = Component::from_parts(b.plan.clone(), vec![module.clone()]).unwrap();
+    assert!(matches!(
+        missing.instantiate_component(&c, &ComponentImports::new()),
+        Err(Error::Link(m)) if m.contains("greet")
+    ));
+    assert_eq!(c.imports()[0].0, "greet");
+    assert_eq!(c.exports().len(), 2);
+    let (mut store, inst) = b.instantiate_with(module, vec![CoreDef::HostLower(0)], &host);
+    let r = inst
+        .call(&mut store, "run", &[Value::String("wörld".into())])
+        .unwrap();
+    assert_eq!(r, Some(Value::String("hello wörld ☃".into())));
+    let e = inst
+        .call(&mut store, "run-post", &[Value::String("x".into())])
+        .unwrap_err();
+    assert_eq!(e.message, "cannot leave component instance");
+    let e = inst
+        .call(&mut store, "run", &[Value::String("x".into())])
+        .unwrap_err();
+    assert!(e.message.contains("cannot enter component instance"));
+}
+
+#[test]
+fn resources_move_between_host_and_guest_and_run_destructors() {
+    let imports = r#"
+  (import "r" "new" (func $new (param i32) (result i32)))
+  (import "r" "rep" (func $rep (param i32) (result i32)))
+  (import "r" "drop" (func $drop (param i32)))"#;
+    let body = r#"
+  (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
+  (func (export "get") (param i32) (result i32) (local.get 0))
+  (func (export "consume") (param i32) (result i32) (local $r i32)
+    (local.set $r (call $rep (local.get 0))) (call $drop (local.get 0)) (local.get $r))
+  (func (export "dtor") (param i32) (i32.store (i32.const 104) (local.get 0)))
+  (func (export "dropped") (result i32) (i32.load (i32.const 104)))
+  (func (export "bad-rep") (result i32) (call $rep (i32.const 9)))
+"#;
+    let mut b = Builder::new();
+    b.plan.resources.push(ResourceDef {
+        instance: 0,
+        dtor: Some(export(0, "dtor")),
+        name: "r".into(),
+    });
+    let u32t = b.ty(ValueType::U32);
+    let own = b.ty(ValueType::Own(0));
+    let borrow = b.ty(ValueType::Borrow(0));
+    let make = b.func(&[u32t], Some(own));
+    let get = b.func(&[borrow], Some(u32t));
+    let consume = b.func(&[own], Some(u32t));
+    let nullary = b.func(&[], Some(u32t));
+    let o = CanonOptions::default();
+    b.export("make", "make", make, o.clone());
+    b.export("get", "get", get, o.clone());
+    b.export("consume", "consume", consume, o.clone());
+    b.export("dropped", "dropped", nullary, o.clone());
+    b.export("bad-rep", "bad-rep", nullary, o);
+    let args = vec![
+        CoreDef::ResourceNew {
+            resource: 0,
+            instance: 0,
+        },
+        CoreDef::ResourceRep {
+            resource: 0,
+            instance: 0,
+        },
+        CoreDef::ResourceDrop {
+            resource: 0,
+            instance: 0,
+        },
+    ];
+    let (mut store, inst) = b.instantiate(compile(&guest_with(imports, body)), args);
+    let Some(Value::Own(h)) = call1_opt(&mut store, &inst, "make", Value::U32(7)) else {
+        panic!("expected an own handle")
+    };
+    assert_eq!(
+        call1(&mut store, &inst, "get", Value::Borrow(h)),
+        Value::U32(7)
+    );
+    assert_eq!(
+        call1(&mut store, &inst, "consume", Value::Own(h)),
+        Value::U32(7)
+    );
+    assert_eq!(
+        inst.call(&mut store, "dropped", &[]).unwrap(),
+        Some(Value::U32(7))
+    );
+    let e = inst
+        .call(&mut store, "get", &[Value::Borrow(h)])
+        .unwrap_err();
+    assert_eq!(e.message, "unknown handle index 1");
+    let Some(Value::Own(h2)) = call1_opt(&mut store, &inst, "make", Value::U32(8)) else {
+        panic!("expected an own handle")
+    };
+    inst.resource_drop(&mut store, h2).unwrap();
+    assert_eq!(
+        inst.call(&mut store, "dropped", &[]).unwrap(),
+        Some(Value::U32(8))
+    );
+    assert!(inst.resource_drop(&mut store, h2).is_err());
+    let e = inst.call(&mut store, "bad-rep", &[]).unwrap_err();
+    assert_eq!(e.message, "unknown handle index 9");
+    let e = inst.call(&mut store, "dropped", &[]).unwrap_err();
+    assert!(e.message.contains("cannot enter component instance"));
+}
+
+fn call1_opt(store: &mut Store, i: &ComponentInstance, f: &str, v: Value) -> Option<Value> {
+    i.call(store, f, &[v]).unwrap()
+}

@@ -1,0 +1,170 @@
+//! Component value and function types as the host sees them: the plan's
+//! indexed types resolved into trees.
+
+use crate::error::Error;
+use rivet_descriptor::component::{Component as Plan, ValueType};
+
+/// A component value type, resolved (no indices).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    Bool,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+    S64,
+    U64,
+    F32,
+    F64,
+    Char,
+    String,
+    List(Box<Type>),
+    Record(Vec<(String, Type)>),
+    Tuple(Vec<Type>),
+    Variant(Vec<(String, Option<Type>)>),
+    Enum(Vec<String>),
+    Option(Box<Type>),
+    Result {
+        ok: Option<Box<Type>>,
+        err: Option<Box<Type>>,
+    },
+    Flags(Vec<String>),
+    Own(ResourceType),
+    Borrow(ResourceType),
+}
+
+/// Identity of a resource type: the plan's resource index. The plan gives each
+/// resource its defining component instance, so within one instantiation the
+/// index is the identity; handles held by the host also record the
+/// instantiation they belong to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ResourceType(pub(crate) u32);
+
+/// A component function type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FuncType {
+    pub params: Vec<(String, Type)>,
+    pub result: Option<Type>,
+}
+
+/// Deeper nesting than this is refused: it only arises from corrupt (cyclic)
+/// plans, and would otherwise overflow the stack.
+const MAX_DEPTH: u32 = 100;
+
+/// Resolves every type of the plan.
+pub(crate) fn resolve_all(plan: &Plan) -> Result<Vec<Type>, Error> {
+    (0..plan.types.len() as u32)
+        .map(|i| resolve(plan, i, 0))
+        .collect()
+}
+
+/// Resolves every function type of the plan.
+pub(crate) fn resolve_funcs(plan: &Plan, types: &[Type]) -> Result<Vec<FuncType>, Error> {
+    let get = |i: u32| {
+        types
+            .get(i as usize)
+            .cloned()
+            .ok_or_else(|| Error::Format(format!("type index {i} out of range")))
+    };
+    plan.func_types
+        .iter()
+        .map(|f| {
+            Ok(FuncType {
+                params: f
+                    .params
+                    .iter()
+                    .map(|(n, t)| Ok((n.clone(), get(*t)?)))
+                    .collect::<Result<_, Error>>()?,
+                result: f.result.map(get).transpose()?,
+            })
+        })
+        .collect()
+}
+
+fn resolve(plan: &Plan, index: u32, depth: u32) -> Result<Type, Error> {
+    if depth > MAX_DEPTH {
+        return Err(Error::Format("component types nest too deeply".into()));
+    }
+    let ty = plan
+        .types
+        .get(index as usize)
+        .ok_or_else(|| Error::Format(format!("type index {index} out of range")))?;
+    let sub = |i: u32| resolve(plan, i, depth + 1);
+    let boxed = |i: u32| sub(i).map(Box::new);
+    let resource = |r: u32| {
+        if (r as usize) < plan.resources.len() {
+            Ok(ResourceType(r))
+        } else {
+            Err(Error::Format(format!("resource index {r} out of range")))
+        }
+    };
+    Ok(match ty {
+        ValueType::Bool => Type::Bool,
+        ValueType::S8 => Type::S8,
+        ValueType::U8 => Type::U8,
+        ValueType::S16 => Type::S16,
+        ValueType::U16 => Type::U16,
+        ValueType::S32 => Type::S32,
+        ValueType::U32 => Type::U32,
+        ValueType::S64 => Type::S64,
+        ValueType::U64 => Type::U64,
+        ValueType::F32 => Type::F32,
+        ValueType::F64 => Type::F64,
+        ValueType::Char => Type::Char,
+        ValueType::String => Type::String,
+        ValueType::List(t) => Type::List(boxed(*t)?),
+        ValueType::Record(fields) => Type::Record(
+            fields
+                .iter()
+                .map(|(n, t)| Ok((n.clone(), sub(*t)?)))
+                .collect::<Result<_, Error>>()?,
+        ),
+        ValueType::Tuple(ts) => Type::Tuple(ts.iter().map(|t| sub(*t)).collect::<Result<_, _>>()?),
+        ValueType::Variant(cases) => Type::Variant(
+            cases
+                .iter()
+                .map(|(n, t)| Ok((n.clone(), t.map(sub).transpose()?)))
+                .collect::<Result<_, Error>>()?,
+        ),
+        ValueType::Enum(names) => Type::Enum(names.clone()),
+        ValueType::Option(t) => Type::Option(boxed(*t)?),
+        ValueType::Result { ok, err } => Type::Result {
+            ok: ok.map(boxed).transpose()?,
+            err: err.map(boxed).transpose()?,
+        },
+        ValueType::Flags(names) => Type::Flags(names.clone()),
+        ValueType::Own(r) => Type::Own(resource(*r)?),
+        ValueType::Borrow(r) => Type::Borrow(resource(*r)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_nested_types_and_refuses_cycles() {
+        let mut plan = Plan {
+            types: vec![
+                ValueType::U8,
+                ValueType::List(0),
+                ValueType::Record(vec![("a".into(), 1), ("b".into(), 0)]),
+            ],
+            ..Plan::default()
+        };
+        let types = resolve_all(&plan).unwrap();
+        assert_eq!(
+            types[2],
+            Type::Record(vec![
+                ("a".into(), Type::List(Box::new(Type::U8))),
+                ("b".into(), Type::U8)
+            ])
+        );
+        plan.types.push(ValueType::List(3));
+        assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
+        plan.types[3] = ValueType::Own(0);
+        assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
+    }
+}
