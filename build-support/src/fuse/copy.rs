@@ -6,7 +6,7 @@
 use super::layout::{align_to, discriminant_size, Ty};
 use super::Fuser;
 use rivet_descriptor::component::{AbiTrap, CoreDef, Intrinsic};
-use wasm_encoder::{BlockType, MemArg, ValType};
+use wasm_encoder::{BlockType, MemArg, MemArgTarget, ValType};
 
 /// Where a value is.
 #[derive(Clone, Debug)]
@@ -75,7 +75,8 @@ fn memarg(memory: u32, offset: u32, align_log2: u32) -> MemArg {
     MemArg {
         offset: offset.into(),
         align: align_log2,
-        memory_index: memory,
+        target: MemArgTarget::Memory(memory),
+        ordering: None,
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::Fuser;
 use rivet_descriptor::component::{AbiTrap, StringEncoding};
-use wasm_encoder::{BlockType, MemArg, ValType};
+use wasm_encoder::{BlockType, MemArg, MemArgTarget, ValType};
 
 /// The tag in a `latin1+utf16` length saying the string is UTF-16.
 const UTF16_TAG: u32 = 1 << 31;
@@ -42,7 +42,8 @@ fn mem(memory: u32, offset: u32, align: u32) -> MemArg {
     MemArg {
         offset: offset.into(),
         align,
-        memory_index: memory,
+        target: MemArgTarget::Memory(memory),
+        ordering: None,
     }
 }
 
