@@ -7,7 +7,9 @@ mod fuse_common;
 
 use fuse_common::{assert_trap, Scenario, CALLEE, CALLER};
 use rivet::Val;
-use rivet_descriptor::component::{AbiTrap, Component, ComponentFuncType, StringEncoding, ValueType};
+use rivet_descriptor::component::{
+    AbiTrap, Component, ComponentFuncType, StringEncoding, ValueType,
+};
 
 /// A plan whose function type 0 takes `params` and returns `result` (type
 /// indices into `types`).
@@ -107,8 +109,14 @@ fn scalars_flags_and_post_return() {
     assert_eq!(u32::from_le_bytes(out[8..12].try_into().unwrap()), 0x1f600);
     assert_eq!((out[12], out[13]), (2, 7));
     assert_eq!(i64::from_le_bytes(out[16..24].try_into().unwrap()), -2);
-    assert_eq!(u32::from_le_bytes(out[24..28].try_into().unwrap()), 0x7fc0_1234);
-    assert_eq!(u64::from_le_bytes(out[32..40].try_into().unwrap()), 0x4009_21fb_5444_2d18);
+    assert_eq!(
+        u32::from_le_bytes(out[24..28].try_into().unwrap()),
+        0x7fc0_1234
+    );
+    assert_eq!(
+        u64::from_le_bytes(out[32..40].try_into().unwrap()),
+        0x4009_21fb_5444_2d18
+    );
     // post-return saw the callee's core result; the flags are back.
     assert_eq!(f.global(CALLEE, "post").get(&f.rig.store).unwrap_i64(), 256);
     for g in f.flags {
@@ -162,18 +170,26 @@ fn variant_payloads_share_joined_slots() {
     let types = vec![
         ValueType::F32,
         ValueType::U64,
-        ValueType::Variant(vec![("a".into(), Some(0)), ("b".into(), Some(1)), ("c".into(), None)]),
+        ValueType::Variant(vec![
+            ("a".into(), Some(0)),
+            ("b".into(), Some(1)),
+            ("c".into(), None),
+        ]),
     ];
     let plan = plan(types, &[2], Some(1));
     let callee = r#"(func (export "f") (param i32 i64) (result i64)
         (i64.or (local.get 1) (i64.shl (i64.extend_i32_u (local.get 0)) (i64.const 56))))"#;
     let mut f = scenario(&plan, callee).build();
     let call = |f: &mut fuse_common::Fused, d: i32, p: i64| {
-        f.call(&[Val::I32(d), Val::I64(p)]).map(|r| r[0].unwrap_i64())
+        f.call(&[Val::I32(d), Val::I64(p)])
+            .map(|r| r[0].unwrap_i64())
     };
     // An f32 in the i64 slot: only its 32 bits cross.
     assert_eq!(call(&mut f, 0, 0x1234_5678_3fc0_0000).unwrap(), 0x3fc0_0000);
-    assert_eq!(call(&mut f, 1, 0x00ab_cdef_0123_4567).unwrap(), 0x01ab_cdef_0123_4567);
+    assert_eq!(
+        call(&mut f, 1, 0x00ab_cdef_0123_4567).unwrap(),
+        0x01ab_cdef_0123_4567
+    );
     // No payload: the callee's slot is zero whatever the caller left there.
     assert_eq!(call(&mut f, 2, -1).unwrap(), 2 << 56);
     assert_trap(call(&mut f, 3, 0), AbiTrap::InvalidDiscriminant);
@@ -208,24 +224,38 @@ fn encode(s: &str, enc: StringEncoding) -> (Vec<u8>, u32) {
     match enc {
         StringEncoding::Utf8 => (s.as_bytes().to_vec(), s.len() as u32),
         StringEncoding::Utf16 => (utf16(s), s.encode_utf16().count() as u32),
-        StringEncoding::CompactUtf16 if s.chars().all(|c| (c as u32) < 256) => {
-            (s.chars().map(|c| c as u8).collect(), s.chars().count() as u32)
-        }
+        StringEncoding::CompactUtf16 if s.chars().all(|c| (c as u32) < 256) => (
+            s.chars().map(|c| c as u8).collect(),
+            s.chars().count() as u32,
+        ),
         StringEncoding::CompactUtf16 => (utf16(s), s.encode_utf16().count() as u32 | 1 << 31),
     }
 }
 
-fn decode(f: &fuse_common::Fused, instance: u32, ptr: u32, len: u32, enc: StringEncoding) -> String {
+fn decode(
+    f: &fuse_common::Fused,
+    instance: u32,
+    ptr: u32,
+    len: u32,
+    enc: StringEncoding,
+) -> String {
     let utf16 = |units: u32| {
         let bytes = f.read(instance, ptr, 2 * units);
-        let units: Vec<u16> = bytes.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
         String::from_utf16(&units).expect("valid utf-16")
     };
     match enc {
         StringEncoding::Utf8 => String::from_utf8(f.read(instance, ptr, len)).expect("valid utf-8"),
         StringEncoding::Utf16 => utf16(len),
         StringEncoding::CompactUtf16 if len & 1 << 31 != 0 => utf16(len & !(1 << 31)),
-        StringEncoding::CompactUtf16 => f.read(instance, ptr, len).iter().map(|&b| b as char).collect(),
+        StringEncoding::CompactUtf16 => f
+            .read(instance, ptr, len)
+            .iter()
+            .map(|&b| b as char)
+            .collect(),
     }
 }
 
@@ -244,7 +274,14 @@ const STRING_ECHO: &str = r#"(func (export "f") (param i32 i32) (result i32)
 #[test]
 fn strings_cross_every_encoding_pair() {
     let plan = plan(vec![ValueType::String], &[0], Some(0));
-    let texts = ["", "hello", "héllo wörld ÿ", "日本語 ✓ text", "emoji 😀 and 𝄞 clef", "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}"];
+    let texts = [
+        "",
+        "hello",
+        "héllo wörld ÿ",
+        "日本語 ✓ text",
+        "emoji 😀 and 𝄞 clef",
+        "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}",
+    ];
     for from in ENCODINGS {
         for to in ENCODINGS {
             let mut s = scenario(&plan, STRING_ECHO);
@@ -253,12 +290,21 @@ fn strings_cross_every_encoding_pair() {
             for text in texts {
                 let (bytes, len) = encode(text, from);
                 f.write(CALLER, 8192, &bytes);
-                f.call(&[Val::I32(8192), Val::I32(len as i32), Val::I32(32)]).unwrap();
+                f.call(&[Val::I32(8192), Val::I32(len as i32), Val::I32(32)])
+                    .unwrap();
                 let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
-                assert_eq!(decode(&f, CALLEE, p, l, to), text, "{from:?} -> {to:?} in the callee");
+                assert_eq!(
+                    decode(&f, CALLEE, p, l, to),
+                    text,
+                    "{from:?} -> {to:?} in the callee"
+                );
                 assert_eq!(l, encode(text, to).1, "{from:?} -> {to:?} length");
                 let (p, l) = (f.u32_at(CALLER, 32), f.u32_at(CALLER, 36));
-                assert_eq!(decode(&f, CALLER, p, l, from), text, "{from:?} -> {to:?} and back");
+                assert_eq!(
+                    decode(&f, CALLER, p, l, from),
+                    text,
+                    "{from:?} -> {to:?} and back"
+                );
             }
         }
     }
@@ -269,21 +315,44 @@ fn malformed_strings_trap() {
     let plan = plan(vec![ValueType::String], &[0], Some(0));
     let cases: [(StringEncoding, &[u8], u32, AbiTrap); 9] = [
         (StringEncoding::Utf8, b"\xc0\x80", 2, AbiTrap::InvalidUtf8),
-        (StringEncoding::Utf8, b"\xed\xa0\x80", 3, AbiTrap::InvalidUtf8),
+        (
+            StringEncoding::Utf8,
+            b"\xed\xa0\x80",
+            3,
+            AbiTrap::InvalidUtf8,
+        ),
         (StringEncoding::Utf8, b"ab\xe2\x82", 4, AbiTrap::InvalidUtf8),
         (StringEncoding::Utf8, b"\x80", 1, AbiTrap::InvalidUtf8),
-        (StringEncoding::Utf8, b"\xf4\x90\x80\x80", 4, AbiTrap::InvalidUtf8),
-        (StringEncoding::Utf16, b"\x00\xd8a\x00", 2, AbiTrap::InvalidUtf16),
+        (
+            StringEncoding::Utf8,
+            b"\xf4\x90\x80\x80",
+            4,
+            AbiTrap::InvalidUtf8,
+        ),
+        (
+            StringEncoding::Utf16,
+            b"\x00\xd8a\x00",
+            2,
+            AbiTrap::InvalidUtf16,
+        ),
         (StringEncoding::Utf16, b"\x00\xdc", 1, AbiTrap::InvalidUtf16),
         (StringEncoding::Utf16, b"\x00\xd8", 1, AbiTrap::InvalidUtf16),
-        (StringEncoding::CompactUtf16, b"\x00\xd8", 1 | 1 << 31, AbiTrap::InvalidUtf16),
+        (
+            StringEncoding::CompactUtf16,
+            b"\x00\xd8",
+            1 | 1 << 31,
+            AbiTrap::InvalidUtf16,
+        ),
     ];
     for (enc, bytes, len, trap) in cases {
         let mut s = scenario(&plan, STRING_ECHO);
         (s.caller_encoding, s.callee_encoding) = (enc, StringEncoding::Utf8);
         let mut f = s.build();
         f.write(CALLER, 8192, bytes);
-        assert_trap(f.call(&[Val::I32(8192), Val::I32(len as i32), Val::I32(32)]), trap);
+        assert_trap(
+            f.call(&[Val::I32(8192), Val::I32(len as i32), Val::I32(32)]),
+            trap,
+        );
         reset(&mut f);
         assert_trap(
             f.call(&[Val::I32(65530), Val::I32(10), Val::I32(32)]),
@@ -291,7 +360,10 @@ fn malformed_strings_trap() {
         );
         if enc != StringEncoding::Utf8 {
             reset(&mut f);
-            assert_trap(f.call(&[Val::I32(8193), Val::I32(0), Val::I32(32)]), AbiTrap::UnalignedPointer);
+            assert_trap(
+                f.call(&[Val::I32(8193), Val::I32(0), Val::I32(32)]),
+                AbiTrap::UnalignedPointer,
+            );
         }
     }
 }
@@ -308,30 +380,62 @@ fn lists_copy_and_check_bounds_and_realloc() {
           (br $l)))
         (local.get $s))"#;
     let mut f = scenario(&plan, callee).build();
-    let values: Vec<u8> = [10u32, 20, 30, 40].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let values: Vec<u8> = [10u32, 20, 30, 40]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     f.write(CALLER, 1024, &values);
-    assert_eq!(f.call(&[Val::I32(1024), Val::I32(4)]).unwrap()[0].unwrap_i32(), 100);
-    assert_eq!(f.call(&[Val::I32(1024), Val::I32(0)]).unwrap()[0].unwrap_i32(), 0);
-    assert_trap(f.call(&[Val::I32(1026), Val::I32(1)]), AbiTrap::UnalignedPointer);
+    assert_eq!(
+        f.call(&[Val::I32(1024), Val::I32(4)]).unwrap()[0].unwrap_i32(),
+        100
+    );
+    assert_eq!(
+        f.call(&[Val::I32(1024), Val::I32(0)]).unwrap()[0].unwrap_i32(),
+        0
+    );
+    assert_trap(
+        f.call(&[Val::I32(1026), Val::I32(1)]),
+        AbiTrap::UnalignedPointer,
+    );
     reset(&mut f);
-    assert_trap(f.call(&[Val::I32(65532), Val::I32(2)]), AbiTrap::ListOutOfBounds);
+    assert_trap(
+        f.call(&[Val::I32(65528), Val::I32(4)]),
+        AbiTrap::ListOutOfBounds,
+    );
     reset(&mut f);
-    assert_trap(f.call(&[Val::I32(0), Val::I32(0x4000_0000)]), AbiTrap::ListOutOfBounds);
+    assert_trap(
+        f.call(&[Val::I32(0), Val::I32(0x4000_0000)]),
+        AbiTrap::ListOutOfBounds,
+    );
     reset(&mut f);
     let mode = f.global(CALLEE, "mode");
     mode.set(&mut f.rig.store, Val::I32(1)).unwrap();
-    assert_trap(f.call(&[Val::I32(1024), Val::I32(4)]), AbiTrap::ReallocUnaligned);
+    assert_trap(
+        f.call(&[Val::I32(1024), Val::I32(4)]),
+        AbiTrap::ReallocUnaligned,
+    );
     reset(&mut f);
     mode.set(&mut f.rig.store, Val::I32(2)).unwrap();
-    assert_trap(f.call(&[Val::I32(1024), Val::I32(4)]), AbiTrap::ReallocOutOfBounds);
+    assert_trap(
+        f.call(&[Val::I32(1024), Val::I32(4)]),
+        AbiTrap::ReallocOutOfBounds,
+    );
 }
 
 #[test]
 fn handles_go_through_the_intrinsics() {
-    let plan = plan(vec![ValueType::Own(0), ValueType::Borrow(0)], &[0, 1], Some(0));
-    let callee = r#"(func (export "f") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))"#;
+    let plan = plan(
+        vec![ValueType::Own(0), ValueType::Borrow(0)],
+        &[0, 1],
+        Some(0),
+    );
+    let callee =
+        r#"(func (export "f") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))"#;
     let mut f = scenario(&plan, callee).build();
     // own 1 -> 101 in the callee, borrow 2 -> 1002; the result own 1103 -> 1203.
-    assert_eq!(f.call(&[Val::I32(1), Val::I32(2)]).unwrap()[0].unwrap_i32(), 1203);
+    assert_eq!(
+        f.call(&[Val::I32(1), Val::I32(2)]).unwrap()[0].unwrap_i32(),
+        1203
+    );
     assert_eq!(*f.events.borrow(), ["enter 0", "exit 0"]);
 }

@@ -87,7 +87,12 @@ impl Fuser {
         match ty {
             Ty::Bool => {
                 let v = self.read(src, Scalar::U8);
-                self.body.ins().local_get(v).i32_const(0).i32_ne().local_set(v);
+                self.body
+                    .ins()
+                    .local_get(v)
+                    .i32_const(0)
+                    .i32_ne()
+                    .local_set(v);
                 self.write(dst, Scalar::U8, v);
             }
             Ty::S8 => self.small_int(src, dst, Scalar::S8),

@@ -218,21 +218,27 @@ fn resolve_at(plan: &Component, index: u32, depth: usize) -> Result<Ty, Error> {
         ValueType::Char => Ty::Char,
         ValueType::String => Ty::String,
         ValueType::List(t) => Ty::List(Box::new(sub(*t)?)),
-        ValueType::Record(fields) => {
-            Ty::Record(fields.iter().map(|(_, t)| sub(*t)).collect::<Result<_, _>>()?)
-        }
+        ValueType::Record(fields) => Ty::Record(
+            fields
+                .iter()
+                .map(|(_, t)| sub(*t))
+                .collect::<Result<_, _>>()?,
+        ),
         ValueType::Tuple(fields) => {
             Ty::Record(fields.iter().map(|t| sub(*t)).collect::<Result<_, _>>()?)
         }
-        ValueType::Variant(cases) => {
-            Ty::Variant(cases.iter().map(|(_, t)| opt(*t)).collect::<Result<_, _>>()?)
-        }
+        ValueType::Variant(cases) => Ty::Variant(
+            cases
+                .iter()
+                .map(|(_, t)| opt(*t))
+                .collect::<Result<_, _>>()?,
+        ),
         ValueType::Enum(names) => Ty::Variant(vec![None; names.len()]),
         ValueType::Option(t) => Ty::Variant(vec![None, Some(sub(*t)?)]),
         ValueType::Result { ok, err } => Ty::Variant(vec![opt(*ok)?, opt(*err)?]),
-        ValueType::Flags(names) => Ty::Flags(
-            u32::try_from(names.len()).map_err(|_| Error::msg("too many flags"))?,
-        ),
+        ValueType::Flags(names) => {
+            Ty::Flags(u32::try_from(names.len()).map_err(|_| Error::msg("too many flags"))?)
+        }
         ValueType::Own(r) => Ty::Own(*r),
         ValueType::Borrow(r) => Ty::Borrow(*r),
     })

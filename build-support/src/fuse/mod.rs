@@ -233,7 +233,9 @@ impl Fuser {
         for local in std::mem::take(&mut fuser.results_out) {
             fuser.body.ins().local_get(local);
         }
-        fuser.module.finish((&lowered.0, &lowered.1), fuser.body, EXPORT)
+        fuser
+            .module
+            .finish((&lowered.0, &lowered.1), fuser.body, EXPORT)
     }
 
     /// Index of the `Trap` intrinsic, imported on first use.
@@ -313,13 +315,23 @@ impl Fuser {
                 offset: 0,
             }
         } else {
-            Loc::Flat(sig.flat_params.iter().copied().zip(0..).map(|(t, i)| (i, t)).collect())
+            Loc::Flat(
+                sig.flat_params
+                    .iter()
+                    .copied()
+                    .zip(0..)
+                    .map(|(t, i)| (i, t))
+                    .collect(),
+            )
         };
         let callee_flags = self.to.flags;
         self.set_flag(callee_flags, MAY_LEAVE, false);
         let args = if sig.params_spilled {
             let size = self.body.local(ValType::I32);
-            self.body.ins().i32_const(params.size() as i32).local_set(size);
+            self.body
+                .ins()
+                .i32_const(params.size() as i32)
+                .local_set(size);
             let ptr = self.allocate(params.align(), size);
             let dst = Loc::Mem {
                 memory: self.to_memory(),
@@ -414,7 +426,9 @@ fn memory(
         return Ok(None);
     }
     let def = options.memory.as_ref().ok_or_else(|| {
-        Error::msg(format!("canonical option `memory` is required on this `canon {which}`"))
+        Error::msg(format!(
+            "canonical option `memory` is required on this `canon {which}`"
+        ))
     })?;
     Ok(Some(module.import_memory(def)))
 }
@@ -430,7 +444,9 @@ fn realloc(
         return Ok(None);
     }
     let def = options.realloc.as_ref().ok_or_else(|| {
-        Error::msg(format!("canonical option `realloc` is required on this `canon {which}`"))
+        Error::msg(format!(
+            "canonical option `realloc` is required on this `canon {which}`"
+        ))
     })?;
     let i32s = [ValType::I32; 4];
     Ok(Some(module.import_func(def, &i32s, &[ValType::I32])))

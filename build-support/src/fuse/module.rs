@@ -64,7 +64,11 @@ impl ModuleBuilder {
     }
 
     fn import(&mut self, def: &CoreDef, kind: Kind) -> u32 {
-        if let Some(i) = self.imports.iter().position(|(d, k)| d == def && *k == kind) {
+        if let Some(i) = self
+            .imports
+            .iter()
+            .position(|(d, k)| d == def && *k == kind)
+        {
             return self.indices[i];
         }
         let counter = match kind {
@@ -91,7 +95,9 @@ impl ModuleBuilder {
         let mut module = Module::new();
         let mut types = TypeSection::new();
         for (params, results) in &self.types {
-            types.ty().function(params.iter().copied(), results.iter().copied());
+            types
+                .ty()
+                .function(params.iter().copied(), results.iter().copied());
         }
         module.section(&types);
         let mut imports = ImportSection::new();

@@ -101,9 +101,7 @@ impl Fuser {
         let m = self.measure(src, ptr, units);
         match self.to.encoding {
             StringEncoding::Utf8 => self.store(src, Simple::Utf8, ptr, units, m.utf8_bytes, out),
-            StringEncoding::Utf16 => {
-                self.store(src, Simple::Utf16, ptr, units, m.utf16_units, out)
-            }
+            StringEncoding::Utf16 => self.store(src, Simple::Utf16, ptr, units, m.utf16_units, out),
             StringEncoding::CompactUtf16 => {
                 self.body
                     .ins()
@@ -132,6 +130,10 @@ impl Fuser {
             utf16_units: self.body.local(ValType::I32),
             or_all: self.body.local(ValType::I32),
         };
+        // Locals start at zero only once: this may run in a list's loop.
+        for local in [m.utf8_bytes, m.utf16_units, m.or_all] {
+            self.body.ins().i32_const(0).local_set(local);
+        }
         self.decode_loop(src, ptr, units, |f, cp| {
             let mut ins = f.body.ins();
             // utf8_bytes += 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
@@ -158,7 +160,15 @@ impl Fuser {
 
     /// Allocates `count` code units of `dst` and fills them from the source;
     /// sets `out` to the pointer and `count`.
-    fn store(&mut self, src: Simple, dst: Simple, ptr: u32, units: u32, count: u32, out: (u32, u32)) {
+    fn store(
+        &mut self,
+        src: Simple,
+        dst: Simple,
+        ptr: u32,
+        units: u32,
+        count: u32,
+        out: (u32, u32),
+    ) {
         let size = self.body.local(ValType::I32);
         self.body
             .ins()

@@ -5,10 +5,14 @@
 #![allow(dead_code)]
 
 use libloading::Library;
-use rivet::{Extern, Func, FuncType, Global, GlobalType, Instance, Memory, Module, Store, Trap, Val, ValType};
+use rivet::{
+    Extern, Func, FuncType, Global, GlobalType, Instance, Memory, Module, Store, Trap, Val, ValType,
+};
 use rivet_build::fuse::{adapter_module, AdapterRequest};
 use rivet_build::{package, Options};
-use rivet_descriptor::component::{AbiTrap, CanonOptions, Component, CoreDef, Intrinsic, StringEncoding};
+use rivet_descriptor::component::{
+    AbiTrap, CanonOptions, Component, CoreDef, Intrinsic, StringEncoding,
+};
 use rivet_descriptor::{BoundsMode, RawDescriptor};
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -31,7 +35,7 @@ pub fn guest(funcs: &str) -> String {
   (global $post (export "post") (mut i64) (i64.const -1))
   (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
     (if (i32.eq (global.get 1) (i32.const 1)) (then (return (i32.const 4097))))
-    (if (i32.eq (global.get 1) (i32.const 2)) (then (return (i32.const 65530))))
+    (if (i32.eq (global.get 1) (i32.const 2)) (then (return (i32.const 65532))))
     (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
                            (i32.sub (i32.const 0) (local.get 2))))
     (global.set $bump (i32.add (local.get $p) (local.get 3)))
@@ -65,7 +69,12 @@ impl Rig {
         thread_local! {
             static CACHE: RefCell<Vec<(Vec<u8>, Module)>> = const { RefCell::new(Vec::new()) };
         }
-        if let Some(m) = CACHE.with(|c| c.borrow().iter().find(|(w, _)| w == wasm).map(|(_, m)| m.clone())) {
+        if let Some(m) = CACHE.with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(w, _)| w == wasm)
+                .map(|(_, m)| m.clone())
+        }) {
             return m;
         }
         let module = self.compile(wasm);
@@ -89,7 +98,9 @@ impl Rig {
             let sym = lib
                 .get::<*const RawDescriptor>(options.symbol.as_bytes())
                 .expect("descriptor");
-            Module::from_descriptor(*sym).expect("reading descriptor").remove(0)
+            Module::from_descriptor(*sym)
+                .expect("reading descriptor")
+                .remove(0)
         };
         // Cached modules outlive this rig, so their libraries stay loaded.
         std::mem::forget(lib);
