@@ -120,7 +120,7 @@ impl Fuser {
             Loc::Flat(slots) => {
                 let (local, slot) = slots[0];
                 self.body.ins().local_get(local);
-                self.from_slot(slot, kind.core());
+                self.unpack_slot(slot, kind.core());
             }
             Loc::Mem {
                 memory,
@@ -152,7 +152,7 @@ impl Fuser {
             Loc::Flat(slots) => {
                 let (local, slot) = slots[0];
                 self.body.ins().local_get(v);
-                self.to_slot(kind.core(), slot);
+                self.pack_slot(kind.core(), slot);
                 self.body.ins().local_set(local);
             }
             Loc::Mem {
@@ -176,7 +176,7 @@ impl Fuser {
     }
 
     /// Converts the value on the stack from a flat slot of type `slot` to `want`.
-    fn from_slot(&mut self, slot: ValType, want: ValType) {
+    fn unpack_slot(&mut self, slot: ValType, want: ValType) {
         let mut ins = self.body.ins();
         match (slot, want) {
             (ValType::I32, ValType::F32) => {
@@ -196,7 +196,7 @@ impl Fuser {
     }
 
     /// Converts the value on the stack from `have` to a flat slot of type `slot`.
-    fn to_slot(&mut self, have: ValType, slot: ValType) {
+    fn pack_slot(&mut self, have: ValType, slot: ValType) {
         let mut ins = self.body.ins();
         match (have, slot) {
             (ValType::F32, ValType::I32) => {
@@ -385,7 +385,7 @@ impl Fuser {
     /// allocation in the destination memory; returns its pointer.
     fn list(&mut self, elem: &Ty, ptr: u32, len: u32) -> u32 {
         let (size, align) = (elem.size(), elem.align());
-        let (src_mem, dst_mem) = (self.from_memory(), self.to_memory());
+        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
         self.check_aligned(ptr, align, AbiTrap::UnalignedPointer);
         let bytes = self.body.local(ValType::I64);
         self.body
@@ -457,7 +457,7 @@ impl Fuser {
     /// pointer it returns; returns a local holding it.
     pub(super) fn allocate(&mut self, align: u32, size: u32) -> u32 {
         let realloc = self.to.realloc.unwrap_or_default();
-        let memory = self.to_memory();
+        let memory = self.target_memory();
         let ptr = self.body.local(ValType::I32);
         self.body
             .ins()

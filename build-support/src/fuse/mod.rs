@@ -255,11 +255,11 @@ impl Fuser {
 
     /// Memory index of the side values move from (present whenever a
     /// location in memory is used: the imports are chosen by the same rule).
-    fn from_memory(&self) -> u32 {
+    fn source_memory(&self) -> u32 {
         self.from.memory.unwrap_or_default()
     }
 
-    fn to_memory(&self) -> u32 {
+    fn target_memory(&self) -> u32 {
         self.to.memory.unwrap_or_default()
     }
 
@@ -310,7 +310,7 @@ impl Fuser {
         let src = if sig.params_spilled {
             self.check_aligned(0, params.align(), AbiTrap::UnalignedPointer);
             Loc::Mem {
-                memory: self.from_memory(),
+                memory: self.source_memory(),
                 addr: 0,
                 offset: 0,
             }
@@ -334,7 +334,7 @@ impl Fuser {
                 .local_set(size);
             let ptr = self.allocate(params.align(), size);
             let dst = Loc::Mem {
-                memory: self.to_memory(),
+                memory: self.target_memory(),
                 addr: ptr,
                 offset: 0,
             };
@@ -366,7 +366,7 @@ impl Fuser {
             let ptr = callee_results[0];
             self.check_aligned(ptr, result.align(), AbiTrap::UnalignedPointer);
             Loc::Mem {
-                memory: self.from_memory(),
+                memory: self.source_memory(),
                 addr: ptr,
                 offset: 0,
             }
@@ -385,7 +385,7 @@ impl Fuser {
             let retptr = sig.params().len() as u32;
             self.check_aligned(retptr, result.align(), AbiTrap::UnalignedPointer);
             let dst = Loc::Mem {
-                memory: self.to_memory(),
+                memory: self.target_memory(),
                 addr: retptr,
                 offset: 0,
             };

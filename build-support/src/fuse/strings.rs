@@ -96,7 +96,7 @@ impl Fuser {
             .i64_const(src.unit().into())
             .i64_mul()
             .local_set(bytes);
-        let src_mem = self.from_memory();
+        let src_mem = self.source_memory();
         self.check_in_bounds(src_mem, ptr, bytes, AbiTrap::StringOutOfBounds);
         let m = self.measure(src, ptr, units);
         match self.to.encoding {
@@ -184,7 +184,7 @@ impl Fuser {
             .local_set(out.0)
             .local_get(count)
             .local_set(out.1);
-        let (src_mem, dst_mem) = (self.from_memory(), self.to_memory());
+        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
         if src == dst {
             self.body
                 .ins()
@@ -246,7 +246,7 @@ impl Fuser {
             Simple::Utf8 => self.decode_utf8(p, end, cp),
             Simple::Utf16 => self.decode_utf16(p, end, cp),
             Simple::Latin1 => {
-                let m = self.from_memory();
+                let m = self.source_memory();
                 self.body
                     .ins()
                     .local_get(p)
@@ -266,7 +266,7 @@ impl Fuser {
     /// `p`; rejects stray continuation bytes, truncation, overlong forms,
     /// surrogates and values beyond 0x10FFFF.
     fn decode_utf8(&mut self, p: u32, end: u32, cp: u32) {
-        let m = self.from_memory();
+        let m = self.source_memory();
         let (n, j, b) = (
             self.body.local(ValType::I32),
             self.body.local(ValType::I32),
@@ -389,7 +389,7 @@ impl Fuser {
     /// Decodes one UTF-16 code point at `p` into `cp`, advancing `p`; rejects
     /// unpaired surrogates.
     fn decode_utf16(&mut self, p: u32, end: u32, cp: u32) {
-        let m = self.from_memory();
+        let m = self.source_memory();
         let low = self.body.local(ValType::I32);
         self.body
             .ins()
