@@ -1,0 +1,284 @@
+//! Canonical ABI layout of component value types: sizes, alignments,
+//! discriminant widths and flattening into core values, over a resolved type
+//! tree so the generators never chase indices.
+
+use crate::Error;
+use rivet_descriptor::component::{Component, ValueType};
+use wasm_encoder::ValType;
+
+/// Types nest at most this deep; deeper (or cyclic) plans are rejected rather
+/// than overflowing the stack.
+const MAX_DEPTH: usize = 100;
+
+/// A component value type with its indices resolved. Tuples are records,
+/// enums are variants without payloads, options and results are variants: the
+/// Canonical ABI lays each out exactly like its general form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ty {
+    Bool,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+    S64,
+    U64,
+    F32,
+    F64,
+    Char,
+    String,
+    List(Box<Ty>),
+    Record(Vec<Ty>),
+    Variant(Vec<Option<Ty>>),
+    Flags(u32),
+    Own(u32),
+    Borrow(u32),
+}
+
+impl Ty {
+    /// Resolves type `index` of `plan`.
+    pub fn resolve(plan: &Component, index: u32) -> Result<Ty, Error> {
+        resolve_at(plan, index, 0)
+    }
+
+    /// Byte size in linear memory (`elem_size`).
+    pub fn size(&self) -> u32 {
+        match self {
+            Ty::Bool | Ty::S8 | Ty::U8 => 1,
+            Ty::S16 | Ty::U16 => 2,
+            Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::Own(_) | Ty::Borrow(_) => 4,
+            Ty::S64 | Ty::U64 | Ty::F64 | Ty::String | Ty::List(_) => 8,
+            Ty::Record(fields) => {
+                let mut size = 0;
+                for f in fields {
+                    size = align_to(size, f.align()) + f.size();
+                }
+                align_to(size, self.align())
+            }
+            Ty::Variant(cases) => {
+                let payload = cases.iter().flatten().map(Ty::size).max().unwrap_or(0);
+                align_to(self.payload_offset() + payload, self.align())
+            }
+            Ty::Flags(n) => match n {
+                0 => 0,
+                1..=8 => 1,
+                9..=16 => 2,
+                _ => 4 * n.div_ceil(32),
+            },
+        }
+    }
+
+    /// Alignment in linear memory.
+    pub fn align(&self) -> u32 {
+        match self {
+            Ty::Bool | Ty::S8 | Ty::U8 => 1,
+            Ty::S16 | Ty::U16 => 2,
+            Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::Own(_) | Ty::Borrow(_) => 4,
+            Ty::String | Ty::List(_) => 4,
+            Ty::S64 | Ty::U64 | Ty::F64 => 8,
+            Ty::Record(fields) => fields.iter().map(Ty::align).max().unwrap_or(1),
+            Ty::Variant(cases) => cases
+                .iter()
+                .flatten()
+                .map(Ty::align)
+                .fold(discriminant_size(cases.len()), u32::max),
+            Ty::Flags(n) => match n {
+                0..=8 => 1,
+                9..=16 => 2,
+                _ => 4,
+            },
+        }
+    }
+
+    /// Offset of a variant's payload from its start.
+    pub fn payload_offset(&self) -> u32 {
+        match self {
+            Ty::Variant(cases) => {
+                let max_align = cases.iter().flatten().map(Ty::align).max().unwrap_or(1);
+                align_to(discriminant_size(cases.len()), max_align)
+            }
+            _ => 0,
+        }
+    }
+
+    /// The core values this type flattens to.
+    pub fn flatten(&self) -> Vec<ValType> {
+        let mut out = Vec::new();
+        self.flatten_into(&mut out);
+        out
+    }
+
+    fn flatten_into(&self, out: &mut Vec<ValType>) {
+        match self {
+            Ty::S64 | Ty::U64 => out.push(ValType::I64),
+            Ty::F32 => out.push(ValType::F32),
+            Ty::F64 => out.push(ValType::F64),
+            Ty::String | Ty::List(_) => out.extend([ValType::I32, ValType::I32]),
+            Ty::Record(fields) => fields.iter().for_each(|f| f.flatten_into(out)),
+            Ty::Variant(cases) => {
+                out.push(ValType::I32);
+                let mut payload: Vec<ValType> = Vec::new();
+                for case in cases.iter().flatten() {
+                    for (i, t) in case.flatten().into_iter().enumerate() {
+                        match payload.get_mut(i) {
+                            Some(slot) => *slot = join(*slot, t),
+                            None => payload.push(t),
+                        }
+                    }
+                }
+                out.extend(payload);
+            }
+            Ty::Flags(n) => out.extend((0..n.div_ceil(32)).map(|_| ValType::I32)),
+            _ => out.push(ValType::I32),
+        }
+    }
+
+    /// Whether values of this type are moved between memories byte for byte:
+    /// numbers and records of numbers (no validation, no pointers, no handles).
+    pub fn is_plain(&self) -> bool {
+        match self {
+            Ty::S8 | Ty::U8 | Ty::S16 | Ty::U16 | Ty::S32 | Ty::U32 => true,
+            Ty::S64 | Ty::U64 | Ty::F32 | Ty::F64 => true,
+            Ty::Record(fields) => fields.iter().all(Ty::is_plain),
+            _ => false,
+        }
+    }
+
+    /// Whether moving a value needs the destination's `realloc` (it holds a
+    /// string or a list somewhere).
+    pub fn needs_realloc(&self) -> bool {
+        match self {
+            Ty::String | Ty::List(_) => true,
+            Ty::Record(fields) => fields.iter().any(Ty::needs_realloc),
+            Ty::Variant(cases) => cases.iter().flatten().any(Ty::needs_realloc),
+            _ => false,
+        }
+    }
+
+    /// Whether a value holds a borrowed handle somewhere.
+    pub fn has_borrow(&self) -> bool {
+        match self {
+            Ty::Borrow(_) => true,
+            Ty::List(t) => t.has_borrow(),
+            Ty::Record(fields) => fields.iter().any(Ty::has_borrow),
+            Ty::Variant(cases) => cases.iter().flatten().any(Ty::has_borrow),
+            _ => false,
+        }
+    }
+}
+
+/// Width in bytes of a discriminant for `cases` cases.
+pub fn discriminant_size(cases: usize) -> u32 {
+    match cases {
+        0..=256 => 1,
+        257..=65536 => 2,
+        _ => 4,
+    }
+}
+
+/// The core type two variant cases share a flat slot as.
+pub fn join(a: ValType, b: ValType) -> ValType {
+    match (a, b) {
+        _ if a == b => a,
+        (ValType::I32, ValType::F32) | (ValType::F32, ValType::I32) => ValType::I32,
+        _ => ValType::I64,
+    }
+}
+
+/// `ptr` rounded up to a multiple of `align` (a power of two).
+pub fn align_to(ptr: u32, align: u32) -> u32 {
+    ptr.div_ceil(align) * align
+}
+
+fn resolve_at(plan: &Component, index: u32, depth: usize) -> Result<Ty, Error> {
+    if depth > MAX_DEPTH {
+        return Err(Error::msg(format!(
+            "component type {index} nests deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    let ty = plan
+        .types
+        .get(index as usize)
+        .ok_or_else(|| Error::msg(format!("unknown component type {index}")))?;
+    let sub = |i: u32| resolve_at(plan, i, depth + 1);
+    let opt = |i: Option<u32>| i.map(sub).transpose();
+    Ok(match ty {
+        ValueType::Bool => Ty::Bool,
+        ValueType::S8 => Ty::S8,
+        ValueType::U8 => Ty::U8,
+        ValueType::S16 => Ty::S16,
+        ValueType::U16 => Ty::U16,
+        ValueType::S32 => Ty::S32,
+        ValueType::U32 => Ty::U32,
+        ValueType::S64 => Ty::S64,
+        ValueType::U64 => Ty::U64,
+        ValueType::F32 => Ty::F32,
+        ValueType::F64 => Ty::F64,
+        ValueType::Char => Ty::Char,
+        ValueType::String => Ty::String,
+        ValueType::List(t) => Ty::List(Box::new(sub(*t)?)),
+        ValueType::Record(fields) => Ty::Record(
+            fields
+                .iter()
+                .map(|(_, t)| sub(*t))
+                .collect::<Result<_, _>>()?,
+        ),
+        ValueType::Tuple(fields) => {
+            Ty::Record(fields.iter().map(|t| sub(*t)).collect::<Result<_, _>>()?)
+        }
+        ValueType::Variant(cases) => Ty::Variant(
+            cases
+                .iter()
+                .map(|(_, t)| opt(*t))
+                .collect::<Result<_, _>>()?,
+        ),
+        ValueType::Enum(names) => Ty::Variant(vec![None; names.len()]),
+        ValueType::Option(t) => Ty::Variant(vec![None, Some(sub(*t)?)]),
+        ValueType::Result { ok, err } => Ty::Variant(vec![opt(*ok)?, opt(*err)?]),
+        ValueType::Flags(names) => {
+            Ty::Flags(u32::try_from(names.len()).map_err(|_| Error::msg("too many flags"))?)
+        }
+        ValueType::Own(r) => Ty::Own(*r),
+        ValueType::Borrow(r) => Ty::Borrow(*r),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_layout_pads_fields() {
+        let t = Ty::Record(vec![Ty::U8, Ty::U32, Ty::U16]);
+        assert_eq!((t.size(), t.align()), (12, 4));
+        assert_eq!(t.flatten(), vec![ValType::I32; 3]);
+    }
+
+    #[test]
+    fn variant_joins_payload_slots() {
+        let t = Ty::Variant(vec![Some(Ty::F32), Some(Ty::U64), None]);
+        assert_eq!(t.flatten(), vec![ValType::I32, ValType::I64]);
+        assert_eq!((t.payload_offset(), t.size(), t.align()), (8, 16, 8));
+        let u = Ty::Variant(vec![Some(Ty::F32), Some(Ty::U32)]);
+        assert_eq!(u.flatten(), vec![ValType::I32, ValType::I32]);
+    }
+
+    #[test]
+    fn flags_sizes() {
+        assert_eq!(Ty::Flags(8).size(), 1);
+        assert_eq!(Ty::Flags(9).size(), 2);
+        assert_eq!(Ty::Flags(33).size(), 8);
+        assert_eq!(Ty::Flags(33).flatten().len(), 2);
+    }
+
+    #[test]
+    fn cyclic_types_are_an_error() {
+        let plan = Component {
+            types: vec![ValueType::List(0)],
+            ..Component::default()
+        };
+        assert!(Ty::resolve(&plan, 0).is_err());
+        assert!(Ty::resolve(&plan, 7).is_err());
+    }
+}

@@ -1,0 +1,532 @@
+//! Strings: validating the source string, transcoding it between any two of
+//! the `string-encoding` options, and storing it in the destination memory.
+//!
+//! Every transcoding is two passes over the source: the first decodes and
+//! validates every code point and measures the result in the destination's
+//! encoding, so the destination is allocated once at its exact size; the
+//! second copies (`memory.copy` when the encodings agree) or encodes.
+
+use super::Fuser;
+use rivet_descriptor::component::{AbiTrap, StringEncoding};
+use wasm_encoder::{BlockType, MemArg, MemArgTarget, ValType};
+
+/// The tag in a `latin1+utf16` length saying the string is UTF-16.
+const UTF16_TAG: u32 = 1 << 31;
+
+/// One concrete encoding (`latin1+utf16` is one of two per string).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Simple {
+    Utf8,
+    Utf16,
+    Latin1,
+}
+
+impl Simple {
+    fn unit(self) -> u32 {
+        match self {
+            Simple::Utf16 => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Locals the measuring pass fills.
+struct Measure {
+    utf8_bytes: u32,
+    utf16_units: u32,
+    /// Bitwise or of all code points: above 0xFF iff one is.
+    or_all: u32,
+}
+
+fn mem(memory: u32, offset: u32, align: u32) -> MemArg {
+    MemArg {
+        offset: offset.into(),
+        align,
+        target: MemArgTarget::Memory(memory),
+        ordering: None,
+    }
+}
+
+impl Fuser {
+    /// Moves the string at `ptr` with (tagged) code-unit length `len`; returns
+    /// locals with the destination's pointer and (tagged) length.
+    pub(super) fn string(&mut self, ptr: u32, len: u32) -> (u32, u32) {
+        let out = (self.body.local(ValType::I32), self.body.local(ValType::I32));
+        let align = self.string_align(self.from.encoding);
+        self.check_aligned(ptr, align, AbiTrap::UnalignedPointer);
+        match self.from.encoding {
+            StringEncoding::Utf8 => self.transcode(Simple::Utf8, ptr, len, out),
+            StringEncoding::Utf16 => self.transcode(Simple::Utf16, ptr, len, out),
+            StringEncoding::CompactUtf16 => {
+                let units = self.body.local(ValType::I32);
+                self.body
+                    .ins()
+                    .local_get(len)
+                    .i32_const(!UTF16_TAG as i32)
+                    .i32_and()
+                    .local_set(units)
+                    .local_get(len)
+                    .i32_const(UTF16_TAG as i32)
+                    .i32_and()
+                    .if_(BlockType::Empty);
+                self.transcode(Simple::Utf16, ptr, units, out);
+                self.body.ins().else_();
+                self.transcode(Simple::Latin1, ptr, units, out);
+                self.body.ins().end();
+            }
+        }
+        out
+    }
+
+    fn string_align(&self, encoding: StringEncoding) -> u32 {
+        match encoding {
+            StringEncoding::Utf8 => 1,
+            _ => 2,
+        }
+    }
+
+    /// Validates `units` code units of `src` at `ptr` and stores them in the
+    /// destination's encoding, setting `out` (pointer, tagged length).
+    fn transcode(&mut self, src: Simple, ptr: u32, units: u32, out: (u32, u32)) {
+        let bytes = self.body.local(ValType::I64);
+        self.body
+            .ins()
+            .local_get(units)
+            .i64_extend_i32_u()
+            .i64_const(src.unit().into())
+            .i64_mul()
+            .local_set(bytes);
+        let src_mem = self.source_memory();
+        self.check_in_bounds(src_mem, ptr, bytes, AbiTrap::StringOutOfBounds);
+        let m = self.measure(src, ptr, units);
+        match self.to.encoding {
+            StringEncoding::Utf8 => self.store(src, Simple::Utf8, ptr, units, m.utf8_bytes, out),
+            StringEncoding::Utf16 => self.store(src, Simple::Utf16, ptr, units, m.utf16_units, out),
+            StringEncoding::CompactUtf16 => {
+                self.body
+                    .ins()
+                    .local_get(m.or_all)
+                    .i32_const(0xff)
+                    .i32_gt_u()
+                    .if_(BlockType::Empty);
+                self.store(src, Simple::Utf16, ptr, units, m.utf16_units, out);
+                self.body
+                    .ins()
+                    .local_get(out.1)
+                    .i32_const(UTF16_TAG as i32)
+                    .i32_or()
+                    .local_set(out.1)
+                    .else_();
+                self.store(src, Simple::Latin1, ptr, units, m.utf16_units, out);
+                self.body.ins().end();
+            }
+        }
+    }
+
+    /// The measuring (and validating) pass.
+    fn measure(&mut self, src: Simple, ptr: u32, units: u32) -> Measure {
+        let m = Measure {
+            utf8_bytes: self.body.local(ValType::I32),
+            utf16_units: self.body.local(ValType::I32),
+            or_all: self.body.local(ValType::I32),
+        };
+        // Locals start at zero only once: this may run in a list's loop.
+        for local in [m.utf8_bytes, m.utf16_units, m.or_all] {
+            self.body.ins().i32_const(0).local_set(local);
+        }
+        self.decode_loop(src, ptr, units, |f, cp| {
+            let mut ins = f.body.ins();
+            // utf8_bytes += 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
+            ins.local_get(m.utf8_bytes).i32_const(1).i32_add();
+            for limit in [0x80, 0x800, 0x10000] {
+                ins.local_get(cp).i32_const(limit).i32_ge_u().i32_add();
+            }
+            ins.local_set(m.utf8_bytes);
+            ins.local_get(m.utf16_units)
+                .i32_const(1)
+                .i32_add()
+                .local_get(cp)
+                .i32_const(0x10000)
+                .i32_ge_u()
+                .i32_add()
+                .local_set(m.utf16_units);
+            ins.local_get(m.or_all)
+                .local_get(cp)
+                .i32_or()
+                .local_set(m.or_all);
+        });
+        m
+    }
+
+    /// Allocates `count` code units of `dst` and fills them from the source;
+    /// sets `out` to the pointer and `count`.
+    fn store(
+        &mut self,
+        src: Simple,
+        dst: Simple,
+        ptr: u32,
+        units: u32,
+        count: u32,
+        out: (u32, u32),
+    ) {
+        let size = self.body.local(ValType::I32);
+        self.body
+            .ins()
+            .local_get(count)
+            .i32_const(dst.unit() as i32)
+            .i32_mul()
+            .local_set(size);
+        let align = self.string_align(self.to.encoding);
+        let new_ptr = self.allocate(align, size);
+        self.body
+            .ins()
+            .local_get(new_ptr)
+            .local_set(out.0)
+            .local_get(count)
+            .local_set(out.1);
+        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
+        if src == dst {
+            self.body
+                .ins()
+                .local_get(new_ptr)
+                .local_get(ptr)
+                .local_get(size)
+                .memory_copy(dst_mem, src_mem);
+            return;
+        }
+        let cursor = self.body.local(ValType::I32);
+        self.body.ins().local_get(new_ptr).local_set(cursor);
+        self.decode_loop(src, ptr, units, |f, cp| match dst {
+            Simple::Utf8 => f.encode_utf8(dst_mem, cursor, cp),
+            Simple::Utf16 => f.encode_utf16(dst_mem, cursor, cp),
+            Simple::Latin1 => {
+                f.body
+                    .ins()
+                    .local_get(cursor)
+                    .local_get(cp)
+                    .i32_store8(mem(dst_mem, 0, 0))
+                    .local_get(cursor)
+                    .i32_const(1)
+                    .i32_add()
+                    .local_set(cursor);
+            }
+        });
+    }
+
+    /// A loop over the code points of the source string; `body` sees each in
+    /// local `cp`. Malformed input traps.
+    fn decode_loop(
+        &mut self,
+        src: Simple,
+        ptr: u32,
+        units: u32,
+        mut body: impl FnMut(&mut Self, u32),
+    ) {
+        let (p, end, cp) = (
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+        );
+        self.body
+            .ins()
+            .local_get(ptr)
+            .local_tee(p)
+            .local_get(units)
+            .i32_const(src.unit() as i32)
+            .i32_mul()
+            .i32_add()
+            .local_set(end)
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty)
+            .local_get(p)
+            .local_get(end)
+            .i32_ge_u()
+            .br_if(1);
+        match src {
+            Simple::Utf8 => self.decode_utf8(p, end, cp),
+            Simple::Utf16 => self.decode_utf16(p, end, cp),
+            Simple::Latin1 => {
+                let m = self.source_memory();
+                self.body
+                    .ins()
+                    .local_get(p)
+                    .i32_load8_u(mem(m, 0, 0))
+                    .local_set(cp)
+                    .local_get(p)
+                    .i32_const(1)
+                    .i32_add()
+                    .local_set(p);
+            }
+        }
+        body(self, cp);
+        self.body.ins().br(0).end().end();
+    }
+
+    /// Decodes one UTF-8 sequence at `p` (before `end`) into `cp`, advancing
+    /// `p`; rejects stray continuation bytes, truncation, overlong forms,
+    /// surrogates and values beyond 0x10FFFF.
+    fn decode_utf8(&mut self, p: u32, end: u32, cp: u32) {
+        let m = self.source_memory();
+        let (n, j, b) = (
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+        );
+        self.body
+            .ins()
+            .i32_const(1)
+            .local_set(n)
+            .local_get(p)
+            .i32_load8_u(mem(m, 0, 0))
+            .local_tee(cp)
+            .i32_const(0x80)
+            .i32_ge_u()
+            .if_(BlockType::Empty)
+            // A lead byte: 0xC0..0xF8.
+            .local_get(cp)
+            .i32_const(0xc0)
+            .i32_lt_u()
+            .local_get(cp)
+            .i32_const(0xf8)
+            .i32_ge_u()
+            .i32_or();
+        self.trap_if(AbiTrap::InvalidUtf8);
+        self.body
+            .ins()
+            .i32_const(2)
+            .local_get(cp)
+            .i32_const(0xe0)
+            .i32_ge_u()
+            .i32_add()
+            .local_get(cp)
+            .i32_const(0xf0)
+            .i32_ge_u()
+            .i32_add()
+            .local_set(n)
+            .local_get(end)
+            .local_get(p)
+            .i32_sub()
+            .local_get(n)
+            .i32_lt_u();
+        self.trap_if(AbiTrap::InvalidUtf8);
+        self.body
+            .ins()
+            .local_get(cp)
+            .i32_const(0x7f)
+            .local_get(n)
+            .i32_shr_u()
+            .i32_and()
+            .local_set(cp)
+            .i32_const(1)
+            .local_set(j)
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty)
+            .local_get(j)
+            .local_get(n)
+            .i32_ge_u()
+            .br_if(1)
+            .local_get(p)
+            .local_get(j)
+            .i32_add()
+            .i32_load8_u(mem(m, 0, 0))
+            .local_tee(b)
+            .i32_const(0xc0)
+            .i32_and()
+            .i32_const(0x80)
+            .i32_ne();
+        self.trap_if(AbiTrap::InvalidUtf8);
+        self.body
+            .ins()
+            .local_get(cp)
+            .i32_const(6)
+            .i32_shl()
+            .local_get(b)
+            .i32_const(0x3f)
+            .i32_and()
+            .i32_or()
+            .local_set(cp)
+            .local_get(j)
+            .i32_const(1)
+            .i32_add()
+            .local_set(j)
+            .br(0)
+            .end()
+            .end()
+            // Overlong: below the least value of its length.
+            .local_get(cp)
+            .i32_const(0x80)
+            .i32_const(0x10000)
+            .i32_const(0x800)
+            .local_get(n)
+            .i32_const(4)
+            .i32_eq()
+            .select()
+            .local_get(n)
+            .i32_const(2)
+            .i32_eq()
+            .select()
+            .i32_lt_u()
+            .local_get(cp)
+            .i32_const(0x10ffff)
+            .i32_gt_u()
+            .i32_or()
+            .local_get(cp)
+            .i32_const(0xfffff800u32 as i32)
+            .i32_and()
+            .i32_const(0xd800)
+            .i32_eq()
+            .i32_or();
+        self.trap_if(AbiTrap::InvalidUtf8);
+        self.body.ins().end();
+        self.body
+            .ins()
+            .local_get(p)
+            .local_get(n)
+            .i32_add()
+            .local_set(p);
+    }
+
+    /// Decodes one UTF-16 code point at `p` into `cp`, advancing `p`; rejects
+    /// unpaired surrogates.
+    fn decode_utf16(&mut self, p: u32, end: u32, cp: u32) {
+        let m = self.source_memory();
+        let low = self.body.local(ValType::I32);
+        self.body
+            .ins()
+            .local_get(p)
+            .i32_load16_u(mem(m, 0, 1))
+            .local_set(cp)
+            .local_get(p)
+            .i32_const(2)
+            .i32_add()
+            .local_set(p)
+            .local_get(cp)
+            .i32_const(0xf800)
+            .i32_and()
+            .i32_const(0xd800)
+            .i32_eq()
+            .if_(BlockType::Empty)
+            // A low surrogate first, or a high one with nothing after it.
+            .local_get(cp)
+            .i32_const(0xdc00)
+            .i32_ge_u()
+            .local_get(p)
+            .local_get(end)
+            .i32_ge_u()
+            .i32_or();
+        self.trap_if(AbiTrap::InvalidUtf16);
+        self.body
+            .ins()
+            .local_get(p)
+            .i32_load16_u(mem(m, 0, 1))
+            .local_tee(low)
+            .i32_const(0xfc00)
+            .i32_and()
+            .i32_const(0xdc00)
+            .i32_ne();
+        self.trap_if(AbiTrap::InvalidUtf16);
+        self.body
+            .ins()
+            .local_get(cp)
+            .i32_const(0xd800)
+            .i32_sub()
+            .i32_const(10)
+            .i32_shl()
+            .local_get(low)
+            .i32_const(0xdc00)
+            .i32_sub()
+            .i32_add()
+            .i32_const(0x10000)
+            .i32_add()
+            .local_set(cp)
+            .local_get(p)
+            .i32_const(2)
+            .i32_add()
+            .local_set(p)
+            .end();
+    }
+
+    /// Stores `cp` as UTF-8 at `cursor`, advancing it.
+    fn encode_utf8(&mut self, memory: u32, cursor: u32, cp: u32) {
+        // Sequences of 1, 2, 3 and 4 bytes, by the code point's range.
+        let limits = [0x80, 0x800, 0x10000];
+        for len in 1..=4u32 {
+            if len < 4 {
+                self.body
+                    .ins()
+                    .local_get(cp)
+                    .i32_const(limits[len as usize - 1])
+                    .i32_lt_u()
+                    .if_(BlockType::Empty);
+            }
+            for k in 0..len {
+                let shift = 6 * (len - 1 - k);
+                let mut ins = self.body.ins();
+                ins.local_get(cursor).local_get(cp);
+                if shift > 0 {
+                    ins.i32_const(shift as i32).i32_shr_u();
+                }
+                if k == 0 {
+                    let lead: u32 = [0, 0xc0, 0xe0, 0xf0][len as usize - 1];
+                    if lead != 0 {
+                        ins.i32_const(lead as i32).i32_or();
+                    }
+                } else {
+                    ins.i32_const(0x3f).i32_and().i32_const(0x80).i32_or();
+                }
+                ins.i32_store8(mem(memory, k, 0));
+            }
+            self.body
+                .ins()
+                .local_get(cursor)
+                .i32_const(len as i32)
+                .i32_add()
+                .local_set(cursor);
+            if len < 4 {
+                self.body.ins().else_();
+            }
+        }
+        for _ in 0..3 {
+            self.body.ins().end();
+        }
+    }
+
+    /// Stores `cp` as UTF-16 at `cursor`, advancing it.
+    fn encode_utf16(&mut self, memory: u32, cursor: u32, cp: u32) {
+        self.body
+            .ins()
+            .local_get(cp)
+            .i32_const(0x10000)
+            .i32_lt_u()
+            .if_(BlockType::Empty)
+            .local_get(cursor)
+            .local_get(cp)
+            .i32_store16(mem(memory, 0, 1))
+            .local_get(cursor)
+            .i32_const(2)
+            .i32_add()
+            .local_set(cursor)
+            .else_()
+            .local_get(cursor)
+            .local_get(cp)
+            .i32_const(0x10000)
+            .i32_sub()
+            .i32_const(10)
+            .i32_shr_u()
+            .i32_const(0xd800)
+            .i32_or()
+            .i32_store16(mem(memory, 0, 1))
+            .local_get(cursor)
+            .local_get(cp)
+            .i32_const(0x3ff)
+            .i32_and()
+            .i32_const(0xdc00)
+            .i32_or()
+            .i32_store16(mem(memory, 2, 1))
+            .local_get(cursor)
+            .i32_const(4)
+            .i32_add()
+            .local_set(cursor)
+            .end();
+    }
+}

@@ -1,0 +1,441 @@
+//! Fused adapters between two guest modules, run natively: scalar
+//! conversions, variant slot joins, spilled parameters, strings in every pair
+//! of encodings, lists, handles, reentrance flags, post-return, and the
+//! Canonical ABI traps on bad input.
+
+mod fuse_common;
+
+use fuse_common::{assert_trap, Scenario, CALLEE, CALLER};
+use rivet::Val;
+use rivet_descriptor::component::{
+    AbiTrap, Component, ComponentFuncType, StringEncoding, ValueType,
+};
+
+/// A plan whose function type 0 takes `params` and returns `result` (type
+/// indices into `types`).
+fn plan(types: Vec<ValueType>, params: &[u32], result: Option<u32>) -> Component {
+    Component {
+        types,
+        func_types: vec![ComponentFuncType {
+            params: params.iter().map(|&t| (format!("p{t}"), t)).collect(),
+            result,
+        }],
+        ..Component::default()
+    }
+}
+
+fn scenario<'a>(plan: &'a Component, callee_funcs: &'a str) -> Scenario<'a> {
+    Scenario {
+        plan,
+        ty: 0,
+        callee_funcs,
+        caller_encoding: StringEncoding::Utf8,
+        callee_encoding: StringEncoding::Utf8,
+        post_return: false,
+    }
+}
+
+/// The callee of `scalars`: records its raw flat params at 512.., stores
+/// them as the result record at 256 and returns that pointer.
+const SCALARS_CALLEE: &str = r#"
+  (func (export "f") (param i32 i32 i32 i32 i32 i32 i32 i32 i64 f32 f64) (result i32)
+    (i32.store offset=512 (i32.const 0) (local.get 0))
+    (i32.store offset=516 (i32.const 0) (local.get 1))
+    (i32.store offset=520 (i32.const 0) (local.get 2))
+    (i32.store offset=524 (i32.const 0) (local.get 3))
+    (i32.store offset=528 (i32.const 0) (local.get 4))
+    (i32.store offset=532 (i32.const 0) (local.get 6))
+    (i32.store offset=536 (i32.const 0) (local.get 7))
+    (i32.store8 offset=256 (i32.const 0) (local.get 0))
+    (i32.store8 offset=257 (i32.const 0) (local.get 1))
+    (i32.store16 offset=258 (i32.const 0) (local.get 2))
+    (i32.store16 offset=260 (i32.const 0) (local.get 3))
+    (i32.store8 offset=262 (i32.const 0) (local.get 4))
+    (i32.store offset=264 (i32.const 0) (local.get 5))
+    (i32.store8 offset=268 (i32.const 0) (local.get 6))
+    (i32.store8 offset=269 (i32.const 0) (local.get 7))
+    (i64.store offset=272 (i32.const 0) (local.get 8))
+    (f32.store offset=280 (i32.const 0) (local.get 9))
+    (f64.store offset=288 (i32.const 0) (local.get 10))
+    (i32.const 256))
+  (func (export "post_return") (param i32)
+    (global.set $post (i64.extend_i32_u (local.get 0))))"#;
+
+#[test]
+fn scalars_flags_and_post_return() {
+    let types = vec![
+        ValueType::U8,
+        ValueType::S8,
+        ValueType::U16,
+        ValueType::S16,
+        ValueType::Bool,
+        ValueType::Char,
+        ValueType::Enum(vec!["a".into(), "b".into(), "c".into()]),
+        ValueType::Flags(vec!["x".into(), "y".into(), "z".into()]),
+        ValueType::U64,
+        ValueType::F32,
+        ValueType::F64,
+        ValueType::Tuple((0..11).collect()),
+    ];
+    let plan = plan(types, &(0..11).collect::<Vec<_>>(), Some(11));
+    let mut s = scenario(&plan, SCALARS_CALLEE);
+    s.post_return = true;
+    let mut f = s.build();
+    let args = |ch: i32, en: i32| {
+        vec![
+            Val::I32(0x1ff),
+            Val::I32(0x180),
+            Val::I32(0x1ffff),
+            Val::I32(0x8000),
+            Val::I32(5),
+            Val::I32(ch),
+            Val::I32(en),
+            Val::I32(0xff),
+            Val::I64(-2),
+            Val::F32(0x7fc0_1234),
+            Val::F64(0x4009_21fb_5444_2d18),
+            Val::I32(64),
+        ]
+    };
+    f.call(&args(0x1f600, 2)).unwrap();
+    let raw: Vec<u32> = (0..7).map(|i| f.u32_at(CALLEE, 512 + 4 * i)).collect();
+    assert_eq!(raw, [0xff, 0xffff_ff80, 0xffff, 0xffff_8000, 1, 2, 7]);
+    let out = f.read(CALLER, 64, 40);
+    assert_eq!(out[0], 0xff);
+    assert_eq!(out[1] as i8, -128);
+    assert_eq!(u16::from_le_bytes([out[2], out[3]]), 0xffff);
+    assert_eq!(i16::from_le_bytes([out[4], out[5]]), i16::MIN);
+    assert_eq!(out[6], 1);
+    assert_eq!(u32::from_le_bytes(out[8..12].try_into().unwrap()), 0x1f600);
+    assert_eq!((out[12], out[13]), (2, 7));
+    assert_eq!(i64::from_le_bytes(out[16..24].try_into().unwrap()), -2);
+    assert_eq!(
+        u32::from_le_bytes(out[24..28].try_into().unwrap()),
+        0x7fc0_1234
+    );
+    assert_eq!(
+        u64::from_le_bytes(out[32..40].try_into().unwrap()),
+        0x4009_21fb_5444_2d18
+    );
+    // post-return saw the callee's core result; the flags are back.
+    assert_eq!(f.global(CALLEE, "post").get(&f.rig.store).unwrap_i64(), 256);
+    for g in f.flags {
+        assert_eq!(g.get(&f.rig.store).unwrap_i32(), 3);
+    }
+    assert_trap(f.call(&args(0xd800, 0)), AbiTrap::InvalidChar);
+    reset(&mut f);
+    assert_trap(f.call(&args(0x110000, 0)), AbiTrap::InvalidChar);
+    reset(&mut f);
+    assert_trap(f.call(&args(0x41, 3)), AbiTrap::InvalidDiscriminant);
+    reset(&mut f);
+    f.flags[0].set(&mut f.rig.store, Val::I32(1)).unwrap();
+    assert_trap(f.call(&args(0x41, 0)), AbiTrap::CannotEnter);
+    f.flags[0].set(&mut f.rig.store, Val::I32(3 | 4)).unwrap();
+    assert_trap(f.call(&args(0x41, 0)), AbiTrap::CannotEnter);
+    reset(&mut f);
+    f.flags[1].set(&mut f.rig.store, Val::I32(2)).unwrap();
+    assert_trap(f.call(&args(0x41, 0)), AbiTrap::CannotLeave);
+    reset(&mut f);
+    f.call(&args(0x41, 1)).unwrap();
+}
+
+fn reset(f: &mut fuse_common::Fused) {
+    for g in f.flags {
+        g.set(&mut f.rig.store, Val::I32(3)).unwrap();
+    }
+}
+
+trait Unwrap {
+    fn unwrap_i32(&self) -> i32;
+    fn unwrap_i64(&self) -> i64;
+}
+
+impl Unwrap for Val {
+    fn unwrap_i32(&self) -> i32 {
+        match self {
+            Val::I32(v) => *v,
+            v => panic!("not an i32: {v:?}"),
+        }
+    }
+    fn unwrap_i64(&self) -> i64 {
+        match self {
+            Val::I64(v) => *v,
+            v => panic!("not an i64: {v:?}"),
+        }
+    }
+}
+
+#[test]
+fn variant_payloads_share_joined_slots() {
+    let types = vec![
+        ValueType::F32,
+        ValueType::U64,
+        ValueType::Variant(vec![
+            ("a".into(), Some(0)),
+            ("b".into(), Some(1)),
+            ("c".into(), None),
+        ]),
+    ];
+    let plan = plan(types, &[2], Some(1));
+    let callee = r#"(func (export "f") (param i32 i64) (result i64)
+        (i64.or (local.get 1) (i64.shl (i64.extend_i32_u (local.get 0)) (i64.const 56))))"#;
+    let mut f = scenario(&plan, callee).build();
+    let call = |f: &mut fuse_common::Fused, d: i32, p: i64| {
+        f.call(&[Val::I32(d), Val::I64(p)])
+            .map(|r| r[0].unwrap_i64())
+    };
+    // An f32 in the i64 slot: only its 32 bits cross.
+    assert_eq!(call(&mut f, 0, 0x1234_5678_3fc0_0000).unwrap(), 0x3fc0_0000);
+    assert_eq!(
+        call(&mut f, 1, 0x00ab_cdef_0123_4567).unwrap(),
+        0x01ab_cdef_0123_4567
+    );
+    // No payload: the callee's slot is zero whatever the caller left there.
+    assert_eq!(call(&mut f, 2, -1).unwrap(), 2 << 56);
+    assert_trap(call(&mut f, 3, 0), AbiTrap::InvalidDiscriminant);
+}
+
+#[test]
+fn more_than_sixteen_params_spill() {
+    let plan = plan(vec![ValueType::U32], &[0; 17], Some(0));
+    let callee = r#"(func (export "f") (param i32) (result i32) (local $i i32) (local $s i32)
+        (global.set $last (local.get 0))
+        (loop $l
+          (local.set $s (i32.add (local.get $s)
+            (i32.load (i32.add (local.get 0) (i32.shl (local.get $i) (i32.const 2))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 17))))
+        (local.get $s))"#;
+    let mut f = scenario(&plan, callee).build();
+    let values: Vec<u8> = (1..=17u32).flat_map(u32::to_le_bytes).collect();
+    f.write(CALLER, 64, &values);
+    let r = f.call(&[Val::I32(64)]).unwrap();
+    assert_eq!(r[0].unwrap_i32(), 153);
+    // The callee got a fresh allocation in its own memory.
+    let last = f.global(CALLEE, "last").get(&f.rig.store).unwrap_i32() as u32;
+    assert!(last >= 4096, "{last}");
+    assert_eq!(f.read(CALLEE, last, 68), values);
+    assert_trap(f.call(&[Val::I32(66)]), AbiTrap::UnalignedPointer);
+}
+
+/// Test-side string encoding: the bytes and the (tagged) length.
+fn encode(s: &str, enc: StringEncoding) -> (Vec<u8>, u32) {
+    let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    match enc {
+        StringEncoding::Utf8 => (s.as_bytes().to_vec(), s.len() as u32),
+        StringEncoding::Utf16 => (utf16(s), s.encode_utf16().count() as u32),
+        StringEncoding::CompactUtf16 if s.chars().all(|c| (c as u32) < 256) => (
+            s.chars().map(|c| c as u8).collect(),
+            s.chars().count() as u32,
+        ),
+        StringEncoding::CompactUtf16 => (utf16(s), s.encode_utf16().count() as u32 | 1 << 31),
+    }
+}
+
+fn decode(
+    f: &fuse_common::Fused,
+    instance: u32,
+    ptr: u32,
+    len: u32,
+    enc: StringEncoding,
+) -> String {
+    let utf16 = |units: u32| {
+        let bytes = f.read(instance, ptr, 2 * units);
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16(&units).expect("valid utf-16")
+    };
+    match enc {
+        StringEncoding::Utf8 => String::from_utf8(f.read(instance, ptr, len)).expect("valid utf-8"),
+        StringEncoding::Utf16 => utf16(len),
+        StringEncoding::CompactUtf16 if len & 1 << 31 != 0 => utf16(len & !(1 << 31)),
+        StringEncoding::CompactUtf16 => f
+            .read(instance, ptr, len)
+            .iter()
+            .map(|&b| b as char)
+            .collect(),
+    }
+}
+
+const ENCODINGS: [StringEncoding; 3] = [
+    StringEncoding::Utf8,
+    StringEncoding::Utf16,
+    StringEncoding::CompactUtf16,
+];
+
+/// The callee of string tests: keeps (ptr, len) at 16 and returns it.
+const STRING_ECHO: &str = r#"(func (export "f") (param i32 i32) (result i32)
+    (i32.store (i32.const 16) (local.get 0))
+    (i32.store (i32.const 20) (local.get 1))
+    (i32.const 16))"#;
+
+#[test]
+fn strings_cross_every_encoding_pair() {
+    let plan = plan(vec![ValueType::String], &[0], Some(0));
+    let texts = [
+        "",
+        "hello",
+        "héllo wörld ÿ",
+        "日本語 ✓ text",
+        "emoji 😀 and 𝄞 clef",
+        "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}",
+    ];
+    for from in ENCODINGS {
+        for to in ENCODINGS {
+            let mut s = scenario(&plan, STRING_ECHO);
+            (s.caller_encoding, s.callee_encoding) = (from, to);
+            let mut f = s.build();
+            for text in texts {
+                let (bytes, len) = encode(text, from);
+                f.write(CALLER, 8192, &bytes);
+                f.call(&[Val::I32(8192), Val::I32(len as i32), Val::I32(32)])
+                    .unwrap();
+                let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+                assert_eq!(
+                    decode(&f, CALLEE, p, l, to),
+                    text,
+                    "{from:?} -> {to:?} in the callee"
+                );
+                assert_eq!(l, encode(text, to).1, "{from:?} -> {to:?} length");
+                let (p, l) = (f.u32_at(CALLER, 32), f.u32_at(CALLER, 36));
+                assert_eq!(
+                    decode(&f, CALLER, p, l, from),
+                    text,
+                    "{from:?} -> {to:?} and back"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn malformed_strings_trap() {
+    let plan = plan(vec![ValueType::String], &[0], Some(0));
+    let cases: [(StringEncoding, &[u8], u32, AbiTrap); 9] = [
+        (StringEncoding::Utf8, b"\xc0\x80", 2, AbiTrap::InvalidUtf8),
+        (
+            StringEncoding::Utf8,
+            b"\xed\xa0\x80",
+            3,
+            AbiTrap::InvalidUtf8,
+        ),
+        (StringEncoding::Utf8, b"ab\xe2\x82", 4, AbiTrap::InvalidUtf8),
+        (StringEncoding::Utf8, b"\x80", 1, AbiTrap::InvalidUtf8),
+        (
+            StringEncoding::Utf8,
+            b"\xf4\x90\x80\x80",
+            4,
+            AbiTrap::InvalidUtf8,
+        ),
+        (
+            StringEncoding::Utf16,
+            b"\x00\xd8a\x00",
+            2,
+            AbiTrap::InvalidUtf16,
+        ),
+        (StringEncoding::Utf16, b"\x00\xdc", 1, AbiTrap::InvalidUtf16),
+        (StringEncoding::Utf16, b"\x00\xd8", 1, AbiTrap::InvalidUtf16),
+        (
+            StringEncoding::CompactUtf16,
+            b"\x00\xd8",
+            1 | 1 << 31,
+            AbiTrap::InvalidUtf16,
+        ),
+    ];
+    for (enc, bytes, len, trap) in cases {
+        let mut s = scenario(&plan, STRING_ECHO);
+        (s.caller_encoding, s.callee_encoding) = (enc, StringEncoding::Utf8);
+        let mut f = s.build();
+        f.write(CALLER, 8192, bytes);
+        assert_trap(
+            f.call(&[Val::I32(8192), Val::I32(len as i32), Val::I32(32)]),
+            trap,
+        );
+        reset(&mut f);
+        assert_trap(
+            f.call(&[Val::I32(65530), Val::I32(10), Val::I32(32)]),
+            AbiTrap::StringOutOfBounds,
+        );
+        if enc != StringEncoding::Utf8 {
+            reset(&mut f);
+            assert_trap(
+                f.call(&[Val::I32(8193), Val::I32(0), Val::I32(32)]),
+                AbiTrap::UnalignedPointer,
+            );
+        }
+    }
+}
+
+#[test]
+fn lists_copy_and_check_bounds_and_realloc() {
+    let plan = plan(vec![ValueType::U32, ValueType::List(0)], &[1], Some(0));
+    let callee = r#"(func (export "f") (param i32 i32) (result i32) (local $s i32)
+        (block $done (loop $l
+          (br_if $done (i32.eqz (local.get 1)))
+          (local.set $s (i32.add (local.get $s) (i32.load (local.get 0))))
+          (local.set 0 (i32.add (local.get 0) (i32.const 4)))
+          (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+          (br $l)))
+        (local.get $s))"#;
+    let mut f = scenario(&plan, callee).build();
+    let values: Vec<u8> = [10u32, 20, 30, 40]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    f.write(CALLER, 1024, &values);
+    assert_eq!(
+        f.call(&[Val::I32(1024), Val::I32(4)]).unwrap()[0].unwrap_i32(),
+        100
+    );
+    assert_eq!(
+        f.call(&[Val::I32(1024), Val::I32(0)]).unwrap()[0].unwrap_i32(),
+        0
+    );
+    assert_trap(
+        f.call(&[Val::I32(1026), Val::I32(1)]),
+        AbiTrap::UnalignedPointer,
+    );
+    reset(&mut f);
+    assert_trap(
+        f.call(&[Val::I32(65528), Val::I32(4)]),
+        AbiTrap::ListOutOfBounds,
+    );
+    reset(&mut f);
+    assert_trap(
+        f.call(&[Val::I32(0), Val::I32(0x4000_0000)]),
+        AbiTrap::ListOutOfBounds,
+    );
+    reset(&mut f);
+    let mode = f.global(CALLEE, "mode");
+    mode.set(&mut f.rig.store, Val::I32(1)).unwrap();
+    assert_trap(
+        f.call(&[Val::I32(1024), Val::I32(4)]),
+        AbiTrap::ReallocUnaligned,
+    );
+    reset(&mut f);
+    mode.set(&mut f.rig.store, Val::I32(2)).unwrap();
+    assert_trap(
+        f.call(&[Val::I32(1024), Val::I32(4)]),
+        AbiTrap::ReallocOutOfBounds,
+    );
+}
+
+#[test]
+fn handles_go_through_the_intrinsics() {
+    let plan = plan(
+        vec![ValueType::Own(0), ValueType::Borrow(0)],
+        &[0, 1],
+        Some(0),
+    );
+    let callee =
+        r#"(func (export "f") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))"#;
+    let mut f = scenario(&plan, callee).build();
+    // own 1 -> 101 in the callee, borrow 2 -> 1002; the result own 1103 -> 1203.
+    assert_eq!(
+        f.call(&[Val::I32(1), Val::I32(2)]).unwrap()[0].unwrap_i32(),
+        1203
+    );
+    assert_eq!(*f.events.borrow(), ["enter 0", "exit 0"]);
+}
