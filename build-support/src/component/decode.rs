@@ -184,11 +184,17 @@ impl<'a> Decoder<'a> {
             } if self.stack.is_empty() => self.stack.push(Frame::Component(Vec::new())),
             Payload::ModuleSection {
                 unchecked_range, ..
-            } => self.stack.push(Frame::Module(ModuleDef {
-                wasm: &wasm[unchecked_range.start as usize..unchecked_range.end as usize],
-                offset: unchecked_range.start as usize,
-                imports: Vec::new(),
-            })),
+            } => {
+                let (start, end) = (unchecked_range.start as usize, unchecked_range.end as usize);
+                let Some(bytes) = wasm.get(start..end) else {
+                    return Err(Error::at(start, "module section extends past the end"));
+                };
+                self.stack.push(Frame::Module(ModuleDef {
+                    wasm: bytes,
+                    offset: start,
+                    imports: Vec::new(),
+                }))
+            }
             Payload::ComponentSection { .. } => self.stack.push(Frame::Component(Vec::new())),
             Payload::InstanceSection(s) => {
                 for item in s.into_iter_with_offsets() {
