@@ -29,6 +29,10 @@ pub fn features(multi_memory: bool) -> WasmFeatures {
         | WasmFeatures::CM_ASYNC_STACKFUL
         | WasmFeatures::CM_THREADING
         | WasmFeatures::CM_ERROR_CONTEXT
+        | WasmFeatures::CM_IMPLEMENTS
+        | WasmFeatures::CM_MAP
+        | WasmFeatures::CM_FIXED_LENGTH_LISTS
+        | WasmFeatures::CM_CANON_NAMES
 }
 
 /// A validated component: every component and core module definition it

@@ -635,28 +635,7 @@ impl<'a> Flattener<'_, 'a> {
                 let ComponentAnyTypeId::Instance(id) = any_type(types, index, offset)? else {
                     return Err(Error::at(offset, "instance import of a non-instance type"));
                 };
-                let mut exports = Vec::new();
-                for (export, item) in types[id].exports.iter() {
-                    let def = match item.ty {
-                        ComponentEntityType::Func(f) => {
-                            Def::Func(self.host_func(scope, format!("{name}#{export}"), f, offset)?)
-                        }
-                        ComponentEntityType::Type { created, .. } => {
-                            if matches!(created, ComponentAnyTypeId::Resource(_)) {
-                                return Err(host_resource(offset));
-                            }
-                            Def::Type(TypeDef::Other)
-                        }
-                        _ => {
-                            return Err(Error::unsupported(
-                                offset,
-                                format!("imported instance `{name}` exporting `{export}`: only functions and types"),
-                            ))
-                        }
-                    };
-                    exports.push((export.clone(), def));
-                }
-                Def::Instance(Rc::new(exports))
+                Def::Instance(self.host_instance(scope, name, id, offset)?)
             }
             ComponentTypeRef::Type(_) => {
                 let index = scope.types.len() as u32;
@@ -677,6 +656,42 @@ impl<'a> Flattener<'_, 'a> {
             ComponentTypeRef::Value(_) => return Err(Error::unsupported(offset, "value imports")),
         };
         self.push_def(scope, def, offset)
+    }
+
+    /// An instance imported from the host under `name`: its functions become
+    /// imports named `name#f` (`name#inner#f` for nested instances).
+    fn host_instance(
+        &mut self,
+        scope: &Scope,
+        name: &str,
+        id: wasmparser::component_types::ComponentInstanceTypeId,
+        offset: usize,
+    ) -> Result<Rc<Exports>, Error> {
+        let types = &self.tree.components[scope.def].types;
+        let mut exports = Vec::new();
+        for (export, item) in types[id].exports.iter() {
+            let full = format!("{name}#{export}");
+            let def = match item.ty {
+                ComponentEntityType::Func(f) => Def::Func(self.host_func(scope, full, f, offset)?),
+                ComponentEntityType::Instance(i) => {
+                    Def::Instance(self.host_instance(scope, &full, i, offset)?)
+                }
+                ComponentEntityType::Type { created, .. } => {
+                    if matches!(created, ComponentAnyTypeId::Resource(_)) {
+                        return Err(host_resource(offset));
+                    }
+                    Def::Type(TypeDef::Other)
+                }
+                _ => {
+                    return Err(Error::unsupported(
+                        offset,
+                        format!("imported instance `{name}` exporting `{export}`: only functions, instances and types"),
+                    ))
+                }
+            };
+            exports.push((export.clone(), def));
+        }
+        Ok(Rc::new(exports))
     }
 
     /// A host function import named `name` of function type `id`.
@@ -719,21 +734,15 @@ impl<'a> Flattener<'_, 'a> {
         self.push_def(scope, def, offset)
     }
 
-    /// Records what a root export makes callable by the host.
+    /// Records what a root export makes callable by the host: functions, and
+    /// the functions of exported instances as `name#f` (`name#inner#f` for
+    /// nested instances).
     fn host_export(&mut self, name: &str, def: &Def, offset: usize) -> Result<(), Error> {
         match def {
             Def::Func(func) => self.export_func(name.to_string(), func, offset),
             Def::Instance(items) => {
                 for (item, def) in items.iter() {
-                    match def {
-                        Def::Func(func) => {
-                            self.export_func(format!("{name}#{item}"), func, offset)?
-                        }
-                        Def::Instance(_) => {
-                            return Err(Error::unsupported(offset, "exports of nested instances"))
-                        }
-                        _ => {}
-                    }
+                    self.host_export(&format!("{name}#{item}"), def, offset)?;
                 }
                 Ok(())
             }
