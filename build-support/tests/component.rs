@@ -354,8 +354,10 @@ fn async_is_rejected_with_the_exact_message() {
 fn unsupported_constructs_are_errors_with_offsets() {
     for (wat, reason) in [
         (
-            r#"(component (import "r" (type (sub resource))))"#,
-            "imported from the host",
+            r#"(component
+                 (import "r" (type $r (sub resource)))
+                 (import "f" (func (param "x" (own $r)))))"#,
+            "resource types imported from the host",
         ),
         (
             r#"(component (import "c" (component)))"#,

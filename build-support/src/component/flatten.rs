@@ -637,16 +637,9 @@ impl<'a> Flattener<'_, 'a> {
                 };
                 Def::Instance(self.host_instance(scope, name, id, offset)?)
             }
-            ComponentTypeRef::Type(_) => {
-                let index = scope.types.len() as u32;
-                let types = &self.tree.components[scope.def].types;
-                if let ComponentAnyTypeId::Resource(id) = any_type(types, index, offset)? {
-                    if !scope.resources.contains_key(&id.resource()) {
-                        return Err(host_resource(offset));
-                    }
-                }
-                Def::Type(TypeDef::Other)
-            }
+            // A resource type imported from the host has no plan resource: using
+            // it in a function type or an intrinsic is what is unsupported.
+            ComponentTypeRef::Type(_) => Def::Type(TypeDef::Other),
             ComponentTypeRef::Module(_) => {
                 return Err(Error::unsupported(offset, "module imports"))
             }
@@ -676,12 +669,7 @@ impl<'a> Flattener<'_, 'a> {
                 ComponentEntityType::Instance(i) => {
                     Def::Instance(self.host_instance(scope, &full, i, offset)?)
                 }
-                ComponentEntityType::Type { created, .. } => {
-                    if matches!(created, ComponentAnyTypeId::Resource(_)) {
-                        return Err(host_resource(offset));
-                    }
-                    Def::Type(TypeDef::Other)
-                }
+                ComponentEntityType::Type { .. } => Def::Type(TypeDef::Other),
                 _ => {
                     return Err(Error::unsupported(
                         offset,
@@ -780,13 +768,9 @@ fn resource_of(scope: &Scope, index: u32, offset: usize) -> Result<u32, Error> {
         TypeDef::Resource(r) => Ok(r),
         TypeDef::Other => Err(Error::unsupported(
             offset,
-            "resource intrinsics of a resource the component does not define",
+            "resource intrinsics of resource types imported from the host",
         )),
     }
-}
-
-fn host_resource(offset: usize) -> Error {
-    Error::unsupported(offset, "resource types imported from the host")
 }
 
 /// Converts `canon` options, resolving memories and functions in `scope`.

@@ -122,12 +122,11 @@ impl Interner {
 
 /// The plan resource a resource id stands for.
 fn resource(scope: &TypeScope<'_>, id: ResourceId) -> Result<u32, Error> {
-    scope.resources.get(&id).copied().ok_or_else(|| {
-        Error::unsupported(
-            scope.offset,
-            "resource types the component does not define (imported from the host)",
-        )
-    })
+    scope
+        .resources
+        .get(&id)
+        .copied()
+        .ok_or_else(|| Error::unsupported(scope.offset, "resource types imported from the host"))
 }
 
 fn primitive(p: PrimitiveValType, offset: usize) -> Result<ValueType, Error> {
