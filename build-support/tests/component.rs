@@ -394,30 +394,54 @@ fn invalid_components_are_errors() {
     assert!(validate_component(&module, &Options::default()).is_err());
 }
 
+const NESTED: &str = r#"
+(component
+  (import "wasi:io/x@0.2.0" (instance $io (export "get" (func (result u32)))))
+  (alias export $io "get" (func $get))
+  (core func $get_l (canon lower (func $get)))
+  (core module $d (func (export "dtor") (param i32)))
+  (core instance $di (instantiate $d))
+  (type $r (resource (rep i32) (dtor (core func $di "dtor"))))
+  (core func $new (canon resource.new $r))
+  (component $inner
+    (import "get" (func $g (result u32)))
+    (core module $m (import "" "g" (func (result i32))) (func (export "f") (result i32) call 0))
+    (core func $gl (canon lower (func $g)))
+    (core instance $i (instantiate $m (with "" (instance (export "g" (func $gl))))))
+    (func (export "f") (result u32) (canon lift (core func $i "f"))))
+  (instance $a (instantiate $inner (with "get" (func $get))))
+  (export "a" (instance $a))
+  (export "r" (type $r))
+)
+"#;
+
 #[test]
 fn corrupt_bytes_never_panic() {
-    let wasm = wat::parse_str(ADD).unwrap();
     let options = Options::default();
-    let mut rejected = 0;
-    for i in 8..wasm.len() {
-        for value in [0x00, 0x01, 0x7f, 0x80, 0xff] {
-            let mut bad = wasm.clone();
-            if bad[i] == value {
-                continue;
+    for wat in [ADD, NESTED] {
+        let wasm = wat::parse_str(wat).unwrap();
+        validate_component(&wasm, &options).unwrap();
+        let mut rejected = 0;
+        for i in 8..wasm.len() {
+            for value in [0x00, 0x01, 0x02, 0x7f, 0x80, 0xff] {
+                let mut bad = wasm.clone();
+                if bad[i] == value {
+                    continue;
+                }
+                bad[i] = value;
+                if validate_component(&bad, &options).is_err() {
+                    rejected += 1;
+                }
             }
-            bad[i] = value;
-            if validate_component(&bad, &options).is_err() {
+            // A prefix ending at a section boundary is a valid component; any
+            // other must be rejected.
+            if validate_component(&wasm[..i], &options).is_err() {
                 rejected += 1;
             }
         }
-        // A prefix ending at a section boundary is a valid component; any
-        // other must be rejected.
-        if validate_component(&wasm[..i], &options).is_err() {
-            rejected += 1;
-        }
+        assert!(rejected > wasm.len());
+        assert!(validate_component(&wasm[..wasm.len() - 1], &options).is_err());
     }
-    assert!(rejected > wasm.len());
-    assert!(validate_component(&wasm[..wasm.len() - 1], &options).is_err());
 }
 
 /// A loaded compiled unit; the library stays loaded while this lives.
@@ -538,4 +562,40 @@ fn compile_errors_point_into_the_component() {
             assert!(offset > 8 && offset < wasm.len(), "{e}");
         }
     }
+}
+
+#[test]
+fn each_instantiation_defines_its_own_resources() {
+    let (plan, _) = plan(
+        r#"
+        (component
+          (component $c
+            (core module $m (func (export "id") (param i32) (result i32) local.get 0))
+            (core instance $i (instantiate $m))
+            (type $r (resource (rep i32)))
+            (export $re "r" (type $r))
+            (func (export "pass") (param "x" (own $re)) (result (own $re))
+              (canon lift (core func $i "id"))))
+          (instance $a (instantiate $c))
+          (instance $b (instantiate $c))
+          (alias export $b "r" (type $br))
+          (core func $drop (canon resource.drop $br))
+          (export "a" (instance $a))
+          (export "b" (instance $b))
+        )"#,
+    )
+    .unwrap();
+    assert_eq!(plan.resources.len(), 2);
+    assert_eq!(
+        (plan.resources[0].instance, plan.resources[1].instance),
+        (1, 2)
+    );
+    assert_eq!(plan.resources[1].name, "r");
+    let own = |export: &str| {
+        let e = plan.exports.iter().find(|e| e.name == export).unwrap();
+        let ty = &plan.func_types[plan.lifts[e.lift as usize].ty as usize];
+        plan.types[ty.params[0].1 as usize].clone()
+    };
+    assert_eq!(own("a#pass"), ValueType::Own(0));
+    assert_eq!(own("b#pass"), ValueType::Own(1));
 }

@@ -1,10 +1,11 @@
 //! Runs `validate_component` over every component of the component model's
 //! reference tests (all but `async/` and the files `nyi.txt` lists): it must never
 //! panic, and it reports how many components validate and flatten, and why the
-//! others are rejected, against what each directive expects.
+//! others are rejected, against what each directive expects. Those that flatten
+//! are compiled too.
 
 use rivet_build::component::ASYNC_UNSUPPORTED;
-use rivet_build::{is_component, validate_component, Options};
+use rivet_build::{compile_component, is_component, validate_component, Options};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -124,8 +125,9 @@ fn check_script(path: &Path, tally: &mut Tally) {
             Ok(Ok(())) => {
                 if expect == Expect::Invalid {
                     tally.accepted_invalid.push(what);
+                    continue;
                 }
-                "ok".to_string()
+                compile(&wasm, &what, tally)
             }
             Ok(Err(e)) => {
                 assert!(
@@ -139,6 +141,28 @@ fn check_script(path: &Path, tally: &mut Tally) {
             }
         };
         *tally.outcomes.entry((expect, outcome)).or_default() += 1;
+    }
+}
+
+/// Compiles a component that flattened: the outcome is "ok" when it compiles
+/// to an object, else the reason it does not.
+fn compile(wasm: &[u8], what: &str, tally: &mut Tally) -> String {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        compile_component(wasm, &Options::default())
+    }));
+    match result {
+        Err(_) => {
+            tally.panics.push(format!("{what}: compile"));
+            "panic".to_string()
+        }
+        Ok(Ok(object)) => {
+            assert!(!object.is_empty());
+            "ok".to_string()
+        }
+        Ok(Err(e)) => {
+            tally.rejected_valid.push(format!("{what}: compile: {e}"));
+            format!("flattens, compile {}", reason(&e.message))
+        }
     }
 }
 
