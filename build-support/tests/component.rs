@@ -106,6 +106,19 @@ fn a_module_instantiated_twice_is_compiled_once() {
             (1, vec![export(0, "g"), export(1, "g")])
         ]
     );
+
+    // Two definitions with the same bytes, in different nested components.
+    let (twice, modules) = self::plan(
+        r#"
+        (component
+          (component $a (core module $m (func (export "f"))) (core instance (instantiate $m)))
+          (component $b (core module $m (func (export "f"))) (core instance (instantiate $m)))
+          (instance (instantiate $a))
+          (instance (instantiate $b))
+        )"#,
+    )
+    .unwrap();
+    assert_eq!((modules, twice.steps.len()), (1, 2));
 }
 
 #[test]

@@ -261,8 +261,10 @@ struct Flattener<'t, 'a> {
     tree: &'t Tree<'a>,
     plan: Component,
     modules: Vec<PlanModule<'a>>,
-    /// Unit module index of each tree module already added.
-    module_index: HashMap<usize, u32>,
+    /// Unit module index of each module already added, by its bytes: a module
+    /// instantiated several times, or defined twice with the same bytes, is
+    /// compiled once.
+    module_index: HashMap<&'a [u8], u32>,
     interner: Interner,
 }
 
@@ -388,16 +390,16 @@ impl<'a> Flattener<'_, 'a> {
 
     /// The unit module index of a tree module, adding it on first use.
     fn unit_module(&mut self, tree_module: usize) -> u32 {
-        if let Some(index) = self.module_index.get(&tree_module) {
+        let def = &self.tree.modules[tree_module];
+        if let Some(index) = self.module_index.get(def.wasm) {
             return *index;
         }
-        let def = &self.tree.modules[tree_module];
         self.modules.push(PlanModule {
             wasm: Cow::Borrowed(def.wasm),
             offset: def.offset,
         });
         let index = self.modules.len() as u32 - 1;
-        self.module_index.insert(tree_module, index);
+        self.module_index.insert(def.wasm, index);
         index
     }
 
