@@ -282,24 +282,7 @@ impl<'a> Flattener<'_, 'a> {
                 Item::CoreInstance(instance, offset) => {
                     self.core_instance(scope, instance, *offset)?
                 }
-                Item::Type(ty, offset) => {
-                    let def = match ty {
-                        wasmparser::ComponentType::Resource { dtor, .. } => {
-                            let dtor = match dtor {
-                                Some(f) => Some(get(&scope.core_funcs, *f, *offset)?),
-                                None => None,
-                            };
-                            self.plan.resources.push(ResourceDef {
-                                instance: scope.instance,
-                                dtor,
-                                name: String::new(),
-                            });
-                            TypeDef::Resource(self.plan.resources.len() as u32 - 1)
-                        }
-                        _ => TypeDef::Other,
-                    };
-                    self.push_type(scope, def, *offset)?;
-                }
+                Item::Type(ty, offset) => self.type_def(scope, ty, *offset)?,
                 Item::Instance(instance, offset) => self.instance(scope, instance, *offset)?,
                 Item::Alias(alias, offset) => self.alias(scope, alias, *offset)?,
                 Item::Canon(canon, offset) => self.canon(scope, canon, *offset)?,
@@ -315,6 +298,32 @@ impl<'a> Flattener<'_, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// A type definition; a resource gets a new plan resource, owned by this
+    /// component instance.
+    fn type_def(
+        &mut self,
+        scope: &mut Scope,
+        ty: &wasmparser::ComponentType<'_>,
+        offset: usize,
+    ) -> Result<(), Error> {
+        let def = match ty {
+            wasmparser::ComponentType::Resource { dtor, .. } => {
+                let dtor = match dtor {
+                    Some(f) => Some(get(&scope.core_funcs, *f, offset)?),
+                    None => None,
+                };
+                self.plan.resources.push(ResourceDef {
+                    instance: scope.instance,
+                    dtor,
+                    name: String::new(),
+                });
+                TypeDef::Resource(self.plan.resources.len() as u32 - 1)
+            }
+            _ => TypeDef::Other,
+        };
+        self.push_type(scope, def, offset)
     }
 
     /// Appends a type to the scope's type index space, binding its resource id
