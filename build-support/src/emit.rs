@@ -13,12 +13,33 @@ use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
+use rivet_descriptor::component::Component;
 use rivet_descriptor::{raw_offsets, FunctionCode, Unit, FORMAT_VERSION, MAGIC};
 use std::str::FromStr;
 use target_lexicon::Triple;
 
 /// See [`crate::compile_module`].
 pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
+    compile_unit(&[UnitModule { wasm, offset: 0 }], None, options)
+}
+
+/// One core module of a unit and where its bytes start in the input file, so that
+/// errors found while compiling it point into that file.
+pub struct UnitModule<'a> {
+    pub wasm: &'a [u8],
+    pub offset: usize,
+}
+
+/// Compiles several core modules into one object with one descriptor: every
+/// module's functions go into the shared functions table (at its
+/// `defined_function_base`), its trampolines into the shared trampolines table,
+/// and its data segments into the shared data blob. A unit of one module names
+/// its symbols `rivet_f…`; a unit of several prefixes them with `rivet_m<i>_`.
+pub fn compile_unit(
+    modules: &[UnitModule<'_>],
+    component: Option<Component>,
+    options: &Options,
+) -> Result<Vec<u8>, Error> {
     check_symbol(&options.symbol)?;
     let isa = target_isa(options.target.as_deref())?;
     if isa.pointer_bytes() != 8 {
@@ -28,41 +49,50 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
             isa.triple()
         )));
     }
-    let Decoded {
-        mut env,
-        mut module,
-        data,
-    } = decode::decode(wasm, isa.clone(), options.bounds, options.multi_memory)?;
-    let builder = ObjectBuilder::new(isa, "rivet", default_libcall_names()).map_err(backend)?;
+    let builder =
+        ObjectBuilder::new(isa.clone(), "rivet", default_libcall_names()).map_err(backend)?;
     let mut e = Emitter {
         object: ObjectModule::new(builder),
         ctx: Context::new(),
         builder_ctx: FunctionBuilderContext::new(),
     };
-
-    let functions = e.declare_functions(&mut env)?;
-    module.code = e.define_functions(&env, &functions)?;
-    let plan = Plan::new(&env.types);
-    let trampolines = e.define_trampolines(&env, &plan)?;
-    module.array_trampolines = plan.array_indices(0);
-    module.host_trampolines = plan.host_indices(0);
-
+    let mut tables = Tables::default();
+    let mut descriptors = Vec::with_capacity(modules.len());
+    for (index, m) in modules.iter().enumerate() {
+        let prefix = if modules.len() == 1 {
+            "rivet_".to_string()
+        } else {
+            format!("rivet_m{index}_")
+        };
+        let module = e
+            .compile_one(m.wasm, &prefix, &isa, options, &mut tables)
+            .map_err(|err| shift(err, m.offset))?;
+        descriptors.push(module);
+    }
     let unit = Unit {
         bounds: options.bounds,
-        modules: vec![module],
-        component: None,
+        modules: descriptors,
+        component,
     };
-    e.define_descriptor(
-        &options.symbol,
-        &unit.encode(),
-        &data,
-        &functions,
-        &trampolines,
-    )?;
+    e.define_descriptor(&options.symbol, &unit.encode(), &tables)?;
     e.object
         .finish()
         .emit()
         .map_err(|err| Error::msg(format!("writing the object: {err}")))
+}
+
+/// Moves an error's offset from a module's own bytes to the enclosing input.
+fn shift(mut err: Error, base: usize) -> Error {
+    err.offset = err.offset.map(|o| o + base);
+    err
+}
+
+/// The unit-wide tables every module appends to.
+#[derive(Default)]
+struct Tables {
+    functions: Vec<FuncId>,
+    trampolines: Vec<FuncId>,
+    data: Vec<u8>,
 }
 
 /// The descriptor symbol is looked up by name from Rust and C, so it must be a
@@ -137,9 +167,50 @@ struct Emitter {
 }
 
 impl Emitter {
+    /// Decodes and compiles one module of the unit, appending its code and data
+    /// to `tables`, and returns its descriptor metadata with the shared-table
+    /// indices filled in.
+    fn compile_one(
+        &mut self,
+        wasm: &[u8],
+        prefix: &str,
+        isa: &OwnedTargetIsa,
+        options: &Options,
+        tables: &mut Tables,
+    ) -> Result<rivet_descriptor::Module, Error> {
+        let Decoded {
+            mut env,
+            mut module,
+            data,
+        } = decode::decode(wasm, isa.clone(), options.bounds, options.multi_memory)?;
+        let functions = self.declare_functions(&mut env, prefix)?;
+        module.code = self.define_functions(&env, &functions)?;
+        module.defined_function_base = tables.functions.len() as u32;
+        tables.functions.extend(functions);
+
+        let plan = Plan::new(&env.types);
+        let base = tables.trampolines.len() as u32;
+        tables
+            .trampolines
+            .extend(self.define_trampolines(&env, &plan, prefix)?);
+        module.array_trampolines = plan.array_indices(base);
+        module.host_trampolines = plan.host_indices(base);
+
+        let data_base = tables.data.len() as u64;
+        for segment in &mut module.data {
+            segment.start += data_base;
+        }
+        tables.data.extend_from_slice(&data);
+        Ok(module)
+    }
+
     /// Declares every defined function and records in `env.callee_names` the
     /// `FuncId` each one got, so the translator's direct calls resolve.
-    fn declare_functions(&mut self, env: &mut ModuleEnv) -> Result<Vec<FuncId>, Error> {
+    fn declare_functions(
+        &mut self,
+        env: &mut ModuleEnv,
+        prefix: &str,
+    ) -> Result<Vec<FuncId>, Error> {
         let mut ids = Vec::new();
         for (index, ty) in env.functions.iter().enumerate() {
             let index = index as u32;
@@ -147,6 +218,7 @@ impl Emitter {
                 continue;
             }
             let name = function_symbol(index, env.names.get(&index).map(String::as_str));
+            let name = format!("{prefix}{}", &name["rivet_".len()..]);
             let sig = env.wasm_signature(*ty);
             let id = self
                 .object
@@ -222,7 +294,12 @@ impl Emitter {
 
     /// Compiles the array and host trampoline of every distinct signature, in
     /// trampoline-table order.
-    fn define_trampolines(&mut self, env: &ModuleEnv, plan: &Plan) -> Result<Vec<FuncId>, Error> {
+    fn define_trampolines(
+        &mut self,
+        env: &ModuleEnv,
+        plan: &Plan,
+        prefix: &str,
+    ) -> Result<Vec<FuncId>, Error> {
         let isa = &*env.isa;
         let mut ids = Vec::new();
         for (i, ty) in plan.signatures.iter().enumerate() {
@@ -230,7 +307,7 @@ impl Emitter {
             let id = self
                 .object
                 .declare_function(
-                    &format!("rivet_array_trampoline{i}"),
+                    &format!("{prefix}array_trampoline{i}"),
                     Linkage::Local,
                     &array_sig,
                 )
@@ -245,7 +322,7 @@ impl Emitter {
             let id = self
                 .object
                 .declare_function(
-                    &format!("rivet_host_trampoline{i}"),
+                    &format!("{prefix}host_trampoline{i}"),
                     Linkage::Local,
                     &host_sig,
                 )
@@ -265,10 +342,9 @@ impl Emitter {
         &mut self,
         symbol: &str,
         metadata: &[u8],
-        data: &[u8],
-        functions: &[FuncId],
-        trampolines: &[FuncId],
+        tables: &Tables,
     ) -> Result<(), Error> {
+        let (data, functions, trampolines) = (&tables.data, &tables.functions, &tables.trampolines);
         let metadata_id = self.define_bytes("rivet_metadata", metadata, 1)?;
         let data_id = self.define_bytes("rivet_data", data, 16)?;
         let functions_id = self.define_code_table("rivet_functions", functions)?;

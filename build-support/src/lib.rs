@@ -3,8 +3,10 @@
 //! The stages, one module each: [`decode`] validates a binary and builds a
 //! [`env::ModuleEnv`]; [`translate`] turns each function body into Cranelift IR;
 //! [`emit`] compiles the functions and [`trampoline`]s into one object file with its
-//! descriptor; [`package`] links objects into libraries.
+//! descriptor; [`package`] links objects into libraries. [`component`] decodes and
+//! flattens components into a unit of several core modules and a plan.
 
+pub mod component;
 pub mod decode;
 pub mod emit;
 pub mod env;
@@ -53,4 +55,23 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
 /// and `assert_malformed`.
 pub fn validate_module(wasm: &[u8], options: &Options) -> Result<(), Error> {
     decode::validate(wasm, options.multi_memory)
+}
+
+/// Validates and compiles a component (binary format) into one object: its
+/// distinct core modules, its adapter modules, and a descriptor whose unit has
+/// `component: Some(plan)`.
+pub fn compile_component(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
+    component::compile_component(wasm, options)
+}
+
+/// Decodes, validates and flattens a component (generating its adapters), without
+/// compiling anything. The test runner uses this for `assert_invalid` and
+/// `assert_malformed` of components.
+pub fn validate_component(wasm: &[u8], options: &Options) -> Result<(), Error> {
+    component::validate_component(wasm, options.multi_memory)
+}
+
+/// Whether the bytes are a component (layer 1) rather than a core module.
+pub fn is_component(wasm: &[u8]) -> bool {
+    component::is_component(wasm)
 }
