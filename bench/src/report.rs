@@ -23,7 +23,9 @@ impl Table {
         }
     }
 
+    /// Adds a row; it must have one cell per header.
     pub fn row(&mut self, cells: Vec<String>) {
+        assert_eq!(cells.len(), self.headers.len(), "row of {}", self.title);
         self.rows.push(cells);
     }
 

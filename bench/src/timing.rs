@@ -2,11 +2,87 @@
 
 use std::time::{Duration, Instant};
 
-/// Runs `f` once and returns its result with the wall-clock time it took.
-pub fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+/// How long something took: wall-clock time, and CPU time spent on it by this
+/// thread and by the child processes it waited for (the C linker). On a shared
+/// machine the CPU time is the stable number; wall time shows what a user waits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Elapsed {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+impl Elapsed {
+    /// Both times divided by `n` (per-iteration time of a repeated call).
+    pub fn per(self, n: u32) -> Elapsed {
+        Elapsed {
+            wall: self.wall / n,
+            cpu: self.cpu / n,
+        }
+    }
+}
+
+impl std::ops::Add for Elapsed {
+    type Output = Elapsed;
+    fn add(self, other: Elapsed) -> Elapsed {
+        Elapsed {
+            wall: self.wall + other.wall,
+            cpu: self.cpu + other.cpu,
+        }
+    }
+}
+
+impl std::iter::Sum for Elapsed {
+    fn sum<I: Iterator<Item = Elapsed>>(iter: I) -> Elapsed {
+        iter.fold(Elapsed::default(), |a, b| a + b)
+    }
+}
+
+/// Runs `f` once and returns its result with the time it took.
+pub fn time<T>(f: impl FnOnce() -> T) -> (T, Elapsed) {
+    let cpu_start = cpu_now();
     let start = Instant::now();
     let value = f();
-    (value, start.elapsed())
+    let wall = start.elapsed();
+    let cpu = cpu_now().saturating_sub(cpu_start);
+    (value, Elapsed { wall, cpu })
+}
+
+/// The wall and CPU medians of `samples`, each taken separately.
+pub fn median_elapsed(samples: &[Elapsed]) -> Elapsed {
+    let wall: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
+    let cpu: Vec<Duration> = samples.iter().map(|s| s.cpu).collect();
+    Elapsed {
+        wall: median(&wall),
+        cpu: median(&cpu),
+    }
+}
+
+/// CPU time used so far by this thread plus by its terminated, waited-for children.
+fn cpu_now() -> Duration {
+    thread_cpu() + children_cpu()
+}
+
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn children_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// The median of `samples` (the mean of the middle two for an even count): robust
@@ -52,6 +128,15 @@ mod tests {
         let ms = Duration::from_millis;
         assert_eq!(median(&[ms(5), ms(1), ms(3)]), ms(3));
         assert_eq!(median(&[ms(4), ms(1), ms(2), ms(100)]), ms(3));
+    }
+
+    #[test]
+    fn cpu_time_counts_work_not_sleep() {
+        let ((), slept) = time(|| std::thread::sleep(Duration::from_millis(30)));
+        assert!(slept.wall >= Duration::from_millis(30));
+        assert!(slept.cpu < Duration::from_millis(20), "{slept:?}");
+        let (_, busy) = time(|| (0..20_000_000u64).fold(0u64, |a, b| std::hint::black_box(a ^ b)));
+        assert!(busy.cpu > Duration::ZERO, "{busy:?}");
     }
 
     #[test]

@@ -3,9 +3,8 @@
 
 use crate::corpus::{self, Input};
 use crate::report::Table;
-use crate::timing::{median, millis, rate, size, time};
+use crate::timing::{median_elapsed, millis, rate, size, time, Elapsed};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Runs of each large module; its median is reported.
 const RUNS: usize = 3;
@@ -46,7 +45,7 @@ pub fn tables(scratch: &Path) -> Result<Vec<Table>, String> {
 }
 
 /// Compiles every input once, keeping those that compile with their time.
-fn compile_all(inputs: Vec<Input>) -> (Vec<(Input, Duration)>, usize) {
+fn compile_all(inputs: Vec<Input>) -> (Vec<(Input, Elapsed)>, usize) {
     let options = rivet_build::Options::default();
     let mut compiled = Vec::new();
     let mut rejected = 0;
@@ -61,16 +60,16 @@ fn compile_all(inputs: Vec<Input>) -> (Vec<(Input, Duration)>, usize) {
 }
 
 fn suite_summary(
-    compiled: &[(Input, Duration)],
+    compiled: &[(Input, Elapsed)],
     rejected: usize,
     unparsed: &[String],
     scratch: &Path,
 ) -> Result<Table, String> {
     let bytes: usize = compiled.iter().map(|(input, _)| input.wasm.len()).sum();
-    let compile: Duration = compiled.iter().map(|(_, elapsed)| *elapsed).sum();
-    let mut linked = Duration::ZERO;
+    let compile: Elapsed = compiled.iter().map(|(_, elapsed)| *elapsed).sum();
+    let mut linked = Elapsed::default();
     for (i, (input, _)) in compiled.iter().enumerate() {
-        linked += compile_and_link(&input.wasm, &scratch.join(format!("spec{i}")))?;
+        linked = linked + compile_and_link(&input.wasm, &scratch.join(format!("spec{i}")))?;
     }
     let unparsed_names: Vec<&str> = unparsed
         .iter()
@@ -81,21 +80,33 @@ fn suite_summary(
          scripts expect to be valid and that Rivet compiles (guard bounds mode), each \
          compiled once; {rejected} modules Rivet rejects and the scripts the `wast` crate \
          does not parse ({}) are left out. Throughput = total wasm bytes / total time, so the fixed cost \
-         per module weighs heavily on these mostly tiny modules.",
+         per module weighs heavily on these mostly tiny modules. CPU time counts this \
+         thread and the linker processes; wall time also counts waiting for the CPU on \
+         this shared machine.",
         unparsed_names.join(", ")
     );
     let mut table = Table::new(
         "Compile throughput: core spec suite",
         &note,
-        &["modules", "wasm bytes", "step", "total time", "throughput"],
+        &[
+            "modules",
+            "wasm bytes",
+            "step",
+            "CPU time",
+            "CPU throughput",
+            "wall time",
+            "wall throughput",
+        ],
     );
     for (step, elapsed) in [("compile", compile), ("compile + link_shared", linked)] {
         table.row(vec![
             compiled.len().to_string(),
             bytes.to_string(),
             step.to_string(),
-            millis(elapsed),
-            rate(bytes, elapsed),
+            millis(elapsed.cpu),
+            rate(bytes, elapsed.cpu),
+            millis(elapsed.wall),
+            rate(bytes, elapsed.wall),
         ]);
     }
     Ok(table)
@@ -107,15 +118,18 @@ fn per_module(inputs: &[&Input], scratch: &Path) -> Result<Table, String> {
         &format!(
             "The {LARGEST} largest spec-suite modules and a generated module \
              ({GENERATED_FUNCTIONS} functions with loops, i32/i64/f64 arithmetic, loads, \
-             stores, direct and indirect calls). Median of {RUNS} runs, guard bounds mode."
+             stores, direct and indirect calls). Median of {RUNS} runs, guard bounds mode; \
+             throughput from CPU time, wall time in its own column."
         ),
         &[
             "module",
             "wasm size",
-            "compile",
+            "compile CPU",
             "compile MB/s",
-            "compile + link",
+            "compile wall",
+            "compile + link CPU",
             "compile + link MB/s",
+            "compile + link wall",
         ],
     );
     let options = rivet_build::Options::default();
@@ -129,15 +143,17 @@ fn per_module(inputs: &[&Input], scratch: &Path) -> Result<Table, String> {
             let stem = scratch.join(format!("large{n}-{run}"));
             linked.push(compile_and_link(&input.wasm, &stem)?);
         }
-        let (compile, linked) = (median(&compile), median(&linked));
+        let (compile, linked) = (median_elapsed(&compile), median_elapsed(&linked));
         let bytes = input.wasm.len();
         table.row(vec![
             input.name.clone(),
             size(bytes),
-            millis(compile),
-            rate(bytes, compile),
-            millis(linked),
-            rate(bytes, linked),
+            millis(compile.cpu),
+            rate(bytes, compile.cpu),
+            millis(compile.wall),
+            millis(linked.cpu),
+            rate(bytes, linked.cpu),
+            millis(linked.wall),
         ]);
     }
     Ok(table)
@@ -145,7 +161,7 @@ fn per_module(inputs: &[&Input], scratch: &Path) -> Result<Table, String> {
 
 /// Time to compile `wasm`, write `stem.o` and link `stem.so` (the files are removed
 /// afterwards, outside the timed part).
-fn compile_and_link(wasm: &[u8], stem: &Path) -> Result<Duration, String> {
+fn compile_and_link(wasm: &[u8], stem: &Path) -> Result<Elapsed, String> {
     let object_path = stem.with_extension("o");
     let library_path = stem.with_extension("so");
     let (result, elapsed) = time(|| -> Result<(), String> {
