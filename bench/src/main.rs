@@ -37,7 +37,8 @@ fn run() -> Result<PathBuf, String> {
     let text = report::markdown_file(
         "Rivet core-engine benchmark",
         "Written by `cargo run --release -p rivet-bench`; the numbers come from one run on \
-         the machine below, shared with other jobs, so expect a few percent of noise.",
+         the machine below, shared with other jobs (see its load average): wall-clock \
+         times include waiting for a CPU, and even CPU times vary by 10-20% between runs.",
         &tables,
     );
     std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;

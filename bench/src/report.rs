@@ -78,6 +78,10 @@ pub fn machine() -> Vec<(String, String)> {
         ("nproc".to_string(), cpus.to_string()),
         ("OS".to_string(), command_output("uname", &["-srm"])),
         ("rustc".to_string(), command_output("rustc", &["-V"])),
+        (
+            "load average at the end (1, 5, 15 min)".to_string(),
+            load_average(),
+        ),
         ("profile".to_string(), profile().to_string()),
     ]
 }
@@ -101,6 +105,14 @@ fn profile() -> &'static str {
     } else {
         "release"
     }
+}
+
+/// Other jobs on the machine: the first three fields of /proc/loadavg.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".to_string(),
+        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 fn cpu_model() -> String {

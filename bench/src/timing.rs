@@ -99,10 +99,14 @@ pub fn median(samples: &[Duration]) -> Duration {
     }
 }
 
-/// `bytes` per second over `elapsed`, formatted in MB/s (10^6 bytes).
+/// `bytes` per second over `elapsed`, in MB/s (10^6 bytes), or KB/s below 0.1 MB/s.
 pub fn rate(bytes: usize, elapsed: Duration) -> String {
     let per_second = bytes as f64 / elapsed.as_secs_f64().max(1e-12);
-    format!("{:.2} MB/s", per_second / 1e6)
+    if per_second < 1e5 {
+        format!("{:.1} KB/s", per_second / 1e3)
+    } else {
+        format!("{:.2} MB/s", per_second / 1e6)
+    }
 }
 
 /// A duration in milliseconds with enough digits for sub-millisecond kernels.
@@ -142,6 +146,7 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(rate(2_000_000, Duration::from_secs(1)), "2.00 MB/s");
+        assert_eq!(rate(8_000, Duration::from_secs(1)), "8.0 KB/s");
         assert_eq!(millis(Duration::from_micros(1500)), "1.500 ms");
         assert_eq!(size(512), "512 B");
         assert_eq!(size(1_234_567), "1234.6 KB");
