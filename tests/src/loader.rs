@@ -6,6 +6,7 @@ use rivet::Module;
 use rivet_descriptor::RawDescriptor;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The descriptor symbol the runner compiles every unit with.
 pub const SYMBOL: &str = "rivet_unit";
@@ -31,21 +32,79 @@ impl Loader {
         // compiled; its initializers are the linker's defaults only.
         let library = unsafe { Library::new(path) }
             .map_err(|e| format!("loading {}: {e}", path.display()))?;
-        let module = read_module(&library)?;
+        let module = read_module(&library, SYMBOL)?;
         self.libraries.push(library);
         self.modules.insert(path.to_path_buf(), module.clone());
         Ok(module)
     }
 }
 
-/// Reads the single module of the unit whose descriptor `library` exports.
-fn read_module(library: &Library) -> Result<Module, String> {
+/// One module compiled, linked and loaded by [`compile_and_load`].
+///
+/// The module points into the library's code and data, so the two live and die
+/// together; stores that instantiated the module must be dropped first.
+pub struct LoadedModule {
+    /// The loaded module, ready to instantiate in a store of its bounds mode.
+    pub module: Module,
+    // Declared after `module` so it is unloaded last.
+    _library: Library,
+}
+
+/// Counts the libraries this process linked, so every one gets its own file name
+/// (`dlopen` caches libraries by path and would hand back an earlier one).
+static NEXT_LIBRARY: AtomicU64 = AtomicU64::new(0);
+
+/// Compiles `wasm` with `options`, links it into a shared library in the system's
+/// temporary directory, loads it and reads its module: the whole pipeline in one
+/// call, for benchmarks and tests that need one module rather than a script.
+///
+/// The object and library files are deleted once loaded (the loaded copy stays
+/// mapped), so repeated calls do not fill the temporary directory.
+pub fn compile_and_load(
+    wasm: &[u8],
+    options: &rivet_build::Options,
+) -> Result<LoadedModule, String> {
+    let object = rivet_build::compile_module(wasm, options).map_err(|e| e.to_string())?;
+    let id = NEXT_LIBRARY.fetch_add(1, Ordering::Relaxed);
+    let stem = std::env::temp_dir().join(format!("rivet-load-{}-{id}", std::process::id()));
+    let object_path = stem.with_extension("o");
+    let library_path = stem.with_extension("so");
+    let loaded = write_link_load(&object, &object_path, &library_path, &options.symbol);
+    let _ = std::fs::remove_file(&object_path);
+    let _ = std::fs::remove_file(&library_path);
+    loaded
+}
+
+fn write_link_load(
+    object: &[u8],
+    object_path: &Path,
+    library_path: &Path,
+    symbol: &str,
+) -> Result<LoadedModule, String> {
+    std::fs::write(object_path, object)
+        .map_err(|e| format!("writing {}: {e}", object_path.display()))?;
+    rivet_build::package::link_shared(&[object_path.to_path_buf()], library_path)
+        .map_err(|e| e.to_string())?;
+    // SAFETY: the library was just linked from an object Rivet compiled; its
+    // initializers are the linker's defaults only.
+    let library = unsafe { Library::new(library_path) }
+        .map_err(|e| format!("loading {}: {e}", library_path.display()))?;
+    let module = read_module(&library, symbol)?;
+    Ok(LoadedModule {
+        module,
+        _library: library,
+    })
+}
+
+/// Reads the single module of the unit whose descriptor `library` exports as `symbol`.
+fn read_module(library: &Library, symbol: &str) -> Result<Module, String> {
     // SAFETY: the symbol is a `RawDescriptor` (the contract of rivet-descriptor); we
-    // take its address only, and the library outlives the modules (see `Loader`).
+    // take its address only, and the library outlives the modules (see `Loader` and
+    // `LoadedModule`).
     let modules = unsafe {
         let symbol = library
-            .get::<*const RawDescriptor>(SYMBOL.as_bytes())
-            .map_err(|e| format!("descriptor symbol `{SYMBOL}`: {e}"))?;
+            .get::<*const RawDescriptor>(symbol.as_bytes())
+            .map_err(|e| format!("descriptor symbol `{symbol}`: {e}"))?;
         Module::from_descriptor(*symbol).map_err(|e| format!("reading descriptor: {e}"))?
     };
     match <[Module; 1]>::try_from(modules) {
@@ -88,5 +147,38 @@ mod tests {
         };
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(err.contains(SYMBOL), "{err}");
+    }
+
+    #[test]
+    fn compile_and_load_runs_the_module() {
+        let text = r#"(module (func (export "add") (param i32 i32) (result i32)
+                         (i32.add (local.get 0) (local.get 1))))"#;
+        let buffer = wast::parser::ParseBuffer::new(text).unwrap();
+        let mut module = wast::parser::parse::<wast::Wat<'_>>(&buffer).unwrap();
+        let wasm = module.encode().unwrap();
+        for bounds in [rivet::BoundsMode::Guard, rivet::BoundsMode::Explicit] {
+            let options = rivet_build::Options {
+                bounds,
+                ..Default::default()
+            };
+            let loaded = compile_and_load(&wasm, &options).unwrap();
+            let mut store = rivet::Store::new(bounds);
+            let instance = store.instantiate(&loaded.module, &[]).unwrap();
+            let Some(rivet::Extern::Func(add)) = instance.export(&store, "add") else {
+                panic!("no function export `add`");
+            };
+            let results = add
+                .call(&mut store, &[rivet::Val::I32(40), rivet::Val::I32(2)])
+                .unwrap();
+            assert!(matches!(results[..], [rivet::Val::I32(42)]), "{results:?}");
+        }
+    }
+
+    #[test]
+    fn compile_and_load_reports_invalid_wasm() {
+        let Err(err) = compile_and_load(b"\0asm\x01\0\0\0\x7f", &Default::default()) else {
+            panic!("loaded an invalid module");
+        };
+        assert!(err.contains("offset"), "{err}");
     }
 }
