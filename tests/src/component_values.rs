@@ -3,7 +3,7 @@
 //! (floats by bits except that any NaN equals any NaN, flags as sets).
 
 use crate::values::show_expected;
-use rivet::component::Value;
+use rivet::Value;
 use wast::component::WastVal;
 use wast::core::{NanPattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};

@@ -2,8 +2,7 @@
 //! hand it to the runtime (as a core module, or as a component).
 
 use libloading::Library;
-use rivet::component::Component;
-use rivet::Module;
+use rivet::{Component, Module};
 use rivet_descriptor::RawDescriptor;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

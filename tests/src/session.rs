@@ -8,8 +8,10 @@ use crate::script::is_skip;
 use crate::spectest;
 use crate::traps::check_trap;
 use crate::values::{arg_to_val, check_results, show_vals};
-use rivet::component::{Component, ComponentImports, ComponentInstance, Value};
-use rivet::{Extern, Instance, Module, Store, Trap, TrapKind, Val};
+use rivet::{
+    Component, ComponentImports, ComponentInstance, Extern, Instance, Module, Store, Trap,
+    TrapKind, Val, Value,
+};
 use std::collections::HashMap;
 use wast::token::Id;
 use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet};
@@ -160,6 +162,9 @@ impl<'p> Session<'p> {
 
     fn define(&mut self, wat: &QuoteWat<'_>, prepared: &Prepared) -> Result<Note, String> {
         self.last_definition = None;
+        if let Some(id) = wat.name() {
+            self.definitions.remove(id.name());
+        }
         let definition = self.compile(prepared)?;
         if let Some(id) = wat.name() {
             self.definitions
