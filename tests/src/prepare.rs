@@ -132,8 +132,8 @@ mod tests {
             (assert_malformed (component quote "(core") "x")
         "#;
         let p = prepared(text);
-        for i in 0..4 {
-            let (kind, bin) = p[i].as_ref().unwrap().binary().unwrap();
+        for (i, prepared) in p.iter().take(4).enumerate() {
+            let (kind, bin) = prepared.as_ref().unwrap().binary().unwrap();
             assert_eq!(kind, Kind::Component, "directive {i}");
             assert_eq!(&bin[4..8], b"\x0d\0\x01\0", "directive {i}");
         }
