@@ -178,6 +178,35 @@ mod tests {
     }
 
     #[test]
+    fn component_directives_without_a_compiler() {
+        let pipeline = Pipeline::new(0).unwrap();
+        let text = r#"
+            (assert_malformed (component quote "(core module") "unexpected")
+            (component instance $i $Missing)
+            (assert_return (invoke $i "f") (str.const "x"))
+            (assert_invalid (component binary "\00asm\0d\00\01\00\ff") "section")
+        "#;
+        let outcome = run_text(text, &[BoundsMode::Guard], true, &pipeline);
+        assert_eq!(outcome.directives, 4);
+        assert!(outcome.skipped.is_empty());
+        let failures: Vec<(usize, &str)> = outcome
+            .failures
+            .iter()
+            .map(|f| (f.line, f.reason.as_str()))
+            .collect();
+        assert_eq!(
+            failures,
+            vec![
+                (3, "no module or component definition $Missing"),
+                (4, "no instance $i")
+            ]
+        );
+        assert_eq!(outcome.notes.len(), 2);
+        assert!(outcome.notes[0].reason.starts_with("text rejected"));
+        assert!(outcome.notes[1].reason.starts_with("rejected by validation"));
+    }
+
+    #[test]
     fn only_async_refusals_are_skipped() {
         let mut outcome = Outcome {
             directives: 5,
