@@ -203,7 +203,9 @@ mod tests {
         );
         assert_eq!(outcome.notes.len(), 2);
         assert!(outcome.notes[0].reason.starts_with("text rejected"));
-        assert!(outcome.notes[1].reason.starts_with("rejected by validation"));
+        assert!(outcome.notes[1]
+            .reason
+            .starts_with("rejected by validation"));
     }
 
     #[test]
