@@ -1,6 +1,7 @@
 //! The modules the compile-throughput benchmark compiles: every module of the core
 //! spec suite, and one large generated module.
 
+use rivet_tests::pipeline::Kind;
 use rivet_tests::prepare::{expected_to_compile, prepare, Prepared};
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -65,7 +66,7 @@ fn script_modules(file: &Path) -> Result<Vec<Vec<u8>>, String> {
         .zip(prepared)
         .filter(|(directive, _)| expected_to_compile(directive))
         .filter_map(|(_, p)| match p {
-            Some(Prepared::Binary(wasm)) => Some(wasm),
+            Some(Prepared::Binary(Kind::Module, wasm)) => Some(wasm),
             _ => None,
         })
         .collect())

@@ -1,16 +1,20 @@
 //! `rivet-tests`: the `.wast` conformance runner.
 //!
-//! Every module of a script goes through the same pipeline a Rivet user's build
-//! does — `rivet_build::compile_module` to an object, `cc -shared` to a library,
+//! Every module or component of a script goes through the same pipeline a Rivet
+//! user's build does — `rivet_build::compile_module` (or `compile_component`) to
+//! an object, `cc -shared` to a library,
 //! `dlopen`, and the `rivet` runtime — so the spec suites test the real thing.
 //!
 //! * [`prepare`] encodes a script's modules; [`pipeline`] compiles and links them
 //!   (ahead of need, cached by content); [`loader`] loads the libraries.
 //! * [`session`] runs directives against one store; [`script`] runs a whole script
 //!   in each bounds mode; [`runner`] runs files on big-stack threads.
-//! * [`values`] and [`traps`] check results; [`spectest`] is the host module;
-//!   [`report`] formats output; [`ratchet`] tracks files that must keep passing.
+//! * [`values`] and [`traps`] check results, [`component_values`] those of
+//!   component exports; [`spectest`] is the host module;
+//!   [`report`] formats output; [`ratchet`] tracks files that must keep passing;
+//!   [`suites`] selects the files the conformance gate runs.
 
+pub mod component_values;
 pub mod loader;
 pub mod pipeline;
 pub mod prepare;
@@ -20,6 +24,7 @@ pub mod runner;
 pub mod script;
 pub mod session;
 pub mod spectest;
+pub mod suites;
 pub mod traps;
 pub mod values;
 

@@ -1,8 +1,8 @@
 //! Loading a linked unit: `dlopen` the shared library, find its descriptor, and
-//! hand it to the runtime.
+//! hand it to the runtime (as a core module, or as a component).
 
 use libloading::Library;
-use rivet::Module;
+use rivet::{Component, Module};
 use rivet_descriptor::RawDescriptor;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,31 +11,60 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The descriptor symbol the runner compiles every unit with.
 pub const SYMBOL: &str = "rivet_unit";
 
-/// Loaded libraries and the modules read from them.
+/// What a loaded library holds.
+#[derive(Clone)]
+pub enum Unit {
+    /// A core module.
+    Module(Module),
+    /// A component.
+    Component(Component),
+}
+
+/// Loaded libraries and the units read from them.
 ///
-/// Modules point into their library's code and data, so the libraries stay loaded
+/// Units point into their library's code and data, so the libraries stay loaded
 /// for as long as this value lives; it must outlive every store that instantiated
 /// them (the runner drops the store first).
 #[derive(Default)]
 pub struct Loader {
-    modules: HashMap<PathBuf, Module>,
+    units: HashMap<PathBuf, Unit>,
     libraries: Vec<Library>,
 }
 
 impl Loader {
     /// The module in the library at `path`, loading it on first use.
     pub fn load(&mut self, path: &Path) -> Result<Module, String> {
-        if let Some(module) = self.modules.get(path) {
-            return Ok(module.clone());
+        match self.unit(path, read_module)? {
+            Unit::Module(module) => Ok(module),
+            Unit::Component(_) => Err(format!("{} holds a component", path.display())),
+        }
+    }
+
+    /// The component in the library at `path`, loading it on first use.
+    pub fn load_component(&mut self, path: &Path) -> Result<Component, String> {
+        match self.unit(path, read_component)? {
+            Unit::Component(component) => Ok(component),
+            Unit::Module(_) => Err(format!("{} holds a core module", path.display())),
+        }
+    }
+
+    /// The unit of the library at `path`, read with `read` when first loaded.
+    fn unit(
+        &mut self,
+        path: &Path,
+        read: fn(*const RawDescriptor) -> Result<Unit, String>,
+    ) -> Result<Unit, String> {
+        if let Some(unit) = self.units.get(path) {
+            return Ok(unit.clone());
         }
         // SAFETY: the library was produced by the pipeline from a module Rivet
         // compiled; its initializers are the linker's defaults only.
         let library = unsafe { Library::new(path) }
             .map_err(|e| format!("loading {}: {e}", path.display()))?;
-        let module = read_module(&library, SYMBOL)?;
+        let unit = read(descriptor(&library, SYMBOL)?)?;
         self.libraries.push(library);
-        self.modules.insert(path.to_path_buf(), module.clone());
-        Ok(module)
+        self.units.insert(path.to_path_buf(), unit.clone());
+        Ok(unit)
     }
 }
 
@@ -89,24 +118,45 @@ fn write_link_load(
     // initializers are the linker's defaults only.
     let library = unsafe { Library::new(library_path) }
         .map_err(|e| format!("loading {}: {e}", library_path.display()))?;
-    let module = read_module(&library, symbol)?;
+    let module = single_module(descriptor(&library, symbol)?)?;
     Ok(LoadedModule {
         module,
         _library: library,
     })
 }
 
-/// Reads the single module of the unit whose descriptor `library` exports as `symbol`.
-fn read_module(library: &Library, symbol: &str) -> Result<Module, String> {
+/// The address of the descriptor `library` exports as `symbol`.
+fn descriptor(library: &Library, symbol: &str) -> Result<*const RawDescriptor, String> {
     // SAFETY: the symbol is a `RawDescriptor` (the contract of rivet-descriptor); we
-    // take its address only, and the library outlives the modules (see `Loader` and
-    // `LoadedModule`).
-    let modules = unsafe {
-        let symbol = library
+    // take its address only, and the library outlives what is read from it (see
+    // `Loader` and `LoadedModule`).
+    unsafe {
+        library
             .get::<*const RawDescriptor>(symbol.as_bytes())
-            .map_err(|e| format!("descriptor symbol `{symbol}`: {e}"))?;
-        Module::from_descriptor(*symbol).map_err(|e| format!("reading descriptor: {e}"))?
-    };
+            .map(|symbol| *symbol)
+            .map_err(|e| format!("descriptor symbol `{symbol}`: {e}"))
+    }
+}
+
+/// Reads the component of the unit at `descriptor`.
+fn read_component(descriptor: *const RawDescriptor) -> Result<Unit, String> {
+    // SAFETY: `descriptor` is the descriptor symbol of a library the loader keeps
+    // loaded for as long as the component lives (see `Loader`).
+    unsafe { Component::from_descriptor(descriptor) }
+        .map(Unit::Component)
+        .map_err(|e| format!("reading descriptor: {e}"))
+}
+
+/// Reads the single module of the unit at `descriptor`.
+fn read_module(descriptor: *const RawDescriptor) -> Result<Unit, String> {
+    single_module(descriptor).map(Unit::Module)
+}
+
+/// The one module of the unit at `descriptor`.
+fn single_module(descriptor: *const RawDescriptor) -> Result<Module, String> {
+    // SAFETY: as in `read_component`.
+    let modules = unsafe { Module::from_descriptor(descriptor) }
+        .map_err(|e| format!("reading descriptor: {e}"))?;
     match <[Module; 1]>::try_from(modules) {
         Ok([module]) => Ok(module),
         Err(modules) => Err(format!(

@@ -5,7 +5,8 @@
 //! modules up front ([`Pipeline::prefetch`]) and background workers compile them in
 //! order while the script runs. A caller that needs a module no worker has started
 //! compiles it itself rather than sit idle. Results are cached by (bytes, target),
-//! so a module repeated within or across scripts is compiled once.
+//! so a module repeated within or across scripts is compiled once. Components go
+//! through the same path, compiled with `rivet_build::compile_component`.
 
 use crate::panic_message;
 use rivet::BoundsMode;
@@ -14,10 +15,28 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
+/// What a binary is: a core module or a component (each has its own compiler).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A core WebAssembly module.
+    Module,
+    /// A component-model component.
+    Component,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Module => "module",
+            Kind::Component => "component",
+        })
+    }
+}
+
 /// Why a module did not become a shared library.
 #[derive(Debug, Clone)]
 pub enum Rejection {
-    /// `rivet_build::compile_module` refused it (decoding, validation, or an
+    /// `rivet_build::compile_module` (or `compile_component`) refused it (decoding, validation, or an
     /// unsupported feature).
     Compile(String),
     /// The object could not be written or linked.
@@ -60,6 +79,7 @@ impl Target {
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
     target: Target,
+    kind: Kind,
     wasm: Arc<[u8]>,
 }
 
@@ -113,8 +133,8 @@ impl Pipeline {
     }
 
     /// Queues `wasm` for compilation for `target` unless it is known already.
-    pub fn prefetch(&self, wasm: &[u8], target: Target) {
-        let key = key(wasm, target);
+    pub fn prefetch(&self, kind: Kind, wasm: &[u8], target: Target) {
+        let key = key(kind, wasm, target);
         let mut state = self.shared.lock();
         if !state.entries.contains_key(&key) {
             state.entries.insert(key.clone(), Entry::Queued);
@@ -125,8 +145,8 @@ impl Pipeline {
 
     /// The shared library for `wasm` built for `target`: compiled here if nobody has
     /// started it, awaited if a worker is on it, or taken from the cache.
-    pub fn get(&self, wasm: &[u8], target: Target) -> Artifact {
-        let key = key(wasm, target);
+    pub fn get(&self, kind: Kind, wasm: &[u8], target: Target) -> Artifact {
+        let key = key(kind, wasm, target);
         let mut state = self.shared.lock();
         loop {
             match state.entries.get(&key) {
@@ -164,9 +184,10 @@ impl Drop for Pipeline {
     }
 }
 
-fn key(wasm: &[u8], target: Target) -> Key {
+fn key(kind: Kind, wasm: &[u8], target: Target) -> Key {
     Key {
         target,
+        kind,
         wasm: Arc::from(wasm),
     }
 }
@@ -205,7 +226,8 @@ impl Shared {
             state.next_id += 1;
             state.next_id
         };
-        let artifact = build(&key.wasm, key.target, &self.dir.join(format!("m{id}")));
+        let stem = self.dir.join(format!("m{id}"));
+        let artifact = build(key.kind, &key.wasm, key.target, &stem);
         self.lock()
             .entries
             .insert(key, Entry::Done(artifact.clone()));
@@ -215,9 +237,13 @@ impl Shared {
 }
 
 /// Compiles `wasm` to `stem.o` and links it to `stem.so`.
-fn build(wasm: &[u8], target: Target, stem: &Path) -> Artifact {
+fn build(kind: Kind, wasm: &[u8], target: Target, stem: &Path) -> Artifact {
     let options = target.options();
-    let object = std::panic::catch_unwind(|| rivet_build::compile_module(wasm, &options))
+    let compile = || match kind {
+        Kind::Module => rivet_build::compile_module(wasm, &options),
+        Kind::Component => rivet_build::compile_component(wasm, &options),
+    };
+    let object = std::panic::catch_unwind(compile)
         .map_err(|p| Rejection::Compile(format!("compiler panicked: {}", panic_message(&*p))))?
         .map_err(|e| Rejection::Compile(e.to_string()))?;
     let object_path = stem.with_extension("o");
@@ -242,12 +268,27 @@ mod tests {
     fn rejected_modules_are_cached_and_reported() {
         let pipeline = Pipeline::new(1).unwrap();
         let garbage = b"not wasm at all";
-        pipeline.prefetch(garbage, GUARD);
-        let first = pipeline.get(garbage, GUARD);
+        pipeline.prefetch(Kind::Module, garbage, GUARD);
+        let first = pipeline.get(Kind::Module, garbage, GUARD);
         assert!(matches!(first, Err(Rejection::Compile(_))), "{first:?}");
-        let second = pipeline.get(garbage, GUARD);
+        let second = pipeline.get(Kind::Module, garbage, GUARD);
         assert_eq!(format!("{first:?}"), format!("{second:?}"));
         assert!(pipeline.dir().is_dir());
+    }
+
+    #[test]
+    fn components_and_modules_are_cached_apart() {
+        let pipeline = Pipeline::new(0).unwrap();
+        // An empty component: the core compiler rejects it; the component
+        // compiler's answer (whatever it is) must not be the cached rejection.
+        let header = b"\0asm\x0d\0\x01\0";
+        let as_module = pipeline.get(Kind::Module, header, GUARD);
+        let as_component = pipeline.get(Kind::Component, header, GUARD);
+        assert!(
+            matches!(as_module, Err(Rejection::Compile(_))),
+            "{as_module:?}"
+        );
+        assert_ne!(format!("{as_module:?}"), format!("{as_component:?}"));
     }
 
     #[test]
@@ -259,9 +300,9 @@ mod tests {
                 bounds: mode,
                 multi_memory: true,
             };
-            pipeline.prefetch(b"\0asm", target);
+            pipeline.prefetch(Kind::Module, b"\0asm", target);
         }
-        assert!(pipeline.get(b"\0asm", GUARD).is_err());
+        assert!(pipeline.get(Kind::Module, b"\0asm", GUARD).is_err());
         drop(pipeline);
         assert!(!dir.exists());
     }

@@ -1,26 +1,25 @@
 //! Encoding every module of a script to binary before anything runs, so that the
 //! binaries can be compiled ahead (and once for all bounds modes).
 
+use crate::pipeline::Kind;
 use wast::core::Module as CoreModule;
 use wast::{QuoteWat, WastDirective, WastExecute, Wat};
 
-/// A module of a script, ready for the pipeline.
+/// A module or component of a script, ready for the pipeline.
 #[derive(Debug, Clone)]
 pub enum Prepared {
-    /// The module's binary encoding.
-    Binary(Vec<u8>),
+    /// The binary encoding, and whether it is a module or a component.
+    Binary(Kind, Vec<u8>),
     /// The text did not parse or encode (what `assert_malformed` expects of text).
     Rejected(String),
-    /// Something Rivet's runner does not run yet (components).
-    Unsupported(String),
 }
 
 impl Prepared {
-    /// The binary, for modules that should be compiled ahead of need.
-    pub fn binary(&self) -> Option<&[u8]> {
+    /// The kind and binary, for what should be compiled ahead of need.
+    pub fn binary(&self) -> Option<(Kind, &[u8])> {
         match self {
-            Prepared::Binary(b) => Some(b),
-            _ => None,
+            Prepared::Binary(kind, b) => Some((*kind, b)),
+            Prepared::Rejected(_) => None,
         }
     }
 }
@@ -59,32 +58,30 @@ fn prepare_directive(directive: &mut WastDirective<'_>) -> Option<Prepared> {
 }
 
 fn encode_quote(module: &mut QuoteWat<'_>) -> Prepared {
-    match module {
-        QuoteWat::Wat(wat) => encode_wat(wat),
-        QuoteWat::QuoteModule(..) => match module.encode() {
-            Ok(bytes) => Prepared::Binary(bytes),
-            Err(e) => Prepared::Rejected(e.message()),
-        },
-        QuoteWat::QuoteComponent(..) => components_unsupported(),
-    }
+    let kind = match module {
+        QuoteWat::Wat(wat) => return encode_wat(wat),
+        QuoteWat::QuoteModule(..) => Kind::Module,
+        QuoteWat::QuoteComponent(..) => Kind::Component,
+    };
+    encoded(kind, module.encode())
 }
 
 fn encode_wat(wat: &mut Wat<'_>) -> Prepared {
     match wat {
         Wat::Module(module) => encode_module(module),
-        Wat::Component(_) => components_unsupported(),
+        Wat::Component(component) => encoded(Kind::Component, component.encode()),
     }
 }
 
 fn encode_module(module: &mut CoreModule<'_>) -> Prepared {
-    match module.encode() {
-        Ok(bytes) => Prepared::Binary(bytes),
-        Err(e) => Prepared::Rejected(e.message()),
-    }
+    encoded(Kind::Module, module.encode())
 }
 
-fn components_unsupported() -> Prepared {
-    Prepared::Unsupported("not supported yet: components in the wast runner".to_string())
+fn encoded(kind: Kind, result: Result<Vec<u8>, wast::Error>) -> Prepared {
+    match result {
+        Ok(bytes) => Prepared::Binary(kind, bytes),
+        Err(e) => Prepared::Rejected(e.message()),
+    }
 }
 
 #[cfg(test)]
@@ -102,7 +99,8 @@ mod tests {
     fn modules_encode_to_binary() {
         let p = prepared("(module (func (export \"f\"))) (invoke \"f\")");
         assert_eq!(p.len(), 2);
-        let bin = p[0].as_ref().unwrap().binary().unwrap();
+        let (kind, bin) = p[0].as_ref().unwrap().binary().unwrap();
+        assert_eq!(kind, Kind::Module);
         assert_eq!(&bin[..4], b"\0asm");
         assert!(p[1].is_none());
     }
@@ -110,7 +108,8 @@ mod tests {
     #[test]
     fn binary_modules_keep_their_bytes() {
         let p = prepared(r#"(module binary "\00asm" "\01\00\00\00")"#);
-        assert_eq!(p[0].as_ref().unwrap().binary().unwrap(), b"\0asm\x01\0\0\0");
+        let expected = (Kind::Module, &b"\0asm\x01\0\0\0"[..]);
+        assert_eq!(p[0].as_ref().unwrap().binary().unwrap(), expected);
     }
 
     #[test]
@@ -124,9 +123,21 @@ mod tests {
     }
 
     #[test]
-    fn components_are_unsupported_not_skipped() {
-        let p = prepared("(component)");
-        assert!(matches!(p[0], Some(Prepared::Unsupported(_))));
+    fn components_encode_as_components() {
+        let text = r#"
+            (component $c (core module))
+            (component definition $d)
+            (component binary "\00asm" "\0d\00\01\00")
+            (assert_invalid (component (core module)) "x")
+            (assert_malformed (component quote "(core") "x")
+        "#;
+        let p = prepared(text);
+        for (i, prepared) in p.iter().take(4).enumerate() {
+            let (kind, bin) = prepared.as_ref().unwrap().binary().unwrap();
+            assert_eq!(kind, Kind::Component, "directive {i}");
+            assert_eq!(&bin[4..8], b"\x0d\0\x01\0", "directive {i}");
+        }
+        assert!(matches!(p[4], Some(Prepared::Rejected(_))));
     }
 
     #[test]

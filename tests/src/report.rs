@@ -14,38 +14,45 @@ pub const MAX_PRINTED_FAILURES: usize = 40;
 pub struct Totals {
     pub passed: usize,
     pub failed: usize,
+    pub skipped: usize,
 }
 
 impl Totals {
     /// Adds one file's counts.
     pub fn add(&mut self, report: &FileReport) {
-        let failed = report.outcome.failures.len();
-        self.failed += failed;
-        self.passed += report.outcome.directives.saturating_sub(failed);
+        self.failed += report.outcome.failures.len();
+        self.skipped += report.outcome.skipped.len();
+        self.passed += report.outcome.passed();
     }
 }
 
 impl std::fmt::Display for Totals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} passed, {} failed", self.passed, self.failed)
+        write!(
+            f,
+            "{} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        )
     }
 }
 
-/// The report of one file: `PASS name (N directives)` or `FAIL name: X of N
-/// failed` and the failures; with `verbose`, also the notes of passing directives.
+/// The report of one file: `PASS name (N directives, K skipped)` or `FAIL name: X
+/// of N failed, K skipped` and the failures; with `verbose`, also the notes of
+/// passing directives and the reasons of skipped ones.
 pub fn format_file(report: &FileReport, verbose: bool) -> String {
     let outcome = &report.outcome;
     let mut out = String::new();
+    let skipped = outcome.skipped.len();
     if report.passed() {
         let _ = writeln!(
             out,
-            "PASS {} ({} directives)",
+            "PASS {} ({} directives, {skipped} skipped)",
             report.name, outcome.directives
         );
     } else {
         let _ = writeln!(
             out,
-            "FAIL {}: {} of {} failed",
+            "FAIL {}: {} of {} failed, {skipped} skipped",
             report.name,
             outcome.failures.len(),
             outcome.directives
@@ -61,6 +68,9 @@ pub fn format_file(report: &FileReport, verbose: bool) -> String {
     if verbose {
         for note in &outcome.notes {
             let _ = writeln!(out, "  note {}", format_failure(&report.name, note));
+        }
+        for skip in &outcome.skipped {
+            let _ = writeln!(out, "  skipped {}", format_failure(&report.name, skip));
         }
     }
     out
@@ -81,17 +91,25 @@ mod tests {
     use super::*;
     use crate::script::Outcome;
 
-    fn report(directives: usize, failures: usize) -> FileReport {
-        let failure = |i| Failure {
+    fn failure(i: usize) -> Failure {
+        Failure {
             line: i + 1,
             mode: Some(BoundsMode::Explicit),
             reason: format!("r{i}"),
-        };
+        }
+    }
+
+    fn report(directives: usize, failures: usize) -> FileReport {
+        skipping(directives, failures, 0)
+    }
+
+    fn skipping(directives: usize, failures: usize, skipped: usize) -> FileReport {
         FileReport {
             name: "core/x.wast".into(),
             outcome: Outcome {
                 directives,
                 failures: (0..failures).map(failure).collect(),
+                skipped: (0..skipped).map(failure).collect(),
                 notes: vec![],
             },
         }
@@ -101,15 +119,30 @@ mod tests {
     fn passing_file_line() {
         assert_eq!(
             format_file(&report(12, 0), false),
-            "PASS core/x.wast (12 directives)\n"
+            "PASS core/x.wast (12 directives, 0 skipped)\n"
         );
+    }
+
+    #[test]
+    fn skipped_directives_are_counted_and_shown_when_verbose() {
+        let file = skipping(12, 0, 3);
+        assert!(file.passed());
+        assert_eq!(
+            format_file(&file, false),
+            "PASS core/x.wast (12 directives, 3 skipped)\n"
+        );
+        let verbose = format_file(&file, true);
+        assert_eq!(verbose.lines().count(), 4);
+        assert!(verbose.contains("  skipped core/x.wast:3 [explicit]: r2"));
+        let failing = format_file(&skipping(12, 1, 3), false);
+        assert!(failing.starts_with("FAIL core/x.wast: 1 of 12 failed, 3 skipped\n"));
     }
 
     #[test]
     fn failing_file_lists_failures_with_lines() {
         let text = format_file(&report(10, 2), false);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "FAIL core/x.wast: 2 of 10 failed");
+        assert_eq!(lines[0], "FAIL core/x.wast: 2 of 10 failed, 0 skipped");
         assert_eq!(lines[1], "  core/x.wast:1 [explicit]: r0");
         assert_eq!(lines.len(), 3);
     }
@@ -124,15 +157,18 @@ mod tests {
     #[test]
     fn totals_count_directives() {
         let mut totals = Totals::default();
+        assert_eq!(totals.to_string(), "0 passed, 0 failed, 0 skipped");
         totals.add(&report(10, 2));
         totals.add(&report(5, 0));
+        totals.add(&skipping(6, 1, 4));
         assert_eq!(
             totals,
             Totals {
-                passed: 13,
-                failed: 2
+                passed: 14,
+                failed: 3,
+                skipped: 4
             }
         );
-        assert_eq!(totals.to_string(), "13 passed, 2 failed");
+        assert_eq!(totals.to_string(), "14 passed, 3 failed, 4 skipped");
     }
 }

@@ -38,6 +38,7 @@ pub fn run_file(path: &Path, modes: &[BoundsMode], pipeline: &Pipeline) -> FileR
             mode: None,
             reason,
         }],
+        skipped: Vec::new(),
         notes: Vec::new(),
     };
     let outcome = match std::fs::read_to_string(path) {

@@ -4,7 +4,7 @@
 use crate::panic_message;
 use crate::pipeline::{Pipeline, Target};
 use crate::prepare::{expected_to_compile, prepare, Prepared};
-use crate::session::Session;
+use crate::session::{Note, Session};
 use rivet::BoundsMode;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use wast::lexer::Lexer;
@@ -29,8 +29,45 @@ pub struct Outcome {
     pub directives: usize,
     /// Directives that failed.
     pub failures: Vec<Failure>,
+    /// Directives skipped (see [`SKIP_MARKER`]), with the reason.
+    pub skipped: Vec<Failure>,
     /// Remarks on directives that passed (why a module was rejected, …).
     pub notes: Vec<Failure>,
+}
+
+impl Outcome {
+    /// Records the result of one directive run at `line` in `mode`: a note, a
+    /// skip (a failure that [`is_skip`]), or a failure.
+    pub fn record(&mut self, line: usize, mode: BoundsMode, result: Result<Note, String>) {
+        let entry = |reason| Failure {
+            line,
+            mode: Some(mode),
+            reason,
+        };
+        match result {
+            Ok(None) => {}
+            Ok(Some(note)) => self.notes.push(entry(note)),
+            Err(reason) if is_skip(&reason) => self.skipped.push(entry(reason)),
+            Err(reason) => self.failures.push(entry(reason)),
+        }
+    }
+
+    /// Directives that passed: neither failed nor skipped.
+    pub fn passed(&self) -> usize {
+        self.directives
+            .saturating_sub(self.failures.len() + self.skipped.len())
+    }
+}
+
+/// The text of the build error for components that use component-model async,
+/// which Rivet leaves out of scope. A directive that fails with it (its component
+/// was refused, or it uses an instance of such a component) is skipped: neither
+/// passed nor failed. No other failure is ever skipped.
+pub const SKIP_MARKER: &str = "not supported: component-model async";
+
+/// Whether a failure is one that counts as skipped.
+pub fn is_skip(reason: &str) -> bool {
+    reason.contains(SKIP_MARKER)
 }
 
 /// Runs the script `text` in each of `modes`, compiling through `pipeline`, with
@@ -60,9 +97,9 @@ pub fn run_text(
     });
     for target in targets.clone() {
         for (directive, module) in wast.directives.iter().zip(&prepared) {
-            if let Some(bytes) = module.as_ref().and_then(Prepared::binary) {
+            if let Some((kind, bytes)) = module.as_ref().and_then(Prepared::binary) {
                 if expected_to_compile(directive) {
-                    pipeline.prefetch(bytes, target);
+                    pipeline.prefetch(kind, bytes, target);
                 }
             }
         }
@@ -108,16 +145,7 @@ fn run_mode(
     for (directive, module) in directives.iter().zip(prepared) {
         let result = catch_unwind(AssertUnwindSafe(|| session.run(directive, module.as_ref())))
             .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))));
-        let record = |reason| Failure {
-            line: line(directive),
-            mode: Some(mode),
-            reason,
-        };
-        match result {
-            Ok(None) => {}
-            Ok(Some(note)) => outcome.notes.push(record(note)),
-            Err(reason) => outcome.failures.push(record(reason)),
-        }
+        outcome.record(line(directive), mode, result);
     }
 }
 
@@ -130,6 +158,7 @@ fn parse_failure(text: &str, e: &wast::Error) -> Outcome {
             mode: None,
             reason: format!("parse error: {}", e.message()),
         }],
+        skipped: Vec::new(),
         notes: Vec::new(),
     }
 }
@@ -146,6 +175,58 @@ mod tests {
         assert_eq!(outcome.failures.len(), 1);
         assert_eq!(outcome.failures[0].line, 3);
         assert!(outcome.failures[0].reason.starts_with("parse error"));
+    }
+
+    #[test]
+    fn component_directives_without_a_compiler() {
+        let pipeline = Pipeline::new(0).unwrap();
+        let text = r#"
+            (assert_malformed (component quote "(core module") "unexpected")
+            (component instance $i $Missing)
+            (assert_return (invoke $i "f") (str.const "x"))
+            (assert_invalid (component binary "\00asm\0d\00\01\00\ff") "section")
+        "#;
+        let outcome = run_text(text, &[BoundsMode::Guard], true, &pipeline);
+        assert_eq!(outcome.directives, 4);
+        assert!(outcome.skipped.is_empty());
+        let failures: Vec<(usize, &str)> = outcome
+            .failures
+            .iter()
+            .map(|f| (f.line, f.reason.as_str()))
+            .collect();
+        assert_eq!(
+            failures,
+            vec![
+                (3, "no module or component definition $Missing"),
+                (4, "no instance $i")
+            ]
+        );
+        assert_eq!(outcome.notes.len(), 2);
+        assert!(outcome.notes[0].reason.starts_with("text rejected"));
+        assert!(outcome.notes[1]
+            .reason
+            .starts_with("rejected by validation"));
+    }
+
+    #[test]
+    fn only_async_refusals_are_skipped() {
+        let mut outcome = Outcome {
+            directives: 5,
+            ..Outcome::default()
+        };
+        let guard = BoundsMode::Guard;
+        outcome.record(1, guard, Ok(None));
+        outcome.record(2, guard, Ok(Some("rejected by validation".into())));
+        let refusal = format!("compile: at offset 0x2a: {SKIP_MARKER} (`async` lift)");
+        outcome.record(3, guard, Err(refusal));
+        outcome.record(4, guard, Err("not supported yet: something else".into()));
+        outcome.record(5, guard, Err("not supported: component-model".into()));
+        assert_eq!(outcome.notes.len(), 1);
+        assert_eq!(outcome.skipped.len(), 1);
+        assert_eq!(outcome.skipped[0].line, 3);
+        let failed: Vec<usize> = outcome.failures.iter().map(|f| f.line).collect();
+        assert_eq!(failed, vec![4, 5]);
+        assert_eq!(outcome.passed(), 2);
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! Running the directives of one script in one bounds mode, in one store.
 
+use crate::component_values::{arg_to_value, check_value_results, show_value};
 use crate::loader::Loader;
-use crate::pipeline::{Pipeline, Rejection, Target};
+use crate::pipeline::{Kind, Pipeline, Rejection, Target};
 use crate::prepare::Prepared;
+use crate::script::is_skip;
 use crate::spectest;
 use crate::traps::check_trap;
 use crate::values::{arg_to_val, check_results, show_vals};
-use rivet::{Extern, Instance, Module, Store, Trap, TrapKind, Val};
+use rivet::{
+    Component, ComponentImports, ComponentInstance, Extern, Instance, Module, Store, Trap,
+    TrapKind, Val, Value,
+};
 use std::collections::HashMap;
 use wast::token::Id;
-use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke};
+use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet};
 
 /// What a directive that passed has to say (e.g. why a module was rejected).
 pub type Note = Option<String>;
@@ -34,16 +39,40 @@ impl std::fmt::Display for InstantiateError {
     }
 }
 
+/// A compiled module or component of the script.
+#[derive(Clone)]
+enum Definition {
+    Module(Module),
+    Component(Component),
+    /// A component refused as out of scope (the reason contains the skip marker):
+    /// what depends on it is skipped too.
+    Skipped(String),
+}
+
+/// An instance of the script: core, component, or of a skipped component.
+#[derive(Clone)]
+enum Live {
+    Core(Instance),
+    Component(ComponentInstance),
+    Skipped(String),
+}
+
+/// What a call, global read or instantiation returned.
+enum Returned {
+    Core(Vec<Val>),
+    Component(Option<Value>),
+}
+
 /// The state of one script run. Field order matters: the store (and everything
 /// that refers into it) is dropped before the loader unloads the code.
 pub struct Session<'p> {
     store: Store,
     spectest: HashMap<String, Extern>,
-    current: Option<Instance>,
-    named: HashMap<String, Instance>,
+    current: Option<Live>,
+    named: HashMap<String, Live>,
     registered: HashMap<String, Instance>,
-    definitions: HashMap<String, Module>,
-    last_definition: Option<Module>,
+    definitions: HashMap<String, Definition>,
+    last_definition: Option<Definition>,
     target: Target,
     pipeline: &'p Pipeline,
     loader: Loader,
@@ -69,7 +98,8 @@ impl<'p> Session<'p> {
         })
     }
 
-    /// Runs one directive; `module` is its prepared module, if it has one.
+    /// Runs one directive; `module` is its prepared module or component, if it
+    /// has one. An `Err` whose text [`is_skip`] counts as skipped, not failed.
     pub fn run(
         &mut self,
         directive: &WastDirective<'_>,
@@ -86,8 +116,8 @@ impl<'p> Session<'p> {
             WastDirective::Register { name, module, .. } => self.register(name, *module),
             WastDirective::Invoke(invoke) => self.invoke(invoke)?.map(|_| None).map_err(unexpected),
             WastDirective::AssertReturn { exec, results, .. } => {
-                let values = self.execute(exec, prepared)?.map_err(unexpected)?;
-                check_results(&values, results).map(|()| None)
+                let returned = self.execute(exec, prepared)?.map_err(unexpected)?;
+                check_returned(&returned, results).map(|()| None)
             }
             WastDirective::AssertTrap { exec, message, .. } => {
                 expect_trap(self.execute(exec, prepared)?, message)
@@ -114,53 +144,77 @@ impl<'p> Session<'p> {
         }
     }
 
+    /// `(module …)` / `(component …)`: compile, instantiate, make current.
     fn module(&mut self, wat: &QuoteWat<'_>, prepared: &Prepared) -> Result<Note, String> {
         self.current = None;
-        let module = self.compile(prepared)?;
-        let instance = self.instantiate(&module).map_err(|e| e.to_string())?;
-        if let Some(id) = wat.name() {
-            self.named.insert(id.name().to_string(), instance);
+        let name = wat.name().map(|id| id.name().to_string());
+        if let Some(name) = &name {
+            self.named.remove(name);
         }
-        self.current = Some(instance);
-        Ok(None)
+        let definition = self.compile(prepared)?;
+        let live = self.instantiate(&definition).map_err(|e| e.to_string())?;
+        if let Some(name) = name {
+            self.named.insert(name, live.clone());
+        }
+        self.current = Some(live.clone());
+        skipped_if(&live)
     }
 
     fn define(&mut self, wat: &QuoteWat<'_>, prepared: &Prepared) -> Result<Note, String> {
         self.last_definition = None;
-        let module = self.compile(prepared)?;
+        if let Some(id) = wat.name() {
+            self.definitions.remove(id.name());
+        }
+        let definition = self.compile(prepared)?;
         if let Some(id) = wat.name() {
             self.definitions
-                .insert(id.name().to_string(), module.clone());
+                .insert(id.name().to_string(), definition.clone());
         }
-        self.last_definition = Some(module);
-        Ok(None)
+        self.last_definition = Some(definition.clone());
+        match definition {
+            Definition::Skipped(reason) => Err(reason),
+            _ => Ok(None),
+        }
     }
 
     fn instance(&mut self, name: Option<Id<'_>>, module: Option<Id<'_>>) -> Result<Note, String> {
         self.current = None;
-        let module = match module {
+        if let Some(id) = name {
+            self.named.remove(id.name());
+        }
+        let definition = match module {
             Some(id) => self.definitions.get(id.name()),
             None => self.last_definition.as_ref(),
         }
         .cloned()
-        .ok_or_else(|| format!("no module definition {}", show_id(module)))?;
-        let instance = self.instantiate(&module).map_err(|e| e.to_string())?;
+        .ok_or_else(|| format!("no module or component definition {}", show_id(module)))?;
+        let live = self.instantiate(&definition).map_err(|e| e.to_string())?;
         if let Some(id) = name {
-            self.named.insert(id.name().to_string(), instance);
+            self.named.insert(id.name().to_string(), live.clone());
         }
-        self.current = Some(instance);
-        Ok(None)
+        self.current = Some(live.clone());
+        skipped_if(&live)
     }
 
     fn register(&mut self, name: &str, module: Option<Id<'_>>) -> Result<Note, String> {
-        let instance = self.instance_named(module)?;
+        let instance = match self.instance_named(module)? {
+            Live::Core(instance) => instance,
+            Live::Component(_) => {
+                return Err("not supported yet: registering a component instance".to_string())
+            }
+            Live::Skipped(reason) => return Err(skipped_instance(&reason)),
+        };
         self.registered.insert(name.to_string(), instance);
         Ok(None)
     }
 
     /// Calls an export; the outer error is a failure to call at all.
-    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Result<Vec<Val>, Trap>, String> {
-        let instance = self.instance_named(invoke.module)?;
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Result<Returned, Trap>, String> {
+        let instance = match self.instance_named(invoke.module)? {
+            Live::Core(instance) => instance,
+            Live::Component(instance) => return self.invoke_component(instance, invoke),
+            Live::Skipped(reason) => return Err(skipped_instance(&reason)),
+        };
         let func = match instance.export(&self.store, invoke.name) {
             Some(Extern::Func(f)) => f,
             Some(other) => {
@@ -176,7 +230,26 @@ impl<'p> Session<'p> {
             .iter()
             .map(arg_to_val)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(func.call(&mut self.store, &args))
+        Ok(func.call(&mut self.store, &args).map(Returned::Core))
+    }
+
+    /// Calls a component export with component-model values.
+    fn invoke_component(
+        &mut self,
+        instance: ComponentInstance,
+        invoke: &WastInvoke<'_>,
+    ) -> Result<Result<Returned, Trap>, String> {
+        if instance.func_type(&self.store, invoke.name).is_none() {
+            return Err(format!("no exported function \"{}\"", invoke.name));
+        }
+        let args = invoke
+            .args
+            .iter()
+            .map(arg_to_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(instance
+            .call(&mut self.store, invoke.name, &args)
+            .map(Returned::Component))
     }
 
     /// Runs what an assertion checks: a call, a global read, or an instantiation.
@@ -184,21 +257,29 @@ impl<'p> Session<'p> {
         &mut self,
         exec: &WastExecute<'_>,
         prepared: Option<&Prepared>,
-    ) -> Result<Result<Vec<Val>, Trap>, String> {
+    ) -> Result<Result<Returned, Trap>, String> {
         match exec {
             WastExecute::Invoke(invoke) => self.invoke(invoke),
             WastExecute::Get { module, global, .. } => {
-                let instance = self.instance_named(*module)?;
+                let instance = match self.instance_named(*module)? {
+                    Live::Core(instance) => instance,
+                    Live::Component(_) => {
+                        return Err(format!("a component instance has no global \"{global}\""))
+                    }
+                    Live::Skipped(reason) => return Err(skipped_instance(&reason)),
+                };
                 match instance.export(&self.store, global) {
-                    Some(Extern::Global(g)) => Ok(Ok(vec![g.get(&self.store)])),
+                    Some(Extern::Global(g)) => Ok(Ok(Returned::Core(vec![g.get(&self.store)]))),
                     Some(other) => Err(format!("export \"{global}\" is not a global: {other:?}")),
                     None => Err(format!("no export \"{global}\"")),
                 }
             }
             WastExecute::Wat(_) => {
-                let module = self.compile(prepared.ok_or_else(missing_module)?)?;
-                match self.instantiate(&module) {
-                    Ok(_) => Ok(Ok(Vec::new())),
+                let definition = self.compile(prepared.ok_or_else(missing_module)?)?;
+                match self.instantiate(&definition) {
+                    Ok(Live::Core(_)) => Ok(Ok(Returned::Core(Vec::new()))),
+                    Ok(Live::Component(_)) => Ok(Ok(Returned::Component(None))),
+                    Ok(Live::Skipped(reason)) => Err(reason),
                     Err(InstantiateError::Trap(trap)) => Ok(Err(trap)),
                     Err(e) => Err(e.to_string()),
                 }
@@ -206,51 +287,74 @@ impl<'p> Session<'p> {
         }
     }
 
-    /// `assert_invalid` / `assert_malformed`: any rejection before running passes.
+    /// `assert_invalid` / `assert_malformed`: any rejection before running passes,
+    /// except a refusal of component-model async, which is skipped.
     fn reject(&mut self, prepared: &Prepared, expected: &str) -> Result<Note, String> {
-        let bytes = match prepared {
+        let (kind, bytes) = match prepared {
             Prepared::Rejected(reason) => return Ok(Some(format!("text rejected: {reason}"))),
-            Prepared::Unsupported(reason) => return Err(reason.clone()),
-            Prepared::Binary(bytes) => bytes,
+            Prepared::Binary(kind, bytes) => (*kind, bytes),
         };
-        if let Err(e) = rivet_build::validate_module(bytes, &self.target.options()) {
-            return Ok(Some(format!("rejected by validation: {e}")));
+        let options = self.target.options();
+        let validated = match kind {
+            Kind::Module => rivet_build::validate_module(bytes, &options),
+            Kind::Component => rivet_build::validate_component(bytes, &options),
+        };
+        if let Err(e) = validated {
+            return rejection(format!("rejected by validation: {e}"));
         }
-        match self.pipeline.get(bytes, self.target) {
-            Err(Rejection::Compile(reason)) => Ok(Some(format!("rejected by compiler: {reason}"))),
+        match self.pipeline.get(kind, bytes, self.target) {
+            Err(Rejection::Compile(reason)) => rejection(format!("rejected by compiler: {reason}")),
             Err(Rejection::Link(reason)) => Err(format!(
-                "module compiled although \"{expected}\" was expected (then failed to link: {reason})"
+                "{kind} compiled although \"{expected}\" was expected (then failed to link: {reason})"
             )),
-            Ok(_) => Err(format!("module was accepted; expected rejection \"{expected}\"")),
+            Ok(_) => Err(format!("{kind} was accepted; expected rejection \"{expected}\"")),
         }
     }
 
     fn unlinkable(&mut self, prepared: &Prepared, expected: &str) -> Result<Note, String> {
-        let module = self.compile(prepared)?;
-        match self.instantiate(&module) {
+        let definition = self.compile(prepared)?;
+        match self.instantiate(&definition) {
             Err(InstantiateError::Link(reason)) => Ok(Some(format!("link error: {reason}"))),
             Err(e) => Err(format!("expected link error \"{expected}\", got {e}")),
-            Ok(_) => Err(format!("module linked; expected link error \"{expected}\"")),
+            Ok(Live::Skipped(reason)) => Err(reason),
+            Ok(_) => Err(format!(
+                "instance linked; expected link error \"{expected}\""
+            )),
         }
     }
 
-    /// Compiles (or fetches) a module and loads it into this session.
-    fn compile(&mut self, prepared: &Prepared) -> Result<Module, String> {
-        let bytes = match prepared {
-            Prepared::Binary(bytes) => bytes,
-            Prepared::Rejected(reason) => {
-                return Err(format!("module text did not encode: {reason}"))
-            }
-            Prepared::Unsupported(reason) => return Err(reason.clone()),
+    /// Compiles (or fetches) a module or component and loads it into this
+    /// session. A component refused as out of scope is a [`Definition::Skipped`].
+    fn compile(&mut self, prepared: &Prepared) -> Result<Definition, String> {
+        let (kind, bytes) = match prepared {
+            Prepared::Binary(kind, bytes) => (*kind, bytes),
+            Prepared::Rejected(reason) => return Err(format!("text did not encode: {reason}")),
         };
-        let library = self
-            .pipeline
-            .get(bytes, self.target)
-            .map_err(|e| e.to_string())?;
-        self.loader.load(&library)
+        let library = match self.pipeline.get(kind, bytes, self.target) {
+            Ok(library) => library,
+            Err(e) if is_skip(&e.to_string()) => return Ok(Definition::Skipped(e.to_string())),
+            Err(e) => return Err(e.to_string()),
+        };
+        match kind {
+            Kind::Module => self.loader.load(&library).map(Definition::Module),
+            Kind::Component => self
+                .loader
+                .load_component(&library)
+                .map(Definition::Component),
+        }
     }
 
-    fn instantiate(&mut self, module: &Module) -> Result<Instance, InstantiateError> {
+    fn instantiate(&mut self, definition: &Definition) -> Result<Live, InstantiateError> {
+        match definition {
+            Definition::Module(module) => self.instantiate_module(module).map(Live::Core),
+            Definition::Component(component) => {
+                self.instantiate_component(component).map(Live::Component)
+            }
+            Definition::Skipped(reason) => Ok(Live::Skipped(reason.clone())),
+        }
+    }
+
+    fn instantiate_module(&mut self, module: &Module) -> Result<Instance, InstantiateError> {
         let mut imports = Vec::new();
         for (module_name, name, _) in module.imports() {
             let item = self.lookup(&module_name, &name).ok_or_else(|| {
@@ -260,11 +364,23 @@ impl<'p> Session<'p> {
         }
         self.store
             .instantiate(module, &imports)
-            .map_err(|e| match e {
-                rivet::Error::Link(m) => InstantiateError::Link(m),
-                rivet::Error::Trap(t) => InstantiateError::Trap(t),
-                other => InstantiateError::Other(other.to_string()),
-            })
+            .map_err(instantiate_error)
+    }
+
+    /// Instantiates a component. Scripts have no way to supply a component's
+    /// imports, so any import makes it unlinkable.
+    fn instantiate_component(
+        &mut self,
+        component: &Component,
+    ) -> Result<ComponentInstance, InstantiateError> {
+        if let Some((name, _)) = component.imports().first() {
+            return Err(InstantiateError::Link(format!(
+                "unknown import \"{name}\" (the runner provides no component imports)"
+            )));
+        }
+        self.store
+            .instantiate_component(component, &ComponentImports::new())
+            .map_err(instantiate_error)
     }
 
     /// Resolves an import: registered instances first, then the spectest module.
@@ -276,22 +392,69 @@ impl<'p> Session<'p> {
         }
     }
 
-    fn instance_named(&self, id: Option<Id<'_>>) -> Result<Instance, String> {
+    fn instance_named(&self, id: Option<Id<'_>>) -> Result<Live, String> {
         match id {
-            Some(id) => self.named.get(id.name()).copied(),
-            None => self.current,
+            Some(id) => self.named.get(id.name()).cloned(),
+            None => self.current.clone(),
         }
         .ok_or_else(|| format!("no instance {}", show_id(id)))
     }
 }
 
+fn instantiate_error(e: rivet::Error) -> InstantiateError {
+    match e {
+        rivet::Error::Link(m) => InstantiateError::Link(m),
+        rivet::Error::Trap(t) => InstantiateError::Trap(t),
+        other => InstantiateError::Other(other.to_string()),
+    }
+}
+
+/// A directive that produced an instance of a skipped component is itself skipped.
+fn skipped_if(live: &Live) -> Result<Note, String> {
+    match live {
+        Live::Skipped(reason) => Err(reason.clone()),
+        _ => Ok(None),
+    }
+}
+
+/// The reason a directive using an instance of a skipped component is skipped.
+fn skipped_instance(reason: &str) -> String {
+    format!("uses an instance of a skipped component: {reason}")
+}
+
+/// A rejection expected by `assert_invalid` / `assert_malformed` passes, unless
+/// it only says the component is out of scope (then the directive is skipped).
+fn rejection(note: String) -> Result<Note, String> {
+    if is_skip(&note) {
+        Err(note)
+    } else {
+        Ok(Some(note))
+    }
+}
+
+/// Checks what an `assert_return` got against its expectations.
+fn check_returned(returned: &Returned, results: &[WastRet<'_>]) -> Result<(), String> {
+    match returned {
+        Returned::Core(values) => check_results(values, results),
+        Returned::Component(value) => check_value_results(value.as_ref(), results),
+    }
+}
+
+fn show_returned(returned: &Returned) -> String {
+    match returned {
+        Returned::Core(values) => show_vals(values),
+        Returned::Component(None) => "no result".to_string(),
+        Returned::Component(Some(value)) => show_value(value),
+    }
+}
+
 /// Checks the outcome of something that should have trapped.
-fn expect_trap(result: Result<Vec<Val>, Trap>, message: &str) -> Result<Note, String> {
+fn expect_trap(result: Result<Returned, Trap>, message: &str) -> Result<Note, String> {
     match result {
         Err(trap) => check_trap(&trap, message).map(|()| None),
-        Ok(values) => Err(format!(
+        Ok(returned) => Err(format!(
             "expected trap \"{message}\", got {}",
-            show_vals(&values)
+            show_returned(&returned)
         )),
     }
 }

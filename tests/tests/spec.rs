@@ -1,16 +1,15 @@
-//! The spec-suite conformance gate: runs every core and multi-memory script in both
-//! bounds modes, fails if a file listed in `ratchet.txt` does not pass completely,
-//! and reports (without failing) on the rest.
+//! The spec-suite conformance gate: runs every core, multi-memory, SIMD and
+//! component-model script (see `rivet_tests::suites`) in both bounds modes, fails
+//! if a file listed in `ratchet.txt` does not pass completely (skipped directives
+//! allowed), and reports (without failing) on the rest.
 
 use rivet::BoundsMode;
 use rivet_tests::pipeline::Pipeline;
 use rivet_tests::ratchet;
 use rivet_tests::report::{format_file, Totals};
 use rivet_tests::runner::run_files;
+use rivet_tests::suites;
 use std::path::{Path, PathBuf};
-
-/// The suite directories this gate runs, relative to the testsuite root.
-const SUITES: [&str; 2] = ["core", "multi-memory"];
 
 fn testsuite_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testsuite");
@@ -22,26 +21,10 @@ fn testsuite_root() -> PathBuf {
     root
 }
 
-fn suite_files(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for suite in SUITES {
-        let dir = root.join(suite);
-        let entries =
-            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
-        let mut wast: Vec<PathBuf> = entries
-            .map(|e| e.expect("reading a directory entry").path())
-            .filter(|p| p.extension().is_some_and(|x| x == "wast"))
-            .collect();
-        wast.sort();
-        files.extend(wast);
-    }
-    files
-}
-
 #[test]
 fn spec_suite_ratchet() {
     let root = testsuite_root();
-    let files = suite_files(&root);
+    let files = suites::all_files(&root).expect("listing the suite files");
     let ratchet_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ratchet.txt");
     let listed = ratchet::read(&ratchet_path).expect("reading tests/ratchet.txt");
 
