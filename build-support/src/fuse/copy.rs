@@ -402,7 +402,7 @@ impl Fuser {
             .local_get(bytes)
             .i32_wrap_i64()
             .local_set(bytes32);
-        let new_ptr = self.allocate(align, bytes32);
+        let new_ptr = self.allocate(align, bytes32, AbiTrap::ListOutOfBounds);
         if elem.is_plain() {
             self.body
                 .ins()
@@ -454,8 +454,10 @@ impl Fuser {
     }
 
     /// Calls the destination's `realloc(0, 0, align, size)` and checks the
-    /// pointer it returns; returns a local holding it.
-    pub(super) fn allocate(&mut self, align: u32, size: u32) -> u32 {
+    /// pointer it returns (misaligned: `UnalignedPointer`; not in memory:
+    /// `out_of_bounds`, which names what was being copied); returns a local
+    /// holding it.
+    pub(super) fn allocate(&mut self, align: u32, size: u32, out_of_bounds: AbiTrap) -> u32 {
         let realloc = self.to.realloc.unwrap_or_default();
         let memory = self.target_memory();
         let ptr = self.body.local(ValType::I32);
@@ -467,14 +469,14 @@ impl Fuser {
             .local_get(size)
             .call(realloc)
             .local_set(ptr);
-        self.check_aligned(ptr, align, AbiTrap::ReallocUnaligned);
+        self.check_aligned(ptr, align, AbiTrap::UnalignedPointer);
         let bytes = self.body.local(ValType::I64);
         self.body
             .ins()
             .local_get(size)
             .i64_extend_i32_u()
             .local_set(bytes);
-        self.check_in_bounds(memory, ptr, bytes, AbiTrap::ReallocOutOfBounds);
+        self.check_in_bounds(memory, ptr, bytes, out_of_bounds);
         ptr
     }
 

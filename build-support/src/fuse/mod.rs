@@ -332,7 +332,7 @@ impl Fuser {
                 .ins()
                 .i32_const(params.size() as i32)
                 .local_set(size);
-            let ptr = self.allocate(params.align(), size);
+            let ptr = self.allocate(params.align(), size, AbiTrap::ListOutOfBounds);
             let dst = Loc::Mem {
                 memory: self.target_memory(),
                 addr: ptr,

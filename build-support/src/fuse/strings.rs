@@ -177,7 +177,7 @@ impl Fuser {
             .i32_mul()
             .local_set(size);
         let align = self.string_align(self.to.encoding);
-        let new_ptr = self.allocate(align, size);
+        let new_ptr = self.allocate(align, size, AbiTrap::StringOutOfBounds);
         self.body
             .ins()
             .local_get(new_ptr)
