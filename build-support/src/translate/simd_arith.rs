@@ -129,19 +129,20 @@ fn float_binary(op: &Operator) -> Option<(Type, Binary)> {
         F32x4Div | F64x2Div => |b, x, y| b.ins().fdiv(x, y),
         F32x4Min | F64x2Min => |b, x, y| b.ins().fmin(x, y),
         F32x4Max | F64x2Max => |b, x, y| b.ins().fmax(x, y),
-        F32x4PMin | F64x2PMin => |b, x, y| pseudo_select(b, y, x),
-        _ => |b, x, y| pseudo_select(b, x, y),
+        F32x4PMin | F64x2PMin => |b, x, y| pseudo_min_max(b, x, y, true),
+        _ => |b, x, y| pseudo_min_max(b, x, y, false),
     };
     Some((ty, f))
 }
 
-/// `lo < hi ? hi : lo`, lane by lane: `pmax(lo, hi)`, and `pmin(x, y)` as
-/// `pseudo_select(y, x)`.
-fn pseudo_select(b: &mut FunctionBuilder, lo: Value, hi: Value) -> Value {
-    let ty = b.func.dfg.value_type(lo);
+/// `pmin(x, y)` (`min`) or `pmax(x, y)`: `y` where it is the smaller
+/// (`min`) or the greater, otherwise `x`.
+fn pseudo_min_max(b: &mut FunctionBuilder, x: Value, y: Value, min: bool) -> Value {
+    let ty = b.func.dfg.value_type(x);
+    let (lo, hi) = if min { (y, x) } else { (x, y) };
     let less = b.ins().fcmp(FloatCC::LessThan, lo, hi);
     let mask = b.ins().bitcast(ty, lane_order(), less);
-    b.ins().bitselect(mask, hi, lo)
+    b.ins().bitselect(mask, y, x)
 }
 
 /// Operators whose result lanes are twice or half as wide as their operands':
