@@ -11,9 +11,7 @@
 use super::simd_arith::Binary;
 use super::state::FuncTranslator;
 use crate::Error;
-use cranelift_codegen::ir::types::{
-    F32X4, F64X2, I16, I16X8, I32, I32X4, I64X2, I8, I8X16,
-};
+use cranelift_codegen::ir::types::{F32X4, F64X2, I16, I16X8, I32, I32X4, I64X2, I8, I8X16};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use wasmparser::Operator;
 

@@ -11,8 +11,8 @@
 use super::simd::lane_order;
 use super::state::FuncTranslator;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::types::{F32X4, F64X2, I16X8, I32X4, I64, I64X2, I8X16};
-use cranelift_codegen::ir::{InstBuilder, Type, Value};
+use cranelift_codegen::ir::types::{F32X4, F64X2, I16X8, I32X4, I64X2, I8X16};
+use cranelift_codegen::ir::{ConstantData, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
@@ -314,10 +314,12 @@ fn conversion(op: &Operator) -> Option<(Type, Unary)> {
     })
 }
 
-/// An `i64x2` of zeros, the upper half of a narrowed conversion.
+/// An `i64x2` of zeros, the upper half of a narrowed conversion. It must be
+/// a `vconst`: the x86-64 backend lowers these narrowings only in that form.
 fn i64x2_zero(b: &mut FunctionBuilder) -> Value {
-    let zero = b.ins().iconst(I64, 0);
-    b.ins().splat(I64X2, zero)
+    let zero = ConstantData::from(&[0u8; 16][..]);
+    let zero = b.func.dfg.constants.insert(zero);
+    b.ins().vconst(I64X2, zero)
 }
 
 /// Lane type and instruction of a shift; the count is masked by the caller.

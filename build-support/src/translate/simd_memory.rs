@@ -6,9 +6,7 @@
 use super::memory::{wasm_memory_flags, Access};
 use super::state::FuncTranslator;
 use crate::Error;
-use cranelift_codegen::ir::types::{
-    I16, I16X8, I32, I32X4, I64, I64X2, I8, I8X16,
-};
+use cranelift_codegen::ir::types::{I16, I16X8, I32, I32X4, I64, I64X2, I8, I8X16};
 use cranelift_codegen::ir::{InstBuilder, Type, Value};
 use wasmparser::{MemArg, Operator};
 
@@ -43,7 +41,10 @@ impl FuncTranslator<'_, '_> {
             let v = self.pop_lanes(ty);
             let index = self.pop();
             let addr = self.effective_address(access, index);
-            let x = self.b.ins().load(ty.lane_type(), wasm_memory_flags(), addr, 0);
+            let x = self
+                .b
+                .ins()
+                .load(ty.lane_type(), wasm_memory_flags(), addr, 0);
             let v = self.b.ins().insertlane(v, x, lane);
             self.push_v128(v);
         } else if let Some((memarg, ty, lane)) = store_lane(op) {
