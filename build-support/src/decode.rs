@@ -20,10 +20,9 @@ use wasmparser::{
 };
 
 /// The features Rivet compiles: WebAssembly 2.0 (which includes fixed-width
-/// SIMD) plus, when
-/// `multi_memory` is set, multi-memory, which fused adapters need. Everything else
-/// (memory64, threads, GC, tail calls, exceptions, extended-const, function
-/// references, …) is rejected by validation.
+/// SIMD) plus, when `multi_memory` is set, multi-memory, which fused adapters
+/// need. Everything else (memory64, threads, GC, tail calls, exceptions,
+/// extended-const, function references, …) is rejected by validation.
 pub fn features(multi_memory: bool) -> WasmFeatures {
     if multi_memory {
         WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY
