@@ -19,11 +19,10 @@ use wasmparser::{
     Operator, Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures,
 };
 
-/// The features Rivet compiles: WebAssembly 2.0 (which includes SIMD; its
-/// translation is not supported yet but it must validate) plus, when
-/// `multi_memory` is set, multi-memory, which fused adapters need. Everything else
-/// (memory64, threads, GC, tail calls, exceptions, extended-const, function
-/// references, …) is rejected by validation.
+/// The features Rivet compiles: WebAssembly 2.0 (which includes fixed-width
+/// SIMD) plus, when `multi_memory` is set, multi-memory, which fused adapters
+/// need. Everything else (memory64, threads, GC, tail calls, exceptions,
+/// extended-const, function references, …) is rejected by validation.
 pub fn features(multi_memory: bool) -> WasmFeatures {
     if multi_memory {
         WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY

@@ -19,7 +19,7 @@ use wasmparser::{MemArg, MemArgTarget, Operator};
 
 /// One load or store: which memory, the static offset, and the accessed type.
 #[derive(Clone, Copy)]
-struct Access {
+pub(super) struct Access {
     memory: u32,
     offset: u64,
     ty: Type,
@@ -28,7 +28,7 @@ struct Access {
 impl Access {
     /// The access a memory argument describes; GC array accesses are not
     /// linear memory.
-    fn new(memarg: &MemArg, ty: Type, at: usize) -> Result<Access, Error> {
+    pub(super) fn new(memarg: &MemArg, ty: Type, at: usize) -> Result<Access, Error> {
         match memarg.target {
             MemArgTarget::Memory(memory) => Ok(Access {
                 memory,
@@ -143,7 +143,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The native address of an access of `size` bytes at `index` (an `i32`),
     /// after any bounds check the mode requires.
-    fn effective_address(&mut self, access: Access, index: Value) -> Value {
+    pub(super) fn effective_address(&mut self, access: Access, index: Value) -> Value {
         let ptr = self.env.pointer_type();
         let index = self.b.ins().uextend(ptr, index);
         let end = access.offset + u64::from(access.ty.bytes());
@@ -200,7 +200,7 @@ impl FuncTranslator<'_, '_> {
 
 /// Flags of a wasm memory access: little-endian, possibly unaligned, and a
 /// fault is an out-of-bounds trap.
-fn wasm_memory_flags() -> MemFlagsData {
+pub(super) fn wasm_memory_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_endianness(Endianness::Little)
         .with_trap_code(Some(trap_code(TrapKind::MemoryOutOfBounds)))

@@ -3,9 +3,9 @@
 //! One [`state::FuncTranslator`] walks a body's operators once. The operators are
 //! split by what they act on, one module each: [`control`] (blocks and branches),
 //! [`call`] (direct and imported calls), [`integer`], [`float`], [`convert`],
-//! [`memory`], [`table`] (tables, references, `call_indirect`) and [`vmctx`]
+//! [`memory`], [`table`] (tables, references, `call_indirect`), [`vmctx`]
 //! (globals, builtins, the stack limit: everything reached through the instance
-//! context).
+//! context) and [`simd`] (with [`simd_arith`] and [`simd_memory`]).
 
 mod call;
 mod control;
@@ -13,6 +13,9 @@ mod convert;
 mod float;
 mod integer;
 mod memory;
+mod simd;
+mod simd_arith;
+mod simd_memory;
 mod state;
 mod table;
 mod vmctx;
@@ -86,7 +89,8 @@ impl FuncTranslator<'_, '_> {
             || self.translate_convert(&op)
             || self.translate_memory(&op, offset)?
             || self.translate_table(&op)?
-            || self.translate_vmctx(&op)?;
+            || self.translate_vmctx(&op)?
+            || self.translate_simd(&op, offset)?;
         if handled {
             Ok(())
         } else {
@@ -95,18 +99,9 @@ impl FuncTranslator<'_, '_> {
     }
 }
 
-/// Names the feature an operator Rivet does not translate belongs to.
+/// Names an operator Rivet does not translate.
 fn operator_feature(op: &Operator) -> String {
     let name = format!("{op:?}");
-    let name = name
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let simd = ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"];
-    if simd.iter().any(|p| name.starts_with(p)) {
-        "SIMD".to_string()
-    } else {
-        format!("the `{name}` instruction")
-    }
+    let name = name.split([' ', '{', '(']).next().unwrap_or_default();
+    format!("the `{name}` instruction")
 }

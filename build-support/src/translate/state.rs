@@ -110,13 +110,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     pub fn declare_locals(&mut self, body: &wasmparser::FunctionBody) -> Result<(), Error> {
         let mut reader = body.get_locals_reader()?;
         for _ in 0..reader.get_count() {
-            let offset = reader.original_position();
             let (count, ty) = reader.read()?;
-            let ty = val_type(ty);
-            if ty == rivet_descriptor::ValType::V128 {
-                return Err(Error::unsupported(offset as usize, "SIMD"));
-            }
-            let ty = clif_type(self.env.pointer_type(), ty);
+            let ty = clif_type(self.env.pointer_type(), val_type(ty));
             for _ in 0..count {
                 let var = self.b.declare_var(ty);
                 let zero = self.zero(ty);
@@ -138,6 +133,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         match ty {
             types::F32 => self.b.ins().f32const(0.0),
             types::F64 => self.b.ins().f64const(0.0),
+            types::I8X16 => self.v128_const(&[0; 16]),
             _ => self.b.ins().iconst(ty, 0),
         }
     }

@@ -4,6 +4,8 @@
 
 mod builtins;
 mod run;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod simd_run;
 mod spec;
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod spec_run;
@@ -354,19 +356,19 @@ fn direct_calls_use_the_emitters_names() {
     assert!(clif.contains("colocated"), "{clif}");
 }
 
+/// `v128` values stay `I8X16` across locals and blocks; operators see their
+/// lane type through bitcasts.
 #[test]
-fn simd_is_a_clean_error() {
-    let wasm = wat::parse_str(
-        "(module (func (result i32) (v128.const i64x2 0 0) (i32x4.extract_lane 0)))",
-    )
-    .unwrap();
-    let isa = host_isa();
-    let env = module_env(&wasm, &isa, BoundsMode::Guard).unwrap().unwrap();
-    let mut ctx = FunctionBuilderContext::new();
-    let err = translate(&env, 0, &mut ctx).unwrap_err();
-    assert_eq!(err.message, "not supported yet: SIMD");
-    assert!(err.offset.is_some());
-    // The context is reusable after an error.
-    let err = translate(&env, 0, &mut ctx).unwrap_err();
-    assert_eq!(err.message, "not supported yet: SIMD");
+fn simd_values_are_i8x16_between_operators() {
+    let clif = clif_of(
+        "(module (func (param v128) (result i32) (local v128)
+           (local.set 1 (i32x4.add (local.get 0) (local.get 0)))
+           (block (result v128) (local.get 1))
+           (i32x4.extract_lane 3)))",
+        BoundsMode::Guard,
+    );
+    assert!(clif.contains("i8x16"), "{clif}");
+    assert!(clif.contains("iadd"), "{clif}");
+    assert!(clif.contains("bitcast.i32x4"), "{clif}");
+    assert!(clif.contains("extractlane"), "{clif}");
 }

@@ -134,7 +134,7 @@ fn new_memory(len: usize, bounds: BoundsMode) -> Vec<u8> {
 impl Instance {
     /// Compiles `wat` and builds an instance context for it, with `builtins` as
     /// the builtins table.
-    fn new(wat: &str, builtins: [usize; Builtin::COUNT]) -> Instance {
+    pub(super) fn new(wat: &str, builtins: [usize; Builtin::COUNT]) -> Instance {
         let wasm = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
         Instance::from_wasm(wasm, builtins, BoundsMode::Explicit, &Imports::default())
     }
@@ -297,7 +297,7 @@ impl Instance {
 
     /// Defined function `i` as a callable of type `F` (an `extern "C" fn`
     /// whose first parameter is the context).
-    fn func<F: Copy>(&self, i: u32) -> F {
+    pub(super) fn func<F: Copy>(&self, i: u32) -> F {
         // SAFETY: callers name the native signature of the function's type.
         unsafe { *self.lib.get::<F>(format!("f{i}").as_bytes()).unwrap() }
     }
@@ -337,7 +337,7 @@ fn integer_division_and_remainder() {
 
 /// Runs `(func (result i64) …)` bodies, one function each, and compares
 /// each result with its expected value.
-fn check_i64_results(cases: &[(&str, i64)]) {
+pub(super) fn check_i64_results(cases: &[(&str, i64)]) {
     let funcs: String = cases
         .iter()
         .map(|(body, _)| format!("(func (result i64) {body})\n"))

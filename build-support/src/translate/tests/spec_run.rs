@@ -39,7 +39,8 @@ type Exports = HashMap<String, (u32, wasmparser::FuncType)>;
 
 /// What the test instance of `wasm` imports, and its exported functions; or
 /// `None` when the module needs more than the test instance provides (imports
-/// other than `spectest`'s) or uses SIMD, which Rivet refuses.
+/// other than `spectest`'s) or uses SIMD, whose vectors the catch-all native
+/// signature cannot pass (the full runner and [`super::simd_run`] cover SIMD).
 fn plan(wasm: &[u8]) -> Option<(Exports, Imports)> {
     let features = (WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY) - WasmFeatures::SIMD;
     Validator::new_with_features(features)
