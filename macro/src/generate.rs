@@ -287,3 +287,166 @@ fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rivet_descriptor::component::{
+        ComponentExport, ComponentImport, CoreDef, Lift, ResourceDef, ValueType as V,
+    };
+
+    /// A plan using every kind of type, with one import and three exports.
+    fn plan() -> Plan {
+        let types = vec![
+            V::String,                                                             // 0
+            V::U32,                                                                // 1
+            V::Record(vec![("first-name".into(), 0), ("age".into(), 1)]),          // 2
+            V::List(2),                                                            // 3
+            V::Variant(vec![("none".into(), None), ("some-num".into(), Some(1))]), // 4
+            V::Enum(vec!["red".into(), "dark-blue".into()]),                       // 5
+            V::Flags(vec!["read".into(), "write".into()]),                         // 6
+            V::Option(0),                                                          // 7
+            V::Result {
+                ok: None,
+                err: Some(0),
+            }, // 8
+            V::Tuple(vec![1, 5, 6]),                                               // 9
+            V::Own(0),                                                             // 10
+            V::Borrow(0),                                                          // 11
+            V::Record(vec![("first-name".into(), 0), ("age".into(), 1)]),          // 12: same as 2
+        ];
+        let func_types = vec![
+            ComponentFuncType {
+                params: vec![("who".into(), 0)],
+                result: Some(0),
+            },
+            ComponentFuncType {
+                params: vec![("people".into(), 3), ("pick".into(), 4), ("t".into(), 9)],
+                result: Some(8),
+            },
+            ComponentFuncType {
+                params: vec![("c".into(), 11)],
+                result: Some(7),
+            },
+            ComponentFuncType {
+                params: vec![("p".into(), 12)],
+                result: Some(10),
+            },
+        ];
+        let lift = |ty| Lift {
+            func: CoreDef::Export {
+                instance: 0,
+                name: "f".into(),
+            },
+            ty,
+            options: Default::default(),
+            instance: 0,
+        };
+        Plan {
+            types,
+            func_types,
+            resources: vec![ResourceDef {
+                instance: 0,
+                dtor: None,
+                name: "my:pkg/api#counter".into(),
+            }],
+            imports: vec![ComponentImport {
+                name: "my:host/log#emit".into(),
+                ty: 0,
+            }],
+            lifts: vec![lift(0), lift(1), lift(2), lift(3)],
+            exports: [
+                "greet",
+                "my:pkg/api#check",
+                "my:pkg/api#[method]counter.get",
+                "make",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ComponentExport {
+                name: n.to_string(),
+                lift: i as u32,
+            })
+            .collect(),
+            ..Plan::default()
+        }
+    }
+
+    fn generated(plan: &Plan) -> String {
+        let name = Ident::new("Hello", Span::call_site());
+        let code = generate(&name, "hello", plan).unwrap();
+        let file = syn::parse_file(&code.to_string()).unwrap();
+        quote!(#file).to_string()
+    }
+
+    #[test]
+    fn generates_parseable_bindings_with_documented_names() {
+        let code = generated(&plan());
+        for want in [
+            "pub struct Hello",
+            "pub trait HelloImports",
+            "fn log_emit (& mut self , who : :: std :: string :: String)",
+            "pub fn greet (& self , store : & mut rivet :: Store , who : & str)",
+            "pub fn api_check",
+            "people : & [HelloRecord0]",
+            "pick : HelloVariant0",
+            "t : (u32 , HelloEnum0 , HelloFlags0 ,)",
+            ":: std :: result :: Result < () , :: std :: string :: String >",
+            "pub fn api_counter_get (& self , store : & mut rivet :: Store , c : HelloCounter)",
+            "pub struct HelloRecord0 { pub first_name : :: std :: string :: String , pub age : u32 , }",
+            "pub enum HelloVariant0 { None , SomeNum (u32) , }",
+            "pub enum HelloEnum0 { Red , DarkBlue , }",
+            "pub struct HelloFlags0 { pub read : bool , pub write : bool , }",
+            "pub struct HelloCounter (rivet :: ResourceAny)",
+            "static rivet_component_hello : rivet :: RawDescriptor",
+            "\"my:host/log#emit\"",
+        ] {
+            assert!(code.contains(want), "missing `{want}` in:\n{code}");
+        }
+        // Structurally equal records share one type.
+        assert!(!code.contains("HelloRecord1"), "{code}");
+        assert!(code.contains("pub fn make (& self , store : & mut rivet :: Store , p : HelloRecord0) -> Result < HelloCounter"));
+        // With imports there is no `()` implementation of the trait.
+        assert!(!code.contains("impl HelloImports for ()"));
+    }
+
+    #[test]
+    fn no_imports_means_unit_implements_the_trait() {
+        let mut p = plan();
+        p.imports.clear();
+        assert!(generated(&p).contains("impl HelloImports for ()"));
+    }
+
+    #[test]
+    fn corrupt_plans_are_errors_not_panics() {
+        let name = Ident::new("Hello", Span::call_site());
+        let mut p = plan();
+        p.types[3] = V::List(99);
+        let e = generate(&name, "hello", &p).unwrap_err();
+        assert!(e.contains("type index 99"), "{e}");
+        let mut p = plan();
+        p.types[3] = V::List(3);
+        let e = generate(&name, "hello", &p).unwrap_err();
+        assert!(e.contains("nest too deeply"), "{e}");
+        let mut p = plan();
+        p.types[10] = V::Own(5);
+        let e = generate(&name, "hello", &p).unwrap_err();
+        assert!(e.contains("resource index 5"), "{e}");
+        let mut p = plan();
+        p.exports[0].lift = 40;
+        assert!(generate(&name, "hello", &p)
+            .unwrap_err()
+            .contains("lift 40"));
+        let mut p = plan();
+        p.exports[1].name = "greet".into();
+        assert!(generate(&name, "hello", &p)
+            .unwrap_err()
+            .contains("both map"));
+    }
+
+    #[test]
+    fn symbols_are_c_identifiers() {
+        assert_eq!(symbol("hello"), "rivet_component_hello");
+        assert_eq!(symbol("my-comp.v2"), "rivet_component_my_comp_v2");
+    }
+}
