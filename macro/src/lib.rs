@@ -1,1 +1,99 @@
-//! stub
+//! `rivet::component!`: typed bindings for a component compiled by
+//! `rivet_build::Config` in the crate's build script.
+//!
+//! `rivet::component!(Hello, "hello")` reads the plan build.rs recorded at
+//! `$OUT_DIR/rivet/hello.plan` and generates:
+//! * `pub struct Hello` with `Hello::instantiate(&mut store, imports)` and one
+//!   method per export (`greet(&self, &mut store, args…) -> Result<T, Trap>`),
+//!   named in snake_case; functions of an exported interface are named
+//!   `<interface>_<function>` (e.g. `api_greet` for `my:pkg/api#greet`), the
+//!   full interface path only when two interfaces share a last segment;
+//! * `pub trait HelloImports` with one method per import, named the same way;
+//! * Rust types for the component types the functions use (see below);
+//! * the `extern` declaration of the descriptor symbol
+//!   `rivet_component_hello`, loaded once per process.
+//!
+//! Type mapping: `bool`, integers, floats and `char` map to their Rust
+//! counterparts; `string` → `String` (`&str` as an export argument);
+//! `list<T>` → `Vec<T>` (`&[T]` as an export argument); `option`, `result`
+//! and tuples → `Option`, `Result` (`()` for a missing payload) and tuples.
+//! The plan carries no type names, so records, variants, enums and flags
+//! become `HelloRecord0`, `HelloVariant0`, `HelloEnum0`, `HelloFlags0`, …,
+//! numbered per kind in the order first met (exports, then imports,
+//! parameters before results), one Rust type per distinct structure; each
+//! type's rustdoc shows its component shape. Flags are structs of `bool`
+//! fields. Resources become `Hello<Resource>` handle newtypes over
+//! `rivet::ResourceAny`, used for owned and borrowed handles alike.
+
+mod convert;
+mod generate;
+mod names;
+mod types;
+
+use proc_macro::TokenStream;
+use rivet_descriptor::component::Component as Plan;
+use std::path::PathBuf;
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Token};
+
+/// Generates typed bindings for a component compiled in build.rs:
+/// `rivet::component!(StructName, "component-name")`. See the crate docs.
+#[proc_macro]
+pub fn component(input: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(input as Args);
+    match expand(&args) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+struct Args {
+    name: Ident,
+    component: LitStr,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name = input.parse()?;
+        input.parse::<Token![,]>()?;
+        let component = input.parse()?;
+        input.parse::<Option<Token![,]>>()?;
+        Ok(Args { name, component })
+    }
+}
+
+fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
+    let component = args.component.value();
+    let fail = |msg: String| syn::Error::new_spanned(&args.component, msg);
+    let hint = format!(
+        "call `rivet_build::Config::new().component(\"{component}\", \"path/to/{component}.wasm\").compile()` in build.rs"
+    );
+    let out_dir = std::env::var("OUT_DIR").map_err(|_| {
+        fail(format!(
+            "OUT_DIR is not set: this crate needs a build script; {hint}"
+        ))
+    })?;
+    let path: PathBuf = [out_dir.as_str(), "rivet", &format!("{component}.plan")]
+        .iter()
+        .collect();
+    let bytes = std::fs::read(&path).map_err(|e| {
+        fail(format!(
+            "no plan for component `{component}` at {}: {e}; {hint}",
+            path.display()
+        ))
+    })?;
+    let plan: Plan = postcard::from_bytes(&bytes).map_err(|e| {
+        fail(format!(
+            "corrupt plan {}: {e}; rebuild with the same rivet-build version as rivet",
+            path.display()
+        ))
+    })?;
+    let code = generate::generate(&args.name, &component, &plan)
+        .map_err(|e| fail(format!("component `{component}`: {e}")))?;
+    let path = path.display().to_string();
+    Ok(quote::quote! {
+        #code
+        // Rebuilds the bindings when build.rs rewrites the plan.
+        const _: &[u8] = include_bytes!(#path);
+    })
+}

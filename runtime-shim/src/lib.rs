@@ -35,6 +35,8 @@ pub use module::{ExternType, Module};
 pub use rivet_descriptor::{
     BoundsMode, FuncType, GlobalType, MemoryType, RawDescriptor, TableType, TrapKind, ValType,
 };
+/// Typed bindings for a component compiled in build.rs (see `rivet-macro`).
+pub use rivet_macro::component;
 pub use store::Store;
 pub use table::Table;
 pub use values::Val;

@@ -1,0 +1,67 @@
+//! Records a hand-built component plan in OUT_DIR, as rivet_build::Config
+//! would, so `tests/bindings.rs` can expand `rivet::component!` and type-check
+//! the generated code against the real runtime API.
+
+use rivet_descriptor::component::{
+    Component, ComponentExport, ComponentFuncType, ComponentImport, CoreDef, Lift, ValueType as V,
+};
+
+fn main() {
+    let lift = |ty| Lift {
+        func: CoreDef::Export {
+            instance: 0,
+            name: "f".into(),
+        },
+        ty,
+        options: Default::default(),
+        instance: 0,
+    };
+    let plan = Component {
+        types: vec![
+            V::String,
+            V::Record(vec![("name".into(), 0), ("tags".into(), 2)]),
+            V::List(0),
+            V::Variant(vec![("off".into(), None), ("level".into(), Some(4))]),
+            V::U8,
+            V::Flags(vec!["bold".into(), "italic".into()]),
+            V::Result {
+                ok: Some(1),
+                err: Some(0),
+            },
+        ],
+        func_types: vec![
+            ComponentFuncType {
+                params: vec![("who".into(), 0)],
+                result: Some(0),
+            },
+            ComponentFuncType {
+                params: vec![("v".into(), 3), ("f".into(), 5), ("names".into(), 2)],
+                result: Some(6),
+            },
+        ],
+        imports: vec![ComponentImport {
+            name: "test:host/log#emit".into(),
+            ty: 0,
+        }],
+        lifts: vec![lift(0), lift(1)],
+        exports: vec![
+            ComponentExport {
+                name: "greet".into(),
+                lift: 0,
+            },
+            ComponentExport {
+                name: "test:api/shapes#make".into(),
+                lift: 1,
+            },
+        ],
+        ..Component::default()
+    };
+    let dir = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("rivet");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("fixture.plan"),
+        postcard::to_allocvec(&plan).unwrap(),
+    )
+    .unwrap();
+    println!("cargo:rerun-if-changed=build.rs");
+}

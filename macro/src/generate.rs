@@ -1,0 +1,452 @@
+//! The bindings for one component: the imports trait, the struct with
+//! `instantiate` and one method per export, and the descriptor loading.
+
+use crate::convert;
+use crate::names::{ident, method_names, snake};
+use crate::types::Types;
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+use rivet_descriptor::component::{Component as Plan, ComponentFuncType};
+
+/// Methods of the generated struct that exports must not shadow.
+const RESERVED: &[&str] = &["instantiate", "component", "instance", "resource_drop"];
+
+/// The descriptor symbol build.rs gives component `name`: `rivet_component_`
+/// and the name with every character outside `[A-Za-z0-9_]` replaced by `_`.
+pub fn symbol(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("rivet_component_{clean}")
+}
+
+/// One function of the component, resolved for generation.
+struct Func<'p> {
+    /// Import/export name as the runtime knows it.
+    name: &'p str,
+    method: Ident,
+    ty: &'p ComponentFuncType,
+}
+
+/// The bindings for component `component` (its build.rs name) under the Rust
+/// name `name`, from its plan.
+pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStream, String> {
+    let exports = exports(plan)?;
+    let imports = imports(plan)?;
+    let mut types = Types::new(plan, &name.to_string());
+    for f in exports.iter().chain(&imports) {
+        for (_, t) in &f.ty.params {
+            types.visit(*t)?;
+        }
+        if let Some(t) = f.ty.result {
+            types.visit(t)?;
+        }
+    }
+    let trait_name = format_ident!("{name}Imports");
+    let definitions = types.definitions()?;
+    let support = convert::support(&types)?;
+    let imports_trait = imports_trait(&trait_name, &imports, &types)?;
+    let register = imports
+        .iter()
+        .map(|f| register_import(f, &types))
+        .collect::<Result<Vec<_>, _>>()?;
+    let methods = exports
+        .iter()
+        .map(|f| export_method(f, &types))
+        .collect::<Result<Vec<_>, _>>()?;
+    let symbol = Ident::new(&symbol(component), Span::call_site());
+    let doc = format!(
+        "Typed bindings for the Rivet component `{component}` (see `{trait_name}` for its imports)."
+    );
+    Ok(quote! {
+        #[doc = #doc]
+        pub struct #name {
+            instance: rivet::ComponentInstance,
+        }
+        #definitions
+        #imports_trait
+        #[allow(dead_code, clippy::all)]
+        const _: () = {
+            #support
+            impl #name {
+                /// The compiled component, loaded from its descriptor once.
+                pub fn component() -> Result<rivet::Component, rivet::Error> {
+                    static LOADED: ::std::sync::OnceLock<rivet::Component> = ::std::sync::OnceLock::new();
+                    if let Some(c) = LOADED.get() {
+                        return Ok(c.clone());
+                    }
+                    unsafe extern "C" {
+                        static #symbol: rivet::RawDescriptor;
+                    }
+                    // SAFETY: the symbol is the descriptor rivet_build compiled
+                    // and linked for this component.
+                    let c = unsafe { rivet::Component::from_descriptor(::core::ptr::addr_of!(#symbol)) }?;
+                    Ok(LOADED.get_or_init(|| c).clone())
+                }
+
+                /// Instantiates the component in `store`, with `imports` as the
+                /// host's implementation of its imports.
+                pub fn instantiate(
+                    store: &mut rivet::Store,
+                    imports: impl #trait_name,
+                ) -> Result<Self, rivet::Error> {
+                    let host = ::std::rc::Rc::new(::std::cell::RefCell::new(imports));
+                    let mut funcs = rivet::ComponentImports::new();
+                    #(#register)*
+                    let _ = &host;
+                    let instance = store.instantiate_component(&Self::component()?, &funcs)?;
+                    Ok(Self { instance })
+                }
+
+                /// The underlying instance, for the dynamic API.
+                pub fn instance(&self) -> rivet::ComponentInstance {
+                    self.instance
+                }
+
+                /// Drops a resource handle the host owns (runs its destructor).
+                pub fn resource_drop(
+                    &self,
+                    store: &mut rivet::Store,
+                    handle: impl Into<rivet::ResourceAny>,
+                ) -> Result<(), Trap> {
+                    self.instance.resource_drop(store, handle.into())
+                }
+
+                #(#methods)*
+            }
+        };
+    })
+}
+
+fn func_type(plan: &Plan, ty: u32) -> Result<&ComponentFuncType, String> {
+    plan.func_types
+        .get(ty as usize)
+        .ok_or_else(|| format!("corrupt plan: function type {ty} out of range"))
+}
+
+fn exports(plan: &Plan) -> Result<Vec<Func<'_>>, String> {
+    let names: Vec<&str> = plan.exports.iter().map(|e| e.name.as_str()).collect();
+    let methods = method_names(&names, RESERVED)?;
+    plan.exports
+        .iter()
+        .zip(methods)
+        .map(|(e, m)| {
+            let lift = plan
+                .lifts
+                .get(e.lift as usize)
+                .ok_or_else(|| format!("corrupt plan: lift {} out of range", e.lift))?;
+            Ok(Func {
+                name: &e.name,
+                method: ident(&m),
+                ty: func_type(plan, lift.ty)?,
+            })
+        })
+        .collect()
+}
+
+fn imports(plan: &Plan) -> Result<Vec<Func<'_>>, String> {
+    let names: Vec<&str> = plan.imports.iter().map(|i| i.name.as_str()).collect();
+    let methods = method_names(&names, &[])?;
+    plan.imports
+        .iter()
+        .zip(methods)
+        .map(|(i, m)| {
+            Ok(Func {
+                name: &i.name,
+                method: ident(&m),
+                ty: func_type(plan, i.ty)?,
+            })
+        })
+        .collect()
+}
+
+fn params(f: &Func) -> Vec<Ident> {
+    f.ty.params.iter().map(|(n, _)| ident(&snake(n))).collect()
+}
+
+fn result_type(f: &Func, types: &Types) -> Result<TokenStream, String> {
+    match f.ty.result {
+        Some(t) => types.rust(t),
+        None => Ok(quote!(())),
+    }
+}
+
+fn signature_doc(f: &Func, types: &Types) -> Result<String, String> {
+    let ps =
+        f.ty.params
+            .iter()
+            .map(|(n, t)| Ok(format!("{n}: {}", types.describe(*t, 0)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+    let r = match f.ty.result {
+        Some(t) => format!(" -> {}", types.describe(t, 0)?),
+        None => String::new(),
+    };
+    Ok(format!("`{}: func({}){r}`", f.name, ps.join(", ")))
+}
+
+/// `pub trait <Name>Imports`: one method per import, taking owned values and
+/// returning the result or a trap.
+fn imports_trait(name: &Ident, imports: &[Func], types: &Types) -> Result<TokenStream, String> {
+    let methods = imports
+        .iter()
+        .map(|f| {
+            let m = &f.method;
+            let ps = params(f);
+            let ts =
+                f.ty.params
+                    .iter()
+                    .map(|(_, t)| types.rust(*t))
+                    .collect::<Result<Vec<_>, _>>()?;
+            let r = result_type(f, types)?;
+            let doc = format!("The import {}.", signature_doc(f, types)?);
+            Ok(quote! {
+                #[doc = #doc]
+                fn #m(&mut self, #(#ps: #ts),*) -> Result<#r, rivet::Trap>;
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let unit_impl = imports.is_empty().then(|| quote!(impl #name for () {}));
+    let doc = "The host's implementation of the component's imports. Imports of an \
+               interface are named `<interface>_<function>` (the full interface path \
+               when two interfaces share a last segment).";
+    Ok(quote! {
+        #[doc = #doc]
+        pub trait #name: 'static {
+            #(#methods)*
+        }
+        #unit_impl
+    })
+}
+
+/// Registers one import with the dynamic API: lifts the arguments, calls the
+/// trait method, lowers its result.
+fn register_import(f: &Func, types: &Types) -> Result<TokenStream, String> {
+    let name = f.name;
+    let m = &f.method;
+    let ps = params(f);
+    let ts =
+        f.ty.params
+            .iter()
+            .map(|(_, t)| types.rust(*t))
+            .collect::<Result<Vec<_>, _>>()?;
+    let what = ps.iter().map(|p| format!("argument `{p}` of `{name}`"));
+    let ret = match f.ty.result {
+        Some(_) => quote!(Ok(Some(Lower::lower(&r)))),
+        None => quote!({
+            let () = r;
+            Ok(None)
+        }),
+    };
+    Ok(quote! {
+        {
+            let host = host.clone();
+            funcs.func(#name, move |args: &[Value]| -> Result<Option<Value>, Trap> {
+                let mut args = args.iter().cloned();
+                #(let #ps: #ts = Lift::lift(next(&mut args, #what)?)?;)*
+                let r = host.borrow_mut().#m(#(#ps),*)?;
+                #ret
+            });
+        }
+    })
+}
+
+/// One export method: lowers the arguments, calls, lifts the result.
+fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
+    let name = f.name;
+    let m = &f.method;
+    let ps = params(f);
+    let ts =
+        f.ty.params
+            .iter()
+            .map(|(_, t)| types.param(*t))
+            .collect::<Result<Vec<_>, _>>()?;
+    let r = result_type(f, types)?;
+    let lift = match f.ty.result {
+        Some(_) => quote! {
+            match result {
+                Some(v) => Lift::lift(v),
+                None => Err(Trap::host(concat!("`", #name, "` returned no value"))),
+            }
+        },
+        None => quote!(Ok(())),
+    };
+    let doc = format!("Calls the export {}.", signature_doc(f, types)?);
+    Ok(quote! {
+        #[doc = #doc]
+        pub fn #m(&self, store: &mut rivet::Store, #(#ps: #ts),*) -> Result<#r, Trap> {
+            let args = [#(Lower::lower(&#ps)),*];
+            let result = self.instance.call(store, #name, &args)?;
+            #lift
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rivet_descriptor::component::{
+        ComponentExport, ComponentImport, CoreDef, Lift, ResourceDef, ValueType as V,
+    };
+
+    /// A plan using every kind of type, with one import and three exports.
+    fn plan() -> Plan {
+        let types = vec![
+            V::String,                                                             // 0
+            V::U32,                                                                // 1
+            V::Record(vec![("first-name".into(), 0), ("age".into(), 1)]),          // 2
+            V::List(2),                                                            // 3
+            V::Variant(vec![("none".into(), None), ("some-num".into(), Some(1))]), // 4
+            V::Enum(vec!["red".into(), "dark-blue".into()]),                       // 5
+            V::Flags(vec!["read".into(), "write".into()]),                         // 6
+            V::Option(0),                                                          // 7
+            V::Result {
+                ok: None,
+                err: Some(0),
+            }, // 8
+            V::Tuple(vec![1, 5, 6]),                                               // 9
+            V::Own(0),                                                             // 10
+            V::Borrow(0),                                                          // 11
+            V::Record(vec![("first-name".into(), 0), ("age".into(), 1)]),          // 12: same as 2
+        ];
+        let func_types = vec![
+            ComponentFuncType {
+                params: vec![("who".into(), 0)],
+                result: Some(0),
+            },
+            ComponentFuncType {
+                params: vec![("people".into(), 3), ("pick".into(), 4), ("t".into(), 9)],
+                result: Some(8),
+            },
+            ComponentFuncType {
+                params: vec![("c".into(), 11)],
+                result: Some(7),
+            },
+            ComponentFuncType {
+                params: vec![("p".into(), 12)],
+                result: Some(10),
+            },
+        ];
+        let lift = |ty| Lift {
+            func: CoreDef::Export {
+                instance: 0,
+                name: "f".into(),
+            },
+            ty,
+            options: Default::default(),
+            instance: 0,
+        };
+        Plan {
+            types,
+            func_types,
+            resources: vec![ResourceDef {
+                instance: 0,
+                dtor: None,
+                name: "my:pkg/api#counter".into(),
+            }],
+            imports: vec![ComponentImport {
+                name: "my:host/log#emit".into(),
+                ty: 0,
+            }],
+            lifts: vec![lift(0), lift(1), lift(2), lift(3)],
+            exports: [
+                "greet",
+                "my:pkg/api#check",
+                "my:pkg/api#[method]counter.get",
+                "make",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ComponentExport {
+                name: n.to_string(),
+                lift: i as u32,
+            })
+            .collect(),
+            ..Plan::default()
+        }
+    }
+
+    fn generated(plan: &Plan) -> String {
+        let name = Ident::new("Hello", Span::call_site());
+        let code = generate(&name, "hello", plan).unwrap();
+        let file = syn::parse_file(&code.to_string()).unwrap();
+        quote!(#file).to_string()
+    }
+
+    #[test]
+    fn generates_parseable_bindings_with_documented_names() {
+        let code = generated(&plan());
+        for want in [
+            "pub struct Hello",
+            "pub trait HelloImports",
+            "fn log_emit (& mut self , who : :: std :: string :: String)",
+            "pub fn greet (& self , store : & mut rivet :: Store , who : & str)",
+            "pub fn api_check",
+            "people : & [HelloRecord0]",
+            "pick : HelloVariant0",
+            "t : (u32 , HelloEnum0 , HelloFlags0 ,)",
+            ":: std :: result :: Result < () , :: std :: string :: String >",
+            "pub fn api_counter_get (& self , store : & mut rivet :: Store , c : HelloCounter)",
+            "pub struct HelloRecord0 { pub first_name : :: std :: string :: String , pub age : u32 , }",
+            "pub enum HelloVariant0 { None , SomeNum (u32) , }",
+            "pub enum HelloEnum0 { Red , DarkBlue , }",
+            "pub struct HelloFlags0 { pub read : bool , pub write : bool , }",
+            "pub struct HelloCounter (rivet :: ResourceAny)",
+            "static rivet_component_hello : rivet :: RawDescriptor",
+            "\"my:host/log#emit\"",
+        ] {
+            assert!(code.contains(want), "missing `{want}` in:\n{code}");
+        }
+        // Structurally equal records share one type.
+        assert!(!code.contains("HelloRecord1"), "{code}");
+        assert!(code.contains("pub fn make (& self , store : & mut rivet :: Store , p : HelloRecord0) -> Result < HelloCounter"));
+        // With imports there is no `()` implementation of the trait.
+        assert!(!code.contains("impl HelloImports for ()"));
+    }
+
+    #[test]
+    fn no_imports_means_unit_implements_the_trait() {
+        let mut p = plan();
+        p.imports.clear();
+        assert!(generated(&p).contains("impl HelloImports for ()"));
+    }
+
+    #[test]
+    fn corrupt_plans_are_errors_not_panics() {
+        let name = Ident::new("Hello", Span::call_site());
+        let mut p = plan();
+        p.types[3] = V::List(99);
+        let e = generate(&name, "hello", &p).unwrap_err();
+        assert!(e.contains("type index 99"), "{e}");
+        let mut p = plan();
+        p.types[3] = V::List(3);
+        let e = generate(&name, "hello", &p).unwrap_err();
+        assert!(e.contains("nest too deeply"), "{e}");
+        let mut p = plan();
+        p.types[10] = V::Own(5);
+        let e = generate(&name, "hello", &p).unwrap_err();
+        assert!(e.contains("resource index 5"), "{e}");
+        let mut p = plan();
+        p.exports[0].lift = 40;
+        assert!(generate(&name, "hello", &p)
+            .unwrap_err()
+            .contains("lift 40"));
+        let mut p = plan();
+        p.exports[1].name = "greet".into();
+        assert!(generate(&name, "hello", &p)
+            .unwrap_err()
+            .contains("both map"));
+    }
+
+    #[test]
+    fn symbols_are_c_identifiers() {
+        assert_eq!(symbol("hello"), "rivet_component_hello");
+        assert_eq!(symbol("my-comp.v2"), "rivet_component_my_comp_v2");
+    }
+}

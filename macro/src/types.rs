@@ -1,0 +1,351 @@
+//! Rust types for the plan's component types.
+//!
+//! The plan is structural: it has no type names. Standard shapes map to std
+//! types (`option` → `Option`, `result` → `Result`, `list` → `Vec`, `string` →
+//! `String`, tuples → tuples). Records, variants, enums and flags become
+//! generated types named `<Struct>Record0`, `<Struct>Variant0`, `<Struct>Enum0`,
+//! `<Struct>Flags0`, …, numbered per kind in the order they are first reached
+//! from the exports, then the imports; structurally equal types share one Rust
+//! type. Resource handles become `<Struct><ResourceName>` newtypes over
+//! `rivet::ResourceAny` (owned and borrowed handles alike).
+
+use crate::names::{camel, ident, snake};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+use rivet_descriptor::component::{Component as Plan, ValueType};
+use std::collections::{BTreeSet, HashMap};
+
+/// Deeper nesting only arises from corrupt (cyclic) plans.
+const MAX_DEPTH: u32 = 100;
+
+/// The Rust side of a plan's types.
+pub struct Types<'a> {
+    plan: &'a Plan,
+    prefix: String,
+    /// Structural key → the generated type's name.
+    names: HashMap<String, Ident>,
+    /// Plan indices of generated types, in naming order (one per key).
+    named: Vec<u32>,
+    counters: HashMap<&'static str, usize>,
+    /// Arity of every tuple reached (for the conversions).
+    pub tuple_arities: BTreeSet<usize>,
+    /// Handle type per resource index.
+    handles: Vec<Ident>,
+}
+
+impl<'a> Types<'a> {
+    pub fn new(plan: &'a Plan, prefix: &str) -> Types<'a> {
+        let mut seen = HashMap::new();
+        let handles = plan
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let short = r.name.rsplit(['#', '/', ':']).next().unwrap_or(&r.name);
+                let base = format!("{prefix}{}", camel(short));
+                let n = seen.entry(base.clone()).or_insert(0usize);
+                *n += 1;
+                let name = if *n == 1 { base } else { format!("{base}{i}") };
+                Ident::new(&name, Span::call_site())
+            })
+            .collect();
+        Types {
+            plan,
+            prefix: prefix.to_string(),
+            names: HashMap::new(),
+            named: Vec::new(),
+            counters: HashMap::new(),
+            tuple_arities: BTreeSet::new(),
+            handles,
+        }
+    }
+
+    fn get(&self, i: u32) -> Result<&'a ValueType, String> {
+        self.plan
+            .types
+            .get(i as usize)
+            .ok_or_else(|| format!("corrupt plan: type index {i} out of range"))
+    }
+
+    /// A string equal for structurally equal types.
+    fn key(&self, i: u32, depth: u32) -> Result<String, String> {
+        if depth > MAX_DEPTH {
+            return Err("corrupt plan: component types nest too deeply".into());
+        }
+        let sub = |t: u32| self.key(t, depth + 1);
+        let opt = |t: Option<u32>| t.map(sub).transpose();
+        Ok(match self.get(i)? {
+            ValueType::List(t) => format!("list<{}>", sub(*t)?),
+            ValueType::Option(t) => format!("option<{}>", sub(*t)?),
+            ValueType::Tuple(ts) => format!("tuple{:?}", keys(ts.iter().map(|t| sub(*t)))?),
+            ValueType::Record(fs) => format!(
+                "record{:?}",
+                keys(fs.iter().map(|(n, t)| Ok(format!("{n}:{}", sub(*t)?))))?
+            ),
+            ValueType::Variant(cs) => format!(
+                "variant{:?}",
+                keys(cs.iter().map(|(n, t)| Ok(format!("{n}:{:?}", opt(*t)?))))?
+            ),
+            ValueType::Result { ok, err } => format!("result<{:?},{:?}>", opt(*ok)?, opt(*err)?),
+            other => format!("{other:?}"),
+        })
+    }
+
+    /// Registers every generated type reachable from `i` (names them).
+    pub fn visit(&mut self, i: u32) -> Result<(), String> {
+        self.visit_at(i, 0)
+    }
+
+    fn visit_at(&mut self, i: u32, depth: u32) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err("corrupt plan: component types nest too deeply".into());
+        }
+        let ty = self.get(i)?;
+        let kind = match ty {
+            ValueType::Record(_) => Some("Record"),
+            ValueType::Variant(_) => Some("Variant"),
+            ValueType::Enum(_) => Some("Enum"),
+            ValueType::Flags(_) => Some("Flags"),
+            _ => None,
+        };
+        for child in children(ty) {
+            self.visit_at(child, depth + 1)?;
+        }
+        if let ValueType::Tuple(ts) = ty {
+            if ts.is_empty() {
+                return Err("not supported yet: empty tuples".into());
+            }
+            self.tuple_arities.insert(ts.len());
+        }
+        if let ValueType::Own(r) | ValueType::Borrow(r) = ty {
+            if *r as usize >= self.handles.len() {
+                return Err(format!("corrupt plan: resource index {r} out of range"));
+            }
+        }
+        if let Some(kind) = kind {
+            let key = self.key(i, depth)?;
+            if !self.names.contains_key(&key) {
+                let n = self.counters.entry(kind).or_default();
+                let name = format!("{}{kind}{n}", self.prefix);
+                *n += 1;
+                self.names.insert(key, Ident::new(&name, Span::call_site()));
+                self.named.push(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// The generated type's name for a registered type.
+    fn name(&self, i: u32) -> Result<&Ident, String> {
+        let key = self.key(i, 0)?;
+        self.names
+            .get(&key)
+            .ok_or_else(|| format!("internal: type {i} was not visited"))
+    }
+
+    /// The owned Rust type of plan type `i`.
+    pub fn rust(&self, i: u32) -> Result<TokenStream, String> {
+        let opt = |t: Option<u32>| match t {
+            Some(t) => self.rust(t),
+            None => Ok(quote!(())),
+        };
+        Ok(match self.get(i)? {
+            ValueType::Bool => quote!(bool),
+            ValueType::S8 => quote!(i8),
+            ValueType::U8 => quote!(u8),
+            ValueType::S16 => quote!(i16),
+            ValueType::U16 => quote!(u16),
+            ValueType::S32 => quote!(i32),
+            ValueType::U32 => quote!(u32),
+            ValueType::S64 => quote!(i64),
+            ValueType::U64 => quote!(u64),
+            ValueType::F32 => quote!(f32),
+            ValueType::F64 => quote!(f64),
+            ValueType::Char => quote!(char),
+            ValueType::String => quote!(::std::string::String),
+            ValueType::List(t) => {
+                let t = self.rust(*t)?;
+                quote!(::std::vec::Vec<#t>)
+            }
+            ValueType::Option(t) => {
+                let t = self.rust(*t)?;
+                quote!(::std::option::Option<#t>)
+            }
+            ValueType::Result { ok, err } => {
+                let (ok, err) = (opt(*ok)?, opt(*err)?);
+                quote!(::std::result::Result<#ok, #err>)
+            }
+            ValueType::Tuple(ts) => {
+                let ts = ts
+                    .iter()
+                    .map(|t| self.rust(*t))
+                    .collect::<Result<Vec<_>, _>>()?;
+                quote!((#(#ts,)*))
+            }
+            ValueType::Own(r) | ValueType::Borrow(r) => {
+                let h = &self.handles[*r as usize];
+                quote!(#h)
+            }
+            ValueType::Record(_)
+            | ValueType::Variant(_)
+            | ValueType::Enum(_)
+            | ValueType::Flags(_) => {
+                let n = self.name(i)?;
+                quote!(#n)
+            }
+        })
+    }
+
+    /// The type an exported function takes for a parameter: strings and
+    /// lists are borrowed (`&str`, `&[T]`), everything else is owned.
+    pub fn param(&self, i: u32) -> Result<TokenStream, String> {
+        Ok(match self.get(i)? {
+            ValueType::String => quote!(&str),
+            ValueType::List(t) => {
+                let t = self.rust(*t)?;
+                quote!(&[#t])
+            }
+            _ => self.rust(i)?,
+        })
+    }
+
+    /// Definitions of the generated types and resource handles.
+    pub fn definitions(&self) -> Result<TokenStream, String> {
+        let mut out = TokenStream::new();
+        for &i in &self.named {
+            out.extend(self.definition(i)?);
+        }
+        for (h, r) in self.handles.iter().zip(&self.plan.resources) {
+            let doc = format!("A handle to a `{}` resource of the component.", r.name);
+            out.extend(quote! {
+                #[doc = #doc]
+                #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+                pub struct #h(rivet::ResourceAny);
+                impl ::std::convert::From<#h> for rivet::ResourceAny {
+                    fn from(h: #h) -> rivet::ResourceAny { h.0 }
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    fn definition(&self, i: u32) -> Result<TokenStream, String> {
+        let name = self.name(i)?;
+        let doc = format!("The component type `{}`.", self.describe(i, 0)?);
+        Ok(match self.get(i)? {
+            ValueType::Record(fields) => {
+                let f = fields.iter().map(|(n, _)| ident(&snake(n)));
+                let t = fields
+                    .iter()
+                    .map(|(_, t)| self.rust(*t))
+                    .collect::<Result<Vec<_>, _>>()?;
+                quote! {
+                    #[doc = #doc]
+                    #[derive(Clone, Debug, PartialEq)]
+                    pub struct #name { #(pub #f: #t,)* }
+                }
+            }
+            ValueType::Variant(cases) => {
+                let cs = cases
+                    .iter()
+                    .map(|(n, t)| {
+                        let c = ident(&camel(n));
+                        Ok(match t {
+                            Some(t) => {
+                                let t = self.rust(*t)?;
+                                quote!(#c(#t))
+                            }
+                            None => quote!(#c),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                quote! {
+                    #[doc = #doc]
+                    #[derive(Clone, Debug, PartialEq)]
+                    pub enum #name { #(#cs,)* }
+                }
+            }
+            ValueType::Enum(names) => {
+                let cs = names.iter().map(|n| ident(&camel(n)));
+                quote! {
+                    #[doc = #doc]
+                    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+                    pub enum #name { #(#cs,)* }
+                }
+            }
+            ValueType::Flags(names) => {
+                let f = names.iter().map(|n| ident(&snake(n)));
+                quote! {
+                    #[doc = #doc]
+                    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+                    pub struct #name { #(pub #f: bool,)* }
+                }
+            }
+            _ => return Err(format!("internal: type {i} is not a generated type")),
+        })
+    }
+
+    /// A WIT-like rendering of type `i`, for documentation.
+    pub fn describe(&self, i: u32, depth: u32) -> Result<String, String> {
+        if depth > MAX_DEPTH {
+            return Err("corrupt plan: component types nest too deeply".into());
+        }
+        let d = |t: u32| self.describe(t, depth + 1);
+        let od = |t: Option<u32>| t.map(d).transpose().map(|s| s.unwrap_or("_".into()));
+        Ok(match self.get(i)? {
+            ValueType::List(t) => format!("list<{}>", d(*t)?),
+            ValueType::Option(t) => format!("option<{}>", d(*t)?),
+            ValueType::Result { ok, err } => format!("result<{}, {}>", od(*ok)?, od(*err)?),
+            ValueType::Tuple(ts) => format!("tuple<{}>", joined(ts.iter().map(|t| d(*t)))?),
+            ValueType::Record(fs) => format!(
+                "record {{ {} }}",
+                joined(fs.iter().map(|(n, t)| Ok(format!("{n}: {}", d(*t)?))))?
+            ),
+            ValueType::Variant(cs) => format!(
+                "variant {{ {} }}",
+                joined(cs.iter().map(|(n, t)| Ok(match t {
+                    Some(t) => format!("{n}({})", d(*t)?),
+                    None => n.clone(),
+                })))?
+            ),
+            ValueType::Enum(ns) => format!("enum {{ {} }}", ns.join(", ")),
+            ValueType::Flags(ns) => format!("flags {{ {} }}", ns.join(", ")),
+            ValueType::Own(r) => format!("own<{}>", self.plan.resources[*r as usize].name),
+            ValueType::Borrow(r) => format!("borrow<{}>", self.plan.resources[*r as usize].name),
+            other => format!("{other:?}").to_ascii_lowercase(),
+        })
+    }
+
+    /// Plan indices of the generated types, with their Rust names.
+    pub fn generated(&self) -> Result<Vec<(u32, &Ident)>, String> {
+        self.named.iter().map(|&i| Ok((i, self.name(i)?))).collect()
+    }
+
+    pub fn handles(&self) -> &[Ident] {
+        &self.handles
+    }
+
+    pub fn value_type(&self, i: u32) -> Result<&'a ValueType, String> {
+        self.get(i)
+    }
+}
+
+fn keys(it: impl Iterator<Item = Result<String, String>>) -> Result<Vec<String>, String> {
+    it.collect()
+}
+
+fn joined(it: impl Iterator<Item = Result<String, String>>) -> Result<String, String> {
+    Ok(keys(it)?.join(", "))
+}
+
+/// The type indices a type refers to directly.
+fn children(ty: &ValueType) -> Vec<u32> {
+    match ty {
+        ValueType::List(t) | ValueType::Option(t) => vec![*t],
+        ValueType::Tuple(ts) => ts.clone(),
+        ValueType::Record(fs) => fs.iter().map(|(_, t)| *t).collect(),
+        ValueType::Variant(cs) => cs.iter().filter_map(|(_, t)| *t).collect(),
+        ValueType::Result { ok, err } => ok.iter().chain(err).copied().collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,38 @@
+//! Expands `rivet::component!` on the plan build.rs records and checks the
+//! generated API has the documented shape, against the real `rivet` crate.
+
+rivet::component!(Fixture, "fixture");
+
+struct Host;
+
+impl FixtureImports for Host {
+    fn log_emit(&mut self, who: String) -> Result<String, rivet::Trap> {
+        Ok(who)
+    }
+}
+
+#[test]
+fn generated_api_has_the_documented_shape() {
+    type Greet = fn(&Fixture, &mut rivet::Store, &str) -> Result<String, rivet::Trap>;
+    let _greet: Greet = Fixture::greet;
+    type Make = fn(
+        &Fixture,
+        &mut rivet::Store,
+        FixtureVariant0,
+        FixtureFlags0,
+        &[String],
+    ) -> Result<Result<FixtureRecord0, String>, rivet::Trap>;
+    let _make: Make = Fixture::shapes_make;
+    let record = FixtureRecord0 {
+        name: "a".into(),
+        tags: vec!["b".into()],
+    };
+    assert_eq!(record.clone(), record);
+    let flags = FixtureFlags0 {
+        bold: true,
+        ..Default::default()
+    };
+    assert!(!flags.italic);
+    assert_ne!(FixtureVariant0::Off, FixtureVariant0::Level(3));
+    assert_eq!(Host.log_emit("x".into()).unwrap(), "x");
+}
