@@ -469,6 +469,7 @@ fn resources_move_between_host_and_guest_and_run_destructors() {
     let mut b = Builder::new();
     b.plan.resources.push(ResourceDef {
         instance: 0,
+        imported: false,
         dtor: Some(export(0, "dtor")),
         name: "r".into(),
     });
