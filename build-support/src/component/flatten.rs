@@ -380,11 +380,12 @@ impl<'a> Flattener<'_, 'a> {
             Instance::Instantiate { module_index, args } => {
                 let tree_module = match get(&scope.modules, *module_index, offset)? {
                     ModuleDef::Defined(m) => m,
-                    ModuleDef::Imported(_) => {
+                    ModuleDef::Imported(i) => {
+                        let name = &self.plan.module_imports[i as usize];
                         return Err(Error::unsupported(
                             offset,
-                            "instantiating a core module imported from the host",
-                        ))
+                            format!("instantiating core module `{name}` imported from the host"),
+                        ));
                     }
                 };
                 let named: HashMap<&str, u32> = args.iter().map(|a| (a.name, a.index)).collect();
@@ -664,7 +665,10 @@ impl<'a> Flattener<'_, 'a> {
                 let types = self.tree.components[scope.def].types.as_ref();
                 let index = scope.instances.len() as u32;
                 if index >= types.component_instance_count() {
-                    return Err(Error::at(offset, "instance index out of sync with the validator"));
+                    return Err(Error::at(
+                        offset,
+                        "instance index out of sync with the validator",
+                    ));
                 }
                 let id = types.component_instance_at(index);
                 Def::Instance(self.host_instance(scope, name, id, offset)?)
