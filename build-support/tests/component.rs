@@ -376,7 +376,10 @@ fn resources_imported_from_the_host_are_plan_resources() {
     .unwrap();
     let names: Vec<_> = plan.resources.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["r", "i#t"]);
-    assert!(plan.resources.iter().all(|r| r.imported && r.dtor.is_none()));
+    assert!(plan
+        .resources
+        .iter()
+        .all(|r| r.imported && r.dtor.is_none()));
     let f = &plan.func_types[plan.imports[0].ty as usize];
     assert_eq!(plan.types[f.params[0].1 as usize], ValueType::Own(0));
     assert_eq!(plan.types[f.params[1].1 as usize], ValueType::Borrow(1));
