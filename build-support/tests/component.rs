@@ -364,21 +364,75 @@ fn async_is_rejected_with_the_exact_message() {
 }
 
 #[test]
+fn resources_imported_from_the_host_are_plan_resources() {
+    let (plan, _) = plan(
+        r#"(component
+             (import "r" (type $r (sub resource)))
+             (import "r2" (type $r2 (eq $r)))
+             (import "i" (instance $i (export "t" (type (sub resource)))))
+             (alias export $i "t" (type $t))
+             (import "f" (func (param "x" (own $r2)) (param "y" (borrow $t)))))"#,
+    )
+    .unwrap();
+    let names: Vec<_> = plan.resources.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["r", "i#t"]);
+    assert!(plan
+        .resources
+        .iter()
+        .all(|r| r.imported && r.dtor.is_none()));
+    let f = &plan.func_types[plan.imports[0].ty as usize];
+    assert_eq!(plan.types[f.params[0].1 as usize], ValueType::Own(0));
+    assert_eq!(plan.types[f.params[1].1 as usize], ValueType::Borrow(1));
+}
+
+#[test]
+fn imported_resources_thread_through_nested_instances() {
+    let (plan, _) = plan(
+        r#"(component
+             (import "T" (type $T (sub resource)))
+             (import "f" (func $f (param "x" (own $T))))
+             (component $C
+               (import "T" (type $T (sub resource)))
+               (import "g" (func $g (param "x" (own $T))))
+               (core func $lg (canon lower (func $g)))
+               (core module $m (import "" "g" (func (param i32))))
+               (core instance (instantiate $m (with "" (instance (export "g" (func $lg)))))))
+             (instance (instantiate $C (with "T" (type $T)) (with "g" (func $f)))))"#,
+    )
+    .unwrap();
+    assert_eq!(plan.resources.len(), 1);
+    assert!(plan.resources[0].imported);
+    let f = &plan.func_types[plan.imports[0].ty as usize];
+    assert_eq!(plan.types[f.params[0].1 as usize], ValueType::Own(0));
+    assert_eq!(plan.host_lowers.len(), 1);
+    assert_eq!(plan.host_lowers[0].instance, 1);
+}
+
+#[test]
+fn core_module_imports_are_recorded() {
+    let (plan, modules) = plan(
+        r#"(component
+             (core type $mt (module (export "f" (func))))
+             (import "m" (core module (type $mt))))"#,
+    )
+    .unwrap();
+    assert_eq!(plan.module_imports, ["m"]);
+    assert_eq!(modules, 0);
+    assert!(plan.steps.is_empty());
+}
+
+#[test]
 fn unsupported_constructs_are_errors_with_offsets() {
     for (wat, reason) in [
-        (
-            r#"(component
-                 (import "r" (type $r (sub resource)))
-                 (import "f" (func (param "x" (own $r)))))"#,
-            "resource types imported from the host",
-        ),
         (
             r#"(component (import "c" (component)))"#,
             "component imports",
         ),
         (
-            r#"(component (import "m" (core module)))"#,
-            "module imports",
+            r#"(component
+                 (import "m" (core module $m))
+                 (core instance (instantiate $m)))"#,
+            "instantiating core module `m` imported from the host",
         ),
     ] {
         let wasm = wat::parse_str(wat).unwrap();

@@ -207,11 +207,15 @@ pub struct ComponentInstance {
     pub parent: Option<u32>,
 }
 
-/// A resource type the component defines.
+/// A resource type the component defines, or one the root imports from the host.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ResourceDef {
-    /// Component instance that defines it (whose handles hold its representations).
+    /// Component instance that defines it (whose handles hold its representations);
+    /// the root for an imported resource.
     pub instance: u32,
+    /// Whether the root imports it from the host (under `name`) rather than a
+    /// component instance defining it: the host must supply it at instantiation.
+    pub imported: bool,
     /// Destructor `(rep: i32)`, if any.
     pub dtor: Option<CoreDef>,
     /// The name the resource is exported under, for messages.
@@ -271,4 +275,7 @@ pub struct Component {
     pub lifts: Vec<Lift>,
     pub steps: Vec<Step>,
     pub exports: Vec<ComponentExport>,
+    /// Names of the core modules the root imports from the host; the host must
+    /// supply them at instantiation.
+    pub module_imports: Vec<String>,
 }

@@ -24,7 +24,7 @@ use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, Resou
 use wasmparser::types::Types;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind,
-    ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Instance,
+    ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Instance, TypeBounds,
 };
 
 /// The flattened component: the unit's core modules and the plan.
@@ -80,9 +80,17 @@ enum Def {
     Func(Func),
     Instance(Rc<Exports>),
     Type(TypeDef),
-    /// A core module definition (index into the tree's modules).
-    Module(usize),
+    Module(ModuleDef),
     Component(ComponentRef),
+}
+
+/// A core module of a component-level index space.
+#[derive(Clone, Copy)]
+enum ModuleDef {
+    /// Defined in the component: index into the tree's modules.
+    Defined(usize),
+    /// Imported by the root from the host: index into the plan's `module_imports`.
+    Imported(u32),
 }
 
 /// The named items of a component instance.
@@ -99,7 +107,7 @@ struct ComponentRef {
 /// component was defined: what `alias outer` can reach.
 #[derive(Default)]
 struct Closure {
-    modules: Vec<usize>,
+    modules: Vec<ModuleDef>,
     components: Vec<ComponentRef>,
     types: Vec<TypeDef>,
     parent: Option<Rc<Closure>>,
@@ -128,7 +136,7 @@ struct Scope {
     core_tables: Vec<CoreDef>,
     core_globals: Vec<CoreDef>,
     core_instances: Vec<CoreInstance>,
-    modules: Vec<usize>,
+    modules: Vec<ModuleDef>,
     components: Vec<ComponentRef>,
     funcs: Vec<Func>,
     instances: Vec<Rc<Exports>>,
@@ -274,7 +282,7 @@ impl<'a> Flattener<'_, 'a> {
         let tree = self.tree;
         for item in &tree.components[scope.def].items {
             match item {
-                Item::Module(m) => scope.modules.push(*m),
+                Item::Module(m) => scope.modules.push(ModuleDef::Defined(*m)),
                 Item::Component(c) => {
                     let outer = Rc::new(scope.snapshot());
                     scope.components.push(ComponentRef { def: *c, outer });
@@ -316,6 +324,7 @@ impl<'a> Flattener<'_, 'a> {
                 };
                 self.plan.resources.push(ResourceDef {
                     instance: scope.instance,
+                    imported: false,
                     dtor,
                     name: String::new(),
                 });
@@ -369,7 +378,16 @@ impl<'a> Flattener<'_, 'a> {
     ) -> Result<(), Error> {
         let created = match instance {
             Instance::Instantiate { module_index, args } => {
-                let tree_module = get(&scope.modules, *module_index, offset)?;
+                let tree_module = match get(&scope.modules, *module_index, offset)? {
+                    ModuleDef::Defined(m) => m,
+                    ModuleDef::Imported(i) => {
+                        let name = &self.plan.module_imports[i as usize];
+                        return Err(Error::unsupported(
+                            offset,
+                            format!("instantiating core module `{name}` imported from the host"),
+                        ));
+                    }
+                };
                 let named: HashMap<&str, u32> = args.iter().map(|a| (a.name, a.index)).collect();
                 let mut defs = Vec::new();
                 for (module, name) in &self.tree.modules[tree_module].imports {
@@ -641,18 +659,30 @@ impl<'a> Flattener<'_, 'a> {
                 };
                 Def::Func(self.host_func(scope, name.to_string(), id, offset)?)
             }
-            ComponentTypeRef::Instance(index) => {
-                let types = &self.tree.components[scope.def].types;
-                let ComponentAnyTypeId::Instance(id) = any_type(types, index, offset)? else {
-                    return Err(Error::at(offset, "instance import of a non-instance type"));
-                };
+            ComponentTypeRef::Instance(_) => {
+                // The imported instance's own type, in which the validator gave
+                // the resources it defines fresh identities.
+                let types = self.tree.components[scope.def].types.as_ref();
+                let index = scope.instances.len() as u32;
+                if index >= types.component_instance_count() {
+                    return Err(Error::at(
+                        offset,
+                        "instance index out of sync with the validator",
+                    ));
+                }
+                let id = types.component_instance_at(index);
                 Def::Instance(self.host_instance(scope, name, id, offset)?)
             }
-            // A resource type imported from the host has no plan resource: using
-            // it in a function type or an intrinsic is what is unsupported.
-            ComponentTypeRef::Type(_) => Def::Type(TypeDef::Other),
+            ComponentTypeRef::Type(TypeBounds::SubResource) => {
+                Def::Type(TypeDef::Resource(self.host_resource(name)))
+            }
+            // Equal to a type already bound: `push_type` resolves it.
+            ComponentTypeRef::Type(TypeBounds::Eq(_)) => Def::Type(TypeDef::Other),
             ComponentTypeRef::Module(_) => {
-                return Err(Error::unsupported(offset, "module imports"))
+                self.plan.module_imports.push(name.to_string());
+                Def::Module(ModuleDef::Imported(
+                    self.plan.module_imports.len() as u32 - 1,
+                ))
             }
             ComponentTypeRef::Component(_) => {
                 return Err(Error::unsupported(offset, "component imports"))
@@ -662,11 +692,33 @@ impl<'a> Flattener<'_, 'a> {
         self.push_def(scope, def, offset)
     }
 
+    /// A resource type the root imports from the host under `name`.
+    fn host_resource(&mut self, name: &str) -> u32 {
+        self.plan.resources.push(ResourceDef {
+            instance: 0,
+            imported: true,
+            dtor: None,
+            name: name.to_string(),
+        });
+        self.plan.resources.len() as u32 - 1
+    }
+
+    /// A resource type exported by an instance the root imports: one bound
+    /// already (`eq` to an outer resource) or a fresh one the host supplies.
+    fn instance_resource(&mut self, scope: &mut Scope, id: ResourceId, name: &str) -> TypeDef {
+        if let Some(r) = scope.resources.get(&id) {
+            return TypeDef::Resource(*r);
+        }
+        let r = self.host_resource(name);
+        scope.resources.insert(id, r);
+        TypeDef::Resource(r)
+    }
+
     /// An instance imported from the host under `name`: its functions become
     /// imports named `name#f` (`name#inner#f` for nested instances).
     fn host_instance(
         &mut self,
-        scope: &Scope,
+        scope: &mut Scope,
         name: &str,
         id: wasmparser::component_types::ComponentInstanceTypeId,
         offset: usize,
@@ -680,6 +732,10 @@ impl<'a> Flattener<'_, 'a> {
                 ComponentEntityType::Instance(i) => {
                     Def::Instance(self.host_instance(scope, &full, i, offset)?)
                 }
+                ComponentEntityType::Type {
+                    created: ComponentAnyTypeId::Resource(r),
+                    ..
+                } => Def::Type(self.instance_resource(scope, r.resource(), &full)),
                 ComponentEntityType::Type { .. } => Def::Type(TypeDef::Other),
                 _ => {
                     return Err(Error::unsupported(

@@ -10,7 +10,7 @@ use super::{Component, ComponentImports, HostImport};
 use crate::error::{Error, Trap};
 use crate::store::StoreId;
 use crate::{Extern, Func, Global, GlobalType, Instance, Store, Val, ValType};
-use rivet_descriptor::component::{CanonOptions, CoreDef, Step};
+use rivet_descriptor::component::{CanonOptions, Component as Plan, CoreDef, Step};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -56,6 +56,7 @@ impl Store {
         imports: &ComponentImports,
     ) -> Result<ComponentInstance, Error> {
         let plan = &c.0.plan;
+        unsupplied_imports(plan)?;
         let host =
             plan.imports
                 .iter()
@@ -431,4 +432,21 @@ fn lift_result(cx: &mut Cx, ty: &FuncType, core: &[Val]) -> Result<Option<Value>
         return cx.load_spilled(t, ptr as u32).map(Some);
     }
     cx.lift_flat(t, &mut Flat::new(&bits)).map(Some)
+}
+
+/// Refuses a plan that imports what the host API cannot supply yet: core
+/// modules and resource types imported by the root.
+fn unsupplied_imports(plan: &Plan) -> Result<(), Error> {
+    if let Some(name) = plan.module_imports.first() {
+        return Err(Error::Link(format!(
+            "missing component import `{name}`: the host cannot supply core modules yet"
+        )));
+    }
+    if let Some(r) = plan.resources.iter().find(|r| r.imported) {
+        return Err(Error::Link(format!(
+            "missing component import `{}`: the host cannot supply resource types yet",
+            r.name
+        )));
+    }
+    Ok(())
 }

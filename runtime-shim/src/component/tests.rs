@@ -469,6 +469,7 @@ fn resources_move_between_host_and_guest_and_run_destructors() {
     let mut b = Builder::new();
     b.plan.resources.push(ResourceDef {
         instance: 0,
+        imported: false,
         dtor: Some(export(0, "dtor")),
         name: "r".into(),
     });
@@ -536,4 +537,28 @@ fn resources_move_between_host_and_guest_and_run_destructors() {
 
 fn call1_opt(store: &mut Store, i: &ComponentInstance, f: &str, v: Value) -> Option<Value> {
     i.call(store, f, &[v]).unwrap()
+}
+
+#[test]
+fn host_imported_modules_and_resources_are_link_errors() {
+    let mut b = Builder::new();
+    b.plan.module_imports.push("libc".into());
+    let c = Component::from_parts(b.plan.clone(), vec![]).unwrap();
+    let mut store = Store::new(BoundsMode::Guard);
+    assert!(matches!(
+        store.instantiate_component(&c, &ComponentImports::new()),
+        Err(Error::Link(m)) if m.contains("`libc`") && m.contains("core modules")
+    ));
+    let mut b = Builder::new();
+    b.plan.resources.push(ResourceDef {
+        instance: 0,
+        imported: true,
+        dtor: None,
+        name: "wasi:io/streams#input-stream".into(),
+    });
+    let c = Component::from_parts(b.plan, vec![]).unwrap();
+    assert!(matches!(
+        store.instantiate_component(&c, &ComponentImports::new()),
+        Err(Error::Link(m)) if m.contains("input-stream") && m.contains("resource types")
+    ));
 }
