@@ -349,6 +349,7 @@ mod tests {
                 instance: 0,
                 dtor: None,
                 name: "my:pkg/api#counter".into(),
+                imported: false,
             }],
             imports: vec![ComponentImport {
                 name: "my:host/log#emit".into(),
