@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     match instance.call(&mut store, "fail", &[]) {
         Ok(_) => return Err("fail returned instead of trapping".into()),
-        Err(trap) => println!("fail: trapped: {trap}"),
+        Err(trap) => println!("fail: the guest trapped: {trap}"),
     }
     Ok(())
 }

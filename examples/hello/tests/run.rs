@@ -20,7 +20,7 @@ fn run(args: &[&str]) -> String {
 fn greets_and_reports_the_trap() {
     assert_eq!(
         run(&[]),
-        "greet: Hello, Rivet!\nfail: trapped: wasm trap: unreachable\n"
+        "greet: Hello, Rivet!\nfail: the guest trapped: unreachable\n"
     );
 }
 
