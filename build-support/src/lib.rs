@@ -4,9 +4,11 @@
 //! [`env::ModuleEnv`]; [`translate`] turns each function body into Cranelift IR;
 //! [`emit`] compiles the functions and [`trampoline`]s into one object file with its
 //! descriptor; [`package`] links objects into libraries. [`component`] decodes and
-//! flattens components into a unit of several core modules and a plan.
+//! flattens components into a unit of several core modules and a plan. [`config`]
+//! is the `build.rs` entry point that does all of this for a crate's components.
 
 pub mod component;
+pub mod config;
 pub mod decode;
 pub mod emit;
 pub mod env;
@@ -16,6 +18,7 @@ pub mod package;
 pub mod trampoline;
 pub mod translate;
 
+pub use config::Config;
 pub use error::Error;
 pub use rivet_descriptor::BoundsMode;
 

@@ -1,0 +1,341 @@
+//! The `build.rs` entry point: compile components for cargo's target, archive
+//! them, tell cargo how to link them, and leave each plan in `OUT_DIR` for the
+//! `rivet::component!` macro.
+//!
+//! The contract with the macro, for `Config::new().component("hello", path)`:
+//! the object exports the descriptor `rivet_component_hello`, is archived as
+//! `$OUT_DIR/librivet_component_hello.a`, and the plan is written postcard-encoded
+//! to `$OUT_DIR/rivet/hello.plan`.
+
+use crate::component::{decode, flatten};
+use crate::emit::{self, UnitModule};
+use crate::{package, BoundsMode, Error, Options};
+use rivet_descriptor::component::Component as Plan;
+use std::path::{Path, PathBuf};
+
+/// Compiles the components a crate embeds, from its `build.rs`:
+///
+/// ```no_run
+/// rivet_build::Config::new()
+///     .component("hello", "guest/hello.wat")
+///     .compile();
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    components: Vec<(String, PathBuf)>,
+    bounds: BoundsMode,
+}
+
+/// What cargo tells a build script about where and for what it builds.
+#[derive(Debug, Clone)]
+pub struct BuildEnv {
+    /// Where the archives and plans go (`OUT_DIR`).
+    pub out_dir: PathBuf,
+    /// The triple to compile for (`TARGET`).
+    pub target: String,
+}
+
+impl BuildEnv {
+    /// Reads `OUT_DIR` and `TARGET`; outside a build script these are unset,
+    /// which is an error saying so.
+    pub fn from_env() -> Result<BuildEnv, Error> {
+        let var = |name: &str| {
+            std::env::var(name).map_err(|_| {
+                Error::msg(format!(
+                    "environment variable {name} is not set: rivet_build::Config runs from a \
+                     build script (build.rs), where cargo sets it"
+                ))
+            })
+        };
+        Ok(BuildEnv {
+            out_dir: PathBuf::from(var("OUT_DIR")?),
+            target: var("TARGET")?,
+        })
+    }
+}
+
+impl Config {
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Adds a component (`.wasm` binary or `.wat` text) compiled under `name`.
+    /// The same file may be added under several names; each gets its own
+    /// descriptor symbol, archive and plan.
+    pub fn component(&mut self, name: &str, path: impl AsRef<Path>) -> &mut Config {
+        self.components
+            .push((name.to_string(), path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// How compiled code checks linear-memory accesses (default: guard regions).
+    pub fn bounds(&mut self, bounds: BoundsMode) -> &mut Config {
+        self.bounds = bounds;
+        self
+    }
+
+    /// [`Config::try_compile`], stopping the build with a readable message on error
+    /// (a build script reports errors by panicking).
+    pub fn compile(&self) {
+        if let Err(e) = self.try_compile() {
+            panic!("\n\nrivet: {e}\n\n");
+        }
+    }
+
+    /// Compiles every component for cargo's `TARGET` into `OUT_DIR` and prints the
+    /// `cargo:` directives that link them and rebuild when their files change.
+    pub fn try_compile(&self) -> Result<(), Error> {
+        let env = BuildEnv::from_env()?;
+        for line in self.compile_in(&env)? {
+            println!("{line}");
+        }
+        Ok(())
+    }
+
+    /// Compiles every component into `env.out_dir` and returns the `cargo:`
+    /// directives to print (separate from printing so tests can check them).
+    pub fn compile_in(&self, env: &BuildEnv) -> Result<Vec<String>, Error> {
+        self.check_names()?;
+        let mut lines = vec![format!(
+            "cargo:rustc-link-search=native={}",
+            env.out_dir.display()
+        )];
+        for (name, path) in &self.components {
+            lines.push(format!("cargo:rerun-if-changed={}", path.display()));
+            let lib = self
+                .compile_one(name, path, env)
+                .map_err(|e| e.in_file(path))?;
+            lines.push(format!("cargo:rustc-link-lib=static={lib}"));
+        }
+        Ok(lines)
+    }
+
+    /// Refuses an empty configuration and names that would collide once
+    /// sanitised, so two components never overwrite each other's files.
+    fn check_names(&self) -> Result<(), Error> {
+        if self.components.is_empty() {
+            return Err(Error::msg(
+                "no components to compile: add one with .component(\"name\", \"path.wasm\")",
+            ));
+        }
+        let mut seen: Vec<(String, &str)> = Vec::new();
+        for (name, _) in &self.components {
+            let symbol = symbol_name(name)?;
+            if let Some((_, other)) = seen.iter().find(|(s, _)| *s == symbol) {
+                return Err(Error::msg(format!(
+                    "components `{other}` and `{name}` both map to the symbol `{symbol}`: \
+                     give them distinct names"
+                )));
+            }
+            seen.push((symbol, name));
+        }
+        Ok(())
+    }
+
+    /// Compiles one component; returns the library name to link.
+    fn compile_one(&self, name: &str, path: &Path, env: &BuildEnv) -> Result<String, Error> {
+        let wasm = read_wasm(path)?;
+        let symbol = symbol_name(name)?;
+        let options = Options {
+            bounds: self.bounds,
+            target: Some(env.target.clone()),
+            symbol: symbol.clone(),
+            ..Options::default()
+        };
+        let (object, plan) = compile_with_plan(&wasm, &options)?;
+        let object_path = env.out_dir.join(format!("{symbol}.o"));
+        write(&object_path, &object)?;
+        package::archive(&[object_path], &env.out_dir, &symbol)?;
+        let plan_dir = env.out_dir.join("rivet");
+        std::fs::create_dir_all(&plan_dir)
+            .map_err(|e| Error::msg(format!("creating {}: {e}", plan_dir.display())))?;
+        write(&plan_dir.join(format!("{name}.plan")), &encode_plan(&plan))?;
+        Ok(symbol)
+    }
+}
+
+/// The descriptor symbol (and library name) of component `name`:
+/// `rivet_component_` followed by the name with every character that cannot
+/// appear in a C identifier replaced by `_`.
+pub fn symbol_name(name: &str) -> Result<String, Error> {
+    if name.is_empty() {
+        return Err(Error::msg("a component name must not be empty"));
+    }
+    if name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(Error::msg(format!(
+            "component name `{name}` would escape OUT_DIR/rivet: use letters, digits, `-` and `_`"
+        )));
+    }
+    let clean: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    Ok(format!("rivet_component_{clean}"))
+}
+
+/// The plan file's bytes, as the macro decodes them.
+fn encode_plan(plan: &Plan) -> Vec<u8> {
+    postcard::to_allocvec(plan).expect("encoding a plan into memory cannot fail")
+}
+
+/// Reads a component, converting the text format when the file is `.wat`.
+pub fn read_wasm(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::msg(format!("cannot read the component: {e}")).in_file(path.to_path_buf())
+    })?;
+    if path.extension().is_some_and(|e| e == "wat") || !bytes.starts_with(b"\0asm") {
+        return wat::parse_bytes(&bytes)
+            .map(|b| b.into_owned())
+            .map_err(|e| Error::msg(format!("invalid WebAssembly text: {e}")));
+    }
+    Ok(bytes)
+}
+
+/// Compiles a component and also returns its plan, which the object's
+/// descriptor carries too but which a build script needs separately.
+pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Plan), Error> {
+    if !crate::is_component(wasm) {
+        return Err(Error::msg(
+            "this is a core module, not a component: wrap it in a component \
+             (e.g. `wasm-tools component new`) before embedding it",
+        ));
+    }
+    let tree = decode::decode(wasm, options.multi_memory)?;
+    let flat = flatten::flatten(&tree)?;
+    let modules: Vec<UnitModule<'_>> = flat
+        .modules
+        .iter()
+        .map(|m| UnitModule {
+            wasm: &m.wasm,
+            offset: m.offset,
+        })
+        .collect();
+    let object = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;
+    Ok((object, flat.plan))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A component exporting `add(a: u32, b: u32) -> u32`.
+    const ADD: &str = r#"
+        (component
+          (core module $m (func (export "add") (param i32 i32) (result i32)
+            (i32.add (local.get 0) (local.get 1))))
+          (core instance $i (instantiate $m))
+          (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+            (canon lift (core func $i "add"))))"#;
+
+    /// A fresh directory under the target's temp dir, named after the test.
+    fn temp_dir(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rivet-config-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn env_in(dir: &Path) -> BuildEnv {
+        let out_dir = dir.join("out");
+        std::fs::create_dir_all(&out_dir).unwrap();
+        BuildEnv {
+            out_dir,
+            target: target_lexicon::HOST.to_string(),
+        }
+    }
+
+    #[test]
+    fn writes_archive_plan_and_directives() {
+        let dir = temp_dir("ok");
+        let wat = dir.join("add.wat");
+        std::fs::write(&wat, ADD).unwrap();
+        let env = env_in(&dir);
+        let lines = Config::new()
+            .component("my-add", &wat)
+            .component("again", &wat)
+            .compile_in(&env)
+            .unwrap();
+        let out = env.out_dir.display();
+        assert_eq!(
+            lines,
+            [
+                format!("cargo:rustc-link-search=native={out}"),
+                format!("cargo:rerun-if-changed={}", wat.display()),
+                "cargo:rustc-link-lib=static=rivet_component_my_add".to_string(),
+                format!("cargo:rerun-if-changed={}", wat.display()),
+                "cargo:rustc-link-lib=static=rivet_component_again".to_string(),
+            ]
+        );
+        for lib in ["rivet_component_my_add", "rivet_component_again"] {
+            let archive = std::fs::read(env.out_dir.join(format!("lib{lib}.a"))).unwrap();
+            assert!(archive.starts_with(b"!<arch>\n"));
+        }
+        let plan = std::fs::read(env.out_dir.join("rivet/my-add.plan")).unwrap();
+        let plan: Plan = postcard::from_bytes(&plan).unwrap();
+        assert_eq!(plan.exports.len(), 1);
+        assert_eq!(plan.exports[0].name, "add");
+        assert!(env.out_dir.join("rivet/again.plan").exists());
+    }
+
+    #[test]
+    fn errors_name_the_file_and_offset() {
+        let dir = temp_dir("bad");
+        let env = env_in(&dir);
+        let bad = dir.join("bad.wasm");
+        // A component header followed by a truncated section.
+        std::fs::write(&bad, b"\0asm\x0d\0\x01\0\x07\x05").unwrap();
+        let e = Config::new()
+            .component("bad", &bad)
+            .compile_in(&env)
+            .unwrap_err();
+        assert_eq!(e.file.as_deref(), Some(bad.as_path()));
+        assert!(e.offset.is_some(), "{e}");
+        let missing = dir.join("missing.wasm");
+        let e = Config::new()
+            .component("m", &missing)
+            .compile_in(&env)
+            .unwrap_err();
+        assert!(e.to_string().contains("missing.wasm"), "{e}");
+        assert!(e.to_string().contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn text_errors_and_core_modules_are_explained() {
+        let dir = temp_dir("text");
+        let env = env_in(&dir);
+        let wat = dir.join("broken.wat");
+        std::fs::write(&wat, "(component (func))").unwrap();
+        let e = Config::new()
+            .component("b", &wat)
+            .compile_in(&env)
+            .unwrap_err();
+        assert!(e.to_string().contains("invalid WebAssembly text"), "{e}");
+        let core = dir.join("core.wat");
+        std::fs::write(&core, "(module)").unwrap();
+        let e = Config::new()
+            .component("c", &core)
+            .compile_in(&env)
+            .unwrap_err();
+        assert!(e.to_string().contains("not a component"), "{e}");
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(symbol_name("a-b.c").unwrap(), "rivet_component_a_b_c");
+        assert!(symbol_name("").is_err());
+        assert!(symbol_name("../x").is_err());
+        let env = env_in(&temp_dir("names"));
+        let e = Config::new()
+            .component("a-b", "x.wat")
+            .component("a_b", "y.wat")
+            .compile_in(&env)
+            .unwrap_err();
+        assert!(e.to_string().contains("distinct names"), "{e}");
+        let e = Config::new().compile_in(&env).unwrap_err();
+        assert!(e.to_string().contains("no components"), "{e}");
+    }
+}

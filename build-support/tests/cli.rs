@@ -1,0 +1,97 @@
+//! Runs the `rivet` binary on a small component: compile writes an object with
+//! the component's descriptor symbol, inspect prints the plan and the adapters.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A component exporting `add`, and a second instance calling it through an
+/// adapter (so inspect has a generated module to print).
+const COMPONENT: &str = r#"
+(component
+  (component $inner
+    (core module $m (func (export "add") (param i32 i32) (result i32)
+      (i32.add (local.get 0) (local.get 1))))
+    (core instance $i (instantiate $m))
+    (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+      (canon lift (core func $i "add"))))
+  (instance $a (instantiate $inner))
+  (core func $add (canon lower (func $a "add")))
+  (core module $user
+    (import "host" "add" (func $add (param i32 i32) (result i32)))
+    (func (export "twice") (param i32) (result i32)
+      (call $add (local.get 0) (local.get 0))))
+  (core instance $host (export "add" (func $add)))
+  (core instance $u (instantiate $user (with "host" (instance $host))))
+  (func (export "twice") (param "x" u32) (result u32)
+    (canon lift (core func $u "twice"))))"#;
+
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rivet-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rivet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rivet"))
+        .args(args)
+        .output()
+        .expect("running rivet")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn compile_writes_an_object_with_the_descriptor_symbol() {
+    let dir = temp_dir("compile");
+    let input = dir.join("twice.wat");
+    std::fs::write(&input, COMPONENT).unwrap();
+    let output = dir.join("twice.o");
+    let out = rivet(&[
+        "compile",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--bounds",
+        "explicit",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("rivet_component_twice"));
+    let object = std::fs::read(&output).unwrap();
+    assert!(object.starts_with(b"\x7fELF") || object.len() > 64);
+    let has_symbol = object
+        .windows(b"rivet_component_twice".len())
+        .any(|w| w == b"rivet_component_twice");
+    assert!(has_symbol, "the object names its descriptor symbol");
+}
+
+#[test]
+fn inspect_prints_the_plan_and_adapters() {
+    let dir = temp_dir("inspect");
+    let input = dir.join("twice.wat");
+    std::fs::write(&input, COMPONENT).unwrap();
+    let out = rivet(&["inspect", input.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("core instance 0: module"), "{stdout}");
+    assert!(stdout.contains("export twice: lift"), "{stdout}");
+    assert!(stdout.contains("func(x: u32) -> u32"), "{stdout}");
+    assert!(stdout.contains("generated adapter\n(module"), "{stdout}");
+}
+
+#[test]
+fn errors_are_reported_with_the_file() {
+    let dir = temp_dir("errors");
+    let input = dir.join("bad.wasm");
+    std::fs::write(&input, b"\0asm\x0d\0\x01\0\x07\x05").unwrap();
+    let out = rivet(&["compile", input.to_str().unwrap(), "-o", "x.o"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bad.wasm: at offset"), "{stderr}");
+    let out = rivet(&["compile", "--bounds", "sometimes"]);
+    assert!(text(&out.stderr).contains("guard or explicit"));
+    let out = rivet(&["wast", "x.wast"]);
+    assert!(text(&out.stderr).contains("rivet-wast"));
+}
