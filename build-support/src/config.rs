@@ -7,8 +7,6 @@
 //! `$OUT_DIR/librivet_component_hello.a`, and the plan is written postcard-encoded
 //! to `$OUT_DIR/rivet/hello.plan`.
 
-use crate::component::{decode, flatten};
-use crate::emit::{self, UnitModule};
 use crate::{package, BoundsMode, Error, Options};
 use rivet_descriptor::component::Component as Plan;
 use std::path::{Path, PathBuf};
@@ -200,18 +198,7 @@ pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Pla
              (e.g. `wasm-tools component new`) before embedding it",
         ));
     }
-    let tree = decode::decode(wasm, options.multi_memory)?;
-    let flat = flatten::flatten(&tree)?;
-    let modules: Vec<UnitModule<'_>> = flat
-        .modules
-        .iter()
-        .map(|m| UnitModule {
-            wasm: &m.wasm,
-            offset: m.offset,
-        })
-        .collect();
-    let object = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;
-    Ok((object, flat.plan))
+    crate::component::compile::compile_with_plan(wasm, options)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {

@@ -4,9 +4,16 @@
 use super::{decode, flatten};
 use crate::emit::{self, UnitModule};
 use crate::{Error, Options};
+use rivet_descriptor::component::Component as Plan;
 
 /// See [`crate::compile_component`].
 pub fn compile_component(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
+    compile_with_plan(wasm, options).map(|(object, _)| object)
+}
+
+/// Compiles a component and also returns its plan, which the object's descriptor
+/// carries too but which a build script writes out for the bindings macro.
+pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Plan), Error> {
     let tree = decode::decode(wasm, options.multi_memory)?;
     let flat = flatten::flatten(&tree)?;
     let modules: Vec<UnitModule<'_>> = flat
@@ -17,5 +24,6 @@ pub fn compile_component(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Erro
             offset: m.offset,
         })
         .collect();
-    emit::compile_unit(&modules, Some(flat.plan), options)
+    let object = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;
+    Ok((object, flat.plan))
 }
