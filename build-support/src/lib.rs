@@ -6,6 +6,22 @@
 //! descriptor; [`package`] links objects into libraries. [`component`] decodes and
 //! flattens components into a unit of several core modules and a plan. [`config`]
 //! is the `build.rs` entry point that does all of this for a crate's components.
+//!
+//! # In a build script
+//! ```no_run
+//! // build.rs of the crate that embeds the component; `rivet` is a normal
+//! // dependency of that crate and `rivet-build` a build-dependency.
+//! fn main() {
+//!     rivet_build::Config::new()
+//!         .component("hello", "guest/hello.wat") // .wasm or .wat
+//!         .compile();
+//! }
+//! ```
+//! The component is compiled for cargo's `TARGET`, archived as
+//! `librivet_component_hello.a` and linked into the crate; its plan is written to
+//! `$OUT_DIR/rivet/hello.plan`, from which `rivet::component!(Hello, "hello")`
+//! generates typed bindings in the crate's code. A bad component stops the build
+//! with the file, the byte offset and the reason.
 
 pub mod component;
 pub mod config;

@@ -1,6 +1,41 @@
-//! Rivet's runtime shim: loads natively compiled WebAssembly modules from their
-//! descriptors, instantiates them in a [`Store`], calls into them and turns
-//! hardware faults in wasm code into [`Trap`]s the host can handle.
+//! Rivet's runtime shim: loads natively compiled WebAssembly modules and components
+//! from their descriptors, instantiates them in a [`Store`], calls into them and
+//! turns hardware faults in wasm code into [`Trap`]s the host can handle.
+//!
+//! # The whole flow
+//! 1. `build.rs` compiles a component with `rivet_build::Config` into a static
+//!    library whose descriptor symbol is `rivet_component_NAME`, and writes the
+//!    component's plan to `OUT_DIR` (see the `rivet-build` crate).
+//! 2. The host names it with [`component!`], which generates typed bindings from
+//!    that plan: `rivet::component!(Hello, "hello")` gives a struct `Hello` with
+//!    `instantiate` and one method per export.
+//! 3. At run time this crate does the rest: it reserves memories, fills tables and
+//!    globals, runs the plan's core instances in order, and carries every call's
+//!    values across the Canonical ABI.
+//!
+//! The dynamic API underneath the bindings works on any descriptor, for hosts that
+//! pick components at run time:
+//!
+//! ```no_run
+//! use rivet::{BoundsMode, Component, ComponentImports, RawDescriptor, Store, Value};
+//!
+//! /// Calls `greet("you")` on the component behind `descriptor`.
+//! ///
+//! /// # Safety
+//! /// `descriptor` is a descriptor compiled by rivet-build, loaded for as long as
+//! /// the program runs (a linked `static`, or a library that is never unloaded).
+//! unsafe fn greet(descriptor: *const RawDescriptor) -> Result<(), Box<dyn std::error::Error>> {
+//!     let component = unsafe { Component::from_descriptor(descriptor) }?;
+//!     let mut store = Store::new(BoundsMode::Guard);
+//!     let instance = store.instantiate_component(&component, &ComponentImports::new())?;
+//!     match instance.call(&mut store, "greet", &[Value::String("you".into())]) {
+//!         Ok(greeting) => println!("{greeting:?}"),
+//!         // A trap is an error like any other; the store stays usable.
+//!         Err(trap) => println!("the guest trapped: {trap}"),
+//!     }
+//!     Ok(())
+//! }
+//! ```
 
 mod arena;
 mod builtins;
