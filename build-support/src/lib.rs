@@ -9,13 +9,11 @@
 //!
 //! # In a build script
 //! ```no_run
-//! // build.rs of the crate that embeds the component; `rivet` is a normal
-//! // dependency of that crate and `rivet-build` a build-dependency.
-//! fn main() {
-//!     rivet_build::Config::new()
-//!         .component("hello", "guest/hello.wat") // .wasm or .wat
-//!         .compile();
-//! }
+//! // In `main` of the build.rs of the crate that embeds the component; `rivet` is
+//! // a normal dependency of that crate and `rivet-build` a build-dependency.
+//! rivet_build::Config::new()
+//!     .component("hello", "guest/hello.wat") // .wasm or .wat
+//!     .compile();
 //! ```
 //! The component is compiled for cargo's `TARGET`, archived as
 //! `librivet_component_hello.a` and linked into the crate; its plan is written to
