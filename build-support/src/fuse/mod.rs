@@ -415,6 +415,16 @@ impl Fuser {
     }
 }
 
+/// The definition behind canonical option `option` of a `canon {which}`, which
+/// the adapter needs.
+fn required<'a>(def: Option<&'a CoreDef>, option: &str, which: &str) -> Result<&'a CoreDef, Error> {
+    def.ok_or_else(|| {
+        Error::msg(format!(
+            "canonical option `{option}` is required on this `canon {which}`"
+        ))
+    })
+}
+
 /// Imports the memory of `options` if the adapter uses it.
 fn memory(
     module: &mut ModuleBuilder,
@@ -425,11 +435,7 @@ fn memory(
     if !used {
         return Ok(None);
     }
-    let def = options.memory.as_ref().ok_or_else(|| {
-        Error::msg(format!(
-            "canonical option `memory` is required on this `canon {which}`"
-        ))
-    })?;
+    let def = required(options.memory.as_ref(), "memory", which)?;
     Ok(Some(module.import_memory(def)))
 }
 
@@ -443,11 +449,7 @@ fn realloc(
     if !used {
         return Ok(None);
     }
-    let def = options.realloc.as_ref().ok_or_else(|| {
-        Error::msg(format!(
-            "canonical option `realloc` is required on this `canon {which}`"
-        ))
-    })?;
+    let def = required(options.realloc.as_ref(), "realloc", which)?;
     let i32s = [ValType::I32; 4];
     Ok(Some(module.import_func(def, &i32s, &[ValType::I32])))
 }
