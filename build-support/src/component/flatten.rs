@@ -6,12 +6,16 @@
 //! to the instantiation arguments. Core instantiations become
 //! [`Step::Instantiate`]s in execution order; each distinct core module is put in
 //! the unit once however often it is instantiated. Lowers of lifted functions get
-//! a fused adapter module, instantiated as a step right where the lower appears.
+//! a fused adapter, put in the oldest adapter group whose instantiation step
+//! comes after every core instance the adapter imports from, or in a new group
+//! instantiated right after the newest core instance so far: as few adapter
+//! modules as their dependencies allow. Groups are encoded at the end, when no
+//! more adapters can join them.
 
 use super::async_error;
 use super::decode::{Item, Tree};
 use super::types::{Interner, TypeScope};
-use crate::fuse::{adapter_module, AdapterRequest};
+use crate::fuse::{AdapterGroup, AdapterRequest};
 use crate::Error;
 use rivet_descriptor::component::{
     CanonOptions, Component, ComponentExport, ComponentImport, ComponentInstance, CoreDef,
@@ -48,10 +52,12 @@ pub fn flatten<'a>(tree: &Tree<'a>) -> Result<Flattened<'a>, Error> {
         modules: Vec::new(),
         module_index: HashMap::new(),
         interner: Interner::default(),
+        groups: Vec::new(),
     };
     f.plan.instances.push(ComponentInstance { parent: None });
     let mut root = Scope::new(0, tree.root(), Rc::new(Closure::default()), None);
     f.run(&mut root)?;
+    f.finish_groups()?;
     Ok(Flattened {
         modules: f.modules,
         plan: f.plan,
@@ -274,6 +280,9 @@ struct Flattener<'t, 'a> {
     /// compiled once.
     module_index: HashMap<&'a [u8], u32>,
     interner: Interner,
+    /// Adapter groups, oldest first, each with the step that instantiates it
+    /// (a placeholder until [`Flattener::finish_groups`]).
+    groups: Vec<(u32, AdapterGroup)>,
 }
 
 impl<'a> Flattener<'_, 'a> {
@@ -601,8 +610,9 @@ impl<'a> Flattener<'_, 'a> {
         Ok(())
     }
 
-    /// Generates the fused adapter for lowering `lift` into `instance`, adds its
-    /// module and instantiation step, and returns the lowered core function.
+    /// Generates the fused adapter for lowering `lift` into `instance` in the
+    /// first group instantiated after everything it imports, and returns the
+    /// lowered core function.
     fn adapter(
         &mut self,
         lift: &Lift,
@@ -610,6 +620,16 @@ impl<'a> Flattener<'_, 'a> {
         instance: u32,
         offset: usize,
     ) -> Result<CoreDef, Error> {
+        let needs = newest_instance(lift, lower);
+        let position = self
+            .groups
+            .iter()
+            .position(|(step, _)| needs.is_none_or(|n| *step > n));
+        let position = position.unwrap_or(self.groups.len());
+        if position == self.groups.len() {
+            let step = self.step(u32::MAX, Vec::new());
+            self.groups.push((step, AdapterGroup::default()));
+        }
         let request = AdapterRequest {
             plan: &self.plan,
             ty: lift.ty,
@@ -619,20 +639,33 @@ impl<'a> Flattener<'_, 'a> {
             lift_instance: lift.instance,
             callee: &lift.func,
         };
-        let adapter = adapter_module(&request).map_err(|mut e| {
+        let (step, group) = &mut self.groups[position];
+        let export = group.add(&request).map_err(|mut e| {
             e.offset = e.offset.or(Some(offset));
             e
         })?;
-        self.modules.push(PlanModule {
-            wasm: Cow::Owned(adapter.wasm),
-            offset: 0,
-        });
-        let module = self.modules.len() as u32 - 1;
-        let step = self.step(module, adapter.imports);
         Ok(CoreDef::Export {
-            instance: step,
-            name: adapter.export,
+            instance: *step,
+            name: export,
         })
+    }
+
+    /// Encodes every adapter group as a unit module and fills in its
+    /// placeholder step.
+    fn finish_groups(&mut self) -> Result<(), Error> {
+        for (step, group) in std::mem::take(&mut self.groups) {
+            let (wasm, imports) = group.finish()?;
+            self.modules.push(PlanModule {
+                wasm: Cow::Owned(wasm),
+                offset: 0,
+            });
+            let module = self.modules.len() as u32 - 1;
+            self.plan.steps[step as usize] = Step::Instantiate {
+                module,
+                args: imports,
+            };
+        }
+        Ok(())
     }
 
     fn import(
@@ -827,6 +860,22 @@ fn any_type(types: &Types, index: u32, offset: usize) -> Result<ComponentAnyType
             format!("type index {index} out of sync with the validator"),
         ))
     }
+}
+
+/// The newest core instance an adapter between `lift` and `lower` may import
+/// from (intrinsics, host lowers and resource intrinsics need none).
+fn newest_instance(lift: &Lift, lower: &CanonOptions) -> Option<u32> {
+    let options = [&lift.options, lower];
+    let defs = options
+        .iter()
+        .flat_map(|o| [&o.memory, &o.realloc, &o.post_return])
+        .flatten()
+        .chain([&lift.func]);
+    defs.filter_map(|d| match d {
+        CoreDef::Export { instance, .. } => Some(*instance),
+        _ => None,
+    })
+    .max()
 }
 
 /// The plan resource of type index `index`.

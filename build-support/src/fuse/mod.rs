@@ -1,5 +1,6 @@
 //! The fused adapter compiler: for a `canon lower` of a function that a `canon lift`
-//! inside the same plan provides, generates a core wasm module whose one export
+//! inside the same plan provides, generates a core wasm function (in an
+//! [`AdapterGroup`]'s module, which several adapters may share) that
 //! has the caller's lowered core signature, lifts the arguments out of the
 //! caller's memory, lowers them into the callee's, calls the callee, and carries
 //! the results back, exactly as the Canonical ABI says.
@@ -30,7 +31,7 @@ const MAX_FLAT_RESULTS: usize = 1;
 const MAY_LEAVE: i32 = 1;
 const MAY_ENTER: i32 = 2;
 const POISONED: i32 = 4;
-/// The adapter's export name.
+/// The export name of a module's `i`-th adapter is this prefix and `i`.
 const EXPORT: &str = "adapter";
 
 /// One adapter to generate.
@@ -62,27 +63,63 @@ pub struct AdapterModule {
     pub export: String,
 }
 
-/// Generates the adapter for `request`.
+/// Generates the adapter for `request` alone in its module.
 pub fn adapter_module(request: &AdapterRequest<'_>) -> Result<AdapterModule, Error> {
-    let plan = request.plan;
-    let ft = plan
-        .func_types
-        .get(request.ty as usize)
-        .ok_or_else(|| Error::msg(format!("unknown component function type {}", request.ty)))?;
-    let params = Ty::Record(
-        ft.params
-            .iter()
-            .map(|(_, t)| Ty::resolve(plan, *t))
-            .collect::<Result<_, _>>()?,
-    );
-    let result = ft.result.map(|t| Ty::resolve(plan, t)).transpose()?;
-    let sig = Signature::new(&params, result.as_ref());
-    let (wasm, imports) = Fuser::generate(request, &params, result.as_ref(), &sig)?;
+    let mut group = AdapterGroup::default();
+    let export = group.add(request)?;
+    let (wasm, imports) = group.finish()?;
     Ok(AdapterModule {
         wasm,
         imports,
-        export: EXPORT.to_string(),
+        export,
     })
+}
+
+/// Adapters sharing one core module, and so one instantiation: every item
+/// they import must exist before that instantiation, which is the caller's
+/// business (the flatten stage groups adapters by that rule).
+#[derive(Default)]
+pub struct AdapterGroup {
+    module: ModuleBuilder,
+}
+
+impl AdapterGroup {
+    /// Generates the adapter for `request` into the module and returns the
+    /// name it is exported under. On error the group is left unchanged.
+    pub fn add(&mut self, request: &AdapterRequest<'_>) -> Result<String, Error> {
+        let plan = request.plan;
+        let ft = plan.func_types.get(request.ty as usize).ok_or_else(|| {
+            Error::msg(format!("unknown component function type {}", request.ty))
+        })?;
+        let params = Ty::Record(
+            ft.params
+                .iter()
+                .map(|(_, t)| Ty::resolve(plan, *t))
+                .collect::<Result<_, _>>()?,
+        );
+        let result = ft.result.map(|t| Ty::resolve(plan, t)).transpose()?;
+        let sig = Signature::new(&params, result.as_ref());
+        let export = format!("{EXPORT}{}", self.module.function_count());
+        let module = self.module.clone();
+        self.module = Fuser::generate(module, request, &params, result.as_ref(), &sig, &export)?;
+        Ok(export)
+    }
+
+    /// How many adapters the module holds.
+    pub fn len(&self) -> usize {
+        self.module.function_count()
+    }
+
+    /// Whether the module holds no adapter yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The module, in the binary format (valid with multi-memory), and what to
+    /// wire each of its imports to, in import order.
+    pub fn finish(self) -> Result<(Vec<u8>, Vec<CoreDef>), Error> {
+        self.module.finish()
+    }
 }
 
 /// The core signatures on both sides of the adapter.
@@ -158,13 +195,15 @@ struct Fuser {
 }
 
 impl Fuser {
+    /// Adds the adapter for `request` to `module` as function `export`.
     fn generate(
+        mut module: ModuleBuilder,
         request: &AdapterRequest<'_>,
         params: &Ty,
         result: Option<&Ty>,
         sig: &Signature,
-    ) -> Result<(Vec<u8>, Vec<CoreDef>), Error> {
-        let mut module = ModuleBuilder::default();
+        export: &str,
+    ) -> Result<ModuleBuilder, Error> {
         let lifted = sig.lifted();
         let callee = module.import_func(request.callee, &lifted.0, &lifted.1);
         let result_needs_memory = result.is_some_and(Ty::needs_realloc);
@@ -233,9 +272,9 @@ impl Fuser {
         for local in std::mem::take(&mut fuser.results_out) {
             fuser.body.ins().local_get(local);
         }
-        fuser
-            .module
-            .finish((&lowered.0, &lowered.1), fuser.body, EXPORT)
+        let mut module = fuser.module;
+        module.add_function((&lowered.0, &lowered.1), fuser.body, export);
+        Ok(module)
     }
 
     /// Index of the `Trap` intrinsic, imported on first use.

@@ -1,6 +1,8 @@
-//! Assembling the adapter module: deduplicated imports (each remembered with
-//! the `CoreDef` the runtime wires it to), one function body, one export, and
-//! validation of the result.
+//! Assembling an adapter module: deduplicated imports (each remembered with
+//! the `CoreDef` the runtime wires it to), one function body and export per
+//! adapter, and validation of the result. Adapters only call and access their
+//! imports, never each other, so several share a module without their code
+//! changing: an import they both use is imported once.
 
 use crate::Error;
 use rivet_descriptor::component::CoreDef;
@@ -22,8 +24,8 @@ enum Kind {
     Global,
 }
 
-/// Imports and types of the module being built.
-#[derive(Default)]
+/// Imports, types and functions of the module being built.
+#[derive(Default, Clone)]
 pub struct ModuleBuilder {
     types: Vec<(Vec<ValType>, Vec<ValType>)>,
     imports: Vec<(CoreDef, Kind)>,
@@ -32,6 +34,8 @@ pub struct ModuleBuilder {
     globals: u32,
     /// Index of each import in its own index space, parallel to `imports`.
     indices: Vec<u32>,
+    /// Each defined function: its type index, body and export name.
+    functions: Vec<(u32, Body, String)>,
 }
 
 impl ModuleBuilder {
@@ -83,15 +87,22 @@ impl ModuleBuilder {
         index
     }
 
-    /// Encodes the module with `body` as its one function, exported as
-    /// `export`, validates it, and returns it with its import wiring.
-    pub fn finish(
-        mut self,
-        signature: (&[ValType], &[ValType]),
-        body: Body,
-        export: &str,
-    ) -> Result<(Vec<u8>, Vec<CoreDef>), Error> {
+    /// Adds `body` as a defined function of type `signature`, exported as
+    /// `export`.
+    pub fn add_function(&mut self, signature: (&[ValType], &[ValType]), body: Body, export: &str) {
         let ty = self.func_type(signature.0, signature.1);
+        self.functions.push((ty, body, export.to_string()));
+    }
+
+    /// How many functions the module defines.
+    pub fn function_count(&self) -> usize {
+        self.functions.len()
+    }
+
+    /// Encodes and validates the module and returns it with its import
+    /// wiring. Defined functions follow every import in the function index
+    /// space, so their indices are only known now.
+    pub fn finish(self) -> Result<(Vec<u8>, Vec<CoreDef>), Error> {
         let mut module = Module::new();
         let mut types = TypeSection::new();
         for (params, results) in &self.types {
@@ -106,13 +117,15 @@ impl ModuleBuilder {
         }
         module.section(&imports);
         let mut funcs = FunctionSection::new();
-        funcs.function(ty);
-        module.section(&funcs);
         let mut exports = ExportSection::new();
-        exports.export(export, ExportKind::Func, self.funcs);
-        module.section(&exports);
         let mut code = CodeSection::new();
-        code.function(&body.finish());
+        for (i, (ty, body, export)) in self.functions.into_iter().enumerate() {
+            funcs.function(ty);
+            exports.export(&export, ExportKind::Func, self.funcs + i as u32);
+            code.function(&body.finish());
+        }
+        module.section(&funcs);
+        module.section(&exports);
         module.section(&code);
         let wasm = module.finish();
         Validator::new_with_features(WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY)
@@ -147,6 +160,7 @@ fn entity(kind: &Kind) -> EntityType {
 }
 
 /// The adapter function's body under construction: its locals and code.
+#[derive(Clone)]
 pub struct Body {
     params: u32,
     locals: Vec<ValType>,
