@@ -73,6 +73,7 @@ pub fn decode<'data>(
         bodies: m.bodies,
         names: m.names,
         callee_names: Vec::new(),
+        direct_imports: Vec::new(),
     };
     Ok(Decoded {
         env,

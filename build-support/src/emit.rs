@@ -20,7 +20,12 @@ use target_lexicon::Triple;
 
 /// See [`crate::compile_module`].
 pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
-    compile_unit(&[UnitModule { wasm, offset: 0 }], None, options)
+    let module = UnitModule {
+        wasm,
+        offset: 0,
+        direct: Vec::new(),
+    };
+    compile_unit(&[module], None, options)
 }
 
 /// One core module of a unit and where its bytes start in the input file, so that
@@ -28,6 +33,27 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
 pub struct UnitModule<'a> {
     pub wasm: &'a [u8],
     pub offset: usize,
+    /// The static target of each imported function, in function index order
+    /// (missing entries: none): calls to it become direct calls.
+    pub direct: Vec<Option<DirectTarget>>,
+}
+
+/// A defined function of a unit module that a function import is wired to in
+/// every instantiation of the importing module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectTarget {
+    /// Index of the defining module in the unit.
+    pub module: u32,
+    /// Its function index in that module.
+    pub func: u32,
+}
+
+/// A module decoded and with its functions declared, so that other modules'
+/// direct calls can name them before any is compiled.
+struct Declared<'data> {
+    decoded: Decoded<'data>,
+    prefix: String,
+    functions: Vec<FuncId>,
 }
 
 /// Compiles several core modules into one object with one descriptor: every
@@ -56,8 +82,7 @@ pub fn compile_unit(
         ctx: Context::new(),
         builder_ctx: FunctionBuilderContext::new(),
     };
-    let mut tables = Tables::default();
-    let mut descriptors = Vec::with_capacity(modules.len());
+    let mut declared = Vec::with_capacity(modules.len());
     for (index, m) in modules.iter().enumerate() {
         let prefix = if modules.len() == 1 {
             "rivet_".to_string()
@@ -65,7 +90,16 @@ pub fn compile_unit(
             format!("rivet_m{index}_")
         };
         let module = e
-            .compile_one(m.wasm, &prefix, &isa, options, &mut tables)
+            .declare_one(m.wasm, prefix, &isa, options)
+            .map_err(|err| shift(err, m.offset))?;
+        declared.push(module);
+    }
+    link_direct(&mut declared, modules);
+    let mut tables = Tables::default();
+    let mut descriptors = Vec::with_capacity(modules.len());
+    for (module, m) in declared.into_iter().zip(modules) {
+        let module = e
+            .compile_one(module, &mut tables)
             .map_err(|err| shift(err, m.offset))?;
         descriptors.push(module);
     }
@@ -79,6 +113,31 @@ pub fn compile_unit(
         .finish()
         .emit()
         .map_err(|err| Error::msg(format!("writing the object: {err}")))
+}
+
+/// Gives each module's env the declared name of every direct target of its
+/// imports. A target that is not a defined function of the same type is left
+/// indirect: instantiation then reports the mismatch as it would anyway.
+fn link_direct(declared: &mut [Declared<'_>], modules: &[UnitModule<'_>]) {
+    for (i, m) in modules.iter().enumerate() {
+        let env = &declared[i].decoded.env;
+        let names: Vec<Option<u32>> = (0..env.imported_functions)
+            .map(|index| {
+                let target = m.direct.get(index as usize).copied().flatten()?;
+                let callee = declared.get(target.module as usize)?;
+                let callee_env = &callee.decoded.env;
+                let defined = target.func.checked_sub(callee_env.imported_functions)?;
+                let id = callee.functions.get(defined as usize)?;
+                (func_type(env, index) == func_type(callee_env, target.func)).then_some(id.as_u32())
+            })
+            .collect();
+        declared[i].decoded.env.direct_imports = names;
+    }
+}
+
+/// The type of function `index` of a module.
+fn func_type<'e>(env: &'e ModuleEnv<'_>, index: u32) -> &'e rivet_descriptor::FuncType {
+    &env.types[env.functions[index as usize] as usize]
 }
 
 /// Moves an error's offset from a module's own bytes to the enclosing input.
@@ -167,23 +226,42 @@ struct Emitter {
 }
 
 impl Emitter {
-    /// Decodes and compiles one module of the unit, appending its code and data
+    /// Decodes one module of the unit and declares its functions.
+    fn declare_one<'data>(
+        &mut self,
+        wasm: &'data [u8],
+        prefix: String,
+        isa: &OwnedTargetIsa,
+        options: &Options,
+    ) -> Result<Declared<'data>, Error> {
+        let mut decoded = decode::decode(wasm, isa.clone(), options.bounds, options.multi_memory)?;
+        let functions = self.declare_functions(&mut decoded.env, &prefix)?;
+        Ok(Declared {
+            decoded,
+            prefix,
+            functions,
+        })
+    }
+
+    /// Compiles one declared module of the unit, appending its code and data
     /// to `tables`, and returns its descriptor metadata with the shared-table
     /// indices filled in.
     fn compile_one(
         &mut self,
-        wasm: &[u8],
-        prefix: &str,
-        isa: &OwnedTargetIsa,
-        options: &Options,
+        declared: Declared<'_>,
         tables: &mut Tables,
     ) -> Result<rivet_descriptor::Module, Error> {
-        let Decoded {
-            mut env,
-            mut module,
-            data,
-        } = decode::decode(wasm, isa.clone(), options.bounds, options.multi_memory)?;
-        let functions = self.declare_functions(&mut env, prefix)?;
+        let Declared {
+            decoded:
+                Decoded {
+                    env,
+                    mut module,
+                    data,
+                },
+            prefix,
+            functions,
+        } = declared;
+        let prefix = prefix.as_str();
         module.code = self.define_functions(&env, &functions)?;
         module.defined_function_base = tables.functions.len() as u32;
         tables.functions.extend(functions);

@@ -41,6 +41,11 @@ pub struct ModuleEnv<'data> {
     /// against. Direct calls import the callee as `UserExternalName::new(0, id)`; the
     /// callee has local linkage in the same object, so the import may be `colocated`.
     pub callee_names: Vec<u32>,
+    /// For each imported function, the `UserExternalName` index of the unit
+    /// function it is always wired to, if the component plan knows one: the
+    /// translator then calls it directly instead of through the import's code
+    /// pointer. Empty for a module compiled on its own.
+    pub direct_imports: Vec<Option<u32>>,
 }
 
 impl ModuleEnv<'_> {
@@ -57,6 +62,12 @@ impl ModuleEnv<'_> {
     /// Whether function `index` is imported.
     pub fn is_imported_function(&self, index: u32) -> bool {
         index < self.imported_functions
+    }
+
+    /// The name a direct call to imported function `index` resolves to, if
+    /// its target is known at build time.
+    pub fn direct_import(&self, index: u32) -> Option<u32> {
+        self.direct_imports.get(index as usize).copied().flatten()
     }
 
     /// Defined index of memory `index`, if the module defines it.

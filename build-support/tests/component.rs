@@ -3,7 +3,7 @@
 
 use rivet_build::component::{decode, flatten, ASYNC_UNSUPPORTED};
 use rivet_build::{compile_component, is_component, package, validate_component, Error, Options};
-use rivet_descriptor::component::{Component, CoreDef, StringEncoding, ValueType};
+use rivet_descriptor::component::{Component, CoreDef, Step, StringEncoding, ValueType};
 use rivet_descriptor::{RawDescriptor, SegmentMode, Unit};
 use std::path::PathBuf;
 
@@ -331,7 +331,7 @@ fn calls_between_instances_go_through_an_adapter() {
             // before the caller, which imports its export.
             assert_eq!(modules, 3);
             let rivet_descriptor::component::Step::Instantiate { module, .. } = &plan.steps[1];
-            assert_eq!(*module, 1);
+            assert_eq!(*module, 2);
             let rivet_descriptor::component::Step::Instantiate { args, .. } = &plan.steps[2];
             assert!(matches!(&args[0], CoreDef::Export { instance: 1, .. }));
         }
@@ -409,16 +409,26 @@ fn imported_resources_thread_through_nested_instances() {
 }
 
 #[test]
-fn core_module_imports_are_recorded() {
-    let (plan, modules) = plan(
-        r#"(component
+fn core_module_imports_are_build_errors() {
+    let source = r#"(component
              (core type $mt (module (export "f" (func))))
-             (import "m" (core module (type $mt))))"#,
-    )
-    .unwrap();
-    assert_eq!(plan.module_imports, ["m"]);
-    assert_eq!(modules, 0);
-    assert!(plan.steps.is_empty());
+             (import "m" (core module (type $mt))))"#;
+    let Err(e) = plan(source) else {
+        panic!("a core module import compiled");
+    };
+    let text = e.to_string();
+    assert!(
+        text.contains("not supported: importing a core module"),
+        "{text}"
+    );
+    assert!(text.contains("embed the module in the component"), "{text}");
+    let wasm = wat::parse_str(source).unwrap();
+    let import_at = wasm.windows(2).position(|w| w == b"\x01m").unwrap();
+    assert!(
+        e.offset
+            .is_some_and(|o| o <= import_at && o + 8 > import_at),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -432,7 +442,15 @@ fn unsupported_constructs_are_errors_with_offsets() {
             r#"(component
                  (import "m" (core module $m))
                  (core instance (instantiate $m)))"#,
-            "instantiating core module `m` imported from the host",
+            "not supported: importing a core module",
+        ),
+        (
+            r#"(component
+                 (core module $m (func (export "f")))
+                 (core instance $i (instantiate $m))
+                 (func $f (canon lift (core func $i "f")))
+                 (start $f))"#,
+            "not supported: component start functions",
         ),
     ] {
         let wasm = wat::parse_str(wat).unwrap();
@@ -665,4 +683,64 @@ fn each_instantiation_defines_its_own_resources() {
     };
     assert_eq!(own("a#pass"), ValueType::Own(0));
     assert_eq!(own("b#pass"), ValueType::Own(1));
+}
+
+#[test]
+fn lowers_between_the_same_instances_share_one_adapter_module() {
+    let (plan, modules) = plan(
+        r#"
+        (component
+          (component $callee
+            (core module $m
+              (memory (export "mem") 1)
+              (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 8)
+              (func (export "f") (param i32) (result i32) local.get 0)
+              (func (export "g") (param i32 i32) (result i32) local.get 1)
+              (func (export "h") (param i32 i32)))
+            (core instance $i (instantiate $m))
+            (func (export "f") (param "x" u32) (result u32) (canon lift (core func $i "f")))
+            (func (export "g") (param "s" string) (result u32)
+              (canon lift (core func $i "g") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+            (func (export "h") (param "s" string)
+              (canon lift (core func $i "h") (memory (core memory $i "mem")) (realloc (core func $i "realloc")))))
+          (instance $a (instantiate $callee))
+          (core module $libc (memory (export "mem") 1))
+          (core instance $libc (instantiate $libc))
+          (alias export $a "f" (func $f))
+          (alias export $a "g" (func $g))
+          (alias export $a "h" (func $h))
+          (core func $lf (canon lower (func $f)))
+          (core func $lg (canon lower (func $g) (memory (core memory $libc "mem"))))
+          (core func $lh (canon lower (func $h) (memory (core memory $libc "mem"))))
+          (core module $caller
+            (import "" "f" (func (param i32) (result i32)))
+            (import "" "g" (func (param i32 i32) (result i32)))
+            (import "" "h" (func (param i32 i32))))
+          (core instance $c (instantiate $caller (with "" (instance
+            (export "f" (func $lf)) (export "g" (func $lg)) (export "h" (func $lh))))))
+        )"#,
+    )
+    .unwrap();
+    // The callee's module, libc, the caller, and one adapter module.
+    assert_eq!(modules, 4);
+    assert_eq!(plan.steps.len(), 4);
+    let Step::Instantiate { module, args } = &plan.steps[2];
+    assert_eq!(*module, 3);
+    // g and h both use the callee's memory and realloc: imported once.
+    for (i, a) in args.iter().enumerate() {
+        assert!(!args[..i].contains(a), "{a:?} imported twice");
+    }
+    assert_eq!(args.iter().filter(|a| **a == export(0, "mem")).count(), 1);
+    assert!(args.contains(&export(0, "realloc")));
+    assert!(args.contains(&export(1, "mem")));
+    let Step::Instantiate { module, args } = &plan.steps[3];
+    assert_eq!(*module, 2);
+    let instances: Vec<u32> = args
+        .iter()
+        .map(|a| match a {
+            CoreDef::Export { instance, .. } => *instance,
+            other => panic!("caller import wired to {other:?}"),
+        })
+        .collect();
+    assert_eq!(instances, [2, 2, 2]);
 }

@@ -1,7 +1,8 @@
 //! Compiling a flattened component: every core module of the unit, guest and
-//! adapter alike, into one object whose descriptor carries the plan.
+//! adapter alike, into one object whose descriptor carries the plan, with
+//! direct calls wherever the plan fixes an import's target.
 
-use super::{decode, flatten};
+use super::{decode, direct, flatten};
 use crate::emit::{self, UnitModule};
 use crate::{Error, Options};
 use rivet_descriptor::component::Component as Plan;
@@ -16,12 +17,16 @@ pub fn compile_component(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Erro
 pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Plan), Error> {
     let tree = decode::decode(wasm, options.multi_memory)?;
     let flat = flatten::flatten(&tree)?;
+    let bytes: Vec<&[u8]> = flat.modules.iter().map(|m| &*m.wasm).collect();
+    let targets = direct::targets(&flat.plan, &bytes)?;
     let modules: Vec<UnitModule<'_>> = flat
         .modules
         .iter()
-        .map(|m| UnitModule {
+        .zip(targets)
+        .map(|(m, direct)| UnitModule {
             wasm: &m.wasm,
             offset: m.offset,
+            direct,
         })
         .collect();
     let object = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;

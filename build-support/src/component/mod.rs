@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod decode;
+pub mod direct;
 pub mod flatten;
 mod types;
 

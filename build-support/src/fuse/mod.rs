@@ -88,9 +88,10 @@ impl AdapterGroup {
     /// name it is exported under. On error the group is left unchanged.
     pub fn add(&mut self, request: &AdapterRequest<'_>) -> Result<String, Error> {
         let plan = request.plan;
-        let ft = plan.func_types.get(request.ty as usize).ok_or_else(|| {
-            Error::msg(format!("unknown component function type {}", request.ty))
-        })?;
+        let ft = plan
+            .func_types
+            .get(request.ty as usize)
+            .ok_or_else(|| Error::msg(format!("unknown component function type {}", request.ty)))?;
         let params = Ty::Record(
             ft.params
                 .iter()

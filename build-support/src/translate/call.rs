@@ -1,5 +1,6 @@
 //! Direct calls: to the module's own functions by symbol, to imported
-//! functions through their `VMFuncImport`.
+//! functions through their `VMFuncImport`, or by symbol when the component
+//! plan wires the import to the same function in every instantiation.
 
 use super::state::FuncTranslator;
 use crate::Error;
@@ -52,12 +53,20 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().call_indirect(sig, code, &call_args)
     }
 
-    /// Calls imported function `index` with the code and context in its
-    /// `VMFuncImport`.
+    /// Calls imported function `index` with the context in its
+    /// `VMFuncImport`: directly when its target is known at build time (the
+    /// instance still differs, so the context is loaded), else through the
+    /// import's code pointer.
     fn call_imported(&mut self, index: u32, ty: u32, args: &[Value]) -> ir::Inst {
         let at = self.env.layout.imported_function(index);
-        let code = self.load_pointer(self.vmctx, at + vm::FUNC_IMPORT_CODE);
         let callee_vmctx = self.load_pointer(self.vmctx, at + vm::FUNC_IMPORT_VMCTX);
+        if let Some(name) = self.env.direct_import(index) {
+            let callee = self.callee_named(index, name);
+            let mut call_args = vec![callee_vmctx];
+            call_args.extend_from_slice(args);
+            return self.b.ins().call(callee, &call_args);
+        }
+        let code = self.load_pointer(self.vmctx, at + vm::FUNC_IMPORT_CODE);
         self.call_code(ty, code, callee_vmctx, args)
     }
 
@@ -72,13 +81,19 @@ impl FuncTranslator<'_, '_> {
 
     /// The function reference of defined function `index`, imported once.
     fn callee(&mut self, index: u32) -> ir::FuncRef {
+        let defined = (index - self.env.imported_functions) as usize;
+        self.callee_named(index, self.env.callee_names[defined])
+    }
+
+    /// The function reference for calls to function `index`, declared (once)
+    /// as unit function `name`, which has the same signature.
+    fn callee_named(&mut self, index: u32, name: u32) -> ir::FuncRef {
         if let Some(f) = self.callees.get(&index) {
             return *f;
         }
         let ty = self.env.functions[index as usize];
         let signature = self.wasm_signature_ref(ty);
-        let defined = (index - self.env.imported_functions) as usize;
-        let name = UserExternalName::new(0, self.env.callee_names[defined]);
+        let name = UserExternalName::new(0, name);
         let name = self.b.func.declare_imported_user_function(name);
         let f = self.b.import_function(ExtFuncData {
             name: ExternalName::user(name),

@@ -84,6 +84,7 @@ fn module_env<'a>(
         bodies: vec![],
         names: Default::default(),
         callee_names: vec![],
+        direct_imports: vec![],
     };
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
