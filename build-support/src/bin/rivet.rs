@@ -1,7 +1,7 @@
 //! `rivet`: compile and inspect WebAssembly from the command line, outside a
 //! build script.
 
-use rivet_build::component::{decode, flatten};
+use rivet_build::component::{decode, direct, flatten};
 use rivet_build::config::{read_wasm, symbol_name};
 use rivet_build::{BoundsMode, Error, Options};
 use rivet_descriptor::component::{Component as Plan, CoreDef, Step};
@@ -17,7 +17,8 @@ usage:
       defaults to the file's stem.
   rivet inspect FILE.wasm|FILE.wat
       Prints a component's flattened plan (core instances and their wiring, lifts,
-      lowers, host imports, exports) and its generated adapter modules as WAT.
+      lowers, host imports, exports), the imports called directly, and its
+      generated adapter modules (each holding every adapter that can share it) as WAT.
   rivet wast FILE...
       Not in this binary: run `cargo run --release -p rivet-tests --bin rivet-wast -- FILE...`.
 ";
@@ -136,13 +137,31 @@ fn inspect(args: &[String]) -> Result<(), Error> {
     let tree = decode::decode(&wasm, true).map_err(|e| e.in_file(&input))?;
     let flat = flatten::flatten(&tree).map_err(|e| e.in_file(&input))?;
     print!("{}", describe_plan(&flat.plan));
+    let bytes: Vec<&[u8]> = flat.modules.iter().map(|m| &*m.wasm).collect();
+    for (i, targets) in direct::targets(&flat.plan, &bytes)?.iter().enumerate() {
+        for (f, t) in targets.iter().enumerate() {
+            if let Some(t) = t {
+                println!(
+                    "direct call: module {i} import function {f} -> module {} function {}",
+                    t.module, t.func
+                );
+            }
+        }
+    }
     for (i, m) in flat.modules.iter().enumerate() {
         match &m.wasm {
             Cow::Borrowed(_) => println!("module {i}: guest module at offset {:#x}", m.offset),
             Cow::Owned(bytes) => {
                 let text = wasmprinter::print_bytes(bytes)
                     .map_err(|e| Error::msg(format!("printing adapter module {i}: {e}")))?;
-                println!("module {i}: generated adapter\n{text}");
+                let instance = flat
+                    .plan
+                    .steps
+                    .iter()
+                    .position(|Step::Instantiate { module, .. }| *module as usize == i);
+                let adapters = text.matches("(export ").count();
+                let at = instance.map_or(String::new(), |s| format!(", core instance {s}"));
+                println!("module {i}: generated adapter module ({adapters} adapters{at})\n{text}");
             }
         }
     }

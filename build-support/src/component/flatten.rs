@@ -64,7 +64,9 @@ pub fn flatten<'a>(tree: &Tree<'a>) -> Result<Flattened<'a>, Error> {
     })
 }
 
-/// The error for a core module import.
+/// The error for instantiating a core module the host would supply: that
+/// needs a compiler at run time. (Only importing one stays valid, as the
+/// reference tests require; the runtime then refuses the plan.)
 const MODULE_IMPORT: &str =
     "not supported: importing a core module (Rivet compiles ahead of time; \
      embed the module in the component instead)";
@@ -95,9 +97,15 @@ enum Def {
     Component(ComponentRef),
 }
 
-/// A core module of a component-level index space: index into the tree's
-/// modules (importing one is a build error, so every module is defined).
-type ModuleDef = usize;
+/// A core module of a component-level index space.
+#[derive(Clone, Copy)]
+enum ModuleDef {
+    /// Defined in the component: index into the tree's modules.
+    Defined(usize),
+    /// Imported by the root from the host: index into the plan's `module_imports`.
+    /// Valid, but instantiating it is a build error ([`MODULE_IMPORT`]).
+    Imported(u32),
+}
 
 /// The named items of a component instance.
 type Exports = Vec<(String, Def)>;
@@ -291,7 +299,7 @@ impl<'a> Flattener<'_, 'a> {
         let tree = self.tree;
         for item in &tree.components[scope.def].items {
             match item {
-                Item::Module(m) => scope.modules.push(*m),
+                Item::Module(m) => scope.modules.push(ModuleDef::Defined(*m)),
                 Item::Component(c) => {
                     let outer = Rc::new(scope.snapshot());
                     scope.components.push(ComponentRef { def: *c, outer });
@@ -387,7 +395,10 @@ impl<'a> Flattener<'_, 'a> {
     ) -> Result<(), Error> {
         let created = match instance {
             Instance::Instantiate { module_index, args } => {
-                let tree_module = get(&scope.modules, *module_index, offset)?;
+                let tree_module = match get(&scope.modules, *module_index, offset)? {
+                    ModuleDef::Defined(m) => m,
+                    ModuleDef::Imported(_) => return Err(Error::at(offset, MODULE_IMPORT)),
+                };
                 let named: HashMap<&str, u32> = args.iter().map(|a| (a.name, a.index)).collect();
                 let mut defs = Vec::new();
                 for (module, name) in &self.tree.modules[tree_module].imports {
@@ -702,8 +713,12 @@ impl<'a> Flattener<'_, 'a> {
             }
             // Equal to a type already bound: `push_type` resolves it.
             ComponentTypeRef::Type(TypeBounds::Eq(_)) => Def::Type(TypeDef::Other),
-            // Instantiating a host-supplied module would need a compiler at run time.
-            ComponentTypeRef::Module(_) => return Err(Error::at(offset, MODULE_IMPORT)),
+            ComponentTypeRef::Module(_) => {
+                self.plan.module_imports.push(name.to_string());
+                Def::Module(ModuleDef::Imported(
+                    self.plan.module_imports.len() as u32 - 1,
+                ))
+            }
             ComponentTypeRef::Component(_) => {
                 return Err(Error::unsupported(offset, "component imports"))
             }

@@ -439,7 +439,8 @@ fn lift_result(cx: &mut Cx, ty: &FuncType, core: &[Val]) -> Result<Option<Value>
 fn unsupplied_imports(plan: &Plan) -> Result<(), Error> {
     if let Some(name) = plan.module_imports.first() {
         return Err(Error::Link(format!(
-            "missing component import `{name}`: the host cannot supply core modules yet"
+            "missing component import `{name}`: not supported: importing a core module \
+             (Rivet compiles ahead of time; embed the module in the component instead)"
         )));
     }
     if let Some(r) = plan.resources.iter().find(|r| r.imported) {

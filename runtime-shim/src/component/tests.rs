@@ -547,7 +547,7 @@ fn host_imported_modules_and_resources_are_link_errors() {
     let mut store = Store::new(BoundsMode::Guard);
     assert!(matches!(
         store.instantiate_component(&c, &ComponentImports::new()),
-        Err(Error::Link(m)) if m.contains("`libc`") && m.contains("core modules")
+        Err(Error::Link(m)) if m.contains("`libc`") && m.contains("importing a core module")
     ));
     let mut b = Builder::new();
     b.plan.resources.push(ResourceDef {
