@@ -78,7 +78,15 @@ fn inspect_prints_the_plan_and_adapters() {
     assert!(stdout.contains("core instance 0: module"), "{stdout}");
     assert!(stdout.contains("export twice: lift"), "{stdout}");
     assert!(stdout.contains("func(x: u32) -> u32"), "{stdout}");
-    assert!(stdout.contains("generated adapter\n(module"), "{stdout}");
+    assert!(
+        stdout.contains("generated adapter module (1 adapters, core instance 1)\n(module"),
+        "{stdout}"
+    );
+    // The user's import of the adapter is called directly.
+    assert!(
+        stdout.contains("direct call: module 1 import function 0 -> module 2 function"),
+        "{stdout}"
+    );
 }
 
 #[test]

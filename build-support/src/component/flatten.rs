@@ -102,9 +102,9 @@ enum Def {
 enum ModuleDef {
     /// Defined in the component: index into the tree's modules.
     Defined(usize),
-    /// Imported by the root from the host: index into the plan's `module_imports`.
+    /// Imported by the root from the host (named in the plan's `module_imports`).
     /// Valid, but instantiating it is a build error ([`MODULE_IMPORT`]).
-    Imported(u32),
+    Imported,
 }
 
 /// The named items of a component instance.
@@ -397,7 +397,7 @@ impl<'a> Flattener<'_, 'a> {
             Instance::Instantiate { module_index, args } => {
                 let tree_module = match get(&scope.modules, *module_index, offset)? {
                     ModuleDef::Defined(m) => m,
-                    ModuleDef::Imported(_) => return Err(Error::at(offset, MODULE_IMPORT)),
+                    ModuleDef::Imported => return Err(Error::at(offset, MODULE_IMPORT)),
                 };
                 let named: HashMap<&str, u32> = args.iter().map(|a| (a.name, a.index)).collect();
                 let mut defs = Vec::new();
@@ -715,9 +715,7 @@ impl<'a> Flattener<'_, 'a> {
             ComponentTypeRef::Type(TypeBounds::Eq(_)) => Def::Type(TypeDef::Other),
             ComponentTypeRef::Module(_) => {
                 self.plan.module_imports.push(name.to_string());
-                Def::Module(ModuleDef::Imported(
-                    self.plan.module_imports.len() as u32 - 1,
-                ))
+                Def::Module(ModuleDef::Imported)
             }
             ComponentTypeRef::Component(_) => {
                 return Err(Error::unsupported(offset, "component imports"))
