@@ -56,16 +56,26 @@ pub fn compile_unit(
         ctx: Context::new(),
         builder_ctx: FunctionBuilderContext::new(),
     };
+    let mut decoded = Vec::with_capacity(modules.len());
+    for m in modules {
+        let d = decode::decode(m.wasm, isa.clone(), options.bounds, options.multi_memory)
+            .map_err(|err| shift(err, m.offset))?;
+        decoded.push(d);
+    }
+    // Exceptions only exist where a tag does, so a unit without tags keeps the
+    // code it had before exception handling (no test after calls).
+    let exceptions = decoded.iter().any(|d| !d.env.tags.is_empty());
     let mut tables = Tables::default();
     let mut descriptors = Vec::with_capacity(modules.len());
-    for (index, m) in modules.iter().enumerate() {
+    for (index, (m, mut d)) in modules.iter().zip(decoded).enumerate() {
         let prefix = if modules.len() == 1 {
             "rivet_".to_string()
         } else {
             format!("rivet_m{index}_")
         };
+        d.env.exceptions = exceptions;
         let module = e
-            .compile_one(m.wasm, &prefix, &isa, options, &mut tables)
+            .compile_one(d, &prefix, &mut tables)
             .map_err(|err| shift(err, m.offset))?;
         descriptors.push(module);
     }
@@ -167,22 +177,20 @@ struct Emitter {
 }
 
 impl Emitter {
-    /// Decodes and compiles one module of the unit, appending its code and data
+    /// Compiles one decoded module of the unit, appending its code and data
     /// to `tables`, and returns its descriptor metadata with the shared-table
     /// indices filled in.
     fn compile_one(
         &mut self,
-        wasm: &[u8],
+        decoded: Decoded,
         prefix: &str,
-        isa: &OwnedTargetIsa,
-        options: &Options,
         tables: &mut Tables,
     ) -> Result<rivet_descriptor::Module, Error> {
         let Decoded {
             mut env,
             mut module,
             data,
-        } = decode::decode(wasm, isa.clone(), options.bounds, options.multi_memory)?;
+        } = decoded;
         let functions = self.declare_functions(&mut env, prefix)?;
         module.code = self.define_functions(&env, &functions)?;
         module.defined_function_base = tables.functions.len() as u32;

@@ -29,6 +29,12 @@ pub struct ModuleEnv<'data> {
     /// Every global, imported first, and how many are imported.
     pub globals: Vec<GlobalType>,
     pub imported_globals: u32,
+    /// Function type index of every tag, imported first.
+    pub tags: Vec<u32>,
+    /// Whether the module is compiled exception-aware: every call is followed by
+    /// a test of the store's pending exception (see the descriptor's docs). Set
+    /// per unit, when any module of the unit has a tag.
+    pub exceptions: bool,
     /// Where everything lives in the instance context.
     pub layout: rivet_descriptor::VmctxLayout,
     /// Bodies of the defined functions, in order.
