@@ -135,6 +135,7 @@ struct Scope {
     core_memories: Vec<CoreDef>,
     core_tables: Vec<CoreDef>,
     core_globals: Vec<CoreDef>,
+    core_tags: Vec<CoreDef>,
     core_instances: Vec<CoreInstance>,
     modules: Vec<ModuleDef>,
     components: Vec<ComponentRef>,
@@ -162,6 +163,7 @@ impl Scope {
             core_memories: Vec::new(),
             core_tables: Vec::new(),
             core_globals: Vec::new(),
+            core_tags: Vec::new(),
             core_instances: Vec::new(),
             modules: Vec::new(),
             components: Vec::new(),
@@ -184,7 +186,7 @@ impl Scope {
             ExternalKind::Memory => &mut self.core_memories,
             ExternalKind::Table => &mut self.core_tables,
             ExternalKind::Global => &mut self.core_globals,
-            ExternalKind::Tag => return Err(Error::unsupported(offset, "core tags")),
+            ExternalKind::Tag => &mut self.core_tags,
             ExternalKind::FuncExact => {
                 return Err(Error::unsupported(offset, "exact function exports"))
             }

@@ -80,7 +80,13 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    pub(super) fn push_frame(&mut self, kind: FrameKind, dest: Block, params: usize, results: usize) {
+    pub(super) fn push_frame(
+        &mut self,
+        kind: FrameKind,
+        dest: Block,
+        params: usize,
+        results: usize,
+    ) {
         let height = self.stack.len() - params;
         self.frames.push(Frame {
             kind,

@@ -62,7 +62,11 @@ impl FuncTranslator<'_, '_> {
         let tag_ptr = self.tag_identity(tag);
         let count = self.const_i32(n as u32);
         let exn = self
-            .call_builtin(Builtin::ExnNew, &[tag_ptr, count], Some(self.env.pointer_type()))
+            .call_builtin(
+                Builtin::ExnNew,
+                &[tag_ptr, count],
+                Some(self.env.pointer_type()),
+            )
             .expect("ExnNew returns the exception");
         for (i, v) in payload.iter().enumerate() {
             let at = vm::EXN_PAYLOAD + vm::VAL_RAW_SIZE * i as u32;

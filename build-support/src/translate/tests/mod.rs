@@ -80,6 +80,8 @@ fn module_env<'a>(
         imported_memories: 0,
         globals: vec![],
         imported_globals: 0,
+        tags: vec![],
+        exceptions: false,
         layout: VmctxLayout::new(&ModuleCounts::default()),
         bodies: vec![],
         names: Default::default(),
@@ -159,6 +161,7 @@ fn module_env<'a>(
         defined_tables: env.tables.len() as u32 - env.imported_tables,
         defined_globals: env.globals.len() as u32 - env.imported_globals,
         functions: env.functions.len() as u32,
+        ..ModuleCounts::default()
     });
     Ok(Some(env))
 }
