@@ -102,7 +102,7 @@ pub fn clif_type(pointer: ir::Type, ty: ValType) -> ir::Type {
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
         ValType::V128 => types::I8X16,
-        ValType::FuncRef | ValType::ExternRef => pointer,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => pointer,
     }
 }
 
@@ -115,6 +115,9 @@ pub fn val_type(ty: wasmparser::ValType) -> ValType {
         wasmparser::ValType::F64 => ValType::F64,
         wasmparser::ValType::V128 => ValType::V128,
         wasmparser::ValType::Ref(r) if r.is_func_ref() => ValType::FuncRef,
+        wasmparser::ValType::Ref(r) if r.heap_type() == wasmparser::RefType::EXN.heap_type() => {
+            ValType::ExnRef
+        }
         wasmparser::ValType::Ref(_) => ValType::ExternRef,
     }
 }

@@ -15,8 +15,9 @@
 //! implicit struct return for more results than fit registers, and the signature
 //! `(vmctx: ptr, p1..pn) -> (r1..rm)`. `vmctx` is the callee instance's context.
 //! `i32`/`i64`/`f32`/`f64` map to the same Cranelift types; `funcref` and
-//! `externref` are pointer-sized integers (0 is null): a funcref is a
-//! `*const VMFuncRef`, an externref an opaque non-zero handle owned by the store.
+//! `externref` and `exnref` are pointer-sized integers (0 is null): a funcref is a
+//! `*const VMFuncRef`, an externref an opaque non-zero handle owned by the store,
+//! an exnref a `*mut VMExn`.
 //!
 //! # Trampolines
 //! * *Array trampoline* (one per type index, `Module::array_trampolines`):
@@ -175,6 +176,8 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// A reference to an exception (`*mut VMExn`, 0 is null).
+    ExnRef,
 }
 
 /// A function type.

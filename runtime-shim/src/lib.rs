@@ -76,7 +76,7 @@ pub use rivet_macro::component;
 pub use store::Store;
 pub use table::Table;
 pub use tag::Tag;
-pub use values::Val;
+pub use values::{Exn, Val};
 
 /// Something an instance imports or exports.
 #[derive(Clone, Copy, Debug)]

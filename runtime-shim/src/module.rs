@@ -216,7 +216,10 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<(), Str
         }
     }
     for t in &m.tables {
-        if !matches!(t.element, ValType::FuncRef | ValType::ExternRef) {
+        if !matches!(
+            t.element,
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+        ) {
             return Err(format!("table of {:?}", t.element));
         }
     }

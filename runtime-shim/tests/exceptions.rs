@@ -262,7 +262,16 @@ const RETHROW: &str = r#"(module
       (try_table (param exnref) (catch $t $h) (throw_ref))
       (i32.const -2)))
   (func (export "throw-null")
-    (throw_ref (ref.null exn))))"#;
+    (throw_ref (ref.null exn)))
+  (func (export "catch-ref") (param i32) (result exnref)
+    (block $h (result i32 exnref)
+      (try_table (catch_ref $t $h) (call $throw (local.get 0)))
+      (return (ref.null exn)))
+    (return))
+  (func (export "payload") (param exnref) (result i32)
+    (block $h (result i32)
+      (try_table (catch $t $h) (throw_ref (local.get 0)))
+      (i32.const -1))))"#;
 
 #[test]
 fn catch_ref_and_throw_ref_rethrow_the_same_exception() {
@@ -329,5 +338,36 @@ fn host_tags_link_and_are_checked() {
         let imports = [Extern::Tag(wrong), Extern::Global(count)];
         let err = store.instantiate(&m[0], &imports).unwrap_err();
         assert!(err.to_string().contains("tag type"), "{err}");
+    });
+}
+
+#[test]
+fn exnrefs_reach_the_host_opaque_and_typed() {
+    both_modes(|bounds| {
+        let m = compile(&[RETHROW], bounds);
+        let mut store = Store::new(bounds);
+        let i = store.instantiate(&m[0], &[]).unwrap();
+        let catch_ref = func(&store, i, "catch-ref");
+        let got = catch_ref.call(&mut store, &[Val::I32(31)]).unwrap();
+        let [Val::ExnRef(Some(exn))] = got[..] else {
+            panic!("expected a non-null exnref, got {got:?}");
+        };
+        let payload = func(&store, i, "payload");
+        assert_eq!(
+            call_i32(&mut store, payload, &[Val::ExnRef(Some(exn))]),
+            Ok(31)
+        );
+        let null = call_i32(&mut store, payload, &[Val::ExnRef(None)]);
+        assert_eq!(null, Err(TrapKind::NullReference));
+        // An externref is not an exnref, whatever its bits.
+        let err = payload
+            .call(&mut store, &[Val::ExternRef(Some(1))])
+            .unwrap_err();
+        assert_eq!(err.kind, TrapKind::Host);
+        // Nor is an exception of another store.
+        let mut other = Store::new(bounds);
+        let j = other.instantiate(&m[0], &[]).unwrap();
+        let foreign = func(&other, j, "payload");
+        assert!(foreign.call(&mut other, &[Val::ExnRef(Some(exn))]).is_err());
     });
 }
