@@ -73,6 +73,7 @@ pub fn decode<'data>(
         imported_globals: m.imported.globals,
         tags: m.tags,
         exceptions: false,
+        exception_boundary: false,
         layout: module.layout,
         bodies: m.bodies,
         names: m.names,

@@ -20,7 +20,12 @@ use target_lexicon::Triple;
 
 /// See [`crate::compile_module`].
 pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
-    compile_unit(&[UnitModule { wasm, offset: 0 }], None, options)
+    let module = UnitModule {
+        wasm,
+        offset: 0,
+        boundary: false,
+    };
+    compile_unit(&[module], None, options)
 }
 
 /// One core module of a unit and where its bytes start in the input file, so that
@@ -28,6 +33,10 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
 pub struct UnitModule<'a> {
     pub wasm: &'a [u8],
     pub offset: usize,
+    /// Whether the module's calls cross a component boundary (a fused
+    /// adapter): an exception a callee leaves pending traps there instead of
+    /// propagating, as the Canonical ABI requires.
+    pub boundary: bool,
 }
 
 /// Compiles several core modules into one object with one descriptor: every
@@ -74,6 +83,7 @@ pub fn compile_unit(
             format!("rivet_m{index}_")
         };
         d.env.exceptions = exceptions;
+        d.env.exception_boundary = m.boundary;
         let module = e
             .compile_one(d, &prefix, &mut tables)
             .map_err(|err| shift(err, m.offset))?;

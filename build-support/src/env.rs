@@ -35,6 +35,9 @@ pub struct ModuleEnv<'data> {
     /// a test of the store's pending exception (see the descriptor's docs). Set
     /// per unit, when any module of the unit has a tag.
     pub exceptions: bool,
+    /// Whether an exception pending after a call traps (code at a component
+    /// boundary: fused adapters) rather than propagating.
+    pub exception_boundary: bool,
     /// Where everything lives in the instance context.
     pub layout: rivet_descriptor::VmctxLayout,
     /// Bodies of the defined functions, in order.

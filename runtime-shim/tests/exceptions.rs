@@ -14,7 +14,11 @@ fn compile(wats: &[&str], bounds: BoundsMode) -> Vec<Module> {
     let wasms: Vec<Vec<u8>> = wats.iter().map(|w| wat::parse_str(w).unwrap()).collect();
     let units: Vec<UnitModule> = wasms
         .iter()
-        .map(|wasm| UnitModule { wasm, offset: 0 })
+        .map(|wasm| UnitModule {
+            wasm,
+            offset: 0,
+            boundary: false,
+        })
         .collect();
     let options = rivet_build::Options {
         bounds,

@@ -22,6 +22,7 @@ pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Pla
         .map(|m| UnitModule {
             wasm: &m.wasm,
             offset: m.offset,
+            boundary: m.adapter,
         })
         .collect();
     let object = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;

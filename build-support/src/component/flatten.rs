@@ -38,6 +38,9 @@ pub struct PlanModule<'a> {
     pub wasm: Cow<'a, [u8]>,
     /// Where the module starts in the component (0 for adapters).
     pub offset: usize,
+    /// Whether it is a generated adapter: its calls cross component
+    /// boundaries, where an uncaught exception traps.
+    pub adapter: bool,
 }
 
 /// Flattens a validated component.
@@ -426,6 +429,7 @@ impl<'a> Flattener<'_, 'a> {
         self.modules.push(PlanModule {
             wasm: Cow::Borrowed(def.wasm),
             offset: def.offset,
+            adapter: false,
         });
         let index = self.modules.len() as u32 - 1;
         self.module_index.insert(def.wasm, index);
@@ -628,6 +632,7 @@ impl<'a> Flattener<'_, 'a> {
         self.modules.push(PlanModule {
             wasm: Cow::Owned(adapter.wasm),
             offset: 0,
+            adapter: true,
         });
         let module = self.modules.len() as u32 - 1;
         let step = self.step(module, adapter.imports);

@@ -39,12 +39,19 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// After a call in exception-aware code: if the callee left an exception
-    /// pending, hands it to the enclosing handlers.
+    /// pending, hands it to the enclosing handlers, or traps at a component
+    /// boundary (the store's pending exception is cleared when the trap
+    /// reaches the host).
     pub(super) fn check_pending_exception(&mut self) {
         if !self.env.exceptions {
             return;
         }
         let exn = self.pending_exception();
+        if self.env.exception_boundary {
+            let kind = TrapKind::UncaughtException;
+            self.b.ins().trapnz(exn, trap_code(kind));
+            return;
+        }
         let handler = self.b.create_block();
         let next = self.b.create_block();
         self.b.set_cold_block(handler);

@@ -82,6 +82,7 @@ fn module_env<'a>(
         imported_globals: 0,
         tags: vec![],
         exceptions: false,
+        exception_boundary: false,
         layout: VmctxLayout::new(&ModuleCounts::default()),
         bodies: vec![],
         names: Default::default(),
