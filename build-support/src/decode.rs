@@ -20,12 +20,14 @@ use wasmparser::{
 };
 
 /// The features Rivet compiles: WebAssembly 2.0 (which includes fixed-width
-/// SIMD) plus, when `multi_memory` is set, multi-memory, which fused adapters
-/// need. Everything else (memory64, threads, GC, tail calls, exceptions,
-/// extended-const, function references, …) is rejected by validation.
+/// SIMD) plus, when `multi_memory` is set (everything but strict 2.0
+/// validation), multi-memory, which fused adapters need, and exception
+/// handling (tags, `throw`, `throw_ref`, `try_table`, `exnref`). Everything
+/// else (memory64, threads, GC, tail calls, legacy exceptions, extended-const,
+/// function references, …) is rejected by validation.
 pub fn features(multi_memory: bool) -> WasmFeatures {
     if multi_memory {
-        WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY
+        WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXCEPTIONS
     } else {
         WasmFeatures::WASM2
     }
@@ -69,6 +71,9 @@ pub fn decode<'data>(
         imported_memories: m.imported.memories,
         globals: m.globals,
         imported_globals: m.imported.globals,
+        tags: m.tags,
+        exceptions: false,
+        exception_boundary: false,
         layout: module.layout,
         bodies: m.bodies,
         names: m.names,
@@ -89,6 +94,7 @@ struct ImportCounts {
     tables: u32,
     memories: u32,
     globals: u32,
+    tags: u32,
 }
 
 /// Everything collected from the sections, before it is split into the
@@ -103,6 +109,7 @@ struct RawModule<'data> {
     memories: Vec<MemoryType>,
     globals: Vec<GlobalType>,
     global_inits: Vec<ConstExpr>,
+    tags: Vec<u32>,
     exports: Vec<Export>,
     start: Option<u32>,
     elements: Vec<ElementSegment>,
@@ -126,6 +133,8 @@ impl RawModule<'_> {
             defined_tables: self.tables.len() as u32 - imported.tables,
             defined_globals: self.globals.len() as u32 - imported.globals,
             functions: self.functions.len() as u32,
+            tags: self.tags.len() as u32,
+            defined_tags: self.tags.len() as u32 - imported.tags,
         };
         Module {
             types: self.types.clone(),
@@ -136,6 +145,7 @@ impl RawModule<'_> {
             memories: self.memories.clone(),
             globals: self.globals.clone(),
             global_inits: self.global_inits.clone(),
+            tags: self.tags.clone(),
             exports: self.exports.clone(),
             start: self.start,
             elements: self.elements.clone(),
@@ -217,7 +227,9 @@ fn read_payload<'data>(m: &mut RawModule<'data>, payload: Payload<'data>) -> Res
             }
         }
         Payload::TagSection(s) => {
-            return Err(Error::unsupported(s.range().start as usize, "tags"));
+            for tag in s {
+                m.tags.push(tag?.func_type_idx);
+            }
         }
         _ => {}
     }
@@ -276,7 +288,11 @@ fn import_type(m: &mut RawModule, offset: usize, ty: TypeRef) -> Result<ImportTy
             m.globals.push(global_type(&t));
             ImportType::Global(global_type(&t))
         }
-        TypeRef::Tag(_) => return Err(Error::unsupported(offset, "tag imports")),
+        TypeRef::Tag(t) => {
+            m.imported.tags += 1;
+            m.tags.push(t.func_type_idx);
+            ImportType::Tag(t.func_type_idx)
+        }
         TypeRef::FuncExact(_) => {
             return Err(Error::unsupported(offset, "exact function imports"));
         }
@@ -292,6 +308,7 @@ fn read_exports(m: &mut RawModule, s: wasmparser::ExportSectionReader) -> Result
             ExternalKind::Table => ExternIndex::Table(export.index),
             ExternalKind::Memory => ExternIndex::Memory(export.index),
             ExternalKind::Global => ExternIndex::Global(export.index),
+            ExternalKind::Tag => ExternIndex::Tag(export.index),
             other => {
                 let offset = offset as usize;
                 return Err(Error::unsupported(offset, format!("{other:?} exports")));

@@ -24,6 +24,7 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
         wasm,
         offset: 0,
         direct: Vec::new(),
+        boundary: false,
     };
     compile_unit(&[module], None, options)
 }
@@ -36,6 +37,10 @@ pub struct UnitModule<'a> {
     /// The static target of each imported function, in function index order
     /// (missing entries: none): calls to it become direct calls.
     pub direct: Vec<Option<DirectTarget>>,
+    /// Whether the module's calls cross a component boundary (a fused
+    /// adapter): an exception a callee leaves pending traps there instead of
+    /// propagating, as the Canonical ABI requires.
+    pub boundary: bool,
 }
 
 /// A defined function of a unit module that a function import is wired to in
@@ -93,6 +98,13 @@ pub fn compile_unit(
             .declare_one(m.wasm, prefix, &isa, options)
             .map_err(|err| shift(err, m.offset))?;
         declared.push(module);
+    }
+    // Exceptions only exist where a tag does, so a unit without tags keeps the
+    // code it had before exception handling (no test after calls).
+    let exceptions = declared.iter().any(|d| !d.decoded.env.tags.is_empty());
+    for (d, m) in declared.iter_mut().zip(modules) {
+        d.decoded.env.exceptions = exceptions;
+        d.decoded.env.exception_boundary = m.boundary;
     }
     link_direct(&mut declared, modules);
     let mut tables = Tables::default();

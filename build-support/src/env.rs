@@ -29,6 +29,15 @@ pub struct ModuleEnv<'data> {
     /// Every global, imported first, and how many are imported.
     pub globals: Vec<GlobalType>,
     pub imported_globals: u32,
+    /// Function type index of every tag, imported first.
+    pub tags: Vec<u32>,
+    /// Whether the module is compiled exception-aware: every call is followed by
+    /// a test of the store's pending exception (see the descriptor's docs). Set
+    /// per unit, when any module of the unit has a tag.
+    pub exceptions: bool,
+    /// Whether an exception pending after a call traps (code at a component
+    /// boundary: fused adapters) rather than propagating.
+    pub exception_boundary: bool,
     /// Where everything lives in the instance context.
     pub layout: rivet_descriptor::VmctxLayout,
     /// Bodies of the defined functions, in order.
@@ -107,7 +116,7 @@ pub fn clif_type(pointer: ir::Type, ty: ValType) -> ir::Type {
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
         ValType::V128 => types::I8X16,
-        ValType::FuncRef | ValType::ExternRef => pointer,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => pointer,
     }
 }
 
@@ -120,6 +129,9 @@ pub fn val_type(ty: wasmparser::ValType) -> ValType {
         wasmparser::ValType::F64 => ValType::F64,
         wasmparser::ValType::V128 => ValType::V128,
         wasmparser::ValType::Ref(r) if r.is_func_ref() => ValType::FuncRef,
+        wasmparser::ValType::Ref(r) if r.heap_type() == wasmparser::RefType::EXN.heap_type() => {
+            ValType::ExnRef
+        }
         wasmparser::ValType::Ref(_) => ValType::ExternRef,
     }
 }

@@ -58,7 +58,10 @@ fn other_proposals_are_rejected() {
             "extended-const",
             "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
         ),
-        ("exceptions", "(module (tag))"),
+        (
+            "legacy exceptions",
+            "(module (tag $t) (func try catch $t end))",
+        ),
         (
             "function references",
             "(module (type $t (func)) (func (param (ref $t))))",
@@ -74,6 +77,20 @@ fn other_proposals_are_rejected() {
         let err = validate_module(&wasm(wat), &Options::default()).unwrap_err();
         assert!(err.offset.is_some(), "{feature}: {err}");
     }
+}
+
+#[test]
+fn exceptions_are_accepted_beyond_strict_wasm_2_0() {
+    let wat = "(module (tag $t (param i32)) (func (param exnref)
+        (block $h (result i32) (try_table (catch $t $h) (throw $t (i32.const 1))) (unreachable))
+        (drop) (throw_ref (local.get 0))))";
+    validate_module(&wasm(wat), &Options::default()).unwrap();
+    let strict = Options {
+        multi_memory: false,
+        ..Options::default()
+    };
+    let err = validate_module(&wasm(wat), &strict).unwrap_err();
+    assert!(err.offset.is_some(), "{err}");
 }
 
 #[test]

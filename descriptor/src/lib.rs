@@ -15,8 +15,9 @@
 //! implicit struct return for more results than fit registers, and the signature
 //! `(vmctx: ptr, p1..pn) -> (r1..rm)`. `vmctx` is the callee instance's context.
 //! `i32`/`i64`/`f32`/`f64` map to the same Cranelift types; `funcref` and
-//! `externref` are pointer-sized integers (0 is null): a funcref is a
-//! `*const VMFuncRef`, an externref an opaque non-zero handle owned by the store.
+//! `externref` and `exnref` are pointer-sized integers (0 is null): a funcref is a
+//! `*const VMFuncRef`, an externref an opaque non-zero handle owned by the store,
+//! an exnref a `*mut VMExn`.
 //!
 //! # Trampolines
 //! * *Array trampoline* (one per type index, `Module::array_trampolines`):
@@ -31,6 +32,16 @@
 //!   non-zero executes a trap with code [`TrapKind::Host`]; otherwise it loads the
 //!   results from the array and returns them.
 //!
+//! # Exceptions
+//! Rivet does not unwind native frames. A unit in which any module has a tag is
+//! compiled *exception-aware*: `throw` creates an exception ([`Builtin::ExnNew`]),
+//! stores it in `VMStoreContext::pending_exception` and returns zero values; after
+//! every call the caller tests that field and, when set, either branches to the
+//! matching catch clause of an enclosing `try_table` (clearing the field) or
+//! returns at once. The runtime turns an exception still pending when a call
+//! from the host returns into [`TrapKind::UncaughtException`]. Units without
+//! tags cannot create exceptions and are compiled without the tests.
+//!
 //! # Values in memory (`ValRaw`, globals)
 //! A slot is 16 bytes, little-endian from offset 0: `i32` and `f32` (bits) use 4
 //! bytes, `i64` and `f64` (bits) 8 bytes, references a pointer-sized integer, `v128`
@@ -42,7 +53,7 @@ pub mod component;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// First bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"RIVETUN\0";
@@ -165,6 +176,8 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// A reference to an exception (`*mut VMExn`, 0 is null).
+    ExnRef,
 }
 
 /// A function type.
@@ -206,6 +219,8 @@ pub enum ExternIndex {
     Table(u32),
     Memory(u32),
     Global(u32),
+    /// An exception tag.
+    Tag(u32),
 }
 
 /// The type of an import.
@@ -216,6 +231,8 @@ pub enum ImportType {
     Table(TableType),
     Memory(MemoryType),
     Global(GlobalType),
+    /// A tag whose payload is the parameters of function type index `ty`.
+    Tag(u32),
 }
 
 /// One import, in the module's import order.
@@ -310,6 +327,9 @@ pub struct Module {
     pub globals: Vec<GlobalType>,
     /// Initial value of every defined global (not of imported ones).
     pub global_inits: Vec<ConstExpr>,
+    /// Function type index (its parameters are the payload) of every tag,
+    /// imported ones first.
+    pub tags: Vec<u32>,
     pub exports: Vec<Export>,
     pub start: Option<u32>,
     pub elements: Vec<ElementSegment>,
@@ -340,6 +360,10 @@ impl Module {
     /// Number of imported globals.
     pub fn imported_globals(&self) -> u32 {
         self.count_imports(|t| matches!(t, ImportType::Global(_)))
+    }
+    /// Number of imported tags.
+    pub fn imported_tags(&self) -> u32 {
+        self.count_imports(|t| matches!(t, ImportType::Tag(_)))
     }
     fn count_imports(&self, f: impl Fn(&ImportType) -> bool) -> u32 {
         self.imports.iter().filter(|i| f(&i.ty)).count() as u32
@@ -375,11 +399,13 @@ pub enum TrapKind {
     Host = 10,
     /// A null reference was dereferenced.
     NullReference = 11,
+    /// A wasm exception reached the host without being caught.
+    UncaughtException = 12,
 }
 
 impl TrapKind {
     /// Every kind, in code order.
-    pub const ALL: [TrapKind; 12] = [
+    pub const ALL: [TrapKind; 13] = [
         TrapKind::StackOverflow,
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
@@ -392,6 +418,7 @@ impl TrapKind {
         TrapKind::BadConversionToInteger,
         TrapKind::Host,
         TrapKind::NullReference,
+        TrapKind::UncaughtException,
     ];
 
     /// The message the WebAssembly spec tests expect for this trap.
@@ -409,6 +436,7 @@ impl TrapKind {
             TrapKind::BadConversionToInteger => "invalid conversion to integer",
             TrapKind::Host => "host function error",
             TrapKind::NullReference => "null reference",
+            TrapKind::UncaughtException => "uncaught exception",
         }
     }
 
@@ -455,11 +483,15 @@ pub enum Builtin {
     TableInit = 8,
     /// `(vmctx, elem: u32)`.
     ElemDrop = 9,
+    /// `(vmctx, tag: ptr, payload: u32) -> ptr`: a new store-owned exception
+    /// (`VMExn`) of tag identity `tag` with room for `payload` values, which the
+    /// compiled `throw` then writes. Lives as long as the store.
+    ExnNew = 10,
 }
 
 impl Builtin {
     /// Number of builtins (length of the builtins table).
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
 }
 
 /// The instance context (`vmctx`) of one module instance.
@@ -481,12 +513,20 @@ impl Builtin {
 /// 12. `defined_globals`: `[VMGlobal; defined globals]` storage (16-byte aligned).
 /// 13. `funcrefs`: `[VMFuncRef; functions]`, one per function (imported or not):
 ///     what `ref.func`, element segments and exports hand out.
+/// 14. `tag_pointers`: `[*const VMTag; tags]`, every tag (imported or not). A
+///     tag's identity is the address of its `VMTag`.
+/// 15. `defined_tags`: `[VMTag; defined tags]` storage: each instance defines
+///     fresh tags (tags are generative).
 ///
 /// Compiled code may use either the pointer arrays (always) or the inline storage
 /// of defined items directly.
 ///
 /// The structs, all `#[repr(C)]`, 64-bit:
-/// * `VMStoreContext { stack_limit: usize }`
+/// * `VMStoreContext { stack_limit: usize, pending_exception: *mut VMExn }`: the
+///   exception being thrown, null when none (see "Exceptions" in the crate docs).
+/// * `VMTag { type_id: u32, pad: u32 }` (8 bytes)
+/// * `VMExn { tag: *const VMTag, len: usize, payload: [ValRaw; len] }`
+///   (payload at offset 16)
 /// * `VMFuncImport { code: *const u8, vmctx: *mut u8 }` (16 bytes)
 /// * `VMMemory { base: *mut u8, length: usize }` (16 bytes; length in bytes)
 /// * `VMTable { base: *mut usize, length: u32, pad: u32 }` (16 bytes; elements are
@@ -514,6 +554,10 @@ pub struct VmctxLayout {
     pub defined_tables_offset: u32,
     pub defined_globals_offset: u32,
     pub funcrefs: u32,
+    pub tags: u32,
+    pub defined_tags: u32,
+    pub tag_pointers: u32,
+    pub defined_tags_offset: u32,
     /// Total size in bytes.
     pub size: u32,
 }
@@ -522,6 +566,14 @@ pub struct VmctxLayout {
 pub mod vm {
     /// `VMStoreContext::stack_limit`.
     pub const STORE_STACK_LIMIT: u32 = 0;
+    /// `VMStoreContext::pending_exception`.
+    pub const STORE_PENDING_EXCEPTION: u32 = 8;
+    /// Size of `VMTag`.
+    pub const TAG_SIZE: u32 = 8;
+    /// `VMExn::tag`.
+    pub const EXN_TAG: u32 = 0;
+    /// `VMExn::payload`: the first `ValRaw`.
+    pub const EXN_PAYLOAD: u32 = 16;
     /// Size of `VMFuncImport`.
     pub const FUNC_IMPORT_SIZE: u32 = 16;
     /// `VMFuncImport::code`.
@@ -578,7 +630,9 @@ impl VmctxLayout {
             defined_memories_offset + vm::MEMORY_SIZE * module.defined_memories;
         let defined_globals_offset = defined_tables_offset + vm::TABLE_SIZE * module.defined_tables;
         let funcrefs = defined_globals_offset + vm::GLOBAL_SIZE * module.defined_globals;
-        let size = align(funcrefs + vm::FUNCREF_SIZE * module.functions, 16);
+        let tag_pointers = funcrefs + vm::FUNCREF_SIZE * module.functions;
+        let defined_tags_offset = tag_pointers + 8 * module.tags;
+        let size = align(defined_tags_offset + vm::TAG_SIZE * module.defined_tags, 16);
         VmctxLayout {
             types: module.types,
             imported_functions: module.imported_functions,
@@ -598,6 +652,10 @@ impl VmctxLayout {
             defined_tables_offset,
             defined_globals_offset,
             funcrefs,
+            tags: module.tags,
+            defined_tags: module.defined_tags,
+            tag_pointers,
+            defined_tags_offset,
             size,
         }
     }
@@ -638,6 +696,14 @@ impl VmctxLayout {
     pub fn funcref(&self, index: u32) -> u32 {
         self.funcrefs + vm::FUNCREF_SIZE * index
     }
+    /// Offset of the `*const VMTag` of tag `index` (imported or defined).
+    pub fn tag_pointer(&self, index: u32) -> u32 {
+        self.tag_pointers + 8 * index
+    }
+    /// Offset of the `VMTag` of defined tag `index` (counting defined ones only).
+    pub fn defined_tag(&self, index: u32) -> u32 {
+        self.defined_tags_offset + vm::TAG_SIZE * index
+    }
 }
 
 /// The counts a [`VmctxLayout`] is computed from.
@@ -652,6 +718,8 @@ pub struct ModuleCounts {
     pub defined_tables: u32,
     pub defined_globals: u32,
     pub functions: u32,
+    pub tags: u32,
+    pub defined_tags: u32,
 }
 
 #[cfg(test)]
@@ -670,6 +738,8 @@ mod tests {
             defined_tables: 1,
             defined_globals: 2,
             functions: 5,
+            tags: 2,
+            defined_tags: 1,
         });
         assert_eq!(l.type_id(2), 40);
         assert_eq!(l.imported_function(0) % 8, 0);
@@ -678,7 +748,10 @@ mod tests {
         assert_eq!(l.defined_global(0) % 16, 0);
         assert_eq!(l.size % 16, 0);
         assert_eq!(l.funcref(5), l.size - (l.size - l.funcref(5)));
-        assert!(l.funcref(4) + vm::FUNCREF_SIZE <= l.size);
+        assert!(l.funcref(4) + vm::FUNCREF_SIZE <= l.tag_pointer(0));
+        assert_eq!(l.tag_pointer(0) % 8, 0);
+        assert!(l.defined_tag(0) >= l.tag_pointer(2));
+        assert!(l.defined_tag(1) <= l.size);
     }
 
     #[test]

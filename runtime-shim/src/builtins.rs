@@ -6,6 +6,7 @@
 
 use crate::instance::InstanceData;
 use crate::table::range;
+use crate::vm::{VMStoreContext, ValRaw};
 use rivet_descriptor::{Builtin, VmctxLayout};
 
 /// Status returned when the operation must trap.
@@ -31,6 +32,7 @@ static TABLE: BuiltinTable = BuiltinTable([
     table_copy as *const (),
     table_init as *const (),
     elem_drop as *const (),
+    exn_new as *const (),
 ]);
 
 /// Address of the builtins table, as stored in every vmctx.
@@ -221,4 +223,13 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     if let Some(items) = instance(vmctx).elements.get_mut(elem as usize) {
         *items = Vec::new();
     }
+}
+
+/// `(vmctx, tag, payload) -> exception`; the exception lives as long as the
+/// store (see `VMStoreContext::exceptions`).
+unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: usize, payload: u32) -> *mut ValRaw {
+    let store = *vmctx
+        .add(VmctxLayout::STORE as usize)
+        .cast::<*mut VMStoreContext>();
+    (*store).new_exception(tag, payload as usize)
 }

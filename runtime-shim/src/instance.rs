@@ -9,7 +9,8 @@ use crate::memory::{Memory, MemoryData};
 use crate::module::{ExternType, Module};
 use crate::store::{Store, StoreId};
 use crate::table::{self, Table, TableData};
-use crate::vm::{VMFuncImport, VMFuncRef, ValRaw, VmSlot};
+use crate::tag::{Tag, TagData};
+use crate::vm::{VMFuncImport, VMFuncRef, VMTag, ValRaw, VmSlot};
 use crate::Extern;
 use rivet_descriptor::{ConstExpr, ExternIndex, ImportType, SegmentMode, TrapKind, VmctxLayout};
 use std::alloc::{self, Layout};
@@ -37,6 +38,7 @@ impl Instance {
             ExternIndex::Table(i) => Extern::Table(data.tables[i as usize]),
             ExternIndex::Memory(i) => Extern::Memory(data.memories[i as usize]),
             ExternIndex::Global(i) => Extern::Global(data.globals[i as usize]),
+            ExternIndex::Tag(i) => Extern::Tag(data.tags[i as usize]),
         })
     }
 }
@@ -51,6 +53,7 @@ pub(crate) struct InstanceData {
     pub tables: Vec<Table>,
     pub table_ptrs: Vec<*mut TableData>,
     pub globals: Vec<Global>,
+    pub tags: Vec<Tag>,
     /// Raw items of each element segment; emptied when dropped.
     pub elements: Vec<Vec<usize>>,
     /// Bytes of each data segment as (address, length); length 0 once dropped.
@@ -118,6 +121,7 @@ pub(crate) fn instantiate(
         tables: Vec::new(),
         table_ptrs: Vec::new(),
         globals: Vec::new(),
+        tags: Vec::new(),
         elements: Vec::new(),
         data: Vec::new(),
     });
@@ -137,6 +141,7 @@ pub(crate) fn instantiate(
         b.defined_memories()?;
         b.defined_tables()?;
         b.defined_globals()?;
+        b.defined_tags();
         b.elements()?;
         b.data()?;
         b.start()?;
@@ -206,6 +211,14 @@ fn matches(store: &Store, want: &ExternType, given: &Extern) -> Result<(), Strin
                 Err(format!("global type {g:?} is not {t:?}"))
             }
         }
+        (ExternType::Tag(t), Extern::Tag(x)) => {
+            let g = x.ty(store);
+            if g == *t {
+                Ok(())
+            } else {
+                Err(format!("tag type {g:?} is not {t:?}"))
+            }
+        }
         _ => Err("incompatible import type".into()),
     }
 }
@@ -246,6 +259,7 @@ impl Builder<'_> {
     unsafe fn imports(&mut self, imports: &[Extern]) {
         let inner = self.module.inner();
         let (mut funcs, mut mems, mut tables, mut globals) = (0u32, 0u32, 0u32, 0u32);
+        let mut tags = 0u32;
         for (import, given) in inner.meta.imports.iter().zip(imports) {
             match (&import.ty, given) {
                 (ImportType::Func(ty), Extern::Func(f)) => {
@@ -271,6 +285,11 @@ impl Builder<'_> {
                     put(self.vmctx, self.layout.global_pointer(globals), vm);
                     (&mut *self.record).globals.push(*g);
                     globals += 1;
+                }
+                (ImportType::Tag(_), Extern::Tag(t)) => {
+                    put(self.vmctx, self.layout.tag_pointer(tags), t.vm(self.store));
+                    (&mut *self.record).tags.push(*t);
+                    tags += 1;
                 }
                 _ => unreachable!("imports were linked"),
             }
@@ -380,6 +399,24 @@ impl Builder<'_> {
             (&mut *self.record).globals.push(g);
         }
         Ok(())
+    }
+
+    /// Makes a fresh tag for every defined tag: tags are generative, each
+    /// instance has its own.
+    unsafe fn defined_tags(&mut self) {
+        let meta = &self.module.inner().meta;
+        let imported = meta.imported_tags();
+        for (i, &ty) in meta.tags.iter().enumerate().skip(imported as usize) {
+            let vm = slot::<VMTag>(self.vmctx, self.layout.defined_tag(i as u32 - imported));
+            let type_id = self.type_id(ty);
+            vm.write(VMTag { type_id, pad: 0 });
+            let t = self.store.add_tag(TagData {
+                vm: VmSlot::InVmctx(vm),
+                ty: meta.types[ty as usize].clone(),
+            });
+            put(self.vmctx, self.layout.tag_pointer(i as u32), vm);
+            (&mut *self.record).tags.push(t);
+        }
     }
 
     /// Evaluates a constant expression (indices were validated at load).

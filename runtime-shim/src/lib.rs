@@ -51,6 +51,7 @@ mod refs;
 mod stack;
 mod store;
 mod table;
+mod tag;
 mod trap;
 mod values;
 mod vm;
@@ -74,7 +75,8 @@ pub use rivet_descriptor::{
 pub use rivet_macro::component;
 pub use store::Store;
 pub use table::Table;
-pub use values::Val;
+pub use tag::Tag;
+pub use values::{Exn, Val};
 
 /// Something an instance imports or exports.
 #[derive(Clone, Copy, Debug)]
@@ -83,6 +85,7 @@ pub enum Extern {
     Table(Table),
     Memory(Memory),
     Global(Global),
+    Tag(Tag),
 }
 
 impl Extern {
@@ -92,6 +95,7 @@ impl Extern {
             Extern::Table(t) => t.store,
             Extern::Memory(m) => m.store,
             Extern::Global(g) => g.store,
+            Extern::Tag(t) => t.store,
         }
     }
 }

@@ -15,6 +15,8 @@ pub enum ExternType {
     Table(TableType),
     Memory(MemoryType),
     Global(GlobalType),
+    /// A tag whose payload is the function type's parameters.
+    Tag(FuncType),
 }
 
 /// A compiled core module, loaded from a descriptor. Cheap to clone.
@@ -66,6 +68,7 @@ impl Module {
                     ImportType::Table(t) => ExternType::Table(*t),
                     ImportType::Memory(t) => ExternType::Memory(*t),
                     ImportType::Global(t) => ExternType::Global(*t),
+                    ImportType::Tag(t) => ExternType::Tag(m.types[*t as usize].clone()),
                 };
                 (i.module.clone(), i.name.clone(), ty)
             })
@@ -85,6 +88,9 @@ impl Module {
                     ExternIndex::Table(t) => ExternType::Table(m.tables[t as usize]),
                     ExternIndex::Memory(x) => ExternType::Memory(m.memories[x as usize]),
                     ExternIndex::Global(g) => ExternType::Global(m.globals[g as usize]),
+                    ExternIndex::Tag(t) => {
+                        ExternType::Tag(m.types[m.tags[t as usize] as usize].clone())
+                    }
                 };
                 (e.name.clone(), ty)
             })
@@ -181,9 +187,12 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<(), Str
         type_ok(t)?;
     }
     for i in &m.imports {
-        if let ImportType::Func(t) = i.ty {
+        if let ImportType::Func(t) | ImportType::Tag(t) = i.ty {
             type_ok(t)?;
         }
+    }
+    for &t in &m.tags {
+        type_ok(t)?;
     }
     let imported = m.imported_functions() as usize;
     let defined = m
@@ -207,7 +216,10 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<(), Str
         }
     }
     for t in &m.tables {
-        if !matches!(t.element, ValType::FuncRef | ValType::ExternRef) {
+        if !matches!(
+            t.element,
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+        ) {
             return Err(format!("table of {:?}", t.element));
         }
     }
@@ -219,6 +231,7 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<(), Str
             ExternIndex::Table(i) => (i, m.tables.len()),
             ExternIndex::Memory(i) => (i, m.memories.len()),
             ExternIndex::Global(i) => (i, m.globals.len()),
+            ExternIndex::Tag(i) => (i, m.tags.len()),
         };
         if i as usize >= n {
             return Err(format!("export {} out of range", e.name));
@@ -248,6 +261,8 @@ fn check_counts(m: &rivet_descriptor::Module) -> Result<(), String> {
         defined_tables: defined(m.tables.len(), m.imported_tables())?,
         defined_globals: defined(m.globals.len(), m.imported_globals())?,
         functions: m.functions.len() as u32,
+        tags: m.tags.len() as u32,
+        defined_tags: defined(m.tags.len(), m.imported_tags())?,
     };
     if m.global_inits.len() as u32 != counts.defined_globals {
         return Err("one initializer per defined global expected".into());

@@ -8,7 +8,7 @@
 use crate::error::Error;
 use crate::func::{Func, FuncEntry, FuncKind};
 use crate::store::StoreId;
-use crate::values::Val;
+use crate::values::{Exn, Val};
 use crate::vm::{VMFuncRef, ValRaw};
 use rivet_descriptor::{FuncType, ValType};
 use std::collections::HashMap;
@@ -122,6 +122,11 @@ impl Refs {
             }
             (ValType::FuncRef, Val::FuncRef(Some(f))) => Ok(self.funcref(f)? as usize),
             (ValType::ExternRef, Val::ExternRef(Some(n))) => Ok(self.extern_handle(n)),
+            (ValType::ExnRef, Val::ExnRef(None)) => Ok(0),
+            (ValType::ExnRef, Val::ExnRef(Some(e))) if e.store == self.store => Ok(e.addr),
+            (ValType::ExnRef, Val::ExnRef(Some(_))) => {
+                Err(Error::Runtime("exnref from another store".into()))
+            }
             _ => Err(type_mismatch(ty, v)),
         }
     }
@@ -145,6 +150,10 @@ impl Refs {
                     .and_then(|i| self.externs.get(i))
                     .copied(),
             ),
+            ValType::ExnRef => Val::ExnRef((raw != 0).then_some(Exn {
+                store: self.store,
+                addr: raw,
+            })),
             _ => Val::FuncRef(self.by_funcref.get(&raw).map(|&index| Func {
                 store: self.store,
                 index,
@@ -160,7 +169,7 @@ impl Refs {
             (ValType::F32, Val::F32(x)) => ValRaw::from_u32(x),
             (ValType::F64, Val::F64(x)) => ValRaw::from_u64(x),
             (ValType::V128, Val::V128(x)) => ValRaw::from_u128(x),
-            (ValType::FuncRef | ValType::ExternRef, _) => {
+            (ValType::FuncRef | ValType::ExternRef | ValType::ExnRef, _) => {
                 ValRaw::from_u64(self.ref_to_raw(ty, v)? as u64)
             }
             _ => return Err(type_mismatch(ty, v)),
@@ -174,7 +183,9 @@ impl Refs {
             ValType::F32 => Val::F32(raw.u32()),
             ValType::F64 => Val::F64(raw.u64()),
             ValType::V128 => Val::V128(raw.u128()),
-            ValType::FuncRef | ValType::ExternRef => self.raw_to_ref(ty, raw.u64() as usize),
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
+                self.raw_to_ref(ty, raw.u64() as usize)
+            }
         }
     }
 }

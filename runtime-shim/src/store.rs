@@ -9,6 +9,7 @@ use crate::memory::{Memory, MemoryData};
 use crate::module::Module;
 use crate::refs::{Refs, RefsPtr};
 use crate::table::{Table, TableData};
+use crate::tag::{Tag, TagData};
 use crate::values::Val;
 use crate::vm::{VMStoreContext, VmSlot};
 use crate::{stack, trap, Extern};
@@ -42,6 +43,7 @@ pub struct Store {
     memories: Arena<MemoryData>,
     tables: Arena<TableData>,
     globals: Arena<GlobalData>,
+    tags: Arena<TagData>,
     hosts: Arena<VMHostFunc>,
     instances: Arena<InstanceData>,
     /// State of every instantiated component (handle tables, flags).
@@ -57,12 +59,13 @@ impl Store {
             id,
             bounds,
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
-            ctx: VmSlot::owned(VMStoreContext { stack_limit: 0 }),
+            ctx: VmSlot::owned(VMStoreContext::new()),
             refs: VmSlot::owned(RefCell::new(Refs::new(id))),
             active: VmSlot::owned(Cell::new(std::ptr::null_mut())),
             memories: Arena::new(),
             tables: Arena::new(),
             globals: Arena::new(),
+            tags: Arena::new(),
             hosts: Arena::new(),
             instances: Arena::new(),
             components: Vec::new(),
@@ -126,7 +129,14 @@ impl Store {
         let outer = active.replace(this);
         let result = trap::enter(tramp, code, vmctx, values.cast());
         active.set(outer);
-        result
+        // An exception still pending here was not caught by any wasm frame; a
+        // trap may also interrupt a throw. Either way it must not leak into the
+        // next call.
+        let uncaught = (*self.ctx.ptr()).take_pending_exception();
+        match result {
+            Ok(()) if uncaught => Err(Trap::new(rivet_descriptor::TrapKind::UncaughtException)),
+            other => other,
+        }
     }
 
     fn check(&self, store: StoreId, what: &str) {
@@ -188,6 +198,18 @@ impl Store {
     pub(crate) fn global(&self, g: Global) -> &GlobalData {
         self.check(g.store, "Global");
         self.globals.get(g.index)
+    }
+
+    pub(crate) fn add_tag(&mut self, data: TagData) -> Tag {
+        Tag {
+            store: self.id,
+            index: self.tags.push(data),
+        }
+    }
+
+    pub(crate) fn tag(&self, t: Tag) -> &TagData {
+        self.check(t.store, "Tag");
+        self.tags.get(t.index)
     }
 
     pub(crate) fn add_host_record(&mut self, record: VMHostFunc) -> *mut VMHostFunc {

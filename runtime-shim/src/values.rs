@@ -16,6 +16,17 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An externref: the host's own number, or null.
     ExternRef(Option<u64>),
+    /// An exnref: an exception wasm caught with `catch_ref`, or null.
+    ExnRef(Option<Exn>),
+}
+
+/// An exception thrown in a [`crate::Store`], as the host sees an `exnref`:
+/// opaque, valid only in its own store (where it lives as long as the store),
+/// and made only by wasm, so the host cannot forge one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exn {
+    pub(crate) store: crate::store::StoreId,
+    pub(crate) addr: usize,
 }
 
 impl Val {
@@ -28,6 +39,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -41,6 +53,7 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::ExnRef => Val::ExnRef(None),
         }
     }
 }
@@ -59,6 +72,7 @@ mod tests {
             ValType::V128,
             ValType::FuncRef,
             ValType::ExternRef,
+            ValType::ExnRef,
         ] {
             assert_eq!(Val::zero(ty).ty(), ty);
         }

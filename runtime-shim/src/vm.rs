@@ -2,10 +2,51 @@
 //! `rivet_descriptor::VmctxLayout` and `rivet_descriptor::vm` describe them.
 
 /// Shared by every instance of a store; compiled prologues compare the stack
-/// pointer with `stack_limit`.
+/// pointer with `stack_limit`, exception-aware code tests `pending_exception`
+/// after calls. Fields after those two are the runtime's own.
 #[repr(C)]
 pub(crate) struct VMStoreContext {
     pub stack_limit: usize,
+    /// The exception being thrown (a `VMExn`), null when none.
+    pub pending_exception: *mut ValRaw,
+    /// Every exception created in the store, as `VMExn`s: a header slot (tag
+    /// identity, payload length) then the payload. An `exnref` may live in
+    /// locals, globals or tables, and nothing traces them, so they last as
+    /// long as the store.
+    pub exceptions: Vec<Box<[ValRaw]>>,
+}
+
+impl VMStoreContext {
+    pub fn new() -> VMStoreContext {
+        VMStoreContext {
+            stack_limit: 0,
+            pending_exception: std::ptr::null_mut(),
+            exceptions: Vec::new(),
+        }
+    }
+
+    /// A new exception of tag identity `tag` with `len` zeroed payload slots;
+    /// returns its address.
+    pub fn new_exception(&mut self, tag: usize, len: usize) -> *mut ValRaw {
+        let mut exn = vec![ValRaw::default(); len + 1].into_boxed_slice();
+        exn[0] = ValRaw::from_u128(tag as u128 | ((len as u128) << 64));
+        let ptr = exn.as_mut_ptr();
+        self.exceptions.push(exn);
+        ptr
+    }
+
+    /// Takes the pending exception: true if there was one.
+    pub fn take_pending_exception(&mut self) -> bool {
+        !std::mem::replace(&mut self.pending_exception, std::ptr::null_mut()).is_null()
+    }
+}
+
+/// A tag: only its address matters (a tag's identity); the field keeps the
+/// allocation non-empty and records the tag's type for debugging.
+#[repr(C)]
+pub(crate) struct VMTag {
+    pub type_id: u32,
+    pub pad: u32,
 }
 
 /// How an instance reaches one of its imported functions.
@@ -109,6 +150,11 @@ mod tests {
         assert_eq!(size_of::<VMTable>() as u32, vm::TABLE_SIZE);
         assert_eq!(size_of::<VMFuncRef>() as u32, vm::FUNCREF_SIZE);
         assert_eq!(size_of::<ValRaw>() as u32, vm::VAL_RAW_SIZE);
+        assert_eq!(size_of::<VMTag>() as u32, vm::TAG_SIZE);
+        assert_eq!(
+            std::mem::offset_of!(VMStoreContext, pending_exception) as u32,
+            vm::STORE_PENDING_EXCEPTION
+        );
         assert_eq!(align_of::<ValRaw>(), 16);
         assert_eq!(
             std::mem::offset_of!(VMFuncRef, type_id) as u32,

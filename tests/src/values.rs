@@ -26,7 +26,8 @@ pub fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
     })
 }
 
-/// The null reference of a heap type (only `func` and `extern` exist in wasm 2.0).
+/// The null reference of a heap type (`func` and `extern` in wasm 2.0, and
+/// `exn` with exception handling).
 fn null_of(heap: &HeapType<'_>) -> Result<Val, String> {
     match heap {
         HeapType::Abstract {
@@ -37,6 +38,10 @@ fn null_of(heap: &HeapType<'_>) -> Result<Val, String> {
             shared: false,
             ty: AbstractHeapType::Extern,
         } => Ok(Val::ExternRef(None)),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Exn,
+        } => Ok(Val::ExnRef(None)),
         other => Err(format!(
             "not supported yet: null reference of heap type {other:?}"
         )),
@@ -120,7 +125,9 @@ fn null_matches(heap: Option<&HeapType<'_>>, got: &Val) -> Result<bool, String> 
     };
     Ok(matches!(
         (want, got),
-        (Val::FuncRef(None), Val::FuncRef(None)) | (Val::ExternRef(None), Val::ExternRef(None))
+        (Val::FuncRef(None), Val::FuncRef(None))
+            | (Val::ExternRef(None), Val::ExternRef(None))
+            | (Val::ExnRef(None), Val::ExnRef(None))
     ))
 }
 
@@ -187,6 +194,8 @@ pub fn show_val(v: &Val) -> String {
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(None) => "ref.null extern".to_string(),
         Val::ExternRef(Some(n)) => format!("ref.extern {n}"),
+        Val::ExnRef(None) => "ref.null exn".to_string(),
+        Val::ExnRef(Some(_)) => "ref.exn".to_string(),
     }
 }
 

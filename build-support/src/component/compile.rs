@@ -27,6 +27,7 @@ pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Pla
             wasm: &m.wasm,
             offset: m.offset,
             direct,
+            boundary: m.adapter,
         })
         .collect();
     let object = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;

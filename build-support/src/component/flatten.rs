@@ -42,6 +42,9 @@ pub struct PlanModule<'a> {
     pub wasm: Cow<'a, [u8]>,
     /// Where the module starts in the component (0 for adapters).
     pub offset: usize,
+    /// Whether it is a generated adapter: its calls cross component
+    /// boundaries, where an uncaught exception traps.
+    pub adapter: bool,
 }
 
 /// Flattens a validated component.
@@ -149,6 +152,7 @@ struct Scope {
     core_memories: Vec<CoreDef>,
     core_tables: Vec<CoreDef>,
     core_globals: Vec<CoreDef>,
+    core_tags: Vec<CoreDef>,
     core_instances: Vec<CoreInstance>,
     modules: Vec<ModuleDef>,
     components: Vec<ComponentRef>,
@@ -176,6 +180,7 @@ impl Scope {
             core_memories: Vec::new(),
             core_tables: Vec::new(),
             core_globals: Vec::new(),
+            core_tags: Vec::new(),
             core_instances: Vec::new(),
             modules: Vec::new(),
             components: Vec::new(),
@@ -198,7 +203,7 @@ impl Scope {
             ExternalKind::Memory => &mut self.core_memories,
             ExternalKind::Table => &mut self.core_tables,
             ExternalKind::Global => &mut self.core_globals,
-            ExternalKind::Tag => return Err(Error::unsupported(offset, "core tags")),
+            ExternalKind::Tag => &mut self.core_tags,
             ExternalKind::FuncExact => {
                 return Err(Error::unsupported(offset, "exact function exports"))
             }
@@ -435,6 +440,7 @@ impl<'a> Flattener<'_, 'a> {
         self.modules.push(PlanModule {
             wasm: Cow::Borrowed(def.wasm),
             offset: def.offset,
+            adapter: false,
         });
         let index = self.modules.len() as u32 - 1;
         self.module_index.insert(def.wasm, index);
@@ -660,6 +666,7 @@ impl<'a> Flattener<'_, 'a> {
             self.modules.push(PlanModule {
                 wasm: Cow::Owned(wasm),
                 offset: 0,
+                adapter: true,
             });
             let module = self.modules.len() as u32 - 1;
             self.plan.steps[step as usize] = Step::Instantiate {

@@ -53,7 +53,10 @@ impl FuncTranslator<'_, '_> {
     /// code reachable again is found; every other operator is skipped.
     pub(super) fn translate_unreachable(&mut self, op: &Operator) -> Result<(), Error> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.enter_else(),
@@ -65,7 +68,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Parameter and result types of a block type.
-    fn block_signature(&self, ty: BlockType) -> (Vec<Type>, Vec<Type>) {
+    pub(super) fn block_signature(&self, ty: BlockType) -> (Vec<Type>, Vec<Type>) {
         let ptr = self.env.pointer_type();
         match ty {
             BlockType::Empty => (vec![], vec![]),
@@ -77,7 +80,13 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn push_frame(&mut self, kind: FrameKind, dest: Block, params: usize, results: usize) {
+    pub(super) fn push_frame(
+        &mut self,
+        kind: FrameKind,
+        dest: Block,
+        params: usize,
+        results: usize,
+    ) {
         let height = self.stack.len() - params;
         self.frames.push(Frame {
             kind,
@@ -195,7 +204,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The block a branch to `depth` goes to and how many values it carries;
     /// marks the frame's continuation reachable.
-    fn branch_target(&mut self, depth: u32) -> (Block, usize) {
+    pub(super) fn branch_target(&mut self, depth: u32) -> (Block, usize) {
         let i = self.frames.len() - 1 - depth as usize;
         let frame = &mut self.frames[i];
         match frame.kind {

@@ -2,7 +2,8 @@
 //!
 //! One [`state::FuncTranslator`] walks a body's operators once. The operators are
 //! split by what they act on, one module each: [`control`] (blocks and branches),
-//! [`call`] (direct and imported calls), [`integer`], [`float`], [`convert`],
+//! [`call`] (direct and imported calls), [`exception`] (`throw`, `try_table`
+//! and the test for a pending exception after calls), [`integer`], [`float`], [`convert`],
 //! [`memory`], [`table`] (tables, references, `call_indirect`), [`vmctx`]
 //! (globals, builtins, the stack limit: everything reached through the instance
 //! context) and [`simd`] (with [`simd_arith`] and [`simd_memory`]).
@@ -10,6 +11,7 @@
 mod call;
 mod control;
 mod convert;
+mod exception;
 mod float;
 mod integer;
 mod memory;
@@ -84,6 +86,7 @@ impl FuncTranslator<'_, '_> {
         }
         let handled = self.translate_control(&op)?
             || self.translate_call(&op)?
+            || self.translate_exception(&op)
             || self.translate_integer(&op)
             || self.translate_float(&op)
             || self.translate_convert(&op)

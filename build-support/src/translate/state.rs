@@ -23,6 +23,9 @@ pub(super) enum FrameKind {
         else_params: Vec<Value>,
         has_else: bool,
     },
+    /// A `try_table`: a block whose calls and throws are caught by `catches`
+    /// (labels relative to the frame enclosing the `try_table`).
+    TryTable { catches: Vec<wasmparser::Catch> },
 }
 
 /// One entered block, loop, if, or the function body.
@@ -187,8 +190,10 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         &self.stack[self.stack.len() - n..]
     }
 
-    /// Pushes the results of a call instruction.
+    /// Pushes the results of a call instruction, after handing a pending
+    /// exception to its handler (every wasm call goes through here).
     pub fn push_results(&mut self, inst: ir::Inst) {
+        self.check_pending_exception();
         let results = self.b.inst_results(inst).to_vec();
         self.stack.extend(results);
     }

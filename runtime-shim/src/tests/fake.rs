@@ -63,6 +63,7 @@ pub fn empty() -> rivet_descriptor::Module {
         memories: vec![],
         globals: vec![],
         global_inits: vec![],
+        tags: vec![],
         exports: vec![],
         start: None,
         elements: vec![],
@@ -88,6 +89,8 @@ pub fn finish(mut m: rivet_descriptor::Module) -> rivet_descriptor::Module {
         defined_tables: m.tables.len() as u32 - count(|t| matches!(t, ImportType::Table(_))),
         defined_globals: m.globals.len() as u32 - count(|t| matches!(t, ImportType::Global(_))),
         functions: m.functions.len() as u32,
+        tags: m.tags.len() as u32,
+        defined_tags: m.tags.len() as u32 - count(|t| matches!(t, ImportType::Tag(_))),
     };
     m.layout = VmctxLayout::new(&counts);
     let defined = (counts.functions - counts.imported_functions) as usize;

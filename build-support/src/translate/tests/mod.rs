@@ -80,6 +80,9 @@ fn module_env<'a>(
         imported_memories: 0,
         globals: vec![],
         imported_globals: 0,
+        tags: vec![],
+        exceptions: false,
+        exception_boundary: false,
         layout: VmctxLayout::new(&ModuleCounts::default()),
         bodies: vec![],
         names: Default::default(),
@@ -160,6 +163,7 @@ fn module_env<'a>(
         defined_tables: env.tables.len() as u32 - env.imported_tables,
         defined_globals: env.globals.len() as u32 - env.imported_globals,
         functions: env.functions.len() as u32,
+        ..ModuleCounts::default()
     });
     Ok(Some(env))
 }
@@ -372,4 +376,62 @@ fn simd_values_are_i8x16_between_operators() {
     assert!(clif.contains("iadd"), "{clif}");
     assert!(clif.contains("bitcast.i32x4"), "{clif}");
     assert!(clif.contains("extractlane"), "{clif}");
+}
+
+/// Number of conditional branches in function 0 of `env`.
+fn conditional_branches(env: &ModuleEnv) -> usize {
+    use cranelift_codegen::ir::Opcode;
+    let f = translate(env, 0, &mut FunctionBuilderContext::new()).unwrap();
+    f.layout
+        .blocks()
+        .flat_map(|b| f.layout.block_insts(b))
+        .filter(|i| f.dfg.insts[*i].opcode() == Opcode::Brif)
+        .count()
+}
+
+#[test]
+fn only_exception_aware_code_tests_for_an_exception_after_calls() {
+    let wasm = wat::parse_str("(module (func (call 1) (call 1)) (func))").unwrap();
+    let isa = host_isa();
+    let mut env = module_env(&wasm, &isa, BoundsMode::Guard).unwrap().unwrap();
+    assert_eq!(conditional_branches(&env), 0);
+    env.exceptions = true;
+    assert_eq!(conditional_branches(&env), 2);
+}
+
+#[test]
+fn every_catch_kind_compiles_under_the_verifier() {
+    let wat = r#"(module
+      (type $tt (func (param i32 i64)))
+      (tag $t (type $tt))
+      (func $f (param i32) (result i32)
+        (block $ref (result i32 i64 exnref)
+          (block $all (result exnref)
+            (block $none
+              (block $one (result i32 i64)
+                (try_table (catch $t $one) (catch_ref $t $ref) (catch_all $none)
+                           (catch_all_ref $all)
+                  (local.get 0)
+                  (try_table (param i32) (catch $t $one)
+                    (if (then (throw $t (i32.const 1) (i64.const 2)))))
+                  (call $f (local.get 0))
+                  (drop))
+                (return (i32.const 0)))
+              (drop)
+              (return))
+            (return (i32.const 2)))
+          (throw_ref))
+        (throw_ref)))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let features = crate::decode::features(true);
+    Validator::new_with_features(features)
+        .validate_all(&wasm)
+        .unwrap();
+    let isa = host_isa();
+    for bounds in [BoundsMode::Guard, BoundsMode::Explicit] {
+        let mut env = module_env(&wasm, &isa, bounds).unwrap().unwrap();
+        env.tags = vec![0];
+        env.exceptions = true;
+        assert_eq!(compile_all(&env).unwrap(), 1);
+    }
 }
