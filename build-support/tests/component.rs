@@ -422,6 +422,32 @@ fn core_module_imports_are_recorded() {
 }
 
 #[test]
+fn maps_stay_maps_in_the_plan() {
+    let (plan, _) = plan(
+        r#"
+        (component
+          (core module $m (memory (export "mem") 1)
+            (func (export "f") (param i32 i32) (result i32) i32.const 0)
+            (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0))
+          (core instance $i (instantiate $m))
+          (func (export "f") (param "m" (map string (list u8))) (result (list (tuple string (list u8))))
+            (canon lift (core func $i "f") (memory (core memory $i "mem"))
+              (realloc (core func $i "realloc"))))
+        )"#,
+    )
+    .unwrap();
+    let ty = &plan.func_types[plan.lifts[0].ty as usize];
+    let ValueType::Map(k, v) = plan.types[ty.params[0].1 as usize] else {
+        panic!("not a map: {:?}", plan.types);
+    };
+    assert_eq!(plan.types[k as usize], ValueType::String);
+    let ValueType::List(pair) = plan.types[ty.result.unwrap() as usize] else {
+        panic!("not a list");
+    };
+    assert_eq!(plan.types[pair as usize], ValueType::Tuple(vec![k, v]));
+}
+
+#[test]
 fn unsupported_constructs_are_errors_with_offsets() {
     for (wat, reason) in [
         (

@@ -218,6 +218,9 @@ fn resolve_at(plan: &Component, index: u32, depth: usize) -> Result<Ty, Error> {
         ValueType::Char => Ty::Char,
         ValueType::String => Ty::String,
         ValueType::List(t) => Ty::List(Box::new(sub(*t)?)),
+        // The Canonical ABI's `despecialize`: adapters move a map exactly as
+        // the list of key-value tuples it is.
+        ValueType::Map(k, v) => Ty::List(Box::new(Ty::Record(vec![sub(*k)?, sub(*v)?]))),
         ValueType::Record(fields) => Ty::Record(
             fields
                 .iter()
@@ -270,6 +273,19 @@ mod tests {
         assert_eq!(Ty::Flags(9).size(), 2);
         assert_eq!(Ty::Flags(33).size(), 8);
         assert_eq!(Ty::Flags(33).flatten().len(), 2);
+    }
+
+    #[test]
+    fn map_resolves_to_a_list_of_pairs() {
+        let plan = Component {
+            types: vec![ValueType::U8, ValueType::U64, ValueType::Map(0, 1)],
+            ..Component::default()
+        };
+        let t = Ty::resolve(&plan, 2).unwrap();
+        assert_eq!(t, Ty::List(Box::new(Ty::Record(vec![Ty::U8, Ty::U64]))));
+        assert_eq!((t.size(), t.align()), (8, 4));
+        let Ty::List(entry) = t else { unreachable!() };
+        assert_eq!((entry.size(), entry.align()), (16, 8));
     }
 
     #[test]

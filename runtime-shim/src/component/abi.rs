@@ -30,6 +30,17 @@ pub(crate) fn fields(t: &Type) -> Option<Vec<&Type>> {
     }
 }
 
+/// The element type of a map's list: the tuple `(k, v)` (the Canonical ABI's
+/// `despecialize`).
+pub(crate) fn map_entry(k: &Type, v: &Type) -> Type {
+    Type::Tuple(vec![k.clone(), v.clone()])
+}
+
+/// Offset of the value within a map entry.
+pub(crate) fn map_value_offset(k: &Type, v: &Type) -> u32 {
+    align_to(size(k), alignment(v))
+}
+
 pub(crate) fn align_to(ptr: u32, align: u32) -> u32 {
     ptr.div_ceil(align) * align
 }
@@ -59,7 +70,7 @@ pub(crate) fn alignment(t: &Type) -> u32 {
         Type::S16 | Type::U16 => 2,
         Type::S32 | Type::U32 | Type::F32 | Type::Char | Type::Own(_) | Type::Borrow(_) => 4,
         Type::S64 | Type::U64 | Type::F64 => 8,
-        Type::String | Type::List(_) => 4,
+        Type::String | Type::List(_) | Type::Map(..) => 4,
         Type::Flags(names) => flags_size(names.len()).clamp(1, 4),
         Type::Record(_) | Type::Tuple(_) => fields(t)
             .unwrap_or_default()
@@ -84,7 +95,7 @@ pub(crate) fn size(t: &Type) -> u32 {
         Type::S16 | Type::U16 => 2,
         Type::S32 | Type::U32 | Type::F32 | Type::Char | Type::Own(_) | Type::Borrow(_) => 4,
         Type::S64 | Type::U64 | Type::F64 => 8,
-        Type::String | Type::List(_) => 8,
+        Type::String | Type::List(_) | Type::Map(..) => 8,
         Type::Flags(names) => flags_size(names.len()),
         Type::Record(_) | Type::Tuple(_) => {
             let mut s = 0;
@@ -120,7 +131,7 @@ fn flatten_into(t: &Type, out: &mut Vec<ValType>) {
         Type::S64 | Type::U64 => out.push(ValType::I64),
         Type::F32 => out.push(ValType::F32),
         Type::F64 => out.push(ValType::F64),
-        Type::String | Type::List(_) => out.extend([ValType::I32, ValType::I32]),
+        Type::String | Type::List(_) | Type::Map(..) => out.extend([ValType::I32, ValType::I32]),
         Type::Flags(names) => {
             out.extend(std::iter::repeat_n(ValType::I32, names.len().div_ceil(32)))
         }
@@ -216,6 +227,13 @@ mod tests {
         ]);
         assert_eq!(flatten(&v), vec![ValType::I32, ValType::I32]);
         assert_eq!(size(&Type::String), 8);
+        let m = Type::Map(Box::new(Type::U8), Box::new(Type::U64));
+        assert_eq!((size(&m), alignment(&m)), (8, 4));
+        assert_eq!(flatten(&m), vec![ValType::I32, ValType::I32]);
+        let entry = map_entry(&Type::U8, &Type::U64);
+        assert_eq!((size(&entry), alignment(&entry)), (16, 8));
+        assert_eq!(map_value_offset(&Type::U8, &Type::U64), 8);
+        assert_eq!(map_value_offset(&Type::String, &Type::U8), 8);
     }
 
     #[test]

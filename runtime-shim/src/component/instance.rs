@@ -152,6 +152,10 @@ impl ComponentState {
                 vs.iter().try_for_each(|v| self.check_host_handles(v))
             }
             Value::Record(fs) => fs.iter().try_for_each(|(_, v)| self.check_host_handles(v)),
+            Value::Map(es) => es.iter().try_for_each(|(k, v)| {
+                self.check_host_handles(k)?;
+                self.check_host_handles(v)
+            }),
             Value::Variant(_, Some(p))
             | Value::Option(Some(p))
             | Value::Result(Ok(Some(p)) | Err(Some(p))) => self.check_host_handles(p),
