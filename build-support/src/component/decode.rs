@@ -99,7 +99,25 @@ struct Decoder<'a> {
 }
 
 /// Validates `wasm` as a component and records its definitions.
+///
+/// A `cancellable` immediate (valid per `Binary.md`, unreadable for wasmparser
+/// 0.263, see [`super::precheck`]) only occurs on async builtins: the component
+/// is validated with the flags cleared and, when valid, refused as async.
 pub fn decode(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
+    let cancellable = super::precheck::cancellable_immediates(wasm);
+    let Some(&first) = cancellable.first() else {
+        return decode_checked(wasm, multi_memory);
+    };
+    let mut cleared = wasm.to_vec();
+    for &at in &cancellable {
+        cleared[at] = 0;
+    }
+    decode_checked(&cleared, multi_memory)?;
+    Err(async_error(first))
+}
+
+/// [`decode`] for bytes wasmparser reads as the spec says.
+fn decode_checked(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
     if !super::is_component(wasm) {
         return Err(Error::at(
             0,

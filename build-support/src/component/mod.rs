@@ -1,10 +1,12 @@
-//! Components: decoding and validation ([`decode`]), flattening into the
+//! Components: decoding and validation ([`decode`], with `precheck` for the
+//! spec rules wasmparser decides differently), flattening into the
 //! instantiation plan ([`flatten`]), and compiling the resulting unit of core
 //! modules ([`compile`]).
 
 pub mod compile;
 pub mod decode;
 pub mod flatten;
+mod precheck;
 mod types;
 
 pub use compile::compile_component;
