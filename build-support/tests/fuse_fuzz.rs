@@ -591,14 +591,16 @@ fn lists_of_records_of_variants_and_wide_flags() {
 #[test]
 fn nested_maps_keep_order_and_duplicate_keys() {
     // map<string, map<char, u64>>
-    let mut plan = Component::default();
-    plan.types = vec![
-        ValueType::String,
-        ValueType::Char,
-        ValueType::U64,
-        ValueType::Map(1, 2),
-        ValueType::Map(0, 3),
-    ];
+    let mut plan = Component {
+        types: vec![
+            ValueType::String,
+            ValueType::Char,
+            ValueType::U64,
+            ValueType::Map(1, 2),
+            ValueType::Map(0, 3),
+        ],
+        ..Component::default()
+    };
     echo_plan(&mut plan, 4);
     let inner = T::List(Box::new(T::Rec(vec![
         T::Prim(ValueType::Char, 4),
