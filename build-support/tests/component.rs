@@ -487,6 +487,51 @@ fn invalid_components_are_errors() {
     assert!(validate_component(&module, &Options::default()).is_err());
 }
 
+/// `Binary.md` rules wasmparser 0.263 decides differently, and what Rivet
+/// makes of them.
+#[test]
+fn spec_binary_rules_wasmparser_lacks() {
+    let options = Options::default();
+    let preamble = b"\0asm\x0d\0\x01\0".to_vec();
+    // A non-final core subtype in a component's core type section (WebAssembly
+    // 3.0, `0x00 0x50` prefixed there) is a valid type definition.
+    let mut sub = preamble.clone();
+    sub.extend(b"\x03\x07\x01\x00\x50\x00\x60\x00\x00");
+    validate_component(&sub, &options).unwrap();
+    // Core modules still get only the features Rivet compiles.
+    let gc_module = wat::parse_str("(component (core module (type (struct))))").unwrap();
+    let err = validate_component(&gc_module, &options).unwrap_err();
+    assert!(err.message.contains("gc"), "{err}");
+    // `waitable-set.poll cancellable`: valid, and async, which is refused.
+    // The text format no longer writes the flag: set it in the last section,
+    // the canonical one, `0x21 cancel? memory`.
+    let canon = |memory: u8| {
+        let mut wasm = wat::parse_str(
+            r#"(component
+                 (core module (memory (export "mem") 1))
+                 (core instance (instantiate 0))
+                 (alias core export 0 "mem" (core memory))
+                 (core func (canon waitable-set.poll (memory 0))))"#,
+        )
+        .unwrap();
+        let n = wasm.len();
+        assert_eq!(wasm[n - 3..], [0x21, 0x00, 0x00]);
+        wasm[n - 2..].copy_from_slice(&[0x01, memory]);
+        wasm
+    };
+    let wasm = canon(0);
+    let err = validate_component(&wasm, &options).unwrap_err();
+    assert!(err.message.contains(ASYNC_UNSUPPORTED), "{err}");
+    assert_eq!(
+        err.offset,
+        Some(wasm.len() - 3),
+        "the offset of the builtin"
+    );
+    // With a memory that does not exist it is invalid, not merely async.
+    let err = validate_component(&canon(1), &options).unwrap_err();
+    assert!(!err.message.contains(ASYNC_UNSUPPORTED), "{err}");
+}
+
 const NESTED: &str = r#"
 (component
   (import "wasi:io/x@0.2.0" (instance $io (export "get" (func (result u32)))))
