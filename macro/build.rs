@@ -28,6 +28,8 @@ fn main() {
                 ok: Some(1),
                 err: Some(0),
             },
+            V::Map(0, 2),
+            V::U32,
         ],
         func_types: vec![
             ComponentFuncType {
@@ -38,12 +40,16 @@ fn main() {
                 params: vec![("v".into(), 3), ("f".into(), 5), ("names".into(), 2)],
                 result: Some(6),
             },
+            ComponentFuncType {
+                params: vec![("index".into(), 7)],
+                result: Some(8),
+            },
         ],
         imports: vec![ComponentImport {
             name: "test:host/log#emit".into(),
             ty: 0,
         }],
-        lifts: vec![lift(0), lift(1)],
+        lifts: vec![lift(0), lift(1), lift(2)],
         exports: vec![
             ComponentExport {
                 name: "greet".into(),
@@ -52,6 +58,10 @@ fn main() {
             ComponentExport {
                 name: "test:api/shapes#make".into(),
                 lift: 1,
+            },
+            ComponentExport {
+                name: "count".into(),
+                lift: 2,
             },
         ],
         ..Component::default()

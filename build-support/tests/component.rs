@@ -422,6 +422,32 @@ fn core_module_imports_are_recorded() {
 }
 
 #[test]
+fn maps_stay_maps_in_the_plan() {
+    let (plan, _) = plan(
+        r#"
+        (component
+          (core module $m (memory (export "mem") 1)
+            (func (export "f") (param i32 i32) (result i32) i32.const 0)
+            (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0))
+          (core instance $i (instantiate $m))
+          (func (export "f") (param "m" (map string (list u8))) (result (list (tuple string (list u8))))
+            (canon lift (core func $i "f") (memory (core memory $i "mem"))
+              (realloc (core func $i "realloc"))))
+        )"#,
+    )
+    .unwrap();
+    let ty = &plan.func_types[plan.lifts[0].ty as usize];
+    let ValueType::Map(k, v) = plan.types[ty.params[0].1 as usize] else {
+        panic!("not a map: {:?}", plan.types);
+    };
+    assert_eq!(plan.types[k as usize], ValueType::String);
+    let ValueType::List(pair) = plan.types[ty.result.unwrap() as usize] else {
+        panic!("not a list");
+    };
+    assert_eq!(plan.types[pair as usize], ValueType::Tuple(vec![k, v]));
+}
+
+#[test]
 fn unsupported_constructs_are_errors_with_offsets() {
     for (wat, reason) in [
         (
@@ -467,6 +493,51 @@ fn invalid_components_are_errors() {
     let module = wat::parse_str("(module)").unwrap();
     assert!(!is_component(&module));
     assert!(validate_component(&module, &Options::default()).is_err());
+}
+
+/// `Binary.md` rules wasmparser 0.263 decides differently, and what Rivet
+/// makes of them.
+#[test]
+fn spec_binary_rules_wasmparser_lacks() {
+    let options = Options::default();
+    let preamble = b"\0asm\x0d\0\x01\0".to_vec();
+    // A non-final core subtype in a component's core type section (WebAssembly
+    // 3.0, `0x00 0x50` prefixed there) is a valid type definition.
+    let mut sub = preamble.clone();
+    sub.extend(b"\x03\x07\x01\x00\x50\x00\x60\x00\x00");
+    validate_component(&sub, &options).unwrap();
+    // Core modules still get only the features Rivet compiles.
+    let gc_module = wat::parse_str("(component (core module (type (struct))))").unwrap();
+    let err = validate_component(&gc_module, &options).unwrap_err();
+    assert!(err.message.contains("gc"), "{err}");
+    // `waitable-set.poll cancellable`: valid, and async, which is refused.
+    // The text format no longer writes the flag: set it in the last section,
+    // the canonical one, `0x21 cancel? memory`.
+    let canon = |memory: u8| {
+        let mut wasm = wat::parse_str(
+            r#"(component
+                 (core module (memory (export "mem") 1))
+                 (core instance (instantiate 0))
+                 (alias core export 0 "mem" (core memory))
+                 (core func (canon waitable-set.poll (memory 0))))"#,
+        )
+        .unwrap();
+        let n = wasm.len();
+        assert_eq!(wasm[n - 3..], [0x21, 0x00, 0x00]);
+        wasm[n - 2..].copy_from_slice(&[0x01, memory]);
+        wasm
+    };
+    let wasm = canon(0);
+    let err = validate_component(&wasm, &options).unwrap_err();
+    assert!(err.message.contains(ASYNC_UNSUPPORTED), "{err}");
+    assert_eq!(
+        err.offset,
+        Some(wasm.len() - 3),
+        "the offset of the builtin"
+    );
+    // With a memory that does not exist it is invalid, not merely async.
+    let err = validate_component(&canon(1), &options).unwrap_err();
+    assert!(!err.message.contains(ASYNC_UNSUPPORTED), "{err}");
 }
 
 const NESTED: &str = r#"

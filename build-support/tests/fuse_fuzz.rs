@@ -1,4 +1,4 @@
-//! Generated adapter tests: random value types (nested lists, records,
+//! Generated adapter tests: random value types (nested lists, maps, records,
 //! variants, options, results, enums, flags, strings, scalars) with random
 //! values, round-tripped through an echo callee between two guests with
 //! different string encodings. The value is checked in the callee's memory
@@ -28,7 +28,8 @@ impl Rng {
 }
 
 /// The test's own model of a type: layout is computed here independently of
-/// the compiler's.
+/// the compiler's. A `map<k, v>` is modelled as the `list<tuple<k, v>>` the
+/// Canonical ABI despecializes it to.
 #[derive(Clone, Debug)]
 enum T {
     /// An integer-like scalar of this many bytes (bool, ints, char, floats).
@@ -139,7 +140,7 @@ fn gen_type(rng: &mut Rng, plan: &mut Component, depth: u32) -> (T, u32) {
     let pick = if depth == 0 {
         rng.below(3)
     } else {
-        rng.below(10)
+        rng.below(11)
     };
     let names = |n: u64| (0..n).map(|i| format!("n{i}")).collect::<Vec<_>>();
     let (t, vt) = match pick {
@@ -195,6 +196,14 @@ fn gen_type(rng: &mut Rng, plan: &mut Component, depth: u32) -> (T, u32) {
                 },
             )
         }
+        10 => {
+            let (k, ki) = gen_key(rng, plan);
+            let (v, vi) = gen_type(rng, plan, depth - 1);
+            (
+                T::List(Box::new(T::Rec(vec![k, v]))),
+                ValueType::Map(ki, vi),
+            )
+        }
         _ => {
             if rng.below(3) == 0 {
                 let n = 1 + rng.below(300);
@@ -219,6 +228,22 @@ fn gen_type(rng: &mut Rng, plan: &mut Component, depth: u32) -> (T, u32) {
                 (t, vt)
             }
         }
+    };
+    plan.types.push(vt);
+    (t, plan.types.len() as u32 - 1)
+}
+
+/// A random map key type (the spec's `keytype`: no floats), added to
+/// `plan.types`.
+fn gen_key(rng: &mut Rng, plan: &mut Component) -> (T, u32) {
+    let keys: Vec<_> = PRIMS
+        .iter()
+        .filter(|(vt, _)| !matches!(vt, ValueType::F32 | ValueType::F64))
+        .collect();
+    let pick = rng.below(keys.len() as u64 + 1) as usize;
+    let (t, vt) = match keys.get(pick) {
+        Some((vt, size)) => (T::Prim(vt.clone(), *size), vt.clone()),
+        None => (T::Str, ValueType::String),
     };
     plan.types.push(vt);
     (t, plan.types.len() as u32 - 1)
@@ -554,6 +579,48 @@ fn lists_of_records_of_variants_and_wide_flags() {
             item("naïve 日本 😀", Some(7), Ok((0xdead_beef, 0xff)), 2),
             item("", None, Err(u64::MAX), 0),
             item("ÿ", Some(255), Ok((0, 1)), 1),
+        ]),
+    ];
+    for from in ENCODINGS {
+        for to in ENCODINGS {
+            round_trip(&t, &plan, &values, from, to);
+        }
+    }
+}
+
+#[test]
+fn nested_maps_keep_order_and_duplicate_keys() {
+    // map<string, map<char, u64>>
+    let mut plan = Component {
+        types: vec![
+            ValueType::String,
+            ValueType::Char,
+            ValueType::U64,
+            ValueType::Map(1, 2),
+            ValueType::Map(0, 3),
+        ],
+        ..Component::default()
+    };
+    echo_plan(&mut plan, 4);
+    let inner = T::List(Box::new(T::Rec(vec![
+        T::Prim(ValueType::Char, 4),
+        T::Prim(ValueType::U64, 8),
+    ])));
+    let t = T::List(Box::new(T::Rec(vec![T::Str, inner])));
+    let entry = |k: V, v: V| V::Rec(vec![k, v]);
+    let chars = |es: &[(char, u64)]| {
+        V::List(
+            es.iter()
+                .map(|&(c, n)| entry(V::Bits(c as u64), V::Bits(n)))
+                .collect(),
+        )
+    };
+    let values = vec![
+        V::List(vec![]),
+        V::List(vec![
+            entry(V::Str("日本".into()), chars(&[('a', 1), ('a', u64::MAX)])),
+            entry(V::Str("".into()), chars(&[])),
+            entry(V::Str("日本".into()), chars(&[('😀', 7)])),
         ]),
     ];
     for from in ENCODINGS {

@@ -36,6 +36,11 @@ pub enum ValueType {
     String,
     /// `list<t>`.
     List(u32),
+    /// `map<k, v>`: laid out and passed exactly like `list<tuple<k, v>>` (the
+    /// Canonical ABI despecializes it), but kept distinct so bindings and
+    /// messages can name it. `k` is one of the spec's key types (`bool`,
+    /// integers, `char`, `string`).
+    Map(u32, u32),
     /// Named fields, in order.
     Record(Vec<(String, u32)>),
     Tuple(Vec<u32>),

@@ -49,6 +49,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod abi;
 pub mod component;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a

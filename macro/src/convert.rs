@@ -142,6 +142,24 @@ impl quote::ToTokens for Base {
                     }
                 }
             }
+            impl<K: Lower, V: Lower> Lower for ::std::collections::BTreeMap<K, V> {
+                fn lower(&self) -> Value {
+                    Value::Map(self.iter().map(|(k, v)| (k.lower(), v.lower())).collect())
+                }
+            }
+            /// The Canonical ABI keeps duplicate keys; as the spec allows
+            /// bindings to, the last entry for a key wins.
+            impl<K: Lift + Ord, V: Lift> Lift for ::std::collections::BTreeMap<K, V> {
+                fn lift(v: Value) -> Result<Self, Trap> {
+                    match v {
+                        Value::Map(es) => es
+                            .into_iter()
+                            .map(|(k, v)| Ok((K::lift(k)?, V::lift(v)?)))
+                            .collect(),
+                        other => Err(mismatch("map", &other)),
+                    }
+                }
+            }
             impl<T: Lower> Lower for Option<T> {
                 fn lower(&self) -> Value {
                     Value::Option(self.as_ref().map(|x| Box::new(x.lower())))

@@ -15,8 +15,13 @@
 //!
 //! Type mapping: `bool`, integers, floats and `char` map to their Rust
 //! counterparts; `string` → `String` (`&str` as an export argument);
-//! `list<T>` → `Vec<T>` (`&[T]` as an export argument); `option`, `result`
-//! and tuples → `Option`, `Result` (`()` for a missing payload) and tuples.
+//! `list<T>` → `Vec<T>` (`&[T]` as an export argument); `map<K, V>` →
+//! `BTreeMap<K, V>` (`&BTreeMap<K, V>` as an export argument; a distinct Rust
+//! type, because a `Vec<(K, V)>` would be indistinguishable from
+//! `list<tuple<K, V>>`; map keys are always ordered types, and when the guest
+//! sends a key twice the last entry wins, as the spec allows bindings to do);
+//! `option`, `result` and tuples → `Option`, `Result` (`()` for a missing
+//! payload) and tuples.
 //! The plan carries no type names, so records, variants, enums and flags
 //! become `HelloRecord0`, `HelloVariant0`, `HelloEnum0`, `HelloFlags0`, …,
 //! numbered per kind in the order first met (exports, then imports,

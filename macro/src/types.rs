@@ -1,8 +1,8 @@
 //! Rust types for the plan's component types.
 //!
 //! The plan is structural: it has no type names. Standard shapes map to std
-//! types (`option` → `Option`, `result` → `Result`, `list` → `Vec`, `string` →
-//! `String`, tuples → tuples). Records, variants, enums and flags become
+//! types (`option` → `Option`, `result` → `Result`, `list` → `Vec`, `map` →
+//! `BTreeMap`, `string` → `String`, tuples → tuples). Records, variants, enums and flags become
 //! generated types named `<Struct>Record0`, `<Struct>Variant0`, `<Struct>Enum0`,
 //! `<Struct>Flags0`, …, numbered per kind in the order they are first reached
 //! from the exports, then the imports; structurally equal types share one Rust
@@ -76,6 +76,7 @@ impl<'a> Types<'a> {
         let opt = |t: Option<u32>| t.map(sub).transpose();
         Ok(match self.get(i)? {
             ValueType::List(t) => format!("list<{}>", sub(*t)?),
+            ValueType::Map(k, v) => format!("map<{},{}>", sub(*k)?, sub(*v)?),
             ValueType::Option(t) => format!("option<{}>", sub(*t)?),
             ValueType::Tuple(ts) => format!("tuple{:?}", keys(ts.iter().map(|t| sub(*t)))?),
             ValueType::Record(fs) => format!(
@@ -116,6 +117,13 @@ impl<'a> Types<'a> {
                 return Err("not supported yet: empty tuples".into());
             }
             self.tuple_arities.insert(ts.len());
+        }
+        if let ValueType::Map(k, _) = ty {
+            if !is_key(self.get(*k)?) {
+                return Err(format!(
+                    "corrupt plan: map key type {k} is not a key type (bool, integer, char, string)"
+                ));
+            }
         }
         if let ValueType::Own(r) | ValueType::Borrow(r) = ty {
             if *r as usize >= self.handles.len() {
@@ -167,6 +175,10 @@ impl<'a> Types<'a> {
                 let t = self.rust(*t)?;
                 quote!(::std::vec::Vec<#t>)
             }
+            ValueType::Map(k, v) => {
+                let (k, v) = (self.rust(*k)?, self.rust(*v)?);
+                quote!(::std::collections::BTreeMap<#k, #v>)
+            }
             ValueType::Option(t) => {
                 let t = self.rust(*t)?;
                 quote!(::std::option::Option<#t>)
@@ -196,14 +208,19 @@ impl<'a> Types<'a> {
         })
     }
 
-    /// The type an exported function takes for a parameter: strings and
-    /// lists are borrowed (`&str`, `&[T]`), everything else is owned.
+    /// The type an exported function takes for a parameter: strings, lists
+    /// and maps are borrowed (`&str`, `&[T]`, `&BTreeMap<K, V>`), everything
+    /// else is owned.
     pub fn param(&self, i: u32) -> Result<TokenStream, String> {
         Ok(match self.get(i)? {
             ValueType::String => quote!(&str),
             ValueType::List(t) => {
                 let t = self.rust(*t)?;
                 quote!(&[#t])
+            }
+            ValueType::Map(..) => {
+                let t = self.rust(i)?;
+                quote!(&#t)
             }
             _ => self.rust(i)?,
         })
@@ -294,6 +311,7 @@ impl<'a> Types<'a> {
         let od = |t: Option<u32>| t.map(d).transpose().map(|s| s.unwrap_or("_".into()));
         Ok(match self.get(i)? {
             ValueType::List(t) => format!("list<{}>", d(*t)?),
+            ValueType::Map(k, v) => format!("map<{}, {}>", d(*k)?, d(*v)?),
             ValueType::Option(t) => format!("option<{}>", d(*t)?),
             ValueType::Result { ok, err } => format!("result<{}, {}>", od(*ok)?, od(*err)?),
             ValueType::Tuple(ts) => format!("tuple<{}>", joined(ts.iter().map(|t| d(*t)))?),
@@ -342,10 +360,70 @@ fn joined(it: impl Iterator<Item = Result<String, String>>) -> Result<String, St
 fn children(ty: &ValueType) -> Vec<u32> {
     match ty {
         ValueType::List(t) | ValueType::Option(t) => vec![*t],
+        ValueType::Map(k, v) => vec![*k, *v],
         ValueType::Tuple(ts) => ts.clone(),
         ValueType::Record(fs) => fs.iter().map(|(_, t)| *t).collect(),
         ValueType::Variant(cs) => cs.iter().filter_map(|(_, t)| *t).collect(),
         ValueType::Result { ok, err } => ok.iter().chain(err).copied().collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Whether `t` may key a map (the spec's `keytype`): these all have a total
+/// order, so the map's Rust type can be a `BTreeMap`.
+fn is_key(t: &ValueType) -> bool {
+    use ValueType as V;
+    matches!(
+        t,
+        V::Bool
+            | V::S8
+            | V::U8
+            | V::S16
+            | V::U16
+            | V::S32
+            | V::U32
+            | V::S64
+            | V::U64
+            | V::Char
+            | V::String
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(types: Vec<ValueType>) -> Plan {
+        Plan {
+            types,
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn map_is_a_btree_map_borrowed_as_a_parameter() {
+        let p = plan(vec![
+            ValueType::String,
+            ValueType::U32,
+            ValueType::List(1),
+            ValueType::Map(0, 2),
+        ]);
+        let mut types = Types::new(&p, "Hello");
+        types.visit(3).unwrap();
+        let map = "::std::collections::BTreeMap<::std::string::String,::std::vec::Vec<u32>>";
+        let tokens = |t: TokenStream| t.to_string().replace(' ', "");
+        assert_eq!(tokens(types.rust(3).unwrap()), map);
+        assert_eq!(tokens(types.param(3).unwrap()), format!("&{map}"));
+        assert_eq!(types.describe(3, 0).unwrap(), "map<string, list<u32>>");
+        assert_ne!(types.key(3, 0).unwrap(), types.key(2, 0).unwrap());
+    }
+
+    #[test]
+    fn map_keys_must_be_ordered_key_types() {
+        let p = plan(vec![ValueType::F32, ValueType::Map(0, 0)]);
+        let e = Types::new(&p, "Hello").visit(1).unwrap_err();
+        assert!(e.contains("not a key type"), "{e}");
+        let p = plan(vec![ValueType::Char, ValueType::Map(0, 0)]);
+        assert!(Types::new(&p, "Hello").visit(1).is_ok());
     }
 }

@@ -23,6 +23,12 @@ fn generated_api_has_the_documented_shape() {
         &[String],
     ) -> Result<Result<FixtureRecord0, String>, rivet::Trap>;
     let _make: Make = Fixture::shapes_make;
+    type Count = fn(
+        &Fixture,
+        &mut rivet::Store,
+        &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Result<u32, rivet::Trap>;
+    let _count: Count = Fixture::count;
     let record = FixtureRecord0 {
         name: "a".into(),
         tags: vec!["b".into()],

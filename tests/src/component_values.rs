@@ -60,7 +60,12 @@ pub fn wast_to_value(val: &WastVal<'_>) -> Result<Value, String> {
         WastVal::Result(Ok(v)) => Value::Result(Ok(boxed(v)?)),
         WastVal::Result(Err(v)) => Value::Result(Err(boxed(v)?)),
         WastVal::Flags(names) => Value::Flags(names.iter().map(|n| n.to_string()).collect()),
-        WastVal::Map(_) => return Err("not supported yet: map values".to_string()),
+        WastVal::Map(entries) => Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| Ok((wast_to_value(k)?, wast_to_value(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
     })
 }
 
@@ -70,7 +75,8 @@ fn convert_all(items: &[WastVal<'_>]) -> Result<Vec<Value>, String> {
 
 /// The spec tests' equality of component values: structural, floats compared by
 /// bits except that NaNs are all equal (lifting may change a NaN's payload), and
-/// flags compared as sets of names.
+/// flags compared as sets of names. Maps compare entry by entry in order: the
+/// Canonical ABI passes them as lists, keeping order and duplicate keys.
 pub fn values_equal(a: &Value, b: &Value) -> bool {
     use Value as V;
     let opt = |a: &Option<Box<Value>>, b: &Option<Box<Value>>| match (a, b) {
@@ -82,6 +88,12 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
         (V::F32(x), V::F32(y)) => (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits(),
         (V::F64(x), V::F64(y)) => (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits(),
         (V::List(x), V::List(y)) | (V::Tuple(x), V::Tuple(y)) => all_equal(x, y),
+        (V::Map(x), V::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k, v), (l, w))| values_equal(k, l) && values_equal(v, w))
+        }
         (V::Record(x), V::Record(y)) => {
             x.len() == y.len()
                 && x.iter()
@@ -292,11 +304,43 @@ mod tests {
     }
 
     #[test]
-    fn maps_are_reported_as_unsupported() {
-        let err = args("(map.const (entry (u8.const 1) (u8.const 2)))")
-            .remove(0)
-            .unwrap_err();
-        assert!(err.contains("not supported yet: map"), "{err}");
+    fn maps_convert_in_order_with_duplicates() {
+        let entry = |k: u8, v: &str| (Value::U8(k), Value::String(s(v)));
+        assert_eq!(
+            arg("(map.const (entry (u8.const 2) (str.const \"b\")) (entry (u8.const 2) (str.const \"c\")))"),
+            Value::Map(vec![entry(2, "b"), entry(2, "c")])
+        );
+        assert_eq!(arg("(map.const)"), Value::Map(vec![]));
+    }
+
+    #[test]
+    fn maps_compare_entry_by_entry() {
+        let map = |es: &[(u8, f32)]| {
+            Value::Map(
+                es.iter()
+                    .map(|&(k, v)| (Value::U8(k), Value::F32(v)))
+                    .collect(),
+            )
+        };
+        assert!(values_equal(
+            &map(&[(1, f32::NAN)]),
+            &map(&[(1, -f32::NAN)])
+        ));
+        assert!(!values_equal(
+            &map(&[(1, 0.0), (2, 0.0)]),
+            &map(&[(2, 0.0), (1, 0.0)])
+        ));
+        assert!(!values_equal(
+            &map(&[(1, 0.0)]),
+            &map(&[(1, 0.0), (1, 0.0)])
+        ));
+        let pairs = Value::List(vec![Value::Tuple(vec![Value::U8(1), Value::F32(0.0)])]);
+        assert!(!values_equal(&map(&[(1, 0.0)]), &pairs));
+        assert!(check(
+            "(map.const (entry (u8.const 1) (f32.const 0)))",
+            Some(map(&[(1, 0.0)]))
+        )
+        .is_ok());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Decoding and validation of a component into a tree of definitions.
 //!
 //! One pass validates the whole binary (nested modules and components included)
-//! with the features Rivet decides validity with, and records every section item
+//! with the features Rivet decides validity with (core modules once more on
+//! their own, see [`features`]), and records every section item
 //! of every (nested) component in order, with the validator's type information
 //! for that component, so that [`super::flatten`] can walk the definitions as
 //! often as they are instantiated without parsing again.
@@ -21,8 +22,16 @@ use wasmparser::{
 /// [`crate::decode::features`] plus the component model, including its async
 /// parts, so that the validator (not Rivet) decides whether an async construct is
 /// valid; valid async constructs are then rejected as unsupported.
+///
+/// Plus GC and function references: a component's core type section holds
+/// WebAssembly 3.0 `core:deftype`s (`Binary.md`, "Type Definitions"), e.g. a
+/// non-final `sub`. Those are only types, never code; every core module is
+/// also validated by itself with exactly the core features Rivet compiles
+/// ([`validate_module`]), before the component validator reads it.
 pub fn features(multi_memory: bool) -> WasmFeatures {
     crate::decode::features(multi_memory)
+        | WasmFeatures::GC
+        | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::COMPONENT_MODEL
         | WasmFeatures::CM_ASYNC
         | WasmFeatures::CM_MORE_ASYNC_BUILTINS
@@ -113,7 +122,25 @@ fn start_error(payload: &Payload<'_>, e: wasmparser::BinaryReaderError) -> Error
 }
 
 /// Validates `wasm` as a component and records its definitions.
+///
+/// A `cancellable` immediate (valid per `Binary.md`, unreadable for wasmparser
+/// 0.263, see [`super::precheck`]) only occurs on async builtins: the component
+/// is validated with the flags cleared and, when valid, refused as async.
 pub fn decode(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
+    let cancellable = super::precheck::cancellable_immediates(wasm);
+    let Some(&first) = cancellable.first() else {
+        return decode_checked(wasm, multi_memory);
+    };
+    let mut cleared = wasm.to_vec();
+    for &at in &cancellable {
+        cleared[at] = 0;
+    }
+    decode_checked(&cleared, multi_memory)?;
+    Err(async_error(first))
+}
+
+/// [`decode`] for bytes wasmparser reads as the spec says.
+fn decode_checked(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
     if !super::is_component(wasm) {
         return Err(Error::at(
             0,
@@ -128,15 +155,21 @@ pub fn decode(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
     let mut d = Decoder::default();
     for payload in parser.parse_all(wasm) {
         let payload = payload?;
+        if let Payload::ModuleSection {
+            unchecked_range, ..
+        } = &payload
+        {
+            let (start, end) = (unchecked_range.start as usize, unchecked_range.end as usize);
+            if let Some(bytes) = wasm.get(start..end) {
+                validate_module(bytes, start, multi_memory, &mut allocs)?;
+            }
+        }
         match validator
             .payload(&payload)
             .map_err(|e| start_error(&payload, e))?
         {
-            ValidPayload::Func(func, body) => {
-                let mut func = func.into_validator(std::mem::take(&mut allocs));
-                func.validate(&body)?;
-                allocs = func.into_allocations();
-            }
+            // Bodies were validated with the module, under the core features.
+            ValidPayload::Func(..) => {}
             ValidPayload::End(types) => {
                 if d.end(types)? {
                     break;
@@ -155,6 +188,32 @@ pub fn decode(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
         components: d.components,
         modules: d.modules,
     })
+}
+
+/// Validates a nested core module (at `offset` in the component) with the
+/// core features Rivet compiles, function bodies included.
+fn validate_module(
+    wasm: &[u8],
+    offset: usize,
+    multi_memory: bool,
+    allocs: &mut FuncValidatorAllocations,
+) -> Result<(), Error> {
+    let features = crate::decode::features(multi_memory);
+    let mut validator = Validator::new_with_features(features);
+    let mut parser = Parser::new(offset as u64);
+    parser.set_features(features);
+    for payload in parser.parse_all(wasm) {
+        match validator.payload(&payload?)? {
+            ValidPayload::Func(func, body) => {
+                let mut func = func.into_validator(std::mem::take(allocs));
+                func.validate(&body)?;
+                *allocs = func.into_allocations();
+            }
+            ValidPayload::End(_) => break,
+            ValidPayload::Ok | ValidPayload::Parser(_) => {}
+        }
+    }
+    Ok(())
 }
 
 impl<'a> Decoder<'a> {

@@ -1,4 +1,5 @@
-//! Components: decoding and validation ([`decode`]), flattening into the
+//! Components: decoding and validation ([`decode`], with `precheck` for the
+//! spec rules wasmparser decides differently), flattening into the
 //! instantiation plan ([`flatten`]), and compiling the resulting unit of core
 //! modules ([`compile`]).
 
@@ -6,6 +7,7 @@ pub mod compile;
 pub mod decode;
 pub mod direct;
 pub mod flatten;
+mod precheck;
 mod types;
 
 pub use compile::compile_component;

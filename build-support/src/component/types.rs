@@ -110,8 +110,8 @@ impl Interner {
             ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
                 return Err(async_error(scope.offset));
             }
-            ComponentDefinedType::Map { .. } => {
-                return Err(Error::unsupported(scope.offset, "map types"));
+            ComponentDefinedType::Map { key, value: v, .. } => {
+                ValueType::Map(value(key)?, value(v)?)
             }
             ComponentDefinedType::FixedLengthList { .. } => {
                 return Err(Error::unsupported(scope.offset, "fixed-length lists"));

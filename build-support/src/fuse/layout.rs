@@ -1,9 +1,13 @@
-//! Canonical ABI layout of component value types: sizes, alignments,
-//! discriminant widths and flattening into core values, over a resolved type
-//! tree so the generators never chase indices.
+//! Component value types resolved into a tree so the generators never chase
+//! indices, with their Canonical ABI layout: sizes, alignments, discriminant
+//! widths and flattening come from `rivet_descriptor::abi`, shared with the
+//! runtime so that adapters and host agree byte for byte.
 
 use crate::Error;
+use rivet_descriptor::abi::{self, AbiType, Shape};
+pub use rivet_descriptor::abi::{align_to, discriminant_size};
 use rivet_descriptor::component::{Component, ValueType};
+use rivet_descriptor::ValType as Flat;
 use wasm_encoder::ValType;
 
 /// Types nest at most this deep; deeper (or cyclic) plans are rejected rather
@@ -44,94 +48,25 @@ impl Ty {
 
     /// Byte size in linear memory (`elem_size`).
     pub fn size(&self) -> u32 {
-        match self {
-            Ty::Bool | Ty::S8 | Ty::U8 => 1,
-            Ty::S16 | Ty::U16 => 2,
-            Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::Own(_) | Ty::Borrow(_) => 4,
-            Ty::S64 | Ty::U64 | Ty::F64 | Ty::String | Ty::List(_) => 8,
-            Ty::Record(fields) => {
-                let mut size = 0;
-                for f in fields {
-                    size = align_to(size, f.align()) + f.size();
-                }
-                align_to(size, self.align())
-            }
-            Ty::Variant(cases) => {
-                let payload = cases.iter().flatten().map(Ty::size).max().unwrap_or(0);
-                align_to(self.payload_offset() + payload, self.align())
-            }
-            Ty::Flags(n) => match n {
-                0 => 0,
-                1..=8 => 1,
-                9..=16 => 2,
-                _ => 4 * n.div_ceil(32),
-            },
-        }
+        abi::size(self)
     }
 
     /// Alignment in linear memory.
     pub fn align(&self) -> u32 {
-        match self {
-            Ty::Bool | Ty::S8 | Ty::U8 => 1,
-            Ty::S16 | Ty::U16 => 2,
-            Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::Own(_) | Ty::Borrow(_) => 4,
-            Ty::String | Ty::List(_) => 4,
-            Ty::S64 | Ty::U64 | Ty::F64 => 8,
-            Ty::Record(fields) => fields.iter().map(Ty::align).max().unwrap_or(1),
-            Ty::Variant(cases) => cases
-                .iter()
-                .flatten()
-                .map(Ty::align)
-                .fold(discriminant_size(cases.len()), u32::max),
-            Ty::Flags(n) => match n {
-                0..=8 => 1,
-                9..=16 => 2,
-                _ => 4,
-            },
-        }
+        abi::alignment(self)
     }
 
     /// Offset of a variant's payload from its start.
     pub fn payload_offset(&self) -> u32 {
-        match self {
-            Ty::Variant(cases) => {
-                let max_align = cases.iter().flatten().map(Ty::align).max().unwrap_or(1);
-                align_to(discriminant_size(cases.len()), max_align)
-            }
+        match self.shape() {
+            Shape::Variant(cases) => abi::payload_offset(&cases),
             _ => 0,
         }
     }
 
     /// The core values this type flattens to.
     pub fn flatten(&self) -> Vec<ValType> {
-        let mut out = Vec::new();
-        self.flatten_into(&mut out);
-        out
-    }
-
-    fn flatten_into(&self, out: &mut Vec<ValType>) {
-        match self {
-            Ty::S64 | Ty::U64 => out.push(ValType::I64),
-            Ty::F32 => out.push(ValType::F32),
-            Ty::F64 => out.push(ValType::F64),
-            Ty::String | Ty::List(_) => out.extend([ValType::I32, ValType::I32]),
-            Ty::Record(fields) => fields.iter().for_each(|f| f.flatten_into(out)),
-            Ty::Variant(cases) => {
-                out.push(ValType::I32);
-                let mut payload: Vec<ValType> = Vec::new();
-                for case in cases.iter().flatten() {
-                    for (i, t) in case.flatten().into_iter().enumerate() {
-                        match payload.get_mut(i) {
-                            Some(slot) => *slot = join(*slot, t),
-                            None => payload.push(t),
-                        }
-                    }
-                }
-                out.extend(payload);
-            }
-            Ty::Flags(n) => out.extend((0..n.div_ceil(32)).map(|_| ValType::I32)),
-            _ => out.push(ValType::I32),
-        }
+        abi::flatten(self).into_iter().map(core_type).collect()
     }
 
     /// Whether values of this type are moved between memories byte for byte:
@@ -168,27 +103,33 @@ impl Ty {
     }
 }
 
-/// Width in bytes of a discriminant for `cases` cases.
-pub fn discriminant_size(cases: usize) -> u32 {
-    match cases {
-        0..=256 => 1,
-        257..=65536 => 2,
-        _ => 4,
+/// The adapters' types as the shared layout code sees them.
+impl<'a> AbiType for &'a Ty {
+    fn shape(self) -> Shape<&'a Ty> {
+        let scalar = |bytes, flat| Shape::Scalar { bytes, flat };
+        match self {
+            Ty::Bool | Ty::S8 | Ty::U8 => scalar(1, Flat::I32),
+            Ty::S16 | Ty::U16 => scalar(2, Flat::I32),
+            Ty::S32 | Ty::U32 | Ty::Char | Ty::Own(_) | Ty::Borrow(_) => scalar(4, Flat::I32),
+            Ty::F32 => scalar(4, Flat::F32),
+            Ty::S64 | Ty::U64 => scalar(8, Flat::I64),
+            Ty::F64 => scalar(8, Flat::F64),
+            Ty::String | Ty::List(_) => Shape::PointerLength,
+            Ty::Record(fields) => Shape::Record(fields.iter().collect()),
+            Ty::Variant(cases) => Shape::Variant(cases.iter().map(Option::as_ref).collect()),
+            Ty::Flags(n) => Shape::Flags(*n as usize),
+        }
     }
 }
 
-/// The core type two variant cases share a flat slot as.
-pub fn join(a: ValType, b: ValType) -> ValType {
-    match (a, b) {
-        _ if a == b => a,
-        (ValType::I32, ValType::F32) | (ValType::F32, ValType::I32) => ValType::I32,
-        _ => ValType::I64,
+/// The wasm-encoder type of a flat core value (flattening only yields numbers).
+fn core_type(t: Flat) -> ValType {
+    match t {
+        Flat::I64 => ValType::I64,
+        Flat::F32 => ValType::F32,
+        Flat::F64 => ValType::F64,
+        _ => ValType::I32,
     }
-}
-
-/// `ptr` rounded up to a multiple of `align` (a power of two).
-pub fn align_to(ptr: u32, align: u32) -> u32 {
-    ptr.div_ceil(align) * align
 }
 
 fn resolve_at(plan: &Component, index: u32, depth: usize) -> Result<Ty, Error> {
@@ -218,6 +159,9 @@ fn resolve_at(plan: &Component, index: u32, depth: usize) -> Result<Ty, Error> {
         ValueType::Char => Ty::Char,
         ValueType::String => Ty::String,
         ValueType::List(t) => Ty::List(Box::new(sub(*t)?)),
+        // The Canonical ABI's `despecialize`: adapters move a map exactly as
+        // the list of key-value tuples it is.
+        ValueType::Map(k, v) => Ty::List(Box::new(Ty::Record(vec![sub(*k)?, sub(*v)?]))),
         ValueType::Record(fields) => Ty::Record(
             fields
                 .iter()
@@ -270,6 +214,19 @@ mod tests {
         assert_eq!(Ty::Flags(9).size(), 2);
         assert_eq!(Ty::Flags(33).size(), 8);
         assert_eq!(Ty::Flags(33).flatten().len(), 2);
+    }
+
+    #[test]
+    fn map_resolves_to_a_list_of_pairs() {
+        let plan = Component {
+            types: vec![ValueType::U8, ValueType::U64, ValueType::Map(0, 1)],
+            ..Component::default()
+        };
+        let t = Ty::resolve(&plan, 2).unwrap();
+        assert_eq!(t, Ty::List(Box::new(Ty::Record(vec![Ty::U8, Ty::U64]))));
+        assert_eq!((t.size(), t.align()), (8, 4));
+        let Ty::List(entry) = t else { unreachable!() };
+        assert_eq!((entry.size(), entry.align()), (16, 8));
     }
 
     #[test]

@@ -18,15 +18,12 @@ use crate::Error;
 use copy::Loc;
 use layout::Ty;
 use module::{Body, ModuleBuilder};
+use rivet_descriptor::abi::{MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use rivet_descriptor::component::{
     AbiTrap, CanonOptions, Component, CoreDef, Intrinsic, StringEncoding,
 };
 use wasm_encoder::ValType;
 
-/// Flat parameters beyond this many are passed through memory.
-const MAX_FLAT_PARAMS: usize = 16;
-/// Flat results beyond this many are returned through memory.
-const MAX_FLAT_RESULTS: usize = 1;
 /// Instance flag bits (see `Intrinsic::InstanceFlags`).
 const MAY_LEAVE: i32 = 1;
 const MAY_ENTER: i32 = 2;

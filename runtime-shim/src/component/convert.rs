@@ -236,6 +236,10 @@ impl Cx<'_> {
                 let (ptr, len) = (vi.next32()?, vi.next32()?);
                 self.load_list_range(e, ptr, len)?
             }
+            Type::Map(k, v) => {
+                let (ptr, len) = (vi.next32()?, vi.next32()?);
+                self.load_map_range(k, v, ptr, len)?
+            }
             Type::Record(fs) => Value::Record(
                 fs.iter()
                     .map(|(n, t)| Ok((n.clone(), self.lift_flat(t, vi)?)))
@@ -307,6 +311,10 @@ impl Cx<'_> {
             Type::List(e) => {
                 let (p, l) = (int(self, 4)? as u32, self.load_int(ptr + 4, 4)? as u32);
                 self.load_list_range(e, p, l)?
+            }
+            Type::Map(k, v) => {
+                let (p, l) = (int(self, 4)? as u32, self.load_int(ptr + 4, 4)? as u32);
+                self.load_map_range(k, v, p, l)?
             }
             Type::Record(fs) => {
                 let mut at = ptr;
@@ -407,16 +415,35 @@ impl Cx<'_> {
     }
 
     fn load_list_range(&mut self, elem: &Type, ptr: u32, len: u32) -> Result<Value, Trap> {
+        self.load_elems(elem, ptr, len, |cx, at| cx.load(elem, at))
+            .map(Value::List)
+    }
+
+    /// A map is loaded as the list of `(k, v)` tuples it is in memory.
+    fn load_map_range(&mut self, k: &Type, v: &Type, ptr: u32, len: u32) -> Result<Value, Trap> {
+        let value_at = abi::map_value_offset(k, v);
+        self.load_elems(&abi::map_entry(k, v), ptr, len, |cx, at| {
+            Ok((cx.load(k, at)?, cx.load(v, at + value_at)?))
+        })
+        .map(Value::Map)
+    }
+
+    /// Checks the range of `len` elements of type `elem` at `ptr`, then loads
+    /// each with `load_one(cx, address)`.
+    fn load_elems<T>(
+        &mut self,
+        elem: &Type,
+        ptr: u32,
+        len: u32,
+        mut load_one: impl FnMut(&mut Self, u32) -> Result<T, Trap>,
+    ) -> Result<Vec<T>, Trap> {
         let size = abi::size(elem);
         let bytes = len as u64 * size as u64;
         if bytes > MAX_BYTE_LENGTH {
             return Err(trap("list content out-of-bounds"));
         }
         self.check_range(ptr, bytes, abi::alignment(elem), "list")?;
-        (0..len)
-            .map(|i| self.load(elem, ptr + i * size))
-            .collect::<Result<_, _>>()
-            .map(Value::List)
+        (0..len).map(|i| load_one(self, ptr + i * size)).collect()
     }
 
     /// `lift_own`: the handle leaves the guest's table for the host's.
@@ -476,6 +503,10 @@ impl Cx<'_> {
                 let (ptr, len) = self.store_list(vs, e)?;
                 out.extend([ptr as u64, len as u64]);
             }
+            (Value::Map(es), Type::Map(k, v)) => {
+                let (ptr, len) = self.store_map(es, k, v)?;
+                out.extend([ptr as u64, len as u64]);
+            }
             (Value::Record(fs), Type::Record(ts)) => {
                 for ((_, v), (_, t)) in fs.iter().zip(ts) {
                     self.lower_flat(v, t, out)?;
@@ -517,6 +548,11 @@ impl Cx<'_> {
             }
             (Value::List(vs), Type::List(e)) => {
                 let (p, l) = self.store_list(vs, e)?;
+                self.store_int(ptr, 4, p as u64)?;
+                self.store_int(ptr + 4, 4, l as u64)
+            }
+            (Value::Map(es), Type::Map(k, v)) => {
+                let (p, l) = self.store_map(es, k, v)?;
                 self.store_int(ptr, 4, p as u64)?;
                 self.store_int(ptr + 4, 4, l as u64)
             }
@@ -620,16 +656,36 @@ impl Cx<'_> {
     }
 
     fn store_list(&mut self, vs: &[Value], e: &Type) -> Result<(u32, u32), Trap> {
-        let size = abi::size(e);
-        let bytes = vs.len() as u64 * size as u64;
+        self.store_elems(vs, e, |cx, v, at| cx.store(v, e, at))
+    }
+
+    /// A map is stored as the list of `(k, v)` tuples it is in memory.
+    fn store_map(&mut self, es: &[(Value, Value)], k: &Type, v: &Type) -> Result<(u32, u32), Trap> {
+        let value_at = abi::map_value_offset(k, v);
+        self.store_elems(es, &abi::map_entry(k, v), |cx, (kv, vv), at| {
+            cx.store(kv, k, at)?;
+            cx.store(vv, v, at + value_at)
+        })
+    }
+
+    /// Allocates room for `items` as elements of type `elem` in the guest and
+    /// stores each with `store_one(cx, item, address)`; returns `(ptr, len)`.
+    fn store_elems<T>(
+        &mut self,
+        items: &[T],
+        elem: &Type,
+        mut store_one: impl FnMut(&mut Self, &T, u32) -> Result<(), Trap>,
+    ) -> Result<(u32, u32), Trap> {
+        let size = abi::size(elem);
+        let bytes = items.len() as u64 * size as u64;
         if bytes > MAX_BYTE_LENGTH {
             return Err(trap("list too long"));
         }
-        let ptr = self.realloc(abi::alignment(e), bytes as u32)?;
-        for (i, v) in vs.iter().enumerate() {
-            self.store(v, e, ptr + i as u32 * size)?;
+        let ptr = self.realloc(abi::alignment(elem), bytes as u32)?;
+        for (i, item) in items.iter().enumerate() {
+            store_one(self, item, ptr + i as u32 * size)?;
         }
-        Ok((ptr, vs.len() as u32))
+        Ok((ptr, items.len() as u32))
     }
 
     /// `lower_own`: the host's handle moves into the guest's table.

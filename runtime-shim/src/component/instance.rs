@@ -152,6 +152,10 @@ impl ComponentState {
                 vs.iter().try_for_each(|v| self.check_host_handles(v))
             }
             Value::Record(fs) => fs.iter().try_for_each(|(_, v)| self.check_host_handles(v)),
+            Value::Map(es) => es.iter().try_for_each(|(k, v)| {
+                self.check_host_handles(k)?;
+                self.check_host_handles(v)
+            }),
             Value::Variant(_, Some(p))
             | Value::Option(Some(p))
             | Value::Result(Ok(Some(p)) | Err(Some(p))) => self.check_host_handles(p),
@@ -399,7 +403,7 @@ fn lower_params(cx: &mut Cx, ty: &FuncType, args: &[Value]) -> Result<Vec<Val>, 
     let f = cx.state.flags(cx.store, inst);
     cx.state.set_flags(cx.store, inst, f & !MAY_LEAVE);
     let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
-    let flat_types: Vec<ValType> = params.iter().flat_map(|t| abi::flatten(t)).collect();
+    let flat_types: Vec<ValType> = params.iter().flat_map(|t| abi::flatten(*t)).collect();
     let lowered = if flat_types.len() > MAX_FLAT_PARAMS {
         let tuple = Type::Tuple(params.iter().map(|t| (*t).clone()).collect());
         cx.realloc(abi::alignment(&tuple), abi::size(&tuple))

@@ -276,7 +276,7 @@ fn call_host(
         temps: Vec::new(),
     };
     let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
-    let flat_count: usize = params.iter().map(|t| abi::flatten(t).len()).sum();
+    let flat_count: usize = params.iter().map(|t| abi::flatten(*t).len()).sum();
     let bits = vals_to_bits(args);
     let values = if flat_count > MAX_FLAT_PARAMS {
         let tuple = Type::Tuple(params.iter().map(|t| (*t).clone()).collect());

@@ -562,3 +562,47 @@ fn host_imported_modules_and_resources_are_link_errors() {
         Err(Error::Link(m)) if m.contains("input-stream") && m.contains("resource types")
     ));
 }
+
+#[test]
+fn maps_round_trip_and_lie_in_memory_as_lists_of_pairs() {
+    let mut b = Builder::new();
+    let (s, u8t, u64t) = (
+        b.ty(ValueType::String),
+        b.ty(ValueType::U8),
+        b.ty(ValueType::U64),
+    );
+    let inner = b.ty(ValueType::Map(u8t, u64t));
+    let map = b.ty(ValueType::Map(s, inner));
+    let f = b.func(&[map], Some(map));
+    b.export("echo", "pair", f, opts(StringEncoding::Utf8, None));
+    let pair = b.ty(ValueType::Tuple(vec![u8t, u64t]));
+    let pairs = b.ty(ValueType::List(pair));
+    let f = b.func(&[inner], Some(pairs));
+    b.export("as-pairs", "pair", f, opts(StringEncoding::Utf8, None));
+    let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+    let inner_map = |es: &[(u8, u64)]| {
+        Value::Map(
+            es.iter()
+                .map(|&(k, v)| (Value::U8(k), Value::U64(v)))
+                .collect(),
+        )
+    };
+    let key = |k: &str| Value::String(k.into());
+    // Order and duplicate keys survive: the ABI does not deduplicate.
+    let v = Value::Map(vec![
+        (key("b"), inner_map(&[(7, u64::MAX), (7, 1)])),
+        (key("a"), inner_map(&[])),
+        (key("b"), inner_map(&[(0, 3)])),
+    ]);
+    assert_eq!(call1(&mut store, &inst, "echo", v.clone()), v);
+    let got = call1(
+        &mut store,
+        &inst,
+        "as-pairs",
+        inner_map(&[(1, 2), (255, 1 << 40)]),
+    );
+    let tuple = |k: u8, v: u64| Value::Tuple(vec![Value::U8(k), Value::U64(v)]);
+    assert_eq!(got, Value::List(vec![tuple(1, 2), tuple(255, 1 << 40)]));
+    let wrong = Value::List(vec![tuple(1, 2)]);
+    assert!(inst.call(&mut store, "as-pairs", &[wrong]).is_err());
+}

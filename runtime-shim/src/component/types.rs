@@ -21,6 +21,8 @@ pub enum Type {
     Char,
     String,
     List(Box<Type>),
+    /// `map<k, v>`: in memory a list of `(k, v)` tuples.
+    Map(Box<Type>, Box<Type>),
     Record(Vec<(String, Type)>),
     Tuple(Vec<Type>),
     Variant(Vec<(String, Option<Type>)>),
@@ -115,6 +117,7 @@ fn resolve(plan: &Plan, index: u32, depth: u32) -> Result<Type, Error> {
         ValueType::Char => Type::Char,
         ValueType::String => Type::String,
         ValueType::List(t) => Type::List(boxed(*t)?),
+        ValueType::Map(k, v) => Type::Map(boxed(*k)?, boxed(*v)?),
         ValueType::Record(fields) => Type::Record(
             fields
                 .iter()
@@ -162,7 +165,12 @@ mod tests {
                 ("b".into(), Type::U8)
             ])
         );
-        plan.types.push(ValueType::List(3));
+        plan.types.push(ValueType::Map(0, 2));
+        assert_eq!(
+            resolve_all(&plan).unwrap()[3],
+            Type::Map(Box::new(Type::U8), Box::new(types[2].clone()))
+        );
+        plan.types[3] = ValueType::List(3);
         assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
         plan.types[3] = ValueType::Own(0);
         assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));

@@ -20,6 +20,9 @@ pub enum Value {
     Char(char),
     String(String),
     List(Vec<Value>),
+    /// `map<k, v>` entries in order; duplicate keys are kept as the guest
+    /// sent them (the Canonical ABI does not deduplicate).
+    Map(Vec<(Value, Value)>),
     Record(Vec<(String, Value)>),
     Tuple(Vec<Value>),
     Variant(String, Option<Box<Value>>),
@@ -73,6 +76,13 @@ fn check_at(v: &Value, t: &Type, path: &str) -> Result<(), Trap> {
         (Value::List(vs), Type::List(e)) => {
             for (i, v) in vs.iter().enumerate() {
                 check_at(v, e, &format!("{path}[{i}]"))?;
+            }
+            true
+        }
+        (Value::Map(entries), Type::Map(kt, vt)) => {
+            for (i, (k, v)) in entries.iter().enumerate() {
+                check_at(k, kt, &format!("{path}[{i}].key"))?;
+                check_at(v, vt, &format!("{path}[{i}].value"))?;
             }
             true
         }
@@ -199,5 +209,21 @@ mod tests {
         )
         .is_err());
         assert!(check(&Value::Variant("q".into(), None), &var).is_err());
+    }
+
+    #[test]
+    fn checks_map_keys_and_values() {
+        let t = Type::Map(Box::new(Type::String), Box::new(Type::U32));
+        let entry = |k: &str, v| (Value::String(k.into()), v);
+        let good = Value::Map(vec![entry("a", Value::U32(1)), entry("a", Value::U32(2))]);
+        assert!(check(&good, &t).is_ok());
+        let bad = Value::Map(vec![entry("a", Value::U32(1)), entry("b", Value::U8(2))]);
+        let e = check(&bad, &t).unwrap_err();
+        assert!(e.message.contains("value[1].value"), "{}", e.message);
+        let pairs = Value::List(vec![Value::Tuple(vec![
+            Value::String("a".into()),
+            Value::U32(1),
+        ])]);
+        assert!(check(&pairs, &t).is_err(), "a list of pairs is not a map");
     }
 }

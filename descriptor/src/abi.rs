@@ -1,0 +1,229 @@
+//! Canonical ABI layout arithmetic (`CanonicalABI.md`: "Alignment", "Element
+//! Size", "Flattening"), in one place for the compiler's adapters and the
+//! runtime's host-side lifting and lowering, which must agree byte for byte.
+//!
+//! Each side keeps its own tree of the plan's value types, resolved with its
+//! own checks and carrying what only it needs (the adapters distinguish signed
+//! from unsigned, the runtime keeps names); both describe a type to this module
+//! through [`AbiType`], the despecialized shape the Canonical ABI actually lays
+//! out, and this module does all the sizing, alignment, padding and flattening.
+
+use crate::ValType;
+
+/// Most flat values passed as parameters before they are spilled to memory.
+pub const MAX_FLAT_PARAMS: usize = 16;
+/// Most flat values returned before results go through memory.
+pub const MAX_FLAT_RESULTS: usize = 1;
+
+/// What the Canonical ABI sees of a type after `despecialize`: tuples are
+/// records, enums, options and results are variants, strings, lists and maps
+/// are a pointer and a length.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape<T> {
+    /// A number, `bool`, `char` or handle: this many bytes, aligned to its
+    /// size, flattening to one core value of type `flat`.
+    Scalar { bytes: u32, flat: ValType },
+    /// `(pointer, length)`: 8 bytes, 4-aligned, two `i32`s.
+    PointerLength,
+    /// Fields in order.
+    Record(Vec<T>),
+    /// Cases in order, each with its optional payload.
+    Variant(Vec<Option<T>>),
+    /// Flags with this many labels.
+    Flags(usize),
+}
+
+/// A type tree the layout can be computed over: usually a reference into a
+/// resolved tree (children are references too).
+pub trait AbiType: Copy {
+    fn shape(self) -> Shape<Self>;
+}
+
+/// `ptr` rounded up to a multiple of `align` (a power of two).
+pub fn align_to(ptr: u32, align: u32) -> u32 {
+    ptr.div_ceil(align) * align
+}
+
+/// Byte width of the discriminant of a variant with `cases` cases.
+pub fn discriminant_size(cases: usize) -> u32 {
+    match cases {
+        0..=0x100 => 1,
+        0x101..=0x10000 => 2,
+        _ => 4,
+    }
+}
+
+/// Bytes of `n` flags in memory.
+pub fn flags_size(n: usize) -> u32 {
+    match n {
+        0 => 0,
+        1..=8 => 1,
+        9..=16 => 2,
+        _ => 4 * n.div_ceil(32) as u32,
+    }
+}
+
+/// Alignment in linear memory.
+pub fn alignment<T: AbiType>(t: T) -> u32 {
+    match t.shape() {
+        Shape::Scalar { bytes, .. } => bytes,
+        Shape::PointerLength => 4,
+        Shape::Record(fields) => fields.into_iter().map(alignment).max().unwrap_or(1),
+        Shape::Variant(cases) => discriminant_size(cases.len()).max(max_case_alignment(&cases)),
+        Shape::Flags(n) => flags_size(n).clamp(1, 4),
+    }
+}
+
+/// Byte size in linear memory (`elem_size`).
+pub fn size<T: AbiType>(t: T) -> u32 {
+    match t.shape() {
+        Shape::Scalar { bytes, .. } => bytes,
+        Shape::PointerLength => 8,
+        Shape::Record(fields) => {
+            let end = fields
+                .iter()
+                .fold(0, |at, &f| align_to(at, alignment(f)) + size(f));
+            align_to(end, alignment(t))
+        }
+        Shape::Variant(cases) => {
+            let payload = cases.iter().flatten().map(|&c| size(c)).max().unwrap_or(0);
+            align_to(payload_offset(&cases) + payload, alignment(t))
+        }
+        Shape::Flags(n) => flags_size(n),
+    }
+}
+
+/// Offset of a variant's payload from its start.
+pub fn payload_offset<T: AbiType>(cases: &[Option<T>]) -> u32 {
+    align_to(discriminant_size(cases.len()), max_case_alignment(cases))
+}
+
+fn max_case_alignment<T: AbiType>(cases: &[Option<T>]) -> u32 {
+    cases
+        .iter()
+        .flatten()
+        .map(|&c| alignment(c))
+        .max()
+        .unwrap_or(1)
+}
+
+/// The core values a type flattens to.
+pub fn flatten<T: AbiType>(t: T) -> Vec<ValType> {
+    let mut out = Vec::new();
+    flatten_into(t, &mut out);
+    out
+}
+
+fn flatten_into<T: AbiType>(t: T, out: &mut Vec<ValType>) {
+    match t.shape() {
+        Shape::Scalar { flat, .. } => out.push(flat),
+        Shape::PointerLength => out.extend([ValType::I32, ValType::I32]),
+        Shape::Record(fields) => fields.into_iter().for_each(|f| flatten_into(f, out)),
+        Shape::Variant(cases) => {
+            out.push(ValType::I32);
+            out.extend(variant_payload(&cases));
+        }
+        Shape::Flags(n) => out.extend(std::iter::repeat_n(ValType::I32, n.div_ceil(32))),
+    }
+}
+
+/// The flat payload slots of a variant: its cases' flattenings, slot by slot
+/// [`join`]ed.
+fn variant_payload<T: AbiType>(cases: &[Option<T>]) -> Vec<ValType> {
+    let mut joined: Vec<ValType> = Vec::new();
+    for &case in cases.iter().flatten() {
+        for (i, t) in flatten(case).into_iter().enumerate() {
+            match joined.get_mut(i) {
+                Some(slot) => *slot = join(*slot, t),
+                None => joined.push(t),
+            }
+        }
+    }
+    joined
+}
+
+/// The core type two variant cases share a flat slot as.
+pub fn join(a: ValType, b: ValType) -> ValType {
+    match (a, b) {
+        _ if a == b => a,
+        (ValType::I32, ValType::F32) | (ValType::F32, ValType::I32) => ValType::I32,
+        _ => ValType::I64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal type tree for the tests.
+    enum T {
+        U8,
+        U16,
+        U32,
+        U64,
+        F32,
+        Str,
+        Rec(Vec<T>),
+        Var(Vec<Option<T>>),
+        Flags(usize),
+    }
+
+    impl<'a> AbiType for &'a T {
+        fn shape(self) -> Shape<&'a T> {
+            let scalar = |bytes, flat| Shape::Scalar { bytes, flat };
+            match self {
+                T::U8 => scalar(1, ValType::I32),
+                T::U16 => scalar(2, ValType::I32),
+                T::U32 => scalar(4, ValType::I32),
+                T::U64 => scalar(8, ValType::I64),
+                T::F32 => scalar(4, ValType::F32),
+                T::Str => Shape::PointerLength,
+                T::Rec(fs) => Shape::Record(fs.iter().collect()),
+                T::Var(cs) => Shape::Variant(cs.iter().map(Option::as_ref).collect()),
+                T::Flags(n) => Shape::Flags(*n),
+            }
+        }
+    }
+
+    #[test]
+    fn records_pad_fields_and_round_up() {
+        let r = T::Rec(vec![T::U8, T::U64, T::U16]);
+        assert_eq!((size(&r), alignment(&r)), (24, 8));
+        assert_eq!(flatten(&r), vec![ValType::I32, ValType::I64, ValType::I32]);
+    }
+
+    #[test]
+    fn variants_join_payload_slots() {
+        let v = T::Var(vec![Some(T::F32), Some(T::U64), None]);
+        assert_eq!((size(&v), alignment(&v)), (16, 8));
+        assert_eq!(flatten(&v), vec![ValType::I32, ValType::I64]);
+        let T::Var(cases) = &v else { unreachable!() };
+        let cases: Vec<Option<&T>> = cases.iter().map(Option::as_ref).collect();
+        assert_eq!(payload_offset(&cases), 8);
+        let same = T::Var(vec![Some(T::F32), Some(T::U32)]);
+        assert_eq!(flatten(&same), vec![ValType::I32, ValType::I32]);
+        assert_eq!(join(ValType::F32, ValType::F64), ValType::I64);
+    }
+
+    #[test]
+    fn discriminants_and_flags_grow_with_their_counts() {
+        let none = |n: usize| T::Var((0..n).map(|_| None).collect());
+        assert_eq!(size(&none(256)), 1);
+        assert_eq!((size(&none(257)), alignment(&none(257))), (2, 2));
+        assert_eq!(discriminant_size(70000), 4);
+        assert_eq!(size(&T::Flags(9)), 2);
+        let wide = T::Flags(40);
+        assert_eq!(
+            (size(&wide), alignment(&wide), flatten(&wide).len()),
+            (8, 4, 2)
+        );
+        assert_eq!((size(&T::Flags(0)), alignment(&T::Flags(0))), (0, 1));
+    }
+
+    #[test]
+    fn pointer_pairs() {
+        let s = T::Rec(vec![T::U8, T::Str]);
+        assert_eq!((size(&s), alignment(&s)), (12, 4));
+        assert_eq!(flatten(&s), vec![ValType::I32; 3]);
+    }
+}
