@@ -22,6 +22,7 @@
 //! with the file, the byte offset and the reason.
 
 pub mod component;
+pub mod compose;
 pub mod config;
 pub mod decode;
 pub mod emit;
