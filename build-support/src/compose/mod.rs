@@ -247,8 +247,7 @@ impl Composer<'_, '_> {
             }
         };
         let index = self.builder.import(name, type_ref);
-        self.host
-            .insert(name.to_string(), (export_kind(ty), index));
+        self.host.insert(name.to_string(), (export_kind(ty), index));
         Ok(index)
     }
 

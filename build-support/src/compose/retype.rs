@@ -275,12 +275,10 @@ impl<'t> Retyper<'t, InstanceType> {
                     continue;
                 }
                 _ => {
-                    return Err(unsupported(
-                        format!(
-                            "leaving unwired an imported instance whose export `{name}` is \
+                    return Err(unsupported(format!(
+                        "leaving unwired an imported instance whose export `{name}` is \
                              not a function or a type"
-                        ),
-                    ))
+                    )))
                 }
             };
             r.sink.export(name.as_str(), ty);
