@@ -6,7 +6,11 @@
 //! the object exports the descriptor `rivet_component_hello`, is archived as
 //! `$OUT_DIR/librivet_component_hello.a`, and the plan is written postcard-encoded
 //! to `$OUT_DIR/rivet/hello.plan`.
+//!
+//! With `.plug("hello", other)`, `hello` is first composed with its plugs
+//! ([`crate::compose`]) and the composition is compiled under the same name.
 
+use crate::compose::{compose, Composed, Part};
 use crate::{package, BoundsMode, Error, Options};
 use rivet_descriptor::component::Component as Plan;
 use std::path::{Path, PathBuf};
@@ -21,6 +25,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     components: Vec<(String, PathBuf)>,
+    /// Plugs by the name of the component (the socket) they are wired into, in order.
+    plugs: Vec<(String, PathBuf)>,
     bounds: BoundsMode,
 }
 
@@ -66,6 +72,17 @@ impl Config {
         self
     }
 
+    /// Plugs the component at `path` into the component added as `name`: its
+    /// exports satisfy the imports of the same name of that component and of
+    /// the plugs added after it; the calls between them go through fused
+    /// adapters. Imports no plug satisfies stay imports of the composition,
+    /// which the host provides. A plug none of whose exports is used, or two
+    /// plugs exporting the same name, are errors.
+    pub fn plug(&mut self, name: &str, path: impl AsRef<Path>) -> &mut Config {
+        self.plugs.push((name.to_string(), path.as_ref().to_path_buf()));
+        self
+    }
+
     /// How compiled code checks linear-memory accesses (default: guard regions).
     pub fn bounds(&mut self, bounds: BoundsMode) -> &mut Config {
         self.bounds = bounds;
@@ -100,9 +117,13 @@ impl Config {
         )];
         for (name, path) in &self.components {
             lines.push(format!("cargo:rerun-if-changed={}", path.display()));
-            let lib = self
-                .compile_one(name, path, env)
-                .map_err(|e| e.in_file(path))?;
+            for plug in self.plugs_of(name) {
+                lines.push(format!("cargo:rerun-if-changed={}", plug.display()));
+            }
+            let lib = self.compile_one(name, path, env).map_err(|e| match e.file {
+                Some(_) => e,
+                None => e.in_file(path),
+            })?;
             lines.push(format!("cargo:rustc-link-lib=static={lib}"));
         }
         Ok(lines)
@@ -127,12 +148,46 @@ impl Config {
             }
             seen.push((symbol, name));
         }
+        for (name, plug) in &self.plugs {
+            if !self.components.iter().any(|(n, _)| n == name) {
+                return Err(Error::msg(format!(
+                    "`{}` is plugged into `{name}`, which is not a component: add it first \
+                     with .component(\"{name}\", \"path.wasm\")",
+                    plug.display()
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// The plugs of component `name`, in the order they were added.
+    fn plugs_of<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s PathBuf> + 's {
+        self.plugs.iter().filter(move |(n, _)| n == name).map(|(_, p)| p)
+    }
+
+    /// The bytes to compile for `name`: the component itself, or its
+    /// composition with its plugs. Errors found later in a composition are
+    /// mapped back to the input they come from by `locate`.
+    fn input(&self, name: &str, path: &Path) -> Result<(Vec<u8>, Option<Composed>), Error> {
+        let wasm = read_wasm(path)?;
+        let plugs: Vec<(&PathBuf, Vec<u8>)> = self
+            .plugs_of(name)
+            .map(|p| Ok((p, read_wasm(p).map_err(|e| e.in_file(p))?)))
+            .collect::<Result<_, Error>>()?;
+        if plugs.is_empty() {
+            return Ok((wasm, None));
+        }
+        let parts: Vec<Part<'_>> = plugs
+            .iter()
+            .map(|(path, wasm)| Part { path, wasm })
+            .collect();
+        let composed = compose(Part { path, wasm: &wasm }, &parts)?;
+        Ok((composed.wasm.clone(), Some(composed)))
     }
 
     /// Compiles one component; returns the library name to link.
     fn compile_one(&self, name: &str, path: &Path, env: &BuildEnv) -> Result<String, Error> {
-        let wasm = read_wasm(path)?;
+        let (wasm, composed) = self.input(name, path)?;
         let symbol = symbol_name(name)?;
         let options = Options {
             bounds: self.bounds,
@@ -140,7 +195,10 @@ impl Config {
             symbol: symbol.clone(),
             ..Options::default()
         };
-        let (object, plan) = compile_with_plan(&wasm, &options)?;
+        let (object, plan) = compile_with_plan(&wasm, &options).map_err(|e| match &composed {
+            Some(c) => c.locate(e),
+            None => e,
+        })?;
         let object_path = env.out_dir.join(format!("{symbol}.o"));
         write(&object_path, &object)?;
         package::archive(&[object_path], &env.out_dir, &symbol)?;
