@@ -79,7 +79,8 @@ impl Config {
     /// which the host provides. A plug none of whose exports is used, or two
     /// plugs exporting the same name, are errors.
     pub fn plug(&mut self, name: &str, path: impl AsRef<Path>) -> &mut Config {
-        self.plugs.push((name.to_string(), path.as_ref().to_path_buf()));
+        self.plugs
+            .push((name.to_string(), path.as_ref().to_path_buf()));
         self
     }
 
@@ -120,10 +121,12 @@ impl Config {
             for plug in self.plugs_of(name) {
                 lines.push(format!("cargo:rerun-if-changed={}", plug.display()));
             }
-            let lib = self.compile_one(name, path, env).map_err(|e| match e.file {
-                Some(_) => e,
-                None => e.in_file(path),
-            })?;
+            let lib = self
+                .compile_one(name, path, env)
+                .map_err(|e| match e.file {
+                    Some(_) => e,
+                    None => e.in_file(path),
+                })?;
             lines.push(format!("cargo:rustc-link-lib=static={lib}"));
         }
         Ok(lines)
@@ -162,7 +165,10 @@ impl Config {
 
     /// The plugs of component `name`, in the order they were added.
     fn plugs_of<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s PathBuf> + 's {
-        self.plugs.iter().filter(move |(n, _)| n == name).map(|(_, p)| p)
+        self.plugs
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, p)| p)
     }
 
     /// The bytes to compile for `name`: the component itself, or its
