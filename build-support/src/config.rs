@@ -374,6 +374,78 @@ mod tests {
         assert!(e.to_string().contains("not a component"), "{e}");
     }
 
+    /// A component importing `add` and exporting `twice(a, b) = add(a, b) * 2`.
+    const TWICE: &str = r#"
+        (component
+          (import "add" (func $add (param "a" u32) (param "b" u32) (result u32)))
+          (core func $add (canon lower (func $add)))
+          (core module $m
+            (import "host" "add" (func $add (param i32 i32) (result i32)))
+            (func (export "twice") (param i32 i32) (result i32)
+              (i32.mul (call $add (local.get 0) (local.get 1)) (i32.const 2))))
+          (core instance $h (export "add" (func $add)))
+          (core instance $i (instantiate $m (with "host" (instance $h))))
+          (func (export "twice") (param "a" u32) (param "b" u32) (result u32)
+            (canon lift (core func $i "twice"))))"#;
+
+    #[test]
+    fn plugs_are_composed_into_their_socket() {
+        let dir = temp_dir("plug");
+        let (twice, add) = (dir.join("twice.wat"), dir.join("add.wat"));
+        std::fs::write(&twice, TWICE).unwrap();
+        std::fs::write(&add, ADD).unwrap();
+        let env = env_in(&dir);
+        let lines = Config::new()
+            .component("twice", &twice)
+            .plug("twice", &add)
+            .compile_in(&env)
+            .unwrap();
+        assert_eq!(
+            lines[1],
+            format!("cargo:rerun-if-changed={}", twice.display())
+        );
+        assert_eq!(
+            lines[2],
+            format!("cargo:rerun-if-changed={}", add.display())
+        );
+        let plan = std::fs::read(env.out_dir.join("rivet/twice.plan")).unwrap();
+        let plan: Plan = postcard::from_bytes(&plan).unwrap();
+        // `add` is satisfied by the plug: nothing is left for the host.
+        assert!(plan.imports.is_empty(), "{:?}", plan.imports);
+        assert_eq!(plan.exports[0].name, "twice");
+    }
+
+    #[test]
+    fn plug_errors_name_the_socket_or_the_plug() {
+        let dir = temp_dir("plug-errors");
+        let env = env_in(&dir);
+        let (twice, add) = (dir.join("twice.wat"), dir.join("add.wat"));
+        std::fs::write(&twice, TWICE).unwrap();
+        std::fs::write(&add, ADD.replace("(param \"b\" u32)", "(param \"b\" s32)")).unwrap();
+        let e = Config::new()
+            .component("twice", &twice)
+            .plug("twice", &add)
+            .compile_in(&env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("twice.wat` imports `add` as"), "{e}");
+        assert!(e.contains("func(a: u32, b: u32) -> u32"), "{e}");
+        assert!(e.contains("func(a: u32, b: s32) -> u32"), "{e}");
+        let e = Config::new()
+            .component("twice", &twice)
+            .plug("other", &add)
+            .compile_in(&env)
+            .unwrap_err();
+        assert!(e.to_string().contains("not a component"), "{e}");
+        let missing = dir.join("missing.wat");
+        let e = Config::new()
+            .component("twice", &twice)
+            .plug("twice", &missing)
+            .compile_in(&env)
+            .unwrap_err();
+        assert_eq!(e.file.as_deref(), Some(missing.as_path()));
+    }
+
     #[test]
     fn names_are_checked() {
         assert_eq!(symbol_name("a-b.c").unwrap(), "rivet_component_a_b_c");

@@ -129,6 +129,9 @@ fn plugs_satisfy_imports_transitively_and_the_rest_stays_with_the_host() {
     assert_eq!(imports, ["log", "offset"]);
     let exports: Vec<&str> = flat.plan.exports.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(exports, ["run"]);
+    // Three guest modules, and a fused adapter for each call into another
+    // component: `double` from `bump` and from the socket, `bump` from the socket.
+    assert_eq!(flat.modules.len(), 6);
 
     let (_lib, component) = load("chain", &wasm);
     let logged = Rc::new(RefCell::new(Vec::new()));
@@ -273,4 +276,68 @@ fn unwired_imports_keep_their_named_types() {
         instance.call(&mut store, "f", &[]).unwrap(),
         Some(Value::U32(1))
     );
+}
+
+#[test]
+fn a_plug_may_export_a_resource_the_socket_uses() {
+    let counter = r#"
+    (component
+      (core module $m
+        (func (export "dtor") (param i32))
+        ;; A borrow of its own resource reaches the implementation as the rep.
+        (func (export "get") (param i32) (result i32) local.get 0))
+      (core instance $i (instantiate $m))
+      (type $c (resource (rep i32) (dtor (core func $i "dtor"))))
+      (core func $new (canon resource.new $c))
+      (core module $n
+        (import "r" "new" (func $new (param i32) (result i32)))
+        (func (export "make") (param i32) (result i32) (call $new (local.get 0))))
+      (core instance $r (export "new" (func $new)))
+      (core instance $j (instantiate $n (with "r" (instance $r))))
+      (func $make (param "n" u32) (result (own $c)) (canon lift (core func $j "make")))
+      (func $get (param "c" (borrow $c)) (result u32) (canon lift (core func $i "get")))
+      (instance $api (export "counter" (type $c)) (export "make" (func $make))
+        (export "get" (func $get)))
+      (export "api" (instance $api)))
+    "#;
+    let socket = r#"
+    (component
+      (import "api" (instance $api
+        (export "counter" (type $c (sub resource)))
+        (export "make" (func (param "n" u32) (result (own $c))))
+        (export "get" (func (param "c" (borrow $c)) (result u32)))))
+      (alias export $api "counter" (type $c))
+      (alias export $api "make" (func $make))
+      (alias export $api "get" (func $get))
+      (core func $make (canon lower (func $make)))
+      (core func $get (canon lower (func $get)))
+      (core func $drop (canon resource.drop $c))
+      (core module $m
+        (import "api" "make" (func $make (param i32) (result i32)))
+        (import "api" "get" (func $get (param i32) (result i32)))
+        (import "api" "drop" (func $drop (param i32)))
+        (func (export "roundtrip") (param i32) (result i32)
+          (local $h i32) (local $v i32)
+          (local.set $h (call $make (local.get 0)))
+          (local.set $v (call $get (local.get $h)))
+          (call $drop (local.get $h))
+          (local.get $v)))
+      (core instance $in (export "make" (func $make)) (export "get" (func $get))
+        (export "drop" (func $drop)))
+      (core instance $i (instantiate $m (with "api" (instance $in))))
+      (func (export "roundtrip") (param "n" u32) (result u32)
+        (canon lift (core func $i "roundtrip"))))
+    "#;
+    let paths = files(
+        "resource",
+        &[("socket.wat", socket), ("counter.wat", counter)],
+    );
+    let wasm = compose_files(&paths).unwrap();
+    let (_lib, component) = load("resource", &wasm);
+    let mut store = Store::new(BoundsMode::Guard);
+    let instance = store
+        .instantiate_component(&component, &ComponentImports::new())
+        .unwrap();
+    let result = instance.call(&mut store, "roundtrip", &[Value::U32(41)]);
+    assert_eq!(result.unwrap(), Some(Value::U32(41)));
 }
