@@ -10,7 +10,7 @@
 //! With `.plug("hello", other)`, `hello` is first composed with its plugs
 //! ([`crate::compose`]) and the composition is compiled under the same name.
 
-use crate::compose::{compose, Composed, Part};
+use crate::compose::{compose_files, Composed};
 use crate::{package, BoundsMode, Error, Options};
 use rivet_descriptor::component::Component as Plan;
 use std::path::{Path, PathBuf};
@@ -172,22 +172,14 @@ impl Config {
     }
 
     /// The bytes to compile for `name`: the component itself, or its
-    /// composition with its plugs. Errors found later in a composition are
-    /// mapped back to the input they come from by `locate`.
+    /// composition with its plugs, whose errors found later are mapped back to
+    /// the input they come from by [`Composed::locate`].
     fn input(&self, name: &str, path: &Path) -> Result<(Vec<u8>, Option<Composed>), Error> {
-        let wasm = read_wasm(path)?;
-        let plugs: Vec<(&PathBuf, Vec<u8>)> = self
-            .plugs_of(name)
-            .map(|p| Ok((p, read_wasm(p).map_err(|e| e.in_file(p))?)))
-            .collect::<Result<_, Error>>()?;
+        let plugs: Vec<PathBuf> = self.plugs_of(name).cloned().collect();
         if plugs.is_empty() {
-            return Ok((wasm, None));
+            return Ok((read_wasm(path)?, None));
         }
-        let parts: Vec<Part<'_>> = plugs
-            .iter()
-            .map(|(path, wasm)| Part { path, wasm })
-            .collect();
-        let composed = compose(Part { path, wasm: &wasm }, &parts)?;
+        let composed = compose_files(path, &plugs)?;
         Ok((composed.wasm.clone(), Some(composed)))
     }
 

@@ -23,6 +23,7 @@ mod describe;
 mod retype;
 
 use crate::component::decode::{decode, Item, Tree};
+use crate::config::read_wasm;
 use crate::Error;
 use retype::{Retyper, TypeMap};
 use std::collections::HashMap;
@@ -56,6 +57,26 @@ impl Composed {
         }
         e
     }
+}
+
+/// Reads `socket` and `plugs` (`.wasm` or `.wat` each) and composes them.
+pub fn compose_files(socket: &Path, plugs: &[PathBuf]) -> Result<Composed, Error> {
+    let read = |path: &Path| read_wasm(path).map_err(|e| e.in_file(path));
+    let socket_wasm = read(socket)?;
+    let plug_wasm = plugs
+        .iter()
+        .map(|p| read(p))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let parts: Vec<Part<'_>> = plugs
+        .iter()
+        .zip(&plug_wasm)
+        .map(|(path, wasm)| Part { path, wasm })
+        .collect();
+    let socket = Part {
+        path: socket,
+        wasm: &socket_wasm,
+    };
+    compose(socket, &parts)
 }
 
 /// Composes `socket` with `plugs` (in order: a plug may import from earlier
