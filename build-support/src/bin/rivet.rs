@@ -7,7 +7,7 @@ use rivet_build::config::{read_wasm, symbol_name};
 use rivet_build::{BoundsMode, Error, Options};
 use rivet_descriptor::component::{Component as Plan, CoreDef, Step};
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -93,7 +93,7 @@ fn parse_compile(args: &[String]) -> Result<CompileArgs, Error> {
 }
 
 /// Reads `input`, composed with `plugs` when there are any.
-fn read_input(input: &PathBuf, plugs: &[PathBuf]) -> Result<(Vec<u8>, Option<Composed>), Error> {
+fn read_input(input: &Path, plugs: &[PathBuf]) -> Result<(Vec<u8>, Option<Composed>), Error> {
     if plugs.is_empty() {
         return Ok((read_wasm(input)?, None));
     }
@@ -102,7 +102,7 @@ fn read_input(input: &PathBuf, plugs: &[PathBuf]) -> Result<(Vec<u8>, Option<Com
 }
 
 /// Maps an error in a composition back to its input, else names `input`.
-fn locate(e: Error, input: &PathBuf, composed: &Option<Composed>) -> Error {
+fn locate(e: Error, input: &Path, composed: &Option<Composed>) -> Error {
     let e = match composed {
         Some(c) => c.locate(e),
         None => e,

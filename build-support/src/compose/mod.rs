@@ -95,8 +95,8 @@ pub fn compose(socket: Part<'_>, plugs: &[Part<'_>]) -> Result<Composed, Error> 
         used: vec![false; inputs.len()],
         wires: Vec::new(),
     };
-    for k in 0..inputs.len() {
-        c.part(k).map_err(|e| e.in_file(inputs[k].path))?;
+    for (k, input) in inputs.iter().enumerate() {
+        c.part(k).map_err(|e| e.in_file(input.path))?;
     }
     c.check_used()?;
     let wires = std::mem::take(&mut c.wires);
