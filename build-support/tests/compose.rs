@@ -200,6 +200,32 @@ fn a_type_mismatch_names_both_files_the_import_and_both_types() {
 }
 
 #[test]
+fn an_import_shared_with_the_host_must_agree_in_type() {
+    // The socket imports `log` without a parameter, the plug `bump` with one.
+    let socket = SOCKET.replace(
+        r#"(import "offset" (func $offset (result u32)))"#,
+        r#"(import "offset" (func $offset (result u32)))
+  (import "log" (func $log))"#,
+    );
+    let paths = files(
+        "shared",
+        &[
+            ("socket.wat", &socket),
+            ("double.wat", DOUBLE),
+            ("bump.wat", BUMP),
+        ],
+    );
+    let e = compose_files(&paths).unwrap_err().to_string();
+    for needle in [
+        "bump.wat` imports `log` as\n    func(x: u32)\n",
+        "socket.wat` imports it as\n    func()\n",
+        "shared",
+    ] {
+        assert!(e.contains(needle), "`{needle}` missing from: {e}");
+    }
+}
+
+#[test]
 fn a_plug_nothing_imports_is_an_error() {
     let paths = files(
         "unused",

@@ -158,11 +158,13 @@ impl<'a> Input<'a> {
     }
 }
 
-/// An import of input `consumer` wired to the export of input `provider`.
+/// An import of input `consumer` wired to the export of input `provider`, or
+/// (`shared`) to the host import that `provider` declared first.
 struct Wire {
     consumer: usize,
     provider: usize,
     name: String,
+    shared: bool,
 }
 
 struct Composer<'i, 'a> {
@@ -170,7 +172,7 @@ struct Composer<'i, 'a> {
     inputs: &'i [Input<'a>],
     builder: ComponentBuilder,
     /// Imports of the composed component so far: kind and index, by name.
-    host: HashMap<String, (ComponentExportKind, u32)>,
+    host: HashMap<String, (usize, u32)>,
     /// Exports of the plugs instantiated so far: input and instance, by name.
     provided: HashMap<String, (usize, u32)>,
     /// Whether each input's exports satisfied some import.
@@ -196,10 +198,11 @@ impl Composer<'_, '_> {
                         consumer: k,
                         provider,
                         name: name.clone(),
+                        shared: false,
                     });
                     self.builder.alias_export(instance, name, kind)
                 }
-                None => self.host_import(input.types(), &mut map, name, &ty)?,
+                None => self.host_import(k, &mut map, name, &ty)?,
             };
             self.bind(input.types(), &mut map, &ty, index);
             args.push((name.as_str(), kind, index));
@@ -226,14 +229,21 @@ impl Composer<'_, '_> {
     /// import it), declaring its type there.
     fn host_import(
         &mut self,
-        types: &Types,
+        k: usize,
         map: &mut TypeMap,
         name: &str,
         ty: &ComponentEntityType,
     ) -> Result<u32, Error> {
-        if let Some(&(_, index)) = self.host.get(name) {
+        if let Some(&(first, index)) = self.host.get(name) {
+            self.wires.push(Wire {
+                consumer: k,
+                provider: first,
+                name: name.to_string(),
+                shared: true,
+            });
             return Ok(index);
         }
+        let types = self.inputs[k].types();
         let in_import = |e: Error| Error {
             message: format!("import `{name}`: {}", e.message),
             ..e
@@ -268,7 +278,7 @@ impl Composer<'_, '_> {
             }
         };
         let index = self.builder.import(name, type_ref);
-        self.host.insert(name.to_string(), (export_kind(ty), index));
+        self.host.insert(name.to_string(), (k, index));
         Ok(index)
     }
 
@@ -329,23 +339,38 @@ impl Composer<'_, '_> {
 }
 
 /// After the composed component failed validation: the first wire whose
-/// export and import types differ, explained with both files and types.
+/// two types differ, explained with both files and types.
 fn mismatch(inputs: &[Input<'_>], wires: &[Wire]) -> Option<Error> {
     wires.iter().find_map(|w| {
         let consumer = &inputs[w.consumer];
         let provider = &inputs[w.provider];
         let want = describe::entity(consumer.types(), &consumer.import_type(&w.name).ok()?);
-        let have = describe::entity(provider.types(), &provider.export_type(&w.name).ok()?);
-        (want != have).then(|| {
-            Error::msg(format!(
-                "`{}` imports `{}` as\n    {want}\nbut the plug `{}` exports it as\n    {have}\n\
-                 rebuild one of them against the same interface, or do not plug `{}`",
-                consumer.path.display(),
+        let have = match w.shared {
+            true => provider.import_type(&w.name).ok()?,
+            false => provider.export_type(&w.name).ok()?,
+        };
+        let have = describe::entity(provider.types(), &have);
+        if want == have {
+            return None;
+        }
+        if w.shared {
+            return Some(Error::msg(format!(
+                "`{}` imports `{}` as\n    {have}\nbut `{}` imports it as\n    {want}\n\
+                 an import left to the host is shared, so its types must agree: \
+                 rebuild one of them against the same interface",
+                provider.path.display(),
                 w.name,
-                provider.path.display(),
-                provider.path.display(),
-            ))
-        })
+                consumer.path.display(),
+            )));
+        }
+        Some(Error::msg(format!(
+            "`{}` imports `{}` as\n    {want}\nbut the plug `{}` exports it as\n    {have}\n\
+             rebuild one of them against the same interface, or do not plug `{}`",
+            consumer.path.display(),
+            w.name,
+            provider.path.display(),
+            provider.path.display(),
+        )))
     })
 }
 
