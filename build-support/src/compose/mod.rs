@@ -47,6 +47,22 @@ pub struct Composed {
 }
 
 impl Composed {
+    /// The error of a composition that failed validation outside every input:
+    /// an offset in the synthesized binary means nothing to the user, so the
+    /// error names the socket and says the wiring is at fault.
+    fn invalid(&self, e: Error, socket: &Path) -> Error {
+        let e = self.locate(e);
+        if e.file.is_some() {
+            return e;
+        }
+        Error::msg(format!(
+            "wiring the plugs into this component: {}: check that each plug exports what \
+             the imports of the same name expect",
+            e.message
+        ))
+        .in_file(socket)
+    }
+
     /// Rewrites an error at an offset of the composed binary into one at the
     /// offset of the input file the byte belongs to.
     pub fn locate(&self, mut e: Error) -> Error {
@@ -107,7 +123,7 @@ pub fn compose(socket: Part<'_>, plugs: &[Part<'_>]) -> Result<Composed, Error> 
         .collect();
     let composed = Composed { wasm, embedded };
     if let Err(e) = decode(&composed.wasm, true) {
-        return Err(mismatch(&inputs, &wires).unwrap_or_else(|| composed.locate(e)));
+        return Err(mismatch(&inputs, &wires).unwrap_or_else(|| composed.invalid(e, socket.path)));
     }
     Ok(composed)
 }
