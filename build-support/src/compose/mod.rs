@@ -208,16 +208,7 @@ impl Composer<'_, '_> {
             let ty = input.import_type(name)?;
             let kind = export_kind(&ty);
             let index = match self.provided.get(name) {
-                Some(&(provider, instance)) => {
-                    self.used[provider] = true;
-                    self.wires.push(Wire {
-                        consumer: k,
-                        provider,
-                        name: name.clone(),
-                        shared: false,
-                    });
-                    self.builder.alias_export(instance, name, kind)
-                }
+                Some(&(provider, instance)) => self.wire(k, name, kind, provider, instance),
                 None => self.host_import(k, &mut map, name, &ty)?,
             };
             self.bind(input.types(), &mut map, &ty, index);
@@ -228,6 +219,33 @@ impl Composer<'_, '_> {
         if k + 1 == self.inputs.len() {
             return self.reexport(input, instance);
         }
+        self.provide(k, instance)
+    }
+
+    /// Wires import `name` of input `k` to the export of plug `provider`
+    /// (instantiated as `instance`); returns the aliased export's index.
+    fn wire(
+        &mut self,
+        k: usize,
+        name: &str,
+        kind: ComponentExportKind,
+        provider: usize,
+        instance: u32,
+    ) -> u32 {
+        self.used[provider] = true;
+        self.wires.push(Wire {
+            consumer: k,
+            provider,
+            name: name.to_string(),
+            shared: false,
+        });
+        self.builder.alias_export(instance, name, kind)
+    }
+
+    /// Offers the exports of plug `k` (instantiated as `instance`) to the
+    /// inputs after it.
+    fn provide(&mut self, k: usize, instance: u32) -> Result<(), Error> {
+        let input = &self.inputs[k];
         for name in &input.exports {
             if let Some(&(other, _)) = self.provided.get(name) {
                 return Err(Error::msg(format!(
