@@ -6,7 +6,11 @@
 //! the object exports the descriptor `rivet_component_hello`, is archived as
 //! `$OUT_DIR/librivet_component_hello.a`, and the plan is written postcard-encoded
 //! to `$OUT_DIR/rivet/hello.plan`.
+//!
+//! With `.plug("hello", other)`, `hello` is first composed with its plugs
+//! ([`crate::compose`]) and the composition is compiled under the same name.
 
+use crate::compose::{compose_files, Composed};
 use crate::{package, BoundsMode, Error, Options};
 use rivet_descriptor::component::Component as Plan;
 use std::path::{Path, PathBuf};
@@ -21,6 +25,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     components: Vec<(String, PathBuf)>,
+    /// Plugs by the name of the component (the socket) they are wired into, in order.
+    plugs: Vec<(String, PathBuf)>,
     bounds: BoundsMode,
 }
 
@@ -66,6 +72,18 @@ impl Config {
         self
     }
 
+    /// Plugs the component at `path` into the component added as `name`: its
+    /// exports satisfy the imports of the same name of that component and of
+    /// the plugs added after it; the calls between them go through fused
+    /// adapters. Imports no plug satisfies stay imports of the composition,
+    /// which the host provides. A plug none of whose exports is used, or two
+    /// plugs exporting the same name, are errors.
+    pub fn plug(&mut self, name: &str, path: impl AsRef<Path>) -> &mut Config {
+        self.plugs
+            .push((name.to_string(), path.as_ref().to_path_buf()));
+        self
+    }
+
     /// How compiled code checks linear-memory accesses (default: guard regions).
     pub fn bounds(&mut self, bounds: BoundsMode) -> &mut Config {
         self.bounds = bounds;
@@ -100,9 +118,15 @@ impl Config {
         )];
         for (name, path) in &self.components {
             lines.push(format!("cargo:rerun-if-changed={}", path.display()));
+            for plug in self.plugs_of(name) {
+                lines.push(format!("cargo:rerun-if-changed={}", plug.display()));
+            }
             let lib = self
                 .compile_one(name, path, env)
-                .map_err(|e| e.in_file(path))?;
+                .map_err(|e| match e.file {
+                    Some(_) => e,
+                    None => e.in_file(path),
+                })?;
             lines.push(format!("cargo:rustc-link-lib=static={lib}"));
         }
         Ok(lines)
@@ -127,12 +151,41 @@ impl Config {
             }
             seen.push((symbol, name));
         }
+        for (name, plug) in &self.plugs {
+            if !self.components.iter().any(|(n, _)| n == name) {
+                return Err(Error::msg(format!(
+                    "`{}` is plugged into `{name}`, which is not a component: add it first \
+                     with .component(\"{name}\", \"path.wasm\")",
+                    plug.display()
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// The plugs of component `name`, in the order they were added.
+    fn plugs_of<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s PathBuf> + 's {
+        self.plugs
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, p)| p)
+    }
+
+    /// The bytes to compile for `name`: the component itself, or its
+    /// composition with its plugs, whose errors found later are mapped back to
+    /// the input they come from by [`Composed::locate`].
+    fn input(&self, name: &str, path: &Path) -> Result<(Vec<u8>, Option<Composed>), Error> {
+        let plugs: Vec<PathBuf> = self.plugs_of(name).cloned().collect();
+        if plugs.is_empty() {
+            return Ok((read_wasm(path)?, None));
+        }
+        let composed = compose_files(path, &plugs)?;
+        Ok((composed.wasm.clone(), Some(composed)))
     }
 
     /// Compiles one component; returns the library name to link.
     fn compile_one(&self, name: &str, path: &Path, env: &BuildEnv) -> Result<String, Error> {
-        let wasm = read_wasm(path)?;
+        let (wasm, composed) = self.input(name, path)?;
         let symbol = symbol_name(name)?;
         let options = Options {
             bounds: self.bounds,
@@ -140,7 +193,10 @@ impl Config {
             symbol: symbol.clone(),
             ..Options::default()
         };
-        let (object, plan) = compile_with_plan(&wasm, &options)?;
+        let (object, plan) = compile_with_plan(&wasm, &options).map_err(|e| match &composed {
+            Some(c) => c.locate(e),
+            None => e,
+        })?;
         let object_path = env.out_dir.join(format!("{symbol}.o"));
         write(&object_path, &object)?;
         package::archive(&[object_path], &env.out_dir, &symbol)?;
@@ -308,6 +364,78 @@ mod tests {
             .compile_in(&env)
             .unwrap_err();
         assert!(e.to_string().contains("not a component"), "{e}");
+    }
+
+    /// A component importing `add` and exporting `twice(a, b) = add(a, b) * 2`.
+    const TWICE: &str = r#"
+        (component
+          (import "add" (func $add (param "a" u32) (param "b" u32) (result u32)))
+          (core func $add (canon lower (func $add)))
+          (core module $m
+            (import "host" "add" (func $add (param i32 i32) (result i32)))
+            (func (export "twice") (param i32 i32) (result i32)
+              (i32.mul (call $add (local.get 0) (local.get 1)) (i32.const 2))))
+          (core instance $h (export "add" (func $add)))
+          (core instance $i (instantiate $m (with "host" (instance $h))))
+          (func (export "twice") (param "a" u32) (param "b" u32) (result u32)
+            (canon lift (core func $i "twice"))))"#;
+
+    #[test]
+    fn plugs_are_composed_into_their_socket() {
+        let dir = temp_dir("plug");
+        let (twice, add) = (dir.join("twice.wat"), dir.join("add.wat"));
+        std::fs::write(&twice, TWICE).unwrap();
+        std::fs::write(&add, ADD).unwrap();
+        let env = env_in(&dir);
+        let lines = Config::new()
+            .component("twice", &twice)
+            .plug("twice", &add)
+            .compile_in(&env)
+            .unwrap();
+        assert_eq!(
+            lines[1],
+            format!("cargo:rerun-if-changed={}", twice.display())
+        );
+        assert_eq!(
+            lines[2],
+            format!("cargo:rerun-if-changed={}", add.display())
+        );
+        let plan = std::fs::read(env.out_dir.join("rivet/twice.plan")).unwrap();
+        let plan: Plan = postcard::from_bytes(&plan).unwrap();
+        // `add` is satisfied by the plug: nothing is left for the host.
+        assert!(plan.imports.is_empty(), "{:?}", plan.imports);
+        assert_eq!(plan.exports[0].name, "twice");
+    }
+
+    #[test]
+    fn plug_errors_name_the_socket_or_the_plug() {
+        let dir = temp_dir("plug-errors");
+        let env = env_in(&dir);
+        let (twice, add) = (dir.join("twice.wat"), dir.join("add.wat"));
+        std::fs::write(&twice, TWICE).unwrap();
+        std::fs::write(&add, ADD.replace("(param \"b\" u32)", "(param \"b\" s32)")).unwrap();
+        let e = Config::new()
+            .component("twice", &twice)
+            .plug("twice", &add)
+            .compile_in(&env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("twice.wat` imports `add` as"), "{e}");
+        assert!(e.contains("func(a: u32, b: u32) -> u32"), "{e}");
+        assert!(e.contains("func(a: u32, b: s32) -> u32"), "{e}");
+        let e = Config::new()
+            .component("twice", &twice)
+            .plug("other", &add)
+            .compile_in(&env)
+            .unwrap_err();
+        assert!(e.to_string().contains("not a component"), "{e}");
+        let missing = dir.join("missing.wat");
+        let e = Config::new()
+            .component("twice", &twice)
+            .plug("twice", &missing)
+            .compile_in(&env)
+            .unwrap_err();
+        assert_eq!(e.file.as_deref(), Some(missing.as_path()));
     }
 
     #[test]

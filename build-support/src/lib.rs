@@ -4,8 +4,10 @@
 //! [`env::ModuleEnv`]; [`translate`] turns each function body into Cranelift IR;
 //! [`emit`] compiles the functions and [`trampoline`]s into one object file with its
 //! descriptor; [`package`] links objects into libraries. [`component`] decodes and
-//! flattens components into a unit of several core modules and a plan. [`config`]
-//! is the `build.rs` entry point that does all of this for a crate's components.
+//! flattens components into a unit of several core modules and a plan.
+//! [`compose`] wires separately built components together into one before
+//! that. [`config`] is the `build.rs` entry point that does all of this for a
+//! crate's components.
 //!
 //! # In a build script
 //! ```no_run
@@ -20,8 +22,21 @@
 //! `$OUT_DIR/rivet/hello.plan`, from which `rivet::component!(Hello, "hello")`
 //! generates typed bindings in the crate's code. A bad component stops the build
 //! with the file, the byte offset and the reason.
+//!
+//! # Composing at build time
+//! ```no_run
+//! rivet_build::Config::new()
+//!     .component("pipeline", "guests/front.wasm") // the socket
+//!     .plug("pipeline", "components/upper.wat")   // satisfies imports by name
+//!     .plug("pipeline", "components/count.wat")   // may import from `upper`
+//!     .compile();
+//! ```
+//! The socket and its plugs are composed ([`compose::compose`]) into one
+//! component, compiled under the socket's name: calls between them go through
+//! fused adapters, and the imports no plug satisfies are left to the host.
 
 pub mod component;
+pub mod compose;
 pub mod config;
 pub mod decode;
 pub mod emit;

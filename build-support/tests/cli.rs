@@ -103,3 +103,59 @@ fn errors_are_reported_with_the_file() {
     let out = rivet(&["wast", "x.wast"]);
     assert!(text(&out.stderr).contains("rivet-wast"));
 }
+
+/// A component whose `twice` calls an imported `add`: the socket for `--plug`.
+const SOCKET: &str = r#"
+(component
+  (import "add" (func $add (param "a" u32) (param "b" u32) (result u32)))
+  (core func $add (canon lower (func $add)))
+  (core module $m
+    (import "host" "add" (func $add (param i32 i32) (result i32)))
+    (func (export "twice") (param i32) (result i32)
+      (call $add (local.get 0) (local.get 0))))
+  (core instance $h (export "add" (func $add)))
+  (core instance $i (instantiate $m (with "host" (instance $h))))
+  (func (export "twice") (param "x" u32) (result u32) (canon lift (core func $i "twice"))))"#;
+
+/// A plug exporting `add`.
+const ADD: &str = r#"
+(component
+  (core module $m (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1))))
+  (core instance $i (instantiate $m))
+  (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+    (canon lift (core func $i "add"))))"#;
+
+#[test]
+fn plugs_compose_before_inspecting_and_compiling() {
+    let dir = temp_dir("plug");
+    let (socket, add) = (dir.join("socket.wat"), dir.join("add.wat"));
+    std::fs::write(&socket, SOCKET).unwrap();
+    std::fs::write(&add, ADD).unwrap();
+    let (socket, add) = (socket.to_str().unwrap(), add.to_str().unwrap());
+    let alone = text(&rivet(&["inspect", socket]).stdout);
+    assert!(
+        alone.contains("import 0: add func(a: u32, b: u32) -> u32"),
+        "{alone}"
+    );
+    let out = rivet(&["inspect", socket, "--plug", add]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        !stdout.contains("import 0:"),
+        "the plug satisfies `add`: {stdout}"
+    );
+    assert!(stdout.contains("generated adapter\n(module"), "{stdout}");
+    let object = dir.join("socket.o");
+    let out = rivet(&[
+        "compile",
+        socket,
+        "--plug",
+        add,
+        "-o",
+        object.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = rivet(&["inspect", socket, "--plug"]);
+    assert!(text(&out.stderr).contains("--plug options"));
+}

@@ -2,23 +2,26 @@
 //! build script.
 
 use rivet_build::component::{decode, direct, flatten};
+use rivet_build::compose::{compose_files, Composed};
 use rivet_build::config::{read_wasm, symbol_name};
 use rivet_build::{BoundsMode, Error, Options};
 use rivet_descriptor::component::{Component as Plan, CoreDef, Step};
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  rivet compile FILE.wasm|FILE.wat -o OUT.o [--bounds guard|explicit] [--target TRIPLE] [--name NAME]
+  rivet compile FILE.wasm|FILE.wat -o OUT.o [--bounds guard|explicit] [--target TRIPLE] [--name NAME] [--plug PLUG]...
       Compiles a core module or a component to a relocatable object. The descriptor
       symbol is rivet_component_NAME (components) or rivet_unit (modules); NAME
       defaults to the file's stem.
-  rivet inspect FILE.wasm|FILE.wat
+  rivet inspect FILE.wasm|FILE.wat [--plug PLUG]...
       Prints a component's flattened plan (core instances and their wiring, lifts,
       lowers, host imports, exports), the imports called directly, and its
       generated adapter modules (each holding every adapter that can share it) as WAT.
+  --plug PLUG (repeatable) first composes the component FILE with PLUG: PLUG's exports
+      satisfy FILE's imports (and later plugs' imports) of the same name.
   rivet wast FILE...
       Not in this binary: run `cargo run --release -p rivet-tests --bin rivet-wast -- FILE...`.
 ";
@@ -52,12 +55,14 @@ struct CompileArgs {
     output: PathBuf,
     options: Options,
     name: Option<String>,
+    plugs: Vec<PathBuf>,
 }
 
 fn parse_compile(args: &[String]) -> Result<CompileArgs, Error> {
     let mut input = None;
     let mut output = None;
     let mut name = None;
+    let mut plugs = Vec::new();
     let mut options = Options::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -71,6 +76,7 @@ fn parse_compile(args: &[String]) -> Result<CompileArgs, Error> {
             "--target" => options.target = Some(value()?),
             "--name" => name = Some(value()?),
             "--bounds" => options.bounds = parse_bounds(&value()?)?,
+            "--plug" => plugs.push(PathBuf::from(value()?)),
             flag if flag.starts_with('-') => {
                 return Err(Error::msg(format!("unknown option {flag}\n{USAGE}")))
             }
@@ -83,7 +89,29 @@ fn parse_compile(args: &[String]) -> Result<CompileArgs, Error> {
         output: output.ok_or_else(|| Error::msg("compile: missing -o OUT.o"))?,
         options,
         name,
+        plugs,
     })
+}
+
+/// Reads `input`, composed with `plugs` when there are any.
+fn read_input(input: &Path, plugs: &[PathBuf]) -> Result<(Vec<u8>, Option<Composed>), Error> {
+    if plugs.is_empty() {
+        return Ok((read_wasm(input)?, None));
+    }
+    let composed = compose_files(input, plugs)?;
+    Ok((composed.wasm.clone(), Some(composed)))
+}
+
+/// Maps an error in a composition back to its input, else names `input`.
+fn locate(e: Error, input: &Path, composed: &Option<Composed>) -> Error {
+    let e = match composed {
+        Some(c) => c.locate(e),
+        None => e,
+    };
+    match e.file {
+        Some(_) => e,
+        None => e.in_file(input),
+    }
 }
 
 fn parse_bounds(s: &str) -> Result<BoundsMode, Error> {
@@ -102,8 +130,9 @@ fn compile(args: &[String]) -> Result<(), Error> {
         output,
         mut options,
         name,
+        plugs,
     } = parse_compile(args)?;
-    let wasm = read_wasm(&input)?;
+    let (wasm, composed) = read_input(&input, &plugs)?;
     let object = if rivet_build::is_component(&wasm) {
         let stem = input.file_stem().unwrap_or_default().to_string_lossy();
         options.symbol = symbol_name(name.as_deref().unwrap_or(&stem))?;
@@ -111,7 +140,7 @@ fn compile(args: &[String]) -> Result<(), Error> {
     } else {
         rivet_build::compile_module(&wasm, &options)
     }
-    .map_err(|e| e.in_file(&input))?;
+    .map_err(|e| locate(e, &input, &composed))?;
     std::fs::write(&output, object)
         .map_err(|e| Error::msg(format!("writing {}: {e}", output.display())))?;
     println!(
@@ -124,18 +153,25 @@ fn compile(args: &[String]) -> Result<(), Error> {
 }
 
 fn inspect(args: &[String]) -> Result<(), Error> {
-    let [input] = args else {
-        return Err(Error::msg(format!("inspect takes one file\n{USAGE}")));
+    let (input, plugs) = match args {
+        [input, rest @ ..] if rest.len() % 2 == 0 && rest.chunks(2).all(|p| p[0] == "--plug") => {
+            let plugs: Vec<PathBuf> = rest.chunks(2).map(|p| PathBuf::from(&p[1])).collect();
+            (PathBuf::from(input), plugs)
+        }
+        _ => {
+            return Err(Error::msg(format!(
+                "inspect takes one file and --plug options\n{USAGE}"
+            )))
+        }
     };
-    let input = PathBuf::from(input);
-    let wasm = read_wasm(&input)?;
+    let (wasm, composed) = read_input(&input, &plugs)?;
     if !rivet_build::is_component(&wasm) {
         return Err(
             Error::msg("inspect: not a component (core modules have no plan)").in_file(&input),
         );
     }
-    let tree = decode::decode(&wasm, true).map_err(|e| e.in_file(&input))?;
-    let flat = flatten::flatten(&tree).map_err(|e| e.in_file(&input))?;
+    let tree = decode::decode(&wasm, true).map_err(|e| locate(e, &input, &composed))?;
+    let flat = flatten::flatten(&tree).map_err(|e| locate(e, &input, &composed))?;
     print!("{}", describe_plan(&flat.plan));
     let bytes: Vec<&[u8]> = flat.modules.iter().map(|m| &*m.wasm).collect();
     for (i, targets) in direct::targets(&flat.plan, &bytes)?.iter().enumerate() {

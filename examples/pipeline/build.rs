@@ -1,0 +1,13 @@
+//! Composes the pipeline at build time and compiles it to native code: the
+//! Rust guest `front` (built by `guests/build.sh front`, committed as
+//! `guests/front.wasm`) is the socket; the WAT components `upper` and `count`
+//! are plugged into it. `rivet:pipeline/log`, which no plug exports, stays an
+//! import that the host provides.
+
+fn main() {
+    rivet_build::Config::new()
+        .component("pipeline", "../../guests/front.wasm")
+        .plug("pipeline", "components/upper.wat")
+        .plug("pipeline", "components/count.wat")
+        .compile();
+}
