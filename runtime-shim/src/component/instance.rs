@@ -150,11 +150,13 @@ impl ComponentState {
 
     /// Whether the host defines resource `r` (the component imports it).
     pub fn imported(&self, r: ResourceType) -> bool {
-        self.component.0.plan.resources[r.0 as usize].imported
+        let resources = &self.component.0.plan.resources;
+        resources.get(r.0 as usize).is_some_and(|d| d.imported)
     }
 
     fn resource_name(&self, r: ResourceType) -> &str {
-        &self.component.0.plan.resources[r.0 as usize].name
+        let resources = &self.component.0.plan.resources;
+        resources.get(r.0 as usize).map_or("?", |d| &d.name)
     }
 
     /// Checks, before entering the guest, that every handle in a host value
