@@ -8,7 +8,15 @@
 //!   named in snake_case; functions of an exported interface are named
 //!   `<interface>_<function>` (e.g. `api_greet` for `my:pkg/api#greet`), the
 //!   full interface path only when two interfaces share a last segment;
-//! * `pub trait HelloImports` with one method per import, named the same way;
+//! * one trait per imported interface, `pub trait Hello<Interface>Host`
+//!   (after the interface's last path segment, e.g. `HelloStoreHost` for
+//!   `example:kv/store`; the whole path when two interfaces share one), and
+//!   `HelloWorldHost` for top-level function imports. Each has one method per
+//!   function, named after the function (`[constructor]r` → `r_new`,
+//!   `[method]r.f` and `[static]r.f` → `r_f`, the handle first), and a
+//!   destructor `r_drop` per resource `r` the host defines;
+//! * `pub trait HelloImports`, implemented by every type that implements all
+//!   those traits (by `()` when there are none): what `instantiate` takes;
 //! * Rust types for the component types the functions use (see below);
 //! * the `extern` declaration of the descriptor symbol
 //!   `rivet_component_hello`, loaded once per process.
@@ -22,8 +30,14 @@
 //! numbered per kind in the order first met (exports, then imports,
 //! parameters before results), one Rust type per distinct structure; each
 //! type's rustdoc shows its component shape. Flags are structs of `bool`
-//! fields. Resources become `Hello<Resource>` handle newtypes over
-//! `rivet::ResourceAny`, used for owned and borrowed handles alike.
+//! fields. Resources become `Hello<Resource>` handle types, used for owned and
+//! borrowed handles alike: for a resource the component defines, an opaque
+//! newtype over `rivet::ResourceAny` (drop it with `Hello::resource_drop`);
+//! for a resource the host defines, a `Copy` value carrying the host's `u32`
+//! representation (`Hello<Resource>::new(rep)`, `.rep()`), typically an index
+//! into the host's own table. The runtime checks the handle-table rules of
+//! the Canonical ABI either way (a borrow lent to the guest must be dropped
+//! before the call returns, an owned handle moves, …).
 
 mod convert;
 mod generate;

@@ -5,10 +5,15 @@ rivet::component!(Fixture, "fixture");
 
 struct Host;
 
-impl FixtureImports for Host {
-    fn log_emit(&mut self, who: String) -> Result<String, rivet::Trap> {
+impl FixtureLogHost for Host {
+    fn emit(&mut self, who: String) -> Result<String, rivet::Trap> {
         Ok(who)
     }
+}
+
+/// Implementing every interface trait implements the combined one.
+fn imports_of(host: Host) -> impl FixtureImports {
+    host
 }
 
 #[test]
@@ -34,5 +39,5 @@ fn generated_api_has_the_documented_shape() {
     };
     assert!(!flags.italic);
     assert_ne!(FixtureVariant0::Off, FixtureVariant0::Level(3));
-    assert_eq!(Host.log_emit("x".into()).unwrap(), "x");
+    assert_eq!(imports_of(Host).emit("x".into()).unwrap(), "x");
 }
