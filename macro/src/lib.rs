@@ -68,7 +68,15 @@ struct Args {
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let name = input.parse()?;
+        let name: Ident = input.parse()?;
+        if input.is_empty() {
+            // syn would point at the whole call; the missing part follows the name.
+            return Err(syn::Error::new(
+                name.span(),
+                "expected the component's build.rs name after the struct name: \
+                 `rivet::component!(Name, \"component-name\")`",
+            ));
+        }
         input.parse::<Token![,]>()?;
         let component = input.parse()?;
         input.parse::<Option<Token![,]>>()?;
@@ -90,10 +98,10 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
     let path: PathBuf = [out_dir.as_str(), "rivet", &format!("{component}.plan")]
         .iter()
         .collect();
+    // The message names the plan relative to OUT_DIR: stable for the UI tests.
     let bytes = std::fs::read(&path).map_err(|e| {
         fail(format!(
-            "no plan for component `{component}` at {}: {e}; {hint}",
-            path.display()
+            "no plan for component `{component}` (`$OUT_DIR/rivet/{component}.plan`: {e}); {hint}"
         ))
     })?;
     let plan: Plan = postcard::from_bytes(&bytes).map_err(|e| {
