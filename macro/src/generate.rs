@@ -585,6 +585,26 @@ mod tests {
     }
 
     #[test]
+    fn types_the_component_names_keep_their_wit_names() {
+        let mut p = plan();
+        // Type 12 is structurally type 2: the name reaches the shared type.
+        p.type_names = vec![(12, "my:pkg/api#person".into()), (5, "color".into())];
+        let code = generated(&p);
+        assert!(
+            code.contains("pub struct HelloPerson { pub first_name"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub enum HelloColor { Red , DarkBlue , }"),
+            "{code}"
+        );
+        assert!(!code.contains("HelloRecord0"), "{code}");
+        // A WIT name that would clash with a handle type falls back to a number.
+        p.type_names = vec![(6, "counter".into())];
+        assert!(generated(&p).contains("pub struct HelloFlags0"));
+    }
+
+    #[test]
     fn interfaces_sharing_a_last_segment_get_full_trait_names() {
         let mut p = plan();
         p.imports.push(ComponentImport {

@@ -25,11 +25,12 @@
 //! counterparts; `string` → `String` (`&str` as an export argument);
 //! `list<T>` → `Vec<T>` (`&[T]` as an export argument); `option`, `result`
 //! and tuples → `Option`, `Result` (`()` for a missing payload) and tuples.
-//! The plan carries no type names, so records, variants, enums and flags
-//! become `HelloRecord0`, `HelloVariant0`, `HelloEnum0`, `HelloFlags0`, …,
-//! numbered per kind in the order first met (exports, then imports,
-//! parameters before results), one Rust type per distinct structure; each
-//! type's rustdoc shows its component shape. Flags are structs of `bool`
+//! Records, variants, enums and flags the component imports or exports as
+//! named types (as wit-component writes them) are named after them:
+//! `HelloPerson` for `person`. Others become `HelloRecord0`, `HelloVariant0`,
+//! `HelloEnum0`, `HelloFlags0`, …, numbered per kind in the order first met
+//! (exports, then imports, parameters before results). There is one Rust type
+//! per distinct structure; each type's rustdoc shows its component shape. Flags are structs of `bool`
 //! fields. Resources become `Hello<Resource>` handle types, used for owned and
 //! borrowed handles alike: for a resource the component defines, an opaque
 //! newtype over `rivet::ResourceAny` (drop it with `Hello::resource_drop`);

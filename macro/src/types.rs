@@ -1,12 +1,13 @@
 //! Rust types for the plan's component types.
 //!
-//! The plan is structural: it has no type names. Standard shapes map to std
-//! types (`option` → `Option`, `result` → `Result`, `list` → `Vec`, `string` →
-//! `String`, tuples → tuples). Records, variants, enums and flags become
-//! generated types named `<Struct>Record0`, `<Struct>Variant0`, `<Struct>Enum0`,
-//! `<Struct>Flags0`, …, numbered per kind in the order they are first reached
-//! from the exports, then the imports; structurally equal types share one Rust
-//! type. Resource handles become `<Struct><ResourceName>` types (owned and
+//! The plan is structural. Standard shapes map to std types (`option` →
+//! `Option`, `result` → `Result`, `list` → `Vec`, `string` → `String`, tuples →
+//! tuples). Records, variants, enums and flags become generated types named
+//! after the WIT name the component gives them (`<Struct>Person` for a type it
+//! imports or exports as `person`), or else `<Struct>Record0`,
+//! `<Struct>Variant0`, `<Struct>Enum0`, `<Struct>Flags0`, …, numbered per kind
+//! in the order they are first reached from the exports, then the imports;
+//! structurally equal types share one Rust type. Resource handles become `<Struct><ResourceName>` types (owned and
 //! borrowed handles alike): opaque over `rivet::ResourceAny` for resources the
 //! component defines, carrying the host's `u32` representation for resources
 //! the host defines.
@@ -127,14 +128,35 @@ impl<'a> Types<'a> {
         if let Some(kind) = kind {
             let key = self.key(i, depth)?;
             if !self.names.contains_key(&key) {
-                let n = self.counters.entry(kind).or_default();
-                let name = format!("{}{kind}{n}", self.prefix);
-                *n += 1;
+                let name = match self.wit_name(&key)? {
+                    Some(name) => name,
+                    None => {
+                        let n = self.counters.entry(kind).or_default();
+                        *n += 1;
+                        format!("{}{kind}{}", self.prefix, *n - 1)
+                    }
+                };
                 self.names.insert(key, Ident::new(&name, Span::call_site()));
                 self.named.push(i);
             }
         }
         Ok(())
+    }
+
+    /// `<Struct><WitName>` for a type the component names (imports or exports
+    /// as a type), unless another generated type already has that name.
+    fn wit_name(&self, key: &str) -> Result<Option<String>, String> {
+        for (j, name) in &self.plan.type_names {
+            if self.key(*j, 0)? != key {
+                continue;
+            }
+            let short = name.rsplit('#').next().unwrap_or(name);
+            let candidate = format!("{}{}", self.prefix, camel(short));
+            let taken = self.names.values().any(|n| *n == candidate)
+                || self.handles.iter().any(|h| *h == candidate);
+            return Ok((!taken).then_some(candidate));
+        }
+        Ok(None)
     }
 
     /// The generated type's name for a registered type.

@@ -87,14 +87,14 @@ impl AllWorldHost for Host {
         self.saw(&x);
         Ok(x.iter().map(|b| b ^ 0xff).collect())
     }
-    fn echo_person(&mut self, x: AllRecord0) -> Result<AllRecord0, Trap> {
+    fn echo_person(&mut self, x: AllPerson) -> Result<AllPerson, Trap> {
         self.saw(&x);
-        Ok(AllRecord0 {
+        Ok(AllPerson {
             name: x.name.to_uppercase(),
             age: x.age + 1,
         })
     }
-    fn echo_people(&mut self, x: Vec<AllRecord0>) -> Result<Vec<AllRecord0>, Trap> {
+    fn echo_people(&mut self, x: Vec<AllPerson>) -> Result<Vec<AllPerson>, Trap> {
         self.saw(&x);
         Ok(x.into_iter().rev().collect())
     }
@@ -102,20 +102,20 @@ impl AllWorldHost for Host {
         self.saw(&x);
         Ok((x.0 + 1, x.1.repeat(2), x.2 / 2.0))
     }
-    fn echo_shape(&mut self, x: AllVariant0) -> Result<AllVariant0, Trap> {
+    fn echo_shape(&mut self, x: AllShape) -> Result<AllShape, Trap> {
         self.saw(&x);
         Ok(match x {
-            AllVariant0::None => AllVariant0::Text("none".into()),
-            AllVariant0::Num(n) => AllVariant0::Text(n.to_string()),
-            AllVariant0::Text(s) => AllVariant0::Num(s.len() as u32),
+            AllShape::None => AllShape::Text("none".into()),
+            AllShape::Num(n) => AllShape::Text(n.to_string()),
+            AllShape::Text(s) => AllShape::Num(s.len() as u32),
         })
     }
-    fn echo_color(&mut self, x: AllEnum0) -> Result<AllEnum0, Trap> {
+    fn echo_color(&mut self, x: AllColor) -> Result<AllColor, Trap> {
         self.saw(&x);
         Ok(match x {
-            AllEnum0::Red => AllEnum0::Green,
-            AllEnum0::Green => AllEnum0::Blue,
-            AllEnum0::Blue => AllEnum0::Red,
+            AllColor::Red => AllColor::Green,
+            AllColor::Green => AllColor::Blue,
+            AllColor::Blue => AllColor::Red,
         })
     }
     fn echo_maybe(&mut self, x: Option<String>) -> Result<Option<String>, Trap> {
@@ -132,9 +132,9 @@ impl AllWorldHost for Host {
             Err(n) => Ok(n.to_string()),
         })
     }
-    fn echo_perms(&mut self, x: AllFlags0) -> Result<AllFlags0, Trap> {
+    fn echo_perms(&mut self, x: AllPerms) -> Result<AllPerms, Trap> {
         self.saw(&x);
-        Ok(AllFlags0 {
+        Ok(AllPerms {
             read: !x.read,
             write: !x.write,
             exec: !x.exec,
@@ -217,18 +217,18 @@ fn strings_and_lists_cross_both_ways() -> Result<(), Trap> {
 #[test]
 fn records_tuples_and_lists_of_records_cross_both_ways() -> Result<(), Trap> {
     let (mut s, all, seen) = setup();
-    let ada = AllRecord0 {
+    let ada = AllPerson {
         name: "ada".into(),
         age: 36,
     };
-    let bob = AllRecord0 {
+    let bob = AllPerson {
         name: "bob".into(),
         age: 7,
     };
     let older = all.round_person(&mut s, ada.clone())?;
     assert_eq!(
         older,
-        AllRecord0 {
+        AllPerson {
             name: "ADA".into(),
             age: 37
         }
@@ -254,28 +254,28 @@ fn records_tuples_and_lists_of_records_cross_both_ways() -> Result<(), Trap> {
 fn variants_enums_options_results_and_flags_cross_both_ways() -> Result<(), Trap> {
     let (mut s, all, seen) = setup();
     assert_eq!(
-        all.round_shape(&mut s, AllVariant0::Num(12))?,
-        AllVariant0::Text("12".into())
+        all.round_shape(&mut s, AllShape::Num(12))?,
+        AllShape::Text("12".into())
     );
     assert_eq!(
-        all.round_shape(&mut s, AllVariant0::Text("four".into()))?,
-        AllVariant0::Num(4)
+        all.round_shape(&mut s, AllShape::Text("four".into()))?,
+        AllShape::Num(4)
     );
     assert_eq!(
-        all.round_shape(&mut s, AllVariant0::None)?,
-        AllVariant0::Text("none".into())
+        all.round_shape(&mut s, AllShape::None)?,
+        AllShape::Text("none".into())
     );
-    assert_eq!(all.round_color(&mut s, AllEnum0::Blue)?, AllEnum0::Red);
+    assert_eq!(all.round_color(&mut s, AllColor::Blue)?, AllColor::Red);
     assert_eq!(all.round_maybe(&mut s, Some("x".into()))?, None);
     assert_eq!(all.round_maybe(&mut s, None)?, Some("was none".into()));
     assert_eq!(all.round_outcome(&mut s, Ok("abc".into()))?, Err(3));
     assert_eq!(all.round_outcome(&mut s, Err(7))?, Ok("7".into()));
-    let rw = AllFlags0 {
+    let rw = AllPerms {
         read: true,
         write: true,
         exec: false,
     };
-    let x = AllFlags0 {
+    let x = AllPerms {
         read: false,
         write: false,
         exec: true,
