@@ -3,7 +3,8 @@
 //! the generated code against the real runtime API.
 
 use rivet_descriptor::component::{
-    Component, ComponentExport, ComponentFuncType, ComponentImport, CoreDef, Lift, ValueType as V,
+    Component, ComponentExport, ComponentFuncType, ComponentImport, CoreDef, Lift, ResourceDef,
+    ValueType as V,
 };
 
 fn main() {
@@ -28,7 +29,15 @@ fn main() {
                 ok: Some(1),
                 err: Some(0),
             },
+            V::Own(0),
+            V::Borrow(0),
         ],
+        resources: vec![ResourceDef {
+            instance: 0,
+            imported: false,
+            dtor: None,
+            name: "test:api/shapes#counter".into(),
+        }],
         func_types: vec![
             ComponentFuncType {
                 params: vec![("who".into(), 0)],
@@ -38,12 +47,20 @@ fn main() {
                 params: vec![("v".into(), 3), ("f".into(), 5), ("names".into(), 2)],
                 result: Some(6),
             },
+            ComponentFuncType {
+                params: vec![("start".into(), 4)],
+                result: Some(7),
+            },
+            ComponentFuncType {
+                params: vec![("self".into(), 8), ("step".into(), 4)],
+                result: Some(4),
+            },
         ],
         imports: vec![ComponentImport {
             name: "test:host/log#emit".into(),
             ty: 0,
         }],
-        lifts: vec![lift(0), lift(1)],
+        lifts: vec![lift(0), lift(1), lift(2), lift(3)],
         exports: vec![
             ComponentExport {
                 name: "greet".into(),
@@ -52,6 +69,14 @@ fn main() {
             ComponentExport {
                 name: "test:api/shapes#make".into(),
                 lift: 1,
+            },
+            ComponentExport {
+                name: "test:api/shapes#[constructor]counter".into(),
+                lift: 2,
+            },
+            ComponentExport {
+                name: "test:api/shapes#[method]counter.add".into(),
+                lift: 3,
             },
         ],
         ..Component::default()

@@ -62,6 +62,10 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
         .iter()
         .map(|f| export_method(f, &types))
         .collect::<Result<Vec<_>, _>>()?;
+    let handle_methods = exports
+        .iter()
+        .filter_map(|f| handle_method(name, f, plan, &types).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
     let symbol = Ident::new(&symbol(component), Span::call_site());
     let doc = format!(
         "Typed bindings for the Rivet component `{component}` (see `{trait_name}` for its imports)."
@@ -122,8 +126,70 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
 
                 #(#methods)*
             }
+            #(#handle_methods)*
         };
     })
+}
+
+/// For an export that is a constructor, method or static function of a
+/// resource the component defines (`[method]counter.get`), the same call as a
+/// function of the resource's handle type: `HelloCounter::new(&hello, &mut
+/// store, …)`, `counter.get(&hello, &mut store, …)`.
+fn handle_method(
+    name: &Ident,
+    f: &Func,
+    plan: &Plan,
+    types: &Types,
+) -> Result<Option<TokenStream>, String> {
+    let (iface, last) = match f.name.rsplit_once('#') {
+        Some((i, l)) => (Some(i), l),
+        None => (None, f.name),
+    };
+    let (kind, rest) = match last.split_once(']') {
+        Some((k, r)) => (k.trim_start_matches('['), r),
+        None => return Ok(None),
+    };
+    let (resource, func) = rest.split_once('.').unwrap_or((rest, "new"));
+    let full = iface.map_or(resource.to_string(), |i| format!("{i}#{resource}"));
+    let Some(r) = plan
+        .resources
+        .iter()
+        .position(|d| !d.imported && d.name == full)
+    else {
+        return Ok(None);
+    };
+    let handle = &types.handles()[r];
+    let m = &f.method;
+    let ps = params(f);
+    let ts =
+        f.ty.params
+            .iter()
+            .map(|(_, t)| types.param(*t))
+            .collect::<Result<Vec<_>, _>>()?;
+    let out = result_type(f, types)?;
+    let doc = format!("Calls the export `{}` (as [`{name}::{m}`]).", f.name);
+    let func = ident(&snake(func));
+    let body = match kind {
+        "method" if !ps.is_empty() => {
+            let (first, rest) = (&ps[0], &ps[1..]);
+            let rest_ts = &ts[1..];
+            quote! {
+                #[doc = #doc]
+                pub fn #func(&self, component: &#name, store: &mut rivet::Store, #(#rest: #rest_ts),*) -> Result<#out, Trap> {
+                    let #first = *self;
+                    component.#m(store, #first, #(#rest),*)
+                }
+            }
+        }
+        "constructor" | "static" => quote! {
+            #[doc = #doc]
+            pub fn #func(component: &#name, store: &mut rivet::Store, #(#ps: #ts),*) -> Result<#out, Trap> {
+                component.#m(store, #(#ps),*)
+            }
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(quote!(impl #handle { #body })))
 }
 
 fn func_type(plan: &Plan, ty: u32) -> Result<&ComponentFuncType, String> {
@@ -545,6 +611,7 @@ mod tests {
             "fn store_drop (& mut self , handle : HelloStore)",
             "fn store_new (& mut self ,) -> Result < HelloStore , rivet :: Trap >",
             "pub struct HelloStore { rep : u32 , }",
+            "impl HelloCounter { # [doc = \"Calls the export `my:pkg/api#[method]counter.get` (as [`Hello::api_counter_get`]).\"] pub fn get (& self , component : & Hello , store : & mut rivet :: Store ,) -> Result < :: std :: option :: Option < :: std :: string :: String > , Trap > { let c = * self ; component . api_counter_get (store , c ,) } }",
             "funcs . resource (\"my:host/kv#store\"",
             "pub fn greet (& self , store : & mut rivet :: Store , who : & str)",
             "pub fn api_check",

@@ -33,7 +33,10 @@
 //! per distinct structure; each type's rustdoc shows its component shape. Flags are structs of `bool`
 //! fields. Resources become `Hello<Resource>` handle types, used for owned and
 //! borrowed handles alike: for a resource the component defines, an opaque
-//! newtype over `rivet::ResourceAny` (drop it with `Hello::resource_drop`);
+//! newtype over `rivet::ResourceAny` (drop it with `Hello::resource_drop`),
+//! whose exported constructor, methods and static functions are also functions
+//! of the handle type (`HelloCounter::new(&hello, &mut store, …)`,
+//! `counter.get(&hello, &mut store, …)`);
 //! for a resource the host defines, a `Copy` value carrying the host's `u32`
 //! representation (`Hello<Resource>::new(rep)`, `.rep()`), typically an index
 //! into the host's own table. The runtime checks the handle-table rules of
