@@ -3,7 +3,8 @@
 //! the generated code against the real runtime API.
 
 use rivet_descriptor::component::{
-    Component, ComponentExport, ComponentFuncType, ComponentImport, CoreDef, Lift, ValueType as V,
+    Component, ComponentExport, ComponentFuncType, ComponentImport, CoreDef, Lift, ResourceDef,
+    ValueType as V,
 };
 
 fn main() {
@@ -28,9 +29,17 @@ fn main() {
                 ok: Some(1),
                 err: Some(0),
             },
+            V::Own(0),
+            V::Borrow(0),
             V::Map(0, 2),
             V::U32,
         ],
+        resources: vec![ResourceDef {
+            instance: 0,
+            imported: false,
+            dtor: None,
+            name: "test:api/shapes#counter".into(),
+        }],
         func_types: vec![
             ComponentFuncType {
                 params: vec![("who".into(), 0)],
@@ -41,15 +50,23 @@ fn main() {
                 result: Some(6),
             },
             ComponentFuncType {
-                params: vec![("index".into(), 7)],
-                result: Some(8),
+                params: vec![("start".into(), 4)],
+                result: Some(7),
+            },
+            ComponentFuncType {
+                params: vec![("self".into(), 8), ("step".into(), 4)],
+                result: Some(4),
+            },
+            ComponentFuncType {
+                params: vec![("index".into(), 9)],
+                result: Some(10),
             },
         ],
         imports: vec![ComponentImport {
             name: "test:host/log#emit".into(),
             ty: 0,
         }],
-        lifts: vec![lift(0), lift(1), lift(2)],
+        lifts: vec![lift(0), lift(1), lift(2), lift(3), lift(4)],
         exports: vec![
             ComponentExport {
                 name: "greet".into(),
@@ -60,8 +77,16 @@ fn main() {
                 lift: 1,
             },
             ComponentExport {
-                name: "count".into(),
+                name: "test:api/shapes#[constructor]counter".into(),
                 lift: 2,
+            },
+            ComponentExport {
+                name: "test:api/shapes#[method]counter.add".into(),
+                lift: 3,
+            },
+            ComponentExport {
+                name: "count".into(),
+                lift: 4,
             },
         ],
         ..Component::default()

@@ -283,4 +283,8 @@ pub struct Component {
     /// Names of the core modules the root imports from the host; the host must
     /// supply them at instantiation.
     pub module_imports: Vec<String>,
+    /// WIT names of records, variants, enums and flags (entries of `types`)
+    /// the root imports or exports as types (`person`, or `iface#person` in an
+    /// imported interface), so bindings can name their Rust types after them.
+    pub type_names: Vec<(u32, String)>,
 }

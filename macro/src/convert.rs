@@ -17,7 +17,26 @@ pub fn support(types: &Types) -> Result<TokenStream, String> {
     for (i, name) in types.generated()? {
         named.extend(named_impls(name, types.value_type(i)?)?);
     }
-    let handles = types.handles().iter().map(|h| {
+    let resources = &types.plan().resources;
+    let handles = types.handles().iter().zip(resources).map(|(h, r)| {
+        if r.imported {
+            return quote! {
+                impl Lower for #h {
+                    fn lower(&self) -> Value { Value::Own((*self).into()) }
+                }
+                impl Lift for #h {
+                    fn lift(v: Value) -> Result<Self, Trap> {
+                        match &v {
+                            Value::Own(h) | Value::Borrow(h) => match h.host_rep() {
+                                Some(rep) => Ok(#h::new(rep)),
+                                None => Err(mismatch("host-defined resource handle", &v)),
+                            },
+                            _ => Err(mismatch("resource handle", &v)),
+                        }
+                    }
+                }
+            };
+        }
         quote! {
             impl Lower for #h {
                 fn lower(&self) -> Value { Value::Own(self.0) }

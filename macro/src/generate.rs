@@ -2,7 +2,7 @@
 //! `instantiate` and one method per export, and the descriptor loading.
 
 use crate::convert;
-use crate::names::{ident, method_names, snake};
+use crate::names::{camel, func_part, ident, method_names, snake};
 use crate::types::Types;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -39,9 +39,10 @@ struct Func<'p> {
 /// name `name`, from its plan.
 pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStream, String> {
     let exports = exports(plan)?;
-    let imports = imports(plan)?;
+    let hosts = host_traits(name, plan)?;
+    let imports: Vec<&Func> = hosts.iter().flat_map(|h| &h.funcs).collect();
     let mut types = Types::new(plan, &name.to_string());
-    for f in exports.iter().chain(&imports) {
+    for f in exports.iter().chain(imports.iter().copied()) {
         for (_, t) in &f.ty.params {
             types.visit(*t)?;
         }
@@ -52,14 +53,18 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
     let trait_name = format_ident!("{name}Imports");
     let definitions = types.definitions()?;
     let support = convert::support(&types)?;
-    let imports_trait = imports_trait(&trait_name, &imports, &types)?;
-    let register = imports
+    let imports_trait = imports_trait(&trait_name, &hosts, &types)?;
+    let register = hosts
         .iter()
-        .map(|f| register_import(f, &types))
+        .map(|h| register_host(h, &types))
         .collect::<Result<Vec<_>, _>>()?;
     let methods = exports
         .iter()
         .map(|f| export_method(f, &types))
+        .collect::<Result<Vec<_>, _>>()?;
+    let handle_methods = exports
+        .iter()
+        .filter_map(|f| handle_method(name, f, plan, &types).transpose())
         .collect::<Result<Vec<_>, _>>()?;
     let symbol = Ident::new(&symbol(component), Span::call_site());
     let doc = format!(
@@ -121,8 +126,70 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
 
                 #(#methods)*
             }
+            #(#handle_methods)*
         };
     })
+}
+
+/// For an export that is a constructor, method or static function of a
+/// resource the component defines (`[method]counter.get`), the same call as a
+/// function of the resource's handle type: `HelloCounter::new(&hello, &mut
+/// store, …)`, `counter.get(&hello, &mut store, …)`.
+fn handle_method(
+    name: &Ident,
+    f: &Func,
+    plan: &Plan,
+    types: &Types,
+) -> Result<Option<TokenStream>, String> {
+    let (iface, last) = match f.name.rsplit_once('#') {
+        Some((i, l)) => (Some(i), l),
+        None => (None, f.name),
+    };
+    let (kind, rest) = match last.split_once(']') {
+        Some((k, r)) => (k.trim_start_matches('['), r),
+        None => return Ok(None),
+    };
+    let (resource, func) = rest.split_once('.').unwrap_or((rest, "new"));
+    let full = iface.map_or(resource.to_string(), |i| format!("{i}#{resource}"));
+    let Some(r) = plan
+        .resources
+        .iter()
+        .position(|d| !d.imported && d.name == full)
+    else {
+        return Ok(None);
+    };
+    let handle = &types.handles()[r];
+    let m = &f.method;
+    let ps = params(f);
+    let ts =
+        f.ty.params
+            .iter()
+            .map(|(_, t)| types.param(*t))
+            .collect::<Result<Vec<_>, _>>()?;
+    let out = result_type(f, types)?;
+    let doc = format!("Calls the export `{}` (as [`{name}::{m}`]).", f.name);
+    let func = ident(&snake(func));
+    let body = match kind {
+        "method" if !ps.is_empty() => {
+            let (first, rest) = (&ps[0], &ps[1..]);
+            let rest_ts = &ts[1..];
+            quote! {
+                #[doc = #doc]
+                pub fn #func(&self, component: &#name, store: &mut rivet::Store, #(#rest: #rest_ts),*) -> Result<#out, Trap> {
+                    let #first = *self;
+                    component.#m(store, #first, #(#rest),*)
+                }
+            }
+        }
+        "constructor" | "static" => quote! {
+            #[doc = #doc]
+            pub fn #func(component: &#name, store: &mut rivet::Store, #(#ps: #ts),*) -> Result<#out, Trap> {
+                component.#m(store, #(#ps),*)
+            }
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(quote!(impl #handle { #body })))
 }
 
 fn func_type(plan: &Plan, ty: u32) -> Result<&ComponentFuncType, String> {
@@ -151,20 +218,96 @@ fn exports(plan: &Plan) -> Result<Vec<Func<'_>>, String> {
         .collect()
 }
 
-fn imports(plan: &Plan) -> Result<Vec<Func<'_>>, String> {
-    let names: Vec<&str> = plan.imports.iter().map(|i| i.name.as_str()).collect();
-    let methods = method_names(&names, &[])?;
-    plan.imports
+/// The host's side of one imported interface (or of the world's own function
+/// imports): a trait with one method per function and a destructor per
+/// resource type the interface defines.
+struct HostTrait<'p> {
+    name: Ident,
+    /// The interface's import name; `None` for top-level imports.
+    iface: Option<&'p str>,
+    funcs: Vec<Func<'p>>,
+    /// Plan indices of the imported resources, with their destructor methods.
+    resources: Vec<(u32, Ident)>,
+}
+
+/// Interface part of an import name (`iface` of `iface#f`).
+fn iface_of(name: &str) -> Option<&str> {
+    name.rsplit_once('#').map(|(i, _)| i)
+}
+
+/// One trait per imported interface, in first-import order; named
+/// `<Struct><Interface>Host` after the interface's last path segment (the whole
+/// path when two share one), `<Struct>WorldHost` for top-level imports.
+fn host_traits<'p>(name: &Ident, plan: &'p Plan) -> Result<Vec<HostTrait<'p>>, String> {
+    let mut ifaces: Vec<Option<&str>> = Vec::new();
+    let names = plan.imports.iter().map(|i| i.name.as_str());
+    let resources = plan.resources.iter().filter(|r| r.imported);
+    for i in names
+        .chain(resources.map(|r| r.name.as_str()))
+        .map(iface_of)
+    {
+        if !ifaces.contains(&i) {
+            ifaces.push(i);
+        }
+    }
+    let short = |i: &str| {
+        let i = i.split('@').next().unwrap_or(i);
+        camel(i.rsplit([':', '/', '#']).next().unwrap_or(i))
+    };
+    let shorts: Vec<String> = ifaces
         .iter()
-        .zip(methods)
-        .map(|(i, m)| {
-            Ok(Func {
-                name: &i.name,
-                method: ident(&m),
-                ty: func_type(plan, i.ty)?,
-            })
-        })
-        .collect()
+        .map(|i| i.map_or("World".into(), short))
+        .collect();
+    let mut traits = Vec::new();
+    for (iface, s) in ifaces.iter().zip(&shorts) {
+        let unique = shorts.iter().filter(|o| *o == s).count() == 1;
+        let base = match iface {
+            Some(i) if !unique => camel(i),
+            _ => s.clone(),
+        };
+        traits.push(host_trait(format_ident!("{name}{base}Host"), *iface, plan)?);
+    }
+    Ok(traits)
+}
+
+fn host_trait<'p>(
+    name: Ident,
+    iface: Option<&'p str>,
+    plan: &'p Plan,
+) -> Result<HostTrait<'p>, String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut method = |n: String, full: &str| {
+        if seen.insert(n.clone()) {
+            Ok(ident(&n))
+        } else {
+            Err(format!(
+                "imports of `{full}` map to the same Rust name `{n}`"
+            ))
+        }
+    };
+    let mut funcs = Vec::new();
+    for i in plan.imports.iter().filter(|i| iface_of(&i.name) == iface) {
+        let f = i.name.rsplit('#').next().unwrap_or(&i.name);
+        funcs.push(Func {
+            name: &i.name,
+            method: method(func_part(f), &i.name)?,
+            ty: func_type(plan, i.ty)?,
+        });
+    }
+    let mut resources = Vec::new();
+    for (r, def) in plan.resources.iter().enumerate() {
+        if def.imported && iface_of(&def.name) == iface {
+            let short = def.name.rsplit('#').next().unwrap_or(&def.name);
+            let m = method(format!("{}_drop", snake(short)), &def.name)?;
+            resources.push((r as u32, m));
+        }
+    }
+    Ok(HostTrait {
+        name,
+        iface,
+        funcs,
+        resources,
+    })
 }
 
 fn params(f: &Func) -> Vec<Ident> {
@@ -191,70 +334,128 @@ fn signature_doc(f: &Func, types: &Types) -> Result<String, String> {
     Ok(format!("`{}: func({}){r}`", f.name, ps.join(", ")))
 }
 
-/// `pub trait <Name>Imports`: one method per import, taking owned values and
-/// returning the result or a trap.
-fn imports_trait(name: &Ident, imports: &[Func], types: &Types) -> Result<TokenStream, String> {
-    let methods = imports
+/// The host traits, and `pub trait <Name>Imports` that combines them (every
+/// type implementing them all implements it).
+fn imports_trait(name: &Ident, hosts: &[HostTrait], types: &Types) -> Result<TokenStream, String> {
+    let traits = hosts
         .iter()
-        .map(|f| {
-            let m = &f.method;
-            let ps = params(f);
-            let ts =
-                f.ty.params
-                    .iter()
-                    .map(|(_, t)| types.rust(*t))
-                    .collect::<Result<Vec<_>, _>>()?;
-            let r = result_type(f, types)?;
-            let doc = format!("The import {}.", signature_doc(f, types)?);
-            Ok(quote! {
-                #[doc = #doc]
-                fn #m(&mut self, #(#ps: #ts),*) -> Result<#r, rivet::Trap>;
-            })
-        })
+        .map(|h| host_trait_def(h, types))
         .collect::<Result<Vec<_>, String>>()?;
-    let unit_impl = imports.is_empty().then(|| quote!(impl #name for () {}));
-    let doc = "The host's implementation of the component's imports. Imports of an \
-               interface are named `<interface>_<function>` (the full interface path \
-               when two interfaces share a last segment).";
-    Ok(quote! {
-        #[doc = #doc]
-        pub trait #name: 'static {
-            #(#methods)*
+    let supers: Vec<&Ident> = hosts.iter().map(|h| &h.name).collect();
+    let doc = format!(
+        "The host's implementation of every import of the component: implement {} \
+         on one type and pass it to `instantiate`.",
+        if supers.is_empty() {
+            "nothing (there are no imports; pass `()`)".to_string()
+        } else {
+            supers
+                .iter()
+                .map(|s| format!("[`{s}`]"))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
-        #unit_impl
+    );
+    Ok(quote! {
+        #(#traits)*
+        #[doc = #doc]
+        pub trait #name: #(#supers +)* 'static {}
+        impl<T: #(#supers +)* 'static> #name for T {}
     })
 }
 
-/// Registers one import with the dynamic API: lifts the arguments, calls the
-/// trait method, lowers its result.
-fn register_import(f: &Func, types: &Types) -> Result<TokenStream, String> {
-    let name = f.name;
-    let m = &f.method;
-    let ps = params(f);
-    let ts =
-        f.ty.params
-            .iter()
-            .map(|(_, t)| types.rust(*t))
-            .collect::<Result<Vec<_>, _>>()?;
-    let what = ps.iter().map(|p| format!("argument `{p}` of `{name}`"));
-    let ret = match f.ty.result {
-        Some(_) => quote!(Ok(Some(Lower::lower(&r)))),
-        None => quote!({
-            let () = r;
-            Ok(None)
-        }),
+/// One host trait: a method per imported function (resource functions as
+/// `<resource>_new`, `<resource>_<method>` taking the handle first) and a
+/// `<resource>_drop` destructor per host-defined resource.
+fn host_trait_def(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
+    let name = &h.name;
+    let mut methods = Vec::new();
+    for f in &h.funcs {
+        let m = &f.method;
+        let ps = params(f);
+        let ts =
+            f.ty.params
+                .iter()
+                .map(|(_, t)| types.rust(*t))
+                .collect::<Result<Vec<_>, _>>()?;
+        let r = result_type(f, types)?;
+        let doc = format!("The import {}.", signature_doc(f, types)?);
+        methods.push(quote! {
+            #[doc = #doc]
+            fn #m(&mut self, #(#ps: #ts),*) -> Result<#r, rivet::Trap>;
+        });
+    }
+    for (r, m) in &h.resources {
+        let handle = &types.handles()[*r as usize];
+        let doc = format!(
+            "Destructor of the host-defined resource `{}`: the guest dropped its last \
+             owned handle (or the host called `resource_drop`).",
+            types.plan().resources[*r as usize].name
+        );
+        methods.push(quote! {
+            #[doc = #doc]
+            fn #m(&mut self, handle: #handle) -> Result<(), rivet::Trap>;
+        });
+    }
+    let doc = match h.iface {
+        Some(i) => format!("The host's implementation of the imported interface `{i}`."),
+        None => "The host's implementation of the component's top-level function imports.".into(),
     };
     Ok(quote! {
-        {
-            let host = host.clone();
-            funcs.func(#name, move |args: &[Value]| -> Result<Option<Value>, Trap> {
-                let mut args = args.iter().cloned();
-                #(let #ps: #ts = Lift::lift(next(&mut args, #what)?)?;)*
-                let r = host.borrow_mut().#m(#(#ps),*)?;
-                #ret
-            });
+        #[doc = #doc]
+        pub trait #name {
+            #(#methods)*
         }
     })
+}
+
+/// Registers one host trait with the dynamic API: for each function, a
+/// closure that lifts the arguments, calls the trait method and lowers its
+/// result; for each resource, its destructor.
+fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
+    let t = &h.name;
+    let mut out = TokenStream::new();
+    for f in &h.funcs {
+        let name = f.name;
+        let m = &f.method;
+        let ps = params(f);
+        let ts =
+            f.ty.params
+                .iter()
+                .map(|(_, t)| types.rust(*t))
+                .collect::<Result<Vec<_>, _>>()?;
+        let what = ps.iter().map(|p| format!("argument `{p}` of `{name}`"));
+        let ret = match f.ty.result {
+            Some(_) => quote!(Ok(Some(Lower::lower(&r)))),
+            None => quote!({
+                let () = r;
+                Ok(None)
+            }),
+        };
+        out.extend(quote! {
+            {
+                let host = host.clone();
+                funcs.func(#name, move |args: &[Value]| -> Result<Option<Value>, Trap> {
+                    let mut args = args.iter().cloned();
+                    #(let #ps: #ts = Lift::lift(next(&mut args, #what)?)?;)*
+                    let r = #t::#m(&mut *host.borrow_mut(), #(#ps),*)?;
+                    #ret
+                });
+            }
+        });
+    }
+    for (r, m) in &h.resources {
+        let name = &types.plan().resources[*r as usize].name;
+        let handle = &types.handles()[*r as usize];
+        out.extend(quote! {
+            {
+                let host = host.clone();
+                funcs.resource(#name, move |rep: u32| -> Result<(), Trap> {
+                    #t::#m(&mut *host.borrow_mut(), #handle::new(rep))
+                });
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// One export method: lowers the arguments, calls, lifts the result.
@@ -314,6 +515,7 @@ mod tests {
             V::Own(0),                                                             // 10
             V::Borrow(0),                                                          // 11
             V::Record(vec![("first-name".into(), 0), ("age".into(), 1)]),          // 12: same as 2
+            V::Own(1),                                                             // 13
         ];
         let func_types = vec![
             ComponentFuncType {
@@ -332,6 +534,10 @@ mod tests {
                 params: vec![("p".into(), 12)],
                 result: Some(10),
             },
+            ComponentFuncType {
+                params: vec![],
+                result: Some(13),
+            },
         ];
         let lift = |ty| Lift {
             func: CoreDef::Export {
@@ -345,16 +551,30 @@ mod tests {
         Plan {
             types,
             func_types,
-            resources: vec![ResourceDef {
-                instance: 0,
-                dtor: None,
-                name: "my:pkg/api#counter".into(),
-                imported: false,
-            }],
-            imports: vec![ComponentImport {
-                name: "my:host/log#emit".into(),
-                ty: 0,
-            }],
+            resources: vec![
+                ResourceDef {
+                    instance: 0,
+                    dtor: None,
+                    name: "my:pkg/api#counter".into(),
+                    imported: false,
+                },
+                ResourceDef {
+                    instance: 0,
+                    dtor: None,
+                    name: "my:host/kv#store".into(),
+                    imported: true,
+                },
+            ],
+            imports: vec![
+                ComponentImport {
+                    name: "my:host/log#emit".into(),
+                    ty: 0,
+                },
+                ComponentImport {
+                    name: "my:host/kv#[constructor]store".into(),
+                    ty: 4,
+                },
+            ],
             lifts: vec![lift(0), lift(1), lift(2), lift(3)],
             exports: [
                 "greet",
@@ -386,7 +606,13 @@ mod tests {
         for want in [
             "pub struct Hello",
             "pub trait HelloImports",
-            "fn log_emit (& mut self , who : :: std :: string :: String)",
+            "pub trait HelloLogHost { # [doc = \"The import `my:host/log#emit: func(who: string) -> string`.\"] fn emit (& mut self , who : :: std :: string :: String)",
+            "pub trait HelloImports : HelloLogHost + HelloKvHost + 'static { }",
+            "fn store_drop (& mut self , handle : HelloStore)",
+            "fn store_new (& mut self ,) -> Result < HelloStore , rivet :: Trap >",
+            "pub struct HelloStore { rep : u32 , }",
+            "impl HelloCounter { # [doc = \"Calls the export `my:pkg/api#[method]counter.get` (as [`Hello::api_counter_get`]).\"] pub fn get (& self , component : & Hello , store : & mut rivet :: Store ,) -> Result < :: std :: option :: Option < :: std :: string :: String > , Trap > { let c = * self ; component . api_counter_get (store , c ,) } }",
+            "funcs . resource (\"my:host/kv#store\"",
             "pub fn greet (& self , store : & mut rivet :: Store , who : & str)",
             "pub fn api_check",
             "people : & [HelloRecord0]",
@@ -407,15 +633,54 @@ mod tests {
         // Structurally equal records share one type.
         assert!(!code.contains("HelloRecord1"), "{code}");
         assert!(code.contains("pub fn make (& self , store : & mut rivet :: Store , p : HelloRecord0) -> Result < HelloCounter"));
-        // With imports there is no `()` implementation of the trait.
-        assert!(!code.contains("impl HelloImports for ()"));
     }
 
     #[test]
-    fn no_imports_means_unit_implements_the_trait() {
+    fn no_imports_means_every_type_implements_the_trait() {
         let mut p = plan();
         p.imports.clear();
-        assert!(generated(&p).contains("impl HelloImports for ()"));
+        p.resources.truncate(1);
+        let code = generated(&p);
+        assert!(
+            code.contains("pub trait HelloImports : 'static { }"),
+            "{code}"
+        );
+        assert!(
+            code.contains("impl < T : 'static > HelloImports for T { }"),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn types_the_component_names_keep_their_wit_names() {
+        let mut p = plan();
+        // Type 12 is structurally type 2: the name reaches the shared type.
+        p.type_names = vec![(12, "my:pkg/api#person".into()), (5, "color".into())];
+        let code = generated(&p);
+        assert!(
+            code.contains("pub struct HelloPerson { pub first_name"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub enum HelloColor { Red , DarkBlue , }"),
+            "{code}"
+        );
+        assert!(!code.contains("HelloRecord0"), "{code}");
+        // A WIT name that would clash with a handle type falls back to a number.
+        p.type_names = vec![(6, "counter".into())];
+        assert!(generated(&p).contains("pub struct HelloFlags0"));
+    }
+
+    #[test]
+    fn interfaces_sharing_a_last_segment_get_full_trait_names() {
+        let mut p = plan();
+        p.imports.push(ComponentImport {
+            name: "other:pkg/log#emit".into(),
+            ty: 0,
+        });
+        let code = generated(&p);
+        assert!(code.contains("pub trait HelloMyHostLogHost"), "{code}");
+        assert!(code.contains("pub trait HelloOtherPkgLogHost"), "{code}");
     }
 
     #[test]

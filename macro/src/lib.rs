@@ -8,7 +8,15 @@
 //!   named in snake_case; functions of an exported interface are named
 //!   `<interface>_<function>` (e.g. `api_greet` for `my:pkg/api#greet`), the
 //!   full interface path only when two interfaces share a last segment;
-//! * `pub trait HelloImports` with one method per import, named the same way;
+//! * one trait per imported interface, `pub trait Hello<Interface>Host`
+//!   (after the interface's last path segment, e.g. `HelloStoreHost` for
+//!   `example:kv/store`; the whole path when two interfaces share one), and
+//!   `HelloWorldHost` for top-level function imports. Each has one method per
+//!   function, named after the function (`[constructor]r` → `r_new`,
+//!   `[method]r.f` and `[static]r.f` → `r_f`, the handle first), and a
+//!   destructor `r_drop` per resource `r` the host defines;
+//! * `pub trait HelloImports`, implemented by every type that implements all
+//!   those traits (by `()` when there are none): what `instantiate` takes;
 //! * Rust types for the component types the functions use (see below);
 //! * the `extern` declaration of the descriptor symbol
 //!   `rivet_component_hello`, loaded once per process.
@@ -22,13 +30,23 @@
 //! sends a key twice the last entry wins, as the spec allows bindings to do);
 //! `option`, `result` and tuples → `Option`, `Result` (`()` for a missing
 //! payload) and tuples.
-//! The plan carries no type names, so records, variants, enums and flags
-//! become `HelloRecord0`, `HelloVariant0`, `HelloEnum0`, `HelloFlags0`, …,
-//! numbered per kind in the order first met (exports, then imports,
-//! parameters before results), one Rust type per distinct structure; each
-//! type's rustdoc shows its component shape. Flags are structs of `bool`
-//! fields. Resources become `Hello<Resource>` handle newtypes over
-//! `rivet::ResourceAny`, used for owned and borrowed handles alike.
+//! Records, variants, enums and flags the component imports or exports as
+//! named types (as wit-component writes them) are named after them:
+//! `HelloPerson` for `person`. Others become `HelloRecord0`, `HelloVariant0`,
+//! `HelloEnum0`, `HelloFlags0`, …, numbered per kind in the order first met
+//! (exports, then imports, parameters before results). There is one Rust type
+//! per distinct structure; each type's rustdoc shows its component shape.
+//! Flags are structs of `bool` fields. Resources become `Hello<Resource>`
+//! handle types, used for owned and borrowed handles alike: for a resource the
+//! component defines, an opaque newtype over `rivet::ResourceAny` (drop it with
+//! `Hello::resource_drop`), whose exported constructor, methods and static
+//! functions are also functions of the handle type
+//! (`HelloCounter::new(&hello, &mut store, …)`, `counter.get(&hello, &mut store, …)`);
+//! for a resource the host defines, a `Copy` value carrying the host's `u32`
+//! representation (`Hello<Resource>::new(rep)`, `.rep()`), typically an index
+//! into the host's own table. The runtime checks the handle-table rules of
+//! the Canonical ABI either way (a borrow lent to the guest must be dropped
+//! before the call returns, an owned handle moves, …).
 
 mod convert;
 mod generate;
@@ -59,7 +77,15 @@ struct Args {
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let name = input.parse()?;
+        let name: Ident = input.parse()?;
+        if input.is_empty() {
+            // syn would point at the whole call; the missing part follows the name.
+            return Err(syn::Error::new(
+                name.span(),
+                "expected the component's build.rs name after the struct name: \
+                 `rivet::component!(Name, \"component-name\")`",
+            ));
+        }
         input.parse::<Token![,]>()?;
         let component = input.parse()?;
         input.parse::<Option<Token![,]>>()?;
@@ -81,10 +107,10 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
     let path: PathBuf = [out_dir.as_str(), "rivet", &format!("{component}.plan")]
         .iter()
         .collect();
+    // The message names the plan relative to OUT_DIR: stable for the UI tests.
     let bytes = std::fs::read(&path).map_err(|e| {
         fail(format!(
-            "no plan for component `{component}` at {}: {e}; {hint}",
-            path.display()
+            "no plan for component `{component}` (`$OUT_DIR/rivet/{component}.plan`: {e}); {hint}"
         ))
     })?;
     let plan: Plan = postcard::from_bytes(&bytes).map_err(|e| {

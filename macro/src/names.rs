@@ -62,7 +62,7 @@ pub fn ident(s: &str) -> Ident {
 /// The function part of an import/export name as snake_case; resource
 /// functions read as `counter_new` (constructor) and `counter_get`
 /// (`[method]counter.get`, `[static]counter.get`).
-fn func_part(f: &str) -> String {
+pub fn func_part(f: &str) -> String {
     if let Some(r) = f.strip_prefix("[constructor]") {
         return snake(&format!("{r}-new"));
     }

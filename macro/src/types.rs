@@ -1,13 +1,17 @@
 //! Rust types for the plan's component types.
 //!
-//! The plan is structural: it has no type names. Standard shapes map to std
-//! types (`option` → `Option`, `result` → `Result`, `list` → `Vec`, `map` →
-//! `BTreeMap`, `string` → `String`, tuples → tuples). Records, variants, enums and flags become
-//! generated types named `<Struct>Record0`, `<Struct>Variant0`, `<Struct>Enum0`,
-//! `<Struct>Flags0`, …, numbered per kind in the order they are first reached
-//! from the exports, then the imports; structurally equal types share one Rust
-//! type. Resource handles become `<Struct><ResourceName>` newtypes over
-//! `rivet::ResourceAny` (owned and borrowed handles alike).
+//! The plan is structural. Standard shapes map to std types (`option` →
+//! `Option`, `result` → `Result`, `list` → `Vec`, `map` → `BTreeMap`, `string`
+//! → `String`, tuples → tuples). Records, variants, enums and flags become
+//! generated types named after the WIT name the component gives them
+//! (`<Struct>Person` for a type it imports or exports as `person`), or else
+//! `<Struct>Record0`, `<Struct>Variant0`, `<Struct>Enum0`, `<Struct>Flags0`, …,
+//! numbered per kind in the order they are first reached from the exports,
+//! then the imports; structurally equal types share one Rust type. Resource
+//! handles become `<Struct><ResourceName>` types (owned and borrowed handles
+//! alike): opaque over `rivet::ResourceAny` for resources the component
+//! defines, carrying the host's `u32` representation for resources the host
+//! defines.
 
 use crate::names::{camel, ident, snake};
 use proc_macro2::{Ident, Span, TokenStream};
@@ -133,14 +137,35 @@ impl<'a> Types<'a> {
         if let Some(kind) = kind {
             let key = self.key(i, depth)?;
             if !self.names.contains_key(&key) {
-                let n = self.counters.entry(kind).or_default();
-                let name = format!("{}{kind}{n}", self.prefix);
-                *n += 1;
+                let name = match self.wit_name(&key)? {
+                    Some(name) => name,
+                    None => {
+                        let n = self.counters.entry(kind).or_default();
+                        *n += 1;
+                        format!("{}{kind}{}", self.prefix, *n - 1)
+                    }
+                };
                 self.names.insert(key, Ident::new(&name, Span::call_site()));
                 self.named.push(i);
             }
         }
         Ok(())
+    }
+
+    /// `<Struct><WitName>` for a type the component names (imports or exports
+    /// as a type), unless another generated type already has that name.
+    fn wit_name(&self, key: &str) -> Result<Option<String>, String> {
+        for (j, name) in &self.plan.type_names {
+            if self.key(*j, 0)? != key {
+                continue;
+            }
+            let short = name.rsplit('#').next().unwrap_or(name);
+            let candidate = format!("{}{}", self.prefix, camel(short));
+            let taken = self.names.values().any(|n| *n == candidate)
+                || self.handles.iter().any(|h| *h == candidate);
+            return Ok((!taken).then_some(candidate));
+        }
+        Ok(None)
     }
 
     /// The generated type's name for a registered type.
@@ -232,15 +257,11 @@ impl<'a> Types<'a> {
         for &i in &self.named {
             out.extend(self.definition(i)?);
         }
-        for (h, r) in self.handles.iter().zip(&self.plan.resources) {
-            let doc = format!("A handle to a `{}` resource of the component.", r.name);
-            out.extend(quote! {
-                #[doc = #doc]
-                #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-                pub struct #h(rivet::ResourceAny);
-                impl ::std::convert::From<#h> for rivet::ResourceAny {
-                    fn from(h: #h) -> rivet::ResourceAny { h.0 }
-                }
+        for (i, (h, r)) in self.handles.iter().zip(&self.plan.resources).enumerate() {
+            out.extend(if r.imported {
+                host_handle(h, &r.name, i as u32)
+            } else {
+                guest_handle(h, &r.name)
             });
         }
         Ok(out)
@@ -339,12 +360,66 @@ impl<'a> Types<'a> {
         self.named.iter().map(|&i| Ok((i, self.name(i)?))).collect()
     }
 
+    /// The handle type per plan resource.
     pub fn handles(&self) -> &[Ident] {
         &self.handles
     }
 
+    pub fn plan(&self) -> &'a Plan {
+        self.plan
+    }
+
     pub fn value_type(&self, i: u32) -> Result<&'a ValueType, String> {
         self.get(i)
+    }
+}
+
+/// A handle to a resource the component defines: an entry of the host's
+/// handle table in the runtime, opaque to the host.
+fn guest_handle(h: &Ident, name: &str) -> TokenStream {
+    let doc = format!("A handle to a `{name}` resource of the component.");
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct #h(rivet::ResourceAny);
+        impl ::std::convert::From<#h> for rivet::ResourceAny {
+            fn from(h: #h) -> rivet::ResourceAny { h.0 }
+        }
+    }
+}
+
+/// A handle to a resource the host defines: the host's own representation
+/// (an index into its table, say), which the runtime passes through.
+fn host_handle(h: &Ident, name: &str, index: u32) -> TokenStream {
+    let doc = format!(
+        "A handle to a `{name}` resource the host defines: it carries the host's \
+         representation, given to the guest as `own` or `borrow`."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct #h {
+            rep: u32,
+        }
+        impl #h {
+            /// The handle with the host's representation `rep`.
+            pub fn new(rep: u32) -> Self {
+                Self { rep }
+            }
+            /// The host's representation.
+            pub fn rep(&self) -> u32 {
+                self.rep
+            }
+            /// The resource type in the component's plan.
+            pub fn resource_type() -> rivet::ResourceType {
+                rivet::ResourceType::from_index(#index)
+            }
+        }
+        impl ::std::convert::From<#h> for rivet::ResourceAny {
+            fn from(h: #h) -> rivet::ResourceAny {
+                rivet::ResourceAny::host(#h::resource_type(), h.rep)
+            }
+        }
     }
 }
 

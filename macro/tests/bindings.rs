@@ -5,10 +5,15 @@ rivet::component!(Fixture, "fixture");
 
 struct Host;
 
-impl FixtureImports for Host {
-    fn log_emit(&mut self, who: String) -> Result<String, rivet::Trap> {
+impl FixtureLogHost for Host {
+    fn emit(&mut self, who: String) -> Result<String, rivet::Trap> {
         Ok(who)
     }
+}
+
+/// Implementing every interface trait implements the combined one.
+fn imports_of(host: Host) -> impl FixtureImports {
+    host
 }
 
 #[test]
@@ -40,5 +45,13 @@ fn generated_api_has_the_documented_shape() {
     };
     assert!(!flags.italic);
     assert_ne!(FixtureVariant0::Off, FixtureVariant0::Level(3));
-    assert_eq!(Host.log_emit("x".into()).unwrap(), "x");
+    assert_eq!(imports_of(Host).emit("x".into()).unwrap(), "x");
+    // A resource the guest defines: its constructor and methods are also
+    // functions of its handle type.
+    type New = fn(&Fixture, &mut rivet::Store, u8) -> Result<FixtureCounter, rivet::Trap>;
+    let _new: New = FixtureCounter::new;
+    type Add = fn(&FixtureCounter, &Fixture, &mut rivet::Store, u8) -> Result<u8, rivet::Trap>;
+    let _add: Add = FixtureCounter::add;
+    let _flat: fn(&Fixture, &mut rivet::Store, FixtureCounter, u8) -> Result<u8, rivet::Trap> =
+        Fixture::shapes_counter_add;
 }

@@ -8,7 +8,8 @@
 //!    component's plan to `OUT_DIR` (see the `rivet-build` crate).
 //! 2. The host names it with [`component!`], which generates typed bindings from
 //!    that plan: `rivet::component!(Hello, "hello")` gives a struct `Hello` with
-//!    `instantiate` and one method per export.
+//!    `instantiate` and one method per export, and one trait per imported
+//!    interface for the host to implement.
 //! 3. At run time this crate does the rest: it reserves memories, fills tables and
 //!    globals, runs the plan's core instances in order, and carries every call's
 //!    values across the Canonical ABI.
@@ -34,6 +35,31 @@
 //!         Err(trap) => println!("the guest trapped: {trap}"),
 //!     }
 //!     Ok(())
+//! }
+//! ```
+//!
+//! The host can define resource types a component imports: it names each with a
+//! destructor, and hands the guest handles carrying its own representation (an
+//! index into its own table, say):
+//!
+//! ```
+//! use rivet::{Component, ComponentImports, ResourceAny, Trap, Value};
+//!
+//! /// The imports of a component that uses the host's `example:kv/store`.
+//! fn kv_imports(component: &Component) -> Result<ComponentImports, Trap> {
+//!     let ty = component
+//!         .resource_type("example:kv/store#store")
+//!         .ok_or_else(|| Trap::host("the component does not import a store"))?;
+//!     let mut imports = ComponentImports::new();
+//!     // Runs when the guest drops its last owned handle.
+//!     imports.resource("example:kv/store#store", |rep| {
+//!         println!("store {rep} dropped");
+//!         Ok(())
+//!     });
+//!     imports.func("example:kv/store#[constructor]store", move |_args| {
+//!         Ok(Some(Value::Own(ResourceAny::host(ty, 7))))
+//!     });
+//!     Ok(imports)
 //! }
 //! ```
 

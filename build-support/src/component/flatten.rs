@@ -24,7 +24,9 @@ use rivet_descriptor::component::{
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
-use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ResourceId};
+use wasmparser::component_types::{
+    ComponentAnyTypeId, ComponentDefinedType, ComponentEntityType, ComponentValType, ResourceId,
+};
 use wasmparser::types::Types;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind,
@@ -719,7 +721,13 @@ impl<'a> Flattener<'_, 'a> {
                 Def::Type(TypeDef::Resource(self.host_resource(name)))
             }
             // Equal to a type already bound: `push_type` resolves it.
-            ComponentTypeRef::Type(TypeBounds::Eq(_)) => Def::Type(TypeDef::Other),
+            ComponentTypeRef::Type(TypeBounds::Eq(_)) => {
+                let index = scope.types.len() as u32;
+                let types = &self.tree.components[scope.def].types;
+                let id = any_type(types, index, offset)?;
+                self.name_type(scope, id, name, offset);
+                Def::Type(TypeDef::Other)
+            }
             ComponentTypeRef::Module(_) => {
                 self.plan.module_imports.push(name.to_string());
                 Def::Module(ModuleDef::Imported)
@@ -776,7 +784,10 @@ impl<'a> Flattener<'_, 'a> {
                     created: ComponentAnyTypeId::Resource(r),
                     ..
                 } => Def::Type(self.instance_resource(scope, r.resource(), &full)),
-                ComponentEntityType::Type { .. } => Def::Type(TypeDef::Other),
+                ComponentEntityType::Type { created, .. } => {
+                    self.name_type(scope, created, &full, offset);
+                    Def::Type(TypeDef::Other)
+                }
                 _ => {
                     return Err(Error::unsupported(
                         offset,
@@ -826,7 +837,44 @@ impl<'a> Flattener<'_, 'a> {
             self.host_export(name, &def, offset)?;
         }
         scope.exports.push((name.to_string(), def.clone()));
-        self.push_def(scope, def, offset)
+        self.push_def(scope, def, offset)?;
+        if scope.args.is_none() && kind == ComponentExternalKind::Type {
+            let index = scope.types.len() as u32 - 1;
+            let id = any_type(&self.tree.components[scope.def].types, index, offset)?;
+            self.name_type(scope, id, name, offset);
+        }
+        Ok(())
+    }
+
+    /// Records the WIT name of a record, variant, enum or flags type the root
+    /// imports or exports, for the bindings' Rust type names. Names are only a
+    /// courtesy: a type the plan cannot hold is refused where a function uses
+    /// it, so here it is skipped, as are the other kinds of types.
+    fn name_type(&mut self, scope: &Scope, id: ComponentAnyTypeId, name: &str, offset: usize) {
+        let ComponentAnyTypeId::Defined(id) = id else {
+            return;
+        };
+        let types = &self.tree.components[scope.def].types;
+        if !matches!(
+            types[id],
+            ComponentDefinedType::Record(_)
+                | ComponentDefinedType::Variant(_)
+                | ComponentDefinedType::Enum(_)
+                | ComponentDefinedType::Flags(_)
+        ) {
+            return;
+        }
+        let type_scope = TypeScope {
+            types,
+            resources: &scope.resources,
+            offset,
+        };
+        let value = ComponentValType::Type(id);
+        if let Ok(index) = self.interner.value(&mut self.plan, &type_scope, &value) {
+            if !self.plan.type_names.iter().any(|(i, _)| *i == index) {
+                self.plan.type_names.push((index, name.to_string()));
+            }
+        }
     }
 
     /// Records what a root export makes callable by the host: functions, and

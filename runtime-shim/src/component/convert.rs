@@ -446,12 +446,16 @@ impl Cx<'_> {
         (0..len).map(|i| load_one(self, ptr + i * size)).collect()
     }
 
-    /// `lift_own`: the handle leaves the guest's table for the host's.
+    /// `lift_own`: the handle leaves the guest's table for the host's (or, for
+    /// a host-defined resource, becomes its representation again).
     fn lift_own(&mut self, r: ResourceType, i: u32) -> Result<Value, Trap> {
         let mut tables = self.state.tables.borrow_mut();
         let h = tables.instances[self.instance as usize]
             .table
             .take_own(i, r.0)?;
+        if self.state.imported(r) {
+            return Ok(Value::Own(ResourceAny::host(r, h.rep)));
+        }
         let index = tables.host.add(Handle::own(r.0, h.rep))?;
         Ok(Value::Own(self.state.resource_any(index, r)))
     }
@@ -463,6 +467,9 @@ impl Cx<'_> {
             .table
             .get_typed(i, r.0)?
             .rep;
+        if self.state.imported(r) {
+            return Ok(Value::Borrow(ResourceAny::host(r, rep)));
+        }
         let index = tables.host.add(Handle {
             own: false,
             ..Handle::own(r.0, rep)
@@ -692,10 +699,13 @@ impl Cx<'_> {
     fn lower_own(&mut self, h: ResourceAny, r: ResourceType) -> Result<u32, Trap> {
         self.state.check_owner(h)?;
         let mut tables = self.state.tables.borrow_mut();
-        let handle = tables.host.take_own(h.index, r.0)?;
+        let rep = match h.owner {
+            None => h.index,
+            Some(_) => tables.host.take_own(h.index, r.0)?.rep,
+        };
         tables.instances[self.instance as usize]
             .table
-            .add(Handle::own(r.0, handle.rep))
+            .add(Handle::own(r.0, rep))
     }
 
     /// `lower_borrow`: lends the host's handle for the current call of the
@@ -704,15 +714,26 @@ impl Cx<'_> {
         self.state.check_owner(h)?;
         let defines = self.state.defines(self.instance, r);
         let mut tables = self.state.tables.borrow_mut();
-        let src = tables.host.get_typed(h.index, r.0)?.rep;
-        tables.host.get_mut(h.index)?.lends += 1;
+        if tables.instances[self.instance as usize].frames.is_empty() {
+            return Err(trap("borrow lent outside a call"));
+        }
+        let tables = &mut *tables;
         let inst = &mut tables.instances[self.instance as usize];
         let depth = inst.frames.len().checked_sub(1);
         let frame = inst
             .frames
             .last_mut()
             .ok_or_else(|| trap("borrow lent outside a call"))?;
-        frame.lenders.push((Holder::Host, h.index));
+        let src = match h.owner {
+            // The host keeps a host-defined resource alive itself.
+            None => h.index,
+            Some(_) => {
+                let src = tables.host.get_typed(h.index, r.0)?.rep;
+                tables.host.get_mut(h.index)?.lends += 1;
+                frame.lenders.push((Holder::Host, h.index));
+                src
+            }
+        };
         if defines {
             return Ok(src);
         }

@@ -6,7 +6,7 @@ use super::intrinsics;
 use super::resources::{Frame, HandleTable, Holder, InstanceState};
 use super::types::{FuncType, ResourceType, Type};
 use super::values::{self, ResourceAny, Value};
-use super::{Component, ComponentImports, HostImport};
+use super::{Component, ComponentImports, HostDtor, HostImport};
 use crate::error::{Error, Trap};
 use crate::store::StoreId;
 use crate::{Extern, Func, Global, GlobalType, Instance, Store, Val, ValType};
@@ -37,6 +37,9 @@ pub(crate) struct ComponentState {
     pub tables: RefCell<Tables>,
     /// Per plan import.
     pub imports: Vec<HostImport>,
+    /// Per plan resource: the host's destructor of a resource type the host
+    /// defines (`None` for the component's own resources).
+    pub host_dtors: Vec<Option<HostDtor>>,
 }
 
 /// An instantiated component.
@@ -56,7 +59,8 @@ impl Store {
         imports: &ComponentImports,
     ) -> Result<ComponentInstance, Error> {
         let plan = &c.0.plan;
-        unsupplied_imports(plan)?;
+        unsupplied_modules(plan)?;
+        let host_dtors = host_resources(plan, imports)?;
         let host =
             plan.imports
                 .iter()
@@ -85,6 +89,7 @@ impl Store {
                 host: HandleTable::default(),
             }),
             imports: host,
+            host_dtors,
         });
         self.components.push(state.clone());
         for step in &plan.steps {
@@ -119,20 +124,39 @@ impl Store {
 impl ComponentState {
     pub fn resource_any(&self, index: u32, ty: ResourceType) -> ResourceAny {
         ResourceAny {
-            owner: self.index,
+            owner: Some(self.index),
             index,
             ty,
         }
     }
 
+    /// Checks that a host handle can be used as resource `r` here: a handle of
+    /// a host-defined type carries its representation, any other must come
+    /// from this instantiation's host table.
     pub fn check_owner(&self, h: ResourceAny) -> Result<(), Trap> {
-        if h.owner == self.index {
-            Ok(())
-        } else {
-            Err(Trap::host(
+        match (h.owner, self.imported(h.ty)) {
+            (None, true) => Ok(()),
+            (Some(o), false) if o == self.index => Ok(()),
+            (None, false) => Err(Trap::host(format!(
+                "resource `{}` is defined by the component, not the host: \
+                 a handle to it cannot be made from a representation",
+                self.resource_name(h.ty)
+            ))),
+            _ => Err(Trap::host(
                 "resource handle belongs to another component instance",
-            ))
+            )),
         }
+    }
+
+    /// Whether the host defines resource `r` (the component imports it).
+    pub fn imported(&self, r: ResourceType) -> bool {
+        let resources = &self.component.0.plan.resources;
+        resources.get(r.0 as usize).is_some_and(|d| d.imported)
+    }
+
+    fn resource_name(&self, r: ResourceType) -> &str {
+        let resources = &self.component.0.plan.resources;
+        resources.get(r.0 as usize).map_or("?", |d| &d.name)
     }
 
     /// Checks, before entering the guest, that every handle in a host value
@@ -142,6 +166,9 @@ impl ComponentState {
         match v {
             Value::Own(h) | Value::Borrow(h) => {
                 self.check_owner(*h)?;
+                if h.owner.is_none() {
+                    return Ok(());
+                }
                 self.tables
                     .borrow()
                     .host
@@ -163,9 +190,11 @@ impl ComponentState {
         }
     }
 
-    /// Whether component instance `inst` defines resource `r`.
+    /// Whether component instance `inst` defines resource `r` (never true of
+    /// a host-defined resource, though the plan places it in the root).
     pub fn defines(&self, inst: u32, r: ResourceType) -> bool {
-        self.component.0.plan.resources[r.0 as usize].instance == inst
+        let def = &self.component.0.plan.resources[r.0 as usize];
+        !def.imported && def.instance == inst
     }
 
     /// Export `name` of core instance `instance`.
@@ -333,10 +362,15 @@ impl ComponentInstance {
         result
     }
 
-    /// Drops a resource handle the host owns (runs the destructor).
+    /// Drops a resource handle the host owns (runs the destructor: the guest's
+    /// for a resource the component defines, the one given to
+    /// [`ComponentImports::resource`] for a host-defined one).
     pub fn resource_drop(&self, store: &mut Store, handle: ResourceAny) -> Result<(), Trap> {
         let state = self.state(store)?;
         state.check_owner(handle)?;
+        if handle.owner.is_none() {
+            return intrinsics::run_dtor(store, &state, None, handle.ty.0, handle.index);
+        }
         let h = {
             let mut tables = state.tables.borrow_mut();
             let h = tables.host.get_typed(handle.index, handle.ty.0)?;
@@ -438,20 +472,38 @@ fn lift_result(cx: &mut Cx, ty: &FuncType, core: &[Val]) -> Result<Option<Value>
     cx.lift_flat(t, &mut Flat::new(&bits)).map(Some)
 }
 
-/// Refuses a plan that imports what the host API cannot supply yet: core
-/// modules and resource types imported by the root.
-fn unsupplied_imports(plan: &Plan) -> Result<(), Error> {
-    if let Some(name) = plan.module_imports.first() {
-        return Err(Error::Link(format!(
+/// Refuses a plan that imports core modules: without a compiler at run time
+/// the host cannot supply one.
+fn unsupplied_modules(plan: &Plan) -> Result<(), Error> {
+    match plan.module_imports.first() {
+        Some(name) => Err(Error::Link(format!(
             "missing component import `{name}`: not supported: importing a core module \
              (Rivet compiles ahead of time; embed the module in the component instead)"
-        )));
+        ))),
+        None => Ok(()),
     }
-    if let Some(r) = plan.resources.iter().find(|r| r.imported) {
-        return Err(Error::Link(format!(
-            "missing component import `{}`: the host cannot supply resource types yet",
-            r.name
-        )));
-    }
-    Ok(())
+}
+
+/// The host's destructor for every resource type the root imports, per plan
+/// resource; a missing one is a link error naming it.
+fn host_resources(plan: &Plan, imports: &ComponentImports) -> Result<Vec<Option<HostDtor>>, Error> {
+    plan.resources
+        .iter()
+        .map(|r| {
+            if !r.imported {
+                return Ok(None);
+            }
+            imports
+                .resources
+                .get(&r.name)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::Link(format!(
+                        "missing component import `{}`: a resource type the host defines",
+                        r.name
+                    ))
+                })
+        })
+        .collect()
 }

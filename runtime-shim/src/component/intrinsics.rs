@@ -145,7 +145,7 @@ fn intrinsic(store: &mut Store, state: &Rc<ComponentState>, i: Intrinsic) -> Res
 
 /// Lends handle `h` of `from` to `to` for `to`'s current call.
 fn transfer_borrow(st: &ComponentState, r: u32, from: u32, to: u32, h: u32) -> Result<u32, Trap> {
-    let defines = st.component.0.plan.resources[r as usize].instance == to;
+    let defines = st.defines(to, super::types::ResourceType(r));
     let mut tables = st.tables.borrow_mut();
     let rep = tables.instances[from as usize].table.get_typed(h, r)?.rep;
     if tables.instances[to as usize].frames.is_empty() {
@@ -203,6 +203,9 @@ pub(crate) fn run_dtor(
     resource: u32,
     rep: u32,
 ) -> Result<(), Trap> {
+    if let Some(host) = &st.host_dtors[resource as usize] {
+        return host(rep);
+    }
     let def = &st.component.0.plan.resources[resource as usize];
     let Some(dtor) = &def.dtor else {
         return Ok(());

@@ -69,6 +69,25 @@ impl Component {
             .collect()
     }
 
+    /// The resource type named `name` (`iface#r` inside an interface): one the
+    /// component imports (the host defines it; see
+    /// [`ComponentImports::resource`]) or one it exports.
+    pub fn resource_type(&self, name: &str) -> Option<ResourceType> {
+        let r = self.0.plan.resources.iter().position(|r| r.name == name)?;
+        Some(ResourceType(r as u32))
+    }
+
+    /// Names of the resource types the host must define (see
+    /// [`ComponentImports::resource`]).
+    pub fn imported_resources(&self) -> Vec<String> {
+        let resources = &self.0.plan.resources;
+        resources
+            .iter()
+            .filter(|r| r.imported)
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
     /// Exported functions: (name, type). Functions of exported instances are
     /// named `iface#f`.
     pub fn exports(&self) -> Vec<(String, FuncType)> {
@@ -145,10 +164,15 @@ fn check_plan(plan: &Plan, modules: usize, funcs: usize) -> Result<(), Error> {
 pub(crate) type HostImportFn = dyn Fn(&[Value]) -> Result<Option<Value>, Trap>;
 pub(crate) type HostImport = Rc<HostImportFn>;
 
-/// Host implementations of a component's imports, by import name.
+/// The host's destructor of a resource type it defines: gets the representation.
+pub(crate) type HostDtor = Rc<dyn Fn(u32) -> Result<(), Trap>>;
+
+/// Host implementations of a component's imports, by import name: functions
+/// and the resource types the host defines.
 #[derive(Default)]
 pub struct ComponentImports {
     pub(crate) funcs: HashMap<String, HostImport>,
+    pub(crate) resources: HashMap<String, HostDtor>,
 }
 
 impl ComponentImports {
@@ -164,6 +188,20 @@ impl ComponentImports {
         f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static,
     ) -> &mut Self {
         self.funcs.insert(name.to_string(), Rc::new(f));
+        self
+    }
+
+    /// Defines imported resource type `name` (`iface#r` for resource `r` of an
+    /// imported interface). Its handles carry a host representation (see
+    /// [`ResourceAny::host`]); when the guest drops an owned handle, or the host
+    /// drops one with [`ComponentInstance::resource_drop`], `dtor` gets the
+    /// representation. An `Err` from it is a trap of the dropping call.
+    pub fn resource(
+        &mut self,
+        name: &str,
+        dtor: impl Fn(u32) -> Result<(), Trap> + 'static,
+    ) -> &mut Self {
+        self.resources.insert(name.to_string(), Rc::new(dtor));
         self
     }
 }

@@ -8,6 +8,7 @@ use rivet_descriptor::component::{
     ComponentInstance as PlanInstance, CoreDef, HostLower, Lift, ResourceDef, Step, StringEncoding,
     ValueType,
 };
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Compiles `wat` into a loaded module; the library stays loaded for the test run.
@@ -559,7 +560,7 @@ fn host_imported_modules_and_resources_are_link_errors() {
     let c = Component::from_parts(b.plan, vec![]).unwrap();
     assert!(matches!(
         store.instantiate_component(&c, &ComponentImports::new()),
-        Err(Error::Link(m)) if m.contains("input-stream") && m.contains("resource types")
+        Err(Error::Link(m)) if m.contains("input-stream") && m.contains("the host defines")
     ));
 }
 
@@ -605,4 +606,184 @@ fn maps_round_trip_and_lie_in_memory_as_lists_of_pairs() {
     assert_eq!(got, Value::List(vec![tuple(1, 2), tuple(255, 1 << 40)]));
     let wrong = Value::List(vec![tuple(1, 2)]);
     assert!(inst.call(&mut store, "as-pairs", &[wrong]).is_err());
+}
+
+/// A guest using a host-defined `store` resource: `[constructor]store` and
+/// `[method]store.get` are host imports, `resource.drop` calls the host's
+/// destructor.
+#[test]
+fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
+    let imports = r#"
+  (import "host" "new" (func $new (param i32) (result i32)))
+  (import "host" "get" (func $get (param i32 i32) (result i32)))
+  (import "host" "drop" (func $drop (param i32)))"#;
+    let body = r#"
+  (func (export "run") (param i32) (result i32) (local $h i32) (local $v i32)
+    (local.set $h (call $new (local.get 0)))
+    (local.set $v (call $get (local.get $h) (i32.const 1)))
+    (call $drop (local.get $h))
+    (local.get $v))
+  (func (export "keep") (param i32) (result i32) (call $new (local.get 0)))
+  (func (export "use") (param i32) (result i32) (local $v i32)
+    (local.set $v (call $get (local.get 0) (i32.const 2)))
+    (call $drop (local.get 0))
+    (local.get $v))
+  (func (export "leak-borrow") (param i32) (result i32) (local.get 0))
+  (func (export "take") (param i32) (call $drop (local.get 0)))
+  (func (export "twice") (param i32) (call $drop (local.get 0)) (call $drop (local.get 0)))
+"#;
+    let mut b = Builder::new();
+    b.plan.resources.push(ResourceDef {
+        instance: 0,
+        imported: true,
+        dtor: None,
+        name: "kv#store".into(),
+    });
+    let u32t = b.ty(ValueType::U32);
+    let own = b.ty(ValueType::Own(0));
+    let borrow = b.ty(ValueType::Borrow(0));
+    let new = b.func(&[u32t], Some(own));
+    let get = b.func(&[borrow, u32t], Some(u32t));
+    let use_ = b.func(&[borrow], Some(u32t));
+    let take = b.func(&[own], None);
+    let run = b.func(&[u32t], Some(u32t));
+    for (name, ty) in [
+        ("kv#[constructor]store", new),
+        ("kv#[method]store.get", get),
+    ] {
+        b.plan.imports.push(ComponentImport {
+            name: name.into(),
+            ty,
+        });
+        b.plan.host_lowers.push(HostLower {
+            import: b.plan.imports.len() as u32 - 1,
+            options: CanonOptions::default(),
+            instance: 0,
+        });
+    }
+    let o = CanonOptions::default();
+    b.export("run", "run", run, o.clone());
+    b.export("keep", "keep", new, o.clone());
+    b.export("use", "use", use_, o.clone());
+    b.export("leak-borrow", "leak-borrow", use_, o.clone());
+    b.export("take", "take", take, o.clone());
+    b.export("twice", "twice", take, o);
+    let c = Component::from_parts(b.plan.clone(), vec![]).unwrap();
+    let ty = c.resource_type("kv#store").unwrap();
+    assert_eq!(c.imported_resources(), vec!["kv#store".to_string()]);
+
+    // The host's "table": rep i holds the value 10 * i; `get` adds its argument.
+    let dropped = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let mut host = ComponentImports::new();
+    let log = dropped.clone();
+    host.resource("kv#store", move |rep| {
+        log.borrow_mut().push(rep);
+        Ok(())
+    });
+    host.func("kv#[constructor]store", move |args| match args {
+        [Value::U32(rep)] => Ok(Some(Value::Own(ResourceAny::host(ty, *rep)))),
+        _ => Err(crate::Trap::host("bad args")),
+    });
+    host.func("kv#[method]store.get", |args| match args {
+        [Value::Borrow(h), Value::U32(k)] => Ok(Some(Value::U32(h.host_rep().unwrap() * 10 + k))),
+        _ => Err(crate::Trap::host("bad args")),
+    });
+    let module = compile(&guest_with(imports, body));
+    let drop_def = CoreDef::ResourceDrop {
+        resource: 0,
+        instance: 0,
+    };
+    let args = vec![CoreDef::HostLower(0), CoreDef::HostLower(1), drop_def];
+    let (mut store, inst) = b.instantiate_with(module, args, &host);
+
+    // Made, borrowed and dropped inside the guest: the host's dtor sees rep 4.
+    assert_eq!(
+        call1(&mut store, &inst, "run", Value::U32(4)),
+        Value::U32(41)
+    );
+    assert_eq!(*dropped.borrow(), vec![4]);
+    // An own handle comes out as the host's rep; the guest's table lets go.
+    let Some(Value::Own(h)) = call1_opt(&mut store, &inst, "keep", Value::U32(5)) else {
+        panic!("expected an own handle")
+    };
+    assert_eq!((h.host_rep(), h.ty()), (Some(5), ty));
+    // Lent to the guest, which passes the borrow on to the host.
+    assert_eq!(
+        call1(&mut store, &inst, "use", Value::Borrow(h)),
+        Value::U32(52)
+    );
+    assert_eq!(
+        call1(&mut store, &inst, "use", Value::Own(h)),
+        Value::U32(52)
+    );
+    assert_eq!(dropped.borrow().len(), 1, "lending must not drop");
+    // Given to the guest and dropped there.
+    assert_eq!(
+        inst.call(&mut store, "take", &[Value::Own(h)]).unwrap(),
+        None
+    );
+    assert_eq!(*dropped.borrow(), vec![4, 5]);
+    // The host can drop its own handles through the instance as well.
+    inst.resource_drop(&mut store, ResourceAny::host(ty, 6))
+        .unwrap();
+    assert_eq!(*dropped.borrow(), vec![4, 5, 6]);
+    // Spec rule: a borrow must be dropped before the call returns.
+    let e = inst
+        .call(&mut store, "leak-borrow", &[Value::Borrow(h)])
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "borrow handles still remain at the end of the call"
+    );
+}
+
+#[test]
+fn host_defined_handles_are_checked_against_the_resource_kind() {
+    let mut b = Builder::new();
+    b.plan.resources.push(ResourceDef {
+        instance: 0,
+        imported: false,
+        dtor: None,
+        name: "mine".into(),
+    });
+    b.plan.resources.push(ResourceDef {
+        instance: 0,
+        imported: true,
+        dtor: None,
+        name: "yours".into(),
+    });
+    let own = b.ty(ValueType::Own(0));
+    let f = b.func(&[own], None);
+    b.export("take", "take", f, CanonOptions::default());
+    let module = compile(&guest(r#"(func (export "take") (param i32))"#));
+    let c = Component::from_parts(b.plan.clone(), vec![]).unwrap();
+    let mine = c.resource_type("mine").unwrap();
+    let mut host = ComponentImports::new();
+    host.resource("yours", |_| Ok(()));
+    let (mut store, inst) = b.instantiate_with(module, vec![], &host);
+    let e = inst
+        .call(
+            &mut store,
+            "take",
+            &[Value::Own(ResourceAny::host(mine, 3))],
+        )
+        .unwrap_err();
+    assert!(
+        e.message.contains("defined by the component"),
+        "{}",
+        e.message
+    );
+    // The host's mistake does not poison the guest.
+    let e = inst
+        .call(
+            &mut store,
+            "take",
+            &[Value::Own(ResourceAny::host(mine, 3))],
+        )
+        .unwrap_err();
+    assert!(
+        e.message.contains("defined by the component"),
+        "{}",
+        e.message
+    );
 }

@@ -44,6 +44,19 @@ pub enum Type {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ResourceType(pub(crate) u32);
 
+impl ResourceType {
+    /// The resource type with plan index `index`, as generated bindings know
+    /// it; [`crate::Component::resource_type`] finds one by name.
+    pub fn from_index(index: u32) -> ResourceType {
+        ResourceType(index)
+    }
+
+    /// The plan index of the resource type.
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
 /// A component function type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FuncType {

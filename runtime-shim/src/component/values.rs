@@ -35,21 +35,47 @@ pub enum Value {
     Borrow(ResourceAny),
 }
 
-/// A handle the host holds to a resource: an entry of the host-side handle
-/// table of one component instantiation.
+/// A handle the host holds to a resource.
+///
+/// For a resource a component defines, it is an entry of the host-side handle
+/// table of one instantiation: the guest's representation stays hidden and the
+/// spec's ownership rules are checked on every use. For a resource type the
+/// host defines (one the component imports), the host is the one that gives
+/// representations meaning, so the handle simply carries the host's `u32`
+/// representation (an index into the host's own table, say).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResourceAny {
-    /// The instantiation (index of its state in the store).
-    pub(crate) owner: usize,
-    /// Index in that instantiation's host handle table.
+    /// The instantiation whose host table holds the handle (index of its state
+    /// in the store); `None` for a host-defined resource.
+    pub(crate) owner: Option<usize>,
+    /// Index in that instantiation's host handle table, or the host's
+    /// representation for a host-defined resource.
     pub(crate) index: u32,
     pub(crate) ty: ResourceType,
 }
 
 impl ResourceAny {
+    /// A handle to a resource of host-defined type `ty` (see
+    /// [`crate::Component::resource_type`]) with the host's representation
+    /// `rep`. Passed as `own`, it moves into the guest's handle table; when
+    /// the guest drops it, the destructor given to
+    /// [`crate::ComponentImports::resource`] receives `rep`.
+    pub fn host(ty: ResourceType, rep: u32) -> ResourceAny {
+        ResourceAny {
+            owner: None,
+            index: rep,
+            ty,
+        }
+    }
+
     /// The resource type of the handle.
     pub fn ty(&self) -> ResourceType {
         self.ty
+    }
+
+    /// The host's representation, for a handle to a host-defined resource.
+    pub fn host_rep(&self) -> Option<u32> {
+        self.owner.is_none().then_some(self.index)
     }
 }
 

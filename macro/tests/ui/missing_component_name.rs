@@ -1,0 +1,4 @@
+// Both arguments are required.
+rivet::component!(Fixture);
+
+fn main() {}
