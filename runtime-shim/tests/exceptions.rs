@@ -17,6 +17,7 @@ fn compile(wats: &[&str], bounds: BoundsMode) -> Vec<Module> {
         .map(|wasm| UnitModule {
             wasm,
             offset: 0,
+            direct: Vec::new(),
             boundary: false,
         })
         .collect();

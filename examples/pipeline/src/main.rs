@@ -12,8 +12,8 @@ rivet::component!(Pipeline, "pipeline");
 /// The host's side of the imports the plugs left unwired: a log to stderr.
 struct Host;
 
-impl PipelineImports for Host {
-    fn log_log(&mut self, line: String) -> Result<(), rivet::Trap> {
+impl PipelineLogHost for Host {
+    fn log(&mut self, line: String) -> Result<(), rivet::Trap> {
         eprintln!("[log] {line}");
         Ok(())
     }

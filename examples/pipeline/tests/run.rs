@@ -10,8 +10,8 @@ rivet::component!(Pipeline, "pipeline");
 #[derive(Default)]
 struct Log(std::rc::Rc<std::cell::RefCell<Vec<String>>>);
 
-impl PipelineImports for Log {
-    fn log_log(&mut self, line: String) -> Result<(), Trap> {
+impl PipelineLogHost for Log {
+    fn log(&mut self, line: String) -> Result<(), Trap> {
         self.0.borrow_mut().push(line);
         Ok(())
     }
