@@ -145,7 +145,10 @@ fn plugs_compose_before_inspecting_and_compiling() {
         !stdout.contains("import 0:"),
         "the plug satisfies `add`: {stdout}"
     );
-    assert!(stdout.contains("generated adapter\n(module"), "{stdout}");
+    assert!(
+        stdout.contains("generated adapter module (1 adapters"),
+        "{stdout}"
+    );
     let object = dir.join("socket.o");
     let out = rivet(&[
         "compile",
