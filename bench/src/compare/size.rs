@@ -49,22 +49,22 @@ fn write_cwasm(root: &Path) -> Result<(), String> {
 /// Builds `package` in release mode, checks that it runs, strips a copy and
 /// returns its size.
 fn stripped_size(root: &Path, package: &str, scratch: &Path) -> Result<f64, String> {
-    run(Command::new(env!("CARGO"))
+    command(Command::new(env!("CARGO"))
         .args(["build", "--release", "-q", "-p", package])
         .current_dir(root))?;
     let binary = root.join("target/release").join(package);
-    let out = run(&mut Command::new(&binary))?;
+    let out = command(&mut Command::new(&binary))?;
     if !out.contains("greet: Hello, Rivet!") {
         return Err(format!("{package} printed {out:?}"));
     }
     let copy = scratch.join(package);
     std::fs::copy(&binary, &copy).map_err(|e| format!("{}: {e}", binary.display()))?;
-    run(Command::new("strip").arg(&copy))?;
+    command(Command::new("strip").arg(&copy))?;
     let len = std::fs::metadata(&copy).map_err(|e| format!("{}: {e}", copy.display()))?.len();
     Ok(len as f64)
 }
 
-fn run(cmd: &mut Command) -> Result<String, String> {
+fn command(cmd: &mut Command) -> Result<String, String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if !out.status.success() {
         return Err(format!(
