@@ -26,7 +26,6 @@ fn main() {
 
 /// Writes `source` (WAT or binary) as binary wasm to `dest`.
 fn write_binary(source: &Path, dest: &Path) {
-    let bytes = wat::parse_file(source)
-        .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+    let bytes = wat::parse_file(source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
     std::fs::write(dest, bytes).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
 }

@@ -24,7 +24,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match with_scratch(|scratch| if core { run_core(scratch) } else { run_compare(scratch) }) {
+    match with_scratch(|scratch| {
+        if core {
+            run_core(scratch)
+        } else {
+            run_compare(scratch)
+        }
+    }) {
         Ok(path) => {
             println!("wrote {}", path.display());
             ExitCode::SUCCESS

@@ -68,7 +68,12 @@ fn instantiate() -> Result<Row, String> {
         }));
     }
     let m = alternate(ROUNDS, 300, &mut batches)?;
-    Ok(row("instantiate two-component composition", &m, 5.0, Some(1.5)))
+    Ok(row(
+        "instantiate two-component composition",
+        &m,
+        5.0,
+        Some(1.5),
+    ))
 }
 
 /// Workload 2: the host calls `add(u32, u32) -> u32`.
@@ -130,7 +135,12 @@ fn echo_64() -> Result<Row, String> {
         }));
     }
     let m = alternate(ROUNDS, 20_000, &mut batches)?;
-    Ok(row("host calls echo(string) -> string, 64 B", &m, 2.0, None))
+    Ok(row(
+        "host calls echo(string) -> string, 64 B",
+        &m,
+        2.0,
+        None,
+    ))
 }
 
 /// Workload 4: one export call in which component A calls B's `echo` `inner`
@@ -179,7 +189,9 @@ fn check_sum(sum: u32, inner: u32, len: u32) -> Result<(), String> {
     if sum == inner.wrapping_mul(len) {
         Ok(())
     } else {
-        Err(format!("echo loop returned {sum}, expected {inner} × {len}"))
+        Err(format!(
+            "echo loop returned {sum}, expected {inner} × {len}"
+        ))
     }
 }
 
@@ -224,5 +236,10 @@ fn records() -> Result<Row, String> {
     }
     let m = alternate(5, 1, &mut batches)?;
     let per_inner: Vec<f64> = m.iter().map(|t| t / f64::from(INNER)).collect();
-    Ok(row("A→B echo(list<record>), 100 records", &per_inner, 1.2, None))
+    Ok(row(
+        "A→B echo(list<record>), 100 records",
+        &per_inner,
+        1.2,
+        None,
+    ))
 }

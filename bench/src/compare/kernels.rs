@@ -33,7 +33,11 @@ fn kernel(workload: &'static str, export: &'static str) -> Result<Row, String> {
             for _ in 0..n {
                 let got = match export {
                     "sha256" => k.sha256(&mut store, LEN, SEED).map_err(rv::err)?,
-                    _ => k.tokenize(&mut store, LEN, SEED).map_err(rv::err)?.to_le_bytes().to_vec(),
+                    _ => k
+                        .tokenize(&mut store, LEN, SEED)
+                        .map_err(rv::err)?
+                        .to_le_bytes()
+                        .to_vec(),
                 };
                 same(&got, &native(export), "Rivet")?;
             }
@@ -49,7 +53,12 @@ fn kernel(workload: &'static str, export: &'static str) -> Result<Row, String> {
             for _ in 0..n {
                 let got = match export {
                     "sha256" => sha.call(&mut loaded.store, (LEN, SEED)).map_err(wt::err)?.0,
-                    _ => tok.call(&mut loaded.store, (LEN, SEED)).map_err(wt::err)?.0.to_le_bytes().to_vec(),
+                    _ => tok
+                        .call(&mut loaded.store, (LEN, SEED))
+                        .map_err(wt::err)?
+                        .0
+                        .to_le_bytes()
+                        .to_vec(),
                 };
                 same(&got, &expected, "Wasmtime")?;
             }
@@ -84,6 +93,8 @@ fn same(got: &[u8], expected: &[u8], who: &str) -> Result<(), String> {
     if got == expected {
         Ok(())
     } else {
-        Err(format!("{who}: the kernel's result differs from native code's"))
+        Err(format!(
+            "{who}: the kernel's result differs from native code's"
+        ))
     }
 }

@@ -63,7 +63,8 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 }
 
 /// `workload,rivet,wasmtime,wasmtime_pooling,native,ratio`: times in nanoseconds,
-/// sizes in bytes (the workload name says which), empty where not measured.
+/// sizes in bytes (the workload name says which), empty where not measured. The
+/// workload is quoted: its text contains commas.
 pub fn csv(rows: &[Row]) -> String {
     let mut out = "workload,rivet,wasmtime,wasmtime_pooling,native,ratio\n".to_string();
     let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
@@ -71,8 +72,8 @@ pub fn csv(rows: &[Row]) -> String {
         let ratio = r.ratio().map_or(String::new(), |v| format!("{v:.3}"));
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{ratio}",
-            r.workload,
+            "\"{}\",{},{},{},{},{ratio}",
+            r.workload.replace('"', "\"\""),
             num(r.rivet),
             num(r.wasmtime),
             num(r.pooling),
@@ -148,5 +149,25 @@ pub fn table(rows: &[Row]) -> crate::report::Table {
 
 fn markdown(rows: &[Row]) -> String {
     let intro = include_str!("../../RESULTS-intro.md");
-    crate::report::markdown_file("Rivet vs Wasmtime 48", intro.trim(), &[table(rows)])
+    let mut text =
+        crate::report::markdown_file("Rivet vs Wasmtime 48", intro.trim(), &[table(rows)]);
+    text.push_str(&summary(rows));
+    text
+}
+
+/// Which targets were met, and for each missed one where the ratio stands.
+fn summary(rows: &[Row]) -> String {
+    let judged: Vec<&Row> = rows.iter().filter(|r| r.met.is_some()).collect();
+    let met = judged.iter().filter(|r| r.met == Some(true)).count();
+    let mut out = format!("\n## Targets\n\n{met} of {} targets met.\n\n", judged.len());
+    for r in judged.iter().filter(|r| r.met == Some(false)) {
+        let _ = writeln!(
+            out,
+            "- missed: {}: Wasmtime / Rivet = {} (target {})",
+            r.workload,
+            ratio_text(r.ratio()),
+            r.target
+        );
+    }
+    out
 }

@@ -49,9 +49,11 @@ fn write_cwasm(root: &Path) -> Result<(), String> {
 /// Builds `package` in release mode, checks that it runs, strips a copy and
 /// returns its size.
 fn stripped_size(root: &Path, package: &str, scratch: &Path) -> Result<f64, String> {
-    command(Command::new(env!("CARGO"))
-        .args(["build", "--release", "-q", "-p", package])
-        .current_dir(root))?;
+    command(
+        Command::new(env!("CARGO"))
+            .args(["build", "--release", "-q", "-p", package])
+            .current_dir(root),
+    )?;
     let binary = root.join("target/release").join(package);
     let out = command(&mut Command::new(&binary))?;
     if !out.contains("greet: Hello, Rivet!") {
@@ -60,7 +62,9 @@ fn stripped_size(root: &Path, package: &str, scratch: &Path) -> Result<f64, Stri
     let copy = scratch.join(package);
     std::fs::copy(&binary, &copy).map_err(|e| format!("{}: {e}", binary.display()))?;
     command(Command::new("strip").arg(&copy))?;
-    let len = std::fs::metadata(&copy).map_err(|e| format!("{}: {e}", copy.display()))?.len();
+    let len = std::fs::metadata(&copy)
+        .map_err(|e| format!("{}: {e}", copy.display()))?
+        .len();
     Ok(len as f64)
 }
 

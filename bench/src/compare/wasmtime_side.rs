@@ -1,7 +1,9 @@
 //! Wasmtime's side: the same `.wasm` files `build.rs` gave Rivet, loaded with
 //! `wasmtime::component`, called through `TypedFunc`s.
 
-use wasmtime::component::{Component, ComponentNamedList, Instance, Lift, Linker, Lower, TypedFunc};
+use wasmtime::component::{
+    Component, ComponentNamedList, Instance, Lift, Linker, Lower, TypedFunc,
+};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 /// The binary components, byte for byte what Rivet compiled.
