@@ -47,6 +47,17 @@ pub fn time<T>(f: impl FnOnce() -> T) -> (T, Elapsed) {
     (value, Elapsed { wall, cpu })
 }
 
+/// Like [`time`], but counting the CPU time of every thread of the process: for
+/// work that runs on a thread pool (Wasmtime's parallel compilation).
+pub fn time_process<T>(f: impl FnOnce() -> T) -> (T, Elapsed) {
+    let cpu_start = process_cpu();
+    let start = Instant::now();
+    let value = f();
+    let wall = start.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
+    (value, Elapsed { wall, cpu })
+}
+
 /// The wall and CPU medians of `samples`, each taken separately.
 pub fn median_elapsed(samples: &[Elapsed]) -> Elapsed {
     let wall: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
@@ -63,12 +74,20 @@ fn cpu_now() -> Duration {
 }
 
 fn thread_cpu() -> Duration {
+    clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+fn process_cpu() -> Duration {
+    clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+fn clock(id: libc::clockid_t) -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid, writable timespec.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+    if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
         return Duration::ZERO;
     }
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)

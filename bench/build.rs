@@ -1,0 +1,31 @@
+//! Compiles the benchmark's components for Rivet exactly as a user's build script
+//! does (`rivet_build::Config`), and writes the same components as binary `.wasm`
+//! into `OUT_DIR` so the Wasmtime side loads byte-identical inputs.
+
+use std::path::{Path, PathBuf};
+
+/// `(name, source)`: the WAT components of workloads 1-4 and the Rust kernels guest.
+const COMPONENTS: [(&str, &str); 4] = [
+    ("host", "components/host.wat"),
+    ("pair", "components/pair.wat"),
+    ("records", "components/records.wat"),
+    ("kernels", "../guests/kernels-guest.wasm"),
+];
+
+fn main() {
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut config = rivet_build::Config::new();
+    for (name, source) in COMPONENTS {
+        let wasm = out.join(format!("{name}.wasm"));
+        write_binary(Path::new(source), &wasm);
+        config.component(name, &wasm);
+        println!("cargo:rerun-if-changed={source}");
+    }
+    config.compile();
+}
+
+/// Writes `source` (WAT or binary) as binary wasm to `dest`.
+fn write_binary(source: &Path, dest: &Path) {
+    let bytes = wat::parse_file(source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+    std::fs::write(dest, bytes).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}

@@ -1,0 +1,40 @@
+//! Workload 6: compiling the largest component (`guests/big.wasm`, a Rust guest
+//! with `regex` and `pulldown-cmark`): Rivet's build-time compile to an object
+//! file against Wasmtime's ahead-of-time `precompile_component`.
+
+use super::wasmtime_side as wt;
+use super::{Row, Unit};
+use crate::timing;
+use std::hint::black_box;
+
+const BIG: &[u8] = include_bytes!("../../../guests/big.wasm");
+const ROUNDS: usize = 3;
+
+/// Process CPU time (Wasmtime compiles on several threads), median of alternating rounds.
+pub fn run() -> Result<Row, String> {
+    let [engine, _] = wt::engines()?;
+    let options = rivet_build::Options::default();
+    let (mut rivet, mut wasmtime) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let (r, t) = timing::time_process(|| rivet_build::config::compile_with_plan(BIG, &options));
+        black_box(r.map_err(|e| format!("Rivet compiling big.wasm: {e}"))?);
+        rivet.push(t.cpu);
+        let (w, t) = timing::time_process(|| engine.precompile_component(BIG));
+        black_box(w.map_err(wt::err)?);
+        wasmtime.push(t.cpu);
+    }
+    let (r, w) = (
+        super::sample::nanos(timing::median(&rivet)),
+        super::sample::nanos(timing::median(&wasmtime)),
+    );
+    Ok(Row {
+        workload: "compile big.wasm (1.5 MB Rust guest)",
+        unit: Unit::Nanos,
+        rivet: Some(r),
+        wasmtime: Some(w),
+        pooling: None,
+        native: None,
+        target: "≥ 1.0".to_string(),
+        met: Some(w >= r),
+    })
+}

@@ -1,0 +1,57 @@
+//! Wasmtime's side: the same `.wasm` files `build.rs` gave Rivet, loaded with
+//! `wasmtime::component`, called through `TypedFunc`s.
+
+use wasmtime::component::{
+    Component, ComponentNamedList, Instance, Lift, Linker, Lower, TypedFunc,
+};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+
+/// The binary components, byte for byte what Rivet compiled.
+pub const HOST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/host.wasm"));
+pub const PAIR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pair.wasm"));
+pub const RECORDS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/records.wasm"));
+pub const KERNELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels.wasm"));
+
+/// Wasmtime with its default configuration, and with the pooling allocator
+/// (otherwise default), in that order.
+pub fn engines() -> Result<[Engine; 2], String> {
+    let default = Engine::new(&Config::new()).map_err(err)?;
+    let mut pooling = Config::new();
+    pooling.allocation_strategy(InstanceAllocationStrategy::Pooling(
+        PoolingAllocationConfig::default(),
+    ));
+    Ok([default, Engine::new(&pooling).map_err(err)?])
+}
+
+/// One instance of a component in its own store.
+pub struct Loaded {
+    pub store: Store<()>,
+    pub instance: Instance,
+}
+
+impl Loaded {
+    pub fn new(engine: &Engine, wasm: &[u8]) -> Result<Loaded, String> {
+        let component = Component::new(engine, wasm).map_err(err)?;
+        let mut store = Store::new(engine, ());
+        let instance = Linker::new(engine)
+            .instantiate(&mut store, &component)
+            .map_err(err)?;
+        Ok(Loaded { store, instance })
+    }
+
+    /// The typed export `name`.
+    pub fn func<P, R>(&mut self, name: &str) -> Result<TypedFunc<P, R>, String>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        self.instance
+            .get_typed_func(&mut self.store, name)
+            .map_err(err)
+    }
+}
+
+/// Any Wasmtime error as text for the report.
+pub fn err(e: impl std::fmt::Debug) -> String {
+    format!("Wasmtime: {e:?}")
+}
