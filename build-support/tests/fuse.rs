@@ -368,6 +368,84 @@ fn malformed_strings_trap() {
     }
 }
 
+/// The ASCII fast path of UTF-8 validation (16 bytes at a time) must hand
+/// over to the exact decoder wherever the first non-ASCII byte sits: in the
+/// first chunk, in a later one, or in the tail shorter than a chunk; and pick
+/// up again after it.
+#[test]
+fn utf8_ascii_fast_path_is_exact() {
+    let plan = plan(vec![ValueType::String], &[0], Some(0));
+    let ascii = |n: usize| -> Vec<u8> { (0..n).map(|i| b'a' + (i % 26) as u8).collect() };
+    // Non-ASCII bytes placed at `pos` in a 70-byte string of ASCII.
+    let at = |pos: usize, mid: &[u8]| -> Vec<u8> {
+        let mut v = ascii(pos);
+        v.extend_from_slice(mid);
+        v.extend(ascii(70 - pos - mid.len()));
+        v
+    };
+    let positions = [0, 1, 14, 15, 16, 17, 30, 31, 32, 47, 50, 60, 63, 66];
+    let mut valid = Vec::new();
+    for pos in positions {
+        for ch in ["é", "✓", "😀"] {
+            valid.push(at(pos, ch.as_bytes()));
+        }
+    }
+    // Two far-apart non-ASCII characters: the fast path must resume between.
+    let mut two = at(3, "日".as_bytes());
+    two.extend(at(40, "𝄞".as_bytes()));
+    valid.push(two);
+    valid.push(ascii(64));
+    valid.push(ascii(17));
+    let mut invalid = Vec::new();
+    for pos in positions {
+        for bad in [
+            &b"\x80"[..],
+            b"\xc0\x80",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"\xe2\x82a",
+            b"\xff",
+        ] {
+            invalid.push(at(pos, bad));
+        }
+    }
+    // Truncated at the very end, and an error after a valid character.
+    let mut end = ascii(40);
+    end.extend_from_slice(b"\xe2\x82");
+    invalid.push(end);
+    let mut late = at(2, "é".as_bytes());
+    late.extend(at(33, b"\x80"));
+    invalid.push(late);
+    for to in ENCODINGS {
+        let mut s = scenario(&plan, STRING_ECHO);
+        (s.caller_encoding, s.callee_encoding) = (StringEncoding::Utf8, to);
+        let mut f = s.build();
+        for bytes in &valid {
+            let text = std::str::from_utf8(bytes).unwrap();
+            // Garbage right after the string must not be looked at.
+            let mut mem = bytes.clone();
+            mem.extend_from_slice(&[0xff; 16]);
+            f.write(CALLER, 8192, &mem);
+            let len = bytes.len() as i32;
+            f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)])
+                .unwrap();
+            let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+            assert_eq!(decode(&f, CALLEE, p, l, to), text, "utf8 -> {to:?}");
+            assert_eq!(l, encode(text, to).1, "utf8 -> {to:?} length");
+        }
+        for bytes in &invalid {
+            assert!(std::str::from_utf8(bytes).is_err());
+            f.write(CALLER, 8192, bytes);
+            let len = bytes.len() as i32;
+            assert_trap(
+                f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)]),
+                AbiTrap::InvalidUtf8,
+            );
+            reset(&mut f);
+        }
+    }
+}
+
 #[test]
 fn lists_copy_and_check_bounds_and_realloc() {
     let plan = plan(vec![ValueType::U32, ValueType::List(0)], &[1], Some(0));

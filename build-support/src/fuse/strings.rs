@@ -34,7 +34,8 @@ impl Simple {
 struct Measure {
     utf8_bytes: u32,
     utf16_units: u32,
-    /// Bitwise or of all code points: above 0xFF iff one is.
+    /// Bitwise or of the code points (ASCII runs the fast path skips left
+    /// out): above 0xFF iff one is.
     or_all: u32,
 }
 
@@ -134,7 +135,8 @@ impl Fuser {
         for local in [m.utf8_bytes, m.utf16_units, m.or_all] {
             self.body.ins().i32_const(0).local_set(local);
         }
-        self.decode_loop(src, ptr, units, |f, cp| {
+        let ascii = [m.utf8_bytes, m.utf16_units];
+        self.decode_loop(src, ptr, units, &ascii, |f, cp| {
             let mut ins = f.body.ins();
             // utf8_bytes += 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
             ins.local_get(m.utf8_bytes).i32_const(1).i32_add();
@@ -196,7 +198,7 @@ impl Fuser {
         }
         let cursor = self.body.local(ValType::I32);
         self.body.ins().local_get(new_ptr).local_set(cursor);
-        self.decode_loop(src, ptr, units, |f, cp| match dst {
+        self.decode_loop(src, ptr, units, &[], |f, cp| match dst {
             Simple::Utf8 => f.encode_utf8(dst_mem, cursor, cp),
             Simple::Utf16 => f.encode_utf16(dst_mem, cursor, cp),
             Simple::Latin1 => {
@@ -215,11 +217,17 @@ impl Fuser {
 
     /// A loop over the code points of the source string; `body` sees each in
     /// local `cp`. Malformed input traps.
+    ///
+    /// With a UTF-8 source and non-empty `ascii` counters, runs of 16 ASCII
+    /// bytes skip `body` and add 16 to each counter instead (see
+    /// [`Self::ascii_chunk`]); `body` must then be one that ASCII code points
+    /// affect only by counting them.
     fn decode_loop(
         &mut self,
         src: Simple,
         ptr: u32,
         units: u32,
+        ascii: &[u32],
         mut body: impl FnMut(&mut Self, u32),
     ) {
         let (p, end, cp) = (
@@ -227,6 +235,11 @@ impl Fuser {
             self.body.local(ValType::I32),
             self.body.local(ValType::I32),
         );
+        let fast = (src == Simple::Utf8 && !ascii.is_empty()).then(|| {
+            let fast = self.body.local(ValType::I32);
+            self.body.ins().i32_const(1).local_set(fast);
+            fast
+        });
         self.body
             .ins()
             .local_get(ptr)
@@ -242,6 +255,9 @@ impl Fuser {
             .local_get(end)
             .i32_ge_u()
             .br_if(1);
+        if let Some(fast) = fast {
+            self.ascii_chunk(fast, p, end, ascii);
+        }
         match src {
             Simple::Utf8 => self.decode_utf8(p, end, cp),
             Simple::Utf16 => self.decode_utf16(p, end, cp),
@@ -258,8 +274,58 @@ impl Fuser {
                     .local_set(p);
             }
         }
+        if let Some(fast) = fast {
+            self.body
+                .ins()
+                .local_get(cp)
+                .i32_const(0x80)
+                .i32_lt_u()
+                .local_set(fast);
+        }
         body(self, cp);
         self.body.ins().br(0).end().end();
+    }
+
+    /// The ASCII fast path at the top of the UTF-8 decoding loop: when the
+    /// last code point was ASCII (`fast`, so text with no ASCII in it never
+    /// pays for the test) and the next 16 bytes at `p` are all below 0x80,
+    /// they are 16 valid one-byte code points: add 16 to `p` and to every
+    /// counter and continue the loop. Any other chunk falls through to the
+    /// exact byte-wise decoder, so validation is unchanged.
+    fn ascii_chunk(&mut self, fast: u32, p: u32, end: u32, counters: &[u32]) {
+        let m = self.source_memory();
+        let high_bits = i128::from_le_bytes([0x80; 16]);
+        self.body
+            .ins()
+            .local_get(fast)
+            .if_(BlockType::Empty)
+            .local_get(end)
+            .local_get(p)
+            .i32_sub()
+            .i32_const(16)
+            .i32_ge_u()
+            .if_(BlockType::Empty)
+            .local_get(p)
+            .v128_load(mem(m, 0, 0))
+            .v128_const(high_bits)
+            .v128_and()
+            .v128_any_true()
+            .i32_eqz()
+            .if_(BlockType::Empty)
+            .local_get(p)
+            .i32_const(16)
+            .i32_add()
+            .local_set(p);
+        for &counter in counters {
+            self.body
+                .ins()
+                .local_get(counter)
+                .i32_const(16)
+                .i32_add()
+                .local_set(counter);
+        }
+        // Depth 3 is the decoding loop: continue it.
+        self.body.ins().br(3).end().end().end();
     }
 
     /// Decodes one UTF-8 sequence at `p` (before `end`) into `cp`, advancing
