@@ -5,6 +5,8 @@
 //! validates every code point and measures the result in the destination's
 //! encoding, so the destination is allocated once at its exact size; the
 //! second copies (`memory.copy` when the encodings agree) or encodes.
+//! Both passes over UTF-8 take 16 ASCII bytes at a time with one `v128.load`
+//! and leave every other chunk to the exact byte-wise decoder.
 
 use super::Fuser;
 use rivet_descriptor::component::{AbiTrap, StringEncoding};
@@ -135,8 +137,17 @@ impl Fuser {
         for local in [m.utf8_bytes, m.utf16_units, m.or_all] {
             self.body.ins().i32_const(0).local_set(local);
         }
-        let ascii = [m.utf8_bytes, m.utf16_units];
-        self.decode_loop(src, ptr, units, &ascii, |f, cp| {
+        let mut count = |f: &mut Self, _p: u32| {
+            for counter in [m.utf8_bytes, m.utf16_units] {
+                f.body
+                    .ins()
+                    .local_get(counter)
+                    .i32_const(16)
+                    .i32_add()
+                    .local_set(counter);
+            }
+        };
+        self.decode_loop(src, ptr, units, Some(&mut count), |f, cp| {
             let mut ins = f.body.ins();
             // utf8_bytes += 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
             ins.local_get(m.utf8_bytes).i32_const(1).i32_add();
@@ -198,7 +209,8 @@ impl Fuser {
         }
         let cursor = self.body.local(ValType::I32);
         self.body.ins().local_get(new_ptr).local_set(cursor);
-        self.decode_loop(src, ptr, units, &[], |f, cp| match dst {
+        let mut widen = |f: &mut Self, p: u32| f.store_ascii(src_mem, p, dst, dst_mem, cursor);
+        self.decode_loop(src, ptr, units, Some(&mut widen), |f, cp| match dst {
             Simple::Utf8 => f.encode_utf8(dst_mem, cursor, cp),
             Simple::Utf16 => f.encode_utf16(dst_mem, cursor, cp),
             Simple::Latin1 => {
@@ -218,16 +230,15 @@ impl Fuser {
     /// A loop over the code points of the source string; `body` sees each in
     /// local `cp`. Malformed input traps.
     ///
-    /// With a UTF-8 source and non-empty `ascii` counters, runs of 16 ASCII
-    /// bytes skip `body` and add 16 to each counter instead (see
-    /// [`Self::ascii_chunk`]); `body` must then be one that ASCII code points
-    /// affect only by counting them.
+    /// With a UTF-8 source, runs of 16 ASCII bytes at `p` skip `body` and
+    /// run `ascii(p)` instead (see [`Self::ascii_chunk`]), which must do what
+    /// 16 calls of `body` with those code points would.
     fn decode_loop(
         &mut self,
         src: Simple,
         ptr: u32,
         units: u32,
-        ascii: &[u32],
+        ascii: Option<&mut dyn FnMut(&mut Self, u32)>,
         mut body: impl FnMut(&mut Self, u32),
     ) {
         let (p, end, cp) = (
@@ -235,7 +246,8 @@ impl Fuser {
             self.body.local(ValType::I32),
             self.body.local(ValType::I32),
         );
-        let fast = (src == Simple::Utf8 && !ascii.is_empty()).then(|| {
+        let ascii = ascii.filter(|_| src == Simple::Utf8);
+        let fast = ascii.is_some().then(|| {
             let fast = self.body.local(ValType::I32);
             self.body.ins().i32_const(1).local_set(fast);
             fast
@@ -255,7 +267,7 @@ impl Fuser {
             .local_get(end)
             .i32_ge_u()
             .br_if(1);
-        if let Some(fast) = fast {
+        if let (Some(fast), Some(ascii)) = (fast, ascii) {
             self.ascii_chunk(fast, p, end, ascii);
         }
         match src {
@@ -289,10 +301,10 @@ impl Fuser {
     /// The ASCII fast path at the top of the UTF-8 decoding loop: when the
     /// last code point was ASCII (`fast`, so text with no ASCII in it never
     /// pays for the test) and the next 16 bytes at `p` are all below 0x80,
-    /// they are 16 valid one-byte code points: add 16 to `p` and to every
-    /// counter and continue the loop. Any other chunk falls through to the
-    /// exact byte-wise decoder, so validation is unchanged.
-    fn ascii_chunk(&mut self, fast: u32, p: u32, end: u32, counters: &[u32]) {
+    /// they are 16 valid one-byte code points: run `ascii(p)`, add 16 to `p`
+    /// and continue the loop. Any other chunk falls through to the exact
+    /// byte-wise decoder, so validation is unchanged.
+    fn ascii_chunk(&mut self, fast: u32, p: u32, end: u32, ascii: &mut dyn FnMut(&mut Self, u32)) {
         let m = self.source_memory();
         let high_bits = i128::from_le_bytes([0x80; 16]);
         self.body
@@ -311,21 +323,47 @@ impl Fuser {
             .v128_and()
             .v128_any_true()
             .i32_eqz()
-            .if_(BlockType::Empty)
+            .if_(BlockType::Empty);
+        ascii(self, p);
+        self.body
+            .ins()
             .local_get(p)
             .i32_const(16)
             .i32_add()
             .local_set(p);
-        for &counter in counters {
-            self.body
-                .ins()
-                .local_get(counter)
-                .i32_const(16)
-                .i32_add()
-                .local_set(counter);
-        }
         // Depth 3 is the decoding loop: continue it.
         self.body.ins().br(3).end().end().end();
+    }
+
+    /// Stores the 16 ASCII bytes at `p` (in `src_mem`) at `cursor` as Latin-1
+    /// or UTF-16 code units, advancing `cursor`.
+    fn store_ascii(&mut self, src_mem: u32, p: u32, dst: Simple, dst_mem: u32, cursor: u32) {
+        let mut ins = self.body.ins();
+        match dst {
+            Simple::Utf16 => {
+                ins.local_get(cursor)
+                    .local_get(p)
+                    .v128_load(mem(src_mem, 0, 0))
+                    .i16x8_extend_low_i8x16_u()
+                    .v128_store(mem(dst_mem, 0, 0))
+                    .local_get(cursor)
+                    .local_get(p)
+                    .v128_load(mem(src_mem, 0, 0))
+                    .i16x8_extend_high_i8x16_u()
+                    .v128_store(mem(dst_mem, 16, 0));
+            }
+            _ => {
+                ins.local_get(cursor)
+                    .local_get(p)
+                    .v128_load(mem(src_mem, 0, 0))
+                    .v128_store(mem(dst_mem, 0, 0));
+            }
+        }
+        let width = 16 * dst.unit() as i32;
+        ins.local_get(cursor)
+            .i32_const(width)
+            .i32_add()
+            .local_set(cursor);
     }
 
     /// Decodes one UTF-8 sequence at `p` (before `end`) into `cp`, advancing
