@@ -41,6 +41,10 @@ struct Measure {
     or_all: u32,
 }
 
+/// What the UTF-8 decoding loop does for 16 ASCII bytes at a pointer local
+/// instead of running its body 16 times.
+type AsciiRun<'a> = &'a mut dyn FnMut(&mut Fuser, u32);
+
 fn mem(memory: u32, offset: u32, align: u32) -> MemArg {
     MemArg {
         offset: offset.into(),
@@ -238,7 +242,7 @@ impl Fuser {
         src: Simple,
         ptr: u32,
         units: u32,
-        ascii: Option<&mut dyn FnMut(&mut Self, u32)>,
+        ascii: Option<AsciiRun<'_>>,
         mut body: impl FnMut(&mut Self, u32),
     ) {
         let (p, end, cp) = (
