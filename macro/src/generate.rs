@@ -161,11 +161,7 @@ fn handle_method(
     let handle = &types.handles()[r];
     let m = &f.method;
     let ps = params(f);
-    let ts =
-        f.ty.params
-            .iter()
-            .map(|(_, t)| types.param(*t))
-            .collect::<Result<Vec<_>, _>>()?;
+    let ts = param_types(f, |t| types.param(t))?;
     let out = result_type(f, types)?;
     let doc = format!("Calls the export `{}` (as [`{name}::{m}`]).", f.name);
     let func = ident(&snake(func));
@@ -314,6 +310,15 @@ fn params(f: &Func) -> Vec<Ident> {
     f.ty.params.iter().map(|(n, _)| ident(&snake(n))).collect()
 }
 
+/// The Rust type of each parameter, by `map` (owned types for host traits,
+/// borrowing ones for export arguments).
+fn param_types(
+    f: &Func,
+    map: impl Fn(u32) -> Result<TokenStream, String>,
+) -> Result<Vec<TokenStream>, String> {
+    f.ty.params.iter().map(|(_, t)| map(*t)).collect()
+}
+
 fn result_type(f: &Func, types: &Types) -> Result<TokenStream, String> {
     match f.ty.result {
         Some(t) => types.rust(t),
@@ -372,11 +377,7 @@ fn host_trait_def(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
     for f in &h.funcs {
         let m = &f.method;
         let ps = params(f);
-        let ts =
-            f.ty.params
-                .iter()
-                .map(|(_, t)| types.rust(*t))
-                .collect::<Result<Vec<_>, _>>()?;
+        let ts = param_types(f, |t| types.rust(t))?;
         let r = result_type(f, types)?;
         let doc = format!("The import {}.", signature_doc(f, types)?);
         methods.push(quote! {
@@ -418,11 +419,7 @@ fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
         let name = f.name;
         let m = &f.method;
         let ps = params(f);
-        let ts =
-            f.ty.params
-                .iter()
-                .map(|(_, t)| types.rust(*t))
-                .collect::<Result<Vec<_>, _>>()?;
+        let ts = param_types(f, |t| types.rust(t))?;
         let what = ps.iter().map(|p| format!("argument `{p}` of `{name}`"));
         let ret = match f.ty.result {
             Some(_) => quote!(Ok(Some(Lower::lower(&r)))),
@@ -463,11 +460,7 @@ fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
     let name = f.name;
     let m = &f.method;
     let ps = params(f);
-    let ts =
-        f.ty.params
-            .iter()
-            .map(|(_, t)| types.param(*t))
-            .collect::<Result<Vec<_>, _>>()?;
+    let ts = param_types(f, |t| types.param(t))?;
     let r = result_type(f, types)?;
     let lift = match f.ty.result {
         Some(_) => quote! {
