@@ -28,7 +28,10 @@ pub fn collect(plan: &Plan, section: &[u8]) -> Vec<(String, String)> {
     let docs = Package { root: &package };
     let exports = plan.exports.iter().map(|e| (e.name.as_str(), Kind::Export));
     let imports = plan.imports.iter().map(|i| (i.name.as_str(), Kind::Import));
-    let types = plan.type_names.iter().map(|(_, n)| (n.as_str(), Kind::Type));
+    let types = plan
+        .type_names
+        .iter()
+        .map(|(_, n)| (n.as_str(), Kind::Type));
     let resources = plan.resources.iter().map(|r| (r.name.as_str(), Kind::Type));
     let mut out: Vec<(String, String)> = Vec::new();
     let mut add = |name: &str, text: Option<&str>| {
@@ -38,7 +41,11 @@ pub fn collect(plan: &Plan, section: &[u8]) -> Vec<(String, String)> {
             }
         }
     };
-    let items: Vec<(&str, Kind)> = exports.chain(imports).chain(types).chain(resources).collect();
+    let items: Vec<(&str, Kind)> = exports
+        .chain(imports)
+        .chain(types)
+        .chain(resources)
+        .collect();
     for (name, kind) in &items {
         add(name, docs.item(name, *kind));
     }
@@ -213,7 +220,10 @@ mod tests {
         let docs = collect(&plan(), &section(1, V1));
         assert_eq!(get(&docs, "greet"), Some("Greets\nwarmly."));
         assert_eq!(get(&docs, "log"), Some("Logs a line."));
-        assert_eq!(get(&docs, "my:pkg/api@1.0.0#check"), Some("Checks a point."));
+        assert_eq!(
+            get(&docs, "my:pkg/api@1.0.0#check"),
+            Some("Checks a point.")
+        );
         assert_eq!(
             get(&docs, "my:pkg/api@1.0.0#[method]counter.get"),
             Some("The count.")

@@ -863,7 +863,9 @@ impl<'a> Flattener<'_, 'a> {
             .exports
             .iter()
             .filter_map(|(export, item)| match item.ty {
-                ComponentEntityType::Type { created, .. } => Some((format!("{name}#{export}"), created)),
+                ComponentEntityType::Type { created, .. } => {
+                    Some((format!("{name}#{export}"), created))
+                }
                 _ => None,
             })
             .collect();
@@ -905,9 +907,15 @@ impl<'a> Flattener<'_, 'a> {
 
     /// Records what a root export makes callable by the host: functions, and
     /// the functions of exported instances as `name#f` (`name#inner#f` for
-    /// nested instances).
+    /// nested instances). A resource takes the name the root exports it
+    /// under (`name#r`), over one a nested component gave it, as the host
+    /// knows it by that name.
     fn host_export(&mut self, name: &str, def: &Def, offset: usize) -> Result<(), Error> {
         match def {
+            Def::Type(TypeDef::Resource(r)) => {
+                self.plan.resources[*r as usize].name = name.to_string();
+                Ok(())
+            }
             Def::Func(func) => self.export_func(name.to_string(), func, offset),
             Def::Instance(items) => {
                 for (item, def) in items.iter() {
