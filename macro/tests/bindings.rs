@@ -23,14 +23,14 @@ fn generated_api_has_the_documented_shape() {
     // An exported interface's functions are methods of its view, named as
     // in the WIT.
     let _shapes: fn(&Fixture) -> FixtureShapesExports<'_> = Fixture::shapes;
-    type Make = fn(
-        &FixtureShapesExports<'_>,
+    type Make<'v> = fn(
+        &FixtureShapesExports<'v>,
         &mut rivet::Store,
         FixtureVariant0,
         FixtureFlags0,
         &[String],
     ) -> Result<Result<FixtureRecord0, String>, rivet::Trap>;
-    let _make: Make = FixtureShapesExports::make;
+    let _make: Make<'_> = FixtureShapesExports::make;
     type Count = fn(
         &Fixture,
         &mut rivet::Store,
@@ -55,11 +55,11 @@ fn generated_api_has_the_documented_shape() {
     let _new: New = FixtureCounter::new;
     type Add = fn(&FixtureCounter, &Fixture, &mut rivet::Store, u8) -> Result<u8, rivet::Trap>;
     let _add: Add = FixtureCounter::add;
-    type Grouped = fn(
-        &FixtureShapesExports<'_>,
+    type Grouped<'v> = fn(
+        &FixtureShapesExports<'v>,
         &mut rivet::Store,
         FixtureCounter,
         u8,
     ) -> Result<u8, rivet::Trap>;
-    let _grouped: Grouped = FixtureShapesExports::counter_add;
+    let _grouped: Grouped<'_> = FixtureShapesExports::counter_add;
 }
