@@ -568,6 +568,7 @@ impl<'a> Flattener<'_, 'a> {
                 let type_scope = TypeScope {
                     types,
                     resources: &scope.resources,
+                    renames: &self.tree.renames,
                     offset,
                 };
                 let ty = self.interner.func(&mut self.plan, &type_scope, id)?;
@@ -774,6 +775,7 @@ impl<'a> Flattener<'_, 'a> {
         let types = &self.tree.components[scope.def].types;
         let mut exports = Vec::new();
         for (export, item) in types[id].exports.iter() {
+            let export = self.tree.renames.original(export);
             let full = format!("{name}#{export}");
             let def = match item.ty {
                 ComponentEntityType::Func(f) => Def::Func(self.host_func(scope, full, f, offset)?),
@@ -795,7 +797,7 @@ impl<'a> Flattener<'_, 'a> {
                     ))
                 }
             };
-            exports.push((export.clone(), def));
+            exports.push((export.to_string(), def));
         }
         Ok(Rc::new(exports))
     }
@@ -811,6 +813,7 @@ impl<'a> Flattener<'_, 'a> {
         let type_scope = TypeScope {
             types: &self.tree.components[scope.def].types,
             resources: &scope.resources,
+            renames: &self.tree.renames,
             offset,
         };
         let ty = self.interner.func(&mut self.plan, &type_scope, id)?;
@@ -867,6 +870,7 @@ impl<'a> Flattener<'_, 'a> {
         let type_scope = TypeScope {
             types,
             resources: &scope.resources,
+            renames: &self.tree.renames,
             offset,
         };
         let value = ComponentValType::Type(id);
