@@ -185,7 +185,7 @@ fn fresh_spelling(wasm: &[u8], len: usize, renames: &Renames) -> Option<String> 
             }
         }
         let word = String::from_utf8(word).ok()?;
-        let unused = find(wasm, &word.as_bytes()[..]).is_none();
+        let unused = find(wasm, word.as_bytes()).is_none();
         let new = renames.0.iter().all(|(s, _)| *s != word);
         (unused && new).then_some(word)
     })
