@@ -76,7 +76,7 @@ pub fn run(args: &[String]) -> Result<(), Error> {
     } else {
         rivet_build::compile_module(&wasm, &options)
     }
-    .map_err(|e| locate(e, &input, &composed))?;
+    .map_err(|e| locate(e, &input, &wasm, &composed))?;
     std::fs::write(&output, object)
         .map_err(|e| Error::msg(format!("writing {}: {e}", output.display())))?;
     println!(

@@ -27,8 +27,8 @@ pub fn run(args: &[String]) -> Result<(), Error> {
             Error::msg("inspect: not a component (core modules have no plan)").in_file(&input),
         );
     }
-    let tree = decode::decode(&wasm, true).map_err(|e| locate(e, &input, &composed))?;
-    let flat = flatten::flatten(&tree).map_err(|e| locate(e, &input, &composed))?;
+    let tree = decode::decode(&wasm, true).map_err(|e| locate(e, &input, &wasm, &composed))?;
+    let flat = flatten::flatten(&tree).map_err(|e| locate(e, &input, &wasm, &composed))?;
     print!("{}", describe_plan(&flat.plan));
     let bytes: Vec<&[u8]> = flat.modules.iter().map(|m| &*m.wasm).collect();
     for (i, targets) in direct::targets(&flat.plan, &bytes)?.iter().enumerate() {

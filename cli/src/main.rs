@@ -64,10 +64,11 @@ pub(crate) fn read_input(
 }
 
 /// Maps an error in a composition back to its input, else names `input`.
-pub(crate) fn locate(e: Error, input: &Path, composed: &Option<Composed>) -> Error {
+/// `wasm` is what was compiled: `input`'s bytes, or their composition.
+pub(crate) fn locate(e: Error, input: &Path, wasm: &[u8], composed: &Option<Composed>) -> Error {
     let e = match composed {
         Some(c) => c.locate(e),
-        None => e,
+        None => e.within(wasm),
     };
     match e.file {
         Some(_) => e,

@@ -136,14 +136,26 @@ fn start_error(payload: &Payload<'_>, e: wasmparser::BinaryReaderError) -> Error
 ///   of them spelt anew, the names in the validator's types mapped back.
 pub fn decode(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
     let cancellable = super::precheck::cancellable_immediates(wasm);
-    let mut checked = wasm.to_vec();
+    let Some(&first) = cancellable.first() else {
+        return decode_renaming(wasm, multi_memory);
+    };
+    let mut cleared = wasm.to_vec();
     for &at in &cancellable {
-        checked[at] = 0;
+        cleared[at] = 0;
     }
+    decode_renaming(&cleared, multi_memory)?;
+    Err(async_error(first))
+}
+
+/// [`decode`] of bytes without `cancellable` flags: until wasmparser's only
+/// objection is a conflict between names the spec tells apart, one of them
+/// is spelt anew in the copy it validates.
+fn decode_renaming(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
+    let mut checked = wasm.to_vec();
     let mut renames = Renames::default();
-    let tree = loop {
+    loop {
         match decode_checked(wasm, &checked, multi_memory) {
-            Ok(tree) => break tree,
+            Ok(tree) => return Ok(Tree { renames, ..tree }),
             Err(mut e) => {
                 let retry = renames.has_room()
                     && super::precheck::false_conflict(&e.message)
@@ -155,10 +167,6 @@ pub fn decode(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
                 }
             }
         }
-    };
-    match cancellable.first() {
-        Some(&first) => Err(async_error(first)),
-        None => Ok(Tree { renames, ..tree }),
     }
 }
 
