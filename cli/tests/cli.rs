@@ -103,29 +103,22 @@ fn errors_are_reported_with_the_file() {
     assert!(text(&out.stderr).contains("guard or explicit"));
 }
 
-/// A script with a passing and a failing assertion on the same component.
-const SCRIPT: &str = r#"
-(component $c
-  (core module $m (func (export "add") (param i32 i32) (result i32)
-    (i32.add (local.get 0) (local.get 1))))
-  (core instance $i (instantiate $m))
-  (func (export "add") (param "a" u32) (param "b" u32) (result u32)
-    (canon lift (core func $i "add"))))
-(assert_return (invoke "add" (u32.const 2) (u32.const 3)) (u32.const 5))
-"#;
+/// A script: the `add` plug as a component, and one assertion on it.
+fn script(expected: u32) -> String {
+    format!("{ADD}\n(assert_return (invoke \"add\" (u32.const 2) (u32.const 3)) (u32.const {expected}))\n")
+}
 
 #[test]
 fn wast_runs_scripts_and_fails_on_a_failed_directive() {
     let dir = temp_dir("wast");
     let good = dir.join("good.wast");
-    std::fs::write(&good, SCRIPT).unwrap();
+    std::fs::write(&good, script(5)).unwrap();
     let out = rivet(&["wast", "--bounds", "guard", good.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
     let bad = dir.join("bad.wast");
-    let wrong = SCRIPT.replace("(u32.const 5))", "(u32.const 6))");
-    std::fs::write(&bad, wrong).unwrap();
+    std::fs::write(&bad, script(6)).unwrap();
     let out = rivet(&["wast", bad.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
