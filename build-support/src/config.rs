@@ -195,7 +195,7 @@ impl Config {
         };
         let (object, plan) = compile_with_plan(&wasm, &options).map_err(|e| match &composed {
             Some(c) => c.locate(e),
-            None => e,
+            None => e.within(&wasm),
         })?;
         let object_path = env.out_dir.join(format!("{symbol}.o"));
         write(&object_path, &object)?;

@@ -540,6 +540,48 @@ fn spec_binary_rules_wasmparser_lacks() {
     assert!(!err.message.contains(ASYNC_UNSUPPORTED), "{err}");
 }
 
+/// `a1` and `a-1` are distinct names (`Explainer.md`, "Name Uniqueness");
+/// wasmparser 0.263 alone takes them as one. The plan keeps both spellings,
+/// for instance exports, parameters and record fields alike.
+#[test]
+fn names_only_hyphens_tell_apart_stay_distinct() {
+    let (p, _) = plan(
+        r#"(component
+             (type $r (record (field "x1" u32) (field "x-1" u32)))
+             (import "i" (instance $i
+               (export "r" (type $rr (eq $r)))
+               (export "a1" (func (param "p1" u32) (param "p-1" u32)))
+               (export "a-1" (func (param "v" $rr)))))
+             (alias export $i "a1" (func $a1))
+             (alias export $i "a-1" (func $a_1))
+             (core func (canon lower (func $a1)))
+             (core func (canon lower (func $a_1))))"#,
+    )
+    .unwrap();
+    let names: Vec<_> = p.imports.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["i#a1", "i#a-1"]);
+    let params: Vec<_> = p.func_types[p.imports[0].ty as usize]
+        .params
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(params, ["p1", "p-1"]);
+    let fields = p.types.iter().find_map(|t| match t {
+        ValueType::Record(fields) => {
+            Some(fields.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
+        }
+        _ => None,
+    });
+    assert_eq!(fields.unwrap(), ["x1", "x-1"]);
+    // Names the spec does call equal still conflict, with the names as written.
+    let err = plan(r#"(component (import "a-b" (func)) (import "A-B" (func)))"#).unwrap_err();
+    assert!(
+        err.message
+            .contains("`A-B` conflicts with previous name `a-b`"),
+        "{err}"
+    );
+}
+
 const NESTED: &str = r#"
 (component
   (import "wasi:io/x@0.2.0" (instance $io (export "get" (func (result u32)))))

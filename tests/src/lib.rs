@@ -12,7 +12,8 @@
 //! * [`values`] and [`traps`] check results, [`component_values`] those of
 //!   component exports; [`spectest`] is the host module;
 //!   [`report`] formats output; [`ratchet`] tracks files that must keep passing;
-//!   [`suites`] selects the files the conformance gate runs.
+//!   [`suites`] selects the files the conformance gate runs; [`wast_command`]
+//!   is `rivet wast`.
 
 pub mod component_values;
 pub mod loader;
@@ -27,6 +28,7 @@ pub mod spectest;
 pub mod suites;
 pub mod traps;
 pub mod values;
+pub mod wast_command;
 
 /// The text of a caught panic's payload.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -8,6 +8,7 @@
 //! often as they are instantiated without parsing again.
 
 use super::async_error;
+pub use super::precheck::Renames;
 use crate::Error;
 use wasmparser::types::Types;
 use wasmparser::{
@@ -52,6 +53,9 @@ pub struct Tree<'a> {
     /// The root's `package-docs` custom section (WIT docs, see
     /// [`super::docs`]), if it has one.
     pub docs: Option<&'a [u8]>,
+    /// Names the validator saw spelt anew: names read from
+    /// [`ComponentDef::types`] go through [`Renames::original`].
+    pub renames: Renames,
 }
 
 impl Tree<'_> {
@@ -128,24 +132,56 @@ fn start_error(payload: &Payload<'_>, e: wasmparser::BinaryReaderError) -> Error
 
 /// Validates `wasm` as a component and records its definitions.
 ///
-/// A `cancellable` immediate (valid per `Binary.md`, unreadable for wasmparser
-/// 0.263, see [`super::precheck`]) only occurs on async builtins: the component
-/// is validated with the flags cleared and, when valid, refused as async.
+/// Where wasmparser 0.263 reads the spec differently (see [`super::precheck`]),
+/// it validates a copy of the same length with the difference undone, while
+/// the definitions are read from `wasm` itself:
+/// - a `cancellable` immediate only occurs on async builtins: the component is
+///   validated with the flags cleared and, when valid, refused as async;
+/// - names that only the spec tells apart (`a1`, `a-1`) are validated with one
+///   of them spelt anew, the names in the validator's types mapped back.
 pub fn decode(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
     let cancellable = super::precheck::cancellable_immediates(wasm);
     let Some(&first) = cancellable.first() else {
-        return decode_checked(wasm, multi_memory);
+        return decode_renaming(wasm, multi_memory);
     };
     let mut cleared = wasm.to_vec();
     for &at in &cancellable {
         cleared[at] = 0;
     }
-    decode_checked(&cleared, multi_memory)?;
+    decode_renaming(&cleared, multi_memory)?;
     Err(async_error(first))
 }
 
-/// [`decode`] for bytes wasmparser reads as the spec says.
-fn decode_checked(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
+/// [`decode`] of bytes without `cancellable` flags: until wasmparser's only
+/// objection is a conflict between names the spec tells apart, one of them
+/// is spelt anew in the copy it validates.
+fn decode_renaming(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
+    let mut checked = wasm.to_vec();
+    let mut renames = Renames::default();
+    loop {
+        match decode_checked(wasm, &checked, multi_memory) {
+            Ok(tree) => return Ok(Tree { renames, ..tree }),
+            Err(mut e) => {
+                let retry = renames.has_room()
+                    && super::precheck::false_conflict(&e.message)
+                        .and_then(|name| super::precheck::rename(&mut checked, &name, &mut renames))
+                        .is_some();
+                if !retry {
+                    e.message = renames.restore(&e.message);
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// [`decode`] once: the validator reads `checked`, the decoder `wasm` (the
+/// same length, the same structure).
+fn decode_checked<'a>(
+    wasm: &'a [u8],
+    checked: &[u8],
+    multi_memory: bool,
+) -> Result<Tree<'a>, Error> {
     if !super::is_component(wasm) {
         return Err(Error::at(
             0,
@@ -155,11 +191,9 @@ fn decode_checked(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
     let features = features(multi_memory);
     let mut validator = Validator::new_with_features(features);
     let mut allocs = FuncValidatorAllocations::default();
-    let mut parser = Parser::new(0);
-    parser.set_features(features);
     let mut d = Decoder::default();
-    for payload in parser.parse_all(wasm) {
-        let payload = payload?;
+    for (seen, payload) in parse(checked, features).zip(parse(wasm, features)) {
+        let (seen, payload) = (seen?, payload?);
         if let Payload::ModuleSection {
             unchecked_range, ..
         } = &payload
@@ -170,8 +204,8 @@ fn decode_checked(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
             }
         }
         match validator
-            .payload(&payload)
-            .map_err(|e| start_error(&payload, e))?
+            .payload(&seen)
+            .map_err(|e| start_error(&seen, e))?
         {
             // Bodies were validated with the module, under the core features.
             ValidPayload::Func(..) => {}
@@ -193,7 +227,18 @@ fn decode_checked(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
         components: d.components,
         modules: d.modules,
         docs: d.docs,
+        renames: Renames::default(),
     })
+}
+
+/// Every payload of `wasm`, nested ones included.
+fn parse(
+    wasm: &[u8],
+    features: WasmFeatures,
+) -> impl Iterator<Item = wasmparser::Result<Payload<'_>>> {
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    parser.parse_all(wasm)
 }
 
 /// Validates a nested core module (at `offset` in the component) with the

@@ -568,6 +568,7 @@ impl<'a> Flattener<'_, 'a> {
                 let type_scope = TypeScope {
                     types,
                     resources: &scope.resources,
+                    renames: &self.tree.renames,
                     offset,
                 };
                 let ty = self.interner.func(&mut self.plan, &type_scope, id)?;
@@ -774,6 +775,7 @@ impl<'a> Flattener<'_, 'a> {
         let types = &self.tree.components[scope.def].types;
         let mut exports = Vec::new();
         for (export, item) in types[id].exports.iter() {
+            let export = self.tree.renames.original(export);
             let full = format!("{name}#{export}");
             let def = match item.ty {
                 ComponentEntityType::Func(f) => Def::Func(self.host_func(scope, full, f, offset)?),
@@ -795,7 +797,7 @@ impl<'a> Flattener<'_, 'a> {
                     ))
                 }
             };
-            exports.push((export.clone(), def));
+            exports.push((export.to_string(), def));
         }
         Ok(Rc::new(exports))
     }
@@ -811,6 +813,7 @@ impl<'a> Flattener<'_, 'a> {
         let type_scope = TypeScope {
             types: &self.tree.components[scope.def].types,
             resources: &scope.resources,
+            renames: &self.tree.renames,
             offset,
         };
         let ty = self.interner.func(&mut self.plan, &type_scope, id)?;
@@ -851,9 +854,11 @@ impl<'a> Flattener<'_, 'a> {
 
     /// Records the WIT names of the types an instance the root exports as
     /// `name` exports in its type (`name#point`): the types declared in an
-    /// exported interface.
+    /// exported interface. (A name the validator saw spelt anew is not found:
+    /// its types keep numbered names, which only costs the courtesy.)
     fn name_instance_types(&mut self, scope: &Scope, name: &str, offset: usize) {
-        let types = &self.tree.components[scope.def].types;
+        let tree = self.tree;
+        let types = &tree.components[scope.def].types;
         let Some(ComponentEntityType::Instance(id)) =
             types.component_item_for_export(name).map(|item| item.ty)
         else {
@@ -864,6 +869,7 @@ impl<'a> Flattener<'_, 'a> {
             .iter()
             .filter_map(|(export, item)| match item.ty {
                 ComponentEntityType::Type { created, .. } => {
+                    let export = tree.renames.original(export);
                     Some((format!("{name}#{export}"), created))
                 }
                 _ => None,
@@ -895,6 +901,7 @@ impl<'a> Flattener<'_, 'a> {
         let type_scope = TypeScope {
             types,
             resources: &scope.resources,
+            renames: &self.tree.renames,
             offset,
         };
         let value = ComponentValType::Type(id);

@@ -9,8 +9,18 @@
 //! there. [`cancellable_immediates`] finds every `0x01` immediate so that the
 //! decoder can have wasmparser validate the same component with the flag
 //! cleared: the verdict on everything else is then wasmparser's.
+//!
+//! Name uniqueness: `Explainer.md` ("Name Uniqueness") canonicalizes names by
+//! lowercasing them and stripping annotations, so `a1` and `a-1` are distinct;
+//! wasmparser 0.263 also drops every hyphen and reports them as conflicting.
+//! [`false_conflict`] recognises such a verdict and [`rename`] gives one of the
+//! two names a fresh spelling of the same length (every occurrence, so
+//! references stay consistent) in the bytes wasmparser validates; the decoder
+//! keeps reading names from the original bytes and maps the validator's
+//! spellings back ([`Renames`]).
 
-use wasmparser::{BinaryReader, CanonicalFunction};
+use std::ops::Range;
+use wasmparser::{BinaryReader, CanonicalFunction, Parser, Payload};
 
 /// Section ids of the component binary format that matter here.
 const COMPONENT_SECTION: u8 = 4;
@@ -80,6 +90,127 @@ fn scan_canonicals(data: &[u8], offset: usize, found: &mut Vec<usize>) -> wasmpa
     Ok(())
 }
 
+/// How many names one component may need renamed before Rivet gives up and
+/// reports wasmparser's verdict.
+const MAX_RENAMES: usize = 64;
+
+/// Names given a fresh spelling for wasmparser: `(spelling, original)`.
+#[derive(Default, Debug)]
+pub struct Renames(Vec<(String, String)>);
+
+impl Renames {
+    /// The name a spelling the validator saw stands for.
+    pub fn original<'n>(&'n self, name: &'n str) -> &'n str {
+        self.0
+            .iter()
+            .find(|(spelling, _)| spelling == name)
+            .map_or(name, |(_, original)| original.as_str())
+    }
+
+    /// `message` with every fresh spelling put back to the original name.
+    pub fn restore(&self, message: &str) -> String {
+        self.0
+            .iter()
+            .fold(message.to_string(), |m, (spelling, original)| {
+                m.replace(&format!("`{spelling}`"), &format!("`{original}`"))
+            })
+    }
+
+    /// Whether another rename may be tried.
+    pub fn has_room(&self) -> bool {
+        self.0.len() < MAX_RENAMES
+    }
+}
+
+/// The name a wasmparser uniqueness error complains about, when the spec's
+/// rule says it does not conflict with the previous one. Only plain kebab
+/// labels (`a-1`, a field, a case) are considered; every other verdict stands.
+pub fn false_conflict(message: &str) -> Option<String> {
+    let (before, after) = message.split_once("` conflicts with previous ")?;
+    let name = before.rsplit_once('`')?.1;
+    let prev = after.split('`').nth(1)?;
+    let plain = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    (plain(name) && plain(prev) && !name.eq_ignore_ascii_case(prev)).then(|| name.to_string())
+}
+
+/// Gives `name` a fresh spelling of the same length everywhere in `wasm`
+/// outside core modules, and records it. `None` when no occurrence was found
+/// or no fresh spelling exists.
+pub fn rename(wasm: &mut [u8], name: &str, renames: &mut Renames) -> Option<()> {
+    let needle = length_prefixed(name);
+    let modules = module_ranges(wasm);
+    let spelling = fresh_spelling(wasm, name.len(), renames)?;
+    let mut found = false;
+    let mut at = 0;
+    while let Some(i) = find(&wasm[at..], &needle).map(|i| i + at) {
+        at = i + needle.len();
+        if modules.iter().any(|m| m.contains(&i)) {
+            continue;
+        }
+        wasm[i + needle.len() - name.len()..at].copy_from_slice(spelling.as_bytes());
+        found = true;
+    }
+    // A spelling of an earlier rename may need another: map it to the source.
+    let original = renames.original(name).to_string();
+    found.then(|| renames.0.push((spelling, original)))
+}
+
+/// A name as the binary format stores it: LEB128 length, then the bytes.
+fn length_prefixed(name: &str) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut len = name.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        bytes.push(if len == 0 { byte } else { byte | 0x80 });
+        if len == 0 {
+            break;
+        }
+    }
+    bytes.extend_from_slice(name.as_bytes());
+    bytes
+}
+
+/// A lowercase word of `len` letters that occurs nowhere in `wasm` as a name,
+/// nor hyphen-insensitively equals a spelling already used.
+fn fresh_spelling(wasm: &[u8], len: usize, renames: &Renames) -> Option<String> {
+    (0u64..10_000).find_map(|n| {
+        let mut word: Vec<u8> = (0..len).map(|_| b'q').collect();
+        let mut k = n;
+        for slot in word.iter_mut().rev() {
+            *slot = b'a' + (k % 26) as u8;
+            k /= 26;
+            if k == 0 {
+                break;
+            }
+        }
+        let word = String::from_utf8(word).ok()?;
+        let unused = find(wasm, word.as_bytes()).is_none();
+        let new = renames.0.iter().all(|(s, _)| *s != word);
+        (unused && new).then_some(word)
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Byte ranges of the core modules nested anywhere in the component: their
+/// names are not component names and their code must stay as it is.
+fn module_ranges(wasm: &[u8]) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(Payload::ModuleSection {
+                unchecked_range, ..
+            }) => ranges.push(unchecked_range.start as usize..unchecked_range.end as usize),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    ranges
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +247,46 @@ mod tests {
         );
         assert!(cancellable_immediates(&wasm[..wasm.len() - 1]).is_empty());
         assert!(cancellable_immediates(b"\0asm").is_empty());
+    }
+
+    #[test]
+    fn only_hyphen_differences_are_false_conflicts() {
+        let msg = |a: &str, b: &str| {
+            format!("import name `{a}` conflicts with previous name `{b}` (at offset 0x10)")
+        };
+        assert_eq!(false_conflict(&msg("a-1", "a1")).as_deref(), Some("a-1"));
+        assert_eq!(
+            false_conflict("record field name `x-y` conflicts with previous field name `xy`")
+                .as_deref(),
+            Some("x-y")
+        );
+        assert_eq!(false_conflict(&msg("A", "a")), None);
+        assert_eq!(false_conflict(&msg("foo-BAR", "FOO-bar")), None);
+        assert_eq!(false_conflict(&msg("[method]r.a-1", "[method]r.a1")), None);
+        assert_eq!(false_conflict("type mismatch"), None);
+    }
+
+    #[test]
+    fn renames_every_component_occurrence_outside_modules() {
+        let module = b"\0asm\x01\0\0\0\0\x04\x03a-1";
+        let mut wasm = b"\0asm\x0d\0\x01\0\0\x04\x03a-1".to_vec();
+        wasm.extend([1, module.len() as u8]);
+        wasm.extend(module);
+        wasm.extend(b"\0\x04\x03a-1");
+        let mut renames = Renames::default();
+        rename(&mut wasm, "a-1", &mut renames).unwrap();
+        let spelling = renames.0[0].0.clone();
+        assert_eq!(spelling.len(), 3);
+        assert!(spelling.bytes().all(|b| b.is_ascii_lowercase()));
+        let text = String::from_utf8_lossy(&wasm);
+        assert_eq!(text.matches(&spelling).count(), 2);
+        assert_eq!(text.matches("a-1").count(), 1, "the module's bytes stay");
+        assert_eq!(renames.original(&spelling), "a-1");
+        assert_eq!(renames.original("other"), "other");
+        assert_eq!(
+            renames.restore(&format!("name `{spelling}` is bad")),
+            "name `a-1` is bad"
+        );
+        assert!(rename(&mut wasm, "zz-9", &mut renames).is_none());
     }
 }

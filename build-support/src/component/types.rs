@@ -2,6 +2,7 @@
 //! interned [`ValueType`]s and [`ComponentFuncType`]s.
 
 use super::async_error;
+use super::decode::Renames;
 use crate::Error;
 use rivet_descriptor::component::{Component, ComponentFuncType, ValueType};
 use std::collections::HashMap;
@@ -24,8 +25,17 @@ pub struct Interner {
 pub struct TypeScope<'t> {
     pub types: &'t Types,
     pub resources: &'t HashMap<ResourceId, u32>,
+    /// Names the validator saw spelt anew.
+    pub renames: &'t Renames,
     /// Where the type is used, for errors.
     pub offset: usize,
+}
+
+impl TypeScope<'_> {
+    /// A name from the validator's types, as the component spells it.
+    fn name(&self, name: &str) -> String {
+        self.renames.original(name).to_string()
+    }
 }
 
 impl Interner {
@@ -42,7 +52,7 @@ impl Interner {
         }
         let mut params = Vec::with_capacity(ty.params.len());
         for (name, param) in ty.params.iter() {
-            params.push((name.to_string(), self.value(plan, scope, param)?));
+            params.push((scope.name(name), self.value(plan, scope, param)?));
         }
         let result = match &ty.result {
             Some(t) => Some(self.value(plan, scope, t)?),
@@ -73,20 +83,21 @@ impl Interner {
         ty: &ComponentDefinedType,
     ) -> Result<ValueType, Error> {
         let mut value = |t: &ComponentValType| self.value(plan, scope, t);
+        let name = |n: &str| scope.name(n);
         Ok(match ty {
             ComponentDefinedType::Primitive(p) => primitive(*p, scope.offset)?,
             ComponentDefinedType::Record(r) => ValueType::Record(
                 r.fields
                     .iter()
-                    .map(|(name, t)| Ok((name.to_string(), value(t)?)))
+                    .map(|(n, t)| Ok((name(n), value(t)?)))
                     .collect::<Result<_, Error>>()?,
             ),
             ComponentDefinedType::Variant(v) => ValueType::Variant(
                 v.cases
                     .iter()
-                    .map(|(name, case)| {
+                    .map(|(n, case)| {
                         let payload = case.ty.as_ref().map(&mut value).transpose()?;
-                        Ok((name.to_string(), payload))
+                        Ok((name(n), payload))
                     })
                     .collect::<Result<_, Error>>()?,
             ),
@@ -95,10 +106,10 @@ impl Interner {
                 ValueType::Tuple(t.types.iter().map(value).collect::<Result<_, _>>()?)
             }
             ComponentDefinedType::Flags(names) => {
-                ValueType::Flags(names.iter().map(|n| n.to_string()).collect())
+                ValueType::Flags(names.iter().map(|n| name(n)).collect())
             }
             ComponentDefinedType::Enum(names) => {
-                ValueType::Enum(names.iter().map(|n| n.to_string()).collect())
+                ValueType::Enum(names.iter().map(|n| name(n)).collect())
             }
             ComponentDefinedType::Option { ty, .. } => ValueType::Option(value(ty)?),
             ComponentDefinedType::Result { ok, err, .. } => ValueType::Result {

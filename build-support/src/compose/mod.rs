@@ -70,6 +70,7 @@ impl Composed {
         if let Some((path, range)) = self.embedded.iter().find(|(_, r)| r.contains(&offset)) {
             e.offset = Some(offset - range.start);
             e.file = Some(path.clone());
+            return e.within(&self.wasm[range.clone()]);
         }
         e
     }

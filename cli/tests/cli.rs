@@ -1,5 +1,6 @@
 //! Runs the `rivet` binary on a small component: compile writes an object with
-//! the component's descriptor symbol, inspect prints the plan and the adapters.
+//! the component's descriptor symbol, inspect prints the plan and the adapters,
+//! wast runs a script and says which directive failed.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -100,8 +101,34 @@ fn errors_are_reported_with_the_file() {
     assert!(stderr.contains("bad.wasm: at offset"), "{stderr}");
     let out = rivet(&["compile", "--bounds", "sometimes"]);
     assert!(text(&out.stderr).contains("guard or explicit"));
-    let out = rivet(&["wast", "x.wast"]);
-    assert!(text(&out.stderr).contains("rivet-wast"));
+}
+
+/// A script: the `add` plug as a component, and one assertion on it.
+fn script(expected: u32) -> String {
+    format!("{ADD}\n(assert_return (invoke \"add\" (u32.const 2) (u32.const 3)) (u32.const {expected}))\n")
+}
+
+#[test]
+fn wast_runs_scripts_and_fails_on_a_failed_directive() {
+    let dir = temp_dir("wast");
+    let good = dir.join("good.wast");
+    std::fs::write(&good, script(5)).unwrap();
+    let out = rivet(&["wast", "--bounds", "guard", good.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+    let bad = dir.join("bad.wast");
+    std::fs::write(&bad, script(6)).unwrap();
+    let out = rivet(&["wast", bad.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("2 passed, 2 failed") && stdout.contains("bad.wast:8 [explicit]"),
+        "both bounds modes: {stdout}"
+    );
+    let out = rivet(&["wast"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no files given"));
 }
 
 /// A component whose `twice` calls an imported `add`: the socket for `--plug`.

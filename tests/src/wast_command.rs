@@ -1,16 +1,19 @@
-//! `rivet-wast FILE...`: runs spec scripts through the Rivet pipeline and reports
-//! each file and the directive totals; exits non-zero if any directive failed.
+//! `rivet wast FILE...` (the `rivet` command of crate `rivet-cli`): runs spec
+//! scripts through the Rivet pipeline and reports each file and the directive
+//! totals; exits non-zero if any directive failed. It lives here, beside the
+//! runner, so that the command stays a thin dispatcher.
 
+use crate::pipeline::Pipeline;
+use crate::report::{format_file, Totals};
+use crate::runner::run_files;
 use rivet::BoundsMode;
-use rivet_tests::pipeline::Pipeline;
-use rivet_tests::report::{format_file, Totals};
-use rivet_tests::runner::run_files;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-const USAGE: &str = "usage: rivet-wast [--bounds guard|explicit|both] [--verbose] FILE...";
+/// The synopsis of the command.
+pub const USAGE: &str = "rivet wast [--bounds guard|explicit|both] [--verbose] FILE...";
 
 struct Args {
     modes: Vec<BoundsMode>,
@@ -47,14 +50,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(parsed)
 }
 
-fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+/// Runs the command on its arguments (those after `wast`); the exit code is 2
+/// for a usage error, 1 when a directive failed.
+pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
+    let args = match parse_args(args) {
         Ok(args) => args,
         Err(e) => {
             if !e.is_empty() {
-                eprintln!("rivet-wast: {e}");
+                eprintln!("rivet wast: {e}");
             }
-            eprintln!("{USAGE}");
+            eprintln!("usage: {USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -63,7 +68,7 @@ fn main() -> ExitCode {
     let pipeline = match Pipeline::new(1) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("rivet-wast: creating the temporary directory: {e}");
+            eprintln!("rivet wast: creating the temporary directory: {e}");
             return ExitCode::from(2);
         }
     };

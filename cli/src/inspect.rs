@@ -1,0 +1,124 @@
+//! `rivet inspect`: the flattened plan, the direct calls and the generated
+//! adapter modules of a component, for reading what the compiler made of it.
+
+use crate::{locate, read_input, USAGE};
+use rivet_build::component::{decode, direct, flatten};
+use rivet_build::Error;
+use rivet_descriptor::component::{Component as Plan, CoreDef, Step};
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+/// Runs `rivet inspect` on its arguments.
+pub fn run(args: &[String]) -> Result<(), Error> {
+    let (input, plugs) = match args {
+        [input, rest @ ..] if rest.len() % 2 == 0 && rest.chunks(2).all(|p| p[0] == "--plug") => {
+            let plugs: Vec<PathBuf> = rest.chunks(2).map(|p| PathBuf::from(&p[1])).collect();
+            (PathBuf::from(input), plugs)
+        }
+        _ => {
+            return Err(Error::msg(format!(
+                "inspect takes one file and --plug options\n{USAGE}"
+            )))
+        }
+    };
+    let (wasm, composed) = read_input(&input, &plugs)?;
+    if !rivet_build::is_component(&wasm) {
+        return Err(
+            Error::msg("inspect: not a component (core modules have no plan)").in_file(&input),
+        );
+    }
+    let tree = decode::decode(&wasm, true).map_err(|e| locate(e, &input, &wasm, &composed))?;
+    let flat = flatten::flatten(&tree).map_err(|e| locate(e, &input, &wasm, &composed))?;
+    print!("{}", describe_plan(&flat.plan));
+    let bytes: Vec<&[u8]> = flat.modules.iter().map(|m| &*m.wasm).collect();
+    for (i, targets) in direct::targets(&flat.plan, &bytes)?.iter().enumerate() {
+        for (f, t) in targets.iter().enumerate() {
+            if let Some(t) = t {
+                println!(
+                    "direct call: module {i} import function {f} -> module {} function {}",
+                    t.module, t.func
+                );
+            }
+        }
+    }
+    for (i, m) in flat.modules.iter().enumerate() {
+        match &m.wasm {
+            Cow::Borrowed(_) => println!("module {i}: guest module at offset {:#x}", m.offset),
+            Cow::Owned(bytes) => {
+                let text = wasmprinter::print_bytes(bytes)
+                    .map_err(|e| Error::msg(format!("printing adapter module {i}: {e}")))?;
+                let instance = flat
+                    .plan
+                    .steps
+                    .iter()
+                    .position(|Step::Instantiate { module, .. }| *module as usize == i);
+                let adapters = text.matches("(export ").count();
+                let at = instance.map_or(String::new(), |s| format!(", core instance {s}"));
+                println!("module {i}: generated adapter module ({adapters} adapters{at})\n{text}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The plan, one line per item, in the order the runtime uses it.
+fn describe_plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    for (i, imp) in plan.imports.iter().enumerate() {
+        let ty = func_type(plan, imp.ty);
+        out += &format!("import {i}: {} {ty}\n", imp.name);
+    }
+    for (i, l) in plan.host_lowers.iter().enumerate() {
+        out += &format!(
+            "lower {i}: import {} into component instance {}\n",
+            l.import, l.instance
+        );
+    }
+    for (i, Step::Instantiate { module, args }) in plan.steps.iter().enumerate() {
+        let args: Vec<String> = args.iter().map(core_def).collect();
+        out += &format!("core instance {i}: module {module} ({})\n", args.join(", "));
+    }
+    for (i, l) in plan.lifts.iter().enumerate() {
+        out += &format!(
+            "lift {i}: {} as {} in component instance {}\n",
+            core_def(&l.func),
+            func_type(plan, l.ty),
+            l.instance
+        );
+    }
+    for e in &plan.exports {
+        out += &format!("export {}: lift {}\n", e.name, e.lift);
+    }
+    out
+}
+
+/// A function type, with its value types as the plan's type indices.
+fn func_type(plan: &Plan, ty: u32) -> String {
+    let Some(f) = plan.func_types.get(ty as usize) else {
+        return format!("<bad type {ty}>");
+    };
+    let params: Vec<String> = f
+        .params
+        .iter()
+        .map(|(n, t)| format!("{n}: {}", value_type(plan, *t)))
+        .collect();
+    match f.result {
+        Some(r) => format!("func({}) -> {}", params.join(", "), value_type(plan, r)),
+        None => format!("func({})", params.join(", ")),
+    }
+}
+
+fn value_type(plan: &Plan, t: u32) -> String {
+    match plan.types.get(t as usize) {
+        Some(v) => format!("{v:?}").to_lowercase(),
+        None => format!("<bad type {t}>"),
+    }
+}
+
+fn core_def(d: &CoreDef) -> String {
+    match d {
+        CoreDef::Export { instance, name } => format!("core instance {instance} \"{name}\""),
+        CoreDef::HostLower(i) => format!("lower {i}"),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,77 @@
+//! `rivet`: compile, inspect and test WebAssembly from the command line,
+//! outside a build script. A crate of its own because it joins the compiler
+//! (`rivet-build`) and the conformance runner (`rivet-tests`), which depends on
+//! the compiler itself.
+
+mod compile;
+mod inspect;
+
+use rivet_build::compose::{compose_files, Composed};
+use rivet_build::config::read_wasm;
+use rivet_build::Error;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  rivet compile FILE.wasm|FILE.wat -o OUT.o [--bounds guard|explicit] [--target TRIPLE] [--name NAME] [--plug PLUG]...
+      Compiles a core module or a component to a relocatable object. The descriptor
+      symbol is rivet_component_NAME (components) or rivet_unit (modules); NAME
+      defaults to the file's stem.
+  rivet inspect FILE.wasm|FILE.wat [--plug PLUG]...
+      Prints a component's flattened plan (core instances and their wiring, lifts,
+      lowers, host imports, exports), the imports called directly, and its
+      generated adapter modules (each holding every adapter that can share it) as WAT.
+  --plug PLUG (repeatable) first composes the component FILE with PLUG: PLUG's exports
+      satisfy FILE's imports (and later plugs' imports) of the same name.
+  rivet wast [--bounds guard|explicit|both] [--verbose] FILE...
+      Runs spec scripts (.wast) through the whole pipeline: every module and component
+      is compiled, linked by the system C compiler, loaded and checked; each bounds
+      mode by default. Prints one line per file and the totals; fails if any failed.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("compile") => compile::run(&args[1..]),
+        Some("inspect") => inspect::run(&args[1..]),
+        Some("wast") => return rivet_tests::wast_command::main(args.into_iter().skip(1)),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => Err(Error::msg(format!("expected a command\n{USAGE}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rivet: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads `input`, composed with `plugs` when there are any.
+pub(crate) fn read_input(
+    input: &Path,
+    plugs: &[PathBuf],
+) -> Result<(Vec<u8>, Option<Composed>), Error> {
+    if plugs.is_empty() {
+        return Ok((read_wasm(input)?, None));
+    }
+    let composed = compose_files(input, plugs)?;
+    Ok((composed.wasm.clone(), Some(composed)))
+}
+
+/// Maps an error in a composition back to its input, else names `input`.
+/// `wasm` is what was compiled: `input`'s bytes, or their composition.
+pub(crate) fn locate(e: Error, input: &Path, wasm: &[u8], composed: &Option<Composed>) -> Error {
+    let e = match composed {
+        Some(c) => c.locate(e),
+        None => e.within(wasm),
+    };
+    match e.file {
+        Some(_) => e,
+        None => e.in_file(input),
+    }
+}
