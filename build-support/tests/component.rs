@@ -778,7 +778,9 @@ fn each_instantiation_defines_its_own_resources() {
         (plan.resources[0].instance, plan.resources[1].instance),
         (1, 2)
     );
-    assert_eq!(plan.resources[1].name, "r");
+    // Named as the root exports it, which is how the host knows it.
+    assert_eq!(plan.resources[0].name, "a#r");
+    assert_eq!(plan.resources[1].name, "b#r");
     let own = |export: &str| {
         let e = plan.exports.iter().find(|e| e.name == export).unwrap();
         let ty = &plan.func_types[plan.lifts[e.lift as usize].ty as usize];

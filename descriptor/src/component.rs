@@ -287,4 +287,11 @@ pub struct Component {
     /// the root imports or exports as types (`person`, or `iface#person` in an
     /// imported interface), so bindings can name their Rust types after them.
     pub type_names: Vec<(u32, String)>,
+    /// WIT documentation from the component's `package-docs` section, for the
+    /// bindings' rustdoc: `(item, docs)` where the item is named as the plan
+    /// names it elsewhere: a function import or export (`iface#f`, `f`), a
+    /// type of `type_names`, a resource, or an interface (`my:pkg/api`).
+    /// Only the plan file build.rs writes carries them; the descriptor's copy
+    /// is left without, as the runtime never reads them.
+    pub docs: Vec<(String, String)>,
 }

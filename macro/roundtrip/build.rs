@@ -1,7 +1,8 @@
-//! Compiles the round-trip guest component for the bindings' tests.
+//! Compiles the round-trip guest components for the bindings' tests.
 
 fn main() {
     rivet_build::Config::new()
         .component("all-types", "guest/all-types.wat")
+        .component("geometry", "guest/geometry.wat")
         .compile();
 }

@@ -1,8 +1,9 @@
 //! The bindings for one component: the imports trait, the struct with
-//! `instantiate` and one method per export, and the descriptor loading.
+//! `instantiate`, a method per top-level export and a view per exported
+//! interface, and the descriptor loading.
 
 use crate::convert;
-use crate::names::{camel, func_part, ident, method_names, snake};
+use crate::names::{camel, func_part, ident, interface_names, method_names, snake};
 use crate::types::Types;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -38,11 +39,11 @@ struct Func<'p> {
 /// The bindings for component `component` (its build.rs name) under the Rust
 /// name `name`, from its plan.
 pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStream, String> {
-    let exports = exports(plan)?;
+    let exports = exports(name, plan)?;
     let hosts = host_traits(name, plan)?;
     let imports: Vec<&Func> = hosts.iter().flat_map(|h| &h.funcs).collect();
     let mut types = Types::new(plan, &name.to_string());
-    for f in exports.iter().chain(imports.iter().copied()) {
+    for f in exports.all().chain(imports.iter().copied()) {
         for (_, t) in &f.ty.params {
             types.visit(*t)?;
         }
@@ -59,12 +60,27 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
         .map(|h| register_host(h, &types))
         .collect::<Result<Vec<_>, _>>()?;
     let methods = exports
+        .top
         .iter()
         .map(|f| export_method(f, &types))
         .collect::<Result<Vec<_>, _>>()?;
-    let handle_methods = exports
+    let view_structs = exports.groups.iter().map(|g| view_struct(name, g, &types));
+    let views = exports
+        .groups
         .iter()
-        .filter_map(|f| handle_method(name, f, plan, &types).transpose())
+        .map(|g| view_impl(name, g, &types))
+        .collect::<Result<Vec<_>, _>>()?;
+    let handle_methods = exports
+        .top
+        .iter()
+        .map(|f| (f, None))
+        .chain(
+            exports
+                .groups
+                .iter()
+                .flat_map(|g| g.funcs.iter().map(move |f| (f, Some(g)))),
+        )
+        .filter_map(|(f, g)| handle_method(name, f, g, plan, &types).transpose())
         .collect::<Result<Vec<_>, _>>()?;
     let symbol = Ident::new(&symbol(component), Span::call_site());
     let doc = format!(
@@ -75,6 +91,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
         pub struct #name {
             instance: rivet::ComponentInstance,
         }
+        #(#view_structs)*
         #definitions
         #imports_trait
         #[allow(dead_code, clippy::all)]
@@ -126,18 +143,66 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
 
                 #(#methods)*
             }
+            #(#views)*
             #(#handle_methods)*
         };
+    })
+}
+
+/// The view type of one exported interface: it borrows the instance, so
+/// that `hello.api().check(&mut store, …)` reads like the WIT.
+fn view_struct(name: &Ident, g: &ExportGroup, types: &Types) -> TokenStream {
+    let view = &g.view;
+    let doc = types.doc(
+        g.iface,
+        &format!(
+            "The functions of the exported interface `{}`, from [`{name}::{}`].",
+            g.iface, g.accessor
+        ),
+    );
+    quote! {
+        #doc
+        #[derive(Clone, Copy)]
+        pub struct #view<'a> {
+            instance: &'a rivet::ComponentInstance,
+        }
+    }
+}
+
+/// The accessor of one exported interface's view, and the view's methods.
+fn view_impl(name: &Ident, g: &ExportGroup, types: &Types) -> Result<TokenStream, String> {
+    let (view, accessor) = (&g.view, &g.accessor);
+    let methods = g
+        .funcs
+        .iter()
+        .map(|f| export_method(f, types))
+        .collect::<Result<Vec<_>, _>>()?;
+    let doc = types.doc(
+        g.iface,
+        &format!("The functions of the exported interface `{}`.", g.iface),
+    );
+    Ok(quote! {
+        impl #name {
+            #doc
+            pub fn #accessor(&self) -> #view<'_> {
+                #view { instance: &self.instance }
+            }
+        }
+        impl #view<'_> {
+            #(#methods)*
+        }
     })
 }
 
 /// For an export that is a constructor, method or static function of a
 /// resource the component defines (`[method]counter.get`), the same call as a
 /// function of the resource's handle type: `HelloCounter::new(&hello, &mut
-/// store, …)`, `counter.get(&hello, &mut store, …)`.
+/// store, …)`, `counter.get(&hello, &mut store, …)`; `group` is the exported
+/// interface the export belongs to, if any.
 fn handle_method(
     name: &Ident,
     f: &Func,
+    group: Option<&ExportGroup>,
     plan: &Plan,
     types: &Types,
 ) -> Result<Option<TokenStream>, String> {
@@ -163,24 +228,34 @@ fn handle_method(
     let ps = params(f);
     let ts = param_types(f, |t| types.param(t))?;
     let out = result_type(f, types)?;
-    let doc = format!("Calls the export `{}` (as [`{name}::{m}`]).", f.name);
+    let (call, target) = match group {
+        Some(g) => {
+            let (a, view) = (&g.accessor, &g.view);
+            (quote!(component.#a().#m), format!("{view}::{m}"))
+        }
+        None => (quote!(component.#m), format!("{name}::{m}")),
+    };
+    let doc = types.doc(
+        f.name,
+        &format!("Calls the export `{}` (as [`{target}`]).", f.name),
+    );
     let func = ident(&snake(func));
     let body = match kind {
         "method" if !ps.is_empty() => {
             let (first, rest) = (&ps[0], &ps[1..]);
             let rest_ts = &ts[1..];
             quote! {
-                #[doc = #doc]
+                #doc
                 pub fn #func(&self, component: &#name, store: &mut rivet::Store, #(#rest: #rest_ts),*) -> Result<#out, Trap> {
                     let #first = *self;
-                    component.#m(store, #first, #(#rest),*)
+                    #call(store, #first, #(#rest),*)
                 }
             }
         }
         "constructor" | "static" => quote! {
-            #[doc = #doc]
+            #doc
             pub fn #func(component: &#name, store: &mut rivet::Store, #(#ps: #ts),*) -> Result<#out, Trap> {
-                component.#m(store, #(#ps),*)
+                #call(store, #(#ps),*)
             }
         },
         _ => return Ok(None),
@@ -194,11 +269,89 @@ fn func_type(plan: &Plan, ty: u32) -> Result<&ComponentFuncType, String> {
         .ok_or_else(|| format!("corrupt plan: function type {ty} out of range"))
 }
 
-fn exports(plan: &Plan) -> Result<Vec<Func<'_>>, String> {
-    let names: Vec<&str> = plan.exports.iter().map(|e| e.name.as_str()).collect();
-    let methods = method_names(&names, RESERVED)?;
-    plan.exports
+/// The component's exports: top-level functions, methods of the struct, and
+/// the functions of each exported interface, grouped as in the WIT.
+struct Exports<'p> {
+    top: Vec<Func<'p>>,
+    groups: Vec<ExportGroup<'p>>,
+}
+
+impl Exports<'_> {
+    fn all(&self) -> impl Iterator<Item = &Func<'_>> {
+        self.top
+            .iter()
+            .chain(self.groups.iter().flat_map(|g| &g.funcs))
+    }
+}
+
+/// One exported interface: the struct's accessor `accessor` returns the view
+/// type `view`, with one method per function.
+struct ExportGroup<'p> {
+    /// The interface's export name (`my:pkg/api`).
+    iface: &'p str,
+    accessor: Ident,
+    view: Ident,
+    funcs: Vec<Func<'p>>,
+}
+
+/// The exports, in first-export order; an interface's accessor is named
+/// after its last path segment (the whole path when two share one) and its
+/// view `<Struct><Interface>Exports`, as the host traits are named.
+fn exports<'p>(name: &Ident, plan: &'p Plan) -> Result<Exports<'p>, String> {
+    let mut ifaces: Vec<&str> = Vec::new();
+    for i in plan.exports.iter().filter_map(|e| iface_of(&e.name)) {
+        if !ifaces.contains(&i) {
+            ifaces.push(i);
+        }
+    }
+    let top = export_funcs(plan, None, RESERVED)?;
+    let mut taken: Vec<String> = RESERVED.iter().map(|r| r.to_string()).collect();
+    taken.extend(top.iter().map(|f| f.method.to_string()));
+    let accessors = interface_names(&ifaces, snake);
+    let views = interface_names(&ifaces, camel);
+    let mut groups = Vec::new();
+    for ((iface, accessor), view) in ifaces.into_iter().zip(accessors).zip(views) {
+        let accessor = if taken.contains(&accessor) {
+            format!("{accessor}_")
+        } else {
+            accessor
+        };
+        if taken.contains(&accessor) {
+            return Err(format!(
+                "the exported interface `{iface}` maps to the Rust name `{accessor}`, which is taken"
+            ));
+        }
+        taken.push(accessor.clone());
+        groups.push(ExportGroup {
+            iface,
+            accessor: ident(&accessor),
+            view: format_ident!("{name}{view}Exports"),
+            funcs: export_funcs(plan, Some(iface), &[])?,
+        });
+    }
+    Ok(Exports { top, groups })
+}
+
+/// The exported functions of interface `iface` (the top-level ones for
+/// `None`), as methods named after the function alone.
+fn export_funcs<'p>(
+    plan: &'p Plan,
+    iface: Option<&str>,
+    reserved: &[&str],
+) -> Result<Vec<Func<'p>>, String> {
+    let exports: Vec<_> = plan
+        .exports
         .iter()
+        .filter(|e| iface_of(&e.name) == iface)
+        .collect();
+    let names: Vec<&str> = exports
+        .iter()
+        .map(|e| e.name.rsplit('#').next().unwrap_or(&e.name))
+        .collect();
+    let methods = method_names(&names, reserved)
+        .map_err(|e| format!("{e} (in `{}`)", iface.unwrap_or("the top-level exports")))?;
+    exports
+        .into_iter()
         .zip(methods)
         .map(|(e, m)| {
             let lift = plan
@@ -246,21 +399,12 @@ fn host_traits<'p>(name: &Ident, plan: &'p Plan) -> Result<Vec<HostTrait<'p>>, S
             ifaces.push(i);
         }
     }
-    let short = |i: &str| {
-        let i = i.split('@').next().unwrap_or(i);
-        camel(i.rsplit([':', '/', '#']).next().unwrap_or(i))
-    };
-    let shorts: Vec<String> = ifaces
-        .iter()
-        .map(|i| i.map_or("World".into(), short))
-        .collect();
+    // Top-level imports are the world's: `World`, unless an interface is
+    // named that too, which then gets its whole path.
+    let keys: Vec<&str> = ifaces.iter().map(|i| i.unwrap_or("world")).collect();
+    let bases = interface_names(&keys, camel);
     let mut traits = Vec::new();
-    for (iface, s) in ifaces.iter().zip(&shorts) {
-        let unique = shorts.iter().filter(|o| *o == s).count() == 1;
-        let base = match iface {
-            Some(i) if !unique => camel(i),
-            _ => s.clone(),
-        };
+    for (iface, base) in ifaces.iter().zip(&bases) {
         traits.push(host_trait(format_ident!("{name}{base}Host"), *iface, plan)?);
     }
     Ok(traits)
@@ -379,9 +523,9 @@ fn host_trait_def(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
         let ps = params(f);
         let ts = param_types(f, |t| types.rust(t))?;
         let r = result_type(f, types)?;
-        let doc = format!("The import {}.", signature_doc(f, types)?);
+        let doc = types.doc(f.name, &format!("The import {}.", signature_doc(f, types)?));
         methods.push(quote! {
-            #[doc = #doc]
+            #doc
             fn #m(&mut self, #(#ps: #ts),*) -> Result<#r, rivet::Trap>;
         });
     }
@@ -398,11 +542,17 @@ fn host_trait_def(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
         });
     }
     let doc = match h.iface {
-        Some(i) => format!("The host's implementation of the imported interface `{i}`."),
-        None => "The host's implementation of the component's top-level function imports.".into(),
+        Some(i) => types.doc(
+            i,
+            &format!("The host's implementation of the imported interface `{i}`."),
+        ),
+        None => {
+            let doc = "The host's implementation of the component's top-level function imports.";
+            quote!(#[doc = #doc])
+        }
     };
     Ok(quote! {
-        #[doc = #doc]
+        #doc
         pub trait #name {
             #(#methods)*
         }
@@ -471,9 +621,12 @@ fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
         },
         None => quote!(Ok(())),
     };
-    let doc = format!("Calls the export {}.", signature_doc(f, types)?);
+    let doc = types.doc(
+        name,
+        &format!("Calls the export {}.", signature_doc(f, types)?),
+    );
     Ok(quote! {
-        #[doc = #doc]
+        #doc
         pub fn #m(&self, store: &mut rivet::Store, #(#ps: #ts),*) -> Result<#r, Trap> {
             let args = [#(Lower::lower(&#ps)),*];
             let result = self.instance.call(store, #name, &args)?;
@@ -604,15 +757,18 @@ mod tests {
             "fn store_drop (& mut self , handle : HelloStore)",
             "fn store_new (& mut self ,) -> Result < HelloStore , rivet :: Trap >",
             "pub struct HelloStore { rep : u32 , }",
-            "impl HelloCounter { # [doc = \"Calls the export `my:pkg/api#[method]counter.get` (as [`Hello::api_counter_get`]).\"] pub fn get (& self , component : & Hello , store : & mut rivet :: Store ,) -> Result < :: std :: option :: Option < :: std :: string :: String > , Trap > { let c = * self ; component . api_counter_get (store , c ,) } }",
+            "impl HelloCounter { # [doc = \"Calls the export `my:pkg/api#[method]counter.get` (as [`HelloApiExports::counter_get`]).\"] pub fn get (& self , component : & Hello , store : & mut rivet :: Store ,) -> Result < :: std :: option :: Option < :: std :: string :: String > , Trap > { let c = * self ; component . api () . counter_get (store , c ,) } }",
             "funcs . resource (\"my:host/kv#store\"",
             "pub fn greet (& self , store : & mut rivet :: Store , who : & str)",
-            "pub fn api_check",
+            "pub struct HelloApiExports < 'a > { instance : & 'a rivet :: ComponentInstance , }",
+            "pub fn api (& self) -> HelloApiExports < '_ > { HelloApiExports { instance : & self . instance } }",
+            "impl HelloApiExports < '_ > {",
+            "pub fn check (& self , store : & mut rivet :: Store , people : & [HelloRecord0]",
             "people : & [HelloRecord0]",
             "pick : HelloVariant0",
             "t : (u32 , HelloEnum0 , HelloFlags0 ,)",
             ":: std :: result :: Result < () , :: std :: string :: String >",
-            "pub fn api_counter_get (& self , store : & mut rivet :: Store , c : HelloCounter)",
+            "pub fn counter_get (& self , store : & mut rivet :: Store , c : HelloCounter)",
             "pub struct HelloRecord0 { pub first_name : :: std :: string :: String , pub age : u32 , }",
             "pub enum HelloVariant0 { None , SomeNum (u32) , }",
             "pub enum HelloEnum0 { Red , DarkBlue , }",
@@ -674,6 +830,64 @@ mod tests {
         let code = generated(&p);
         assert!(code.contains("pub trait HelloMyHostLogHost"), "{code}");
         assert!(code.contains("pub trait HelloOtherPkgLogHost"), "{code}");
+    }
+
+    #[test]
+    fn exported_interfaces_get_accessors_named_like_host_traits() {
+        let mut p = plan();
+        let export = |name: &str| ComponentExport {
+            name: name.into(),
+            lift: 0,
+        };
+        // Two interfaces ending in `api`, and a top-level function `other`
+        // that the second one's short name would take.
+        p.exports.push(export("other:pkg/api#greet"));
+        p.exports.push(export("x:y/other#greet"));
+        p.exports.push(export("other"));
+        let code = generated(&p);
+        for want in [
+            "pub fn my_pkg_api (& self) -> HelloMyPkgApiExports < '_ >",
+            "pub fn other_pkg_api (& self) -> HelloOtherPkgApiExports < '_ >",
+            "pub fn other_ (& self) -> HelloOtherExports < '_ >",
+            "pub fn other (& self , store : & mut rivet :: Store , who : & str)",
+            "component . my_pkg_api () . counter_get (store , c ,)",
+        ] {
+            assert!(code.contains(want), "missing `{want}` in:\n{code}");
+        }
+        assert!(!code.contains("pub fn api ("), "{code}");
+    }
+
+    #[test]
+    fn wit_docs_come_first_and_the_signature_second() {
+        let mut p = plan();
+        p.type_names = vec![(2, "my:pkg/api#person".into())];
+        p.docs = [
+            ("greet", "Greets someone."),
+            ("my:pkg/api", "The API."),
+            ("my:pkg/api#person", "A person."),
+            ("my:pkg/api#counter", "Counts."),
+            ("my:pkg/api#[method]counter.get", "The count."),
+            ("my:host/log#emit", "Emits a line."),
+            ("my:host/log", "Logging."),
+        ]
+        .iter()
+        .map(|(n, d)| (n.to_string(), d.to_string()))
+        .collect();
+        let code = generated(&p);
+        for want in [
+            "# [doc = \"Greets someone.\"] # [doc = \"\"] # [doc = \"Calls the export `greet: func(who: string) -> string`.\"] pub fn greet",
+            "# [doc = \"The API.\"] # [doc = \"\"] # [doc = \"The functions of the exported interface `my:pkg/api`, from [`Hello::api`].\"] # [derive (Clone , Copy)] pub struct HelloApiExports",
+            "# [doc = \"The API.\"] # [doc = \"\"] # [doc = \"The functions of the exported interface `my:pkg/api`.\"] pub fn api",
+            "# [doc = \"A person.\"] # [doc = \"\"] # [doc = \"The component type `record { first-name: string, age: u32 }`.\"] # [derive (Clone , Debug , PartialEq)] pub struct HelloPerson",
+            "# [doc = \"Counts.\"] # [doc = \"\"] # [doc = \"A handle to a `my:pkg/api#counter` resource of the component.\"]",
+            "# [doc = \"The count.\"] # [doc = \"\"] # [doc = \"Calls the export `my:pkg/api#[method]counter.get` (as [`HelloApiExports::counter_get`]).\"] pub fn get",
+            "# [doc = \"Emits a line.\"] # [doc = \"\"] # [doc = \"The import `my:host/log#emit: func(who: string) -> string`.\"] fn emit",
+            "# [doc = \"Logging.\"] # [doc = \"\"] # [doc = \"The host's implementation of the imported interface `my:host/log`.\"] pub trait HelloLogHost",
+        ] {
+            assert!(code.contains(want), "missing `{want}` in:\n{code}");
+        }
+        // Items without WIT docs keep only the signature.
+        assert!(code.contains("# [doc = \"Calls the export `make: func(p: record { first-name: string, age: u32 }) -> own<my:pkg/api#counter>`.\"] pub fn make"), "{code}");
     }
 
     #[test]

@@ -4,10 +4,14 @@
 //! `rivet::component!(Hello, "hello")` reads the plan build.rs recorded at
 //! `$OUT_DIR/rivet/hello.plan` and generates:
 //! * `pub struct Hello` with `Hello::instantiate(&mut store, imports)` and one
-//!   method per export (`greet(&self, &mut store, args…) -> Result<T, Trap>`),
-//!   named in snake_case; functions of an exported interface are named
-//!   `<interface>_<function>` (e.g. `api_greet` for `my:pkg/api#greet`), the
-//!   full interface path only when two interfaces share a last segment;
+//!   method per top-level export (`greet(&self, &mut store, args…) ->
+//!   Result<T, Trap>`), named in snake_case;
+//! * per exported interface, an accessor on `Hello` returning a view that
+//!   borrows the instance, `pub struct Hello<Interface>Exports<'a>`, with one
+//!   method per function of the interface: `hello.api().greet(&mut store, …)`
+//!   for `my:pkg/api#greet`. Accessor and view are named after the
+//!   interface's last path segment, the whole path when two interfaces share
+//!   one (as the host traits below are);
 //! * one trait per imported interface, `pub trait Hello<Interface>Host`
 //!   (after the interface's last path segment, e.g. `HelloStoreHost` for
 //!   `example:kv/store`; the whole path when two interfaces share one), and
@@ -21,6 +25,10 @@
 //! * the `extern` declaration of the descriptor symbol
 //!   `rivet_component_hello`, loaded once per process.
 //!
+//! Every generated item's rustdoc gives its component-side signature; when the
+//! component carries WIT docs (wit-component's `package-docs` section), they
+//! come first, for functions, interfaces, named types and resources.
+//!
 //! Type mapping: `bool`, integers, floats and `char` map to their Rust
 //! counterparts; `string` → `String` (`&str` as an export argument);
 //! `list<T>` → `Vec<T>` (`&[T]` as an export argument); `map<K, V>` →
@@ -31,8 +39,8 @@
 //! `option`, `result` and tuples → `Option`, `Result` (`()` for a missing
 //! payload) and tuples.
 //! Records, variants, enums and flags the component imports or exports as
-//! named types (as wit-component writes them) are named after them:
-//! `HelloPerson` for `person`. Others become `HelloRecord0`, `HelloVariant0`,
+//! named types (as wit-component writes them), also inside an imported or
+//! exported interface, are named after them: `HelloPerson` for `person`. Others become `HelloRecord0`, `HelloVariant0`,
 //! `HelloEnum0`, `HelloFlags0`, …, numbered per kind in the order first met
 //! (exports, then imports, parameters before results). There is one Rust type
 //! per distinct structure; each type's rustdoc shows its component shape.

@@ -1,6 +1,6 @@
 //! Rust names for component names: kebab-case becomes snake_case or
-//! CamelCase, keywords get a trailing `_`, and function names drop the
-//! interface path where that stays unambiguous.
+//! CamelCase, keywords get a trailing `_`, and interface names drop their
+//! path where that stays unambiguous.
 
 use proc_macro2::{Ident, Span};
 use std::collections::HashMap;
@@ -73,48 +73,23 @@ pub fn func_part(f: &str) -> String {
     snake(rest)
 }
 
-/// Short (`stdout_get_stdout`) and full (`wasi_cli_stdout_get_stdout`) method
-/// names of `wasi:cli/stdout@0.2.0#get-stdout`; a top-level `f` is just `f`.
-fn candidates(name: &str) -> (String, String) {
-    let Some((iface, f)) = name.split_once('#') else {
-        let f = func_part(name);
-        return (f.clone(), f);
-    };
-    let iface = iface.split('@').next().unwrap_or(iface);
-    let last = iface.rsplit([':', '/']).next().unwrap_or(iface);
-    let f = func_part(f);
-    (
-        format!("{}_{f}", snake(last)),
-        format!("{}_{f}", snake(iface)),
-    )
-}
-
-/// Method names for a list of function names: the short form unless two
-/// functions share it, then the full form; `reserved` names (the struct's own
-/// methods) are avoided with a trailing `_`. Errors on names that still clash.
-pub fn method_names(names: &[&str], reserved: &[&str]) -> Result<Vec<String>, String> {
-    let cands: Vec<_> = names.iter().map(|n| candidates(n)).collect();
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for (short, _) in &cands {
-        *count.entry(short).or_default() += 1;
-    }
-    let chosen: Vec<String> = cands
+/// Method names for functions (the function part of their names, see
+/// [`func_part`]); `reserved` names (the struct's own methods) are avoided
+/// with a trailing `_`. Errors on names that still clash.
+pub fn method_names(funcs: &[&str], reserved: &[&str]) -> Result<Vec<String>, String> {
+    let chosen: Vec<String> = funcs
         .iter()
-        .map(|(short, full)| {
-            let n = if count[short.as_str()] > 1 {
-                full
-            } else {
-                short
-            };
+        .map(|f| {
+            let n = func_part(f);
             if reserved.contains(&n.as_str()) {
                 format!("{n}_")
             } else {
-                n.clone()
+                n
             }
         })
         .collect();
     let mut seen: HashMap<&str, &str> = HashMap::new();
-    for (c, n) in chosen.iter().zip(names) {
+    for (c, n) in chosen.iter().zip(funcs) {
         if let Some(other) = seen.insert(c, n) {
             return Err(format!(
                 "functions `{other}` and `{n}` both map to the Rust name `{c}`"
@@ -122,6 +97,30 @@ pub fn method_names(names: &[&str], reserved: &[&str]) -> Result<Vec<String>, St
         }
     }
     Ok(chosen)
+}
+
+/// Rust names for interfaces in the given case (`snake` or `camel`): after
+/// the last path segment (`stdout` for `wasi:cli/stdout@0.2.0`), the whole
+/// name when two interfaces share that segment.
+pub fn interface_names(ifaces: &[&str], case: fn(&str) -> String) -> Vec<String> {
+    let shorts: Vec<String> = ifaces
+        .iter()
+        .map(|i| {
+            let i = i.split('@').next().unwrap_or(i);
+            case(i.rsplit([':', '/', '#']).next().unwrap_or(i))
+        })
+        .collect();
+    ifaces
+        .iter()
+        .zip(&shorts)
+        .map(|(i, s)| {
+            if shorts.iter().filter(|o| *o == s).count() == 1 {
+                s.clone()
+            } else {
+                case(i)
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,15 +139,12 @@ mod tests {
     }
 
     #[test]
-    fn method_names_shorten_unless_ambiguous() {
+    fn method_names_avoid_reserved_names_and_refuse_clashes() {
         let names = method_names(
             &[
-                "wasi:cli/stdout@0.2.0#get-stdout",
-                "a:x/log#write",
-                "b:y/log#write",
                 "greet",
-                "my:pkg/api#[constructor]counter",
-                "my:pkg/api#[method]counter.get",
+                "[constructor]counter",
+                "[method]counter.get",
                 "instantiate",
             ],
             &["instantiate"],
@@ -156,17 +152,22 @@ mod tests {
         .unwrap();
         assert_eq!(
             names,
-            [
-                "stdout_get_stdout",
-                "a_x_log_write",
-                "b_y_log_write",
-                "greet",
-                "api_counter_new",
-                "api_counter_get",
-                "instantiate_"
-            ]
+            ["greet", "counter_new", "counter_get", "instantiate_"]
         );
         let err = method_names(&["get-x", "get_x"], &[]).unwrap_err();
         assert!(err.contains("`get-x` and `get_x`"), "{err}");
+    }
+
+    #[test]
+    fn interface_names_shorten_unless_ambiguous() {
+        let ifaces = ["wasi:cli/stdout@0.2.0", "a:x/log", "b:y/log", "inline"];
+        assert_eq!(
+            interface_names(&ifaces, snake),
+            ["stdout", "a_x_log", "b_y_log", "inline"]
+        );
+        assert_eq!(
+            interface_names(&ifaces, camel),
+            ["Stdout", "AXLog", "BYLog", "Inline"]
+        );
     }
 }

@@ -35,6 +35,8 @@ pub struct Types<'a> {
     pub tuple_arities: BTreeSet<usize>,
     /// Handle type per resource index.
     handles: Vec<Ident>,
+    /// Structural key → the WIT name of a generated type named after one.
+    wit: HashMap<String, &'a str>,
 }
 
 impl<'a> Types<'a> {
@@ -61,6 +63,7 @@ impl<'a> Types<'a> {
             counters: HashMap::new(),
             tuple_arities: BTreeSet::new(),
             handles,
+            wit: HashMap::new(),
         }
     }
 
@@ -138,7 +141,10 @@ impl<'a> Types<'a> {
             let key = self.key(i, depth)?;
             if !self.names.contains_key(&key) {
                 let name = match self.wit_name(&key)? {
-                    Some(name) => name,
+                    Some((name, wit)) => {
+                        self.wit.insert(key.clone(), wit);
+                        name
+                    }
                     None => {
                         let n = self.counters.entry(kind).or_default();
                         *n += 1;
@@ -153,8 +159,9 @@ impl<'a> Types<'a> {
     }
 
     /// `<Struct><WitName>` for a type the component names (imports or exports
-    /// as a type), unless another generated type already has that name.
-    fn wit_name(&self, key: &str) -> Result<Option<String>, String> {
+    /// as a type), with that WIT name, unless another generated type already
+    /// has the Rust name.
+    fn wit_name(&self, key: &str) -> Result<Option<(String, &'a str)>, String> {
         for (j, name) in &self.plan.type_names {
             if self.key(*j, 0)? != key {
                 continue;
@@ -163,9 +170,24 @@ impl<'a> Types<'a> {
             let candidate = format!("{}{}", self.prefix, camel(short));
             let taken = self.names.values().any(|n| *n == candidate)
                 || self.handles.iter().any(|h| *h == candidate);
-            return Ok((!taken).then_some(candidate));
+            return Ok((!taken).then_some((candidate, name.as_str())));
         }
         Ok(None)
+    }
+
+    /// Rustdoc for the item the plan names `item`: its WIT docs, if the
+    /// component has any, then `generated` (the component-side signature)
+    /// as a second paragraph.
+    pub fn doc(&self, item: &str, generated: &str) -> TokenStream {
+        let wit = self.plan.docs.iter().find(|(n, _)| n == item);
+        match wit {
+            Some((_, text)) => quote! {
+                #[doc = #text]
+                #[doc = ""]
+                #[doc = #generated]
+            },
+            None => quote!(#[doc = #generated]),
+        }
     }
 
     /// The generated type's name for a registered type.
@@ -259,9 +281,9 @@ impl<'a> Types<'a> {
         }
         for (i, (h, r)) in self.handles.iter().zip(&self.plan.resources).enumerate() {
             out.extend(if r.imported {
-                host_handle(h, &r.name, i as u32)
+                host_handle(h, &r.name, i as u32, self)
             } else {
-                guest_handle(h, &r.name)
+                guest_handle(h, &r.name, self)
             });
         }
         Ok(out)
@@ -269,7 +291,11 @@ impl<'a> Types<'a> {
 
     fn definition(&self, i: u32) -> Result<TokenStream, String> {
         let name = self.name(i)?;
-        let doc = format!("The component type `{}`.", self.describe(i, 0)?);
+        let generated = format!("The component type `{}`.", self.describe(i, 0)?);
+        let doc = match self.wit.get(&self.key(i, 0)?) {
+            Some(wit) => self.doc(wit, &generated),
+            None => quote!(#[doc = #generated]),
+        };
         Ok(match self.get(i)? {
             ValueType::Record(fields) => {
                 let f = fields.iter().map(|(n, _)| ident(&snake(n)));
@@ -278,7 +304,7 @@ impl<'a> Types<'a> {
                     .map(|(_, t)| self.rust(*t))
                     .collect::<Result<Vec<_>, _>>()?;
                 quote! {
-                    #[doc = #doc]
+                    #doc
                     #[derive(Clone, Debug, PartialEq)]
                     pub struct #name { #(pub #f: #t,)* }
                 }
@@ -298,7 +324,7 @@ impl<'a> Types<'a> {
                     })
                     .collect::<Result<Vec<_>, String>>()?;
                 quote! {
-                    #[doc = #doc]
+                    #doc
                     #[derive(Clone, Debug, PartialEq)]
                     pub enum #name { #(#cs,)* }
                 }
@@ -306,7 +332,7 @@ impl<'a> Types<'a> {
             ValueType::Enum(names) => {
                 let cs = names.iter().map(|n| ident(&camel(n)));
                 quote! {
-                    #[doc = #doc]
+                    #doc
                     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
                     pub enum #name { #(#cs,)* }
                 }
@@ -314,7 +340,7 @@ impl<'a> Types<'a> {
             ValueType::Flags(names) => {
                 let f = names.iter().map(|n| ident(&snake(n)));
                 quote! {
-                    #[doc = #doc]
+                    #doc
                     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
                     pub struct #name { #(pub #f: bool,)* }
                 }
@@ -376,10 +402,13 @@ impl<'a> Types<'a> {
 
 /// A handle to a resource the component defines: an entry of the host's
 /// handle table in the runtime, opaque to the host.
-fn guest_handle(h: &Ident, name: &str) -> TokenStream {
-    let doc = format!("A handle to a `{name}` resource of the component.");
+fn guest_handle(h: &Ident, name: &str, types: &Types) -> TokenStream {
+    let doc = types.doc(
+        name,
+        &format!("A handle to a `{name}` resource of the component."),
+    );
     quote! {
-        #[doc = #doc]
+        #doc
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct #h(rivet::ResourceAny);
         impl ::std::convert::From<#h> for rivet::ResourceAny {
@@ -390,13 +419,16 @@ fn guest_handle(h: &Ident, name: &str) -> TokenStream {
 
 /// A handle to a resource the host defines: the host's own representation
 /// (an index into its table, say), which the runtime passes through.
-fn host_handle(h: &Ident, name: &str, index: u32) -> TokenStream {
-    let doc = format!(
-        "A handle to a `{name}` resource the host defines: it carries the host's \
-         representation, given to the guest as `own` or `borrow`."
+fn host_handle(h: &Ident, name: &str, index: u32, types: &Types) -> TokenStream {
+    let doc = types.doc(
+        name,
+        &format!(
+            "A handle to a `{name}` resource the host defines: it carries the host's \
+             representation, given to the guest as `own` or `borrow`."
+        ),
     );
     quote! {
-        #[doc = #doc]
+        #doc
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct #h {
             rep: u32,

@@ -20,14 +20,17 @@ fn imports_of(host: Host) -> impl FixtureImports {
 fn generated_api_has_the_documented_shape() {
     type Greet = fn(&Fixture, &mut rivet::Store, &str) -> Result<String, rivet::Trap>;
     let _greet: Greet = Fixture::greet;
-    type Make = fn(
-        &Fixture,
+    // An exported interface's functions are methods of its view, named as
+    // in the WIT.
+    let _shapes: fn(&Fixture) -> FixtureShapesExports<'_> = Fixture::shapes;
+    type Make<'v> = fn(
+        &FixtureShapesExports<'v>,
         &mut rivet::Store,
         FixtureVariant0,
         FixtureFlags0,
         &[String],
     ) -> Result<Result<FixtureRecord0, String>, rivet::Trap>;
-    let _make: Make = Fixture::shapes_make;
+    let _make: Make<'_> = FixtureShapesExports::make;
     type Count = fn(
         &Fixture,
         &mut rivet::Store,
@@ -52,6 +55,11 @@ fn generated_api_has_the_documented_shape() {
     let _new: New = FixtureCounter::new;
     type Add = fn(&FixtureCounter, &Fixture, &mut rivet::Store, u8) -> Result<u8, rivet::Trap>;
     let _add: Add = FixtureCounter::add;
-    let _flat: fn(&Fixture, &mut rivet::Store, FixtureCounter, u8) -> Result<u8, rivet::Trap> =
-        Fixture::shapes_counter_add;
+    type Grouped<'v> = fn(
+        &FixtureShapesExports<'v>,
+        &mut rivet::Store,
+        FixtureCounter,
+        u8,
+    ) -> Result<u8, rivet::Trap>;
+    let _grouped: Grouped<'_> = FixtureShapesExports::counter_add;
 }

@@ -8,8 +8,8 @@
 //!    component's plan to `OUT_DIR` (see the `rivet-build` crate).
 //! 2. The host names it with [`component!`], which generates typed bindings from
 //!    that plan: `rivet::component!(Hello, "hello")` gives a struct `Hello` with
-//!    `instantiate` and one method per export, and one trait per imported
-//!    interface for the host to implement.
+//!    `instantiate`, one method per top-level export and a view per exported
+//!    interface, and one trait per imported interface for the host to implement.
 //! 3. At run time this crate does the rest: it reserves memories, fills tables and
 //!    globals, runs the plan's core instances in order, and carries every call's
 //!    values across the Canonical ABI.

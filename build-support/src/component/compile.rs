@@ -2,7 +2,7 @@
 //! adapter alike, into one object whose descriptor carries the plan, with
 //! direct calls wherever the plan fixes an import's target.
 
-use super::{decode, direct, flatten};
+use super::{decode, direct, docs, flatten};
 use crate::emit::{self, UnitModule};
 use crate::{Error, Options};
 use rivet_descriptor::component::Component as Plan;
@@ -31,5 +31,10 @@ pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Pla
         })
         .collect();
     let object = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;
-    Ok((object, flat.plan))
+    // Docs only after the descriptor's copy: the runtime never reads them.
+    let mut plan = flat.plan;
+    if let Some(section) = tree.docs {
+        plan.docs = docs::collect(&plan, section);
+    }
+    Ok((object, plan))
 }

@@ -50,6 +50,9 @@ pub fn features(multi_memory: bool) -> WasmFeatures {
 pub struct Tree<'a> {
     pub components: Vec<ComponentDef<'a>>,
     pub modules: Vec<ModuleDef<'a>>,
+    /// The root's `package-docs` custom section (WIT docs, see
+    /// [`super::docs`]), if it has one.
+    pub docs: Option<&'a [u8]>,
     /// Names the validator saw spelt anew: names read from
     /// [`ComponentDef::types`] go through [`Renames::original`].
     pub renames: Renames,
@@ -109,6 +112,8 @@ struct Decoder<'a> {
     modules: Vec<ModuleDef<'a>>,
     /// Offset of the first async construct seen.
     first_async: Option<usize>,
+    /// The root's `package-docs` section.
+    docs: Option<&'a [u8]>,
 }
 
 /// A validation error, explained when it is about a component start function:
@@ -221,6 +226,7 @@ fn decode_checked<'a>(
     Ok(Tree {
         components: d.components,
         modules: d.modules,
+        docs: d.docs,
         renames: Renames::default(),
     })
 }
@@ -378,6 +384,11 @@ impl<'a> Decoder<'a> {
                     let offset = offset as usize;
                     self.push(Item::Export(export, offset))?;
                 }
+            }
+            Payload::CustomSection(s)
+                if self.stack.len() == 1 && s.name() == super::docs::SECTION =>
+            {
+                self.docs = Some(s.data());
             }
             _ => {}
         }

@@ -846,11 +846,42 @@ impl<'a> Flattener<'_, 'a> {
             let id = any_type(&self.tree.components[scope.def].types, index, offset)?;
             self.name_type(scope, id, name, offset);
         }
+        if scope.args.is_none() && kind == ComponentExternalKind::Instance {
+            self.name_instance_types(scope, name, offset);
+        }
         Ok(())
     }
 
+    /// Records the WIT names of the types an instance the root exports as
+    /// `name` exports in its type (`name#point`): the types declared in an
+    /// exported interface. (A name the validator saw spelt anew is not found:
+    /// its types keep numbered names, which only costs the courtesy.)
+    fn name_instance_types(&mut self, scope: &Scope, name: &str, offset: usize) {
+        let tree = self.tree;
+        let types = &tree.components[scope.def].types;
+        let Some(ComponentEntityType::Instance(id)) =
+            types.component_item_for_export(name).map(|item| item.ty)
+        else {
+            return;
+        };
+        let named: Vec<(String, ComponentAnyTypeId)> = types[id]
+            .exports
+            .iter()
+            .filter_map(|(export, item)| match item.ty {
+                ComponentEntityType::Type { created, .. } => {
+                    let export = tree.renames.original(export);
+                    Some((format!("{name}#{export}"), created))
+                }
+                _ => None,
+            })
+            .collect();
+        for (full, id) in named {
+            self.name_type(scope, id, &full, offset);
+        }
+    }
+
     /// Records the WIT name of a record, variant, enum or flags type the root
-    /// imports or exports, for the bindings' Rust type names. Names are only a
+    /// imports or exports (also inside an interface), for the bindings' Rust type names. Names are only a
     /// courtesy: a type the plan cannot hold is refused where a function uses
     /// it, so here it is skipped, as are the other kinds of types.
     fn name_type(&mut self, scope: &Scope, id: ComponentAnyTypeId, name: &str, offset: usize) {
@@ -883,9 +914,15 @@ impl<'a> Flattener<'_, 'a> {
 
     /// Records what a root export makes callable by the host: functions, and
     /// the functions of exported instances as `name#f` (`name#inner#f` for
-    /// nested instances).
+    /// nested instances). A resource takes the name the root exports it
+    /// under (`name#r`), over one a nested component gave it, as the host
+    /// knows it by that name.
     fn host_export(&mut self, name: &str, def: &Def, offset: usize) -> Result<(), Error> {
         match def {
+            Def::Type(TypeDef::Resource(r)) => {
+                self.plan.resources[*r as usize].name = name.to_string();
+                Ok(())
+            }
             Def::Func(func) => self.export_func(name.to_string(), func, offset),
             Def::Instance(items) => {
                 for (item, def) in items.iter() {
@@ -974,4 +1011,55 @@ fn canon_options(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode, docs};
+    use rivet_descriptor::component::ValueType;
+
+    /// A component exporting the interface `my:pkg/api` with a type `point`
+    /// and a function using it, and a top-level enum `color`; its
+    /// `package-docs` section documents them.
+    const COMPONENT: &str = r#"(component
+        (core module $m
+            (func (export "check") (param i32 i32) (result i32) i32.const 0)
+            (func (export "paint") (param i32) (result i32) local.get 0))
+        (core instance $i (instantiate $m))
+        (type $point' (record (field "x" u32) (field "y" u32)))
+        (type $color' (enum "red" "green"))
+        (export $color "color" (type $color'))
+        (func $check (param "p" $point') (result bool) (canon lift (core func $i "check")))
+        (func $paint (param "c" $color) (result $color) (canon lift (core func $i "paint")))
+        (instance $api (export "point" (type $point')) (export "check" (func $check)))
+        (export "my:pkg/api" (instance $api))
+        (export "paint" (func $paint))
+        (@custom "package-docs" "\01{\"interfaces\": {\"api\": {\"docs\": \"Geometry.\", \"funcs\": {\"check\": {\"docs\": \"Checks a point.\"}}, \"types\": {\"point\": {\"docs\": \"A point.\"}}}}, \"worlds\": {\"w\": {\"func_exports\": {\"paint\": {\"docs\": \"Paints.\"}}, \"types\": {\"color\": {\"docs\": \"A color.\"}}}}}")
+    )"#;
+
+    #[test]
+    fn types_of_exported_interfaces_keep_their_wit_names_and_docs() {
+        let wasm = wat::parse_str(COMPONENT).unwrap();
+        let tree = decode::decode(&wasm, false).unwrap();
+        let plan = super::flatten(&tree).unwrap().plan;
+        let name_of = |kind: fn(&ValueType) -> bool| {
+            plan.type_names
+                .iter()
+                .find(|(i, _)| kind(&plan.types[*i as usize]))
+                .map(|(_, n)| n.as_str())
+        };
+        assert_eq!(
+            name_of(|t| matches!(t, ValueType::Record(_))),
+            Some("my:pkg/api#point")
+        );
+        assert_eq!(name_of(|t| matches!(t, ValueType::Enum(_))), Some("color"));
+        let section = tree.docs.expect("the package-docs section");
+        let docs = docs::collect(&plan, section);
+        let doc = |n: &str| docs.iter().find(|(k, _)| k == n).map(|(_, d)| d.as_str());
+        assert_eq!(doc("my:pkg/api#check"), Some("Checks a point."));
+        assert_eq!(doc("my:pkg/api#point"), Some("A point."));
+        assert_eq!(doc("my:pkg/api"), Some("Geometry."));
+        assert_eq!(doc("paint"), Some("Paints."));
+        assert_eq!(doc("color"), Some("A color."));
+    }
 }

@@ -6,6 +6,7 @@
 pub mod compile;
 pub mod decode;
 pub mod direct;
+pub mod docs;
 pub mod flatten;
 mod precheck;
 mod types;

@@ -1,7 +1,10 @@
-//! The bindings for the round-trip guest component `build.rs` compiles from
+//! The bindings for the round-trip guest components `build.rs` compiles:
 //! `guest/all-types.wat`, which passes every kind of component value type from
-//! host to guest and back; `tests/roundtrip.rs` exercises them. Generated code
-//! must compile without warnings, hence `deny(warnings)`.
+//! host to guest and back (`tests/roundtrip.rs` exercises it), and
+//! `guest/geometry.wat`, which exports an interface with a type, a resource
+//! and WIT docs (`tests/geometry.rs`). Generated code must compile without
+//! warnings, hence `deny(warnings)`.
 #![deny(warnings)]
 
 rivet::component!(All, "all-types");
+rivet::component!(Geometry, "geometry");
