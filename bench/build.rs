@@ -15,6 +15,9 @@ const COMPONENTS: [(&str, &str); 4] = [
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut config = rivet_build::Config::new();
+    // Wasmtime compiles for the CPU it runs on; so does Rivet here, for a like
+    // comparison (the bench runs where it is built).
+    config.host_cpu();
     for (name, source) in COMPONENTS {
         let wasm = out.join(format!("{name}.wasm"));
         write_binary(Path::new(source), &wasm);

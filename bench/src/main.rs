@@ -3,8 +3,10 @@
 //! `cargo run --release -p rivet-bench` compares Rivet with Wasmtime 48 on the same
 //! components (`compare`: writes `results.csv` and `RESULTS.md`);
 //! `cargo run --release -p rivet-bench -- --core` measures Rivet's core compile
-//! throughput and kernel run time (`core`: writes `RESULTS-core.md`). `timing` and
-//! `report` are shared.
+//! throughput and kernel run time (`core`: writes `RESULTS-core.md`);
+//! `-- --only kernels` runs just the compute kernels of the comparison and writes
+//! nothing (a quick check while tuning generated code). `timing` and `report` are
+//! shared.
 
 mod compare;
 mod core;
@@ -15,26 +17,37 @@ mod timing;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// What the command line asks for.
+enum Mode {
+    Compare,
+    Core,
+    Kernels,
+}
+
 fn main() -> ExitCode {
-    let core = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("--core") => true,
-        Some(other) => {
-            eprintln!("rivet-bench: unknown argument `{other}` (only `--core`)");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => Mode::Compare,
+        ["--core"] => Mode::Core,
+        ["--only", "kernels"] => Mode::Kernels,
+        _ => {
+            eprintln!(
+                "rivet-bench: unknown arguments {args:?} (expected none, `--core` or `--only kernels`)"
+            );
             return ExitCode::FAILURE;
         }
     };
-    match with_scratch(|scratch| {
-        if core {
-            run_core(scratch)
-        } else {
-            run_compare(scratch)
-        }
-    }) {
-        Ok(path) => {
+    let result = match mode {
+        Mode::Compare => with_scratch(run_compare).map(Some),
+        Mode::Core => with_scratch(run_core).map(Some),
+        Mode::Kernels => run_kernels().map(|()| None),
+    };
+    match result {
+        Ok(Some(path)) => {
             println!("wrote {}", path.display());
             ExitCode::SUCCESS
         }
+        Ok(None) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rivet-bench: {e}");
             ExitCode::FAILURE
@@ -59,6 +72,13 @@ fn run_compare(scratch: &Path) -> Result<PathBuf, String> {
     let rows = compare::run(bench_dir(), scratch)?;
     println!("{}", compare::table(&rows).text());
     Ok(bench_dir().join("RESULTS.md"))
+}
+
+/// The kernel rows of the comparison, printed only.
+fn run_kernels() -> Result<(), String> {
+    let rows = compare::run_kernels()?;
+    println!("{}", compare::table(&rows).text());
+    Ok(())
 }
 
 fn run_core(scratch: &Path) -> Result<PathBuf, String> {

@@ -28,6 +28,9 @@ pub struct Config {
     /// Plugs by the name of the component (the socket) they are wired into, in order.
     plugs: Vec<(String, PathBuf)>,
     bounds: BoundsMode,
+    /// Whether to use every CPU feature of the building machine (see
+    /// [`Config::host_cpu`]).
+    host_cpu: bool,
 }
 
 /// What cargo tells a build script about where and for what it builds.
@@ -37,6 +40,9 @@ pub struct BuildEnv {
     pub out_dir: PathBuf,
     /// The triple to compile for (`TARGET`).
     pub target: String,
+    /// The CPU features rustc enables for the crate's own code
+    /// (`CARGO_CFG_TARGET_FEATURE`, rustc names): compiled wasm uses the same.
+    pub target_features: Vec<String>,
 }
 
 impl BuildEnv {
@@ -54,6 +60,9 @@ impl BuildEnv {
         Ok(BuildEnv {
             out_dir: PathBuf::from(var("OUT_DIR")?),
             target: var("TARGET")?,
+            target_features: std::env::var("CARGO_CFG_TARGET_FEATURE")
+                .map(|list| list.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -87,6 +96,16 @@ impl Config {
     /// How compiled code checks linear-memory accesses (default: guard regions).
     pub fn bounds(&mut self, bounds: BoundsMode) -> &mut Config {
         self.bounds = bounds;
+        self
+    }
+
+    /// Compiles for the CPU of the machine running the build, with all its
+    /// features (like rustc's `-C target-cpu=native`, or a JIT), when cargo's
+    /// `TARGET` is that machine; a cross build keeps the target's features.
+    /// Only for binaries that run where they are built: elsewhere the code may
+    /// use instructions the CPU lacks.
+    pub fn host_cpu(&mut self) -> &mut Config {
+        self.host_cpu = true;
         self
     }
 
@@ -187,9 +206,11 @@ impl Config {
     fn compile_one(&self, name: &str, path: &Path, env: &BuildEnv) -> Result<String, Error> {
         let (wasm, composed) = self.input(name, path)?;
         let symbol = symbol_name(name)?;
+        let native = self.host_cpu && env.target == target_lexicon::HOST.to_string();
         let options = Options {
             bounds: self.bounds,
-            target: Some(env.target.clone()),
+            target: (!native).then(|| env.target.clone()),
+            target_features: env.target_features.clone(),
             symbol: symbol.clone(),
             ..Options::default()
         };
@@ -288,6 +309,7 @@ mod tests {
         BuildEnv {
             out_dir,
             target: target_lexicon::HOST.to_string(),
+            target_features: Vec::new(),
         }
     }
 

@@ -72,7 +72,7 @@ pub fn compile_unit(
     options: &Options,
 ) -> Result<Vec<u8>, Error> {
     check_symbol(&options.symbol)?;
-    let isa = target_isa(options.target.as_deref())?;
+    let isa = target_isa(options.target.as_deref(), &options.target_features)?;
     if isa.pointer_bytes() != 8 {
         return Err(Error::msg(format!(
             "not supported yet: {}-bit target {}",
@@ -182,21 +182,37 @@ fn check_symbol(symbol: &str) -> Result<(), Error> {
     }
 }
 
-/// The target ISA with the flags every Rivet object is compiled with.
-pub fn target_isa(target: Option<&str>) -> Result<OwnedTargetIsa, Error> {
+/// The target ISA with the flags every Rivet object is compiled with: the host's
+/// CPU features for `None`, else the triple's baseline plus `features` (rustc
+/// names).
+pub fn target_isa(target: Option<&str>, features: &[String]) -> Result<OwnedTargetIsa, Error> {
     let builder = match target {
         None => cranelift_native::builder()
             .map_err(|e| Error::msg(format!("host target not supported: {e}")))?,
         Some(name) => {
             let triple = Triple::from_str(name)
                 .map_err(|e| Error::msg(format!("bad target triple `{name}`: {e}")))?;
-            isa::lookup(triple)
-                .map_err(|e| Error::msg(format!("target `{name}` not supported: {e}")))?
+            let mut builder = isa::lookup(triple)
+                .map_err(|e| Error::msg(format!("target `{name}` not supported: {e}")))?;
+            enable_features(&mut builder, features);
+            builder
         }
     };
     builder
         .finish(settings::Flags::new(shared_flags()?))
         .map_err(|e| Error::msg(format!("configuring the code generator: {e}")))
+}
+
+/// Turns on the Cranelift flag of each rustc feature name it has one for
+/// (`sse4.1` is `has_sse41`, `bmi2` is `has_bmi2`, ...). A feature of another
+/// architecture, or one Cranelift does not use, is not an error: rustc lists
+/// every feature it enables, most of which no code generator flag stands for.
+fn enable_features(builder: &mut isa::Builder, features: &[String]) {
+    for feature in features {
+        let flag = format!("has_{}", feature.replace('.', ""));
+        // Unknown flags are rejected by `enable`; skipping them is the point.
+        let _ = builder.enable(&flag);
+    }
 }
 
 /// Position-independent code (objects go into shared and static libraries),
@@ -558,6 +574,25 @@ mod tests {
             function_symbol(1, Some(&"x".repeat(500))).len(),
             "rivet_f1_".len() + 120
         );
+    }
+
+    /// Whether the ISA built for `features` has Cranelift flag `flag` on.
+    fn x64_flag(features: &[&str], flag: &str) -> bool {
+        let features: Vec<String> = features.iter().map(|f| f.to_string()).collect();
+        let isa = target_isa(Some("x86_64-unknown-linux-gnu"), &features).unwrap();
+        let value = isa.isa_flags().into_iter().find(|v| v.name == flag);
+        value.and_then(|v| v.as_bool()).unwrap()
+    }
+
+    #[test]
+    fn rustc_target_features_become_cranelift_flags() {
+        assert!(!x64_flag(&[], "has_bmi2"));
+        assert!(!x64_flag(&[], "has_sse41"));
+        // `fxsr` has no Cranelift flag and `neon` is another architecture's.
+        let listed = ["fxsr", "sse2", "sse3", "ssse3", "sse4.1", "bmi2", "neon"];
+        assert!(x64_flag(&listed, "has_bmi2"));
+        assert!(x64_flag(&listed, "has_sse41"));
+        assert!(!x64_flag(&listed, "has_avx2"));
     }
 
     #[test]

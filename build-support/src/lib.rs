@@ -56,8 +56,15 @@ pub use rivet_descriptor::BoundsMode;
 pub struct Options {
     /// How linear-memory accesses are checked.
     pub bounds: BoundsMode,
-    /// Target triple (as cargo's `TARGET`); `None` compiles for the host.
+    /// Target triple (as cargo's `TARGET`); `None` compiles for the host and
+    /// uses every CPU feature the host has.
     pub target: Option<String>,
+    /// CPU features the code may use beyond `target`'s baseline, by their rustc
+    /// names (`popcnt`, `bmi2`, `avx2`, ...), as `-C target-feature` grants them
+    /// to Rust code: compiled wasm then runs wherever the Rust code beside it
+    /// does. Names Cranelift does not use are skipped; unused when `target` is
+    /// `None`.
+    pub target_features: Vec<String>,
     /// Name of the exported descriptor symbol.
     pub symbol: String,
     /// Accept the multi-memory proposal on top of WebAssembly 2.0 (on by default:
@@ -70,6 +77,7 @@ impl Default for Options {
         Options {
             bounds: BoundsMode::Guard,
             target: None,
+            target_features: Vec::new(),
             symbol: "rivet_unit".to_string(),
             multi_memory: true,
         }

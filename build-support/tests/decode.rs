@@ -102,7 +102,7 @@ fn function_names_come_from_the_name_section() {
             (func)
             (func $third))"#,
     );
-    let isa = emit::target_isa(None).unwrap();
+    let isa = emit::target_isa(None, &[]).unwrap();
     let decoded = decode::decode(&bytes, isa, BoundsMode::Guard, true).unwrap();
     assert_eq!(
         decoded.env.names.get(&0).map(String::as_str),
@@ -120,7 +120,7 @@ fn a_broken_name_section_is_ignored() {
     let mut bytes = wasm("(module (func))");
     // Custom section "name" whose function-names subsection is truncated.
     bytes.extend_from_slice(&[0, 8, 4, b'n', b'a', b'm', b'e', 1, 9, 1]);
-    let isa = emit::target_isa(None).unwrap();
+    let isa = emit::target_isa(None, &[]).unwrap();
     let decoded = decode::decode(&bytes, isa, BoundsMode::Guard, true).unwrap();
     assert!(decoded.env.names.is_empty());
 }

@@ -58,6 +58,11 @@ pub fn run(dir: &Path, scratch: &Path) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
+/// Only the compute-kernel workloads, without writing any file.
+pub fn run_kernels() -> Result<Vec<Row>, String> {
+    kernels::run()
+}
+
 fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
 }
