@@ -15,24 +15,47 @@ mod timing;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// What the command line asks for.
+enum Mode {
+    /// Every comparison workload; writes the results files.
+    Compare,
+    /// One comparison workload (by its short name), printed only: for
+    /// measuring one change without the whole run.
+    Only(String),
+    /// The core-engine benchmark.
+    Core,
+}
+
+fn mode() -> Result<Mode, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => Ok(Mode::Compare),
+        ["--core"] => Ok(Mode::Core),
+        ["--only", name] => Ok(Mode::Only(name.to_string())),
+        _ => Err(format!(
+            "unknown arguments {args:?} (`--core`, or `--only NAME` with NAME one of {})",
+            compare::WORKLOADS.join(", ")
+        )),
+    }
+}
+
 fn main() -> ExitCode {
-    let core = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("--core") => true,
-        Some(other) => {
-            eprintln!("rivet-bench: unknown argument `{other}` (only `--core`)");
+    let mode = match mode() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("rivet-bench: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match with_scratch(|scratch| {
-        if core {
-            run_core(scratch)
-        } else {
-            run_compare(scratch)
-        }
+    match with_scratch(|scratch| match &mode {
+        Mode::Core => run_core(scratch),
+        Mode::Compare => run_compare(scratch, None),
+        Mode::Only(name) => run_compare(scratch, Some(name)),
     }) {
         Ok(path) => {
-            println!("wrote {}", path.display());
+            if let Some(path) = path {
+                println!("wrote {}", path.display());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -43,7 +66,9 @@ fn main() -> ExitCode {
 }
 
 /// Runs `f` with a fresh scratch directory, removed afterwards.
-fn with_scratch(f: impl FnOnce(&Path) -> Result<PathBuf, String>) -> Result<PathBuf, String> {
+fn with_scratch(
+    f: impl FnOnce(&Path) -> Result<Option<PathBuf>, String>,
+) -> Result<Option<PathBuf>, String> {
     let scratch = std::env::temp_dir().join(format!("rivet-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let result = f(&scratch);
@@ -55,13 +80,15 @@ fn bench_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn run_compare(scratch: &Path) -> Result<PathBuf, String> {
-    let rows = compare::run(bench_dir(), scratch)?;
+/// All workloads (written to `RESULTS.md`), or only the one named `only`
+/// (printed, nothing written: one workload is not a results file).
+fn run_compare(scratch: &Path, only: Option<&str>) -> Result<Option<PathBuf>, String> {
+    let rows = compare::run(bench_dir(), scratch, only)?;
     println!("{}", compare::table(&rows).text());
-    Ok(bench_dir().join("RESULTS.md"))
+    Ok(only.is_none().then(|| bench_dir().join("RESULTS.md")))
 }
 
-fn run_core(scratch: &Path) -> Result<PathBuf, String> {
+fn run_core(scratch: &Path) -> Result<Option<PathBuf>, String> {
     let tables = core::run(scratch)?;
     for table in &tables {
         println!("{}", table.text());
@@ -76,5 +103,5 @@ fn run_core(scratch: &Path) -> Result<PathBuf, String> {
         &tables,
     );
     std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    Ok(path)
+    Ok(Some(path))
 }
