@@ -178,8 +178,8 @@ fn reuse_guarded(bytes: usize) -> Option<*mut u8> {
 /// caller, which gives it up.
 unsafe fn release_guarded(base: *mut u8, accessible: usize) {
     let mut pool = pool();
-    let zeroed = accessible == 0
-        || libc::madvise(base.cast(), accessible, libc::MADV_DONTNEED) == 0;
+    let zeroed =
+        accessible == 0 || libc::madvise(base.cast(), accessible, libc::MADV_DONTNEED) == 0;
     if zeroed && pool.len() < POOL_MAX {
         pool.push(Pooled {
             base: base as usize,

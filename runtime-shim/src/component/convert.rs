@@ -14,9 +14,9 @@ use super::values::{ResourceAny, Value};
 use crate::error::Trap;
 use crate::vm::ValRaw;
 use crate::{Func, Memory, Store, Val};
-use std::borrow::Cow;
 use rivet_descriptor::component::StringEncoding;
 use rivet_descriptor::ValType;
+use std::borrow::Cow;
 
 /// Strings and lists longer than this many bytes trap (the spec's limits).
 const MAX_BYTE_LENGTH: u64 = (1 << 28) - 1;

@@ -388,7 +388,10 @@ impl ComponentInstance {
     pub fn export_index(&self, store: &Store, name: &str) -> Option<u32> {
         let state = self.state(store).ok()?;
         let exports = &state.component.0.plan.exports;
-        exports.iter().position(|e| e.name == name).map(|i| i as u32)
+        exports
+            .iter()
+            .position(|e| e.name == name)
+            .map(|i| i as u32)
     }
 
     /// Calls an export with type-checked arguments; lowers them (calling the
@@ -429,7 +432,12 @@ impl ComponentInstance {
             instance: r.instance,
             temps: Vec::new(),
         };
-        typed::check(&cx, &state.component.0.plan.exports[export as usize].name, ty, args)?;
+        typed::check(
+            &cx,
+            &state.component.0.plan.exports[export as usize].name,
+            ty,
+            args,
+        )?;
         R::check(ty.result.as_ref())?;
         state.check_enter(r.instance)?;
         let result = call_lift(&mut cx, &r, ty, args);

@@ -834,7 +834,9 @@ fn typed_calls_refuse_mismatches_without_poisoning() {
         .call_typed::<u32>(&mut store, id, &[&"text"])
         .unwrap_err();
     assert!(e.message.contains("type mismatch"), "{}", e.message);
-    let e = inst.call_typed::<String>(&mut store, id, &[&1u32]).unwrap_err();
+    let e = inst
+        .call_typed::<String>(&mut store, id, &[&1u32])
+        .unwrap_err();
     assert!(e.message.contains("type mismatch"), "{}", e.message);
     let e = inst.call_typed::<u32>(&mut store, id, &[]).unwrap_err();
     assert!(e.message.contains("expects 1 arguments"), "{}", e.message);
@@ -907,8 +909,6 @@ fn typed_calls_refuse_another_store() {
     b.export("id", "id32", f, CanonOptions::default());
     let (_store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
     let mut other = Store::new(BoundsMode::Guard);
-    let e = inst
-        .call_typed::<u32>(&mut other, 0, &[&1u32])
-        .unwrap_err();
+    let e = inst.call_typed::<u32>(&mut other, 0, &[&1u32]).unwrap_err();
     assert!(e.message.contains("does not own"), "{}", e.message);
 }

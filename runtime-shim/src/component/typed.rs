@@ -37,7 +37,12 @@ pub trait LiftResult: Sized {
 }
 
 /// Checks the arguments of a call to export `name` of type `ty`.
-pub(crate) fn check(cx: &Cx, name: &str, ty: &FuncType, args: &[&dyn LowerArg]) -> Result<(), Trap> {
+pub(crate) fn check(
+    cx: &Cx,
+    name: &str,
+    ty: &FuncType,
+    args: &[&dyn LowerArg],
+) -> Result<(), Trap> {
     if args.len() != ty.params.len() {
         return Err(Trap::host(format!(
             "`{name}` expects {} arguments, got {}",
