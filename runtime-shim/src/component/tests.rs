@@ -809,11 +809,11 @@ fn typed_calls_pass_scalars_and_strings_both_ways() {
     let ch = index(&store, "ch");
     let got: char = inst.call_typed(&mut store, ch, &[&'ß']).unwrap();
     assert_eq!(got, 'ß');
-    for k in 0..encodings.len() {
+    for (k, enc) in encodings.iter().enumerate() {
         let echo = index(&store, &format!("echo{k}"));
         for text in ["", "hello", "héllo wörld", "snow ☃ and 😀"] {
             let got: String = inst.call_typed(&mut store, echo, &[&text]).unwrap();
-            assert_eq!(got, text, "{:?}", encodings[k]);
+            assert_eq!(got, text, "{enc:?}");
         }
     }
     assert_eq!(inst.export_index(&store, "nope"), None);
