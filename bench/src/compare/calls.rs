@@ -11,9 +11,12 @@ use wasmtime::Store;
 
 const ROUNDS: usize = 11;
 
+/// One workload of this file: its short name (for `--only`) and its runner.
+type Workload = (&'static str, fn() -> Result<Row, String>);
+
 /// The workloads whose short name `pick` accepts.
 pub fn run(pick: &dyn Fn(&str) -> bool) -> Result<Vec<Row>, String> {
-    let singles: [(&str, fn() -> Result<Row, String>); 6] = [
+    let singles: [Workload; 6] = [
         ("instantiate", instantiate),
         ("add", add),
         ("echo", echo_64),
