@@ -3,10 +3,8 @@
 //! `cargo run --release -p rivet-bench` compares Rivet with Wasmtime 48 on the same
 //! components (`compare`: writes `results.csv` and `RESULTS.md`);
 //! `cargo run --release -p rivet-bench -- --core` measures Rivet's core compile
-//! throughput and kernel run time (`core`: writes `RESULTS-core.md`);
-//! `-- --only kernels` runs just the compute kernels of the comparison and writes
-//! nothing (a quick check while tuning generated code). `timing` and `report` are
-//! shared.
+//! throughput and kernel run time (`core`: writes `RESULTS-core.md`). `timing` and
+//! `report` are shared.
 
 mod compare;
 mod core;
@@ -19,35 +17,47 @@ use std::process::ExitCode;
 
 /// What the command line asks for.
 enum Mode {
+    /// Every comparison workload; writes the results files.
     Compare,
+    /// One comparison workload (by its short name), printed only: for
+    /// measuring one change without the whole run.
+    Only(String),
+    /// The core-engine benchmark.
     Core,
-    Kernels,
+}
+
+fn mode() -> Result<Mode, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => Ok(Mode::Compare),
+        ["--core"] => Ok(Mode::Core),
+        ["--only", name] => Ok(Mode::Only(name.to_string())),
+        _ => Err(format!(
+            "unknown arguments {args:?} (`--core`, or `--only NAME` with NAME one of {})",
+            compare::WORKLOADS.join(", ")
+        )),
+    }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mode = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        [] => Mode::Compare,
-        ["--core"] => Mode::Core,
-        ["--only", "kernels"] => Mode::Kernels,
-        _ => {
-            eprintln!(
-                "rivet-bench: unknown arguments {args:?} (expected none, `--core` or `--only kernels`)"
-            );
+    let mode = match mode() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("rivet-bench: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let result = match mode {
-        Mode::Compare => with_scratch(run_compare).map(Some),
-        Mode::Core => with_scratch(run_core).map(Some),
-        Mode::Kernels => run_kernels().map(|()| None),
-    };
-    match result {
-        Ok(Some(path)) => {
-            println!("wrote {}", path.display());
+    match with_scratch(|scratch| match &mode {
+        Mode::Core => run_core(scratch),
+        Mode::Compare => run_compare(scratch, None),
+        Mode::Only(name) => run_compare(scratch, Some(name)),
+    }) {
+        Ok(path) => {
+            if let Some(path) = path {
+                println!("wrote {}", path.display());
+            }
             ExitCode::SUCCESS
         }
-        Ok(None) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rivet-bench: {e}");
             ExitCode::FAILURE
@@ -56,7 +66,9 @@ fn main() -> ExitCode {
 }
 
 /// Runs `f` with a fresh scratch directory, removed afterwards.
-fn with_scratch(f: impl FnOnce(&Path) -> Result<PathBuf, String>) -> Result<PathBuf, String> {
+fn with_scratch(
+    f: impl FnOnce(&Path) -> Result<Option<PathBuf>, String>,
+) -> Result<Option<PathBuf>, String> {
     let scratch = std::env::temp_dir().join(format!("rivet-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let result = f(&scratch);
@@ -68,20 +80,15 @@ fn bench_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn run_compare(scratch: &Path) -> Result<PathBuf, String> {
-    let rows = compare::run(bench_dir(), scratch)?;
+/// All workloads (written to `RESULTS.md`), or only the one named `only`
+/// (printed, nothing written: one workload is not a results file).
+fn run_compare(scratch: &Path, only: Option<&str>) -> Result<Option<PathBuf>, String> {
+    let rows = compare::run(bench_dir(), scratch, only)?;
     println!("{}", compare::table(&rows).text());
-    Ok(bench_dir().join("RESULTS.md"))
+    Ok(only.is_none().then(|| bench_dir().join("RESULTS.md")))
 }
 
-/// The kernel rows of the comparison, printed only.
-fn run_kernels() -> Result<(), String> {
-    let rows = compare::run_kernels()?;
-    println!("{}", compare::table(&rows).text());
-    Ok(())
-}
-
-fn run_core(scratch: &Path) -> Result<PathBuf, String> {
+fn run_core(scratch: &Path) -> Result<Option<PathBuf>, String> {
     let tables = core::run(scratch)?;
     for table in &tables {
         println!("{}", table.text());
@@ -96,5 +103,5 @@ fn run_core(scratch: &Path) -> Result<PathBuf, String> {
         &tables,
     );
     std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    Ok(path)
+    Ok(Some(path))
 }

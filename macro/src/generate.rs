@@ -605,33 +605,79 @@ fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
     Ok(out)
 }
 
-/// One export method: lowers the arguments, calls, lifts the result.
+/// One export method: calls the export by its number through the typed path
+/// (`ComponentInstance::call_typed`): numbers, `bool`, `char` and strings are
+/// lowered and lifted directly, other types through `Value`.
 fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
-    let name = f.name;
     let m = &f.method;
     let ps = params(f);
     let ts = param_types(f, |t| types.param(t))?;
     let r = result_type(f, types)?;
-    let lift = match f.ty.result {
-        Some(_) => quote! {
-            match result {
-                Some(v) => Lift::lift(v),
-                None => Err(Trap::host(concat!("`", #name, "` returned no value"))),
-            }
+    let index = export_index(f, types)?;
+    let args =
+        f.ty.params
+            .iter()
+            .zip(&ps)
+            .map(|((_, t), p)| typed_arg(types, *t, p))
+            .collect::<Result<Vec<_>, _>>()?;
+    let call = quote!(self.instance.call_typed(store, #index, &[#(#args),*]));
+    let body = match f.ty.result {
+        Some(t) if !lifts_directly(types, t)? => quote! {
+            let result: Value = #call?;
+            Lift::lift(result)
         },
-        None => quote!(Ok(())),
+        _ => call,
     };
     let doc = types.doc(
-        name,
+        f.name,
         &format!("Calls the export {}.", signature_doc(f, types)?),
     );
     Ok(quote! {
         #doc
         pub fn #m(&self, store: &mut rivet::Store, #(#ps: #ts),*) -> Result<#r, Trap> {
-            let args = [#(Lower::lower(&#ps)),*];
-            let result = self.instance.call(store, #name, &args)?;
-            #lift
+            #body
         }
+    })
+}
+
+/// The export's place in the plan: the number `call_typed` takes.
+fn export_index(f: &Func, types: &Types) -> Result<u32, String> {
+    let exports = &types.plan().exports;
+    exports
+        .iter()
+        .position(|e| e.name == f.name)
+        .map(|i| i as u32)
+        .ok_or_else(|| format!("corrupt plan: no export `{}`", f.name))
+}
+
+/// Whether values of component type `t` have a Rust type the runtime lowers
+/// and lifts without `Value` (`rivet::component::typed`).
+fn lifts_directly(types: &Types, t: u32) -> Result<bool, String> {
+    use rivet_descriptor::component::ValueType as V;
+    Ok(matches!(
+        types.value_type(t)?,
+        V::Bool
+            | V::S8
+            | V::U8
+            | V::S16
+            | V::U16
+            | V::S32
+            | V::U32
+            | V::S64
+            | V::U64
+            | V::F32
+            | V::F64
+            | V::Char
+            | V::String
+    ))
+}
+
+/// Argument `p` of component type `t` as the typed call takes it.
+fn typed_arg(types: &Types, t: u32, p: &Ident) -> Result<TokenStream, String> {
+    Ok(if lifts_directly(types, t)? {
+        quote!(&#p as &dyn rivet::component::typed::LowerArg)
+    } else {
+        quote!(&Lower::lower(&#p) as &dyn rivet::component::typed::LowerArg)
     })
 }
 

@@ -208,8 +208,16 @@ int rivet_enter(rivet_array_trampoline tramp, const void *code, void *vmctx, voi
     struct entry_frame frame;
     frame.prev = current_entry;
     frame.info = info;
-    if (sigsetjmp(frame.jump, 1) != 0) {
+    /* The signal mask is not saved: that is a system call on every entry.
+     * Instead the trap path unblocks the signal the handler ran under (the
+     * kernel blocks it for the handler's duration, and jumping out does not
+     * restore it). */
+    if (sigsetjmp(frame.jump, 0) != 0) {
         current_entry = frame.prev;
+        sigset_t handled;
+        sigemptyset(&handled);
+        sigaddset(&handled, info->signum);
+        pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
         return 1;
     }
     current_entry = &frame;

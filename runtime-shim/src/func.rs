@@ -138,6 +138,48 @@ impl Func {
             Target::Wasm(funcref, tramp) => call_wasm(store, &ty, funcref, tramp, args),
         }
     }
+
+    /// Calls with the arguments, then the results, in raw slots: the component
+    /// runtime's path, which knows the core types from the component type it
+    /// checked and so skips `Val`s and per-call type checks. The slots must
+    /// hold numbers (no references) and be at least as many as the parameters
+    /// and the results; fewer is an error, not a fault.
+    pub(crate) fn call_raw(&self, store: &mut Store, values: &mut [ValRaw]) -> Result<(), Trap> {
+        if self.store != store.id() {
+            return Err(Trap::host(
+                "function called with a store that does not own it",
+            ));
+        }
+        let target = {
+            let refs = store.refs().borrow();
+            let entry = refs.func(*self);
+            if values.len() < entry.ty.params.len().max(entry.ty.results.len()) {
+                return Err(Trap::host("too few value slots for the function's type"));
+            }
+            match entry.kind {
+                FuncKind::Wasm {
+                    funcref,
+                    array_trampoline,
+                } => Target::Wasm(funcref, array_trampoline),
+                FuncKind::Host { record, .. } => Target::Host(record),
+            }
+        };
+        match target {
+            // SAFETY: records live as long as the store; `values` was checked
+            // to be large enough for the record's type.
+            Target::Host(record) => unsafe {
+                invoke_host_raw(&*record, Some(store), values.as_mut_ptr())
+            },
+            Target::Wasm(funcref, tramp) => {
+                // SAFETY: the funcref lives in a vmctx owned by the store, and
+                // `values` is large enough for the parameters and results.
+                unsafe {
+                    let (code, vmctx) = ((*funcref).code, (*funcref).vmctx);
+                    store.enter_wasm(tramp, code, vmctx, values.as_mut_ptr())
+                }
+            }
+        }
+    }
 }
 
 enum Target {
@@ -249,6 +291,22 @@ unsafe extern "C" fn dispatch(record: *mut VMHostFunc, values: *mut ValRaw) -> u
 /// Slots are accessed unaligned: the contract does not promise trampolines a
 /// 16-byte aligned spill area.
 unsafe fn dispatch_inner(record: &VMHostFunc, values: *mut ValRaw) -> Result<(), Trap> {
+    // SAFETY: `active` is set by `Store::enter_wasm` from the `&mut Store` that
+    // is blocked in this very call into wasm, and cleared when it returns; that
+    // borrow is not used until then, so handing it to the closure is exclusive.
+    let store = (*record.active).get().as_mut();
+    invoke_host_raw(record, store, values)
+}
+
+/// Runs a host closure on arguments in raw slots and writes its results back.
+///
+/// Safety: `values` holds as many slots as the record's type has parameters
+/// and results.
+unsafe fn invoke_host_raw(
+    record: &VMHostFunc,
+    store: Option<&mut Store>,
+    values: *mut ValRaw,
+) -> Result<(), Trap> {
     let ty = &record.ty;
     // SAFETY: the store (and its Refs) outlives every call into its instances.
     let refs: &std::cell::RefCell<Refs> = &*record.refs;
@@ -260,10 +318,6 @@ unsafe fn dispatch_inner(record: &VMHostFunc, values: *mut ValRaw) -> Result<(),
             .map(|(i, &p)| refs.raw_to_val(p, values.add(i).read_unaligned()))
             .collect()
     };
-    // SAFETY: `active` is set by `Store::enter_wasm` from the `&mut Store` that
-    // is blocked in this very call into wasm, and cleared when it returns; that
-    // borrow is not used until then, so handing it to the closure is exclusive.
-    let store = (*record.active).get().as_mut();
     let results = invoke_host(record, store, &args)?;
     let mut refs = refs.borrow_mut();
     for (i, (&t, r)) in ty.results.iter().zip(results).enumerate() {

@@ -5,6 +5,7 @@ use crate::store::{Store, StoreId};
 use crate::vm::{VMMemory, VmSlot};
 use rivet_descriptor::{BoundsMode, MemoryType, GUARD_RESERVATION, WASM_PAGE_SIZE};
 use std::ptr;
+use std::sync::Mutex;
 
 /// The largest 32-bit memory, in pages.
 const MAX_PAGES: u64 = 65536;
@@ -114,17 +115,92 @@ impl MemoryData {
 
 impl Drop for MemoryData {
     fn drop(&mut self) {
-        // SAFETY: the mapping was created by this memory and is unmapped once.
-        unsafe { unmap((*self.vm.ptr()).base, self.mapped) }
+        // SAFETY: the mapping was created by this memory and is released once.
+        unsafe {
+            let (base, length) = ((*self.vm.ptr()).base, (*self.vm.ptr()).length);
+            match self.mode {
+                BoundsMode::Guard => release_guarded(base, length),
+                BoundsMode::Explicit => unmap(base, self.mapped),
+            }
+        }
     }
+}
+
+/// Guard reservations of dropped memories, kept for the next memory: reusing
+/// one costs a `madvise` on release (the touched pages read as zero again)
+/// and at most one `mprotect` to fit the new size, where a fresh one costs an
+/// `mmap` and an `mprotect`, and its release a `munmap`, each of which edits
+/// the process's map of 8 GiB regions.
+static POOL: Mutex<Vec<Pooled>> = Mutex::new(Vec::new());
+
+/// How many released reservations are kept (address space only: their pages
+/// are given back to the system).
+const POOL_MAX: usize = 32;
+
+/// A reservation in the pool: its base and how many leading bytes are
+/// read/write.
+struct Pooled {
+    base: usize,
+    accessible: usize,
+}
+
+fn pool() -> std::sync::MutexGuard<'static, Vec<Pooled>> {
+    // A panic while the lock was held cannot leave the list inconsistent.
+    POOL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A reservation from the pool with exactly its first `bytes` read/write.
+fn reuse_guarded(bytes: usize) -> Option<*mut u8> {
+    let Pooled { base, accessible } = pool().pop()?;
+    let base = base as *mut u8;
+    // SAFETY: the pool owns the reservation, now handed to the caller; both
+    // ranges lie inside it.
+    let fitted = unsafe {
+        if accessible > bytes {
+            let tail = base.add(bytes).cast();
+            libc::mprotect(tail, accessible - bytes, libc::PROT_NONE) == 0
+        } else {
+            make_accessible(base.add(accessible), bytes - accessible).is_ok()
+        }
+    };
+    if fitted {
+        return Some(base);
+    }
+    // SAFETY: the reservation is ours and no longer in the pool.
+    unsafe { unmap(base, GUARD_RESERVATION as usize) };
+    None
+}
+
+/// Returns a guard reservation whose first `accessible` bytes are read/write
+/// to the pool, or unmaps it.
+///
+/// Safety: `[base, base + GUARD_RESERVATION)` is a reservation owned by the
+/// caller, which gives it up.
+unsafe fn release_guarded(base: *mut u8, accessible: usize) {
+    let mut pool = pool();
+    let zeroed =
+        accessible == 0 || libc::madvise(base.cast(), accessible, libc::MADV_DONTNEED) == 0;
+    if zeroed && pool.len() < POOL_MAX {
+        pool.push(Pooled {
+            base: base as usize,
+            accessible,
+        });
+        return;
+    }
+    drop(pool);
+    unmap(base, GUARD_RESERVATION as usize);
 }
 
 fn os_error(what: &str) -> Error {
     Error::Runtime(format!("{what}: {}", std::io::Error::last_os_error()))
 }
 
-/// Reserves the whole guard reservation inaccessible, then opens the first `bytes`.
+/// Reserves the whole guard reservation inaccessible, then opens the first
+/// `bytes` (a pooled reservation when there is one).
 fn reserve_guarded(bytes: usize) -> Result<*mut u8, Error> {
+    if let Some(base) = reuse_guarded(bytes) {
+        return Ok(base);
+    }
     // SAFETY: an anonymous mapping at an address the kernel chooses.
     let base = unsafe {
         libc::mmap(

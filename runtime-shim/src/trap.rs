@@ -67,10 +67,14 @@ pub(crate) unsafe fn enter(
 ) -> Result<(), Trap> {
     let mut info = TrapInfo::default();
     let rc = rivet_enter(tramp, code, vmctx, values, &mut info);
+    if rc == 0 {
+        // A host function parks a trap or panic only right before its
+        // trampoline traps, so a normal return has nothing to collect.
+        return Ok(());
+    }
     rivet_set_host_trap_pending(0);
     let parked = PARKED.with(|cell| cell.borrow_mut().take());
     match (rc, parked) {
-        (0, _) => Ok(()),
         (-1, _) => Err(Trap::host("cannot set up trap handling on this thread")),
         (_, Some(Parked::Panic(payload))) => std::panic::resume_unwind(payload),
         (_, Some(Parked::Trap(t))) => Err(t),

@@ -46,21 +46,45 @@ impl Row {
     }
 }
 
-/// Runs every workload and writes `results.csv` and `RESULTS.md` into `dir`.
-pub fn run(dir: &Path, scratch: &Path) -> Result<Vec<Row>, String> {
-    let mut rows = Vec::new();
-    rows.extend(calls::run()?);
-    rows.extend(kernels::run()?);
-    rows.push(compile::run()?);
-    rows.push(size::run(scratch)?);
+/// Short names of the workloads, for `--only NAME`, in run order.
+pub const WORKLOADS: [&str; 9] = [
+    "instantiate",
+    "add",
+    "echo",
+    "echo16",
+    "echo64k",
+    "records",
+    "kernels",
+    "compile",
+    "size",
+];
+
+/// Runs every workload and writes `results.csv` and `RESULTS.md` into `dir`;
+/// with `only`, runs that workload and writes nothing.
+pub fn run(dir: &Path, scratch: &Path, only: Option<&str>) -> Result<Vec<Row>, String> {
+    if let Some(name) = only.filter(|n| !WORKLOADS.contains(n)) {
+        return Err(format!(
+            "no workload `{name}` (one of {})",
+            WORKLOADS.join(", ")
+        ));
+    }
+    let pick = |name: &str| only.is_none_or(|o| o == name);
+    let mut rows = calls::run(&pick)?;
+    if pick("kernels") {
+        rows.extend(kernels::run()?);
+    }
+    if pick("compile") {
+        rows.push(compile::run()?);
+    }
+    if pick("size") {
+        rows.push(size::run(scratch)?);
+    }
+    if only.is_some() {
+        return Ok(rows);
+    }
     write(&dir.join("results.csv"), &csv(&rows))?;
     write(&dir.join("RESULTS.md"), &markdown(&rows))?;
     Ok(rows)
-}
-
-/// Only the compute-kernel workloads, without writing any file.
-pub fn run_kernels() -> Result<Vec<Row>, String> {
-    kernels::run()
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {

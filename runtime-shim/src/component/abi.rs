@@ -31,6 +31,19 @@ impl<'a> AbiType for &'a Type {
     }
 }
 
+/// Each field type of a record or tuple at `base` with its address.
+pub(crate) fn field_offsets<'t>(
+    types: impl IntoIterator<Item = &'t Type>,
+    base: u32,
+) -> impl Iterator<Item = (&'t Type, u32)> {
+    let mut at = base;
+    types.into_iter().map(move |t| {
+        let here = align_to(at, alignment(t));
+        at = here + size(t);
+        (t, here)
+    })
+}
+
 /// The cases of a variant-like type (variant, enum, option, result), each with
 /// its optional payload type.
 pub(crate) fn cases(t: &Type) -> Option<Vec<Option<&Type>>> {

@@ -6,15 +6,17 @@
 //! bits, zero-extended): the coercions between joined variant payload types
 //! are then plain truncation and zero extension.
 
-use super::abi::{self, align_to};
+use super::abi;
 use super::instance::ComponentState;
 use super::resources::{Handle, Holder};
 use super::types::{ResourceType, Type};
 use super::values::{ResourceAny, Value};
 use crate::error::Trap;
+use crate::vm::ValRaw;
 use crate::{Func, Memory, Store, Val};
 use rivet_descriptor::component::StringEncoding;
 use rivet_descriptor::ValType;
+use std::borrow::Cow;
 
 /// Strings and lists longer than this many bytes trap (the spec's limits).
 const MAX_BYTE_LENGTH: u64 = (1 << 28) - 1;
@@ -30,37 +32,91 @@ pub(crate) struct Opts {
 }
 
 /// Everything a lift or lower needs: the store, the instantiation, the guest's
-/// options and the component instance whose handle table is used.
-pub(crate) struct Cx<'a> {
-    pub store: &'a mut Store,
-    pub state: &'a ComponentState,
-    pub opts: Opts,
-    pub instance: u32,
+/// options and the component instance whose handle table is used. Public only
+/// as an opaque argument of [`super::typed::LowerArg`] and
+/// [`super::typed::LiftResult`].
+pub struct Cx<'a> {
+    pub(crate) store: &'a mut Store,
+    pub(crate) state: &'a ComponentState,
+    pub(crate) opts: Opts,
+    pub(crate) instance: u32,
     /// Host-table entries made for borrows lent to the host for one call.
-    pub temps: Vec<u32>,
+    pub(crate) temps: Vec<u32>,
 }
 
 fn trap(msg: &str) -> Trap {
     Trap::host(msg)
 }
 
-/// Reads flat values in order.
-pub(crate) struct Flat<'v> {
+/// Reads flat values in order (public only as an opaque argument of
+/// [`super::typed::LiftResult`]).
+pub struct Flat<'v> {
     values: &'v [u64],
     at: usize,
 }
 
 impl<'v> Flat<'v> {
-    pub fn new(values: &'v [u64]) -> Self {
+    pub(crate) fn new(values: &'v [u64]) -> Self {
         Flat { values, at: 0 }
     }
-    fn next(&mut self) -> Result<u64, Trap> {
+    pub(crate) fn next(&mut self) -> Result<u64, Trap> {
         let v = self.values.get(self.at).copied();
         self.at += 1;
         v.ok_or_else(|| trap("too few core values for the component type"))
     }
     fn next32(&mut self) -> Result<u32, Trap> {
         self.next().map(|v| v as u32)
+    }
+}
+
+/// Flat values being lowered, on the stack: at most `MAX_FLAT_PARAMS` (more
+/// are passed through memory), so a call needs no allocation for them. Public
+/// only as an opaque argument of [`super::typed::LowerArg`].
+pub struct FlatBuf {
+    values: [u64; abi::MAX_FLAT_PARAMS],
+    len: usize,
+    /// Set when more values were pushed than fit: a type mismatch, reported
+    /// by [`FlatBuf::values`].
+    overflow: bool,
+}
+
+impl FlatBuf {
+    pub(crate) fn new() -> Self {
+        FlatBuf {
+            values: [0; abi::MAX_FLAT_PARAMS],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    pub(crate) fn push(&mut self, v: u64) {
+        match self.values.get_mut(self.len) {
+            Some(slot) => {
+                *slot = v;
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Pads with zeros (or cuts) to `len` values.
+    fn resize(&mut self, len: usize) {
+        while self.len < len && !self.overflow {
+            self.push(0);
+        }
+        self.len = self.len.min(len);
+    }
+
+    /// The values pushed, or a trap if they did not fit.
+    pub(crate) fn values(&self) -> Result<&[u64], Trap> {
+        if self.overflow {
+            return Err(trap("too many flat values for the component type"));
+        }
+        Ok(&self.values[..self.len])
     }
 }
 
@@ -90,7 +146,7 @@ pub(crate) fn bits_to_vals(bits: &[u64], types: &[ValType]) -> Vec<Val> {
         .collect()
 }
 
-fn canon_f32(bits: u32) -> f32 {
+pub(crate) fn canon_f32(bits: u32) -> f32 {
     let f = f32::from_bits(bits);
     if f.is_nan() {
         f32::from_bits(0x7fc0_0000)
@@ -99,7 +155,7 @@ fn canon_f32(bits: u32) -> f32 {
     }
 }
 
-fn canon_f64(bits: u64) -> f64 {
+pub(crate) fn canon_f64(bits: u64) -> f64 {
     let f = f64::from_bits(bits);
     if f.is_nan() {
         f64::from_bits(0x7ff8_0000_0000_0000)
@@ -108,7 +164,7 @@ fn canon_f64(bits: u64) -> f64 {
     }
 }
 
-fn to_char(i: u32) -> Result<char, Trap> {
+pub(crate) fn to_char(i: u32) -> Result<char, Trap> {
     char::from_u32(i).ok_or_else(|| trap("invalid `char` bit pattern"))
 }
 
@@ -188,13 +244,13 @@ impl Cx<'_> {
         Ok(())
     }
 
-    fn load_int(&self, ptr: u32, n: u32) -> Result<u64, Trap> {
+    pub(crate) fn load_int(&self, ptr: u32, n: u32) -> Result<u64, Trap> {
         let mut buf = [0u8; 8];
         buf[..n as usize].copy_from_slice(self.bytes(ptr, n)?);
         Ok(u64::from_le_bytes(buf))
     }
 
-    fn store_int(&mut self, ptr: u32, n: u32, v: u64) -> Result<(), Trap> {
+    pub(crate) fn store_int(&mut self, ptr: u32, n: u32, v: u64) -> Result<(), Trap> {
         self.write(ptr, &v.to_le_bytes()[..n as usize])
     }
 
@@ -228,10 +284,7 @@ impl Cx<'_> {
             Type::F32 => Value::F32(canon_f32(vi.next32()?)),
             Type::F64 => Value::F64(canon_f64(vi.next()?)),
             Type::Char => Value::Char(to_char(vi.next32()?)?),
-            Type::String => {
-                let (ptr, len) = (vi.next32()?, vi.next32()?);
-                Value::String(self.load_string_range(ptr, len)?)
-            }
+            Type::String => Value::String(self.lift_string(vi)?),
             Type::List(e) => {
                 let (ptr, len) = (vi.next32()?, vi.next32()?);
                 self.load_list_range(e, ptr, len)?
@@ -304,10 +357,7 @@ impl Cx<'_> {
             Type::F32 => Value::F32(canon_f32(int(self, 4)? as u32)),
             Type::F64 => Value::F64(canon_f64(int(self, 8)?)),
             Type::Char => Value::Char(to_char(int(self, 4)? as u32)?),
-            Type::String => {
-                let (p, l) = (int(self, 4)? as u32, self.load_int(ptr + 4, 4)? as u32);
-                Value::String(self.load_string_range(p, l)?)
-            }
+            Type::String => Value::String(self.load_string(ptr)?),
             Type::List(e) => {
                 let (p, l) = (int(self, 4)? as u32, self.load_int(ptr + 4, 4)? as u32);
                 self.load_list_range(e, p, l)?
@@ -316,26 +366,17 @@ impl Cx<'_> {
                 let (p, l) = (int(self, 4)? as u32, self.load_int(ptr + 4, 4)? as u32);
                 self.load_map_range(k, v, p, l)?
             }
-            Type::Record(fs) => {
-                let mut at = ptr;
-                let mut out = Vec::with_capacity(fs.len());
-                for (n, ft) in fs {
-                    at = align_to(at, abi::alignment(ft));
-                    out.push((n.clone(), self.load(ft, at)?));
-                    at += abi::size(ft);
-                }
-                Value::Record(out)
-            }
-            Type::Tuple(ts) => {
-                let mut at = ptr;
-                let mut out = Vec::with_capacity(ts.len());
-                for ft in ts {
-                    at = align_to(at, abi::alignment(ft));
-                    out.push(self.load(ft, at)?);
-                    at += abi::size(ft);
-                }
-                Value::Tuple(out)
-            }
+            Type::Record(fs) => Value::Record(
+                fs.iter()
+                    .zip(abi::field_offsets(fs.iter().map(|(_, t)| t), ptr))
+                    .map(|((n, _), (ft, at))| Ok((n.clone(), self.load(ft, at)?)))
+                    .collect::<Result<_, Trap>>()?,
+            ),
+            Type::Tuple(ts) => Value::Tuple(
+                abi::field_offsets(ts, ptr)
+                    .map(|(ft, at)| self.load(ft, at))
+                    .collect::<Result<_, _>>()?,
+            ),
             Type::Flags(names) => {
                 let n = abi::flags_size(names.len());
                 let words = if n <= 4 {
@@ -372,6 +413,12 @@ impl Cx<'_> {
 
     /// Loads a value spilled to memory at `ptr` (parameters or results).
     pub fn load_spilled(&mut self, t: &Type, ptr: u32) -> Result<Value, Trap> {
+        self.check_spilled(t, ptr)?;
+        self.load(t, ptr)
+    }
+
+    /// Checks that a value of type `t` spilled at `ptr` is aligned and in memory.
+    pub(crate) fn check_spilled(&self, t: &Type, ptr: u32) -> Result<(), Trap> {
         if !ptr.is_multiple_of(abi::alignment(t)) {
             return Err(trap("unaligned pointer"));
         }
@@ -379,7 +426,19 @@ impl Cx<'_> {
         if ptr as u64 + abi::size(t) as u64 > mem {
             return Err(trap("pointer out of bounds of memory"));
         }
-        self.load(t, ptr)
+        Ok(())
+    }
+
+    /// Lifts a string from its flat `(ptr, len)`.
+    pub(crate) fn lift_string(&self, vi: &mut Flat) -> Result<String, Trap> {
+        let (ptr, len) = (vi.next32()?, vi.next32()?);
+        self.load_string_range(ptr, len)
+    }
+
+    /// Loads a string whose `(ptr, len)` is stored at `at`.
+    pub(crate) fn load_string(&self, at: u32) -> Result<String, Trap> {
+        let (ptr, len) = (self.load_int(at, 4)?, self.load_int(at + 4, 4)?);
+        self.load_string_range(ptr as u32, len as u32)
     }
 
     fn load_string_range(&self, ptr: u32, tagged: u32) -> Result<String, Trap> {
@@ -488,7 +547,7 @@ impl Cx<'_> {
 
     // --------------------------------------------------------------- lowering
 
-    pub fn lower_flat(&mut self, v: &Value, t: &Type, out: &mut Vec<u64>) -> Result<(), Trap> {
+    pub fn lower_flat(&mut self, v: &Value, t: &Type, out: &mut FlatBuf) -> Result<(), Trap> {
         match (v, t) {
             (Value::Bool(b), _) => out.push(*b as u64),
             (Value::S8(x), _) => out.push(*x as i32 as u32 as u64),
@@ -502,17 +561,16 @@ impl Cx<'_> {
             (Value::F32(x), _) => out.push(canon_f32(x.to_bits()).to_bits() as u64),
             (Value::F64(x), _) => out.push(canon_f64(x.to_bits()).to_bits()),
             (Value::Char(c), _) => out.push(*c as u64),
-            (Value::String(s), _) => {
-                let (ptr, len) = self.store_string(s)?;
-                out.extend([ptr as u64, len as u64]);
-            }
+            (Value::String(s), _) => self.lower_string(s, out)?,
             (Value::List(vs), Type::List(e)) => {
                 let (ptr, len) = self.store_list(vs, e)?;
-                out.extend([ptr as u64, len as u64]);
+                out.push(ptr as u64);
+                out.push(len as u64);
             }
             (Value::Map(es), Type::Map(k, v)) => {
                 let (ptr, len) = self.store_map(es, k, v)?;
-                out.extend([ptr as u64, len as u64]);
+                out.push(ptr as u64);
+                out.push(len as u64);
             }
             (Value::Record(fs), Type::Record(ts)) => {
                 for ((_, v), (_, t)) in fs.iter().zip(ts) {
@@ -525,7 +583,9 @@ impl Cx<'_> {
                 }
             }
             (Value::Flags(set), Type::Flags(names)) => {
-                out.extend(flags_to_bits(set, names).into_iter().map(u64::from));
+                flags_to_bits(set, names)
+                    .into_iter()
+                    .for_each(|w| out.push(w.into()));
             }
             (Value::Own(h), Type::Own(r)) => out.push(self.lower_own(*h, *r)? as u64),
             (Value::Own(h) | Value::Borrow(h), Type::Borrow(r)) => {
@@ -540,7 +600,7 @@ impl Cx<'_> {
                 if let (Some(p), Some(Some(pt))) = (payload, cs.get(index)) {
                     self.lower_flat(p, pt, out)?;
                 }
-                out.resize(start + width, 0);
+                out.resize(start + width);
             }
         }
         Ok(())
@@ -548,11 +608,7 @@ impl Cx<'_> {
 
     pub fn store(&mut self, v: &Value, t: &Type, ptr: u32) -> Result<(), Trap> {
         match (v, t) {
-            (Value::String(s), _) => {
-                let (p, l) = self.store_string(s)?;
-                self.store_int(ptr, 4, p as u64)?;
-                self.store_int(ptr + 4, 4, l as u64)
-            }
+            (Value::String(s), _) => self.store_string_at(s, ptr),
             (Value::List(vs), Type::List(e)) => {
                 let (p, l) = self.store_list(vs, e)?;
                 self.store_int(ptr, 4, p as u64)?;
@@ -569,13 +625,11 @@ impl Cx<'_> {
                     Value::Tuple(vs) => vs.iter().collect(),
                     _ => Vec::new(),
                 };
-                let mut at = ptr;
-                for (v, ft) in items.into_iter().zip(abi::fields(t).unwrap_or_default()) {
-                    at = align_to(at, abi::alignment(ft));
-                    self.store(v, ft, at)?;
-                    at += abi::size(ft);
-                }
-                Ok(())
+                let fields = abi::fields(t).unwrap_or_default();
+                items
+                    .into_iter()
+                    .zip(abi::field_offsets(fields, ptr))
+                    .try_for_each(|(v, (ft, at))| self.store(v, ft, at))
             }
             (Value::Flags(set), Type::Flags(names)) => {
                 let words = flags_to_bits(set, names);
@@ -598,9 +652,10 @@ impl Cx<'_> {
                 }
             }
             _ => {
-                let mut flat = Vec::with_capacity(1);
+                let mut flat = FlatBuf::new();
                 self.lower_flat(v, t, &mut flat)?;
-                self.store_int(ptr, abi::size(t), flat[0])
+                let bits = flat.values()?.first().copied().unwrap_or(0);
+                self.store_int(ptr, abi::size(t), bits)
             }
         }
     }
@@ -611,16 +666,11 @@ impl Cx<'_> {
             .opts
             .realloc
             .ok_or_else(|| trap("canonical option `realloc` is required"))?;
-        let args = [
-            Val::I32(0),
-            Val::I32(0),
-            Val::I32(align as i32),
-            Val::I32(size as i32),
-        ];
-        let ptr = match f.call(self.store, &args)?.first() {
-            Some(Val::I32(p)) => *p as u32,
-            _ => return Err(trap("realloc returned no i32")),
-        };
+        // The validator checked realloc's core type when the component was
+        // built: four i32s in, one i32 out.
+        let mut args = [0, 0, align, size].map(ValRaw::from_u32);
+        f.call_raw(self.store, &mut args)?;
+        let ptr = args[0].u32();
         if !ptr.is_multiple_of(align) {
             return Err(trap("realloc return: result not aligned"));
         }
@@ -631,13 +681,29 @@ impl Cx<'_> {
         Ok(ptr)
     }
 
+    /// Lowers a string to its flat `(ptr, len)`.
+    pub(crate) fn lower_string(&mut self, s: &str, out: &mut FlatBuf) -> Result<(), Trap> {
+        let (ptr, len) = self.store_string(s)?;
+        out.push(ptr as u64);
+        out.push(len as u64);
+        Ok(())
+    }
+
+    /// Stores a string's `(ptr, len)` at `at`.
+    pub(crate) fn store_string_at(&mut self, s: &str, at: u32) -> Result<(), Trap> {
+        let (p, l) = self.store_string(s)?;
+        self.store_int(at, 4, p as u64)?;
+        self.store_int(at + 4, 4, l as u64)
+    }
+
     fn store_string(&mut self, s: &str) -> Result<(u32, u32), Trap> {
-        let (align, bytes, len): (u32, Vec<u8>, u32) = match self.opts.encoding {
-            StringEncoding::Utf8 => (1, s.as_bytes().to_vec(), s.len() as u32),
+        // UTF-8 is copied straight from the host's string.
+        let (align, bytes, len): (u32, Cow<[u8]>, u32) = match self.opts.encoding {
+            StringEncoding::Utf8 => (1, Cow::Borrowed(s.as_bytes()), s.len() as u32),
             StringEncoding::CompactUtf16 if s.chars().all(|c| (c as u32) < 0x100) => {
                 let b: Vec<u8> = s.chars().map(|c| c as u8).collect();
                 let n = b.len() as u32;
-                (2, b, n)
+                (2, Cow::Owned(b), n)
             }
             enc => {
                 let units: Vec<u16> = s.encode_utf16().collect();
@@ -649,7 +715,7 @@ impl Cx<'_> {
                 };
                 (
                     2,
-                    units.iter().flat_map(|u| u.to_le_bytes()).collect(),
+                    Cow::Owned(units.iter().flat_map(|u| u.to_le_bytes()).collect()),
                     n | tag,
                 )
             }

@@ -1,17 +1,19 @@
 //! Instantiating a component's plan and calling its exports from the host.
 
 use super::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
-use super::convert::{bits_to_vals, vals_to_bits, Cx, Flat, Opts};
+use super::convert::{Cx, Flat, FlatBuf, Opts};
 use super::intrinsics;
 use super::resources::{Frame, HandleTable, Holder, InstanceState};
+use super::typed::{self, LiftResult, LowerArg};
 use super::types::{FuncType, ResourceType, Type};
-use super::values::{self, ResourceAny, Value};
+use super::values::{ResourceAny, Value};
 use super::{Component, ComponentImports, HostDtor, HostImport};
 use crate::error::{Error, Trap};
 use crate::store::StoreId;
+use crate::vm::ValRaw;
 use crate::{Extern, Func, Global, GlobalType, Instance, Store, Val, ValType};
 use rivet_descriptor::component::{CanonOptions, Component as Plan, CoreDef, Step};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 /// Flag bits of a component instance (the `InstanceFlags` global).
@@ -34,6 +36,13 @@ pub(crate) struct ComponentState {
     pub cores: RefCell<Vec<Instance>>,
     /// Per component instance.
     pub flags: Vec<Global>,
+    /// The slot of each flags global, read and written directly on every
+    /// call (the globals are the store's own, so the slots live as long as
+    /// this state).
+    flag_slots: Vec<*mut ValRaw>,
+    /// Per plan export: its lift's core function and options, found on the
+    /// first call (see [`ComponentState::export`]).
+    exports: Vec<OnceCell<ResolvedExport>>,
     pub tables: RefCell<Tables>,
     /// Per plan import.
     pub imports: Vec<HostImport>,
@@ -77,11 +86,14 @@ impl Store {
         let flags = (0..plan.instances.len())
             .map(|_| Global::new(self, flag_ty, Val::I32(MAY_LEAVE | MAY_ENTER)))
             .collect::<Result<Vec<_>, _>>()?;
+        let flag_slots = flags.iter().map(|g| self.global(*g).vm.ptr()).collect();
         let state = Rc::new(ComponentState {
             component: c.clone(),
             index: self.components.len(),
             cores: RefCell::new(Vec::new()),
             flags,
+            flag_slots,
+            exports: plan.exports.iter().map(|_| OnceCell::new()).collect(),
             tables: RefCell::new(Tables {
                 instances: (0..plan.instances.len())
                     .map(|_| Default::default())
@@ -249,21 +261,27 @@ impl ComponentState {
         })
     }
 
-    pub fn flags(&self, store: &Store, c: u32) -> i32 {
-        match self.flags[c as usize].get(store) {
-            Val::I32(v) => v,
-            _ => 0,
-        }
+    pub fn flags(&self, c: u32) -> i32 {
+        // SAFETY: the slot of a global of this state's store, which owns this
+        // state; no reference to the slot outlives this read.
+        unsafe { (*self.flag_slots[c as usize]).u32() as i32 }
     }
 
-    pub fn set_flags(&self, store: &mut Store, c: u32, v: i32) {
-        // The global is a mutable i32 created by `instantiate_component`.
-        let _ = self.flags[c as usize].set(store, Val::I32(v));
+    fn set_flags(&self, c: u32, v: i32) {
+        // SAFETY: as in `flags`; the global is a mutable i32.
+        let slot = self.flag_slots[c as usize];
+        unsafe { *slot = ValRaw::from_u32(v as u32) };
+    }
+
+    /// Sets (`on`) or clears flag bits `bits` of component instance `c`.
+    pub fn set_flag(&self, c: u32, bits: i32, on: bool) {
+        let f = self.flags(c);
+        self.set_flags(c, if on { f | bits } else { f & !bits });
     }
 
     /// Checks that component instance `c` may be entered.
-    pub fn check_enter(&self, store: &Store, c: u32) -> Result<(), Trap> {
-        let f = self.flags(store, c);
+    pub fn check_enter(&self, c: u32) -> Result<(), Trap> {
+        let f = self.flags(c);
         if f & POISONED != 0 || f & MAY_ENTER == 0 {
             return Err(Trap::host("cannot enter component instance"));
         }
@@ -272,13 +290,55 @@ impl ComponentState {
 
     /// After a trap: every instance that was entered (may_enter clear) is
     /// poisoned; nothing else is restored.
-    pub fn poison_entered(&self, store: &mut Store) {
+    pub fn poison_entered(&self) {
         for c in 0..self.flags.len() as u32 {
-            let f = self.flags(store, c);
-            if f & MAY_ENTER == 0 {
-                self.set_flags(store, c, f | POISONED);
+            if self.flags(c) & MAY_ENTER == 0 {
+                self.set_flag(c, POISONED, true);
             }
         }
+    }
+
+    /// Export number `export`'s lift, resolved once per instantiation: the
+    /// core function, post-return and options are found by name only on the
+    /// first call.
+    pub fn export(&self, store: &Store, export: u32) -> Result<ResolvedExport, Trap> {
+        let cell = self
+            .exports
+            .get(export as usize)
+            .ok_or_else(|| Trap::host(format!("no export number {export}")))?;
+        if let Some(r) = cell.get() {
+            return Ok(*r);
+        }
+        let r = self.resolve(store, export)?;
+        Ok(*cell.get_or_init(|| r))
+    }
+
+    fn resolve(&self, store: &Store, export: u32) -> Result<ResolvedExport, Trap> {
+        let c = &self.component.0;
+        let e = &c.plan.exports[export as usize];
+        let lift = &c.plan.lifts[e.lift as usize];
+        let ty = &c.funcs[lift.ty as usize];
+        let params = Type::Tuple(ty.params.iter().map(|(_, t)| t.clone()).collect());
+        let spill = (abi::flatten(&params).len() > MAX_FLAT_PARAMS)
+            .then(|| (abi::alignment(&params), abi::size(&params)));
+        let flat_result = ty.result.as_ref().map_or(Vec::new(), abi::flatten);
+        let spill_result = flat_result.len() > MAX_FLAT_RESULTS;
+        let result_mask = match flat_result.first() {
+            Some(ValType::I64 | ValType::F64) if !spill_result => u64::MAX,
+            _ => u32::MAX as u64,
+        };
+        Ok(ResolvedExport {
+            lift: e.lift,
+            instance: lift.instance,
+            func: self.func(store, &lift.func)?,
+            post_return: (lift.options.post_return.as_ref())
+                .map(|p| self.func(store, p))
+                .transpose()?,
+            opts: self.opts(store, &lift.options)?,
+            spill,
+            spill_result,
+            result_mask,
+        })
     }
 
     /// Ends a call into `c`: borrows it received must all be dropped, and the
@@ -324,6 +384,16 @@ impl ComponentInstance {
         Some(c.export_type(e.lift).clone())
     }
 
+    /// The number of export `name`, for [`ComponentInstance::call_typed`].
+    pub fn export_index(&self, store: &Store, name: &str) -> Option<u32> {
+        let state = self.state(store).ok()?;
+        let exports = &state.component.0.plan.exports;
+        exports
+            .iter()
+            .position(|e| e.name == name)
+            .map(|i| i as u32)
+    }
+
     /// Calls an export with type-checked arguments; lowers them (calling the
     /// guest's realloc as needed), calls, lifts the result, runs post-return.
     /// A trap poisons every component instance that was entered.
@@ -333,31 +403,46 @@ impl ComponentInstance {
         export: &str,
         args: &[Value],
     ) -> Result<Option<Value>, Trap> {
-        let state = self.state(store)?;
-        let c = &state.component.0;
-        let e = c
-            .plan
-            .exports
-            .iter()
-            .find(|e| e.name == export)
+        let index = self
+            .export_index(store, export)
             .ok_or_else(|| Trap::host(format!("no exported function `{export}`")))?;
-        let ty = c.export_type(e.lift);
-        if args.len() != ty.params.len() {
-            return Err(Trap::host(format!(
-                "`{export}` expects {} arguments, got {}",
-                ty.params.len(),
-                args.len()
-            )));
-        }
-        for (a, (_, t)) in args.iter().zip(&ty.params) {
-            values::check(a, t)?;
-            state.check_host_handles(a)?;
-        }
-        let lift = &c.plan.lifts[e.lift as usize];
-        state.check_enter(store, lift.instance)?;
-        let result = call_lift(store, &state, e.lift, args);
+        let args: Vec<&dyn LowerArg> = args.iter().map(|a| a as &dyn LowerArg).collect();
+        self.call_typed(store, index, &args)
+    }
+
+    /// Calls export number `export` (its place in the component's exports, see
+    /// [`ComponentInstance::export_index`]) with arguments and a result of
+    /// host types that lower and lift straight to and from the guest's flat
+    /// values and memory; `Value`s fit any type (and are checked as in
+    /// [`ComponentInstance::call`]). The export is resolved on its first call;
+    /// otherwise as [`ComponentInstance::call`]. The typed bindings call this.
+    pub fn call_typed<R: LiftResult>(
+        &self,
+        store: &mut Store,
+        export: u32,
+        args: &[&dyn LowerArg],
+    ) -> Result<R, Trap> {
+        let state = self.state(store)?;
+        let r = state.export(store, export)?;
+        let ty = state.component.0.export_type(r.lift);
+        let mut cx = Cx {
+            store,
+            state: &state,
+            opts: r.opts,
+            instance: r.instance,
+            temps: Vec::new(),
+        };
+        typed::check(
+            &cx,
+            &state.component.0.plan.exports[export as usize].name,
+            ty,
+            args,
+        )?;
+        R::check(ty.result.as_ref())?;
+        state.check_enter(r.instance)?;
+        let result = call_lift(&mut cx, &r, ty, args);
         if result.is_err() {
-            state.poison_entered(store);
+            state.poison_entered();
         }
         result
     }
@@ -383,93 +468,104 @@ impl ComponentInstance {
     }
 }
 
-/// Enters the lift's instance, runs it, leaves it.
-fn call_lift(
-    store: &mut Store,
-    state: &ComponentState,
+/// An export's lift with its core function and options looked up: what a
+/// call needs besides the arguments.
+#[derive(Clone, Copy)]
+pub(crate) struct ResolvedExport {
     lift: u32,
-    args: &[Value],
-) -> Result<Option<Value>, Trap> {
-    let c = &state.component.0;
-    let lift = &c.plan.lifts[lift as usize];
-    let ty = &c.funcs[lift.ty as usize];
-    let inst = lift.instance;
-    let func = state.func(store, &lift.func)?;
-    let post_return = lift
-        .options
-        .post_return
-        .as_ref()
-        .map(|p| state.func(store, p))
-        .transpose()?;
-    let opts = state.opts(store, &lift.options)?;
-    let flags = state.flags(store, inst);
-    state.set_flags(store, inst, flags & !MAY_ENTER);
+    instance: u32,
+    func: Func,
+    post_return: Option<Func>,
+    opts: Opts,
+    /// Alignment and size of the parameter tuple when it is passed through
+    /// memory (too many flat values).
+    spill: Option<(u32, u32)>,
+    /// Whether the result comes back through a returned pointer.
+    spill_result: bool,
+    /// The bits of the core result that carry it (an `i32` or `f32` slot's
+    /// upper bits are not the callee's).
+    result_mask: u64,
+}
+
+/// Enters the lift's instance, runs it, leaves it.
+fn call_lift<R: LiftResult>(
+    cx: &mut Cx,
+    r: &ResolvedExport,
+    ty: &FuncType,
+    args: &[&dyn LowerArg],
+) -> Result<R, Trap> {
+    let (state, inst) = (cx.state, r.instance);
+    state.set_flag(inst, MAY_ENTER, false);
     state.tables.borrow_mut().instances[inst as usize]
         .frames
         .push(Frame::default());
-    let mut cx = Cx {
-        store,
-        state,
-        opts,
-        instance: inst,
-        temps: Vec::new(),
-    };
-    let core_args = lower_params(&mut cx, ty, args)?;
-    let core_results = func.call(cx.store, &core_args)?;
-    let result = lift_result(&mut cx, ty, &core_results)?;
+    let mut slots = [ValRaw::default(); MAX_FLAT_PARAMS];
+    lower_params(cx, r, ty, args, &mut slots)?;
+    r.func.call_raw(cx.store, &mut slots)?;
+    let result = lift_result(cx, r, ty, slots[0].u64() & r.result_mask)?;
     state.exit_call(inst)?;
-    if let Some(post) = post_return {
-        let f = state.flags(store, inst);
-        state.set_flags(store, inst, f & !MAY_LEAVE);
-        post.call(store, &core_results)?;
-        let f = state.flags(store, inst);
-        state.set_flags(store, inst, f | MAY_LEAVE);
+    if let Some(post) = r.post_return {
+        state.set_flag(inst, MAY_LEAVE, false);
+        post.call_raw(cx.store, &mut slots)?;
+        state.set_flag(inst, MAY_LEAVE, true);
     }
-    let f = state.flags(store, inst);
-    state.set_flags(store, inst, f | MAY_ENTER);
+    state.set_flag(inst, MAY_ENTER, true);
     Ok(result)
 }
 
-/// Lowers the host's arguments: flat, or spilled through the guest's realloc
-/// (with may_leave clear, as the guest's code runs on the callee's behalf).
-fn lower_params(cx: &mut Cx, ty: &FuncType, args: &[Value]) -> Result<Vec<Val>, Trap> {
-    let inst = cx.instance;
-    let f = cx.state.flags(cx.store, inst);
-    cx.state.set_flags(cx.store, inst, f & !MAY_LEAVE);
-    let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
-    let flat_types: Vec<ValType> = params.iter().flat_map(|t| abi::flatten(*t)).collect();
-    let lowered = if flat_types.len() > MAX_FLAT_PARAMS {
-        let tuple = Type::Tuple(params.iter().map(|t| (*t).clone()).collect());
-        cx.realloc(abi::alignment(&tuple), abi::size(&tuple))
-            .and_then(|ptr| {
-                cx.store(&Value::Tuple(args.to_vec()), &tuple, ptr)?;
-                Ok(vec![Val::I32(ptr as i32)])
-            })
-    } else {
-        let mut bits = Vec::with_capacity(flat_types.len());
-        args.iter()
-            .zip(&params)
-            .try_for_each(|(a, t)| cx.lower_flat(a, t, &mut bits))
-            .map(|()| bits_to_vals(&bits, &flat_types))
+/// Lowers the host's arguments into `slots`: flat, or spilled through the
+/// guest's realloc (with may_leave clear, as the guest's code runs on the
+/// callee's behalf).
+fn lower_params(
+    cx: &mut Cx,
+    r: &ResolvedExport,
+    ty: &FuncType,
+    args: &[&dyn LowerArg],
+    slots: &mut [ValRaw],
+) -> Result<(), Trap> {
+    let state = cx.state;
+    state.set_flag(r.instance, MAY_LEAVE, false);
+    let params = ty.params.iter().map(|(_, t)| t);
+    let lowered = match r.spill {
+        Some((align, size)) => cx.realloc(align, size).and_then(|ptr| {
+            slots[0] = ValRaw::from_u32(ptr);
+            abi::field_offsets(params, ptr)
+                .zip(args)
+                .try_for_each(|((t, at), a)| a.store(cx, t, at))
+        }),
+        None => {
+            let mut flat = FlatBuf::new();
+            params
+                .zip(args)
+                .try_for_each(|(t, a)| a.lower(cx, t, &mut flat))
+                .and_then(|()| {
+                    for (slot, &bits) in slots.iter_mut().zip(flat.values()?) {
+                        *slot = ValRaw::from_u64(bits);
+                    }
+                    Ok(())
+                })
+        }
     };
-    let f = cx.state.flags(cx.store, inst);
-    cx.state.set_flags(cx.store, inst, f | MAY_LEAVE);
+    state.set_flag(r.instance, MAY_LEAVE, true);
     lowered
 }
 
-/// Lifts the callee's result: flat, or read through the returned pointer.
-fn lift_result(cx: &mut Cx, ty: &FuncType, core: &[Val]) -> Result<Option<Value>, Trap> {
-    let Some(t) = &ty.result else {
-        return Ok(None);
-    };
-    let bits = vals_to_bits(core);
-    if abi::flatten(t).len() > MAX_FLAT_RESULTS {
-        let ptr = *bits
-            .first()
-            .ok_or_else(|| Trap::host("lifted function returned no pointer"))?;
-        return cx.load_spilled(t, ptr as u32).map(Some);
+/// Lifts the callee's result from its core result `bits`: flat, or read
+/// through the returned pointer.
+fn lift_result<R: LiftResult>(
+    cx: &mut Cx,
+    r: &ResolvedExport,
+    ty: &FuncType,
+    bits: u64,
+) -> Result<R, Trap> {
+    match &ty.result {
+        None => R::none(),
+        Some(t) if r.spill_result => {
+            cx.check_spilled(t, bits as u32)?;
+            R::load(cx, t, bits as u32)
+        }
+        Some(t) => R::lift(cx, t, &mut Flat::new(&[bits])),
     }
-    cx.lift_flat(t, &mut Flat::new(&bits)).map(Some)
 }
 
 /// Refuses a plan that imports core modules: without a compiler at run time

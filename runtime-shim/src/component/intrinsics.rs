@@ -3,7 +3,7 @@
 //! intrinsics, and the intrinsics fused adapters use.
 
 use super::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
-use super::convert::{bits_to_vals, vals_to_bits, Cx, Flat};
+use super::convert::{bits_to_vals, vals_to_bits, Cx, Flat, FlatBuf};
 use super::instance::{ComponentState, MAY_LEAVE};
 use super::resources::{Handle, Holder};
 use super::types::Type;
@@ -211,7 +211,7 @@ pub(crate) fn run_dtor(
         return Ok(());
     };
     if caller != Some(def.instance) {
-        st.check_enter(store, def.instance)?;
+        st.check_enter(def.instance)?;
     }
     let f = st.func(store, dtor)?;
     f.call(store, &[Val::I32(rep as i32)]).map(|_| ())
@@ -267,7 +267,7 @@ fn call_host(
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
-    if st.flags(store, caller) & MAY_LEAVE == 0 {
+    if st.flags(caller) & MAY_LEAVE == 0 {
         return Err(Trap::host("cannot leave component instance"));
     }
     let opts = st.opts(store, options)?;
@@ -310,9 +310,9 @@ fn call_host(
                 }
                 return cx.store(&v, t, ptr);
             }
-            let mut out = Vec::with_capacity(1);
+            let mut out = FlatBuf::new();
             cx.lower_flat(&v, t, &mut out)?;
-            for (slot, v) in results.iter_mut().zip(bits_to_vals(&out, &flat)) {
+            for (slot, v) in results.iter_mut().zip(bits_to_vals(out.values()?, &flat)) {
                 *slot = v;
             }
             Ok(())

@@ -6,12 +6,14 @@ mod convert;
 pub(crate) mod instance;
 mod intrinsics;
 mod resources;
+pub mod typed;
 mod types;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
+pub use convert::{Cx, Flat, FlatBuf};
 pub use instance::ComponentInstance;
 pub use types::{FuncType, ResourceType, Type};
 pub use values::{ResourceAny, Value};

@@ -1,0 +1,210 @@
+//! Host types that lower and lift straight to and from a guest's flat values
+//! and memory, for [`crate::ComponentInstance::call_typed`]: numbers, `char`,
+//! `bool` and strings skip [`Value`] (no tree to build, check or free), and
+//! `Value` itself fits every type, so the dynamic API and the typed bindings
+//! share one call path.
+
+use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
+use super::types::{FuncType, Type};
+use super::values::{self, Value};
+use crate::error::Trap;
+
+/// A host value passed as an argument of an export.
+pub trait LowerArg {
+    /// Checks, before the guest is entered, that the value fits `ty`: a
+    /// mismatch is the host's error and does not poison the guest.
+    fn check(&self, cx: &Cx, ty: &Type) -> Result<(), Trap>;
+    /// Lowers the value (already checked against `ty`) to flat values.
+    fn lower(&self, cx: &mut Cx, ty: &Type, out: &mut FlatBuf) -> Result<(), Trap>;
+    /// Stores the value into guest memory at `ptr` (arguments passed through
+    /// memory when they have too many flat values).
+    fn store(&self, cx: &mut Cx, ty: &Type, ptr: u32) -> Result<(), Trap>;
+}
+
+/// A host value an export's result is lifted into.
+pub trait LiftResult: Sized {
+    /// Checks, before the call, that the export's result type `ty` (`None`:
+    /// no result) lifts into this type.
+    fn check(ty: Option<&Type>) -> Result<(), Trap>;
+    /// The value of an export without a result.
+    fn none() -> Result<Self, Trap> {
+        Err(Trap::host("the export returned no value"))
+    }
+    /// Lifts a result of type `ty` from its flat values.
+    fn lift(cx: &mut Cx, ty: &Type, flat: &mut Flat) -> Result<Self, Trap>;
+    /// Loads a result of type `ty` stored at `ptr` (aligned and in bounds).
+    fn load(cx: &mut Cx, ty: &Type, ptr: u32) -> Result<Self, Trap>;
+}
+
+/// Checks the arguments of a call to export `name` of type `ty`.
+pub(crate) fn check(
+    cx: &Cx,
+    name: &str,
+    ty: &FuncType,
+    args: &[&dyn LowerArg],
+) -> Result<(), Trap> {
+    if args.len() != ty.params.len() {
+        return Err(Trap::host(format!(
+            "`{name}` expects {} arguments, got {}",
+            ty.params.len(),
+            args.len()
+        )));
+    }
+    args.iter()
+        .zip(&ty.params)
+        .try_for_each(|(a, (_, t))| a.check(cx, t))
+}
+
+fn mismatch(want: &str, ty: Option<&Type>) -> Trap {
+    Trap::host(format!(
+        "type mismatch: a Rust `{want}` for component type {ty:?}"
+    ))
+}
+
+/// Scalars: `$variant` is the component type, `$bytes` its size in memory,
+/// `$to` the flat bits of `$x` and `$from` the value of bits `$b`.
+macro_rules! scalars {
+    ($($t:ty: $variant:ident, $bytes:expr, |$x:ident| $to:expr, |$b:ident| $from:expr;)*) => {$(
+        impl LowerArg for $t {
+            fn check(&self, _: &Cx, ty: &Type) -> Result<(), Trap> {
+                match ty {
+                    Type::$variant => Ok(()),
+                    _ => Err(mismatch(stringify!($t), Some(ty))),
+                }
+            }
+            fn lower(&self, _: &mut Cx, _: &Type, out: &mut FlatBuf) -> Result<(), Trap> {
+                let $x = *self;
+                out.push($to);
+                Ok(())
+            }
+            fn store(&self, cx: &mut Cx, _: &Type, ptr: u32) -> Result<(), Trap> {
+                let $x = *self;
+                cx.store_int(ptr, $bytes, $to)
+            }
+        }
+        impl LiftResult for $t {
+            fn check(ty: Option<&Type>) -> Result<(), Trap> {
+                match ty {
+                    Some(Type::$variant) => Ok(()),
+                    _ => Err(mismatch(stringify!($t), ty)),
+                }
+            }
+            fn lift(_: &mut Cx, _: &Type, flat: &mut Flat) -> Result<Self, Trap> {
+                let $b = flat.next()?;
+                $from
+            }
+            fn load(cx: &mut Cx, _: &Type, ptr: u32) -> Result<Self, Trap> {
+                let $b = cx.load_int(ptr, $bytes)?;
+                $from
+            }
+        }
+    )*};
+}
+
+scalars! {
+    bool: Bool, 1, |x| x as u64, |b| Ok(b as u32 != 0);
+    i8: S8, 1, |x| x as u8 as u64, |b| Ok(b as i8);
+    u8: U8, 1, |x| x as u64, |b| Ok(b as u8);
+    i16: S16, 2, |x| x as u16 as u64, |b| Ok(b as i16);
+    u16: U16, 2, |x| x as u64, |b| Ok(b as u16);
+    i32: S32, 4, |x| x as u32 as u64, |b| Ok(b as i32);
+    u32: U32, 4, |x| x as u64, |b| Ok(b as u32);
+    i64: S64, 8, |x| x as u64, |b| Ok(b as i64);
+    u64: U64, 8, |x| x, |b| Ok(b);
+    f32: F32, 4, |x| canon_f32(x.to_bits()).to_bits() as u64, |b| Ok(canon_f32(b as u32));
+    f64: F64, 8, |x| canon_f64(x.to_bits()).to_bits(), |b| Ok(canon_f64(b));
+    char: Char, 4, |x| x as u64, |b| to_char(b as u32);
+}
+
+impl LowerArg for &str {
+    fn check(&self, _: &Cx, ty: &Type) -> Result<(), Trap> {
+        match ty {
+            Type::String => Ok(()),
+            _ => Err(mismatch("&str", Some(ty))),
+        }
+    }
+    fn lower(&self, cx: &mut Cx, _: &Type, out: &mut FlatBuf) -> Result<(), Trap> {
+        cx.lower_string(self, out)
+    }
+    fn store(&self, cx: &mut Cx, _: &Type, ptr: u32) -> Result<(), Trap> {
+        cx.store_string_at(self, ptr)
+    }
+}
+
+impl LiftResult for String {
+    fn check(ty: Option<&Type>) -> Result<(), Trap> {
+        match ty {
+            Some(Type::String) => Ok(()),
+            _ => Err(mismatch("String", ty)),
+        }
+    }
+    fn lift(cx: &mut Cx, _: &Type, flat: &mut Flat) -> Result<Self, Trap> {
+        cx.lift_string(flat)
+    }
+    fn load(cx: &mut Cx, _: &Type, ptr: u32) -> Result<Self, Trap> {
+        cx.load_string(ptr)
+    }
+}
+
+/// Any value, checked against the type as the dynamic API checks it
+/// (including that its resource handles are live in this instantiation).
+impl LowerArg for Value {
+    fn check(&self, cx: &Cx, ty: &Type) -> Result<(), Trap> {
+        values::check(self, ty)?;
+        cx.state.check_host_handles(self)
+    }
+    fn lower(&self, cx: &mut Cx, ty: &Type, out: &mut FlatBuf) -> Result<(), Trap> {
+        cx.lower_flat(self, ty, out)
+    }
+    fn store(&self, cx: &mut Cx, ty: &Type, ptr: u32) -> Result<(), Trap> {
+        cx.store(self, ty, ptr)
+    }
+}
+
+/// The result of an export that has one, of any type.
+impl LiftResult for Value {
+    fn check(ty: Option<&Type>) -> Result<(), Trap> {
+        ty.map(|_| ()).ok_or_else(|| mismatch("Value", None))
+    }
+    fn lift(cx: &mut Cx, ty: &Type, flat: &mut Flat) -> Result<Self, Trap> {
+        cx.lift_flat(ty, flat)
+    }
+    fn load(cx: &mut Cx, ty: &Type, ptr: u32) -> Result<Self, Trap> {
+        cx.load(ty, ptr)
+    }
+}
+
+/// The result of any export, `None` for one without a result (the dynamic API).
+impl LiftResult for Option<Value> {
+    fn check(_: Option<&Type>) -> Result<(), Trap> {
+        Ok(())
+    }
+    fn none() -> Result<Self, Trap> {
+        Ok(None)
+    }
+    fn lift(cx: &mut Cx, ty: &Type, flat: &mut Flat) -> Result<Self, Trap> {
+        Value::lift(cx, ty, flat).map(Some)
+    }
+    fn load(cx: &mut Cx, ty: &Type, ptr: u32) -> Result<Self, Trap> {
+        Value::load(cx, ty, ptr).map(Some)
+    }
+}
+
+/// The result of an export without one.
+impl LiftResult for () {
+    fn check(ty: Option<&Type>) -> Result<(), Trap> {
+        match ty {
+            None => Ok(()),
+            Some(_) => Err(mismatch("()", ty)),
+        }
+    }
+    fn none() -> Result<Self, Trap> {
+        Ok(())
+    }
+    fn lift(_: &mut Cx, ty: &Type, _: &mut Flat) -> Result<Self, Trap> {
+        Err(mismatch("()", Some(ty)))
+    }
+    fn load(_: &mut Cx, ty: &Type, _: u32) -> Result<Self, Trap> {
+        Err(mismatch("()", Some(ty)))
+    }
+}
