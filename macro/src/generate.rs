@@ -654,22 +654,8 @@ fn export_index(f: &Func, types: &Types) -> Result<u32, String> {
 /// and lifts without `Value` (`rivet::component::typed`).
 fn lifts_directly(types: &Types, t: u32) -> Result<bool, String> {
     use rivet_descriptor::component::ValueType as V;
-    Ok(matches!(
-        types.value_type(t)?,
-        V::Bool
-            | V::S8
-            | V::U8
-            | V::S16
-            | V::U16
-            | V::S32
-            | V::U32
-            | V::S64
-            | V::U64
-            | V::F32
-            | V::F64
-            | V::Char
-            | V::String
-    ))
+    let ty = types.value_type(t)?;
+    Ok(crate::types::is_key(ty) || matches!(ty, V::F32 | V::F64))
 }
 
 /// Argument `p` of component type `t` as the typed call takes it.

@@ -477,8 +477,9 @@ fn children(ty: &ValueType) -> Vec<u32> {
 }
 
 /// Whether `t` may key a map (the spec's `keytype`): these all have a total
-/// order, so the map's Rust type can be a `BTreeMap`.
-fn is_key(t: &ValueType) -> bool {
+/// order, so the map's Rust type can be a `BTreeMap`. (With the floats, the
+/// types the typed call path passes without `Value`.)
+pub(crate) fn is_key(t: &ValueType) -> bool {
     use ValueType as V;
     matches!(
         t,

@@ -313,8 +313,9 @@ fn flat_variants_join_payload_types() {
     }
 }
 
-#[test]
-fn spilled_params_and_post_return() {
+/// A guest whose `sum` takes seventeen `u32`s (so they pass through memory)
+/// and whose post-return adds each result to the total `count` returns.
+fn sum_of_seventeen() -> (Store, ComponentInstance) {
     let body = r#"
   (func (export "sum") (param $p i32) (result i32) (local $i i32) (local $s i32)
     (loop $l
@@ -331,7 +332,12 @@ fn spilled_params_and_post_return() {
     b.export("sum", "sum", f, opts(StringEncoding::Utf8, Some("post")));
     let g = b.func(&[], Some(u32t));
     b.export("count", "count", g, CanonOptions::default());
-    let (mut store, inst) = b.instantiate(compile(&guest(body)), vec![]);
+    b.instantiate(compile(&guest(body)), vec![])
+}
+
+#[test]
+fn spilled_params_and_post_return() {
+    let (mut store, inst) = sum_of_seventeen();
     let args: Vec<Value> = (1..=17).map(Value::U32).collect();
     assert_eq!(
         inst.call(&mut store, "sum", &args).unwrap(),
@@ -873,23 +879,7 @@ fn typed_call_traps_are_errors_and_poison() {
 /// post-return function runs after the result is lifted.
 #[test]
 fn typed_calls_spill_params_and_run_post_return() {
-    let body = r#"
-  (func (export "sum") (param $p i32) (result i32) (local $i i32) (local $s i32)
-    (loop $l
-      (local.set $s (i32.add (local.get $s) (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (i32.const 17))))
-    (local.get $s))
-  (func (export "post") (param i32) (i32.store (i32.const 100) (i32.add (i32.load (i32.const 100)) (local.get 0))))
-  (func (export "count") (result i32) (i32.load (i32.const 100)))
-"#;
-    let mut b = Builder::new();
-    let u32t = b.ty(ValueType::U32);
-    let f = b.func(&[u32t; 17], Some(u32t));
-    b.export("sum", "sum", f, opts(StringEncoding::Utf8, Some("post")));
-    let g = b.func(&[], Some(u32t));
-    b.export("count", "count", g, CanonOptions::default());
-    let (mut store, inst) = b.instantiate(compile(&guest(body)), vec![]);
+    let (mut store, inst) = sum_of_seventeen();
     let args: Vec<u32> = (1..=17).collect();
     let dyn_args: Vec<&dyn typed::LowerArg> = args.iter().map(|a| a as _).collect();
     for round in 1..=2 {
