@@ -10,6 +10,7 @@
 use super::async_error;
 pub use super::precheck::Renames;
 use crate::Error;
+use std::borrow::Cow;
 use wasmparser::types::Types;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentDefinedType, ComponentExport,
@@ -156,7 +157,8 @@ pub fn decode(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
 /// objection is a conflict between names the spec tells apart, one of them
 /// is spelt anew in the copy it validates.
 fn decode_renaming(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
-    let mut checked = wasm.to_vec();
+    // Copied only once a name needs a new spelling.
+    let mut checked = Cow::Borrowed(wasm);
     let mut renames = Renames::default();
     loop {
         match decode_checked(wasm, &checked, multi_memory) {
@@ -164,7 +166,9 @@ fn decode_renaming(wasm: &[u8], multi_memory: bool) -> Result<Tree<'_>, Error> {
             Err(mut e) => {
                 let retry = renames.has_room()
                     && super::precheck::false_conflict(&e.message)
-                        .and_then(|name| super::precheck::rename(&mut checked, &name, &mut renames))
+                        .and_then(|name| {
+                            super::precheck::rename(checked.to_mut(), &name, &mut renames)
+                        })
                         .is_some();
                 if !retry {
                     e.message = renames.restore(&e.message);

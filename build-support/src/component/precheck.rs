@@ -20,6 +20,7 @@
 //! spellings back ([`Renames`]).
 
 use std::ops::Range;
+use wasm_encoder::Encode;
 use wasmparser::{BinaryReader, CanonicalFunction, Parser, Payload};
 
 /// Section ids of the component binary format that matter here.
@@ -137,7 +138,9 @@ pub fn false_conflict(message: &str) -> Option<String> {
 /// outside core modules, and records it. `None` when no occurrence was found
 /// or no fresh spelling exists.
 pub fn rename(wasm: &mut [u8], name: &str, renames: &mut Renames) -> Option<()> {
-    let needle = length_prefixed(name);
+    // A name as the binary format stores it: LEB128 length, then the bytes.
+    let mut needle = Vec::new();
+    name.encode(&mut needle);
     let modules = module_ranges(wasm);
     let spelling = fresh_spelling(wasm, name.len(), renames)?;
     let mut found = false;
@@ -155,24 +158,8 @@ pub fn rename(wasm: &mut [u8], name: &str, renames: &mut Renames) -> Option<()> 
     found.then(|| renames.0.push((spelling, original)))
 }
 
-/// A name as the binary format stores it: LEB128 length, then the bytes.
-fn length_prefixed(name: &str) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut len = name.len();
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        bytes.push(if len == 0 { byte } else { byte | 0x80 });
-        if len == 0 {
-            break;
-        }
-    }
-    bytes.extend_from_slice(name.as_bytes());
-    bytes
-}
-
-/// A lowercase word of `len` letters that occurs nowhere in `wasm` as a name,
-/// nor hyphen-insensitively equals a spelling already used.
+/// A lowercase word of `len` letters that occurs nowhere in `wasm` and is not
+/// a spelling already used.
 fn fresh_spelling(wasm: &[u8], len: usize, renames: &Renames) -> Option<String> {
     (0u64..10_000).find_map(|n| {
         let mut word: Vec<u8> = (0..len).map(|_| b'q').collect();
