@@ -20,7 +20,8 @@ enum Mode {
     /// Every comparison workload; writes the results files.
     Compare,
     /// One comparison workload (by its short name), printed only: for
-    /// measuring one change without the whole run.
+    /// measuring one change without the whole run (`--rivet-only NAME`: Rivet's
+    /// side alone, for a profiler).
     Only(String),
     /// The core-engine benchmark.
     Core,
@@ -32,8 +33,13 @@ fn mode() -> Result<Mode, String> {
         [] => Ok(Mode::Compare),
         ["--core"] => Ok(Mode::Core),
         ["--only", name] => Ok(Mode::Only(name.to_string())),
+        ["--rivet-only", name] => {
+            compare::leave_out_wasmtime();
+            Ok(Mode::Only(name.to_string()))
+        }
         _ => Err(format!(
-            "unknown arguments {args:?} (`--core`, or `--only NAME` with NAME one of {})",
+            "unknown arguments {args:?} (`--core`, or `--only NAME` or `--rivet-only NAME` \
+             with NAME one of {})",
             compare::WORKLOADS.join(", ")
         )),
     }

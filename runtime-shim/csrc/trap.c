@@ -157,7 +157,6 @@ static void install_handlers(void) {
 /* Per-thread alternate signal stack, so a fault on an exhausted stack can
  * still run the handler. Freed by the thread-exit destructor. */
 #define ALT_STACK_SIZE (64 * 1024)
-static __thread int alt_stack_ready;
 static pthread_key_t alt_stack_key;
 static pthread_once_t alt_key_once = PTHREAD_ONCE_INIT;
 
@@ -171,15 +170,12 @@ static void free_alt_stack(void *mem) {
 
 static void make_alt_key(void) { pthread_key_create(&alt_stack_key, free_alt_stack); }
 
+/* Called once per thread (see `thread_ready`). */
 static int ensure_alt_stack(void) {
-    if (alt_stack_ready)
-        return 0;
     stack_t old;
     if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE) &&
-        old.ss_size >= ALT_STACK_SIZE) {
-        alt_stack_ready = 1; /* someone else (e.g. Rust's std) set a large enough one */
-        return 0;
-    }
+        old.ss_size >= ALT_STACK_SIZE)
+        return 0; /* someone else (e.g. Rust's std) set a large enough one */
     void *mem = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
@@ -194,16 +190,26 @@ static int ensure_alt_stack(void) {
     }
     pthread_once(&alt_key_once, make_alt_key);
     pthread_setspecific(alt_stack_key, mem);
-    alt_stack_ready = 1;
     return 0;
 }
 
 /* Returns 0 when the trampoline returned, 1 after a trap (details in `info`),
  * -1 when trap handling could not be set up (nothing was called). */
-int rivet_enter(rivet_array_trampoline tramp, const void *code, void *vmctx, void *values,
-                rivet_trap_info *info) {
+/* Set once this thread has the handlers and an alternate stack: every later
+ * entry checks this one flag. */
+static __thread int thread_ready;
+
+static int prepare_thread(void) {
     pthread_once(&install_once, install_handlers);
     if (install_failed || ensure_alt_stack() != 0)
+        return -1;
+    thread_ready = 1;
+    return 0;
+}
+
+int rivet_enter(rivet_array_trampoline tramp, const void *code, void *vmctx, void *values,
+                rivet_trap_info *info) {
+    if (!thread_ready && prepare_thread() != 0)
         return -1;
     struct entry_frame frame;
     frame.prev = current_entry;

@@ -49,7 +49,7 @@ pub(crate) enum FuncKind {
 }
 
 pub(crate) struct FuncEntry {
-    pub ty: FuncType,
+    /// The store-wide id of its type ([`Refs::func_type`] has the type).
     pub type_id: u32,
     pub kind: FuncKind,
 }
@@ -98,7 +98,6 @@ impl Func {
         let mut refs = store.refs().borrow_mut();
         let type_id = refs.intern(&ty);
         refs.add_func(FuncEntry {
-            ty,
             type_id,
             kind: FuncKind::Host {
                 record,
@@ -108,7 +107,14 @@ impl Func {
     }
 
     pub fn ty(&self, store: &Store) -> FuncType {
-        store.refs().borrow().func(*self).ty.clone()
+        let refs = store.refs().borrow();
+        refs.func_type(refs.func(*self).type_id).clone()
+    }
+
+    /// Whether the function's type is `ty` (without copying the type).
+    pub(crate) fn has_type(&self, store: &Store, ty: &FuncType) -> bool {
+        let refs = store.refs().borrow();
+        refs.func_type(refs.func(*self).type_id) == ty
     }
 
     /// Calls with type-checked arguments (mismatch -> Err(Trap) with a clear message,
@@ -129,7 +135,7 @@ impl Func {
                 } => Target::Wasm(funcref, array_trampoline),
                 FuncKind::Host { record, .. } => Target::Host(record),
             };
-            (entry.ty.clone(), target)
+            (refs.func_type(entry.type_id).clone(), target)
         };
         check_args(&ty, args)?;
         match target {
@@ -139,46 +145,110 @@ impl Func {
         }
     }
 
-    /// Calls with the arguments, then the results, in raw slots: the component
-    /// runtime's path, which knows the core types from the component type it
-    /// checked and so skips `Val`s and per-call type checks. The slots must
-    /// hold numbers (no references) and be at least as many as the parameters
-    /// and the results; fewer is an error, not a fault.
-    pub(crate) fn call_raw(&self, store: &mut Store, values: &mut [ValRaw]) -> Result<(), Trap> {
+    /// How the component runtime calls this function with its arguments, then
+    /// its results, in raw slots ([`RawTarget::call`]), looked up once per
+    /// export or set of canonical options: it knows the core types from the
+    /// component type it checked, and so skips `Val`s and per-call type checks.
+    pub(crate) fn raw_target(&self, store: &Store) -> Result<RawTarget, Trap> {
         if self.store != store.id() {
             return Err(Trap::host(
                 "function called with a store that does not own it",
             ));
         }
-        let target = {
-            let refs = store.refs().borrow();
-            let entry = refs.func(*self);
-            if values.len() < entry.ty.params.len().max(entry.ty.results.len()) {
-                return Err(Trap::host("too few value slots for the function's type"));
+        let refs = store.refs().borrow();
+        let entry = refs.func(*self);
+        let ty = refs.func_type(entry.type_id);
+        let slots = ty.params.len().max(ty.results.len());
+        Ok(match entry.kind {
+            FuncKind::Wasm {
+                funcref,
+                array_trampoline,
+            } => {
+                // SAFETY: the funcref lives in a vmctx owned by the store.
+                let (code, vmctx) = unsafe { ((*funcref).code, (*funcref).vmctx) };
+                RawTarget::Wasm(WasmEntry {
+                    store: self.store,
+                    tramp: array_trampoline,
+                    code,
+                    vmctx,
+                    slots,
+                })
             }
-            match entry.kind {
-                FuncKind::Wasm {
-                    funcref,
-                    array_trampoline,
-                } => Target::Wasm(funcref, array_trampoline),
-                FuncKind::Host { record, .. } => Target::Host(record),
-            }
-        };
-        match target {
-            // SAFETY: records live as long as the store; `values` was checked
-            // to be large enough for the record's type.
-            Target::Host(record) => unsafe {
-                invoke_host_raw(&*record, Some(store), values.as_mut_ptr())
+            FuncKind::Host { record, .. } => RawTarget::Host {
+                store: self.store,
+                record,
+                slots,
             },
-            Target::Wasm(funcref, tramp) => {
-                // SAFETY: the funcref lives in a vmctx owned by the store, and
-                // `values` is large enough for the parameters and results.
-                unsafe {
-                    let (code, vmctx) = ((*funcref).code, (*funcref).vmctx);
-                    store.enter_wasm(tramp, code, vmctx, values.as_mut_ptr())
-                }
+        })
+    }
+}
+
+/// What [`Func::raw_target`] finds.
+#[derive(Clone, Copy)]
+pub(crate) enum RawTarget {
+    Wasm(WasmEntry),
+    /// A host function's record and how many slots its type needs.
+    Host {
+        store: StoreId,
+        record: *mut VMHostFunc,
+        slots: usize,
+    },
+}
+
+impl RawTarget {
+    /// Runs the function on raw slots. The slots must hold numbers (no
+    /// references) and be at least as many as the parameters and the results;
+    /// fewer is an error, not a fault.
+    pub(crate) fn call(&self, store: &mut Store, values: &mut [ValRaw]) -> Result<(), Trap> {
+        match *self {
+            RawTarget::Wasm(entry) => entry.call(store, values),
+            RawTarget::Host {
+                store: owner,
+                record,
+                slots,
+            } => {
+                check_slots(owner, store, slots, values)?;
+                // SAFETY: the record belongs to this store (checked), which
+                // keeps it alive; `values` is large enough for its type.
+                unsafe { invoke_host_raw(&*record, Some(store), values.as_mut_ptr()) }
             }
         }
+    }
+}
+
+/// Checks that a function of store `owner` needing `slots` value slots may be
+/// called through `store` with `values`.
+fn check_slots(owner: StoreId, store: &Store, slots: usize, values: &[ValRaw]) -> Result<(), Trap> {
+    if owner != store.id() {
+        return Err(Trap::host(
+            "function called with a store that does not own it",
+        ));
+    }
+    if values.len() < slots {
+        return Err(Trap::host("too few value slots for the function's type"));
+    }
+    Ok(())
+}
+
+/// A compiled function's entry: its array trampoline, code and vmctx, which
+/// stay put as long as its store, and how many value slots its type needs.
+#[derive(Clone, Copy)]
+pub(crate) struct WasmEntry {
+    store: StoreId,
+    tramp: *const u8,
+    code: *const u8,
+    vmctx: *mut u8,
+    slots: usize,
+}
+
+impl WasmEntry {
+    /// Runs the function on raw slots, as [`RawTarget::call`].
+    fn call(&self, store: &mut Store, values: &mut [ValRaw]) -> Result<(), Trap> {
+        check_slots(self.store, store, self.slots, values)?;
+        // SAFETY: the code and vmctx belong to this store (checked above),
+        // which keeps them alive, and `values` is large enough for the
+        // parameters and results.
+        unsafe { store.enter_wasm(self.tramp, self.code, self.vmctx, values.as_mut_ptr()) }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::error::{Error, Trap};
 use crate::func::{Func, FuncEntry, FuncKind};
 use crate::global::{Global, GlobalData};
 use crate::memory::{Memory, MemoryData};
-use crate::module::{ExternType, Module};
+use crate::module::Module;
 use crate::store::{Store, StoreId};
 use crate::table::{self, Table, TableData};
 use crate::tag::{Tag, TagData};
@@ -112,18 +112,20 @@ pub(crate) fn instantiate(
     if vmctx.is_null() {
         return Err(Error::Runtime("cannot allocate an instance context".into()));
     }
+    let meta = &module.inner().meta;
+    // Sized up front: each list gets one allocation, not a series of growths.
     let (instance, record) = store.add_instance(InstanceData {
         module: module.clone(),
         vmctx,
-        funcs: Vec::new(),
-        memories: Vec::new(),
-        memory_ptrs: Vec::new(),
-        tables: Vec::new(),
-        table_ptrs: Vec::new(),
-        globals: Vec::new(),
-        tags: Vec::new(),
-        elements: Vec::new(),
-        data: Vec::new(),
+        funcs: Vec::with_capacity(meta.functions.len()),
+        memories: Vec::with_capacity(meta.memories.len()),
+        memory_ptrs: Vec::with_capacity(meta.memories.len()),
+        tables: Vec::with_capacity(meta.tables.len()),
+        table_ptrs: Vec::with_capacity(meta.tables.len()),
+        globals: Vec::with_capacity(meta.globals.len()),
+        tags: Vec::with_capacity(meta.tags.len()),
+        elements: Vec::with_capacity(meta.elements.len()),
+        data: Vec::with_capacity(meta.data.len()),
     });
     // SAFETY: the record and vmctx are owned by the store and outlive this call;
     // `Builder` only writes offsets given by the module's validated layout.
@@ -149,30 +151,37 @@ pub(crate) fn instantiate(
     Ok(instance)
 }
 
-/// Checks imports against the module's import types (wasm import matching).
+/// Checks imports against the module's import types (wasm import matching),
+/// reading the types in place: this runs on every instantiation.
 fn link(store: &Store, module: &Module, imports: &[Extern]) -> Result<(), Error> {
-    let wanted = module.imports();
-    if wanted.len() != imports.len() {
+    let meta = &module.inner().meta;
+    if meta.imports.len() != imports.len() {
         return Err(Error::Link(format!(
             "module has {} imports, {} provided",
-            wanted.len(),
+            meta.imports.len(),
             imports.len()
         )));
     }
-    for ((m, n, ty), given) in wanted.iter().zip(imports) {
+    for (import, given) in meta.imports.iter().zip(imports) {
+        let (m, n) = (&import.module, &import.name);
         if given.store_id() != store.id() {
             return Err(Error::Runtime(format!(
                 "import {m}::{n} is from another store"
             )));
         }
-        if let Err(why) = matches(store, ty, given) {
+        if let Err(why) = matches(store, meta, &import.ty, given) {
             return Err(Error::Link(format!("import {m}::{n}: {why}")));
         }
     }
     Ok(())
 }
 
-fn matches(store: &Store, want: &ExternType, given: &Extern) -> Result<(), String> {
+fn matches(
+    store: &Store,
+    meta: &rivet_descriptor::Module,
+    want: &ImportType,
+    given: &Extern,
+) -> Result<(), String> {
     let limits = |min: u64, max: Option<u64>, gmin: u64, gmax: Option<u64>| {
         if gmin < min {
             return Err(format!("size {gmin} below the required minimum {min}"));
@@ -184,26 +193,26 @@ fn matches(store: &Store, want: &ExternType, given: &Extern) -> Result<(), Strin
         }
     };
     match (want, given) {
-        (ExternType::Func(t), Extern::Func(f)) => {
-            let g = f.ty(store);
-            if *t == g {
+        (ImportType::Func(t), Extern::Func(f)) => {
+            let t = &meta.types[*t as usize];
+            if f.has_type(store, t) {
                 Ok(())
             } else {
-                Err(format!("function type {g:?} is not {t:?}"))
+                Err(format!("function type {:?} is not {t:?}", f.ty(store)))
             }
         }
-        (ExternType::Table(t), Extern::Table(x)) => {
+        (ImportType::Table(t), Extern::Table(x)) => {
             let g = x.ty(store);
             if g.element != t.element {
                 return Err(format!("table of {:?}, not {:?}", g.element, t.element));
             }
             limits(t.minimum, t.maximum, g.minimum, g.maximum)
         }
-        (ExternType::Memory(t), Extern::Memory(x)) => {
+        (ImportType::Memory(t), Extern::Memory(x)) => {
             let g = x.ty(store);
             limits(t.minimum, t.maximum, g.minimum, g.maximum)
         }
-        (ExternType::Global(t), Extern::Global(x)) => {
+        (ImportType::Global(t), Extern::Global(x)) => {
             let g = x.ty(store);
             if g == *t {
                 Ok(())
@@ -211,8 +220,8 @@ fn matches(store: &Store, want: &ExternType, given: &Extern) -> Result<(), Strin
                 Err(format!("global type {g:?} is not {t:?}"))
             }
         }
-        (ExternType::Tag(t), Extern::Tag(x)) => {
-            let g = x.ty(store);
+        (ImportType::Tag(t), Extern::Tag(x)) => {
+            let (g, t) = (x.ty(store), &meta.types[*t as usize]);
             if g == *t {
                 Ok(())
             } else {
@@ -337,7 +346,6 @@ impl Builder<'_> {
                 pad: 0,
             });
             let f = self.store.refs().borrow_mut().add_func(FuncEntry {
-                ty: inner.meta.types[ty as usize].clone(),
                 type_id,
                 kind: FuncKind::Wasm {
                     funcref,

@@ -149,9 +149,17 @@ fn pool() -> std::sync::MutexGuard<'static, Vec<Pooled>> {
     POOL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A reservation from the pool with exactly its first `bytes` read/write.
+/// A reservation from the pool with exactly its first `bytes` read/write:
+/// one that already has that size if there is one (a store's memories of
+/// different sizes come back to the pool together, and a mismatch costs an
+/// `mprotect`), else the latest released.
 fn reuse_guarded(bytes: usize) -> Option<*mut u8> {
-    let Pooled { base, accessible } = pool().pop()?;
+    let Pooled { base, accessible } = {
+        let mut pool = pool();
+        let fit = pool.iter().rposition(|p| p.accessible == bytes);
+        let at = fit.or_else(|| pool.len().checked_sub(1))?;
+        pool.swap_remove(at)
+    };
     let base = base as *mut u8;
     // SAFETY: the pool owns the reservation, now handed to the caller; both
     // ranges lie inside it.

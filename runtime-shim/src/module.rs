@@ -57,6 +57,11 @@ impl Module {
         self.0.bounds
     }
 
+    /// How many imports the module has.
+    pub fn import_count(&self) -> usize {
+        self.0.meta.imports.len()
+    }
+
     /// (module, name, type) of every import, in import order.
     pub fn imports(&self) -> Vec<(String, String, ExternType)> {
         let m = &self.0.meta;

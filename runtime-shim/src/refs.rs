@@ -11,7 +11,7 @@ use crate::store::StoreId;
 use crate::values::{Exn, Val};
 use crate::vm::{VMFuncRef, ValRaw};
 use rivet_descriptor::{FuncType, ValType};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 pub(crate) struct Refs {
     store: StoreId,
@@ -33,12 +33,12 @@ impl Refs {
         Refs {
             store,
             types: Vec::new(),
-            type_ids: HashMap::new(),
-            host_trampolines: HashMap::new(),
+            type_ids: HashMap::default(),
+            host_trampolines: HashMap::default(),
             funcs: Vec::new(),
-            by_funcref: HashMap::new(),
+            by_funcref: HashMap::default(),
             externs: Vec::new(),
-            extern_handles: HashMap::new(),
+            extern_handles: HashMap::default(),
             host_funcrefs: Vec::new(),
         }
     }
@@ -52,6 +52,11 @@ impl Refs {
         self.types.push(ty.clone());
         self.type_ids.insert(ty.clone(), id);
         id
+    }
+
+    /// The type with store-wide id `id` (an id [`Refs::intern`] gave).
+    pub fn func_type(&self, id: u32) -> &FuncType {
+        &self.types[id as usize]
     }
 
     pub fn add_host_trampoline(&mut self, type_id: u32, code: *const u8) {

@@ -12,7 +12,7 @@ const ROUNDS: usize = 3;
 
 /// Process CPU time (Wasmtime compiles on several threads), median of alternating rounds.
 pub fn run() -> Result<Row, String> {
-    let [engine, _] = wt::engines()?;
+    let engine = wt::default_engine()?;
     let options = rivet_build::Options::default();
     let (mut rivet, mut wasmtime) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {

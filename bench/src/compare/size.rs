@@ -37,7 +37,7 @@ fn workspace_root() -> PathBuf {
 /// file `wasmtime-hello` embeds.
 fn write_cwasm(root: &Path) -> Result<(), String> {
     let wasm = wat::parse_file(root.join(HELLO)).map_err(|e| format!("{HELLO}: {e}"))?;
-    let [engine, _] = wt::engines()?;
+    let engine = wt::default_engine()?;
     let cwasm = engine.precompile_component(&wasm).map_err(wt::err)?;
     let path = root.join("bench/wasmtime-hello/hello.cwasm");
     if std::fs::read(&path).ok().as_deref() != Some(&cwasm[..]) {

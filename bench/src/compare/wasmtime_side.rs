@@ -1,6 +1,7 @@
 //! Wasmtime's side: the same `.wasm` files `build.rs` gave Rivet, loaded with
 //! `wasmtime::component`, called through `TypedFunc`s.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::{
     Component, ComponentNamedList, Instance, Lift, Linker, Lower, TypedFunc,
 };
@@ -12,15 +13,32 @@ pub const PAIR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pair.wasm"));
 pub const RECORDS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/records.wasm"));
 pub const KERNELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels.wasm"));
 
+/// Set by `--rivet-only`: the workloads run Rivet's side alone.
+static RIVET_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Leaves Wasmtime out of the call workloads, so that a profiler (perf,
+/// callgrind, under which the pooling allocator cannot reserve its address
+/// space) sees Rivet's side alone.
+pub fn leave_out() {
+    RIVET_ONLY.store(true, Ordering::Relaxed);
+}
+
 /// Wasmtime with its default configuration, and with the pooling allocator
-/// (otherwise default), in that order.
-pub fn engines() -> Result<[Engine; 2], String> {
-    let default = Engine::new(&Config::new()).map_err(err)?;
+/// (otherwise default), in that order; none after [`leave_out`].
+pub fn engines() -> Result<Vec<Engine>, String> {
+    if RIVET_ONLY.load(Ordering::Relaxed) {
+        return Ok(Vec::new());
+    }
     let mut pooling = Config::new();
     pooling.allocation_strategy(InstanceAllocationStrategy::Pooling(
         PoolingAllocationConfig::default(),
     ));
-    Ok([default, Engine::new(&pooling).map_err(err)?])
+    Ok(vec![default_engine()?, Engine::new(&pooling).map_err(err)?])
+}
+
+/// Wasmtime with its default configuration.
+pub fn default_engine() -> Result<Engine, String> {
+    Engine::new(&Config::new()).map_err(err)
 }
 
 /// One instance of a component in its own store.

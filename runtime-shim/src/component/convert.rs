@@ -12,8 +12,9 @@ use super::resources::{Handle, Holder};
 use super::types::{ResourceType, Type};
 use super::values::{ResourceAny, Value};
 use crate::error::Trap;
+use crate::func::RawTarget;
 use crate::vm::ValRaw;
-use crate::{Func, Memory, Store, Val};
+use crate::{Memory, Store, Val};
 use rivet_descriptor::component::StringEncoding;
 use rivet_descriptor::ValType;
 use std::borrow::Cow;
@@ -27,7 +28,9 @@ const UTF16_TAG: u32 = 1 << 31;
 #[derive(Clone, Copy)]
 pub(crate) struct Opts {
     pub memory: Option<Memory>,
-    pub realloc: Option<Func>,
+    /// Looked up when the options are, so that each call skips the store's
+    /// function table.
+    pub realloc: Option<RawTarget>,
     pub encoding: StringEncoding,
 }
 
@@ -418,12 +421,19 @@ impl Cx<'_> {
     }
 
     /// Checks that a value of type `t` spilled at `ptr` is aligned and in memory.
-    pub(crate) fn check_spilled(&self, t: &Type, ptr: u32) -> Result<(), Trap> {
-        if !ptr.is_multiple_of(abi::alignment(t)) {
+    fn check_spilled(&self, t: &Type, ptr: u32) -> Result<(), Trap> {
+        self.check_spilled_layout((abi::alignment(t), abi::size(t)), ptr)
+    }
+
+    /// Checks that a value of alignment and size `layout` spilled at `ptr`
+    /// is aligned and in memory.
+    pub(crate) fn check_spilled_layout(&self, layout: (u32, u32), ptr: u32) -> Result<(), Trap> {
+        let (align, size) = layout;
+        if !ptr.is_multiple_of(align) {
             return Err(trap("unaligned pointer"));
         }
         let mem = self.memory()?.data(self.store).len() as u64;
-        if ptr as u64 + abi::size(t) as u64 > mem {
+        if ptr as u64 + size as u64 > mem {
             return Err(trap("pointer out of bounds of memory"));
         }
         Ok(())
@@ -669,7 +679,7 @@ impl Cx<'_> {
         // The validator checked realloc's core type when the component was
         // built: four i32s in, one i32 out.
         let mut args = [0, 0, align, size].map(ValRaw::from_u32);
-        f.call_raw(self.store, &mut args)?;
+        f.call(self.store, &mut args)?;
         let ptr = args[0].u32();
         if !ptr.is_multiple_of(align) {
             return Err(trap("realloc return: result not aligned"));

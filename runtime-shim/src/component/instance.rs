@@ -9,6 +9,7 @@ use super::types::{FuncType, ResourceType, Type};
 use super::values::{ResourceAny, Value};
 use super::{Component, ComponentImports, HostDtor, HostImport};
 use crate::error::{Error, Trap};
+use crate::func::RawTarget;
 use crate::store::StoreId;
 use crate::vm::ValRaw;
 use crate::{Extern, Func, Global, GlobalType, Instance, Store, Val, ValType};
@@ -107,12 +108,11 @@ impl Store {
         for step in &plan.steps {
             let Step::Instantiate { module, args } = step;
             let module = &c.0.modules[*module as usize];
-            let wanted = module.imports();
-            if wanted.len() != args.len() {
+            let wanted = module.import_count();
+            if wanted != args.len() {
                 return Err(Error::Format(format!(
-                    "component plan: {} arguments for {} imports",
+                    "component plan: {} arguments for {wanted} imports",
                     args.len(),
-                    wanted.len()
                 )));
             }
             let externs = args
@@ -252,7 +252,7 @@ impl ComponentState {
         let realloc = o
             .realloc
             .as_ref()
-            .map(|r| self.func(store, r))
+            .map(|r| self.func(store, r)?.raw_target(store))
             .transpose()?;
         Ok(Opts {
             memory,
@@ -301,16 +301,16 @@ impl ComponentState {
     /// Export number `export`'s lift, resolved once per instantiation: the
     /// core function, post-return and options are found by name only on the
     /// first call.
-    pub fn export(&self, store: &Store, export: u32) -> Result<ResolvedExport, Trap> {
+    pub fn export(&self, store: &Store, export: u32) -> Result<&ResolvedExport, Trap> {
         let cell = self
             .exports
             .get(export as usize)
             .ok_or_else(|| Trap::host(format!("no export number {export}")))?;
         if let Some(r) = cell.get() {
-            return Ok(*r);
+            return Ok(r);
         }
         let r = self.resolve(store, export)?;
-        Ok(*cell.get_or_init(|| r))
+        Ok(cell.get_or_init(|| r))
     }
 
     fn resolve(&self, store: &Store, export: u32) -> Result<ResolvedExport, Trap> {
@@ -322,22 +322,30 @@ impl ComponentState {
         let spill = (abi::flatten(&params).len() > MAX_FLAT_PARAMS)
             .then(|| (abi::alignment(&params), abi::size(&params)));
         let flat_result = ty.result.as_ref().map_or(Vec::new(), abi::flatten);
-        let spill_result = flat_result.len() > MAX_FLAT_RESULTS;
+        let spill_result = (flat_result.len() > MAX_FLAT_RESULTS)
+            .then(|| {
+                ty.result
+                    .as_ref()
+                    .map(|t| (abi::alignment(t), abi::size(t)))
+            })
+            .flatten();
         let result_mask = match flat_result.first() {
-            Some(ValType::I64 | ValType::F64) if !spill_result => u64::MAX,
+            Some(ValType::I64 | ValType::F64) if spill_result.is_none() => u64::MAX,
             _ => u32::MAX as u64,
         };
+        let target = |f: &CoreDef| self.func(store, f)?.raw_target(store);
         Ok(ResolvedExport {
             lift: e.lift,
             instance: lift.instance,
-            func: self.func(store, &lift.func)?,
-            post_return: (lift.options.post_return.as_ref())
-                .map(|p| self.func(store, p))
-                .transpose()?,
+            func: target(&lift.func)?,
+            post_return: lift.options.post_return.as_ref().map(target).transpose()?,
             opts: self.opts(store, &lift.options)?,
             spill,
             spill_result,
             result_mask,
+            reallocs: spill.is_some()
+                || params.contains(&|t| matches!(t, Type::String | Type::List(_) | Type::Map(..))),
+            lends: params.contains(&|t| matches!(t, Type::Borrow(_))),
         })
     }
 
@@ -440,7 +448,7 @@ impl ComponentInstance {
         )?;
         R::check(ty.result.as_ref())?;
         state.check_enter(r.instance)?;
-        let result = call_lift(&mut cx, &r, ty, args);
+        let result = call_lift(&mut cx, r, ty, args);
         if result.is_err() {
             state.poison_entered();
         }
@@ -468,23 +476,30 @@ impl ComponentInstance {
     }
 }
 
-/// An export's lift with its core function and options looked up: what a
-/// call needs besides the arguments.
-#[derive(Clone, Copy)]
+/// An export's lift with its core function and options looked up, and what
+/// its type decides about every call: what a call needs besides the
+/// arguments.
 pub(crate) struct ResolvedExport {
     lift: u32,
     instance: u32,
-    func: Func,
-    post_return: Option<Func>,
+    func: RawTarget,
+    post_return: Option<RawTarget>,
     opts: Opts,
     /// Alignment and size of the parameter tuple when it is passed through
     /// memory (too many flat values).
     spill: Option<(u32, u32)>,
-    /// Whether the result comes back through a returned pointer.
-    spill_result: bool,
+    /// Alignment and size of the result when it comes back through a
+    /// returned pointer.
+    spill_result: Option<(u32, u32)>,
     /// The bits of the core result that carry it (an `i32` or `f32` slot's
     /// upper bits are not the callee's).
     result_mask: u64,
+    /// Whether lowering the parameters can run the guest's realloc (strings,
+    /// lists, or parameters passed through memory), which must not leave.
+    reallocs: bool,
+    /// Whether the parameters can lend handles (borrows): only then does the
+    /// call keep a frame recording them, to be checked and released on exit.
+    lends: bool,
 }
 
 /// Enters the lift's instance, runs it, leaves it.
@@ -496,17 +511,21 @@ fn call_lift<R: LiftResult>(
 ) -> Result<R, Trap> {
     let (state, inst) = (cx.state, r.instance);
     state.set_flag(inst, MAY_ENTER, false);
-    state.tables.borrow_mut().instances[inst as usize]
-        .frames
-        .push(Frame::default());
+    if r.lends {
+        state.tables.borrow_mut().instances[inst as usize]
+            .frames
+            .push(Frame::default());
+    }
     let mut slots = [ValRaw::default(); MAX_FLAT_PARAMS];
     lower_params(cx, r, ty, args, &mut slots)?;
-    r.func.call_raw(cx.store, &mut slots)?;
+    r.func.call(cx.store, &mut slots)?;
     let result = lift_result(cx, r, ty, slots[0].u64() & r.result_mask)?;
-    state.exit_call(inst)?;
-    if let Some(post) = r.post_return {
+    if r.lends {
+        state.exit_call(inst)?;
+    }
+    if let Some(post) = &r.post_return {
         state.set_flag(inst, MAY_LEAVE, false);
-        post.call_raw(cx.store, &mut slots)?;
+        post.call(cx.store, &mut slots)?;
         state.set_flag(inst, MAY_LEAVE, true);
     }
     state.set_flag(inst, MAY_ENTER, true);
@@ -524,7 +543,9 @@ fn lower_params(
     slots: &mut [ValRaw],
 ) -> Result<(), Trap> {
     let state = cx.state;
-    state.set_flag(r.instance, MAY_LEAVE, false);
+    if r.reallocs {
+        state.set_flag(r.instance, MAY_LEAVE, false);
+    }
     let params = ty.params.iter().map(|(_, t)| t);
     let lowered = match r.spill {
         Some((align, size)) => cx.realloc(align, size).and_then(|ptr| {
@@ -546,7 +567,9 @@ fn lower_params(
                 })
         }
     };
-    state.set_flag(r.instance, MAY_LEAVE, true);
+    if r.reallocs {
+        state.set_flag(r.instance, MAY_LEAVE, true);
+    }
     lowered
 }
 
@@ -558,13 +581,13 @@ fn lift_result<R: LiftResult>(
     ty: &FuncType,
     bits: u64,
 ) -> Result<R, Trap> {
-    match &ty.result {
-        None => R::none(),
-        Some(t) if r.spill_result => {
-            cx.check_spilled(t, bits as u32)?;
+    match (&ty.result, r.spill_result) {
+        (None, _) => R::none(),
+        (Some(t), Some(layout)) => {
+            cx.check_spilled_layout(layout, bits as u32)?;
             R::load(cx, t, bits as u32)
         }
-        Some(t) => R::lift(cx, t, &mut Flat::new(&[bits])),
+        (Some(t), None) => R::lift(cx, t, &mut Flat::new(&[bits])),
     }
 }
 

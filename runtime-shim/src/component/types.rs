@@ -37,6 +37,26 @@ pub enum Type {
     Borrow(ResourceType),
 }
 
+impl Type {
+    /// Whether this type or any type nested in it satisfies `pred`: what a
+    /// call decides once per export (does lowering it lend handles, or run
+    /// the guest's realloc?) instead of on every call.
+    pub(crate) fn contains(&self, pred: &dyn Fn(&Type) -> bool) -> bool {
+        if pred(self) {
+            return true;
+        }
+        match self {
+            Type::List(t) | Type::Option(t) => t.contains(pred),
+            Type::Map(k, v) => k.contains(pred) || v.contains(pred),
+            Type::Record(fs) => fs.iter().any(|(_, t)| t.contains(pred)),
+            Type::Tuple(ts) => ts.iter().any(|t| t.contains(pred)),
+            Type::Variant(cs) => cs.iter().flat_map(|(_, t)| t).any(|t| t.contains(pred)),
+            Type::Result { ok, err } => [ok, err].into_iter().flatten().any(|t| t.contains(pred)),
+            _ => false,
+        }
+    }
+}
+
 /// Identity of a resource type: the plan's resource index. The plan gives each
 /// resource its defining component instance, so within one instantiation the
 /// index is the identity; handles held by the host also record the
