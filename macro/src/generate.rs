@@ -614,13 +614,8 @@ fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
     let ts = param_types(f, |t| types.param(t))?;
     let r = result_type(f, types)?;
     let index = export_index(f, types)?;
-    let args =
-        f.ty.params
-            .iter()
-            .zip(&ps)
-            .map(|((_, t), p)| typed_arg(types, *t, p))
-            .collect::<Result<Vec<_>, _>>()?;
-    let call = quote!(self.instance.call_typed(store, #index, &[#(#args),*]));
+    let args = typed_args(f, &ps, types)?;
+    let call = quote!(self.instance.call_typed(store, #index, #args));
     let body = match f.ty.result {
         Some(t) if !lifts_directly(types, t)? => quote! {
             let result: Value = #call?;
@@ -661,9 +656,24 @@ fn lifts_directly(types: &Types, t: u32) -> Result<bool, String> {
 /// Argument `p` of component type `t` as the typed call takes it.
 fn typed_arg(types: &Types, t: u32, p: &Ident) -> Result<TokenStream, String> {
     Ok(if lifts_directly(types, t)? {
-        quote!(&#p as &dyn rivet::component::typed::LowerArg)
+        quote!(#p)
     } else {
-        quote!(&Lower::lower(&#p) as &dyn rivet::component::typed::LowerArg)
+        quote!(Lower::lower(&#p))
+    })
+}
+
+/// The arguments of an export call: a tuple, whose lowering is compiled for
+/// its types, up to the 12 elements the runtime takes as a tuple; a slice of
+/// `&dyn LowerArg` beyond.
+fn typed_args(f: &Func, ps: &[Ident], types: &Types) -> Result<TokenStream, String> {
+    let args = f.ty.params.iter().zip(ps);
+    let args = args
+        .map(|((_, t), p)| typed_arg(types, *t, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(if args.len() <= 12 {
+        quote!((#(#args,)*))
+    } else {
+        quote!(&[#(&#args as &dyn rivet::component::typed::LowerArg),*][..])
     })
 }
 

@@ -199,6 +199,7 @@ impl RawTarget {
     /// Runs the function on raw slots. The slots must hold numbers (no
     /// references) and be at least as many as the parameters and the results;
     /// fewer is an error, not a fault.
+    #[inline]
     pub(crate) fn call(&self, store: &mut Store, values: &mut [ValRaw]) -> Result<(), Trap> {
         match *self {
             RawTarget::Wasm(entry) => entry.call(store, values),
@@ -218,6 +219,7 @@ impl RawTarget {
 
 /// Checks that a function of store `owner` needing `slots` value slots may be
 /// called through `store` with `values`.
+#[inline]
 fn check_slots(owner: StoreId, store: &Store, slots: usize, values: &[ValRaw]) -> Result<(), Trap> {
     if owner != store.id() {
         return Err(Trap::host(

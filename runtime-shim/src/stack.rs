@@ -26,6 +26,7 @@ pub(crate) struct StackGuard {
 
 /// Marks a wasm entry on this thread and writes the limit into `ctx`.
 /// Safety: `ctx` is live until the guard is dropped.
+#[inline]
 pub(crate) unsafe fn enter(ctx: *mut VMStoreContext, max_wasm_stack: usize) -> StackGuard {
     let depth = DEPTH.get();
     if depth == 0 {

@@ -59,6 +59,7 @@ pub(crate) fn park_host_panic(payload: Box<dyn Any + Send>) {
 /// Safety: `tramp` is an array trampoline for the type of `code`, `vmctx` is the
 /// context `code` expects, and `values` holds enough slots for its parameters and
 /// results.
+#[inline]
 pub(crate) unsafe fn enter(
     tramp: *const u8,
     code: *const u8,

@@ -62,6 +62,7 @@ impl<'v> Flat<'v> {
     pub(crate) fn new(values: &'v [u64]) -> Self {
         Flat { values, at: 0 }
     }
+    #[inline]
     pub(crate) fn next(&mut self) -> Result<u64, Trap> {
         let v = self.values.get(self.at).copied();
         self.at += 1;
@@ -92,6 +93,7 @@ impl FlatBuf {
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, v: u64) {
         match self.values.get_mut(self.len) {
             Some(slot) => {
@@ -115,6 +117,7 @@ impl FlatBuf {
     }
 
     /// The values pushed, or a trap if they did not fit.
+    #[inline]
     pub(crate) fn values(&self) -> Result<&[u64], Trap> {
         if self.overflow {
             return Err(trap("too many flat values for the component type"));

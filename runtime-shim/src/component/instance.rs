@@ -4,7 +4,7 @@ use super::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::convert::{Cx, Flat, FlatBuf, Opts};
 use super::intrinsics;
 use super::resources::{Frame, HandleTable, Holder, InstanceState};
-use super::typed::{self, LiftResult, LowerArg};
+use super::typed::{self, LiftResult, LowerArg, LowerArgs};
 use super::types::{FuncType, ResourceType, Type};
 use super::values::{ResourceAny, Value};
 use super::{Component, ComponentImports, HostDtor, HostImport};
@@ -261,12 +261,14 @@ impl ComponentState {
         })
     }
 
+    #[inline]
     pub fn flags(&self, c: u32) -> i32 {
         // SAFETY: the slot of a global of this state's store, which owns this
         // state; no reference to the slot outlives this read.
         unsafe { (*self.flag_slots[c as usize]).u32() as i32 }
     }
 
+    #[inline]
     fn set_flags(&self, c: u32, v: i32) {
         // SAFETY: as in `flags`; the global is a mutable i32.
         let slot = self.flag_slots[c as usize];
@@ -274,12 +276,14 @@ impl ComponentState {
     }
 
     /// Sets (`on`) or clears flag bits `bits` of component instance `c`.
+    #[inline]
     pub fn set_flag(&self, c: u32, bits: i32, on: bool) {
         let f = self.flags(c);
         self.set_flags(c, if on { f | bits } else { f & !bits });
     }
 
     /// Checks that component instance `c` may be entered.
+    #[inline]
     pub fn check_enter(&self, c: u32) -> Result<(), Trap> {
         let f = self.flags(c);
         if f & POISONED != 0 || f & MAY_ENTER == 0 {
@@ -301,6 +305,7 @@ impl ComponentState {
     /// Export number `export`'s lift, resolved once per instantiation: the
     /// core function, post-return and options are found by name only on the
     /// first call.
+    #[inline]
     pub fn export(&self, store: &Store, export: u32) -> Result<&ResolvedExport, Trap> {
         let cell = self
             .exports
@@ -376,6 +381,7 @@ impl ComponentState {
 }
 
 impl ComponentInstance {
+    #[inline]
     fn state(&self, store: &Store) -> Result<Rc<ComponentState>, Trap> {
         if self.store != store.id() {
             return Err(Trap::host(
@@ -415,7 +421,7 @@ impl ComponentInstance {
             .export_index(store, export)
             .ok_or_else(|| Trap::host(format!("no exported function `{export}`")))?;
         let args: Vec<&dyn LowerArg> = args.iter().map(|a| a as &dyn LowerArg).collect();
-        self.call_typed(store, index, &args)
+        self.call_typed(store, index, args.as_slice())
     }
 
     /// Calls export number `export` (its place in the component's exports, see
@@ -428,7 +434,7 @@ impl ComponentInstance {
         &self,
         store: &mut Store,
         export: u32,
-        args: &[&dyn LowerArg],
+        args: impl LowerArgs,
     ) -> Result<R, Trap> {
         let state = self.state(store)?;
         let r = state.export(store, export)?;
@@ -444,11 +450,11 @@ impl ComponentInstance {
             &cx,
             &state.component.0.plan.exports[export as usize].name,
             ty,
-            args,
+            &args,
         )?;
         R::check(ty.result.as_ref())?;
         state.check_enter(r.instance)?;
-        let result = call_lift(&mut cx, r, ty, args);
+        let result = call_lift(&mut cx, r, ty, &args);
         if result.is_err() {
             state.poison_entered();
         }
@@ -507,7 +513,7 @@ fn call_lift<R: LiftResult>(
     cx: &mut Cx,
     r: &ResolvedExport,
     ty: &FuncType,
-    args: &[&dyn LowerArg],
+    args: &impl LowerArgs,
 ) -> Result<R, Trap> {
     let (state, inst) = (cx.state, r.instance);
     state.set_flag(inst, MAY_ENTER, false);
@@ -539,32 +545,26 @@ fn lower_params(
     cx: &mut Cx,
     r: &ResolvedExport,
     ty: &FuncType,
-    args: &[&dyn LowerArg],
+    args: &impl LowerArgs,
     slots: &mut [ValRaw],
 ) -> Result<(), Trap> {
     let state = cx.state;
     if r.reallocs {
         state.set_flag(r.instance, MAY_LEAVE, false);
     }
-    let params = ty.params.iter().map(|(_, t)| t);
     let lowered = match r.spill {
         Some((align, size)) => cx.realloc(align, size).and_then(|ptr| {
             slots[0] = ValRaw::from_u32(ptr);
-            abi::field_offsets(params, ptr)
-                .zip(args)
-                .try_for_each(|((t, at), a)| a.store(cx, t, at))
+            args.store_each(cx, &ty.params, ptr)
         }),
         None => {
             let mut flat = FlatBuf::new();
-            params
-                .zip(args)
-                .try_for_each(|(t, a)| a.lower(cx, t, &mut flat))
-                .and_then(|()| {
-                    for (slot, &bits) in slots.iter_mut().zip(flat.values()?) {
-                        *slot = ValRaw::from_u64(bits);
-                    }
-                    Ok(())
-                })
+            args.lower_each(cx, &ty.params, &mut flat).and_then(|()| {
+                for (slot, &bits) in slots.iter_mut().zip(flat.values()?) {
+                    *slot = ValRaw::from_u64(bits);
+                }
+                Ok(())
+            })
         }
     };
     if r.reallocs {

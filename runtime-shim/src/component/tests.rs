@@ -809,16 +809,16 @@ fn typed_calls_pass_scalars_and_strings_both_ways() {
     let index = |store: &Store, name: &str| inst.export_index(store, name).unwrap();
     let id = index(&store, "id");
     for x in [0u32, 7, u32::MAX] {
-        let got: u32 = inst.call_typed(&mut store, id, &[&x]).unwrap();
+        let got: u32 = inst.call_typed(&mut store, id, (x,)).unwrap();
         assert_eq!(got, x);
     }
     let ch = index(&store, "ch");
-    let got: char = inst.call_typed(&mut store, ch, &[&'ß']).unwrap();
+    let got: char = inst.call_typed(&mut store, ch, ('ß',)).unwrap();
     assert_eq!(got, 'ß');
     for (k, enc) in encodings.iter().enumerate() {
         let echo = index(&store, &format!("echo{k}"));
         for text in ["", "hello", "héllo wörld", "snow ☃ and 😀"] {
-            let got: String = inst.call_typed(&mut store, echo, &[&text]).unwrap();
+            let got: String = inst.call_typed(&mut store, echo, (text,)).unwrap();
             assert_eq!(got, text, "{enc:?}");
         }
     }
@@ -837,18 +837,18 @@ fn typed_calls_refuse_mismatches_without_poisoning() {
     let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
     let id = inst.export_index(&store, "id").unwrap();
     let e = inst
-        .call_typed::<u32>(&mut store, id, &[&"text"])
+        .call_typed::<u32>(&mut store, id, ("text",))
         .unwrap_err();
     assert!(e.message.contains("type mismatch"), "{}", e.message);
     let e = inst
-        .call_typed::<String>(&mut store, id, &[&1u32])
+        .call_typed::<String>(&mut store, id, (1u32,))
         .unwrap_err();
     assert!(e.message.contains("type mismatch"), "{}", e.message);
-    let e = inst.call_typed::<u32>(&mut store, id, &[]).unwrap_err();
+    let e = inst.call_typed::<u32>(&mut store, id, ()).unwrap_err();
     assert!(e.message.contains("expects 1 arguments"), "{}", e.message);
-    let e = inst.call_typed::<u32>(&mut store, 9, &[&1u32]).unwrap_err();
+    let e = inst.call_typed::<u32>(&mut store, 9, (1u32,)).unwrap_err();
     assert!(e.message.contains("no export number 9"), "{}", e.message);
-    let got: u32 = inst.call_typed(&mut store, id, &[&3u32]).unwrap();
+    let got: u32 = inst.call_typed(&mut store, id, (3u32,)).unwrap();
     assert_eq!(got, 3);
 }
 
@@ -866,9 +866,9 @@ fn typed_call_traps_are_errors_and_poison() {
             plan: b.plan.clone(),
         };
         let (mut store, inst) = b2.instantiate(module.clone(), vec![]);
-        let e = inst.call_typed::<()>(&mut store, 0, &[]).unwrap_err();
+        let e = inst.call_typed::<()>(&mut store, 0, ()).unwrap_err();
         assert_eq!(e.message, "unreachable");
-        let again = inst.call_typed::<()>(&mut store, 0, &[]).unwrap_err();
+        let again = inst.call_typed::<()>(&mut store, 0, ()).unwrap_err();
         assert!(again.message.contains("cannot enter component instance"));
         let dynamic = inst.call(&mut store, "boom", &[]).unwrap_err();
         assert!(dynamic.message.contains("cannot enter component instance"));
@@ -883,9 +883,9 @@ fn typed_calls_spill_params_and_run_post_return() {
     let args: Vec<u32> = (1..=17).collect();
     let dyn_args: Vec<&dyn typed::LowerArg> = args.iter().map(|a| a as _).collect();
     for round in 1..=2 {
-        let sum: u32 = inst.call_typed(&mut store, 0, &dyn_args).unwrap();
+        let sum: u32 = inst.call_typed(&mut store, 0, dyn_args.as_slice()).unwrap();
         assert_eq!(sum, 153);
-        let count: u32 = inst.call_typed(&mut store, 1, &[]).unwrap();
+        let count: u32 = inst.call_typed(&mut store, 1, ()).unwrap();
         assert_eq!(count, 153 * round, "post-return ran once per call");
     }
 }
@@ -899,6 +899,6 @@ fn typed_calls_refuse_another_store() {
     b.export("id", "id32", f, CanonOptions::default());
     let (_store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
     let mut other = Store::new(BoundsMode::Guard);
-    let e = inst.call_typed::<u32>(&mut other, 0, &[&1u32]).unwrap_err();
+    let e = inst.call_typed::<u32>(&mut other, 0, (1u32,)).unwrap_err();
     assert!(e.message.contains("does not own"), "{}", e.message);
 }

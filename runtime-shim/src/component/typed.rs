@@ -4,6 +4,7 @@
 //! `Value` itself fits every type, so the dynamic API and the typed bindings
 //! share one call path.
 
+use super::abi;
 use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
 use super::types::{FuncType, Type};
 use super::values::{self, Value};
@@ -36,25 +37,116 @@ pub trait LiftResult: Sized {
     fn load(cx: &mut Cx, ty: &Type, ptr: u32) -> Result<Self, Trap>;
 }
 
+/// The arguments of an export call, lowered in order: a tuple of
+/// [`LowerArg`]s (what the typed bindings pass: every check and lowering is
+/// then compiled for the argument types, with no dynamic dispatch), or a slice
+/// of `&dyn LowerArg` (any number, chosen at run time).
+pub trait LowerArgs {
+    /// How many arguments there are.
+    fn count(&self) -> usize;
+    /// Checks each argument against its parameter's type (`params` has one
+    /// per argument).
+    fn check_each(&self, cx: &Cx, params: &[(String, Type)]) -> Result<(), Trap>;
+    /// Lowers each (checked) argument to flat values.
+    fn lower_each(
+        &self,
+        cx: &mut Cx,
+        params: &[(String, Type)],
+        out: &mut FlatBuf,
+    ) -> Result<(), Trap>;
+    /// Stores each (checked) argument at its offset in the parameter tuple
+    /// at `ptr` (arguments passed through memory).
+    fn store_each(&self, cx: &mut Cx, params: &[(String, Type)], ptr: u32) -> Result<(), Trap>;
+}
+
+impl LowerArgs for &[&dyn LowerArg] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn check_each(&self, cx: &Cx, params: &[(String, Type)]) -> Result<(), Trap> {
+        self.iter()
+            .zip(params)
+            .try_for_each(|(a, (_, t))| a.check(cx, t))
+    }
+    fn lower_each(
+        &self,
+        cx: &mut Cx,
+        params: &[(String, Type)],
+        out: &mut FlatBuf,
+    ) -> Result<(), Trap> {
+        self.iter()
+            .zip(params)
+            .try_for_each(|(a, (_, t))| a.lower(cx, t, out))
+    }
+    fn store_each(&self, cx: &mut Cx, params: &[(String, Type)], ptr: u32) -> Result<(), Trap> {
+        abi::field_offsets(params.iter().map(|(_, t)| t), ptr)
+            .zip(self.iter())
+            .try_for_each(|((t, at), a)| a.store(cx, t, at))
+    }
+}
+
+/// Tuples of up to 12 arguments (the typed bindings pass a slice beyond).
+macro_rules! tuples {
+    ($($n:literal: ($($a:ident . $i:tt),*);)*) => {$(
+        impl<$($a: LowerArg),*> LowerArgs for ($($a,)*) {
+            fn count(&self) -> usize {
+                $n
+            }
+            #[allow(unused_variables)]
+            fn check_each(&self, cx: &Cx, params: &[(String, Type)]) -> Result<(), Trap> {
+                $(self.$i.check(cx, &params[$i].1)?;)*
+                Ok(())
+            }
+            #[allow(unused_variables)]
+            fn lower_each(
+                &self,
+                cx: &mut Cx,
+                params: &[(String, Type)],
+                out: &mut FlatBuf,
+            ) -> Result<(), Trap> {
+                $(self.$i.lower(cx, &params[$i].1, out)?;)*
+                Ok(())
+            }
+            // Rare (only arguments with many flat values spill): shares the
+            // slice's path.
+            fn store_each(&self, cx: &mut Cx, params: &[(String, Type)], ptr: u32) -> Result<(), Trap> {
+                let args: &[&dyn LowerArg] = &[$(&self.$i),*];
+                args.store_each(cx, params, ptr)
+            }
+        }
+    )*};
+}
+
+tuples! {
+    0: ();
+    1: (A.0);
+    2: (A.0, B.1);
+    3: (A.0, B.1, C.2);
+    4: (A.0, B.1, C.2, D.3);
+    5: (A.0, B.1, C.2, D.3, E.4);
+    6: (A.0, B.1, C.2, D.3, E.4, F.5);
+    7: (A.0, B.1, C.2, D.3, E.4, F.5, G.6);
+    8: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7);
+    9: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8);
+    10: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9);
+    11: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10);
+    12: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
+}
+
 /// Checks the arguments of a call to export `name` of type `ty`.
-pub(crate) fn check(
-    cx: &Cx,
-    name: &str,
-    ty: &FuncType,
-    args: &[&dyn LowerArg],
-) -> Result<(), Trap> {
-    if args.len() != ty.params.len() {
+#[inline]
+pub(crate) fn check(cx: &Cx, name: &str, ty: &FuncType, args: &impl LowerArgs) -> Result<(), Trap> {
+    if args.count() != ty.params.len() {
         return Err(Trap::host(format!(
             "`{name}` expects {} arguments, got {}",
             ty.params.len(),
-            args.len()
+            args.count()
         )));
     }
-    args.iter()
-        .zip(&ty.params)
-        .try_for_each(|(a, (_, t))| a.check(cx, t))
+    args.check_each(cx, &ty.params)
 }
 
+#[cold]
 fn mismatch(want: &str, ty: Option<&Type>) -> Trap {
     Trap::host(format!(
         "type mismatch: a Rust `{want}` for component type {ty:?}"
@@ -66,12 +158,14 @@ fn mismatch(want: &str, ty: Option<&Type>) -> Trap {
 macro_rules! scalars {
     ($($t:ty: $variant:ident, $bytes:expr, |$x:ident| $to:expr, |$b:ident| $from:expr;)*) => {$(
         impl LowerArg for $t {
+            #[inline]
             fn check(&self, _: &Cx, ty: &Type) -> Result<(), Trap> {
                 match ty {
                     Type::$variant => Ok(()),
                     _ => Err(mismatch(stringify!($t), Some(ty))),
                 }
             }
+            #[inline]
             fn lower(&self, _: &mut Cx, _: &Type, out: &mut FlatBuf) -> Result<(), Trap> {
                 let $x = *self;
                 out.push($to);
@@ -83,12 +177,14 @@ macro_rules! scalars {
             }
         }
         impl LiftResult for $t {
+            #[inline]
             fn check(ty: Option<&Type>) -> Result<(), Trap> {
                 match ty {
                     Some(Type::$variant) => Ok(()),
                     _ => Err(mismatch(stringify!($t), ty)),
                 }
             }
+            #[inline]
             fn lift(_: &mut Cx, _: &Type, flat: &mut Flat) -> Result<Self, Trap> {
                 let $b = flat.next()?;
                 $from
