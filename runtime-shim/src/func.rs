@@ -2,6 +2,7 @@
 
 use crate::error::Trap;
 use crate::refs::{Refs, RefsPtr};
+use crate::signatures::{self, Sig};
 use crate::store::{ActivePtr, Store, StoreId};
 use crate::trap;
 use crate::values::Val;
@@ -29,7 +30,7 @@ pub(crate) struct VMHostFunc {
     refs: RefsPtr,
     /// The store's record of which `&mut Store` is currently inside wasm.
     active: ActivePtr,
-    ty: FuncType,
+    ty: &'static FuncType,
     func: HostFn,
 }
 
@@ -49,8 +50,8 @@ pub(crate) enum FuncKind {
 }
 
 pub(crate) struct FuncEntry {
-    /// The store-wide id of its type ([`Refs::func_type`] has the type).
-    pub type_id: u32,
+    /// Its type and the type's id.
+    pub sig: Sig,
     pub kind: FuncKind,
 }
 
@@ -72,7 +73,7 @@ impl Func {
         ty: FuncType,
         f: impl Fn(&[Val], &mut [Val]) -> Result<(), Trap> + 'static,
     ) -> Func {
-        Func::add_host(store, ty, HostFn::Plain(Box::new(f)))
+        Func::add_host(store, signatures::intern(&ty), HostFn::Plain(Box::new(f)))
     }
 
     /// A host function that also receives the store, so it can read and write
@@ -83,22 +84,31 @@ impl Func {
         ty: FuncType,
         f: impl Fn(&mut Store, &[Val], &mut [Val]) -> Result<(), Trap> + 'static,
     ) -> Func {
-        Func::add_host(store, ty, HostFn::WithStore(Box::new(f)))
+        Func::wrap_sig(store, signatures::intern(&ty), f)
     }
 
-    fn add_host(store: &mut Store, ty: FuncType, func: HostFn) -> Func {
+    /// [`Func::wrap_with_store`] for a type already interned (the runtime's
+    /// own functions, made on every instantiation).
+    pub(crate) fn wrap_sig(
+        store: &mut Store,
+        sig: Sig,
+        f: impl Fn(&mut Store, &[Val], &mut [Val]) -> Result<(), Trap> + 'static,
+    ) -> Func {
+        Func::add_host(store, sig, HostFn::WithStore(Box::new(f)))
+    }
+
+    fn add_host(store: &mut Store, sig: Sig, func: HostFn) -> Func {
         let record = VMHostFunc {
             dispatch,
             refs: store.refs_ptr(),
             active: store.active_ptr(),
-            ty: ty.clone(),
+            ty: sig.ty,
             func,
         };
         let record = store.add_host_record(record);
         let mut refs = store.refs().borrow_mut();
-        let type_id = refs.intern(&ty);
         refs.add_func(FuncEntry {
-            type_id,
+            sig,
             kind: FuncKind::Host {
                 record,
                 funcref: None,
@@ -108,13 +118,13 @@ impl Func {
 
     pub fn ty(&self, store: &Store) -> FuncType {
         let refs = store.refs().borrow();
-        refs.func_type(refs.func(*self).type_id).clone()
+        refs.func(*self).sig.ty.clone()
     }
 
     /// Whether the function's type is `ty` (without copying the type).
     pub(crate) fn has_type(&self, store: &Store, ty: &FuncType) -> bool {
         let refs = store.refs().borrow();
-        refs.func_type(refs.func(*self).type_id) == ty
+        refs.func(*self).sig.ty == ty
     }
 
     /// Calls with type-checked arguments (mismatch -> Err(Trap) with a clear message,
@@ -135,7 +145,7 @@ impl Func {
                 } => Target::Wasm(funcref, array_trampoline),
                 FuncKind::Host { record, .. } => Target::Host(record),
             };
-            (refs.func_type(entry.type_id).clone(), target)
+            (entry.sig.ty.clone(), target)
         };
         check_args(&ty, args)?;
         match target {
@@ -157,7 +167,7 @@ impl Func {
         }
         let refs = store.refs().borrow();
         let entry = refs.func(*self);
-        let ty = refs.func_type(entry.type_id);
+        let ty = entry.sig.ty;
         let slots = ty.params.len().max(ty.results.len());
         Ok(match entry.kind {
             FuncKind::Wasm {

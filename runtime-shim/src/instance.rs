@@ -7,6 +7,7 @@ use crate::func::{Func, FuncEntry, FuncKind};
 use crate::global::{Global, GlobalData};
 use crate::memory::{Memory, MemoryData};
 use crate::module::Module;
+use crate::signatures::Sig;
 use crate::store::{Store, StoreId};
 use crate::table::{self, Table, TableData};
 use crate::tag::{Tag, TagData};
@@ -251,17 +252,14 @@ impl Builder<'_> {
         put(self.vmctx, VmctxLayout::STORE, self.store.ctx());
         put(self.vmctx, VmctxLayout::BUILTINS, builtins::table());
         put(self.vmctx, VmctxLayout::INSTANCE, self.record);
-        let inner = self.module.inner();
-        let mut refs = self.store.refs().borrow_mut();
-        for (i, ty) in inner.meta.types.iter().enumerate() {
-            let id = refs.intern(ty);
-            put(self.vmctx, self.layout.type_id(i as u32), id);
-            refs.add_host_trampoline(id, inner.host_trampolines[i] as *const u8);
+        for (i, sig) in self.module.inner().sigs.iter().enumerate() {
+            put(self.vmctx, self.layout.type_id(i as u32), sig.id);
         }
+        self.store.refs().borrow_mut().add_module(self.module);
     }
 
-    unsafe fn type_id(&self, ty: u32) -> u32 {
-        *slot::<u32>(self.vmctx, self.layout.type_id(ty))
+    fn sig(&self, ty: u32) -> Sig {
+        self.module.inner().sigs[ty as usize]
     }
 
     /// Writes pointers for every import and the funcref of imported functions.
@@ -306,7 +304,7 @@ impl Builder<'_> {
     }
 
     unsafe fn import_func(&mut self, index: u32, ty: u32, f: Func) {
-        let type_id = self.type_id(ty);
+        let type_id = self.sig(ty).id;
         let mut refs = self.store.refs().borrow_mut();
         let (code, vmctx) = match refs.func(f).kind {
             FuncKind::Wasm { funcref, .. } => ((*funcref).code, (*funcref).vmctx),
@@ -337,16 +335,16 @@ impl Builder<'_> {
         for (i, &code) in inner.functions.iter().enumerate() {
             let index = imported + i as u32;
             let ty = inner.meta.functions[index as usize];
-            let type_id = self.type_id(ty);
+            let sig = self.sig(ty);
             let funcref = slot::<VMFuncRef>(self.vmctx, self.layout.funcref(index));
             funcref.write(VMFuncRef {
                 code: code as *const u8,
                 vmctx: self.vmctx,
-                type_id,
+                type_id: sig.id,
                 pad: 0,
             });
             let f = self.store.refs().borrow_mut().add_func(FuncEntry {
-                type_id,
+                sig,
                 kind: FuncKind::Wasm {
                     funcref,
                     array_trampoline: inner.array_trampolines[ty as usize] as *const u8,
@@ -416,8 +414,10 @@ impl Builder<'_> {
         let imported = meta.imported_tags();
         for (i, &ty) in meta.tags.iter().enumerate().skip(imported as usize) {
             let vm = slot::<VMTag>(self.vmctx, self.layout.defined_tag(i as u32 - imported));
-            let type_id = self.type_id(ty);
-            vm.write(VMTag { type_id, pad: 0 });
+            vm.write(VMTag {
+                type_id: self.sig(ty).id,
+                pad: 0,
+            });
             let t = self.store.add_tag(TagData {
                 vm: VmSlot::InVmctx(vm),
                 ty: meta.types[ty as usize].clone(),

@@ -74,6 +74,7 @@ mod instance;
 mod memory;
 mod module;
 mod refs;
+mod signatures;
 mod stack;
 mod store;
 mod table;

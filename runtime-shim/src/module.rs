@@ -2,6 +2,7 @@
 
 use crate::code_registry::{self, CodeRegistration};
 use crate::error::Error;
+use crate::signatures::{self, Sig};
 use rivet_descriptor::{
     BoundsMode, ConstExpr, ExternIndex, FuncType, GlobalType, ImportType, MemoryType, ModuleCounts,
     RawDescriptor, SegmentMode, TableType, Unit, ValType, VmctxLayout, FORMAT_VERSION, MAGIC,
@@ -33,12 +34,19 @@ pub(crate) struct ModuleInner {
     pub array_trampolines: Vec<usize>,
     /// Per type index.
     pub host_trampolines: Vec<usize>,
+    /// Per type index: its process-wide id, found once at load.
+    pub sigs: Vec<Sig>,
     /// The unit's data blob.
     pub data: usize,
     _code: Option<CodeRegistration>,
 }
 
 impl Module {
+    /// Whether both handles are the same loaded module.
+    pub(crate) fn same(&self, other: &Module) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Parses the unit behind a descriptor (checks magic and FORMAT_VERSION) and returns
     /// its modules in unit order.
     ///
@@ -153,6 +161,7 @@ pub(crate) unsafe fn load_unit(
             functions: defined.iter().map(|&p| p as usize).collect(),
             array_trampolines: pick(&meta.array_trampolines),
             host_trampolines: pick(&meta.host_trampolines),
+            sigs: meta.types.iter().map(signatures::intern).collect(),
             data: desc.data as usize,
             meta,
             _code: code,

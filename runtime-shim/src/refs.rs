@@ -1,5 +1,5 @@
 //! Store-wide bookkeeping that compiled code and host-function dispatch both need:
-//! the function-type interner, the function list, funcref ↔ `Func` mapping and
+//! the function list, funcref ↔ `Func` mapping and
 //! externref handles, and conversions between `Val` and raw slots.
 //!
 //! It lives behind a `RefCell` at a stable address so the host-function
@@ -7,21 +7,24 @@
 
 use crate::error::Error;
 use crate::func::{Func, FuncEntry, FuncKind};
+use crate::module::Module;
 use crate::store::StoreId;
 use crate::values::{Exn, Val};
 use crate::vm::{VMFuncRef, ValRaw};
-use rivet_descriptor::{FuncType, ValType};
+use rivet_descriptor::ValType;
 use rustc_hash::FxHashMap as HashMap;
 
 pub(crate) struct Refs {
     store: StoreId,
-    types: Vec<FuncType>,
-    type_ids: HashMap<FuncType, u32>,
-    /// Per type id, a host trampoline of some module instantiated in the store:
-    /// lets a host function that was never imported still get a funcref.
-    host_trampolines: HashMap<u32, *const u8>,
+    /// Every module instantiated in the store: their host trampolines let a
+    /// host function that was never imported still get a funcref.
+    modules: Vec<Module>,
     funcs: Vec<FuncEntry>,
-    by_funcref: HashMap<usize, usize>,
+    /// Funcref slots of imported functions, with the function each stands
+    /// for (a defined function's own funcref is in its entry). Looked up only
+    /// when the host reads a funcref value, so a list (no hashing on every
+    /// instantiation) serves.
+    aliases: Vec<(usize, usize)>,
     externs: Vec<u64>,
     extern_handles: HashMap<u64, usize>,
     /// Funcrefs made for host functions outside any instance; freed on drop.
@@ -32,42 +35,34 @@ impl Refs {
     pub fn new(store: StoreId) -> Refs {
         Refs {
             store,
-            types: Vec::new(),
-            type_ids: HashMap::default(),
-            host_trampolines: HashMap::default(),
+            modules: Vec::new(),
             funcs: Vec::new(),
-            by_funcref: HashMap::default(),
+            aliases: Vec::new(),
             externs: Vec::new(),
             extern_handles: HashMap::default(),
             host_funcrefs: Vec::new(),
         }
     }
 
-    /// The store-wide id of `ty`.
-    pub fn intern(&mut self, ty: &FuncType) -> u32 {
-        if let Some(&id) = self.type_ids.get(ty) {
-            return id;
+    /// Records a module instantiated in the store.
+    pub fn add_module(&mut self, module: &Module) {
+        if !self.modules.iter().any(|m| m.same(module)) {
+            self.modules.push(module.clone());
         }
-        let id = self.types.len() as u32;
-        self.types.push(ty.clone());
-        self.type_ids.insert(ty.clone(), id);
-        id
     }
 
-    /// The type with store-wide id `id` (an id [`Refs::intern`] gave).
-    pub fn func_type(&self, id: u32) -> &FuncType {
-        &self.types[id as usize]
-    }
-
-    pub fn add_host_trampoline(&mut self, type_id: u32, code: *const u8) {
-        self.host_trampolines.entry(type_id).or_insert(code);
+    /// A host trampoline for functions of type `id`, from any module
+    /// instantiated in the store.
+    fn host_trampoline(&self, id: u32) -> Option<*const u8> {
+        self.modules.iter().find_map(|m| {
+            let inner = m.inner();
+            let index = inner.sigs.iter().position(|s| s.id == id)?;
+            Some(inner.host_trampolines[index] as *const u8)
+        })
     }
 
     pub fn add_func(&mut self, entry: FuncEntry) -> Func {
         let index = self.funcs.len();
-        if let FuncKind::Wasm { funcref, .. } = entry.kind {
-            self.by_funcref.insert(funcref as usize, index);
-        }
         self.funcs.push(entry);
         Func {
             store: self.store,
@@ -77,7 +72,7 @@ impl Refs {
 
     /// Makes `funcref` (an instance's slot for an imported function) map back to `f`.
     pub fn alias_funcref(&mut self, funcref: *const VMFuncRef, f: Func) {
-        self.by_funcref.insert(funcref as usize, f.index);
+        self.aliases.push((funcref as usize, f.index));
     }
 
     pub fn func(&self, f: Func) -> &FuncEntry {
@@ -98,8 +93,8 @@ impl Refs {
             } => return Ok(r),
             FuncKind::Host { record, .. } => record,
         };
-        let type_id = entry.type_id;
-        let Some(&code) = self.host_trampolines.get(&type_id) else {
+        let type_id = entry.sig.id;
+        let Some(code) = self.host_trampoline(type_id) else {
             return Err(Error::Runtime(
                 "not supported yet: a host function of a type no instantiated module uses, as a funcref"
                     .into(),
@@ -112,11 +107,27 @@ impl Refs {
             pad: 0,
         }));
         self.host_funcrefs.push(r);
-        self.by_funcref.insert(r as usize, f.index);
         if let FuncKind::Host { funcref, .. } = &mut self.funcs[f.index].kind {
             *funcref = Some(r);
         }
         Ok(r)
+    }
+
+    /// The function whose funcref is at address `raw`, if this store made one
+    /// there.
+    fn funcref_owner(&self, raw: usize) -> Option<usize> {
+        let own = |e: &FuncEntry| match e.kind {
+            FuncKind::Wasm { funcref, .. }
+            | FuncKind::Host {
+                funcref: Some(funcref),
+                ..
+            } => funcref as usize == raw,
+            FuncKind::Host { funcref: None, .. } => false,
+        };
+        let alias = self.aliases.iter().find(|&&(at, _)| at == raw);
+        alias
+            .map(|&(_, f)| f)
+            .or_else(|| self.funcs.iter().position(own))
     }
 
     /// The raw element for a reference value of type `ty`.
@@ -159,7 +170,7 @@ impl Refs {
                 store: self.store,
                 addr: raw,
             })),
-            _ => Val::FuncRef(self.by_funcref.get(&raw).map(|&index| Func {
+            _ => Val::FuncRef(self.funcref_owner(raw).map(|index| Func {
                 store: self.store,
                 index,
             })),

@@ -24,7 +24,7 @@ impl Tag {
     /// A new tag whose exceptions carry values of `ty.params` (`ty.results`
     /// must be empty, as for wasm tags).
     pub fn new(store: &mut Store, ty: FuncType) -> Tag {
-        let type_id = store.refs().borrow_mut().intern(&ty);
+        let type_id = crate::signatures::intern(&ty).id;
         store.add_tag(TagData {
             vm: VmSlot::owned(VMTag { type_id, pad: 0 }),
             ty,

@@ -9,9 +9,11 @@ use super::resources::{Handle, Holder};
 use super::types::Type;
 use super::values::{self, Value};
 use crate::error::{Error, Trap};
+use crate::signatures::{self, Sig};
 use crate::{Extern, Func, FuncType, Store, Val, ValType};
 use rivet_descriptor::component::{AbiTrap, CoreDef, Intrinsic};
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 /// The extern a plan definition stands for.
 pub(crate) fn resolve(
@@ -19,14 +21,13 @@ pub(crate) fn resolve(
     state: &Rc<ComponentState>,
     def: &CoreDef,
 ) -> Result<Extern, Error> {
-    let i32_to_i32 = || sig(&[ValType::I32], &[ValType::I32]);
     Ok(match def {
         CoreDef::Export { instance, name } => state
             .core_export(store, *instance, name)
             .map_err(|e| Error::Format(format!("component plan: {e}")))?,
         CoreDef::HostLower(i) => Extern::Func(host_lower(store, state, *i)?),
         &CoreDef::ResourceNew { resource, instance } => {
-            with_state(store, state, i32_to_i32(), move |_, st, args| {
+            with_state(store, state, *I32_TO_I32, move |_, st, args| {
                 let h = Handle::own(resource, arg(args, 0));
                 let i = st.tables.borrow_mut().instances[instance as usize]
                     .table
@@ -35,7 +36,7 @@ pub(crate) fn resolve(
             })
         }
         &CoreDef::ResourceRep { resource, instance } => {
-            with_state(store, state, i32_to_i32(), move |_, st, args| {
+            with_state(store, state, *I32_TO_I32, move |_, st, args| {
                 let tables = st.tables.borrow();
                 let table = &tables.instances[instance as usize].table;
                 Ok(vec![Val::I32(
@@ -43,24 +44,26 @@ pub(crate) fn resolve(
                 )])
             })
         }
-        &CoreDef::ResourceDrop { resource, instance } => with_state(
-            store,
-            state,
-            sig(&[ValType::I32], &[]),
-            move |s, st, args| {
+        &CoreDef::ResourceDrop { resource, instance } => {
+            with_state(store, state, *I32_TO_NONE, move |s, st, args| {
                 resource_drop(s, st, instance, resource, arg(args, 0))?;
                 Ok(vec![])
-            },
-        ),
+            })
+        }
         CoreDef::Intrinsic(i) => intrinsic(store, state, *i)?,
     })
 }
 
-fn sig(params: &[ValType], results: &[ValType]) -> FuncType {
-    FuncType {
+/// The core types of the intrinsics, interned once for the process.
+static NONE_TO_NONE: LazyLock<Sig> = LazyLock::new(|| sig(&[], &[]));
+static I32_TO_NONE: LazyLock<Sig> = LazyLock::new(|| sig(&[ValType::I32], &[]));
+static I32_TO_I32: LazyLock<Sig> = LazyLock::new(|| sig(&[ValType::I32], &[ValType::I32]));
+
+fn sig(params: &[ValType], results: &[ValType]) -> Sig {
+    signatures::intern(&FuncType {
         params: params.to_vec(),
         results: results.to_vec(),
-    }
+    })
 }
 
 fn arg(args: &[Val], i: usize) -> u32 {
@@ -74,11 +77,11 @@ fn arg(args: &[Val], i: usize) -> u32 {
 fn with_state(
     store: &mut Store,
     state: &Rc<ComponentState>,
-    ty: FuncType,
+    sig: Sig,
     f: impl Fn(&mut Store, &ComponentState, &[Val]) -> Result<Vec<Val>, Trap> + 'static,
 ) -> Extern {
     let state = state.clone();
-    Extern::Func(Func::wrap_with_store(store, ty, move |s, args, results| {
+    Extern::Func(Func::wrap_sig(store, sig, move |s, args, results| {
         for (slot, v) in results.iter_mut().zip(f(s, &state, args)?) {
             *slot = v;
         }
@@ -96,12 +99,11 @@ fn intrinsic(store: &mut Store, state: &Rc<ComponentState>, i: Intrinsic) -> Res
             )))
         }
     };
-    let one = sig(&[ValType::I32], &[ValType::I32]);
     Ok(match i {
         Intrinsic::InstanceFlags(c) => Extern::Global(state.flags[check(c)? as usize]),
         Intrinsic::TransferOwn { resource, from, to } => {
             let (from, to) = (check(from)?, check(to)?);
-            with_state(store, state, one, move |_, st, args| {
+            with_state(store, state, *I32_TO_I32, move |_, st, args| {
                 let mut tables = st.tables.borrow_mut();
                 let h = tables.instances[from as usize]
                     .table
@@ -112,14 +114,14 @@ fn intrinsic(store: &mut Store, state: &Rc<ComponentState>, i: Intrinsic) -> Res
         }
         Intrinsic::TransferBorrow { resource, from, to } => {
             let (from, to) = (check(from)?, check(to)?);
-            with_state(store, state, one, move |_, st, args| {
+            with_state(store, state, *I32_TO_I32, move |_, st, args| {
                 transfer_borrow(st, resource, from, to, arg(args, 0))
                     .map(|i| vec![Val::I32(i as i32)])
             })
         }
         Intrinsic::EnterCall(c) => {
             let c = check(c)?;
-            with_state(store, state, sig(&[], &[]), move |_, st, _| {
+            with_state(store, state, *NONE_TO_NONE, move |_, st, _| {
                 st.tables.borrow_mut().instances[c as usize]
                     .frames
                     .push(Default::default());
@@ -128,11 +130,11 @@ fn intrinsic(store: &mut Store, state: &Rc<ComponentState>, i: Intrinsic) -> Res
         }
         Intrinsic::ExitCall(c) => {
             let c = check(c)?;
-            with_state(store, state, sig(&[], &[]), move |_, st, _| {
+            with_state(store, state, *NONE_TO_NONE, move |_, st, _| {
                 st.exit_call(c).map(|()| vec![])
             })
         }
-        Intrinsic::Trap => with_state(store, state, sig(&[ValType::I32], &[]), |_, _, args| {
+        Intrinsic::Trap => with_state(store, state, *I32_TO_NONE, |_, _, args| {
             let code = arg(args, 0);
             Err(Trap::host(
                 AbiTrap::from_code(code)

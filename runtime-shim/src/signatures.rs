@@ -1,0 +1,58 @@
+//! Process-wide ids of function types, which compiled code compares in
+//! `call_indirect` and exception matching.
+//!
+//! A module's types get their ids once, when it is loaded, so that an
+//! instantiation only copies them into the vmctx: interning per store cost
+//! hashing and copying every type on every instantiation. Interned types live
+//! as long as the process (there are only as many as distinct signatures
+//! loaded or given to host functions).
+
+use rivet_descriptor::FuncType;
+use rustc_hash::FxHashMap;
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
+/// An interned function type: its id and the type.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sig {
+    pub id: u32,
+    pub ty: &'static FuncType,
+}
+
+static IDS: LazyLock<Mutex<FxHashMap<&'static FuncType, u32>>> = LazyLock::new(Default::default);
+
+fn ids() -> MutexGuard<'static, FxHashMap<&'static FuncType, u32>> {
+    // The map is never left half-updated: a panic cannot poison it for real.
+    IDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The id of `ty`, the same for equal types everywhere in the process.
+pub(crate) fn intern(ty: &FuncType) -> Sig {
+    let mut ids = ids();
+    if let Some((&ty, &id)) = ids.get_key_value(ty) {
+        return Sig { id, ty };
+    }
+    let ty: &'static FuncType = Box::leak(Box::new(ty.clone()));
+    let id = u32::try_from(ids.len()).expect("fewer than 2^32 distinct function types");
+    ids.insert(ty, id);
+    Sig { id, ty }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rivet_descriptor::ValType;
+
+    #[test]
+    fn equal_types_share_an_id_and_different_ones_do_not() {
+        let t = |params: &[ValType]| FuncType {
+            params: params.to_vec(),
+            results: vec![ValType::I32],
+        };
+        let a = intern(&t(&[ValType::I64, ValType::F32]));
+        let b = intern(&t(&[ValType::I64, ValType::F32]));
+        let c = intern(&t(&[ValType::F32, ValType::I64]));
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+        assert_eq!(*c.ty, t(&[ValType::F32, ValType::I64]));
+    }
+}
