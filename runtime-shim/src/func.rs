@@ -121,10 +121,9 @@ impl Func {
         refs.func(*self).sig.ty.clone()
     }
 
-    /// Whether the function's type is `ty` (without copying the type).
-    pub(crate) fn has_type(&self, store: &Store, ty: &FuncType) -> bool {
-        let refs = store.refs().borrow();
-        refs.func(*self).sig.ty == ty
+    /// The process-wide id of the function's type (equal ids: equal types).
+    pub(crate) fn type_id(&self, store: &Store) -> u32 {
+        store.refs().borrow().func(*self).sig.id
     }
 
     /// Calls with type-checked arguments (mismatch -> Err(Trap) with a clear message,

@@ -6,7 +6,7 @@ use crate::error::{Error, Trap};
 use crate::func::{Func, FuncEntry, FuncKind};
 use crate::global::{Global, GlobalData};
 use crate::memory::{Memory, MemoryData};
-use crate::module::Module;
+use crate::module::{Module, ModuleInner};
 use crate::signatures::Sig;
 use crate::store::{Store, StoreId};
 use crate::table::{self, Table, TableData};
@@ -170,7 +170,7 @@ fn link(store: &Store, module: &Module, imports: &[Extern]) -> Result<(), Error>
                 "import {m}::{n} is from another store"
             )));
         }
-        if let Err(why) = matches(store, meta, &import.ty, given) {
+        if let Err(why) = matches(store, module.inner(), &import.ty, given) {
             return Err(Error::Link(format!("import {m}::{n}: {why}")));
         }
     }
@@ -179,10 +179,11 @@ fn link(store: &Store, module: &Module, imports: &[Extern]) -> Result<(), Error>
 
 fn matches(
     store: &Store,
-    meta: &rivet_descriptor::Module,
+    module: &ModuleInner,
     want: &ImportType,
     given: &Extern,
 ) -> Result<(), String> {
+    let meta = &module.meta;
     let limits = |min: u64, max: Option<u64>, gmin: u64, gmax: Option<u64>| {
         if gmin < min {
             return Err(format!("size {gmin} below the required minimum {min}"));
@@ -195,10 +196,10 @@ fn matches(
     };
     match (want, given) {
         (ImportType::Func(t), Extern::Func(f)) => {
-            let t = &meta.types[*t as usize];
-            if f.has_type(store, t) {
+            if f.type_id(store) == module.sigs[*t as usize].id {
                 Ok(())
             } else {
+                let t = &meta.types[*t as usize];
                 Err(format!("function type {:?} is not {t:?}", f.ty(store)))
             }
         }
@@ -331,7 +332,7 @@ impl Builder<'_> {
 
     unsafe fn defined_functions(&mut self) {
         let inner = self.module.inner();
-        let imported = inner.meta.imported_functions();
+        let imported = inner.counts.imported_functions;
         for (i, &code) in inner.functions.iter().enumerate() {
             let index = imported + i as u32;
             let ty = inner.meta.functions[index as usize];
@@ -356,7 +357,8 @@ impl Builder<'_> {
 
     unsafe fn defined_memories(&mut self) -> Result<(), Error> {
         let meta = &self.module.inner().meta;
-        let imported = meta.imported_memories();
+        let counts = &self.module.inner().counts;
+        let imported = counts.memories - counts.defined_memories;
         for (i, ty) in meta.memories.iter().enumerate().skip(imported as usize) {
             let vm = slot(self.vmctx, self.layout.defined_memory(i as u32 - imported));
             let data = MemoryData::new(*ty, self.store.bounds(), VmSlot::InVmctx(vm))?;
@@ -372,7 +374,8 @@ impl Builder<'_> {
 
     unsafe fn defined_tables(&mut self) -> Result<(), Error> {
         let meta = &self.module.inner().meta;
-        let imported = meta.imported_tables();
+        let counts = &self.module.inner().counts;
+        let imported = counts.tables - counts.defined_tables;
         for (i, ty) in meta.tables.iter().enumerate().skip(imported as usize) {
             let vm = slot(self.vmctx, self.layout.defined_table(i as u32 - imported));
             let data = TableData::new(*ty, 0, VmSlot::InVmctx(vm))?;
@@ -386,7 +389,8 @@ impl Builder<'_> {
 
     unsafe fn defined_globals(&mut self) -> Result<(), Error> {
         let meta = &self.module.inner().meta;
-        let imported = meta.imported_globals();
+        let counts = &self.module.inner().counts;
+        let imported = counts.globals - counts.defined_globals;
         for (i, (ty, init)) in meta
             .globals
             .iter()
@@ -411,7 +415,8 @@ impl Builder<'_> {
     /// instance has its own.
     unsafe fn defined_tags(&mut self) {
         let meta = &self.module.inner().meta;
-        let imported = meta.imported_tags();
+        let counts = &self.module.inner().counts;
+        let imported = counts.tags - counts.defined_tags;
         for (i, &ty) in meta.tags.iter().enumerate().skip(imported as usize) {
             let vm = slot::<VMTag>(self.vmctx, self.layout.defined_tag(i as u32 - imported));
             vm.write(VMTag {

@@ -36,6 +36,9 @@ pub(crate) struct ModuleInner {
     pub host_trampolines: Vec<usize>,
     /// Per type index: its process-wide id, found once at load.
     pub sigs: Vec<Sig>,
+    /// How many items of each kind, imported and defined (the metadata
+    /// would count imports on every instantiation).
+    pub counts: ModuleCounts,
     /// The unit's data blob.
     pub data: usize,
     _code: Option<CodeRegistration>,
@@ -141,7 +144,8 @@ pub(crate) unsafe fn load_unit(
     };
     let mut modules = Vec::with_capacity(unit.modules.len());
     for (i, meta) in unit.modules.into_iter().enumerate() {
-        check_module(&meta, &limits).map_err(|e| Error::Format(format!("module {i}: {e}")))?;
+        let counts =
+            check_module(&meta, &limits).map_err(|e| Error::Format(format!("module {i}: {e}")))?;
         let base = meta.defined_function_base as usize;
         let defined = &functions[base..base + meta.code.len()];
         let code = code_registry::register(
@@ -162,6 +166,7 @@ pub(crate) unsafe fn load_unit(
             array_trampolines: pick(&meta.array_trampolines),
             host_trampolines: pick(&meta.host_trampolines),
             sigs: meta.types.iter().map(signatures::intern).collect(),
+            counts,
             data: desc.data as usize,
             meta,
             _code: code,
@@ -190,7 +195,7 @@ struct Limits {
 
 /// Checks every index and size the runtime will rely on, so that corrupt
 /// metadata is refused here instead of corrupting memory later.
-fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<(), String> {
+fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<ModuleCounts, String> {
     let types = m.types.len() as u32;
     let type_ok = |t: u32| {
         (t < types)
@@ -223,7 +228,7 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<(), Str
     if m.defined_function_base as usize + defined > limits.functions {
         return Err("function addresses out of range".into());
     }
-    check_counts(m)?;
+    let counts = check_counts(m)?;
     for list in [&m.array_trampolines, &m.host_trampolines] {
         if list.len() != m.types.len() || list.iter().any(|&t| t as usize >= limits.trampolines) {
             return Err("trampoline indices out of range".into());
@@ -254,11 +259,11 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<(), Str
     if m.start.is_some_and(|s| s as usize >= m.functions.len()) {
         return Err("start function out of range".into());
     }
-    Ok(())
+    Ok(counts)
 }
 
-/// Imports, defined items and the vmctx layout agree.
-fn check_counts(m: &rivet_descriptor::Module) -> Result<(), String> {
+/// Imports, defined items and the vmctx layout agree; returns the counts.
+fn check_counts(m: &rivet_descriptor::Module) -> Result<ModuleCounts, String> {
     let defined = |total: usize, imported: u32| {
         total
             .checked_sub(imported as usize)
@@ -284,7 +289,7 @@ fn check_counts(m: &rivet_descriptor::Module) -> Result<(), String> {
     if VmctxLayout::new(&counts) != m.layout {
         return Err("vmctx layout does not match the module".into());
     }
-    Ok(())
+    Ok(counts)
 }
 
 fn check_exprs(m: &rivet_descriptor::Module) -> Result<(), String> {
