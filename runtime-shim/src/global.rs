@@ -5,6 +5,7 @@ use crate::store::{Store, StoreId};
 use crate::values::Val;
 use crate::vm::{ValRaw, VmSlot};
 use rivet_descriptor::GlobalType;
+use std::cell::UnsafeCell;
 
 /// A global's storage: one raw slot, in a vmctx or its own allocation.
 pub(crate) struct GlobalData {
@@ -29,8 +30,10 @@ pub struct Global {
 impl Global {
     pub fn new(store: &mut Store, ty: GlobalType, init: Val) -> Result<Global, Error> {
         let raw = store.refs().borrow_mut().val_to_raw(ty.content, init)?;
+        // The slot's address is first taken once the global is in the
+        // store's arena, where it stays.
         Ok(store.add_global(GlobalData {
-            vm: VmSlot::owned(raw),
+            vm: VmSlot::Inline(UnsafeCell::new(raw)),
             ty,
         }))
     }

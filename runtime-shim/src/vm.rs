@@ -1,6 +1,8 @@
 //! The `#[repr(C)]` structures compiled code reads and writes, laid out exactly as
 //! `rivet_descriptor::VmctxLayout` and `rivet_descriptor::vm` describe them.
 
+use std::cell::UnsafeCell;
+
 /// Shared by every instance of a store; compiled prologues compare the stack
 /// pointer with `stack_limit`, exception-aware code tests `pending_exception`
 /// after calls. Fields after those two are the runtime's own.
@@ -109,11 +111,13 @@ impl ValRaw {
 }
 
 /// Where a store item's VM struct lives: in a defining instance's vmctx (compiled
-/// code may address it there directly) or in its own allocation for items the
-/// host created.
+/// code may address it there directly), in its own allocation for items the
+/// host created, or inside the item itself for items whose address is taken
+/// only once they are stored in the store's arena, which never moves them.
 pub(crate) enum VmSlot<T> {
     Owned(*mut T),
     InVmctx(*mut T),
+    Inline(UnsafeCell<T>),
 }
 
 impl<T> VmSlot<T> {
@@ -122,8 +126,9 @@ impl<T> VmSlot<T> {
     }
 
     pub fn ptr(&self) -> *mut T {
-        match *self {
-            VmSlot::Owned(p) | VmSlot::InVmctx(p) => p,
+        match self {
+            VmSlot::Owned(p) | VmSlot::InVmctx(p) => *p,
+            VmSlot::Inline(cell) => cell.get(),
         }
     }
 }
