@@ -13,8 +13,8 @@ use super::types::{ResourceType, Type};
 use super::values::{ResourceAny, Value};
 use crate::error::Trap;
 use crate::func::RawTarget;
-use crate::vm::ValRaw;
-use crate::{Memory, Store, Val};
+use crate::vm::{VMMemory, ValRaw};
+use crate::{Store, Val};
 use rivet_descriptor::component::StringEncoding;
 use rivet_descriptor::ValType;
 use std::borrow::Cow;
@@ -27,7 +27,10 @@ const UTF16_TAG: u32 = 1 << 31;
 /// Resolved canonical options.
 #[derive(Clone, Copy)]
 pub(crate) struct Opts {
-    pub memory: Option<Memory>,
+    /// The memory's VM record (base and length, which growing updates in
+    /// place), looked up when the options are: reading the guest's memory
+    /// then skips the store's memory table.
+    pub memory: Option<*mut VMMemory>,
     /// Looked up when the options are, so that each call skips the store's
     /// function table.
     pub realloc: Option<RawTarget>,
@@ -225,14 +228,30 @@ fn case_of<'v>(t: &Type, v: &'v Value) -> (usize, Option<&'v Value>) {
 }
 
 impl Cx<'_> {
-    fn memory(&self) -> Result<Memory, Trap> {
+    /// The guest memory's current contents.
+    fn memory(&self) -> Result<&[u8], Trap> {
+        let vm = self.vm_memory()?;
+        // SAFETY: the record of a memory of `self.store` (options are resolved
+        // from its own instances), live as long as the store; no wasm runs
+        // while the slice is borrowed, as that needs `&mut self`.
+        Ok(unsafe { std::slice::from_raw_parts((*vm).base, (*vm).length) })
+    }
+
+    /// As [`Cx::memory`], writable.
+    fn memory_mut(&mut self) -> Result<&mut [u8], Trap> {
+        let vm = self.vm_memory()?;
+        // SAFETY: as in `memory`, and `&mut self` makes the access exclusive.
+        Ok(unsafe { std::slice::from_raw_parts_mut((*vm).base, (*vm).length) })
+    }
+
+    fn vm_memory(&self) -> Result<*mut VMMemory, Trap> {
         self.opts
             .memory
             .ok_or_else(|| trap("canonical option `memory` is required"))
     }
 
     fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Trap> {
-        let data = self.memory()?.data(self.store);
+        let data = self.memory()?;
         let end = ptr as u64 + len as u64;
         if end > data.len() as u64 {
             return Err(trap("pointer out of bounds of memory"));
@@ -241,7 +260,7 @@ impl Cx<'_> {
     }
 
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), Trap> {
-        let data = self.memory()?.data_mut(self.store);
+        let data = self.memory_mut()?;
         let end = ptr as u64 + bytes.len() as u64;
         if end > data.len() as u64 {
             return Err(trap("pointer out of bounds of memory"));
@@ -265,7 +284,7 @@ impl Cx<'_> {
         if !ptr.is_multiple_of(align) {
             return Err(trap("unaligned pointer"));
         }
-        let mem = self.memory()?.data(self.store).len() as u64;
+        let mem = self.memory()?.len() as u64;
         if ptr as u64 + len > mem {
             return Err(Trap::host(format!(
                 "{what} pointer/length out of bounds of memory"
@@ -435,7 +454,7 @@ impl Cx<'_> {
         if !ptr.is_multiple_of(align) {
             return Err(trap("unaligned pointer"));
         }
-        let mem = self.memory()?.data(self.store).len() as u64;
+        let mem = self.memory()?.len() as u64;
         if ptr as u64 + size as u64 > mem {
             return Err(trap("pointer out of bounds of memory"));
         }
@@ -687,7 +706,7 @@ impl Cx<'_> {
         if !ptr.is_multiple_of(align) {
             return Err(trap("realloc return: result not aligned"));
         }
-        let mem = self.memory()?.data(self.store).len() as u64;
+        let mem = self.memory()?.len() as u64;
         if ptr as u64 + size as u64 > mem {
             return Err(trap("realloc return: beyond end of memory"));
         }

@@ -239,7 +239,7 @@ impl ComponentState {
         let memory = match &o.memory {
             Some(CoreDef::Export { instance, name }) => {
                 match self.core_export(store, *instance, name) {
-                    Ok(Extern::Memory(m)) => Some(m),
+                    Ok(Extern::Memory(m)) => Some(store.memory(m).vm()),
                     Ok(_) => {
                         return Err(Trap::host(format!("core export `{name}` is not a memory")))
                     }
