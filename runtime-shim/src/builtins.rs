@@ -59,8 +59,8 @@ fn status(ok: bool) -> u32 {
 
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32 {
     let inst = instance(vmctx);
-    match inst.memory_ptrs.get(memory as usize) {
-        Some(&m) => (*m)
+    match inst.memory_data(memory) {
+        Some(m) => (*m)
             .grow(delta as u64)
             .map_or(GROW_FAILED, |old| old as u32),
         None => GROW_FAILED,
@@ -75,7 +75,7 @@ unsafe extern "C" fn memory_fill(
     len: u32,
 ) -> u32 {
     let inst = instance(vmctx);
-    let Some(&m) = inst.memory_ptrs.get(memory as usize) else {
+    let Some(m) = inst.memory_data(memory) else {
         return TRAP;
     };
     let data = (*m).data_mut();
@@ -97,10 +97,7 @@ unsafe extern "C" fn memory_copy(
     len: u32,
 ) -> u32 {
     let inst = instance(vmctx);
-    let (Some(&d), Some(&s)) = (
-        inst.memory_ptrs.get(dst_memory as usize),
-        inst.memory_ptrs.get(src_memory as usize),
-    ) else {
+    let (Some(d), Some(s)) = (inst.memory_data(dst_memory), inst.memory_data(src_memory)) else {
         return TRAP;
     };
     let (dlen, slen) = ((*d).len() as u64, (*s).len() as u64);
@@ -129,10 +126,7 @@ unsafe extern "C" fn memory_init(
     len: u32,
 ) -> u32 {
     let inst = instance(vmctx);
-    let (Some(&m), Some(bytes)) = (
-        inst.memory_ptrs.get(memory as usize),
-        inst.data_segment(data),
-    ) else {
+    let (Some(m), Some(bytes)) = (inst.memory_data(memory), inst.data_segment(data)) else {
         return TRAP;
     };
     let mem = (*m).data_mut();
@@ -153,8 +147,8 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: usize, delta: u32) -> u32 {
-    match instance(vmctx).table_ptrs.get(table as usize) {
-        Some(&t) => (*t)
+    match instance(vmctx).table_data(table) {
+        Some(t) => (*t)
             .grow(delta as u64, init)
             .map_or(GROW_FAILED, |old| old as u32),
         None => GROW_FAILED,
@@ -168,8 +162,8 @@ unsafe extern "C" fn table_fill(
     value: usize,
     len: u32,
 ) -> u32 {
-    match instance(vmctx).table_ptrs.get(table as usize) {
-        Some(&t) => status((*t).fill(dst as u64, value, len as u64)),
+    match instance(vmctx).table_data(table) {
+        Some(t) => status((*t).fill(dst as u64, value, len as u64)),
         None => TRAP,
     }
 }
@@ -183,10 +177,7 @@ unsafe extern "C" fn table_copy(
     len: u32,
 ) -> u32 {
     let inst = instance(vmctx);
-    let (Some(&d), Some(&s)) = (
-        inst.table_ptrs.get(dst_table as usize),
-        inst.table_ptrs.get(src_table as usize),
-    ) else {
+    let (Some(d), Some(s)) = (inst.table_data(dst_table), inst.table_data(src_table)) else {
         return TRAP;
     };
     if std::ptr::eq(d, s) {
@@ -207,10 +198,7 @@ unsafe extern "C" fn table_init(
     len: u32,
 ) -> u32 {
     let inst = instance(vmctx);
-    let (Some(&t), Some(items)) = (
-        inst.table_ptrs.get(table as usize),
-        inst.elements.get(elem as usize),
-    ) else {
+    let (Some(t), Some(items)) = (inst.table_data(table), inst.elements.get(elem as usize)) else {
         return TRAP;
     };
     match range(src as u64, len as u64, items.len() as u64) {

@@ -36,8 +36,8 @@ impl Instance {
             .find(|e| e.name == name)?;
         Some(match export.index {
             ExternIndex::Func(i) => Extern::Func(data.funcs[i as usize]),
-            ExternIndex::Table(i) => Extern::Table(data.tables[i as usize]),
-            ExternIndex::Memory(i) => Extern::Memory(data.memories[i as usize]),
+            ExternIndex::Table(i) => Extern::Table(data.tables[i as usize].0),
+            ExternIndex::Memory(i) => Extern::Memory(data.memories[i as usize].0),
             ExternIndex::Global(i) => Extern::Global(data.globals[i as usize]),
             ExternIndex::Tag(i) => Extern::Tag(data.tags[i as usize]),
         })
@@ -49,10 +49,10 @@ pub(crate) struct InstanceData {
     pub module: Module,
     pub vmctx: *mut u8,
     pub funcs: Vec<Func>,
-    pub memories: Vec<Memory>,
-    pub memory_ptrs: Vec<*mut MemoryData>,
-    pub tables: Vec<Table>,
-    pub table_ptrs: Vec<*mut TableData>,
+    /// Each memory with its record (which builtins reach directly).
+    pub memories: Vec<(Memory, *mut MemoryData)>,
+    /// Each table with its record.
+    pub tables: Vec<(Table, *mut TableData)>,
     pub globals: Vec<Global>,
     pub tags: Vec<Tag>,
     /// Raw items of each element segment; emptied when dropped.
@@ -62,6 +62,16 @@ pub(crate) struct InstanceData {
 }
 
 impl InstanceData {
+    /// The record of memory `index`, if the instance has one.
+    pub fn memory_data(&self, index: u32) -> Option<*mut MemoryData> {
+        self.memories.get(index as usize).map(|m| m.1)
+    }
+
+    /// The record of table `index`, if the instance has one.
+    pub fn table_data(&self, index: u32) -> Option<*mut TableData> {
+        self.tables.get(index as usize).map(|t| t.1)
+    }
+
     pub fn data_segment(&self, index: u32) -> Option<&[u8]> {
         let &(addr, len) = self.data.get(index as usize)?;
         if len == 0 {
@@ -120,9 +130,7 @@ pub(crate) fn instantiate(
         vmctx,
         funcs: Vec::with_capacity(meta.functions.len()),
         memories: Vec::with_capacity(meta.memories.len()),
-        memory_ptrs: Vec::with_capacity(meta.memories.len()),
         tables: Vec::with_capacity(meta.tables.len()),
-        table_ptrs: Vec::with_capacity(meta.tables.len()),
         globals: Vec::with_capacity(meta.globals.len()),
         tags: Vec::with_capacity(meta.tags.len()),
         elements: Vec::with_capacity(meta.elements.len()),
@@ -277,15 +285,13 @@ impl Builder<'_> {
                 (ImportType::Memory(_), Extern::Memory(m)) => {
                     let data = self.store.memory_ptr(*m);
                     put(self.vmctx, self.layout.memory_pointer(mems), (*data).vm());
-                    (&mut *self.record).memories.push(*m);
-                    (&mut *self.record).memory_ptrs.push(data);
+                    (&mut *self.record).memories.push((*m, data));
                     mems += 1;
                 }
                 (ImportType::Table(_), Extern::Table(t)) => {
                     let data = self.store.table_ptr(*t);
                     put(self.vmctx, self.layout.table_pointer(tables), (*data).vm());
-                    (&mut *self.record).tables.push(*t);
-                    (&mut *self.record).table_ptrs.push(data);
+                    (&mut *self.record).tables.push((*t, data));
                     tables += 1;
                 }
                 (ImportType::Global(_), Extern::Global(g)) => {
@@ -364,10 +370,9 @@ impl Builder<'_> {
             let data = MemoryData::new(*ty, self.store.bounds(), VmSlot::InVmctx(vm))?;
             let m = self.store.add_memory(data);
             put(self.vmctx, self.layout.memory_pointer(i as u32), vm);
-            (&mut *self.record).memories.push(m);
             (&mut *self.record)
-                .memory_ptrs
-                .push(self.store.memory_ptr(m));
+                .memories
+                .push((m, self.store.memory_ptr(m)));
         }
         Ok(())
     }
@@ -381,8 +386,9 @@ impl Builder<'_> {
             let data = TableData::new(*ty, 0, VmSlot::InVmctx(vm))?;
             let t = self.store.add_table(data);
             put(self.vmctx, self.layout.table_pointer(i as u32), vm);
-            (&mut *self.record).tables.push(t);
-            (&mut *self.record).table_ptrs.push(self.store.table_ptr(t));
+            (&mut *self.record)
+                .tables
+                .push((t, self.store.table_ptr(t)));
         }
         Ok(())
     }
@@ -464,7 +470,7 @@ impl Builder<'_> {
                 SegmentMode::Declared => Vec::new(),
                 SegmentMode::Active { index, offset } => {
                     let at = self.eval(&offset).u32() as u64;
-                    let table = &mut *(&mut *self.record).table_ptrs[index as usize];
+                    let table = &mut *(&mut *self.record).tables[index as usize].1;
                     if !table.write(at, &items) {
                         return Err(Error::Trap(Trap::new(TrapKind::TableOutOfBounds)));
                     }
@@ -484,7 +490,7 @@ impl Builder<'_> {
                 SegmentMode::Active { index, offset } => {
                     let at = self.eval(&offset).u32() as u64;
                     let bytes = std::slice::from_raw_parts(addr as *const u8, seg.len as usize);
-                    let mem = (*(&mut *self.record).memory_ptrs[index as usize]).data_mut();
+                    let mem = (*(&mut *self.record).memories[index as usize].1).data_mut();
                     let Some(r) = table::range(at, seg.len, mem.len() as u64) else {
                         return Err(Error::Trap(Trap::new(TrapKind::MemoryOutOfBounds)));
                     };
