@@ -2,62 +2,98 @@
 //!
 //! Compiled code and builtins keep raw pointers to memories, tables, globals and
 //! host-function records while Rust code holds `&mut Store`, so items never
-//! move once stored. They live in chunks that are never grown past the
-//! capacity they were made with (each new chunk twice the last), so a store
-//! with a few instances makes a few allocations, not one per item; items are
-//! reached through raw pointers and dropped with the arena.
+//! move once stored. They live in chunks, each twice the size of the one
+//! before, allocated as needed and never resized, so a store with a few
+//! instances makes a few allocations, not one per item. Chunks are reached
+//! only through raw pointers (never a `Box` or slice that would claim unique
+//! access to items others point at) and freed when the arena is dropped.
 
-pub(crate) struct Arena<T> {
-    /// Full chunks, then the one being filled; none ever reallocates.
-    chunks: Vec<Vec<T>>,
-    /// Each item's address, by index.
-    items: Vec<*mut T>,
-}
+use std::alloc::{self, Layout};
+use std::ptr;
 
 /// Items in an arena's first chunk.
 const FIRST_CHUNK: usize = 4;
+/// Chunks an arena can have: room for `FIRST_CHUNK * (2^CHUNKS - 1)` items.
+const CHUNKS: usize = 28;
+
+pub(crate) struct Arena<T> {
+    /// Chunk `k` holds `FIRST_CHUNK << k` items; null until needed.
+    chunks: [*mut T; CHUNKS],
+    len: usize,
+}
+
+/// The chunk of item `index` and its place in that chunk.
+fn locate(index: usize) -> (usize, usize) {
+    let q = index / FIRST_CHUNK + 1;
+    let k = (usize::BITS - 1 - q.leading_zeros()) as usize;
+    (k, index - FIRST_CHUNK * ((1 << k) - 1))
+}
+
+fn chunk_layout<T>(k: usize) -> Layout {
+    Layout::array::<T>(FIRST_CHUNK << k).expect("arena chunk fits a Layout")
+}
 
 impl<T> Arena<T> {
     pub fn new() -> Arena<T> {
+        const { assert!(size_of::<T>() != 0, "arena items have a size") };
         Arena {
-            chunks: Vec::new(),
-            items: Vec::new(),
+            chunks: [ptr::null_mut(); CHUNKS],
+            len: 0,
         }
     }
 
     /// Stores `value` and returns its index.
     pub fn push(&mut self, value: T) -> usize {
-        let room = self.chunks.last().is_some_and(|c| c.len() < c.capacity());
-        if !room {
-            let size = self.chunks.last().map_or(FIRST_CHUNK, |c| c.capacity() * 2);
-            self.chunks.push(Vec::with_capacity(size));
+        let index = self.len;
+        let (k, at) = locate(index);
+        assert!(k < CHUNKS, "arena full");
+        if self.chunks[k].is_null() {
+            let layout = chunk_layout::<T>(k);
+            // SAFETY: a non-zero size (items have a size, chunks at least 4).
+            let p = unsafe { alloc::alloc(layout) }.cast::<T>();
+            if p.is_null() {
+                alloc::handle_alloc_error(layout);
+            }
+            self.chunks[k] = p;
         }
-        let chunk = self
-            .chunks
-            .last_mut()
-            .expect("a chunk with room was just ensured");
-        chunk.push(value);
-        // SAFETY: the item just pushed is in bounds; the chunk never grows
-        // past its capacity, so its address stays valid until the arena drops.
-        let p = unsafe { chunk.as_mut_ptr().add(chunk.len() - 1) };
-        self.items.push(p);
-        self.items.len() - 1
+        // SAFETY: `at` is inside chunk `k`, and that slot is not yet used.
+        unsafe { self.chunks[k].add(at).write(value) };
+        self.len += 1;
+        index
     }
 
     /// The stable address of item `index`. Panics on an index this arena never
     /// handed out (an internal invariant: handles are created by `push`).
     pub fn ptr(&self, index: usize) -> *mut T {
-        self.items[index]
+        assert!(index < self.len, "arena index out of range");
+        let (k, at) = locate(index);
+        // SAFETY: item `index` was pushed, so its chunk exists and holds it.
+        unsafe { self.chunks[k].add(at) }
     }
 
     pub fn get(&self, index: usize) -> &T {
-        // SAFETY: the pointer is to a live item of a chunk that never moves.
-        unsafe { &*self.items[index] }
+        // SAFETY: a live item of a chunk that never moves.
+        unsafe { &*self.ptr(index) }
     }
 
     pub fn get_mut(&mut self, index: usize) -> &mut T {
         // SAFETY: as in `get`; `&mut self` excludes other Rust borrows.
-        unsafe { &mut *self.items[index] }
+        unsafe { &mut *self.ptr(index) }
+    }
+}
+
+impl<T> Drop for Arena<T> {
+    fn drop(&mut self) {
+        for index in 0..self.len {
+            // SAFETY: every item below `len` was written once and is dropped once.
+            unsafe { ptr::drop_in_place(self.ptr(index)) };
+        }
+        for (k, &p) in self.chunks.iter().enumerate() {
+            if !p.is_null() {
+                // SAFETY: allocated in `push` with this layout.
+                unsafe { alloc::dealloc(p.cast(), chunk_layout::<T>(k)) };
+            }
+        }
     }
 }
 
@@ -78,7 +114,21 @@ mod tests {
         assert_eq!(arena.ptr(first), p);
         arena.get_mut(first).0 = 7;
         assert_eq!(arena.get(first).0, 7);
+        for i in 0..100 {
+            assert_eq!(arena.get(i + 1).0, i as u32, "item {i} across chunks");
+        }
         drop(arena);
         assert_eq!(Rc::strong_count(&token), 1);
+    }
+
+    #[test]
+    fn chunks_double_and_indices_fill_them_in_order() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(3), (0, 3));
+        assert_eq!(locate(4), (1, 0));
+        assert_eq!(locate(11), (1, 7));
+        assert_eq!(locate(12), (2, 0));
+        assert_eq!(locate(27), (2, 15));
+        assert_eq!(locate(28), (3, 0));
     }
 }
