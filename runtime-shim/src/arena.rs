@@ -84,14 +84,18 @@ impl<T> Arena<T> {
 
 impl<T> Drop for Arena<T> {
     fn drop(&mut self) {
-        for index in 0..self.len {
-            // SAFETY: every item below `len` was written once and is dropped once.
-            unsafe { ptr::drop_in_place(self.ptr(index)) };
-        }
+        let mut left = self.len;
         for (k, &p) in self.chunks.iter().enumerate() {
-            if !p.is_null() {
-                // SAFETY: allocated in `push` with this layout.
-                unsafe { alloc::dealloc(p.cast(), chunk_layout::<T>(k)) };
+            if p.is_null() {
+                break;
+            }
+            let items = left.min(FIRST_CHUNK << k);
+            left -= items;
+            // SAFETY: the chunk's first `items` slots were written once and
+            // are dropped once; it was allocated in `push` with this layout.
+            unsafe {
+                ptr::drop_in_place(ptr::slice_from_raw_parts_mut(p, items));
+                alloc::dealloc(p.cast(), chunk_layout::<T>(k));
             }
         }
     }
