@@ -32,6 +32,8 @@ fn scenario<'a>(plan: &'a Component, callee_funcs: &'a str) -> Scenario<'a> {
         caller_encoding: StringEncoding::Utf8,
         callee_encoding: StringEncoding::Utf8,
         post_return: false,
+        pages: 1,
+        shared_memory: false,
     }
 }
 
@@ -435,14 +437,123 @@ fn utf8_ascii_fast_path_is_exact() {
         }
         for bytes in &invalid {
             assert!(std::str::from_utf8(bytes).is_err());
+            let mut f = s.build();
             f.write(CALLER, 8192, bytes);
             let len = bytes.len() as i32;
             assert_trap(
                 f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)]),
                 AbiTrap::InvalidUtf8,
             );
-            reset(&mut f);
         }
+    }
+}
+
+/// UTF-8 into UTF-8 validates while it copies: long ASCII runs 64 bytes a
+/// step, the exact decoder from the first chunk that is not all ASCII on,
+/// the runs again after it. Strings of 64 KiB with non-ASCII or invalid
+/// bytes near the end, in a tail shorter than a step, or between runs.
+#[test]
+fn long_utf8_strings_validate_while_copying() {
+    let plan = plan(vec![ValueType::String], &[0], Some(0));
+    const K64: usize = 65536;
+    let ascii = |n: usize| -> Vec<u8> { (0..n).map(|i| b' ' + (i % 95) as u8).collect() };
+    // `len` bytes of ASCII with `mid` at `pos`.
+    let at = |len: usize, pos: usize, mid: &[u8]| -> Vec<u8> {
+        let mut v = ascii(pos);
+        v.extend_from_slice(mid);
+        v.extend(ascii(len - pos - mid.len()));
+        v
+    };
+    let mut sprinkled = ascii(100);
+    for ch in ["é", "✓", "😀", "ÿ"] {
+        sprinkled.extend_from_slice(ch.as_bytes());
+        sprinkled.extend(ascii(16_000));
+    }
+    let valid = [
+        ascii(K64),
+        ascii(K64 - 7),
+        at(K64, K64 - 5, "é".as_bytes()),
+        at(K64, K64 - 4, "😀".as_bytes()),
+        at(K64 - 3, K64 - 70, "✓".as_bytes()),
+        sprinkled,
+        "日本語テキスト".repeat(1000).into_bytes(),
+    ];
+    let invalid = [
+        at(K64, K64 - 1, b"\x80"),
+        at(K64, K64 - 2, b"\xe2\x82"),
+        at(K64, K64 - 40, b"\xff"),
+        at(K64 - 9, K64 - 20, b"\xed\xa0\x80"),
+        {
+            let mut v = at(30_000, 20, "é".as_bytes());
+            v.extend(at(30_000, 29_990, b"\xc0\x80"));
+            v
+        },
+    ];
+    for to in ENCODINGS {
+        let mut s = scenario(&plan, STRING_ECHO);
+        (s.callee_encoding, s.pages) = (to, 4);
+        for bytes in &valid {
+            // A fresh pair each time: the bump allocators never free.
+            let mut f = s.build();
+            let text = std::str::from_utf8(bytes).unwrap();
+            // Garbage right after the string must not be looked at.
+            let mut mem = bytes.clone();
+            mem.extend_from_slice(&[0xff; 64]);
+            f.write(CALLER, 8192, &mem);
+            let len = bytes.len() as i32;
+            f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)])
+                .unwrap();
+            let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+            assert!(decode(&f, CALLEE, p, l, to) == text, "utf8 -> {to:?}");
+            assert_eq!(l, encode(text, to).1, "utf8 -> {to:?} length");
+            let (p, l) = (f.u32_at(CALLER, 32), f.u32_at(CALLER, 36));
+            assert!(decode(&f, CALLER, p, l, StringEncoding::Utf8) == text);
+        }
+        for bytes in &invalid {
+            assert!(std::str::from_utf8(bytes).is_err());
+            let mut f = s.build();
+            f.write(CALLER, 8192, bytes);
+            let len = bytes.len() as i32;
+            assert_trap(
+                f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)]),
+                AbiTrap::InvalidUtf8,
+            );
+        }
+    }
+}
+
+/// When both sides share a memory, the callee's allocation may overlap the
+/// string it receives; the copy must still deliver the original bytes (as
+/// `memory.copy` does) and still reject invalid ones.
+#[test]
+fn utf8_copy_within_one_memory_may_overlap() {
+    let plan = plan(vec![ValueType::String], &[0], None);
+    let callee = r#"(func (export "f") (param i32 i32)
+        (i32.store (i32.const 16) (local.get 0))
+        (i32.store (i32.const 20) (local.get 1)))"#;
+    let mut text = "overlap ".repeat(40).into_bytes();
+    text.extend_from_slice("é ✓ ".as_bytes());
+    text.extend("tail ".repeat(30).into_bytes());
+    let mut bad = text.clone();
+    bad[300] = 0x80;
+    // The shared bump allocator hands out 4096 first: the string starts
+    // before it (a forward copy would trample it), at it, or after it.
+    for src in [4000, 4095, 4096, 4097, 4136] {
+        let mut s = scenario(&plan, callee);
+        s.shared_memory = true;
+        let mut f = s.build();
+        f.write(CALLER, src, &text);
+        f.call(&[Val::I32(src as i32), Val::I32(text.len() as i32)])
+            .unwrap();
+        let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+        assert_eq!((p, l), (4096, text.len() as u32));
+        assert!(f.read(CALLER, p, l) == text, "string at {src}");
+        let mut f = s.build();
+        f.write(CALLER, src, &bad);
+        assert_trap(
+            f.call(&[Val::I32(src as i32), Val::I32(bad.len() as i32)]),
+            AbiTrap::InvalidUtf8,
+        );
     }
 }
 
