@@ -156,19 +156,8 @@ impl Fuser {
             .local_set(out.0)
             .local_get(len)
             .local_set(out.1);
-        // Overlap that a forward copy would trample: ptr < new_ptr < ptr + len.
-        self.body
-            .ins()
-            .local_get(new_ptr)
-            .local_get(ptr)
-            .i32_sub()
-            .local_get(len)
-            .i32_lt_u()
-            .local_get(new_ptr)
-            .local_get(ptr)
-            .i32_ne()
-            .i32_and()
-            .if_(BlockType::Empty);
+        self.overlaps_forward(new_ptr, ptr, len);
+        self.body.ins().if_(BlockType::Empty);
         self.decode_loop(Simple::Utf8, ptr, len, Some(&mut |_, _| {}), |_, _| {});
         let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
         self.body
