@@ -32,6 +32,8 @@ fn scenario<'a>(plan: &'a Component, callee_funcs: &'a str) -> Scenario<'a> {
         caller_encoding: StringEncoding::Utf8,
         callee_encoding: StringEncoding::Utf8,
         post_return: false,
+        pages: 1,
+        shared_memory: false,
     }
 }
 
@@ -435,14 +437,123 @@ fn utf8_ascii_fast_path_is_exact() {
         }
         for bytes in &invalid {
             assert!(std::str::from_utf8(bytes).is_err());
+            let mut f = s.build();
             f.write(CALLER, 8192, bytes);
             let len = bytes.len() as i32;
             assert_trap(
                 f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)]),
                 AbiTrap::InvalidUtf8,
             );
-            reset(&mut f);
         }
+    }
+}
+
+/// UTF-8 into UTF-8 validates while it copies: long ASCII runs 64 bytes a
+/// step, the exact decoder from the first chunk that is not all ASCII on,
+/// the runs again after it. Strings of 64 KiB with non-ASCII or invalid
+/// bytes near the end, in a tail shorter than a step, or between runs.
+#[test]
+fn long_utf8_strings_validate_while_copying() {
+    let plan = plan(vec![ValueType::String], &[0], Some(0));
+    const K64: usize = 65536;
+    let ascii = |n: usize| -> Vec<u8> { (0..n).map(|i| b' ' + (i % 95) as u8).collect() };
+    // `len` bytes of ASCII with `mid` at `pos`.
+    let at = |len: usize, pos: usize, mid: &[u8]| -> Vec<u8> {
+        let mut v = ascii(pos);
+        v.extend_from_slice(mid);
+        v.extend(ascii(len - pos - mid.len()));
+        v
+    };
+    let mut sprinkled = ascii(100);
+    for ch in ["é", "✓", "😀", "ÿ"] {
+        sprinkled.extend_from_slice(ch.as_bytes());
+        sprinkled.extend(ascii(16_000));
+    }
+    let valid = [
+        ascii(K64),
+        ascii(K64 - 7),
+        at(K64, K64 - 5, "é".as_bytes()),
+        at(K64, K64 - 4, "😀".as_bytes()),
+        at(K64 - 3, K64 - 70, "✓".as_bytes()),
+        sprinkled,
+        "日本語テキスト".repeat(1000).into_bytes(),
+    ];
+    let invalid = [
+        at(K64, K64 - 1, b"\x80"),
+        at(K64, K64 - 2, b"\xe2\x82"),
+        at(K64, K64 - 40, b"\xff"),
+        at(K64 - 9, K64 - 20, b"\xed\xa0\x80"),
+        {
+            let mut v = at(30_000, 20, "é".as_bytes());
+            v.extend(at(30_000, 29_990, b"\xc0\x80"));
+            v
+        },
+    ];
+    for to in ENCODINGS {
+        let mut s = scenario(&plan, STRING_ECHO);
+        (s.callee_encoding, s.pages) = (to, 4);
+        for bytes in &valid {
+            // A fresh pair each time: the bump allocators never free.
+            let mut f = s.build();
+            let text = std::str::from_utf8(bytes).unwrap();
+            // Garbage right after the string must not be looked at.
+            let mut mem = bytes.clone();
+            mem.extend_from_slice(&[0xff; 64]);
+            f.write(CALLER, 8192, &mem);
+            let len = bytes.len() as i32;
+            f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)])
+                .unwrap();
+            let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+            assert!(decode(&f, CALLEE, p, l, to) == text, "utf8 -> {to:?}");
+            assert_eq!(l, encode(text, to).1, "utf8 -> {to:?} length");
+            let (p, l) = (f.u32_at(CALLER, 32), f.u32_at(CALLER, 36));
+            assert!(decode(&f, CALLER, p, l, StringEncoding::Utf8) == text);
+        }
+        for bytes in &invalid {
+            assert!(std::str::from_utf8(bytes).is_err());
+            let mut f = s.build();
+            f.write(CALLER, 8192, bytes);
+            let len = bytes.len() as i32;
+            assert_trap(
+                f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)]),
+                AbiTrap::InvalidUtf8,
+            );
+        }
+    }
+}
+
+/// When both sides share a memory, the callee's allocation may overlap the
+/// string it receives; the copy must still deliver the original bytes (as
+/// `memory.copy` does) and still reject invalid ones.
+#[test]
+fn utf8_copy_within_one_memory_may_overlap() {
+    let plan = plan(vec![ValueType::String], &[0], None);
+    let callee = r#"(func (export "f") (param i32 i32)
+        (i32.store (i32.const 16) (local.get 0))
+        (i32.store (i32.const 20) (local.get 1)))"#;
+    let mut text = "overlap ".repeat(40).into_bytes();
+    text.extend_from_slice("é ✓ ".as_bytes());
+    text.extend("tail ".repeat(30).into_bytes());
+    let mut bad = text.clone();
+    bad[300] = 0x80;
+    // The shared bump allocator hands out 4096 first: the string starts
+    // before it (a forward copy would trample it), at it, or after it.
+    for src in [4000, 4095, 4096, 4097, 4136] {
+        let mut s = scenario(&plan, callee);
+        s.shared_memory = true;
+        let mut f = s.build();
+        f.write(CALLER, src, &text);
+        f.call(&[Val::I32(src as i32), Val::I32(text.len() as i32)])
+            .unwrap();
+        let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+        assert_eq!((p, l), (4096, text.len() as u32));
+        assert!(f.read(CALLER, p, l) == text, "string at {src}");
+        let mut f = s.build();
+        f.write(CALLER, src, &bad);
+        assert_trap(
+            f.call(&[Val::I32(src as i32), Val::I32(bad.len() as i32)]),
+            AbiTrap::InvalidUtf8,
+        );
     }
 }
 
@@ -499,6 +610,226 @@ fn lists_copy_and_check_bounds_and_realloc() {
     assert_trap(
         f.call(&[Val::I32(1024), Val::I32(4)]),
         AbiTrap::ListOutOfBounds,
+    );
+}
+
+/// Element bytes of `record { id: u32, score: f32, flag: bool }` (12 bytes,
+/// padding zero) with the flag byte given raw.
+fn point(id: u32, score: f32, flag: u8) -> Vec<u8> {
+    let mut v = id.to_le_bytes().to_vec();
+    v.extend(score.to_bits().to_le_bytes());
+    v.extend([flag, 0, 0, 0]);
+    v
+}
+
+/// Calls an adapter for `echo(list<T>) -> list<T>` with the `n` elements
+/// `bytes` (of `size` bytes each) at 8192 in a fresh pair; returns the pair.
+fn echo_list(
+    plan: &Component,
+    bytes: &[u8],
+    size: usize,
+) -> (fuse_common::Fused, Result<(), String>) {
+    let mut f = scenario(plan, STRING_ECHO).build();
+    f.write(CALLER, 8192, bytes);
+    let n = (bytes.len() / size) as i32;
+    let result = f
+        .call(&[Val::I32(8192), Val::I32(n), Val::I32(32)])
+        .map(|_| ())
+        .map_err(|t| t.message);
+    (f, result)
+}
+
+/// What both sides hold after an echo of a list: the callee's copy and the
+/// caller's copy of that, each `len` bytes.
+fn echoed(f: &fuse_common::Fused, len: usize) -> [Vec<u8>; 2] {
+    let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+    let (q, m) = (f.u32_at(CALLER, 32), f.u32_at(CALLER, 36));
+    assert_eq!(l, m);
+    [f.read(CALLEE, p, len as u32), f.read(CALLER, q, len as u32)]
+}
+
+/// A list of records of plain numbers and a bool is copied 16 bytes at a
+/// time with the bools checked on the way; whole groups of elements and the
+/// ones left over must come out equal, a bool byte other than 0 or 1 (in a
+/// group or left over) must come out as 1, and NaN bits stay as they are.
+#[test]
+fn lists_of_records_with_bools_copy_in_bulk() {
+    let types = vec![
+        ValueType::U32,
+        ValueType::F32,
+        ValueType::Bool,
+        ValueType::Record(vec![
+            ("id".into(), 0),
+            ("score".into(), 1),
+            ("flag".into(), 2),
+        ]),
+        ValueType::List(3),
+    ];
+    let plan = plan(types, &[4], Some(4));
+    let nan = f32::from_bits(0x7fc0_1234);
+    for n in [0, 1, 3, 4, 5, 99, 100, 101] {
+        let list: Vec<u8> = (0..n)
+            .flat_map(|i| point(i * 7, if i == 2 { nan } else { i as f32 }, (i % 2) as u8))
+            .collect();
+        let (f, result) = echo_list(&plan, &list, 12);
+        result.unwrap();
+        assert_eq!(echoed(&f, list.len()), [list.clone(), list], "{n} records");
+    }
+    // Bool bytes 2 and 255: in a group (element 57) and left over (100).
+    let mut list: Vec<u8> = (0..101).flat_map(|i| point(i, 0.5, 1)).collect();
+    let mut want = list.clone();
+    list[57 * 12 + 8] = 2;
+    list[100 * 12 + 8] = 255;
+    let (f, result) = echo_list(&plan, &list, 12);
+    result.unwrap();
+    assert_eq!(echoed(&f, list.len()), [want.clone(), want.clone()]);
+    // Only the group part is bad.
+    list[100 * 12 + 8] = 0;
+    want[100 * 12 + 8] = 0;
+    let (f, result) = echo_list(&plan, &list, 12);
+    result.unwrap();
+    assert_eq!(echoed(&f, list.len()), [want.clone(), want]);
+}
+
+/// Enums with a power-of-two case count and flags are checked by mask too:
+/// unknown flag bits are cleared, a discriminant out of range traps, wherever
+/// the element sits.
+#[test]
+fn lists_of_records_with_enums_and_flags_check_every_element() {
+    let types = vec![
+        ValueType::U8,
+        ValueType::Enum(vec!["a".into(), "b".into(), "c".into(), "d".into()]),
+        ValueType::Flags(vec!["x".into(), "y".into(), "z".into()]),
+        ValueType::Tuple(vec![0, 1, 2]),
+        ValueType::List(3),
+    ];
+    let plan = plan(types, &[4], Some(4));
+    // 37 elements of 3 bytes: two groups of 16, five left over.
+    let good: Vec<u8> = (0..37u8).flat_map(|i| [i, i % 4, i % 8]).collect();
+    let (f, result) = echo_list(&plan, &good, 3);
+    result.unwrap();
+    assert_eq!(echoed(&f, good.len()), [good.clone(), good.clone()]);
+    for at in [3, 33] {
+        let mut list = good.clone();
+        list[3 * at + 2] = 0xff;
+        let mut want = good.clone();
+        want[3 * at + 2] = 0x07;
+        let (f, result) = echo_list(&plan, &list, 3);
+        result.unwrap();
+        assert_eq!(echoed(&f, list.len()), [want.clone(), want]);
+    }
+    for (at, d) in [(0, 4), (20, 0x80), (31, 5), (36, 4)] {
+        let mut list = good.clone();
+        list[3 * at + 1] = d;
+        let (_, result) = echo_list(&plan, &list, 3);
+        assert_eq!(
+            result,
+            Err(AbiTrap::InvalidDiscriminant.message().to_string())
+        );
+    }
+}
+
+/// Elements with a char or an enum whose case count is no power of two are
+/// copied with `memory.copy` and then looked at one by one: a bad char or
+/// discriminant traps, an odd bool is normalised.
+#[test]
+fn lists_with_chars_and_other_enums_check_every_element() {
+    let types = vec![
+        ValueType::Char,
+        ValueType::Bool,
+        ValueType::Record(vec![("c".into(), 0), ("b".into(), 1)]),
+        ValueType::List(2),
+        ValueType::Enum(vec!["a".into(), "b".into(), "c".into()]),
+        ValueType::List(4),
+    ];
+    let chars = |cs: &[u32], b: u8| -> Vec<u8> {
+        cs.iter()
+            .flat_map(|c| {
+                let mut v = c.to_le_bytes().to_vec();
+                v.extend([b, 0, 0, 0]);
+                v
+            })
+            .collect()
+    };
+    let plan_chars = plan(types.clone(), &[3], Some(3));
+    let good = chars(&[0x61, 0x1f600, 0x10ffff, 0xd7ff, 0xe000, 0], 1);
+    let (f, result) = echo_list(&plan_chars, &good, 8);
+    result.unwrap();
+    assert_eq!(echoed(&f, good.len()), [good.clone(), good.clone()]);
+    let mut odd = good.clone();
+    odd[8 * 5 + 4] = 9;
+    let (f, result) = echo_list(&plan_chars, &odd, 8);
+    result.unwrap();
+    assert_eq!(echoed(&f, good.len()), [good.clone(), good]);
+    for bad in [0xd800, 0xdfff, 0x110000] {
+        let list = chars(&[0x61, 0x62, bad], 0);
+        let (_, result) = echo_list(&plan_chars, &list, 8);
+        assert_eq!(result, Err(AbiTrap::InvalidChar.message().to_string()));
+    }
+    let plan_enum = plan(types, &[5], Some(5));
+    let good = [0u8, 1, 2, 2, 1, 0, 1];
+    let (f, result) = echo_list(&plan_enum, &good, 1);
+    result.unwrap();
+    assert_eq!(echoed(&f, good.len()), [good.to_vec(), good.to_vec()]);
+    let (_, result) = echo_list(&plan_enum, &[0, 1, 2, 3], 1);
+    assert_eq!(
+        result,
+        Err(AbiTrap::InvalidDiscriminant.message().to_string())
+    );
+}
+
+/// With one memory on both sides, the callee's allocation may overlap the
+/// list it receives: the copy must still hold the original elements
+/// (normalised) and still trap on a bad one.
+#[test]
+fn list_copy_within_one_memory_may_overlap() {
+    let types = vec![
+        ValueType::U32,
+        ValueType::Bool,
+        ValueType::Record(vec![("n".into(), 0), ("b".into(), 1)]),
+        ValueType::List(2),
+        ValueType::Char,
+        ValueType::Record(vec![("c".into(), 4), ("b".into(), 1)]),
+        ValueType::List(5),
+    ];
+    let callee = r#"(func (export "f") (param i32 i32)
+        (i32.store (i32.const 16) (local.get 0))
+        (i32.store (i32.const 20) (local.get 1)))"#;
+    let elements = |b: &dyn Fn(u32) -> u8| -> Vec<u8> {
+        (0..21u32)
+            .flat_map(|i| {
+                let mut v = (0x41 + i).to_le_bytes().to_vec();
+                v.extend([b(i), 0, 0, 0]);
+                v
+            })
+            .collect()
+    };
+    let list = elements(&|i| (i % 3) as u8);
+    let want = elements(&|i| u8::from(i % 3 != 0));
+    for list_ty in [3, 6] {
+        let plan = plan(types.clone(), &[list_ty], None);
+        // The shared bump allocator hands out 4096 first.
+        for src in [4000, 4088, 4096, 4104, 4200] {
+            let mut s = scenario(&plan, callee);
+            s.shared_memory = true;
+            let mut f = s.build();
+            f.write(CALLER, src, &list);
+            f.call(&[Val::I32(src as i32), Val::I32(21)]).unwrap();
+            let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+            assert_eq!((p, l), (4096, 21));
+            assert_eq!(f.read(CALLER, p, 8 * 21), want, "type {list_ty} at {src}");
+        }
+    }
+    let mut bad = list.clone();
+    bad[8 * 20..8 * 20 + 4].copy_from_slice(&0xd800u32.to_le_bytes());
+    let plan = plan(types, &[6], None);
+    let mut s = scenario(&plan, callee);
+    s.shared_memory = true;
+    let mut f = s.build();
+    f.write(CALLER, 4000, &bad);
+    assert_trap(
+        f.call(&[Val::I32(4000), Val::I32(21)]),
+        AbiTrap::InvalidChar,
     );
 }
 

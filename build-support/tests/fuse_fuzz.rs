@@ -469,6 +469,8 @@ fn round_trip(t: &T, plan: &Component, values: &[V], from: StringEncoding, to: S
         caller_encoding: from,
         callee_encoding: to,
         post_return: false,
+        pages: 1,
+        shared_memory: false,
     }
     .build();
     for v in values {

@@ -71,6 +71,59 @@ impl Scalar {
     }
 }
 
+/// A list copy by [`Fuser::copy_masked`]: the element type, its masks, and
+/// locals with the source pointer, the new pointer, the length and the byte
+/// size.
+struct MaskedCopy<'a> {
+    elem: &'a Ty,
+    masks: &'a [i128],
+    ptr: u32,
+    new_ptr: u32,
+    len: u32,
+    bytes: u32,
+}
+
+/// At most this many vectors (of 16 bytes) make one group of list elements
+/// in [`Fuser::copy_masked`]; element sizes needing more are left to other
+/// ways of copying.
+const MAX_GROUP_VECTORS: u32 = 8;
+
+/// For list elements whose stored form a mask can check
+/// ([`Ty::stored_bits`]): the bits no stored element has, laid out over the
+/// least run of whole elements that is also whole vectors, one `v128` mask
+/// per 16 bytes. None if the type needs other checks or the run is too long.
+fn unknown_bit_masks(elem: &Ty) -> Option<Vec<i128>> {
+    let size = elem.size();
+    if size == 0 {
+        return None;
+    }
+    let mut allowed = vec![0xff; size as usize];
+    if !elem.stored_bits(&mut allowed) {
+        return None;
+    }
+    let vectors = size / gcd(size, 16);
+    if vectors > MAX_GROUP_VECTORS {
+        return None;
+    }
+    let unknown: Vec<u8> = (0..16 * vectors as usize)
+        .map(|i| !allowed[i % allowed.len()])
+        .collect();
+    Some(
+        unknown
+            .chunks(16)
+            .map(|c| i128::from_le_bytes(c.try_into().expect("16 bytes")))
+            .collect(),
+    )
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 fn memarg(memory: u32, offset: u32, align_log2: u32) -> MemArg {
     MemArg {
         offset: offset.into(),
@@ -241,7 +294,14 @@ impl Fuser {
     /// A `char`: a Unicode scalar value, else `InvalidChar`.
     fn char(&mut self, src: &Loc, dst: &Loc) {
         let v = self.read(src, Scalar::I32);
-        // Invalid: a surrogate (0xD800..0xE000) or beyond 0x10FFFF.
+        self.invalid_char(v);
+        self.trap_if(AbiTrap::InvalidChar);
+        self.write(dst, Scalar::I32, v);
+    }
+
+    /// Pushes 1 if local `v` is not a Unicode scalar value (a surrogate,
+    /// 0xD800..0xE000, or beyond 0x10FFFF), else 0.
+    fn invalid_char(&mut self, v: u32) {
         self.body
             .ins()
             .local_get(v)
@@ -253,8 +313,6 @@ impl Fuser {
             .i32_const(0x10ffff)
             .i32_gt_u()
             .i32_or();
-        self.trap_if(AbiTrap::InvalidChar);
-        self.write(dst, Scalar::I32, v);
     }
 
     fn record(&mut self, fields: &[Ty], src: &Loc, dst: &Loc) {
@@ -385,7 +443,7 @@ impl Fuser {
     /// allocation in the destination memory; returns its pointer.
     fn list(&mut self, elem: &Ty, ptr: u32, len: u32) -> u32 {
         let (size, align) = (elem.size(), elem.align());
-        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
+        let src_mem = self.source_memory();
         self.check_aligned(ptr, align, AbiTrap::UnalignedPointer);
         let bytes = self.body.local(ValType::I64);
         self.body
@@ -404,14 +462,185 @@ impl Fuser {
             .local_set(bytes32);
         let new_ptr = self.allocate(align, bytes32, AbiTrap::ListOutOfBounds);
         if elem.is_plain() {
-            self.body
-                .ins()
-                .local_get(new_ptr)
-                .local_get(ptr)
-                .local_get(bytes32)
-                .memory_copy(dst_mem, src_mem);
-            return new_ptr;
+            self.copy_bytes(new_ptr, ptr, bytes32);
+        } else if let Some(masks) = unknown_bit_masks(elem) {
+            let copy = MaskedCopy {
+                elem,
+                masks: &masks,
+                ptr,
+                new_ptr,
+                len,
+                bytes: bytes32,
+            };
+            self.copy_masked(&copy);
+        } else if elem.is_checked_bytes() {
+            self.copy_checked(elem, ptr, new_ptr, len, bytes32);
+        } else {
+            let memories = (self.source_memory(), self.target_memory());
+            self.copy_elements(elem, memories, ptr, new_ptr, len);
         }
+        new_ptr
+    }
+
+    /// Copies a list of [`Ty::is_checked_bytes`] elements with one
+    /// `memory.copy` (right even if the allocation overlaps the list), then
+    /// looks at every copied element; only if one is not in its stored form
+    /// (a bool of 2, say, or a bad char) are the copies moved again, in
+    /// place and one by one, which normalises them or traps at the first bad
+    /// one, as the element-wise lift would.
+    fn copy_checked(&mut self, elem: &Ty, ptr: u32, new_ptr: u32, len: u32, bytes: u32) {
+        self.copy_bytes(new_ptr, ptr, bytes);
+        let dst_mem = self.target_memory();
+        let odd = self.check_list(elem, dst_mem, new_ptr, bytes);
+        self.body.ins().local_get(odd).if_(BlockType::Empty);
+        self.copy_elements(elem, (dst_mem, dst_mem), new_ptr, new_ptr, len);
+        self.body.ins().end();
+    }
+
+    /// Copies a list whose elements [`unknown_bit_masks`] describes 16 bytes
+    /// at a time (see [`Self::copy_groups`]). A forward copy into an
+    /// allocation overlapping the list past its start (one shared memory)
+    /// would read what it wrote, so that case goes by
+    /// [`Self::copy_checked`].
+    fn copy_masked(&mut self, c: &MaskedCopy<'_>) {
+        self.overlaps_forward(c.new_ptr, c.ptr, c.bytes);
+        self.body.ins().if_(BlockType::Empty);
+        self.copy_checked(c.elem, c.ptr, c.new_ptr, c.len, c.bytes);
+        self.body.ins().else_();
+        self.copy_groups(c);
+        self.body.ins().end();
+    }
+
+    /// Copies whole groups of elements (as many as span a whole number of
+    /// vectors) 16 bytes at a time, collecting the bits their stored form
+    /// never has; if any turns up (a bool of 2, say, or an enum out of
+    /// range), the copied groups are moved again, in place and one by one,
+    /// which normalises them or traps where the element-wise lift would. The
+    /// few elements left over are moved one by one.
+    fn copy_groups(&mut self, c: &MaskedCopy<'_>) {
+        let per_group = 16 * c.masks.len() as i32 / c.elem.size() as i32;
+        let [s, d, left, grouped] = [(); 4].map(|_| self.body.local(ValType::I32));
+        self.body
+            .ins()
+            .local_get(c.len)
+            .i32_const(per_group)
+            .i32_div_u()
+            .local_tee(left)
+            .i32_const(per_group)
+            .i32_mul()
+            .local_set(grouped)
+            .local_get(c.ptr)
+            .local_set(s)
+            .local_get(c.new_ptr)
+            .local_set(d);
+        let odd = self.group_loop(c.masks, s, d, left);
+        self.body
+            .ins()
+            .local_get(odd)
+            .v128_any_true()
+            .if_(BlockType::Empty);
+        // In place: an allocation before the list in one shared memory may
+        // have overwritten the source by now; the copy holds its bytes.
+        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
+        let in_place = (dst_mem, dst_mem);
+        self.copy_elements(c.elem, in_place, c.new_ptr, c.new_ptr, grouped);
+        self.body
+            .ins()
+            .end()
+            .local_get(c.len)
+            .local_get(grouped)
+            .i32_sub()
+            .local_set(left);
+        self.copy_elements(c.elem, (src_mem, dst_mem), s, d, left);
+    }
+
+    /// A loop copying `left` groups of `masks.len()` vectors from `s` to `d`,
+    /// advancing both; returns a `v128` local holding the or of every vector
+    /// anded with its mask.
+    fn group_loop(&mut self, masks: &[i128], s: u32, d: u32, left: u32) -> u32 {
+        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
+        let [odd, v] = [(); 2].map(|_| self.body.local(ValType::V128));
+        let mut ins = self.body.ins();
+        ins.v128_const(0)
+            .local_set(odd)
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty)
+            .local_get(left)
+            .i32_eqz()
+            .br_if(1);
+        for (k, &mask) in (0..).zip(masks) {
+            ins.local_get(d)
+                .local_get(s)
+                .v128_load(memarg(src_mem, 16 * k, 0))
+                .local_tee(v)
+                .v128_store(memarg(dst_mem, 16 * k, 0));
+            if mask != 0 {
+                ins.local_get(odd)
+                    .local_get(v)
+                    .v128_const(mask)
+                    .v128_and()
+                    .v128_or()
+                    .local_set(odd);
+            }
+        }
+        for cursor in [s, d] {
+            ins.local_get(cursor)
+                .i32_const(16 * masks.len() as i32)
+                .i32_add()
+                .local_set(cursor);
+        }
+        ins.local_get(left)
+            .i32_const(1)
+            .i32_sub()
+            .local_set(left)
+            .br(0)
+            .end()
+            .end();
+        odd
+    }
+
+    /// Pushes nonzero iff a forward copy of `bytes` bytes from `src` to `dst`
+    /// (locals) in one memory would overwrite source bytes before reading
+    /// them: `src < dst < src + bytes`. Between two memories the answer
+    /// means nothing but is only ever a reason to take a slower, equally
+    /// correct way.
+    pub(super) fn overlaps_forward(&mut self, dst: u32, src: u32, bytes: u32) {
+        self.body
+            .ins()
+            .local_get(dst)
+            .local_get(src)
+            .i32_sub()
+            .local_get(bytes)
+            .i32_lt_u()
+            .local_get(dst)
+            .local_get(src)
+            .i32_ne()
+            .i32_and();
+    }
+
+    /// `memory.copy` of `bytes` (a local) from `src` in the source memory to
+    /// `dst` in the destination memory.
+    fn copy_bytes(&mut self, dst: u32, src: u32, bytes: u32) {
+        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
+        self.body
+            .ins()
+            .local_get(dst)
+            .local_get(src)
+            .local_get(bytes)
+            .memory_copy(dst_mem, src_mem);
+    }
+
+    /// Moves `len` elements from `ptr` to `new_ptr` one by one, in
+    /// `memories` (source, destination).
+    fn copy_elements(
+        &mut self,
+        elem: &Ty,
+        (src_mem, dst_mem): (u32, u32),
+        ptr: u32,
+        new_ptr: u32,
+        len: u32,
+    ) {
+        let size = elem.size();
         let (s, d, left) = (
             self.body.local(ValType::I32),
             self.body.local(ValType::I32),
@@ -450,7 +679,119 @@ impl Fuser {
             .br(0)
             .end()
             .end();
-        new_ptr
+    }
+
+    /// Looks at the elements in the `bytes` bytes at `ptr` in `memory`;
+    /// returns a local that is zero iff every one is in the form lowering
+    /// would store (see [`Self::check_stored_form`]).
+    fn check_list(&mut self, elem: &Ty, memory: u32, ptr: u32, bytes: u32) -> u32 {
+        let (odd, s, end) = (
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+        );
+        let size = elem.size() as i32;
+        self.body
+            .ins()
+            .i32_const(0)
+            .local_set(odd)
+            .local_get(ptr)
+            .local_tee(s)
+            .local_get(bytes)
+            .i32_add()
+            .local_set(end)
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty)
+            .local_get(s)
+            .local_get(end)
+            .i32_eq()
+            .br_if(1);
+        let at = Loc::Mem {
+            memory,
+            addr: s,
+            offset: 0,
+        };
+        self.check_stored_form(elem, &at, odd);
+        self.body
+            .ins()
+            .local_get(s)
+            .i32_const(size)
+            .i32_add()
+            .local_set(s)
+            .br(0)
+            .end()
+            .end();
+        odd
+    }
+
+    /// For a value of type `ty` (one that [`Ty::is_checked_bytes`]) at `src`
+    /// in memory, ors into local `odd` something nonzero unless the value is
+    /// already in the form lowering would store, so that its bytes may be
+    /// copied as they are: bools 0 or 1, flags without unknown bits, chars
+    /// that are Unicode scalar values, discriminants in range.
+    fn check_stored_form(&mut self, ty: &Ty, src: &Loc, odd: u32) {
+        match ty {
+            Ty::Bool => self.check_bits(src, Scalar::U8, !1, odd),
+            Ty::Char => {
+                let v = self.read(src, Scalar::I32);
+                self.invalid_char(v);
+                self.or_into(odd);
+            }
+            Ty::Flags(n) => {
+                let kind = Scalar::unsigned(Ty::Flags(*n).size().min(4));
+                for word in 0..n.div_ceil(32) {
+                    let bits = (n - 32 * word).min(32);
+                    let known = if bits < 32 { (1u32 << bits) - 1 } else { !0 };
+                    self.check_bits(&src.part(4 * word, 0, 1), kind, !known, odd);
+                }
+            }
+            Ty::Variant(cases) => {
+                let bytes = discriminant_size(cases.len());
+                if (cases.len() as u64) < 1 << (8 * bytes) {
+                    let d = self.read(src, Scalar::unsigned(bytes));
+                    self.body
+                        .ins()
+                        .local_get(d)
+                        .i32_const(cases.len() as i32)
+                        .i32_ge_u();
+                    self.or_into(odd);
+                }
+            }
+            Ty::Record(fields) => {
+                let mut offset = 0;
+                for field in fields {
+                    offset = align_to(offset, field.align());
+                    self.check_stored_form(field, &src.part(offset, 0, 1), odd);
+                    offset += field.size();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Ors into `odd` the bits of `unknown` that the `kind` at `src` has set
+    /// (nothing if the loaded width has none of them).
+    fn check_bits(&mut self, src: &Loc, kind: Scalar, unknown: u32, odd: u32) {
+        let width = match kind {
+            Scalar::U8 => 0xff,
+            Scalar::U16 => 0xffff,
+            _ => !0u32,
+        };
+        if unknown & width == 0 {
+            return;
+        }
+        let v = self.read(src, kind);
+        self.body
+            .ins()
+            .local_get(v)
+            .i32_const((unknown & width) as i32)
+            .i32_and();
+        self.or_into(odd);
+    }
+
+    /// `odd |= ` the `i32` on the stack.
+    fn or_into(&mut self, odd: u32) {
+        self.body.ins().local_get(odd).i32_or().local_set(odd);
     }
 
     /// Calls the destination's `realloc(0, 0, align, size)` and checks the

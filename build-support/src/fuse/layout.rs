@@ -80,6 +80,60 @@ impl Ty {
         }
     }
 
+    /// Whether values of this type may be moved byte for byte once each
+    /// value is known to be in the form lowering would store (see
+    /// `Fuser::check_stored_form`): no pointers or handles, and no variant
+    /// payload, whose check would depend on the case. Plain types qualify
+    /// with nothing to check; bools, chars, flags and enums need a look.
+    pub fn is_checked_bytes(&self) -> bool {
+        match self {
+            Ty::Bool | Ty::Char | Ty::Flags(_) => true,
+            Ty::Variant(cases) => cases.iter().all(Option::is_none),
+            Ty::Record(fields) => fields.iter().all(Ty::is_checked_bytes),
+            ty => ty.is_plain(),
+        }
+    }
+
+    /// Narrows `allowed` (one entry per byte of the value, all bits set on
+    /// entry) to the bits each byte may have set in the form lowering
+    /// stores: bit 0 of a bool, the bits of flags that exist, the bits below
+    /// an enum's case count when that is a power of two; a plain byte or
+    /// padding may hold anything. False if some part needs more than a mask
+    /// to check (a char, another enum, a payload, a pointer or a handle).
+    pub fn stored_bits(&self, allowed: &mut [u8]) -> bool {
+        match self {
+            Ty::Bool => allowed[0] = 1,
+            Ty::Flags(n) => {
+                for (i, byte) in (0..).zip(allowed.iter_mut()) {
+                    let known = n.saturating_sub(8 * i).min(8);
+                    *byte = ((1u16 << known) - 1) as u8;
+                }
+            }
+            Ty::Variant(cases)
+                if cases.iter().all(Option::is_none) && cases.len().is_power_of_two() =>
+            {
+                let max = cases.len() as u64 - 1;
+                let bytes = discriminant_size(cases.len()) as usize;
+                for (i, byte) in allowed[..bytes].iter_mut().enumerate() {
+                    *byte = (max >> (8 * i)) as u8;
+                }
+            }
+            Ty::Record(fields) => {
+                let mut offset = 0;
+                for field in fields {
+                    offset = align_to(offset, field.align());
+                    let end = (offset + field.size()) as usize;
+                    if !field.stored_bits(&mut allowed[offset as usize..end]) {
+                        return false;
+                    }
+                    offset += field.size();
+                }
+            }
+            ty => return ty.is_plain(),
+        }
+        true
+    }
+
     /// Whether moving a value needs the destination's `realloc` (it holds a
     /// string or a list somewhere).
     pub fn needs_realloc(&self) -> bool {
@@ -214,6 +268,30 @@ mod tests {
         assert_eq!(Ty::Flags(9).size(), 2);
         assert_eq!(Ty::Flags(33).size(), 8);
         assert_eq!(Ty::Flags(33).flatten().len(), 2);
+    }
+
+    #[test]
+    fn stored_bits_mask_what_lowering_never_sets() {
+        let bits = |t: &Ty| {
+            let mut allowed = vec![0xff; t.size() as usize];
+            t.stored_bits(&mut allowed).then_some(allowed)
+        };
+        let enum4 = Ty::Variant(vec![None; 4]);
+        let t = Ty::Record(vec![Ty::U32, Ty::F32, Ty::Bool, enum4, Ty::Flags(11)]);
+        assert_eq!(
+            bits(&t).unwrap(),
+            [255, 255, 255, 255, 255, 255, 255, 255, 1, 3, 255, 7]
+        );
+        assert_eq!(
+            bits(&Ty::Flags(33)).unwrap(),
+            [255, 255, 255, 255, 1, 0, 0, 0]
+        );
+        let enum512 = Ty::Variant(vec![None; 512]);
+        assert_eq!(bits(&enum512).unwrap(), [255, 1]);
+        assert_eq!(bits(&Ty::Record(vec![Ty::U8, Ty::Char])), None);
+        assert_eq!(bits(&Ty::Variant(vec![None; 3])), None);
+        assert_eq!(bits(&Ty::Variant(vec![None, Some(Ty::U8)])), None);
+        assert_eq!(bits(&Ty::String), None);
     }
 
     #[test]

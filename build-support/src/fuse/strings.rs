@@ -5,7 +5,9 @@
 //! validates every code point and measures the result in the destination's
 //! encoding, so the destination is allocated once at its exact size; the
 //! second copies (`memory.copy` when the encodings agree) or encodes.
-//! Both passes over UTF-8 take 16 ASCII bytes at a time with one `v128.load`
+//! UTF-8 into UTF-8 needs no measuring (a valid string keeps its length), so
+//! it is one pass that validates and copies together.
+//! Both passes over UTF-8 take runs of ASCII 64 and then 16 bytes at a time
 //! and leave every other chunk to the exact byte-wise decoder.
 
 use super::Fuser;
@@ -41,9 +43,10 @@ struct Measure {
     or_all: u32,
 }
 
-/// What the UTF-8 decoding loop does for 16 ASCII bytes at a pointer local
-/// instead of running its body 16 times.
-type AsciiRun<'a> = &'a mut dyn FnMut(&mut Fuser, u32);
+/// What the UTF-8 decoding loop does for a run of ASCII bytes, which it
+/// hands over in `v128` locals (16 bytes each, in order), instead of
+/// running its body once per byte.
+type AsciiRun<'a> = &'a mut dyn FnMut(&mut Fuser, &[u32]);
 
 fn mem(memory: u32, offset: u32, align: u32) -> MemArg {
     MemArg {
@@ -105,6 +108,10 @@ impl Fuser {
             .local_set(bytes);
         let src_mem = self.source_memory();
         self.check_in_bounds(src_mem, ptr, bytes, AbiTrap::StringOutOfBounds);
+        if src == Simple::Utf8 && self.to.encoding == StringEncoding::Utf8 {
+            self.copy_utf8(ptr, units, out);
+            return;
+        }
         let m = self.measure(src, ptr, units);
         match self.to.encoding {
             StringEncoding::Utf8 => self.store(src, Simple::Utf8, ptr, units, m.utf8_bytes, out),
@@ -130,6 +137,46 @@ impl Fuser {
         }
     }
 
+    /// UTF-8 into UTF-8: a valid string keeps its bytes, so the destination
+    /// is allocated at the source's length up front and one pass validates
+    /// and copies (ASCII 16 bytes a vector, other code points re-encoded as
+    /// they decode, which gives back the same bytes). The spec validates
+    /// while lifting, before the destination's `realloc`; calling it first
+    /// is only visible if the string then traps, which ends the call anyway
+    /// (and a bad allocation then traps first). Validation is never skipped.
+    ///
+    /// The pass writes forward while it reads, so if the allocation could
+    /// overlap the source past its start (only possible when both sides share
+    /// a memory) the string is validated first and moved by `memory.copy`.
+    fn copy_utf8(&mut self, ptr: u32, len: u32, out: (u32, u32)) {
+        let new_ptr = self.allocate(1, len, AbiTrap::StringOutOfBounds);
+        self.body
+            .ins()
+            .local_get(new_ptr)
+            .local_set(out.0)
+            .local_get(len)
+            .local_set(out.1);
+        self.overlaps_forward(new_ptr, ptr, len);
+        self.body.ins().if_(BlockType::Empty);
+        self.decode_loop(Simple::Utf8, ptr, len, Some(&mut |_, _| {}), |_, _| {});
+        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
+        self.body
+            .ins()
+            .local_get(new_ptr)
+            .local_get(ptr)
+            .local_get(len)
+            .memory_copy(dst_mem, src_mem)
+            .else_();
+        let cursor = self.body.local(ValType::I32);
+        self.body.ins().local_get(new_ptr).local_set(cursor);
+        let mut copy =
+            |f: &mut Self, chunk: &[u32]| f.store_ascii(chunk, Simple::Utf8, dst_mem, cursor);
+        self.decode_loop(Simple::Utf8, ptr, len, Some(&mut copy), |f, cp| {
+            f.encode_utf8(dst_mem, cursor, cp)
+        });
+        self.body.ins().end();
+    }
+
     /// The measuring (and validating) pass.
     fn measure(&mut self, src: Simple, ptr: u32, units: u32) -> Measure {
         let m = Measure {
@@ -141,12 +188,12 @@ impl Fuser {
         for local in [m.utf8_bytes, m.utf16_units, m.or_all] {
             self.body.ins().i32_const(0).local_set(local);
         }
-        let mut count = |f: &mut Self, _p: u32| {
+        let mut count = |f: &mut Self, chunk: &[u32]| {
             for counter in [m.utf8_bytes, m.utf16_units] {
                 f.body
                     .ins()
                     .local_get(counter)
-                    .i32_const(16)
+                    .i32_const(16 * chunk.len() as i32)
                     .i32_add()
                     .local_set(counter);
             }
@@ -213,7 +260,7 @@ impl Fuser {
         }
         let cursor = self.body.local(ValType::I32);
         self.body.ins().local_get(new_ptr).local_set(cursor);
-        let mut widen = |f: &mut Self, p: u32| f.store_ascii(src_mem, p, dst, dst_mem, cursor);
+        let mut widen = |f: &mut Self, chunk: &[u32]| f.store_ascii(chunk, dst, dst_mem, cursor);
         self.decode_loop(src, ptr, units, Some(&mut widen), |f, cp| match dst {
             Simple::Utf8 => f.encode_utf8(dst_mem, cursor, cp),
             Simple::Utf16 => f.encode_utf16(dst_mem, cursor, cp),
@@ -234,9 +281,9 @@ impl Fuser {
     /// A loop over the code points of the source string; `body` sees each in
     /// local `cp`. Malformed input traps.
     ///
-    /// With a UTF-8 source, runs of 16 ASCII bytes at `p` skip `body` and
-    /// run `ascii(p)` instead (see [`Self::ascii_chunk`]), which must do what
-    /// 16 calls of `body` with those code points would.
+    /// With a UTF-8 source, runs of 64 or 16 ASCII bytes skip `body` and run
+    /// `ascii(chunk)` with them instead (see [`Self::ascii_run`]), which must
+    /// do what that many calls of `body` with those code points would.
     fn decode_loop(
         &mut self,
         src: Simple,
@@ -273,9 +320,15 @@ impl Fuser {
             .br_if(1);
         if let (Some(fast), Some(ascii)) = (fast, ascii) {
             // Long ASCII runs go 64 bytes a step (one test for four vectors),
-            // what is left of them 16 bytes a step.
-            self.ascii_chunk(fast, p, end, 4, &mut *ascii);
-            self.ascii_chunk(fast, p, end, 1, ascii);
+            // what is left of them 16 bytes a step; either may reach `end`.
+            self.ascii_run(fast, p, end, 4, &mut *ascii);
+            self.ascii_run(fast, p, end, 1, ascii);
+            self.body
+                .ins()
+                .local_get(p)
+                .local_get(end)
+                .i32_ge_u()
+                .br_if(1);
         }
         match src {
             Simple::Utf8 => self.decode_utf8(p, end, cp),
@@ -307,80 +360,74 @@ impl Fuser {
 
     /// The ASCII fast path at the top of the UTF-8 decoding loop: when the
     /// last code point was ASCII (`fast`, so text with no ASCII in it never
-    /// pays for the test) and the next `vectors` × 16 bytes at `p` are all
-    /// below 0x80, they are valid one-byte code points: for each 16 of them
-    /// run `ascii(p)` and add 16 to `p`, then continue the loop. Any other
-    /// chunk falls through to the exact byte-wise decoder, so validation is
-    /// unchanged.
-    fn ascii_chunk(
-        &mut self,
-        fast: u32,
-        p: u32,
-        end: u32,
-        vectors: u32,
-        ascii: &mut dyn FnMut(&mut Self, u32),
-    ) {
+    /// pays for the test), an inner loop takes `vectors` × 16 bytes at `p` at
+    /// a time for as long as they are all below 0x80, and so valid one-byte
+    /// code points: it runs `ascii(chunk)` with the vectors it loaded (so a
+    /// copy need not load them again) and moves `p` past them. It stops
+    /// before a chunk with any other byte or one that would pass `end`; the
+    /// exact byte-wise decoder takes over there, so validation is unchanged. An inner loop (rather than a jump back to the decoding
+    /// loop's top) keeps a long run down to the test, the work and one
+    /// branch per step.
+    fn ascii_run(&mut self, fast: u32, p: u32, end: u32, vectors: u32, ascii: AsciiRun<'_>) {
         let m = self.source_memory();
-        let high_bits = i128::from_le_bytes([0x80; 16]);
+        let chunk: Vec<u32> = (0..vectors)
+            .map(|_| self.body.local(ValType::V128))
+            .collect();
         let mut ins = self.body.ins();
         ins.local_get(fast)
             .if_(BlockType::Empty)
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty)
             .local_get(end)
             .local_get(p)
             .i32_sub()
             .i32_const(16 * vectors as i32)
-            .i32_ge_u()
-            .if_(BlockType::Empty)
+            .i32_lt_u()
+            .br_if(1);
+        for (k, &v) in (0..).zip(&chunk) {
+            ins.local_get(p).v128_load(mem(m, 16 * k, 0)).local_tee(v);
+            if k > 0 {
+                ins.v128_or();
+            }
+        }
+        // A byte with its top bit set: not ASCII, leave the run.
+        ins.i8x16_bitmask().br_if(1);
+        ascii(self, &chunk);
+        self.body
+            .ins()
             .local_get(p)
-            .v128_load(mem(m, 0, 0));
-        for k in 1..vectors {
-            ins.local_get(p).v128_load(mem(m, 16 * k, 0)).v128_or();
-        }
-        ins.v128_const(high_bits)
-            .v128_and()
-            .v128_any_true()
-            .i32_eqz()
-            .if_(BlockType::Empty);
-        for _ in 0..vectors {
-            ascii(self, p);
-            self.body
-                .ins()
-                .local_get(p)
-                .i32_const(16)
-                .i32_add()
-                .local_set(p);
-        }
-        // Depth 3 is the decoding loop: continue it.
-        self.body.ins().br(3).end().end().end();
+            .i32_const(16 * vectors as i32)
+            .i32_add()
+            .local_set(p)
+            .br(0)
+            .end()
+            .end()
+            .end();
     }
 
-    /// Stores the 16 ASCII bytes at `p` (in `src_mem`) at `cursor` as Latin-1
-    /// or UTF-16 code units, advancing `cursor`.
-    fn store_ascii(&mut self, src_mem: u32, p: u32, dst: Simple, dst_mem: u32, cursor: u32) {
+    /// Stores the ASCII bytes in the `v128` locals `chunk` at `cursor` as
+    /// Latin-1 or UTF-8 bytes or UTF-16 code units, advancing `cursor`.
+    /// Static offsets instead of a moving pointer let each store fold its
+    /// displacement into the native address.
+    fn store_ascii(&mut self, chunk: &[u32], dst: Simple, dst_mem: u32, cursor: u32) {
         let mut ins = self.body.ins();
-        match dst {
-            Simple::Utf16 => {
-                ins.local_get(cursor)
-                    .local_get(p)
-                    .v128_load(mem(src_mem, 0, 0))
-                    .i16x8_extend_low_i8x16_u()
-                    .v128_store(mem(dst_mem, 0, 0))
+        for (k, &v) in (0..).zip(chunk) {
+            let at = 16 * k * dst.unit();
+            ins.local_get(cursor).local_get(v);
+            if dst == Simple::Utf16 {
+                ins.i16x8_extend_low_i8x16_u()
+                    .v128_store(mem(dst_mem, at, 0))
                     .local_get(cursor)
-                    .local_get(p)
-                    .v128_load(mem(src_mem, 0, 0))
+                    .local_get(v)
                     .i16x8_extend_high_i8x16_u()
-                    .v128_store(mem(dst_mem, 16, 0));
-            }
-            _ => {
-                ins.local_get(cursor)
-                    .local_get(p)
-                    .v128_load(mem(src_mem, 0, 0))
-                    .v128_store(mem(dst_mem, 0, 0));
+                    .v128_store(mem(dst_mem, at + 16, 0));
+            } else {
+                ins.v128_store(mem(dst_mem, at, 0));
             }
         }
-        let width = 16 * dst.unit() as i32;
+        let width = 16 * chunk.len() as u32 * dst.unit();
         ins.local_get(cursor)
-            .i32_const(width)
+            .i32_const(width as i32)
             .i32_add()
             .local_set(cursor);
     }

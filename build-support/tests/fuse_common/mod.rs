@@ -23,12 +23,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const CALLEE: u32 = 0;
 pub const CALLER: u32 = 1;
 
-/// A guest: one memory, a bump `realloc` (whose misbehaviour `mode` selects:
-/// 1 returns an odd pointer, 2 one beyond memory), and `funcs`.
-pub fn guest(funcs: &str) -> String {
+/// A guest: one memory of `pages` pages, a bump `realloc` (whose misbehaviour
+/// `mode` selects: 1 returns an odd pointer, 2 one beyond the first page), and
+/// `funcs`.
+pub fn guest(funcs: &str, pages: u32) -> String {
     format!(
         r#"(module
-  (memory (export "memory") 1)
+  (memory (export "memory") {pages})
   (global $bump (mut i32) (i32.const 4096))
   (global (export "mode") (mut i32) (i32.const 0))
   (global $last (export "last") (mut i32) (i32.const 0))
@@ -149,16 +150,26 @@ pub struct Scenario<'a> {
     pub caller_encoding: StringEncoding,
     pub callee_encoding: StringEncoding,
     pub post_return: bool,
+    /// Pages of each guest's memory.
+    pub pages: u32,
+    /// The callee's options name the caller's memory and `realloc`, as when
+    /// two sides share one memory: the callee's allocations may then overlap
+    /// the caller's values.
+    pub shared_memory: bool,
 }
 
 impl Scenario<'_> {
     pub fn build(&self) -> Fused {
         let lower = options(CALLER, self.caller_encoding, None);
-        let lift = options(
+        let mut lift = options(
             CALLEE,
             self.callee_encoding,
             self.post_return.then_some("post_return"),
         );
+        if self.shared_memory {
+            let caller = options(CALLER, self.callee_encoding, None);
+            (lift.memory, lift.realloc) = (caller.memory, caller.realloc);
+        }
         let callee_def = CoreDef::Export {
             instance: CALLEE,
             name: "f".to_string(),
@@ -174,8 +185,9 @@ impl Scenario<'_> {
         })
         .expect("generating the adapter");
         let mut rig = Rig::new();
-        let callee_module = rig.load(&wat::parse_str(guest(self.callee_funcs)).unwrap());
-        let caller_module = rig.load(&wat::parse_str(guest("")).unwrap());
+        let callee_module =
+            rig.load(&wat::parse_str(guest(self.callee_funcs, self.pages)).unwrap());
+        let caller_module = rig.load(&wat::parse_str(guest("", self.pages)).unwrap());
         let adapter_mod = rig.load(&adapter.wasm);
         let store = &mut rig.store;
         let callee = store.instantiate(&callee_module, &[]).expect("callee");
