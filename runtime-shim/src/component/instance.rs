@@ -428,8 +428,11 @@ impl ComponentInstance {
     /// [`ComponentInstance::export_index`]) with arguments and a result of
     /// host types that lower and lift straight to and from the guest's flat
     /// values and memory; `Value`s fit any type (and are checked as in
-    /// [`ComponentInstance::call`]). The export is resolved on its first call;
-    /// otherwise as [`ComponentInstance::call`]. The typed bindings call this.
+    /// [`ComponentInstance::call`]). The arguments are a tuple, e.g.
+    /// `inst.call_typed::<u32>(&mut store, add, (2u32, 3u32))`, or a slice of
+    /// `&dyn LowerArg` ([`LowerArgs`]). The export is resolved on its first
+    /// call; otherwise as [`ComponentInstance::call`]. The typed bindings call
+    /// this.
     pub fn call_typed<R: LiftResult>(
         &self,
         store: &mut Store,
