@@ -50,6 +50,7 @@ pub struct Cx<'a> {
     pub(crate) temps: Vec<u32>,
 }
 
+#[cold]
 fn trap(msg: &str) -> Trap {
     Trap::host(msg)
 }
@@ -229,6 +230,7 @@ fn case_of<'v>(t: &Type, v: &'v Value) -> (usize, Option<&'v Value>) {
 
 impl Cx<'_> {
     /// The guest memory's current contents.
+    #[inline]
     fn memory(&self) -> Result<&[u8], Trap> {
         let vm = self.vm_memory()?;
         // SAFETY: the record of a memory of `self.store` (options are resolved
@@ -238,18 +240,21 @@ impl Cx<'_> {
     }
 
     /// As [`Cx::memory`], writable.
+    #[inline]
     fn memory_mut(&mut self) -> Result<&mut [u8], Trap> {
         let vm = self.vm_memory()?;
         // SAFETY: as in `memory`, and `&mut self` makes the access exclusive.
         Ok(unsafe { std::slice::from_raw_parts_mut((*vm).base, (*vm).length) })
     }
 
+    #[inline]
     fn vm_memory(&self) -> Result<*mut VMMemory, Trap> {
         self.opts
             .memory
             .ok_or_else(|| trap("canonical option `memory` is required"))
     }
 
+    #[inline]
     fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Trap> {
         let data = self.memory()?;
         let end = ptr as u64 + len as u64;
@@ -259,6 +264,7 @@ impl Cx<'_> {
         Ok(&data[ptr as usize..end as usize])
     }
 
+    #[inline]
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), Trap> {
         let data = self.memory_mut()?;
         let end = ptr as u64 + bytes.len() as u64;
@@ -269,6 +275,7 @@ impl Cx<'_> {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn load_int(&self, ptr: u32, n: u32) -> Result<u64, Trap> {
         let mut buf = [0u8; 8];
         buf[..n as usize].copy_from_slice(self.bytes(ptr, n)?);
@@ -280,6 +287,7 @@ impl Cx<'_> {
     }
 
     /// Checks that `len` bytes at `ptr`, aligned to `align`, are in memory.
+    #[inline]
     fn check_range(&self, ptr: u32, len: u64, align: u32, what: &str) -> Result<(), Trap> {
         if !ptr.is_multiple_of(align) {
             return Err(trap("unaligned pointer"));
@@ -468,6 +476,7 @@ impl Cx<'_> {
     }
 
     /// Loads a string whose `(ptr, len)` is stored at `at`.
+    #[inline]
     pub(crate) fn load_string(&self, at: u32) -> Result<String, Trap> {
         let (ptr, len) = (self.load_int(at, 4)?, self.load_int(at + 4, 4)?);
         self.load_string_range(ptr as u32, len as u32)
