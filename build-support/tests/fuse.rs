@@ -423,28 +423,42 @@ fn utf8_ascii_fast_path_is_exact() {
         (s.caller_encoding, s.callee_encoding) = (StringEncoding::Utf8, to);
         let mut f = s.build();
         for bytes in &valid {
-            let text = std::str::from_utf8(bytes).unwrap();
-            // Garbage right after the string must not be looked at.
-            let mut mem = bytes.clone();
-            mem.extend_from_slice(&[0xff; 16]);
-            f.write(CALLER, 8192, &mem);
-            let len = bytes.len() as i32;
-            f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)])
-                .unwrap();
-            let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
-            assert_eq!(decode(&f, CALLEE, p, l, to), text, "utf8 -> {to:?}");
-            assert_eq!(l, encode(text, to).1, "utf8 -> {to:?} length");
+            echo_valid_utf8(&mut f, bytes, to);
         }
-        for bytes in &invalid {
-            assert!(std::str::from_utf8(bytes).is_err());
-            let mut f = s.build();
-            f.write(CALLER, 8192, bytes);
-            let len = bytes.len() as i32;
-            assert_trap(
-                f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)]),
-                AbiTrap::InvalidUtf8,
-            );
-        }
+        assert_invalid_utf8_traps(&s, &invalid);
+    }
+}
+
+/// Passes `bytes` (valid UTF-8) from a UTF-8 caller, with garbage right
+/// after it that must not be looked at, to a callee that echoes it back;
+/// checks what the callee got (in encoding `to`) and what came back.
+fn echo_valid_utf8(f: &mut fuse_common::Fused, bytes: &[u8], to: StringEncoding) {
+    let text = std::str::from_utf8(bytes).unwrap();
+    let mut mem = bytes.to_vec();
+    mem.extend_from_slice(&[0xff; 64]);
+    f.write(CALLER, 8192, &mem);
+    let len = bytes.len() as i32;
+    f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)])
+        .unwrap();
+    let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+    assert!(decode(f, CALLEE, p, l, to) == text, "utf8 -> {to:?}");
+    assert_eq!(l, encode(text, to).1, "utf8 -> {to:?} length");
+    let (p, l) = (f.u32_at(CALLER, 32), f.u32_at(CALLER, 36));
+    assert!(decode(f, CALLER, p, l, StringEncoding::Utf8) == text);
+}
+
+/// Each of `strings` (not UTF-8) passed from a UTF-8 caller traps, each in
+/// a fresh pair.
+fn assert_invalid_utf8_traps(s: &Scenario, strings: &[Vec<u8>]) {
+    for bytes in strings {
+        assert!(std::str::from_utf8(bytes).is_err());
+        let mut f = s.build();
+        f.write(CALLER, 8192, bytes);
+        let len = bytes.len() as i32;
+        assert_trap(
+            f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)]),
+            AbiTrap::InvalidUtf8,
+        );
     }
 }
 
@@ -494,31 +508,9 @@ fn long_utf8_strings_validate_while_copying() {
         (s.callee_encoding, s.pages) = (to, 4);
         for bytes in &valid {
             // A fresh pair each time: the bump allocators never free.
-            let mut f = s.build();
-            let text = std::str::from_utf8(bytes).unwrap();
-            // Garbage right after the string must not be looked at.
-            let mut mem = bytes.clone();
-            mem.extend_from_slice(&[0xff; 64]);
-            f.write(CALLER, 8192, &mem);
-            let len = bytes.len() as i32;
-            f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)])
-                .unwrap();
-            let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
-            assert!(decode(&f, CALLEE, p, l, to) == text, "utf8 -> {to:?}");
-            assert_eq!(l, encode(text, to).1, "utf8 -> {to:?} length");
-            let (p, l) = (f.u32_at(CALLER, 32), f.u32_at(CALLER, 36));
-            assert!(decode(&f, CALLER, p, l, StringEncoding::Utf8) == text);
+            echo_valid_utf8(&mut s.build(), bytes, to);
         }
-        for bytes in &invalid {
-            assert!(std::str::from_utf8(bytes).is_err());
-            let mut f = s.build();
-            f.write(CALLER, 8192, bytes);
-            let len = bytes.len() as i32;
-            assert_trap(
-                f.call(&[Val::I32(8192), Val::I32(len), Val::I32(32)]),
-                AbiTrap::InvalidUtf8,
-            );
-        }
+        assert_invalid_utf8_traps(&s, &invalid);
     }
 }
 

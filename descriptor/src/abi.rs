@@ -44,6 +44,20 @@ pub fn align_to(ptr: u32, align: u32) -> u32 {
     ptr.div_ceil(align) * align
 }
 
+/// Each field of a record (in order) with its address, the record laid out
+/// at `base`.
+pub fn field_offsets<T: AbiType>(
+    fields: impl IntoIterator<Item = T>,
+    base: u32,
+) -> impl Iterator<Item = (T, u32)> {
+    let mut at = base;
+    fields.into_iter().map(move |t| {
+        let here = align_to(at, alignment(t));
+        at = here + size(t);
+        (t, here)
+    })
+}
+
 /// Byte width of the discriminant of a variant with `cases` cases.
 pub fn discriminant_size(cases: usize) -> u32 {
     match cases {

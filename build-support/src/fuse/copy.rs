@@ -3,7 +3,7 @@
 //! and converting as the Canonical ABI's lift and lower do: the recursive core
 //! of every adapter.
 
-use super::layout::{align_to, discriminant_size, Ty};
+use super::layout::{discriminant_size, field_offsets, Ty};
 use super::Fuser;
 use rivet_descriptor::component::{AbiTrap, CoreDef, Intrinsic};
 use wasm_encoder::{BlockType, MemArg, MemArgTarget, ValType};
@@ -316,16 +316,14 @@ impl Fuser {
     }
 
     fn record(&mut self, fields: &[Ty], src: &Loc, dst: &Loc) {
-        let (mut offset, mut slot) = (0, 0);
-        for field in fields {
-            offset = align_to(offset, field.align());
+        let mut slot = 0;
+        for (field, offset) in field_offsets(fields, 0) {
             let count = field.flatten().len();
             self.translate(
                 field,
                 &src.part(offset, slot, count),
                 &dst.part(offset, slot, count),
             );
-            offset += field.size();
             slot += count;
         }
     }
@@ -560,14 +558,9 @@ impl Fuser {
     fn group_loop(&mut self, masks: &[i128], s: u32, d: u32, left: u32) -> u32 {
         let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
         let [odd, v] = [(); 2].map(|_| self.body.local(ValType::V128));
+        self.body.ins().v128_const(0).local_set(odd);
+        self.open_counted_loop(left);
         let mut ins = self.body.ins();
-        ins.v128_const(0)
-            .local_set(odd)
-            .block(BlockType::Empty)
-            .loop_(BlockType::Empty)
-            .local_get(left)
-            .i32_eqz()
-            .br_if(1);
         for (k, &mask) in (0..).zip(masks) {
             ins.local_get(d)
                 .local_get(s)
@@ -583,9 +576,29 @@ impl Fuser {
                     .local_set(odd);
             }
         }
-        for cursor in [s, d] {
+        self.close_counted_loop([s, d], 16 * masks.len() as i32, left);
+        odd
+    }
+
+    /// Opens a loop whose rounds run while local `left` is nonzero; its body
+    /// follows, then [`Self::close_counted_loop`].
+    fn open_counted_loop(&mut self, left: u32) {
+        self.body
+            .ins()
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty)
+            .local_get(left)
+            .i32_eqz()
+            .br_if(1);
+    }
+
+    /// Ends a round of a loop opened by [`Self::open_counted_loop`]: moves
+    /// both cursors on by `step`, counts `left` down, and closes the loop.
+    fn close_counted_loop(&mut self, cursors: [u32; 2], step: i32, left: u32) {
+        let mut ins = self.body.ins();
+        for cursor in cursors {
             ins.local_get(cursor)
-                .i32_const(16 * masks.len() as i32)
+                .i32_const(step)
                 .i32_add()
                 .local_set(cursor);
         }
@@ -596,7 +609,6 @@ impl Fuser {
             .br(0)
             .end()
             .end();
-        odd
     }
 
     /// Pushes nonzero iff a forward copy of `bytes` bytes from `src` to `dst`
@@ -653,32 +665,15 @@ impl Fuser {
             .local_get(new_ptr)
             .local_set(d)
             .local_get(len)
-            .local_set(left)
-            .block(BlockType::Empty)
-            .loop_(BlockType::Empty)
-            .local_get(left)
-            .i32_eqz()
-            .br_if(1);
+            .local_set(left);
+        self.open_counted_loop(left);
         let at = |memory, addr| Loc::Mem {
             memory,
             addr,
             offset: 0,
         };
         self.translate(elem, &at(src_mem, s), &at(dst_mem, d));
-        let mut ins = self.body.ins();
-        for cursor in [s, d] {
-            ins.local_get(cursor)
-                .i32_const(size as i32)
-                .i32_add()
-                .local_set(cursor);
-        }
-        ins.local_get(left)
-            .i32_const(1)
-            .i32_sub()
-            .local_set(left)
-            .br(0)
-            .end()
-            .end();
+        self.close_counted_loop([s, d], size as i32, left);
     }
 
     /// Looks at the elements in the `bytes` bytes at `ptr` in `memory`;
@@ -758,11 +753,8 @@ impl Fuser {
                 }
             }
             Ty::Record(fields) => {
-                let mut offset = 0;
-                for field in fields {
-                    offset = align_to(offset, field.align());
+                for (field, offset) in field_offsets(fields, 0) {
                     self.check_stored_form(field, &src.part(offset, 0, 1), odd);
-                    offset += field.size();
                 }
             }
             _ => {}

@@ -5,7 +5,7 @@
 
 use crate::Error;
 use rivet_descriptor::abi::{self, AbiType, Shape};
-pub use rivet_descriptor::abi::{align_to, discriminant_size};
+pub use rivet_descriptor::abi::{discriminant_size, field_offsets};
 use rivet_descriptor::component::{Component, ValueType};
 use rivet_descriptor::ValType as Flat;
 use wasm_encoder::ValType;
@@ -119,14 +119,11 @@ impl Ty {
                 }
             }
             Ty::Record(fields) => {
-                let mut offset = 0;
-                for field in fields {
-                    offset = align_to(offset, field.align());
-                    let end = (offset + field.size()) as usize;
-                    if !field.stored_bits(&mut allowed[offset as usize..end]) {
+                for (field, offset) in field_offsets(fields, 0) {
+                    let at = offset as usize;
+                    if !field.stored_bits(&mut allowed[at..at + field.size() as usize]) {
                         return false;
                     }
-                    offset += field.size();
                 }
             }
             ty => return ty.is_plain(),

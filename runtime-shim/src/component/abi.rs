@@ -5,8 +5,8 @@ use super::types::Type;
 use rivet_descriptor::ValType;
 
 pub(crate) use rivet_descriptor::abi::{
-    align_to, alignment, discriminant_size, flags_size, flatten, payload_offset, size,
-    MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    align_to, alignment, discriminant_size, field_offsets, flags_size, flatten, payload_offset,
+    size, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
 use rivet_descriptor::abi::{AbiType, Shape};
 
@@ -29,19 +29,6 @@ impl<'a> AbiType for &'a Type {
             _ => Shape::Variant(cases(self).unwrap_or_default()),
         }
     }
-}
-
-/// Each field type of a record or tuple at `base` with its address.
-pub(crate) fn field_offsets<'t>(
-    types: impl IntoIterator<Item = &'t Type>,
-    base: u32,
-) -> impl Iterator<Item = (&'t Type, u32)> {
-    let mut at = base;
-    types.into_iter().map(move |t| {
-        let here = align_to(at, alignment(t));
-        at = here + size(t);
-        (t, here)
-    })
 }
 
 /// The cases of a variant-like type (variant, enum, option, result), each with
