@@ -54,7 +54,7 @@ pub mod component;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// First bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"RIVETUN\0";
@@ -460,39 +460,33 @@ pub enum Builtin {
     /// `(vmctx, memory: u32, delta_pages: u32) -> u32`: old size in pages, or
     /// `u32::MAX` when the memory cannot grow.
     MemoryGrow = 0,
-    /// `(vmctx, memory: u32, dst: u32, value: u32, len: u32) -> status`
-    /// (MemoryOutOfBounds).
-    MemoryFill = 1,
-    /// `(vmctx, dst_memory: u32, src_memory: u32, dst: u32, src: u32, len: u32) -> status`
-    /// (MemoryOutOfBounds).
-    MemoryCopy = 2,
     /// `(vmctx, memory: u32, data: u32, dst: u32, src: u32, len: u32) -> status`
     /// (MemoryOutOfBounds).
-    MemoryInit = 3,
+    MemoryInit = 1,
     /// `(vmctx, data: u32)`.
-    DataDrop = 4,
+    DataDrop = 2,
     /// `(vmctx, table: u32, init: ptr, delta: u32) -> u32`: old size, or `u32::MAX`.
-    TableGrow = 5,
+    TableGrow = 3,
     /// `(vmctx, table: u32, dst: u32, value: ptr, len: u32) -> status`
     /// (TableOutOfBounds).
-    TableFill = 6,
+    TableFill = 4,
     /// `(vmctx, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) -> status`
     /// (TableOutOfBounds).
-    TableCopy = 7,
+    TableCopy = 5,
     /// `(vmctx, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> status`
     /// (TableOutOfBounds).
-    TableInit = 8,
+    TableInit = 6,
     /// `(vmctx, elem: u32)`.
-    ElemDrop = 9,
+    ElemDrop = 7,
     /// `(vmctx, tag: ptr, payload: u32) -> ptr`: a new store-owned exception
     /// (`VMExn`) of tag identity `tag` with room for `payload` values, which the
     /// compiled `throw` then writes. Lives as long as the store.
-    ExnNew = 10,
+    ExnNew = 8,
 }
 
 impl Builtin {
     /// Number of builtins (length of the builtins table).
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 9;
 }
 
 /// The instance context (`vmctx`) of one module instance.

@@ -23,8 +23,6 @@ unsafe impl Sync for BuiltinTable {}
 
 static TABLE: BuiltinTable = BuiltinTable([
     memory_grow as *const (),
-    memory_fill as *const (),
-    memory_copy as *const (),
     memory_init as *const (),
     data_drop as *const (),
     table_grow as *const (),
@@ -65,56 +63,6 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32
             .map_or(GROW_FAILED, |old| old as u32),
         None => GROW_FAILED,
     }
-}
-
-unsafe extern "C" fn memory_fill(
-    vmctx: *mut u8,
-    memory: u32,
-    dst: u32,
-    value: u32,
-    len: u32,
-) -> u32 {
-    let inst = instance(vmctx);
-    let Some(m) = inst.memory_data(memory) else {
-        return TRAP;
-    };
-    let data = (*m).data_mut();
-    match range(dst as u64, len as u64, data.len() as u64) {
-        Some(r) => {
-            data[r].fill(value as u8);
-            0
-        }
-        None => TRAP,
-    }
-}
-
-unsafe extern "C" fn memory_copy(
-    vmctx: *mut u8,
-    dst_memory: u32,
-    src_memory: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    let inst = instance(vmctx);
-    let (Some(d), Some(s)) = (inst.memory_data(dst_memory), inst.memory_data(src_memory)) else {
-        return TRAP;
-    };
-    let (dlen, slen) = ((*d).len() as u64, (*s).len() as u64);
-    let (Some(dr), Some(sr)) = (
-        range(dst as u64, len as u64, dlen),
-        range(src as u64, len as u64, slen),
-    ) else {
-        return TRAP;
-    };
-    if std::ptr::eq(d, s) {
-        (*d).data_mut().copy_within(sr, dr.start);
-    } else {
-        let src_ptr = (*s).data()[sr].as_ptr();
-        let dst_ptr = (*d).data_mut()[dr].as_mut_ptr();
-        std::ptr::copy_nonoverlapping(src_ptr, dst_ptr, len as usize);
-    }
-    0
 }
 
 unsafe extern "C" fn memory_init(

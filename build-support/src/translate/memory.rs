@@ -1,4 +1,6 @@
-//! Linear memory: loads, stores, `memory.size`/`grow` and bulk memory.
+//! Linear memory: loads, stores, `memory.size`/`grow` and bulk memory
+//! (`memory.copy`/`fill` check their ranges inline and call libc; the rest go
+//! through runtime builtins).
 //!
 //! An access to memory `m` at `index` with static `offset` reads
 //! `base + zext(index) + offset`. In guard-region mode the reservation behind a
@@ -81,15 +83,19 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::MemoryFill { mem } => {
                 let (dst, value, len) = self.pop3();
-                let mem = self.const_i32(mem);
-                let args = [mem, dst, value, len];
-                self.call_checked_builtin(Builtin::MemoryFill, &args, TrapKind::MemoryOutOfBounds);
+                let len = self.b.ins().uextend(I64, len);
+                let dst = self.checked_range(mem, dst, len);
+                let byte = self.b.ins().ireduce(I8, value);
+                let config = self.env.isa.frontend_config();
+                self.b.call_memset(config, dst, byte, len);
             }
             Operator::MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.pop3();
-                let (dm, sm) = (self.const_i32(dst_mem), self.const_i32(src_mem));
-                let args = [dm, sm, dst, src, len];
-                self.call_checked_builtin(Builtin::MemoryCopy, &args, TrapKind::MemoryOutOfBounds);
+                let len = self.b.ins().uextend(I64, len);
+                let dst = self.checked_range(dst_mem, dst, len);
+                let src = self.checked_range(src_mem, src, len);
+                let config = self.env.isa.frontend_config();
+                self.b.call_memmove(config, dst, src, len);
             }
             Operator::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
@@ -130,6 +136,24 @@ impl FuncTranslator<'_, '_> {
         };
         let ptr = self.env.pointer_type();
         self.b.ins().load(ptr, flags, memory, offset as i32)
+    }
+
+    /// The native address of the `len` bytes (an `i64`) at `index` in memory
+    /// `mem`, after trapping if any of them is out of bounds. Bulk operators
+    /// check their whole range first (the spec writes nothing when it traps),
+    /// then run as a plain `memmove`/`memset` from libc: no builtin call, no
+    /// instance lookup, which matters for the many short copies compiled
+    /// Rust makes.
+    fn checked_range(&mut self, mem: u32, index: Value, len: Value) -> Value {
+        let index = self.b.ins().uextend(I64, index);
+        let end = self.b.ins().iadd(index, len);
+        let length = self.memory_field(mem, vm::MEMORY_LENGTH);
+        let out = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        self.b
+            .ins()
+            .trapnz(out, trap_code(TrapKind::MemoryOutOfBounds));
+        let base = self.memory_field(mem, vm::MEMORY_BASE);
+        self.b.ins().iadd(base, index)
     }
 
     /// A pointer-sized value truncated to `i32` (a no-op on 32-bit targets).

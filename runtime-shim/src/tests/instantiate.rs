@@ -408,21 +408,13 @@ fn memory_builtins_act_on_the_instance() {
             let init: Status6 = builtin(Builtin::MemoryInit);
             assert_eq!(init(vmctx, 0, 0, 100, 1, 3), 0);
             assert_eq!(init(vmctx, 0, 0, 100, 2, 3), 1);
-            let fill: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32) -> u32 =
-                builtin(Builtin::MemoryFill);
-            assert_eq!(fill(vmctx, 0, 200, 0x41, 2), 0);
-            assert_eq!(fill(vmctx, 0, 2 * 65536 - 1, 0, 2), 1);
-            let copy: Status6 = builtin(Builtin::MemoryCopy);
-            assert_eq!(copy(vmctx, 0, 0, 101, 100, 3), 0);
-            assert_eq!(copy(vmctx, 0, 0, 0, 2 * 65536 - 2, 3), 1);
             let drop_data: unsafe extern "C" fn(*mut u8, u32) = builtin(Builtin::DataDrop);
             drop_data(vmctx, 0);
             assert_eq!(init(vmctx, 0, 0, 100, 0, 1), 1);
             assert_eq!(init(vmctx, 0, 0, 100, 0, 0), 0);
         }
         let data = mem.data(&store);
-        assert_eq!(&data[100..105], b"xxyz\0");
-        assert_eq!(&data[200..203], b"AA\0");
+        assert_eq!(&data[99..104], b"\0xyz\0");
         let _ = &mut store;
     }
 }

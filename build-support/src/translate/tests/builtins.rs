@@ -12,8 +12,6 @@ const TEST_PAGE_LIMIT: u64 = 4096;
 pub(super) fn table() -> [usize; Builtin::COUNT] {
     let mut t = [0; Builtin::COUNT];
     t[Builtin::MemoryGrow as usize] = memory_grow as *const () as usize;
-    t[Builtin::MemoryFill as usize] = memory_fill as *const () as usize;
-    t[Builtin::MemoryCopy as usize] = memory_copy as *const () as usize;
     t[Builtin::MemoryInit as usize] = memory_init as *const () as usize;
     t[Builtin::DataDrop as usize] = data_drop as *const () as usize;
     t[Builtin::TableGrow as usize] = table_grow as *const () as usize;
@@ -69,28 +67,6 @@ extern "C" fn memory_grow(vmctx: *mut u8, m: u32, delta: u32) -> u32 {
     rec.memories[m as usize].resize((new * WASM_PAGE_SIZE) as usize, 0);
     publish_memory(rec, m);
     old as u32
-}
-
-extern "C" fn memory_fill(vmctx: *mut u8, m: u32, dst: u32, value: u32, len: u32) -> u32 {
-    let memory = &mut record(vmctx).memories[m as usize];
-    let Some(r) = range(dst, len, memory.len()) else {
-        return 1;
-    };
-    memory[r].fill(value as u8);
-    0
-}
-
-extern "C" fn memory_copy(vmctx: *mut u8, dm: u32, sm: u32, dst: u32, src: u32, len: u32) -> u32 {
-    let rec = record(vmctx);
-    let Some(s) = range(src, len, rec.memories[sm as usize].len()) else {
-        return 1;
-    };
-    let Some(d) = range(dst, len, rec.memories[dm as usize].len()) else {
-        return 1;
-    };
-    let bytes = rec.memories[sm as usize][s].to_vec();
-    rec.memories[dm as usize][d].copy_from_slice(&bytes);
-    0
 }
 
 extern "C" fn memory_init(vmctx: *mut u8, m: u32, data: u32, dst: u32, src: u32, len: u32) -> u32 {

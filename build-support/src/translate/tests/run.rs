@@ -643,10 +643,17 @@ extern "C" fn test_memory_grow(vmctx: *mut u8, memory: u32, delta: u32) -> u32 {
     }
 }
 
-/// A `memory.fill` that only succeeds when asked to fill nothing, so that the
+/// A `memory.init` that only succeeds when asked to copy nothing, so that the
 /// status path can be seen from wasm.
-extern "C" fn test_memory_fill(_: *mut u8, memory: u32, dst: u32, value: u32, len: u32) -> u32 {
-    assert_eq!((memory, dst, value), (0, 7, 9));
+extern "C" fn test_memory_init(
+    _: *mut u8,
+    memory: u32,
+    data: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    assert_eq!((memory, data, dst, src), (0, 0, 7, 9));
     len
 }
 
@@ -659,7 +666,7 @@ extern "C" fn test_table_grow(_: *mut u8, table: u32, init: usize, delta: u32) -
 fn builtins_receive_their_arguments_and_memory_base_is_reloaded() {
     let mut builtins = [0; Builtin::COUNT];
     builtins[Builtin::MemoryGrow as usize] = test_memory_grow as *const () as usize;
-    builtins[Builtin::MemoryFill as usize] = test_memory_fill as *const () as usize;
+    builtins[Builtin::MemoryInit as usize] = test_memory_init as *const () as usize;
     builtins[Builtin::TableGrow as usize] = test_table_grow as *const () as usize;
     let inst = Instance::new(
         r#"(module
@@ -671,8 +678,9 @@ fn builtins_receive_their_arguments_and_memory_base_is_reloaded() {
             (i32.store (i32.const 70000) (i32.const 5))
             (i32.add (i32.load (i32.const 16)) (i32.load (i32.const 70000)))
             (i32.add (memory.size)))
+          (data "passive bytes")
           (func (param i32)
-            (memory.fill (i32.const 7) (i32.const 9) (local.get 0)))
+            (memory.init 0 (i32.const 7) (i32.const 9) (local.get 0)))
           (func (result i32)
             (table.grow $t (ref.null extern) (i32.const 3))))"#,
         builtins,
@@ -682,8 +690,8 @@ fn builtins_receive_their_arguments_and_memory_base_is_reloaded() {
     let vmctx = inst.vmctx();
     let grow: extern "C" fn(*mut u8, i32) -> i32 = inst.func(0);
     assert_eq!(grow(vmctx, 1), 0x1234 + 5 + 2);
-    let fill: extern "C" fn(*mut u8, i32) = inst.func(1);
-    fill(vmctx, 0);
+    let init: extern "C" fn(*mut u8, i32) = inst.func(1);
+    init(vmctx, 0);
     let table_grow: extern "C" fn(*mut u8) -> i32 = inst.func(2);
     assert_eq!(table_grow(vmctx), 3);
 }
