@@ -2,6 +2,7 @@
 //! the start function.
 
 use crate::builtins;
+use crate::bump::FixedVec;
 use crate::error::{Error, Trap};
 use crate::func::{Func, FuncEntry, FuncKind};
 use crate::global::{Global, GlobalData};
@@ -14,7 +15,6 @@ use crate::tag::{Tag, TagData};
 use crate::vm::{VMFuncImport, VMFuncRef, VMTag, ValRaw, VmSlot};
 use crate::Extern;
 use rivet_descriptor::{ConstExpr, ExternIndex, ImportType, SegmentMode, TrapKind, VmctxLayout};
-use std::alloc::{self, Layout};
 
 /// An instance of a module in a [`Store`].
 #[derive(Clone, Copy, Debug)]
@@ -47,18 +47,21 @@ impl Instance {
 /// The runtime's record of an instance; `vmctx + VmctxLayout::INSTANCE` points here.
 pub(crate) struct InstanceData {
     pub module: Module,
+    /// For tests that call builtins as compiled code does (the runtime reaches
+    /// a vmctx through funcrefs).
+    #[cfg(test)]
     pub vmctx: *mut u8,
-    pub funcs: Vec<Func>,
+    pub funcs: FixedVec<Func>,
     /// Each memory with its record (which builtins reach directly).
-    pub memories: Vec<(Memory, *mut MemoryData)>,
+    pub memories: FixedVec<(Memory, *mut MemoryData)>,
     /// Each table with its record.
-    pub tables: Vec<(Table, *mut TableData)>,
-    pub globals: Vec<Global>,
-    pub tags: Vec<Tag>,
+    pub tables: FixedVec<(Table, *mut TableData)>,
+    pub globals: FixedVec<Global>,
+    pub tags: FixedVec<Tag>,
     /// Raw items of each element segment; emptied when dropped.
     pub elements: Vec<Vec<usize>>,
     /// Bytes of each data segment as (address, length); length 0 once dropped.
-    pub data: Vec<(usize, usize)>,
+    pub data: FixedVec<(usize, usize)>,
 }
 
 impl InstanceData {
@@ -79,18 +82,6 @@ impl InstanceData {
         }
         // SAFETY: inside the descriptor's data blob, which stays loaded.
         Some(unsafe { std::slice::from_raw_parts(addr as *const u8, len) })
-    }
-}
-
-fn vmctx_layout(size: u32) -> Layout {
-    Layout::from_size_align(size as usize, 16).expect("vmctx size fits a Layout")
-}
-
-impl Drop for InstanceData {
-    fn drop(&mut self) {
-        let size = self.module.inner().meta.layout.size;
-        // SAFETY: allocated in `instantiate` with this layout.
-        unsafe { alloc::dealloc(self.vmctx, vmctx_layout(size)) };
     }
 }
 
@@ -118,24 +109,23 @@ pub(crate) fn instantiate(
     }
     link(store, module, imports)?;
     let layout = module.inner().meta.layout;
-    // SAFETY: non-zero size (the header alone is 32 bytes).
-    let vmctx = unsafe { alloc::alloc_zeroed(vmctx_layout(layout.size)) };
-    if vmctx.is_null() {
-        return Err(Error::Runtime("cannot allocate an instance context".into()));
-    }
     let meta = &module.inner().meta;
-    // Sized up front: each list gets one allocation, not a series of growths.
-    let (instance, record) = store.add_instance(InstanceData {
+    // The vmctx and the lists live in the store's bump chunks, sized up front.
+    let b = &mut store.bump;
+    let vmctx = b.alloc_zeroed(layout.size as usize).as_ptr();
+    let data = InstanceData {
         module: module.clone(),
+        #[cfg(test)]
         vmctx,
-        funcs: Vec::with_capacity(meta.functions.len()),
-        memories: Vec::with_capacity(meta.memories.len()),
-        tables: Vec::with_capacity(meta.tables.len()),
-        globals: Vec::with_capacity(meta.globals.len()),
-        tags: Vec::with_capacity(meta.tags.len()),
+        funcs: FixedVec::with_capacity(b, meta.functions.len()),
+        memories: FixedVec::with_capacity(b, meta.memories.len()),
+        tables: FixedVec::with_capacity(b, meta.tables.len()),
+        globals: FixedVec::with_capacity(b, meta.globals.len()),
+        tags: FixedVec::with_capacity(b, meta.tags.len()),
         elements: Vec::with_capacity(meta.elements.len()),
-        data: Vec::with_capacity(meta.data.len()),
-    });
+        data: FixedVec::with_capacity(b, meta.data.len()),
+    };
+    let (instance, record) = store.add_instance(data);
     // SAFETY: the record and vmctx are owned by the store and outlive this call;
     // `Builder` only writes offsets given by the module's validated layout.
     unsafe {

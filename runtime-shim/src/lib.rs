@@ -65,6 +65,7 @@
 
 mod arena;
 mod builtins;
+mod bump;
 mod code_registry;
 pub mod component;
 mod error;

@@ -44,6 +44,15 @@ impl Refs {
         }
     }
 
+    /// Makes room for `modules` more modules and `funcs` more functions (with
+    /// as many aliases), so that instantiating a whole component grows each
+    /// list once instead of doubling it step by step.
+    pub fn reserve(&mut self, modules: usize, funcs: usize) {
+        self.modules.reserve(modules);
+        self.funcs.reserve(funcs);
+        self.aliases.reserve(funcs);
+    }
+
     /// Records a module instantiated in the store.
     pub fn add_module(&mut self, module: &Module) {
         if !self.modules.iter().any(|m| m.same(module)) {

@@ -1,6 +1,7 @@
 //! The store: owner of everything instances and the host create.
 
 use crate::arena::Arena;
+use crate::bump::Bump;
 use crate::error::{Error, Trap};
 use crate::func::VMHostFunc;
 use crate::global::{Global, GlobalData};
@@ -48,6 +49,9 @@ pub struct Store {
     instances: Arena<InstanceData>,
     /// State of every instantiated component (handle tables, flags).
     pub(crate) components: Vec<std::rc::Rc<crate::component::instance::ComponentState>>,
+    /// Instance contexts and the lists of instance records; last, so that
+    /// everything that points into a vmctx is dropped before it.
+    pub(crate) bump: Bump,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -69,6 +73,7 @@ impl Store {
             hosts: Arena::new(),
             instances: Arena::new(),
             components: Vec::new(),
+            bump: Bump::new(),
             _not_send: PhantomData,
         }
     }

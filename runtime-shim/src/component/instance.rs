@@ -84,14 +84,15 @@ impl Store {
             content: ValType::I32,
             mutable: true,
         };
-        let flags = (0..plan.instances.len())
-            .map(|_| Global::new(self, flag_ty, Val::I32(MAY_LEAVE | MAY_ENTER)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut flags = Vec::with_capacity(plan.instances.len());
+        for _ in 0..plan.instances.len() {
+            flags.push(Global::new(self, flag_ty, Val::I32(MAY_LEAVE | MAY_ENTER))?);
+        }
         let flag_slots = flags.iter().map(|g| self.global(*g).vm.ptr()).collect();
         let state = Rc::new(ComponentState {
             component: c.clone(),
             index: self.components.len(),
-            cores: RefCell::new(Vec::new()),
+            cores: RefCell::new(Vec::with_capacity(plan.steps.len())),
             flags,
             flag_slots,
             exports: plan.exports.iter().map(|_| OnceCell::new()).collect(),
@@ -105,6 +106,9 @@ impl Store {
             host_dtors,
         });
         self.components.push(state.clone());
+        self.reserve_for(c);
+        // One argument list, reused by every step.
+        let mut externs = Vec::new();
         for step in &plan.steps {
             let Step::Instantiate { module, args } = step;
             let module = &c.0.modules[*module as usize];
@@ -115,10 +119,11 @@ impl Store {
                     args.len(),
                 )));
             }
-            let externs = args
-                .iter()
-                .map(|a| intrinsics::resolve(self, &state, a))
-                .collect::<Result<Vec<_>, _>>()?;
+            externs.clear();
+            externs.reserve(args.len());
+            for a in args {
+                externs.push(intrinsics::resolve(self, &state, a)?);
+            }
             let instance = self.instantiate(module, &externs)?;
             state.cores.borrow_mut().push(instance);
         }
@@ -126,6 +131,19 @@ impl Store {
             store: self.id(),
             index: state.index,
         })
+    }
+
+    /// Sizes the store's function lists for every core instance of `c` at once.
+    fn reserve_for(&mut self, c: &Component) {
+        let plan = &c.0.plan;
+        let funcs = plan
+            .steps
+            .iter()
+            .map(|Step::Instantiate { module, .. }| {
+                c.0.modules[*module as usize].inner().counts.functions as usize
+            })
+            .sum();
+        self.refs().borrow_mut().reserve(plan.steps.len(), funcs);
     }
 
     pub(crate) fn component_state(&self, index: usize) -> Rc<ComponentState> {
