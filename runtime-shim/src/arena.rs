@@ -3,12 +3,14 @@
 //! Compiled code and builtins keep raw pointers to memories, tables, globals and
 //! host-function records while Rust code holds `&mut Store`, so items never
 //! move once stored. They live in chunks, each twice the size of the one
-//! before, allocated as needed and never resized, so a store with a few
-//! instances makes a few allocations, not one per item. Chunks are reached
-//! only through raw pointers (never a `Box` or slice that would claim unique
-//! access to items others point at) and freed when the arena is dropped.
+//! before, taken from the store's [`Bump`] as needed and never resized, so a
+//! store with a few instances makes no allocation of its own for them. Chunks
+//! are reached only through raw pointers (never a `Box` or slice that would
+//! claim unique access to items others point at); the arena drops its items,
+//! and the bump, which must outlive it, frees the chunks.
 
-use std::alloc::{self, Layout};
+use crate::bump::Bump;
+use std::alloc::Layout;
 use std::ptr;
 
 /// Items in an arena's first chunk.
@@ -36,25 +38,26 @@ fn chunk_layout<T>(k: usize) -> Layout {
 impl<T> Arena<T> {
     pub fn new() -> Arena<T> {
         const { assert!(size_of::<T>() != 0, "arena items have a size") };
+        const {
+            assert!(
+                align_of::<T>() <= Bump::ALIGN,
+                "items fit the bump's alignment"
+            )
+        };
         Arena {
             chunks: [ptr::null_mut(); CHUNKS],
             len: 0,
         }
     }
 
-    /// Stores `value` and returns its index.
-    pub fn push(&mut self, value: T) -> usize {
+    /// Stores `value` and returns its index; a new chunk comes from `bump`,
+    /// which must outlive the arena.
+    pub fn push(&mut self, bump: &mut Bump, value: T) -> usize {
         let index = self.len;
         let (k, at) = locate(index);
         assert!(k < CHUNKS, "arena full");
         if self.chunks[k].is_null() {
-            let layout = chunk_layout::<T>(k);
-            // SAFETY: a non-zero size (items have a size, chunks at least 4).
-            let p = unsafe { alloc::alloc(layout) }.cast::<T>();
-            if p.is_null() {
-                alloc::handle_alloc_error(layout);
-            }
-            self.chunks[k] = p;
+            self.chunks[k] = bump.alloc(chunk_layout::<T>(k).size()).as_ptr().cast();
         }
         // SAFETY: `at` is inside chunk `k`, and that slot is not yet used.
         unsafe { self.chunks[k].add(at).write(value) };
@@ -92,11 +95,8 @@ impl<T> Drop for Arena<T> {
             let items = left.min(FIRST_CHUNK << k);
             left -= items;
             // SAFETY: the chunk's first `items` slots were written once and
-            // are dropped once; it was allocated in `push` with this layout.
-            unsafe {
-                ptr::drop_in_place(ptr::slice_from_raw_parts_mut(p, items));
-                alloc::dealloc(p.cast(), chunk_layout::<T>(k));
-            }
+            // are dropped once; the bump still holds the chunk.
+            unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(p, items)) };
         }
     }
 }
@@ -109,11 +109,12 @@ mod tests {
     #[test]
     fn addresses_are_stable_and_items_dropped() {
         let token = Rc::new(());
+        let mut bump = Bump::new();
         let mut arena = Arena::new();
-        let first = arena.push((1u32, token.clone()));
+        let first = arena.push(&mut bump, (1u32, token.clone()));
         let p = arena.ptr(first);
         for i in 0..100 {
-            arena.push((i, token.clone()));
+            arena.push(&mut bump, (i, token.clone()));
         }
         assert_eq!(arena.ptr(first), p);
         arena.get_mut(first).0 = 7;

@@ -1,9 +1,11 @@
-//! Store-lifetime storage for instance contexts and instance records.
+//! Store-lifetime storage: instance contexts, instance records' lists and the
+//! store's arena chunks.
 //!
 //! Every core instance needs a zeroed `vmctx` and a handful of small lists
 //! (functions, memories, globals, data segments…) whose lengths the module
-//! fixes. Allocated one by one that is a dozen `malloc`/`free` pairs per
-//! component instantiation, a sixth of its instructions. They all live exactly
+//! fixes, and its memories, globals and record go into the store's arenas.
+//! Allocated one by one that is about twenty `malloc`/`free` pairs per
+//! component instantiation, a fifth of its instructions. They all live exactly
 //! as long as the store, so they are carved out of chunks that the store frees
 //! when it is dropped: one allocation per few instances.
 
@@ -13,9 +15,7 @@ use std::ptr::{self, NonNull};
 
 /// Bytes of the first chunk; each later chunk is twice the one before (or
 /// bigger, for a block that does not fit).
-const FIRST_CHUNK: usize = 4096;
-/// Alignment of every block (what a vmctx needs).
-const ALIGN: usize = 16;
+const FIRST_CHUNK: usize = 8192;
 
 /// The start of every chunk: the chunk before it and this chunk's size.
 #[repr(C, align(16))]
@@ -36,6 +36,9 @@ pub(crate) struct Bump {
 }
 
 impl Bump {
+    /// Alignment of every block (what a vmctx needs).
+    pub const ALIGN: usize = 16;
+
     pub fn new() -> Bump {
         Bump {
             last: ptr::null_mut(),
@@ -48,7 +51,7 @@ impl Bump {
     /// until the bump is dropped.
     #[inline]
     pub fn alloc(&mut self, size: usize) -> NonNull<u8> {
-        let size = size.next_multiple_of(ALIGN);
+        let size = size.next_multiple_of(Bump::ALIGN);
         if self.end - self.next < size {
             self.grow(size);
         }
@@ -96,7 +99,7 @@ impl Bump {
 }
 
 fn chunk_layout(size: usize) -> Layout {
-    Layout::from_size_align(size, ALIGN).expect("bump chunk fits a Layout")
+    Layout::from_size_align(size, Bump::ALIGN).expect("bump chunk fits a Layout")
 }
 
 impl Drop for Bump {
@@ -125,7 +128,12 @@ pub(crate) struct FixedVec<T> {
 impl<T: Copy> FixedVec<T> {
     /// Room for `cap` items in `bump`, which must outlive the list.
     pub fn with_capacity(bump: &mut Bump, cap: usize) -> FixedVec<T> {
-        const { assert!(align_of::<T>() <= ALIGN, "items fit the bump's alignment") };
+        const {
+            assert!(
+                align_of::<T>() <= Bump::ALIGN,
+                "items fit the bump's alignment"
+            )
+        };
         let bytes = Layout::array::<T>(cap).expect("list fits a Layout").size();
         let ptr = if bytes == 0 {
             NonNull::dangling()
@@ -186,7 +194,7 @@ mod tests {
             (big.as_ptr() as usize, 3 * FIRST_CHUNK),
         ];
         for (i, &(a, alen)) in blocks.iter().enumerate() {
-            assert_eq!(a % ALIGN, 0);
+            assert_eq!(a % Bump::ALIGN, 0);
             for &(b, blen) in &blocks[i + 1..] {
                 assert!(a + alen <= b || b + blen <= a, "blocks overlap");
             }

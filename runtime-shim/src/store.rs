@@ -49,8 +49,9 @@ pub struct Store {
     instances: Arena<InstanceData>,
     /// State of every instantiated component (handle tables, flags).
     pub(crate) components: Vec<std::rc::Rc<crate::component::instance::ComponentState>>,
-    /// Instance contexts and the lists of instance records; last, so that
-    /// everything that points into a vmctx is dropped before it.
+    /// The arenas' chunks, instance contexts and the lists of instance
+    /// records; last, so that everything in or pointing into them is dropped
+    /// before it.
     pub(crate) bump: Bump,
     _not_send: PhantomData<*mut ()>,
 }
@@ -154,7 +155,7 @@ impl Store {
     pub(crate) fn add_memory(&mut self, data: MemoryData) -> Memory {
         Memory {
             store: self.id,
-            index: self.memories.push(data),
+            index: self.memories.push(&mut self.bump, data),
         }
     }
 
@@ -175,7 +176,7 @@ impl Store {
     pub(crate) fn add_table(&mut self, data: TableData) -> Table {
         Table {
             store: self.id,
-            index: self.tables.push(data),
+            index: self.tables.push(&mut self.bump, data),
         }
     }
 
@@ -196,7 +197,7 @@ impl Store {
     pub(crate) fn add_global(&mut self, data: GlobalData) -> Global {
         Global {
             store: self.id,
-            index: self.globals.push(data),
+            index: self.globals.push(&mut self.bump, data),
         }
     }
 
@@ -208,7 +209,7 @@ impl Store {
     pub(crate) fn add_tag(&mut self, data: TagData) -> Tag {
         Tag {
             store: self.id,
-            index: self.tags.push(data),
+            index: self.tags.push(&mut self.bump, data),
         }
     }
 
@@ -218,12 +219,12 @@ impl Store {
     }
 
     pub(crate) fn add_host_record(&mut self, record: VMHostFunc) -> *mut VMHostFunc {
-        let i = self.hosts.push(record);
+        let i = self.hosts.push(&mut self.bump, record);
         self.hosts.ptr(i)
     }
 
     pub(crate) fn add_instance(&mut self, data: InstanceData) -> (Instance, *mut InstanceData) {
-        let index = self.instances.push(data);
+        let index = self.instances.push(&mut self.bump, data);
         let instance = Instance {
             store: self.id,
             index,
