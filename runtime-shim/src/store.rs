@@ -36,9 +36,9 @@ pub struct Store {
     id: StoreId,
     bounds: BoundsMode,
     max_wasm_stack: usize,
-    ctx: VmSlot<VMStoreContext>,
-    refs: VmSlot<RefCell<Refs>>,
-    active: VmSlot<Cell<*mut Store>>,
+    /// What compiled code and host-function dispatch reach by pointer, in one
+    /// allocation.
+    shared: VmSlot<Shared>,
     // Field order is drop order: memories, tables and globals may live inside an
     // instance's vmctx, so they go before the instances.
     memories: Arena<MemoryData>,
@@ -56,6 +56,15 @@ pub struct Store {
     _not_send: PhantomData<*mut ()>,
 }
 
+/// The store's records that compiled code and host-function dispatch reach by
+/// raw pointer: the stack limit and pending exception, the function and
+/// reference tables, and the store currently running wasm.
+struct Shared {
+    ctx: VMStoreContext,
+    refs: RefCell<Refs>,
+    active: Cell<*mut Store>,
+}
+
 impl Store {
     /// Memories created in this store (and modules instantiated in it) use `bounds`.
     pub fn new(bounds: BoundsMode) -> Store {
@@ -64,9 +73,11 @@ impl Store {
             id,
             bounds,
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
-            ctx: VmSlot::owned(VMStoreContext::new()),
-            refs: VmSlot::owned(RefCell::new(Refs::new(id))),
-            active: VmSlot::owned(Cell::new(std::ptr::null_mut())),
+            shared: VmSlot::owned(Shared {
+                ctx: VMStoreContext::new(),
+                refs: RefCell::new(Refs::new(id)),
+                active: Cell::new(std::ptr::null_mut()),
+            }),
             memories: Arena::new(),
             tables: Arena::new(),
             globals: Arena::new(),
@@ -103,20 +114,23 @@ impl Store {
     }
 
     pub(crate) fn ctx(&self) -> *mut VMStoreContext {
-        self.ctx.ptr()
+        // SAFETY: a field of the store's shared record, freed only on drop.
+        unsafe { &raw mut (*self.shared.ptr()).ctx }
     }
 
     pub(crate) fn refs(&self) -> &RefCell<Refs> {
-        // SAFETY: owned by the store, freed only on drop.
-        unsafe { &*self.refs.ptr() }
+        // SAFETY: as in `ctx`.
+        unsafe { &*self.refs_ptr() }
     }
 
     pub(crate) fn refs_ptr(&self) -> RefsPtr {
-        self.refs.ptr()
+        // SAFETY: as in `ctx`.
+        unsafe { &raw mut (*self.shared.ptr()).refs }
     }
 
     pub(crate) fn active_ptr(&self) -> ActivePtr {
-        self.active.ptr()
+        // SAFETY: as in `ctx`.
+        unsafe { &raw mut (*self.shared.ptr()).active }
     }
 
     /// Calls into wasm with this store's stack limit in force.
@@ -129,8 +143,8 @@ impl Store {
         vmctx: *mut u8,
         values: *mut crate::vm::ValRaw,
     ) -> Result<(), Trap> {
-        let _guard = stack::enter(self.ctx.ptr(), self.max_wasm_stack);
-        let active = &*self.active.ptr();
+        let _guard = stack::enter(self.ctx(), self.max_wasm_stack);
+        let active = &*self.active_ptr();
         let this: *mut Store = self;
         let outer = active.replace(this);
         let result = trap::enter(tramp, code, vmctx, values.cast());
@@ -138,7 +152,7 @@ impl Store {
         // An exception still pending here was not caught by any wasm frame; a
         // trap may also interrupt a throw. Either way it must not leak into the
         // next call.
-        let uncaught = (*self.ctx.ptr()).take_pending_exception();
+        let uncaught = (*self.ctx()).take_pending_exception();
         match result {
             Ok(()) if uncaught => Err(Trap::new(rivet_descriptor::TrapKind::UncaughtException)),
             other => other,
