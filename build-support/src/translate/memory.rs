@@ -147,11 +147,23 @@ impl FuncTranslator<'_, '_> {
     fn checked_range(&mut self, mem: u32, index: Value, len: Value) -> Value {
         let index = self.b.ins().uextend(I64, index);
         let end = self.b.ins().iadd(index, len);
+        self.trap_past_length(mem, end);
+        self.native_address(mem, index)
+    }
+
+    /// Traps (out of bounds) when `end`, one past the last byte an access
+    /// touches (64-bit, so it cannot have wrapped), is beyond memory `mem`'s
+    /// current length.
+    fn trap_past_length(&mut self, mem: u32, end: Value) {
         let length = self.memory_field(mem, vm::MEMORY_LENGTH);
         let out = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
         self.b
             .ins()
             .trapnz(out, trap_code(TrapKind::MemoryOutOfBounds));
+    }
+
+    /// `base + index` for memory `mem`, `index` already widened.
+    fn native_address(&mut self, mem: u32, index: Value) -> Value {
         let base = self.memory_field(mem, vm::MEMORY_BASE);
         self.b.ins().iadd(base, index)
     }
@@ -172,15 +184,10 @@ impl FuncTranslator<'_, '_> {
         let index = self.b.ins().uextend(ptr, index);
         let end = access.offset + u64::from(access.ty.bytes());
         if self.env.bounds == BoundsMode::Explicit || end > GUARD_BYTES {
-            let length = self.memory_field(access.memory, vm::MEMORY_LENGTH);
             let last = self.b.ins().iadd_imm_u(index, end as i64);
-            let out = self.b.ins().icmp(IntCC::UnsignedGreaterThan, last, length);
-            self.b
-                .ins()
-                .trapnz(out, trap_code(TrapKind::MemoryOutOfBounds));
+            self.trap_past_length(access.memory, last);
         }
-        let base = self.memory_field(access.memory, vm::MEMORY_BASE);
-        let addr = self.b.ins().iadd(base, index);
+        let addr = self.native_address(access.memory, index);
         if access.offset == 0 {
             addr
         } else {
