@@ -592,6 +592,19 @@ impl Fuser {
             .br_if(1);
     }
 
+    /// Opens a loop whose rounds run while local `cursor` is below local
+    /// `limit` (unsigned); its body follows and ends `br 0`, `end`, `end`.
+    pub(super) fn open_loop_below(&mut self, cursor: u32, limit: u32) {
+        self.body
+            .ins()
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty)
+            .local_get(cursor)
+            .local_get(limit)
+            .i32_ge_u()
+            .br_if(1);
+    }
+
     /// Ends a round of a loop opened by [`Self::open_counted_loop`]: moves
     /// both cursors on by `step`, counts `left` down, and closes the loop.
     fn close_counted_loop(&mut self, cursors: [u32; 2], step: i32, left: u32) {
@@ -694,13 +707,8 @@ impl Fuser {
             .local_tee(s)
             .local_get(bytes)
             .i32_add()
-            .local_set(end)
-            .block(BlockType::Empty)
-            .loop_(BlockType::Empty)
-            .local_get(s)
-            .local_get(end)
-            .i32_eq()
-            .br_if(1);
+            .local_set(end);
+        self.open_loop_below(s, end);
         let at = Loc::Mem {
             memory,
             addr: s,

@@ -311,13 +311,8 @@ impl Fuser {
             .i32_const(src.unit() as i32)
             .i32_mul()
             .i32_add()
-            .local_set(end)
-            .block(BlockType::Empty)
-            .loop_(BlockType::Empty)
-            .local_get(p)
-            .local_get(end)
-            .i32_ge_u()
-            .br_if(1);
+            .local_set(end);
+        self.open_loop_below(p, end);
         if let (Some(fast), Some(ascii)) = (fast, ascii) {
             // Long ASCII runs go 64 bytes a step (one test for four vectors),
             // what is left of them 16 bytes a step; either may reach `end`.
@@ -488,13 +483,10 @@ impl Fuser {
             .i32_and()
             .local_set(cp)
             .i32_const(1)
-            .local_set(j)
-            .block(BlockType::Empty)
-            .loop_(BlockType::Empty)
-            .local_get(j)
-            .local_get(n)
-            .i32_ge_u()
-            .br_if(1)
+            .local_set(j);
+        self.open_loop_below(j, n);
+        self.body
+            .ins()
             .local_get(p)
             .local_get(j)
             .i32_add()
