@@ -106,7 +106,8 @@ impl Store {
             host_dtors,
         });
         self.components.push(state.clone());
-        self.reserve_for(c);
+        let steps = plan.steps.len();
+        self.refs().borrow_mut().reserve(steps, c.0.core_functions);
         // One argument list, reused by every step.
         let mut externs = Vec::new();
         for step in &plan.steps {
@@ -131,19 +132,6 @@ impl Store {
             store: self.id(),
             index: state.index,
         })
-    }
-
-    /// Sizes the store's function lists for every core instance of `c` at once.
-    fn reserve_for(&mut self, c: &Component) {
-        let plan = &c.0.plan;
-        let funcs = plan
-            .steps
-            .iter()
-            .map(|Step::Instantiate { module, .. }| {
-                c.0.modules[*module as usize].inner().counts.functions as usize
-            })
-            .sum();
-        self.refs().borrow_mut().reserve(plan.steps.len(), funcs);
     }
 
     pub(crate) fn component_state(&self, index: usize) -> Rc<ComponentState> {

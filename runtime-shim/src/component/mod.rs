@@ -20,7 +20,7 @@ pub use values::{ResourceAny, Value};
 
 use crate::error::{Error, Trap};
 use crate::module::{self, Module};
-use rivet_descriptor::component::Component as Plan;
+use rivet_descriptor::component::{Component as Plan, Step};
 use rivet_descriptor::RawDescriptor;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -34,6 +34,9 @@ pub(crate) struct ComponentInner {
     pub plan: Plan,
     pub modules: Vec<Module>,
     pub funcs: Vec<FuncType>,
+    /// Functions of all the core instances the plan makes, summed: the store
+    /// sizes its function lists for them once per instantiation.
+    pub core_functions: usize,
 }
 
 impl Component {
@@ -54,10 +57,18 @@ impl Component {
         let types = types::resolve_all(&plan)?;
         let funcs = types::resolve_funcs(&plan, &types)?;
         check_plan(&plan, modules.len(), funcs.len())?;
+        let core_functions = plan
+            .steps
+            .iter()
+            .map(|Step::Instantiate { module, .. }| {
+                modules[*module as usize].inner().counts.functions as usize
+            })
+            .sum();
         Ok(Component(Arc::new(ComponentInner {
             plan,
             modules,
             funcs,
+            core_functions,
         })))
     }
 
@@ -152,11 +163,11 @@ fn check_plan(plan: &Plan, modules: usize, funcs: usize) -> Result<(), Error> {
     {
         return bad("export");
     }
-    if plan.steps.iter().any(|s| match s {
-        rivet_descriptor::component::Step::Instantiate { module, .. } => {
-            *module as usize >= modules
-        }
-    }) {
+    if plan
+        .steps
+        .iter()
+        .any(|Step::Instantiate { module, .. }| *module as usize >= modules)
+    {
         return bad("step module");
     }
     Ok(())
