@@ -9,6 +9,7 @@
 //! out, and this module does all the sizing, alignment, padding and flattening.
 
 use crate::ValType;
+use alloc::vec::Vec;
 
 /// Most flat values passed as parameters before they are spilled to memory.
 pub const MAX_FLAT_PARAMS: usize = 16;
@@ -137,7 +138,7 @@ fn flatten_into<T: AbiType>(t: T, out: &mut Vec<ValType>) {
             out.push(ValType::I32);
             out.extend(variant_payload(&cases));
         }
-        Shape::Flags(n) => out.extend(std::iter::repeat_n(ValType::I32, n.div_ceil(32))),
+        Shape::Flags(n) => out.extend(core::iter::repeat_n(ValType::I32, n.div_ceil(32))),
     }
 }
 
@@ -168,6 +169,7 @@ pub fn join(a: ValType, b: ValType) -> ValType {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     /// A minimal type tree for the tests.
     enum T {

@@ -16,6 +16,8 @@
 //!   of [`Component::func_types`]; *resource* `r`: an entry of
 //!   [`Component::resources`].
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 /// A component value type.

@@ -47,6 +47,13 @@
 //! bytes, `i64` and `f64` (bits) 8 bytes, references a pointer-sized integer, `v128`
 //! all 16.
 
+#![no_std]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 pub mod abi;
@@ -720,6 +727,7 @@ pub struct ModuleCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn layout_is_aligned_and_ordered() {

@@ -161,14 +161,14 @@ impl quote::ToTokens for Base {
                     }
                 }
             }
-            impl<K: Lower, V: Lower> Lower for ::std::collections::BTreeMap<K, V> {
+            impl<K: Lower, V: Lower> Lower for rivet::__private::BTreeMap<K, V> {
                 fn lower(&self) -> Value {
                     Value::Map(self.iter().map(|(k, v)| (k.lower(), v.lower())).collect())
                 }
             }
             /// The Canonical ABI keeps duplicate keys; as the spec allows
             /// bindings to, the last entry for a key wins.
-            impl<K: Lift + Ord, V: Lift> Lift for ::std::collections::BTreeMap<K, V> {
+            impl<K: Lift + Ord, V: Lift> Lift for rivet::__private::BTreeMap<K, V> {
                 fn lift(v: Value) -> Result<Self, Trap> {
                     match v {
                         Value::Map(es) => es

@@ -96,11 +96,14 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
         #imports_trait
         #[allow(dead_code, clippy::all)]
         const _: () = {
+            // What `std`'s prelude has, for hosts without `std`.
+            #[allow(unused_imports)]
+            use rivet::__private::{format, vec, Box, String, ToString, Vec};
             #support
             impl #name {
                 /// The compiled component, loaded from its descriptor once.
                 pub fn component() -> Result<rivet::Component, rivet::Error> {
-                    static LOADED: ::std::sync::OnceLock<rivet::Component> = ::std::sync::OnceLock::new();
+                    static LOADED: rivet::__private::Once<rivet::Component> = rivet::__private::Once::new();
                     if let Some(c) = LOADED.get() {
                         return Ok(c.clone());
                     }
@@ -110,7 +113,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                     // SAFETY: the symbol is the descriptor rivet_build compiled
                     // and linked for this component.
                     let c = unsafe { rivet::Component::from_descriptor(::core::ptr::addr_of!(#symbol)) }?;
-                    Ok(LOADED.get_or_init(|| c).clone())
+                    Ok(LOADED.call_once(|| c).clone())
                 }
 
                 /// Instantiates the component in `store`, with `imports` as the
@@ -119,7 +122,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                     store: &mut rivet::Store,
                     imports: impl #trait_name,
                 ) -> Result<Self, rivet::Error> {
-                    let host = ::std::rc::Rc::new(::std::cell::RefCell::new(imports));
+                    let host = rivet::__private::Rc::new(::core::cell::RefCell::new(imports));
                     let mut funcs = rivet::ComponentImports::new();
                     #(#register)*
                     let _ = &host;
@@ -794,12 +797,12 @@ mod tests {
         for want in [
             "pub struct Hello",
             "pub trait HelloImports",
-            "pub trait HelloLogHost { # [doc = \"The import `my:host/log#emit: func(who: string) -> string`.\"] fn emit (& mut self , who : :: std :: string :: String)",
+            "pub trait HelloLogHost { # [doc = \"The import `my:host/log#emit: func(who: string) -> string`.\"] fn emit (& mut self , who : rivet :: __private :: String)",
             "pub trait HelloImports : HelloLogHost + HelloKvHost + 'static { }",
             "fn store_drop (& mut self , handle : HelloStore)",
             "fn store_new (& mut self ,) -> Result < HelloStore , rivet :: Trap >",
             "pub struct HelloStore { rep : u32 , }",
-            "impl HelloCounter { # [doc = \"Calls the export `my:pkg/api#[method]counter.get` (as [`HelloApiExports::counter_get`]).\"] pub fn get (& self , component : & Hello , store : & mut rivet :: Store ,) -> Result < :: std :: option :: Option < :: std :: string :: String > , Trap > { let c = * self ; component . api () . counter_get (store , c ,) } }",
+            "impl HelloCounter { # [doc = \"Calls the export `my:pkg/api#[method]counter.get` (as [`HelloApiExports::counter_get`]).\"] pub fn get (& self , component : & Hello , store : & mut rivet :: Store ,) -> Result < :: core :: option :: Option < rivet :: __private :: String > , Trap > { let c = * self ; component . api () . counter_get (store , c ,) } }",
             "funcs . resource (\"my:host/kv#store\"",
             "pub fn greet (& self , store : & mut rivet :: Store , who : & str)",
             "pub struct HelloApiExports < 'a > { instance : & 'a rivet :: ComponentInstance , }",
@@ -809,9 +812,9 @@ mod tests {
             "people : & [HelloRecord0]",
             "pick : HelloVariant0",
             "t : (u32 , HelloEnum0 , HelloFlags0 ,)",
-            ":: std :: result :: Result < () , :: std :: string :: String >",
+            ":: core :: result :: Result < () , rivet :: __private :: String >",
             "pub fn counter_get (& self , store : & mut rivet :: Store , c : HelloCounter)",
-            "pub struct HelloRecord0 { pub first_name : :: std :: string :: String , pub age : u32 , }",
+            "pub struct HelloRecord0 { pub first_name : rivet :: __private :: String , pub age : u32 , }",
             "pub enum HelloVariant0 { None , SomeNum (u32) , }",
             "pub enum HelloEnum0 { Red , DarkBlue , }",
             "pub struct HelloFlags0 { pub read : bool , pub write : bool , }",

@@ -217,22 +217,22 @@ impl<'a> Types<'a> {
             ValueType::F32 => quote!(f32),
             ValueType::F64 => quote!(f64),
             ValueType::Char => quote!(char),
-            ValueType::String => quote!(::std::string::String),
+            ValueType::String => quote!(rivet::__private::String),
             ValueType::List(t) => {
                 let t = self.rust(*t)?;
-                quote!(::std::vec::Vec<#t>)
+                quote!(rivet::__private::Vec<#t>)
             }
             ValueType::Map(k, v) => {
                 let (k, v) = (self.rust(*k)?, self.rust(*v)?);
-                quote!(::std::collections::BTreeMap<#k, #v>)
+                quote!(rivet::__private::BTreeMap<#k, #v>)
             }
             ValueType::Option(t) => {
                 let t = self.rust(*t)?;
-                quote!(::std::option::Option<#t>)
+                quote!(::core::option::Option<#t>)
             }
             ValueType::Result { ok, err } => {
                 let (ok, err) = (opt(*ok)?, opt(*err)?);
-                quote!(::std::result::Result<#ok, #err>)
+                quote!(::core::result::Result<#ok, #err>)
             }
             ValueType::Tuple(ts) => {
                 let ts = ts
@@ -411,7 +411,7 @@ fn guest_handle(h: &Ident, name: &str, types: &Types) -> TokenStream {
         #doc
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct #h(rivet::ResourceAny);
-        impl ::std::convert::From<#h> for rivet::ResourceAny {
+        impl ::core::convert::From<#h> for rivet::ResourceAny {
             fn from(h: #h) -> rivet::ResourceAny { h.0 }
         }
     }
@@ -447,7 +447,7 @@ fn host_handle(h: &Ident, name: &str, index: u32, types: &Types) -> TokenStream 
                 rivet::ResourceType::from_index(#index)
             }
         }
-        impl ::std::convert::From<#h> for rivet::ResourceAny {
+        impl ::core::convert::From<#h> for rivet::ResourceAny {
             fn from(h: #h) -> rivet::ResourceAny {
                 rivet::ResourceAny::host(#h::resource_type(), h.rep)
             }
@@ -518,7 +518,7 @@ mod tests {
         ]);
         let mut types = Types::new(&p, "Hello");
         types.visit(3).unwrap();
-        let map = "::std::collections::BTreeMap<::std::string::String,::std::vec::Vec<u32>>";
+        let map = "rivet::__private::BTreeMap<rivet::__private::String,rivet::__private::Vec<u32>>";
         let tokens = |t: TokenStream| t.to_string().replace(' ', "");
         assert_eq!(tokens(types.rust(3).unwrap()), map);
         assert_eq!(tokens(types.param(3).unwrap()), format!("&{map}"));

@@ -37,6 +37,12 @@ struct entry_frame {
 };
 
 static __thread struct entry_frame *current_entry;
+
+/* The Rust side's per-thread state (`ThreadState` in thread.rs, which checks
+ * that it fits): kept here because `no_std` Rust has no thread-locals. */
+static __thread _Alignas(16) unsigned char thread_state[64];
+
+void *rivet_thread_state(void) { return thread_state; }
 /* Set by the host-function dispatcher right before it asks its trampoline to
  * trap: the trap instruction of a trampoline is not a registered trap site. */
 static __thread int host_trap_pending;

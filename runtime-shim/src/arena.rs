@@ -10,8 +10,8 @@
 //! and the bump, which must outlive it, frees the chunks.
 
 use crate::bump::Bump;
-use std::alloc::Layout;
-use std::ptr;
+use alloc::alloc::Layout;
+use core::ptr;
 
 /// Items in an arena's first chunk.
 const FIRST_CHUNK: usize = 4;
@@ -104,7 +104,7 @@ impl<T> Drop for Arena<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::rc::Rc;
+    use alloc::rc::Rc;
 
     #[test]
     fn addresses_are_stable_and_items_dropped() {

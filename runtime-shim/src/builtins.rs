@@ -5,6 +5,7 @@
 //! report anything out of range as a failing status.
 
 use crate::instance::InstanceData;
+use crate::prelude::*;
 use crate::table::range;
 use crate::vm::{VMStoreContext, ValRaw};
 use rivet_descriptor::{Builtin, VmctxLayout};
@@ -128,7 +129,7 @@ unsafe extern "C" fn table_copy(
     let (Some(d), Some(s)) = (inst.table_data(dst_table), inst.table_data(src_table)) else {
         return TRAP;
     };
-    if std::ptr::eq(d, s) {
+    if core::ptr::eq(d, s) {
         return status((*d).copy_within(dst as u64, src as u64, len as u64));
     }
     match (*s).read(src as u64, len as u64) {

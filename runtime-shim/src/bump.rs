@@ -9,9 +9,9 @@
 //! as long as the store, so they are carved out of chunks that the store frees
 //! when it is dropped: one allocation per few instances.
 
-use std::alloc::{self, Layout};
-use std::ops::{Deref, DerefMut};
-use std::ptr::{self, NonNull};
+use alloc::alloc::{self as heap, Layout};
+use core::ops::{Deref, DerefMut};
+use core::ptr::{self, NonNull};
 
 /// Bytes of the first chunk; each later chunk is twice the one before (or
 /// bigger, for a block that does not fit).
@@ -81,9 +81,9 @@ impl Bump {
         let chunk = (before * 2).max(FIRST_CHUNK).max(size + HEADER);
         let layout = chunk_layout(chunk);
         // SAFETY: a non-zero size.
-        let p = unsafe { alloc::alloc(layout) }.cast::<Header>();
+        let p = unsafe { heap::alloc(layout) }.cast::<Header>();
         if p.is_null() {
-            alloc::handle_alloc_error(layout);
+            heap::handle_alloc_error(layout);
         }
         // SAFETY: a fresh chunk, big enough for its header.
         unsafe {
@@ -110,7 +110,7 @@ impl Drop for Bump {
             // header records, and is freed once.
             unsafe {
                 let Header { prev, size } = chunk.read();
-                alloc::dealloc(chunk.cast(), chunk_layout(size));
+                heap::dealloc(chunk.cast(), chunk_layout(size));
                 chunk = prev;
             }
         }
@@ -160,14 +160,14 @@ impl<T> Deref for FixedVec<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
         // SAFETY: the first `len` items were written; the block outlives `self`.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
 impl<T> DerefMut for FixedVec<T> {
     fn deref_mut(&mut self) -> &mut [T] {
         // SAFETY: as in `deref`; `&mut self` is the only access.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
 
@@ -180,7 +180,7 @@ mod tests {
         let mut bump = Bump::new();
         let small = bump.alloc_zeroed(24);
         // SAFETY: 24 zeroed bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(small.as_ptr(), 24) };
+        let bytes = unsafe { core::slice::from_raw_parts(small.as_ptr(), 24) };
         assert!(bytes.iter().all(|&b| b == 0));
         let mut list = FixedVec::with_capacity(&mut bump, 3);
         for v in [7u64, 8, 9] {

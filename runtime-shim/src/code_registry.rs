@@ -3,9 +3,10 @@
 //! Rust map the faulting PC to a trap kind afterwards (trap sites, here).
 
 use crate::error::Error;
+use crate::prelude::*;
+use core::sync::atomic::{AtomicU64, Ordering};
 use rivet_descriptor::{FunctionCode, TrapKind};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
+use spin::RwLock;
 
 extern "C" {
     fn rivet_register_range(start: usize, end: usize) -> i64;
@@ -65,7 +66,7 @@ pub(crate) fn register(
         end,
         functions,
     };
-    SPANS.write().unwrap_or_else(|e| e.into_inner()).push(span);
+    SPANS.write().push(span);
     Ok(Some(CodeRegistration { id, slot }))
 }
 
@@ -73,7 +74,7 @@ impl Drop for CodeRegistration {
     fn drop(&mut self) {
         // SAFETY: the slot was returned by rivet_register_range.
         unsafe { rivet_unregister_range(self.slot) };
-        let mut spans = SPANS.write().unwrap_or_else(|e| e.into_inner());
+        let mut spans = SPANS.write();
         spans.retain(|s| s.id != self.id);
     }
 }
@@ -81,7 +82,7 @@ impl Drop for CodeRegistration {
 /// Where `pc` is: None outside registered code; Some(kind) inside, with the
 /// trap site's kind if `pc` is one.
 pub(crate) fn lookup(pc: usize) -> Option<Option<TrapKind>> {
-    let spans = SPANS.read().unwrap_or_else(|e| e.into_inner());
+    let spans = SPANS.read();
     let span = spans.iter().find(|s| pc >= s.start && pc < s.end)?;
     let i = span.functions.partition_point(|f| f.0 <= pc);
     let Some((start, len, traps)) = i.checked_sub(1).map(|i| &span.functions[i]) else {

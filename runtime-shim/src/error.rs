@@ -1,7 +1,8 @@
 //! Errors and traps reported to the host.
 
+use crate::prelude::*;
+use core::fmt;
 use rivet_descriptor::TrapKind;
-use std::fmt;
 
 /// Why instantiation (or another store operation) failed.
 #[derive(Debug)]
@@ -27,7 +28,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
 
 impl From<Trap> for Error {
     fn from(t: Trap) -> Error {
@@ -66,4 +67,4 @@ impl fmt::Display for Trap {
     }
 }
 
-impl std::error::Error for Trap {}
+impl core::error::Error for Trap {}

@@ -1,6 +1,7 @@
 //! Functions: host functions (records, dispatch from wasm) and calls from the host.
 
 use crate::error::Trap;
+use crate::prelude::*;
 use crate::refs::{Refs, RefsPtr};
 use crate::signatures::{self, Sig};
 use crate::store::{ActivePtr, Store, StoreId};
@@ -8,7 +9,6 @@ use crate::trap;
 use crate::values::Val;
 use crate::vm::{VMFuncRef, ValRaw};
 use rivet_descriptor::{FuncType, TrapKind};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A host closure that sees only its values.
 type PlainFn = dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>;
@@ -350,20 +350,36 @@ fn invoke_host(
 /// Called by a host trampoline (from wasm). Never unwinds: a trap or a panic is
 /// parked in a thread-local and reported as a non-zero return, on which the
 /// trampoline traps with `TrapKind::Host`.
+#[cfg(feature = "std")]
 unsafe extern "C" fn dispatch(record: *mut VMHostFunc, values: *mut ValRaw) -> u32 {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the trampoline passes its own record and an array large
-        // enough for the parameters and results of the record's type.
-        unsafe { dispatch_inner(&*record, values) }
-    }));
-    match outcome {
-        Ok(Ok(())) => 0,
-        Ok(Err(t)) => {
-            trap::park_host_trap(t);
-            1
-        }
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    // SAFETY: the trampoline passes its own record and an array large enough
+    // for the parameters and results of the record's type.
+    match catch_unwind(AssertUnwindSafe(|| unsafe {
+        dispatch_inner(&*record, values)
+    })) {
+        Ok(result) => park_trap(result),
         Err(payload) => {
             trap::park_host_panic(payload);
+            1
+        }
+    }
+}
+
+/// Without `std` there is no unwinding to stop: a panic aborts (`extern "C"`
+/// does not unwind) before it could reach wasm frames.
+#[cfg(not(feature = "std"))]
+unsafe extern "C" fn dispatch(record: *mut VMHostFunc, values: *mut ValRaw) -> u32 {
+    // SAFETY: as above.
+    park_trap(unsafe { dispatch_inner(&*record, values) })
+}
+
+/// The dispatcher's return value for `result`, parking a trap.
+fn park_trap(result: Result<(), Trap>) -> u32 {
+    match result {
+        Ok(()) => 0,
+        Err(t) => {
+            trap::park_host_trap(t);
             1
         }
     }
@@ -390,7 +406,7 @@ unsafe fn invoke_host_raw(
 ) -> Result<(), Trap> {
     let ty = &record.ty;
     // SAFETY: the store (and its Refs) outlives every call into its instances.
-    let refs: &std::cell::RefCell<Refs> = &*record.refs;
+    let refs: &core::cell::RefCell<Refs> = &*record.refs;
     let args: Vec<Val> = {
         let refs = refs.borrow();
         ty.params

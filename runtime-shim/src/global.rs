@@ -4,8 +4,8 @@ use crate::error::Error;
 use crate::store::{Store, StoreId};
 use crate::values::Val;
 use crate::vm::{ValRaw, VmSlot};
+use core::cell::UnsafeCell;
 use rivet_descriptor::GlobalType;
-use std::cell::UnsafeCell;
 
 /// A global's storage: one raw slot, in a vmctx or its own allocation.
 pub(crate) struct GlobalData {

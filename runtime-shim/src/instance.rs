@@ -8,6 +8,7 @@ use crate::func::{Func, FuncEntry, FuncKind};
 use crate::global::{Global, GlobalData};
 use crate::memory::{Memory, MemoryData};
 use crate::module::{Module, ModuleInner};
+use crate::prelude::*;
 use crate::signatures::Sig;
 use crate::store::{Store, StoreId};
 use crate::table::{self, Table, TableData};
@@ -81,7 +82,7 @@ impl InstanceData {
             return Some(&[]);
         }
         // SAFETY: inside the descriptor's data blob, which stays loaded.
-        Some(unsafe { std::slice::from_raw_parts(addr as *const u8, len) })
+        Some(unsafe { core::slice::from_raw_parts(addr as *const u8, len) })
     }
 }
 
@@ -479,7 +480,7 @@ impl Builder<'_> {
             let kept = match seg.mode {
                 SegmentMode::Active { index, offset } => {
                     let at = self.eval(&offset).u32() as u64;
-                    let bytes = std::slice::from_raw_parts(addr as *const u8, seg.len as usize);
+                    let bytes = core::slice::from_raw_parts(addr as *const u8, seg.len as usize);
                     let mem = (*(&mut *self.record).memories[index as usize].1).data_mut();
                     let Some(r) = table::range(at, seg.len, mem.len() as u64) else {
                         return Err(Error::Trap(Trap::new(TrapKind::MemoryOutOfBounds)));

@@ -1,11 +1,12 @@
 //! Linear memories: allocation in either bounds mode, growth, and the host API.
 
 use crate::error::Error;
+use crate::prelude::*;
 use crate::store::{Store, StoreId};
 use crate::vm::{VMMemory, VmSlot};
+use core::ptr;
 use rivet_descriptor::{BoundsMode, MemoryType, GUARD_RESERVATION, WASM_PAGE_SIZE};
-use std::ptr;
-use std::sync::Mutex;
+use spin::Mutex;
 
 /// The largest 32-bit memory, in pages.
 const MAX_PAGES: u64 = 65536;
@@ -72,12 +73,12 @@ impl MemoryData {
 
     pub fn data(&self) -> &[u8] {
         // SAFETY: base..base+len is mapped read/write while `self` lives.
-        unsafe { std::slice::from_raw_parts((*self.vm.ptr()).base, self.len()) }
+        unsafe { core::slice::from_raw_parts((*self.vm.ptr()).base, self.len()) }
     }
 
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`, with exclusive access through `&mut self`.
-        unsafe { std::slice::from_raw_parts_mut((*self.vm.ptr()).base, self.len()) }
+        unsafe { core::slice::from_raw_parts_mut((*self.vm.ptr()).base, self.len()) }
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or None when the
@@ -144,18 +145,13 @@ struct Pooled {
     accessible: usize,
 }
 
-fn pool() -> std::sync::MutexGuard<'static, Vec<Pooled>> {
-    // A panic while the lock was held cannot leave the list inconsistent.
-    POOL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// A reservation from the pool with exactly its first `bytes` read/write:
 /// one that already has that size if there is one (a store's memories of
 /// different sizes come back to the pool together, and a mismatch costs an
 /// `mprotect`), else the latest released.
 fn reuse_guarded(bytes: usize) -> Option<*mut u8> {
     let Pooled { base, accessible } = {
-        let mut pool = pool();
+        let mut pool = POOL.lock();
         let fit = pool.iter().rposition(|p| p.accessible == bytes);
         let at = fit.or_else(|| pool.len().checked_sub(1))?;
         pool.swap_remove(at)
@@ -185,7 +181,7 @@ fn reuse_guarded(bytes: usize) -> Option<*mut u8> {
 /// Safety: `[base, base + GUARD_RESERVATION)` is a reservation owned by the
 /// caller, which gives it up.
 unsafe fn release_guarded(base: *mut u8, accessible: usize) {
-    let mut pool = pool();
+    let mut pool = POOL.lock();
     let zeroed =
         accessible == 0 || libc::madvise(base.cast(), accessible, libc::MADV_DONTNEED) == 0;
     if zeroed && pool.len() < POOL_MAX {
@@ -199,8 +195,25 @@ unsafe fn release_guarded(base: *mut u8, accessible: usize) {
     unmap(base, GUARD_RESERVATION as usize);
 }
 
+/// `what` failed with this thread's `errno`, worded as `std::io::Error` would.
 fn os_error(what: &str) -> Error {
-    Error::Runtime(format!("{what}: {}", std::io::Error::last_os_error()))
+    // SAFETY: reads this thread's errno; strerror_r writes at most `buf.len()`
+    // bytes, NUL included.
+    let (errno, rc, mut buf) = unsafe {
+        let errno = *libc::__errno_location();
+        let mut buf = [0u8; 128];
+        let rc = libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len());
+        (errno, rc, buf)
+    };
+    if rc != 0 {
+        buf[0] = 0;
+    }
+    let text = core::ffi::CStr::from_bytes_until_nul(&buf)
+        .ok()
+        .and_then(|c| c.to_str().ok())
+        .filter(|t| !t.is_empty())
+        .unwrap_or("unknown error");
+    Error::Runtime(format!("{what}: {text} (os error {errno})"))
 }
 
 /// Reserves the whole guard reservation inaccessible, then opens the first

@@ -2,12 +2,13 @@
 
 use crate::code_registry::{self, CodeRegistration};
 use crate::error::Error;
+use crate::prelude::*;
 use crate::signatures::{self, Sig};
+use alloc::sync::Arc;
 use rivet_descriptor::{
     BoundsMode, ConstExpr, ExternIndex, FuncType, GlobalType, ImportType, MemoryType, ModuleCounts,
     RawDescriptor, SegmentMode, TableType, Unit, ValType, VmctxLayout, FORMAT_VERSION, MAGIC,
 };
-use std::sync::Arc;
 
 /// The type of an import or export.
 #[derive(Clone, Debug, PartialEq)]
@@ -183,7 +184,7 @@ unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Error> {
     if ptr.is_null() {
         return Err(Error::Format("null pointer with a non-zero length".into()));
     }
-    Ok(std::slice::from_raw_parts(ptr, len))
+    Ok(core::slice::from_raw_parts(ptr, len))
 }
 
 /// Sizes of the descriptor's tables that module metadata indexes into.

@@ -8,11 +8,12 @@
 use crate::error::Error;
 use crate::func::{Func, FuncEntry, FuncKind};
 use crate::module::Module;
+use crate::prelude::*;
 use crate::store::StoreId;
 use crate::values::{Exn, Val};
 use crate::vm::{VMFuncRef, ValRaw};
+use crate::HashMap;
 use rivet_descriptor::ValType;
-use rustc_hash::FxHashMap as HashMap;
 
 pub(crate) struct Refs {
     store: StoreId,
@@ -229,4 +230,4 @@ pub(crate) fn type_mismatch(ty: ValType, v: Val) -> Error {
 }
 
 /// Host functions reach the store's `Refs` through this pointer.
-pub(crate) type RefsPtr = *const std::cell::RefCell<Refs>;
+pub(crate) type RefsPtr = *const core::cell::RefCell<Refs>;

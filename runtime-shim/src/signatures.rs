@@ -7,9 +7,11 @@
 //! as long as the process (there are only as many as distinct signatures
 //! loaded or given to host functions).
 
+use crate::prelude::*;
+use crate::HashMap;
 use rivet_descriptor::FuncType;
-use rustc_hash::FxHashMap;
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use rustc_hash::FxBuildHasher;
+use spin::Mutex;
 
 /// An interned function type: its id and the type.
 #[derive(Clone, Copy, Debug)]
@@ -18,16 +20,12 @@ pub(crate) struct Sig {
     pub ty: &'static FuncType,
 }
 
-static IDS: LazyLock<Mutex<FxHashMap<&'static FuncType, u32>>> = LazyLock::new(Default::default);
-
-fn ids() -> MutexGuard<'static, FxHashMap<&'static FuncType, u32>> {
-    // The map is never left half-updated: a panic cannot poison it for real.
-    IDS.lock().unwrap_or_else(|e| e.into_inner())
-}
+static IDS: Mutex<HashMap<&'static FuncType, u32>> =
+    Mutex::new(HashMap::with_hasher(FxBuildHasher));
 
 /// The id of `ty`, the same for equal types everywhere in the process.
 pub(crate) fn intern(ty: &FuncType) -> Sig {
-    let mut ids = ids();
+    let mut ids = IDS.lock();
     if let Some((&ty, &id)) = ids.get_key_value(ty) {
         return Sig { id, ty };
     }

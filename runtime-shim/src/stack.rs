@@ -5,43 +5,41 @@
 //! [`SAFETY_MARGIN`] to the thread's real stack bottom, so host code called from
 //! deep wasm recursion still has room to run.
 
+use crate::thread::{self, ThreadState};
 use crate::vm::VMStoreContext;
-use std::cell::Cell;
 
 /// Stack kept free below the wasm limit for host functions and signal handling.
 pub(crate) const SAFETY_MARGIN: usize = 64 * 1024;
-
-thread_local! {
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
-    static LIMIT: Cell<usize> = const { Cell::new(0) };
-    static BOTTOM: Cell<Option<usize>> = const { Cell::new(None) };
-}
 
 /// Restores the store's previous limit and the thread's entry depth on drop
 /// (including while a resumed host panic unwinds).
 pub(crate) struct StackGuard {
     ctx: *mut VMStoreContext,
     saved: usize,
+    thread: &'static ThreadState,
 }
 
 /// Marks a wasm entry on this thread and writes the limit into `ctx`.
 /// Safety: `ctx` is live until the guard is dropped.
 #[inline]
 pub(crate) unsafe fn enter(ctx: *mut VMStoreContext, max_wasm_stack: usize) -> StackGuard {
-    let depth = DEPTH.get();
+    let thread = thread::state();
+    let depth = thread.depth.get();
     if depth == 0 {
         let sp = current_sp();
-        LIMIT.set(limit_for(sp, max_wasm_stack, thread_stack_bottom()));
+        thread
+            .limit
+            .set(limit_for(sp, max_wasm_stack, thread_stack_bottom()));
     }
-    DEPTH.set(depth + 1);
+    thread.depth.set(depth + 1);
     let saved = (*ctx).stack_limit;
-    (*ctx).stack_limit = LIMIT.get();
-    StackGuard { ctx, saved }
+    (*ctx).stack_limit = thread.limit.get();
+    StackGuard { ctx, saved, thread }
 }
 
 impl Drop for StackGuard {
     fn drop(&mut self) {
-        DEPTH.set(DEPTH.get() - 1);
+        self.thread.depth.set(self.thread.depth.get() - 1);
         // SAFETY: `enter`'s caller keeps `ctx` live while the guard exists.
         unsafe { (*self.ctx).stack_limit = self.saved };
     }
@@ -57,27 +55,27 @@ pub(crate) fn limit_for(sp: usize, max: usize, bottom: usize) -> usize {
 #[inline(never)]
 pub(crate) fn current_sp() -> usize {
     let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
+    core::hint::black_box(&marker) as *const u8 as usize
 }
 
 /// Lowest usable address of this thread's stack (0 if unknown), cached per thread.
 pub(crate) fn thread_stack_bottom() -> usize {
-    if let Some(b) = BOTTOM.get() {
-        return b;
+    let thread = thread::state();
+    if !thread.bottom_known.get() {
+        thread.bottom.set(query_stack_bottom().unwrap_or(0));
+        thread.bottom_known.set(true);
     }
-    let bottom = query_stack_bottom().unwrap_or(0);
-    BOTTOM.set(Some(bottom));
-    bottom
+    thread.bottom.get()
 }
 
 fn query_stack_bottom() -> Option<usize> {
     // SAFETY: standard pthread attribute queries on the calling thread.
     unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        let mut attr: libc::pthread_attr_t = core::mem::zeroed();
         if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
             return None;
         }
-        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut addr: *mut libc::c_void = core::ptr::null_mut();
         let mut size: libc::size_t = 0;
         let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
         libc::pthread_attr_destroy(&mut attr);

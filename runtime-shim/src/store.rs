@@ -8,16 +8,17 @@ use crate::global::{Global, GlobalData};
 use crate::instance::{self, Instance, InstanceData};
 use crate::memory::{Memory, MemoryData};
 use crate::module::Module;
+use crate::prelude::*;
 use crate::refs::{Refs, RefsPtr};
 use crate::table::{Table, TableData};
 use crate::tag::{Tag, TagData};
 use crate::values::Val;
 use crate::vm::{VMStoreContext, VmSlot};
 use crate::{stack, trap, Extern};
+use core::cell::{Cell, RefCell};
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU64, Ordering};
 use rivet_descriptor::{BoundsMode, ValType};
-use std::cell::{Cell, RefCell};
-use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Where a store records itself while it is inside wasm, for host functions
 /// that need it ([`crate::Func::wrap_with_store`]).
@@ -48,7 +49,7 @@ pub struct Store {
     hosts: Arena<VMHostFunc>,
     instances: Arena<InstanceData>,
     /// State of every instantiated component (handle tables, flags).
-    pub(crate) components: Vec<std::rc::Rc<crate::component::instance::ComponentState>>,
+    pub(crate) components: Vec<alloc::rc::Rc<crate::component::instance::ComponentState>>,
     /// The arenas' chunks, instance contexts and the lists of instance
     /// records; last, so that everything in or pointing into them is dropped
     /// before it.
@@ -76,7 +77,7 @@ impl Store {
             shared: VmSlot::owned(Shared {
                 ctx: VMStoreContext::new(),
                 refs: RefCell::new(Refs::new(id)),
-                active: Cell::new(std::ptr::null_mut()),
+                active: Cell::new(core::ptr::null_mut()),
             }),
             memories: Arena::new(),
             tables: Arena::new(),

@@ -1,6 +1,7 @@
 //! Tables of function references or externref handles, and the host API.
 
 use crate::error::Error;
+use crate::prelude::*;
 use crate::store::{Store, StoreId};
 use crate::values::Val;
 use crate::vm::{VMTable, VmSlot};
@@ -138,7 +139,7 @@ fn limit(ty: &TableType) -> u64 {
 }
 
 /// `[start, start+len)` when it lies within `[0, size)`.
-pub(crate) fn range(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
+pub(crate) fn range(start: u64, len: u64, size: u64) -> Option<core::ops::Range<usize>> {
     let end = start.checked_add(len).filter(|&e| e <= size)?;
     Some(start as usize..end as usize)
 }
@@ -193,7 +194,7 @@ impl Table {
 
 pub(crate) fn empty_vm() -> VMTable {
     VMTable {
-        base: std::ptr::null_mut(),
+        base: core::ptr::null_mut(),
         length: 0,
         pad: 0,
     }

@@ -2,9 +2,9 @@
 
 use crate::code_registry;
 use crate::error::Trap;
+use crate::prelude::*;
+use crate::thread;
 use rivet_descriptor::TrapKind;
-use std::any::Any;
-use std::cell::RefCell;
 
 /// Filled by the C signal handler before it jumps back.
 #[repr(C)]
@@ -28,17 +28,14 @@ extern "C" {
 }
 
 /// Why a host function asked its trampoline to trap.
-enum Parked {
+pub(crate) enum Parked {
     Trap(Trap),
-    Panic(Box<dyn Any + Send>),
-}
-
-thread_local! {
-    static PARKED: RefCell<Option<Parked>> = const { RefCell::new(None) };
+    #[cfg(feature = "std")]
+    Panic(Box<dyn core::any::Any + Send>),
 }
 
 fn park(p: Parked) {
-    PARKED.with(|cell| *cell.borrow_mut() = Some(p));
+    thread::state().parked.set(Some(Box::new(p)));
     // SAFETY: sets a thread-local flag in the C helper.
     unsafe { rivet_set_host_trap_pending(1) };
 }
@@ -49,7 +46,8 @@ pub(crate) fn park_host_trap(t: Trap) {
 }
 
 /// Records a host function's panic, resumed once back in the host.
-pub(crate) fn park_host_panic(payload: Box<dyn Any + Send>) {
+#[cfg(feature = "std")]
+pub(crate) fn park_host_panic(payload: Box<dyn core::any::Any + Send>) {
     park(Parked::Panic(payload));
 }
 
@@ -74,9 +72,10 @@ pub(crate) unsafe fn enter(
         return Ok(());
     }
     rivet_set_host_trap_pending(0);
-    let parked = PARKED.with(|cell| cell.borrow_mut().take());
+    let parked = thread::state().parked.take().map(|p| *p);
     match (rc, parked) {
         (-1, _) => Err(Trap::host("cannot set up trap handling on this thread")),
+        #[cfg(feature = "std")]
         (_, Some(Parked::Panic(payload))) => std::panic::resume_unwind(payload),
         (_, Some(Parked::Trap(t))) => Err(t),
         (_, None) => Err(classify(&info)),

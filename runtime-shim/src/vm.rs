@@ -1,7 +1,8 @@
 //! The `#[repr(C)]` structures compiled code reads and writes, laid out exactly as
 //! `rivet_descriptor::VmctxLayout` and `rivet_descriptor::vm` describe them.
 
-use std::cell::UnsafeCell;
+use crate::prelude::*;
+use core::cell::UnsafeCell;
 
 /// Shared by every instance of a store; compiled prologues compare the stack
 /// pointer with `stack_limit`, exception-aware code tests `pending_exception`
@@ -22,7 +23,7 @@ impl VMStoreContext {
     pub fn new() -> VMStoreContext {
         VMStoreContext {
             stack_limit: 0,
-            pending_exception: std::ptr::null_mut(),
+            pending_exception: core::ptr::null_mut(),
             exceptions: Vec::new(),
         }
     }
@@ -39,7 +40,7 @@ impl VMStoreContext {
 
     /// Takes the pending exception: true if there was one.
     pub fn take_pending_exception(&mut self) -> bool {
-        !std::mem::replace(&mut self.pending_exception, std::ptr::null_mut()).is_null()
+        !core::mem::replace(&mut self.pending_exception, core::ptr::null_mut()).is_null()
     }
 }
 
@@ -145,8 +146,8 @@ impl<T> Drop for VmSlot<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::mem::{align_of, size_of};
     use rivet_descriptor::vm;
-    use std::mem::{align_of, size_of};
 
     #[test]
     fn sizes_match_the_descriptor_contract() {
@@ -157,16 +158,16 @@ mod tests {
         assert_eq!(size_of::<ValRaw>() as u32, vm::VAL_RAW_SIZE);
         assert_eq!(size_of::<VMTag>() as u32, vm::TAG_SIZE);
         assert_eq!(
-            std::mem::offset_of!(VMStoreContext, pending_exception) as u32,
+            core::mem::offset_of!(VMStoreContext, pending_exception) as u32,
             vm::STORE_PENDING_EXCEPTION
         );
         assert_eq!(align_of::<ValRaw>(), 16);
         assert_eq!(
-            std::mem::offset_of!(VMFuncRef, type_id) as u32,
+            core::mem::offset_of!(VMFuncRef, type_id) as u32,
             vm::FUNCREF_TYPE_ID
         );
         assert_eq!(
-            std::mem::offset_of!(VMTable, length) as u32,
+            core::mem::offset_of!(VMTable, length) as u32,
             vm::TABLE_LENGTH
         );
     }

@@ -78,7 +78,7 @@ pub fn run(dir: &Path, scratch: &Path, only: Option<&str>) -> Result<Vec<Row>, S
         rows.push(compile::run()?);
     }
     if pick("size") {
-        rows.push(size::run(scratch)?);
+        rows.extend(size::run(scratch)?);
     }
     if only.is_some() {
         return Ok(rows);

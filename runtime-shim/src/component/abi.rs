@@ -2,6 +2,7 @@
 //! component types (CanonicalABI.md "Alignment", "Element Size", "Flattening").
 
 use super::types::Type;
+use crate::prelude::*;
 use rivet_descriptor::ValType;
 
 pub(crate) use rivet_descriptor::abi::{

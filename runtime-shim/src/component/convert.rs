@@ -13,11 +13,12 @@ use super::types::{ResourceType, Type};
 use super::values::{ResourceAny, Value};
 use crate::error::Trap;
 use crate::func::RawTarget;
+use crate::prelude::*;
 use crate::vm::{VMMemory, ValRaw};
 use crate::{Store, Val};
+use alloc::borrow::Cow;
 use rivet_descriptor::component::StringEncoding;
 use rivet_descriptor::ValType;
-use std::borrow::Cow;
 
 /// Strings and lists longer than this many bytes trap (the spec's limits).
 const MAX_BYTE_LENGTH: u64 = (1 << 28) - 1;
@@ -236,7 +237,7 @@ impl Cx<'_> {
         // SAFETY: the record of a memory of `self.store` (options are resolved
         // from its own instances), live as long as the store; no wasm runs
         // while the slice is borrowed, as that needs `&mut self`.
-        Ok(unsafe { std::slice::from_raw_parts((*vm).base, (*vm).length) })
+        Ok(unsafe { core::slice::from_raw_parts((*vm).base, (*vm).length) })
     }
 
     /// As [`Cx::memory`], writable.
@@ -244,7 +245,7 @@ impl Cx<'_> {
     fn memory_mut(&mut self) -> Result<&mut [u8], Trap> {
         let vm = self.vm_memory()?;
         // SAFETY: as in `memory`, and `&mut self` makes the access exclusive.
-        Ok(unsafe { std::slice::from_raw_parts_mut((*vm).base, (*vm).length) })
+        Ok(unsafe { core::slice::from_raw_parts_mut((*vm).base, (*vm).length) })
     }
 
     #[inline]
@@ -497,7 +498,7 @@ impl Cx<'_> {
         self.check_range(ptr, bytes, align, "string")?;
         let raw = self.bytes(ptr, bytes as u32)?;
         match (self.opts.encoding, utf16) {
-            (StringEncoding::Utf8, _) => match std::str::from_utf8(raw) {
+            (StringEncoding::Utf8, _) => match core::str::from_utf8(raw) {
                 Ok(s) => Ok(s.to_string()),
                 Err(e) if e.error_len().is_none() => Err(trap("incomplete utf-8 byte sequence")),
                 Err(_) => Err(trap("invalid utf-8")),

@@ -10,12 +10,13 @@ use super::values::{ResourceAny, Value};
 use super::{Component, ComponentImports, HostDtor, HostImport};
 use crate::error::{Error, Trap};
 use crate::func::RawTarget;
+use crate::prelude::*;
 use crate::store::StoreId;
 use crate::vm::ValRaw;
 use crate::{Extern, Func, Global, GlobalType, Instance, Store, Val, ValType};
+use alloc::rc::Rc;
+use core::cell::{OnceCell, RefCell};
 use rivet_descriptor::component::{CanonOptions, Component as Plan, CoreDef, Step};
-use std::cell::{OnceCell, RefCell};
-use std::rc::Rc;
 
 /// Flag bits of a component instance (the `InstanceFlags` global).
 pub(crate) const MAY_LEAVE: i32 = 1;

@@ -9,11 +9,12 @@ use super::resources::{Handle, Holder};
 use super::types::Type;
 use super::values::{self, Value};
 use crate::error::{Error, Trap};
+use crate::prelude::*;
 use crate::signatures::{self, Sig};
 use crate::{Extern, Func, FuncType, Store, Val, ValType};
+use alloc::rc::Rc;
 use rivet_descriptor::component::{AbiTrap, CoreDef, Intrinsic};
-use std::rc::Rc;
-use std::sync::LazyLock;
+use spin::Lazy;
 
 /// The extern a plan definition stands for.
 pub(crate) fn resolve(
@@ -55,9 +56,9 @@ pub(crate) fn resolve(
 }
 
 /// The core types of the intrinsics, interned once for the process.
-static NONE_TO_NONE: LazyLock<Sig> = LazyLock::new(|| sig(&[], &[]));
-static I32_TO_NONE: LazyLock<Sig> = LazyLock::new(|| sig(&[ValType::I32], &[]));
-static I32_TO_I32: LazyLock<Sig> = LazyLock::new(|| sig(&[ValType::I32], &[ValType::I32]));
+static NONE_TO_NONE: Lazy<Sig> = Lazy::new(|| sig(&[], &[]));
+static I32_TO_NONE: Lazy<Sig> = Lazy::new(|| sig(&[ValType::I32], &[]));
+static I32_TO_I32: Lazy<Sig> = Lazy::new(|| sig(&[ValType::I32], &[ValType::I32]));
 
 fn sig(params: &[ValType], results: &[ValType]) -> Sig {
     signatures::intern(&FuncType {

@@ -20,11 +20,12 @@ pub use values::{ResourceAny, Value};
 
 use crate::error::{Error, Trap};
 use crate::module::{self, Module};
+use crate::prelude::*;
+use crate::HashMap;
+use alloc::rc::Rc;
+use alloc::sync::Arc;
 use rivet_descriptor::component::{Component as Plan, Step};
 use rivet_descriptor::RawDescriptor;
-use std::collections::HashMap;
-use std::rc::Rc;
-use std::sync::Arc;
 
 /// A compiled component, loaded from a descriptor whose unit has a plan.
 #[derive(Clone)]

@@ -2,6 +2,7 @@
 //! the per-call bookkeeping of borrows.
 
 use crate::error::Trap;
+use crate::prelude::*;
 
 /// Tables hold at most this many handles (the spec's `Table.MAX_LENGTH`).
 const MAX_LENGTH: usize = (1 << 28) - 1;

@@ -2,6 +2,7 @@
 //! modules (WAT compiled by rivet-build, linked and loaded with dlopen).
 
 use super::*;
+use crate::prelude::*;
 use crate::{BoundsMode, Store};
 use rivet_descriptor::component::{
     CanonOptions, ComponentExport, ComponentFuncType, ComponentImport,

@@ -9,6 +9,7 @@ use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
 use super::types::{FuncType, Type};
 use super::values::{self, Value};
 use crate::error::Trap;
+use crate::prelude::*;
 
 /// A host value passed as an argument of an export.
 pub trait LowerArg {

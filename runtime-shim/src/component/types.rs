@@ -2,6 +2,7 @@
 //! indexed types resolved into trees.
 
 use crate::error::Error;
+use crate::prelude::*;
 use rivet_descriptor::component::{Component as Plan, ValueType};
 
 /// A component value type, resolved (no indices).

@@ -2,6 +2,7 @@
 
 use super::types::{ResourceType, Type};
 use crate::error::Trap;
+use crate::prelude::*;
 
 /// A component value.
 #[derive(Clone, Debug, PartialEq)]

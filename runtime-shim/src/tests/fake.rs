@@ -1,5 +1,6 @@
 //! In-memory descriptors for tests.
 
+use crate::prelude::*;
 use crate::Module;
 use rivet_descriptor::{
     BoundsMode, FuncType, FunctionCode, ImportType, ModuleCounts, RawDescriptor, Unit, ValType,

@@ -3,6 +3,7 @@
 
 use super::fake::{empty, finish, func_type, load_inert, FakeUnit};
 use crate::builtins;
+use crate::prelude::*;
 use crate::vm::VMMemory;
 use crate::*;
 use rivet_descriptor::{
