@@ -5,7 +5,7 @@
 //! [`SAFETY_MARGIN`] to the thread's real stack bottom, so host code called from
 //! deep wasm recursion still has room to run.
 
-use crate::thread::{self, ThreadState};
+use crate::thread::ThreadState;
 use crate::vm::VMStoreContext;
 
 /// Stack kept free below the wasm limit for host functions and signal handling.
@@ -19,17 +19,21 @@ pub(crate) struct StackGuard {
     thread: &'static ThreadState,
 }
 
-/// Marks a wasm entry on this thread and writes the limit into `ctx`.
+/// Marks a wasm entry on this thread, whose state is `thread`, and writes the
+/// limit into `ctx`.
 /// Safety: `ctx` is live until the guard is dropped.
 #[inline]
-pub(crate) unsafe fn enter(ctx: *mut VMStoreContext, max_wasm_stack: usize) -> StackGuard {
-    let thread = thread::state();
+pub(crate) unsafe fn enter(
+    ctx: *mut VMStoreContext,
+    max_wasm_stack: usize,
+    thread: &'static ThreadState,
+) -> StackGuard {
     let depth = thread.depth.get();
     if depth == 0 {
         let sp = current_sp();
         thread
             .limit
-            .set(limit_for(sp, max_wasm_stack, thread_stack_bottom()));
+            .set(limit_for(sp, max_wasm_stack, stack_bottom(thread)));
     }
     thread.depth.set(depth + 1);
     let saved = (*ctx).stack_limit;
@@ -58,9 +62,15 @@ pub(crate) fn current_sp() -> usize {
     core::hint::black_box(&marker) as *const u8 as usize
 }
 
-/// Lowest usable address of this thread's stack (0 if unknown), cached per thread.
+/// Lowest usable address of this thread's stack (0 if unknown).
+#[cfg(test)]
 pub(crate) fn thread_stack_bottom() -> usize {
-    let thread = thread::state();
+    stack_bottom(crate::thread::state())
+}
+
+/// Lowest usable address of the stack of the thread whose state is `thread`
+/// (0 if unknown), looked up once per thread.
+fn stack_bottom(thread: &ThreadState) -> usize {
     if !thread.bottom_known.get() {
         thread.bottom.set(query_stack_bottom().unwrap_or(0));
         thread.bottom_known.set(true);

@@ -12,6 +12,7 @@ use crate::prelude::*;
 use crate::refs::{Refs, RefsPtr};
 use crate::table::{Table, TableData};
 use crate::tag::{Tag, TagData};
+use crate::thread::{self, ThreadState};
 use crate::values::Val;
 use crate::vm::{VMStoreContext, VmSlot};
 use crate::{stack, trap, Extern};
@@ -37,6 +38,10 @@ pub struct Store {
     id: StoreId,
     bounds: BoundsMode,
     max_wasm_stack: usize,
+    /// The creating thread's state: the store never leaves that thread (it is
+    /// not `Send`), so every call into wasm finds it here without asking the
+    /// C helper.
+    thread: &'static ThreadState,
     /// What compiled code and host-function dispatch reach by pointer, in one
     /// allocation.
     shared: VmSlot<Shared>,
@@ -74,6 +79,7 @@ impl Store {
             id,
             bounds,
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
+            thread: thread::state(),
             shared: VmSlot::owned(Shared {
                 ctx: VMStoreContext::new(),
                 refs: RefCell::new(Refs::new(id)),
@@ -144,7 +150,7 @@ impl Store {
         vmctx: *mut u8,
         values: *mut crate::vm::ValRaw,
     ) -> Result<(), Trap> {
-        let _guard = stack::enter(self.ctx(), self.max_wasm_stack);
+        let _guard = stack::enter(self.ctx(), self.max_wasm_stack, self.thread);
         let active = &*self.active_ptr();
         let this: *mut Store = self;
         let outer = active.replace(this);
