@@ -181,9 +181,10 @@ fn reuse_guarded(bytes: usize) -> Option<*mut u8> {
 /// Safety: `[base, base + GUARD_RESERVATION)` is a reservation owned by the
 /// caller, which gives it up.
 unsafe fn release_guarded(base: *mut u8, accessible: usize) {
-    let mut pool = POOL.lock();
+    // Zeroed before the (spinning) lock is taken: the pages are the caller's.
     let zeroed =
         accessible == 0 || libc::madvise(base.cast(), accessible, libc::MADV_DONTNEED) == 0;
+    let mut pool = POOL.lock();
     if zeroed && pool.len() < POOL_MAX {
         pool.push(Pooled {
             base: base as usize,
