@@ -62,6 +62,13 @@
 //!     Ok(imports)
 //! }
 //! ```
+//!
+//! # Without `std`
+//! The crate needs only `alloc` and libc. Its default feature `std` adds one
+//! thing: a panic in a host function is caught at the wasm boundary and resumed
+//! in the host once the call into wasm has returned. Without it (a `no_std`
+//! host, built with `panic = "abort"`), such a panic aborts. The repository's
+//! `examples/hello-nostd` is a complete `no_std` host.
 
 #![no_std]
 
