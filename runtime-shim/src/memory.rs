@@ -331,3 +331,18 @@ pub(crate) fn empty_vm() -> VMMemory {
         length: 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_errors_name_the_operation_and_errno() {
+        // SAFETY: sets this thread's errno.
+        unsafe { *libc::__errno_location() = libc::ENOMEM };
+        let Error::Runtime(text) = os_error("mmap") else {
+            panic!("not a runtime error");
+        };
+        assert_eq!(text, "mmap: Cannot allocate memory (os error 12)");
+    }
+}
