@@ -76,13 +76,14 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
-/// What `std`'s prelude would bring into scope, from `alloc`.
+/// What `std`'s prelude would bring into scope, from `alloc`: for this crate,
+/// and through [`__private`] for the code [`component!`] generates.
 mod prelude {
-    pub(crate) use alloc::boxed::Box;
-    pub(crate) use alloc::format;
-    pub(crate) use alloc::string::{String, ToString};
-    pub(crate) use alloc::vec;
-    pub(crate) use alloc::vec::Vec;
+    pub use alloc::boxed::Box;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
 }
 
 // The runtime and its C helper call libc (memory mappings, signals, threads),
@@ -94,13 +95,9 @@ extern "C" {}
 /// with and without `std`. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use alloc::boxed::Box;
+    pub use crate::prelude::*;
     pub use alloc::collections::BTreeMap;
-    pub use alloc::format;
     pub use alloc::rc::Rc;
-    pub use alloc::string::{String, ToString};
-    pub use alloc::vec;
-    pub use alloc::vec::Vec;
     pub use spin::Once;
 }
 

@@ -198,20 +198,24 @@ unsafe fn release_guarded(base: *mut u8, accessible: usize) {
 
 /// `what` failed with this thread's `errno`, worded as `std::io::Error` would.
 fn os_error(what: &str) -> Error {
+    let mut buf = [0u8; 128];
     // SAFETY: reads this thread's errno; strerror_r writes at most `buf.len()`
     // bytes, NUL included.
-    let (errno, rc, mut buf) = unsafe {
+    let (errno, rc) = unsafe {
         let errno = *libc::__errno_location();
-        let mut buf = [0u8; 128];
-        let rc = libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len());
-        (errno, rc, buf)
+        (
+            errno,
+            libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()),
+        )
     };
-    if rc != 0 {
-        buf[0] = 0;
-    }
-    let text = core::ffi::CStr::from_bytes_until_nul(&buf)
-        .ok()
-        .and_then(|c| c.to_str().ok())
+    let text = (rc == 0)
+        .then(|| {
+            core::ffi::CStr::from_bytes_until_nul(&buf)
+                .ok()?
+                .to_str()
+                .ok()
+        })
+        .flatten()
         .filter(|t| !t.is_empty())
         .unwrap_or("unknown error");
     Error::Runtime(format!("{what}: {text} (os error {errno})"))
