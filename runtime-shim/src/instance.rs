@@ -499,7 +499,12 @@ impl Builder<'_> {
         let Some(start) = self.meta().start else {
             return Ok(());
         };
+        // On raw slots, not through `Func::call`: the validator checked that
+        // a start function takes and returns nothing, and every host would
+        // otherwise link the checks of dynamic values.
         let f = (&mut *self.record).funcs[start as usize];
-        f.call(self.store, &[]).map(|_| ()).map_err(Error::Trap)
+        f.raw_target(self.store)
+            .and_then(|t| t.call(self.store, &mut []))
+            .map_err(Error::Trap)
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct ComponentState {
     pub tables: RefCell<Tables>,
     /// Per plan import.
     pub imports: Vec<HostImport>,
+    /// From [`ComponentImports`]: set when the host supplied import functions.
+    pub lower: Option<super::LowerHost>,
     /// Per plan resource: the host's destructor of a resource type the host
     /// defines (`None` for the component's own resources).
     pub host_dtors: Vec<Option<HostDtor>>,
@@ -104,6 +106,7 @@ impl Store {
                 host: HandleTable::default(),
             }),
             imports: host,
+            lower: imports.lower,
             host_dtors,
         });
         self.components.push(state.clone());

@@ -11,6 +11,7 @@ use super::values::{self, Value};
 use crate::error::{Error, Trap};
 use crate::prelude::*;
 use crate::signatures::{self, Sig};
+use crate::vm::ValRaw;
 use crate::{Extern, Func, FuncType, Store, Val, ValType};
 use alloc::rc::Rc;
 use rivet_descriptor::component::{AbiTrap, CoreDef, Intrinsic};
@@ -26,7 +27,14 @@ pub(crate) fn resolve(
         CoreDef::Export { instance, name } => state
             .core_export(store, *instance, name)
             .map_err(|e| Error::Format(format!("component plan: {e}")))?,
-        CoreDef::HostLower(i) => Extern::Func(host_lower(store, state, *i)?),
+        CoreDef::HostLower(i) => {
+            // Every plan import was supplied before any step runs, so a plan
+            // with host lowers has a lowerer.
+            let lower = state.lower.ok_or_else(|| {
+                Error::Format(format!("component plan: host lower {i} without imports"))
+            })?;
+            Extern::Func(lower(store, state, *i)?)
+        }
         &CoreDef::ResourceNew { resource, instance } => {
             with_state(store, state, *I32_TO_I32, move |_, st, args| {
                 let h = Handle::own(resource, arg(args, 0));
@@ -216,12 +224,18 @@ pub(crate) fn run_dtor(
     if caller != Some(def.instance) {
         st.check_enter(def.instance)?;
     }
-    let f = st.func(store, dtor)?;
-    f.call(store, &[Val::I32(rep as i32)]).map(|_| ())
+    // Called on raw slots, not through `Func::call`, whose checks of dynamic
+    // values every host would link: the validator checked the type, (i32).
+    let f = st.func(store, dtor)?.raw_target(store)?;
+    f.call(store, &mut [ValRaw::from_u32(rep)])
 }
 
 /// The core function a host import is lowered into.
-fn host_lower(store: &mut Store, state: &Rc<ComponentState>, i: u32) -> Result<Func, Error> {
+pub(crate) fn host_lower(
+    store: &mut Store,
+    state: &Rc<ComponentState>,
+    i: u32,
+) -> Result<Func, Error> {
     let c = &state.component.0;
     let lower = c
         .plan

@@ -181,12 +181,21 @@ pub(crate) type HostImport = Rc<HostImportFn>;
 /// The host's destructor of a resource type it defines: gets the representation.
 pub(crate) type HostDtor = Rc<dyn Fn(u32) -> Result<(), Trap>>;
 
+/// How a plan's host import becomes a core function (`intrinsics::host_lower`).
+pub(crate) type LowerHost =
+    fn(&mut crate::Store, &Rc<instance::ComponentState>, u32) -> Result<crate::Func, Error>;
+
 /// Host implementations of a component's imports, by import name: functions
 /// and the resource types the host defines.
 #[derive(Default)]
 pub struct ComponentImports {
     pub(crate) funcs: HashMap<String, HostImport>,
     pub(crate) resources: HashMap<String, HostDtor>,
+    /// Set by [`ComponentImports::func`]: only a host that supplies import
+    /// functions refers to the code that lifts their arguments and lowers
+    /// their results as dynamic [`Value`]s, so a host without imports does not
+    /// link it (about a quarter of a small `no_std` host).
+    pub(crate) lower: Option<LowerHost>,
 }
 
 impl ComponentImports {
@@ -202,6 +211,7 @@ impl ComponentImports {
         f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static,
     ) -> &mut Self {
         self.funcs.insert(name.to_string(), Rc::new(f));
+        self.lower = Some(intrinsics::host_lower);
         self
     }
 
