@@ -58,6 +58,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod abi;
 pub mod component;
+mod decode;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.
@@ -154,9 +155,10 @@ impl Unit {
         postcard::to_allocvec(self).expect("encoding a Unit cannot fail")
     }
 
-    /// Decodes the unit from a descriptor's metadata.
+    /// Decodes the unit from a descriptor's metadata (see [`decode`] for why
+    /// not with serde).
     pub fn decode(bytes: &[u8]) -> Result<Unit, String> {
-        postcard::from_bytes(bytes).map_err(|e| format!("corrupt unit metadata: {e}"))
+        decode::unit(bytes)
     }
 }
 
