@@ -41,6 +41,31 @@ pub fn default_engine() -> Result<Engine, String> {
     Engine::new(&Config::new()).map_err(err)
 }
 
+/// The configuration of the `no_std` Wasmtime host, in the host's own source
+/// so that the host and the precompiler below cannot disagree.
+#[path = "../../wasmtime-hello-nostd/src/config.rs"]
+mod nostd_config;
+
+/// The engine that precompiles the `no_std` Wasmtime host's component: that
+/// host's configuration ([`nostd_config::config`]) for this machine's
+/// architecture and OS, named as the target so that Cranelift keeps to the
+/// architecture's baseline instructions. Left to itself it would use every
+/// feature of this CPU (AVX, BMI, ...), and a `.cwasm` that needs any is
+/// loaded only by a runtime that can probe the CPU for it, which Wasmtime
+/// without `std` cannot (`Config::detect_host_feature` has no default there).
+/// A `.cwasm` records its target, of which Wasmtime compares the
+/// architecture and the OS with the host's.
+pub fn nostd_engine() -> Result<Engine, String> {
+    let mut config = nostd_config::config();
+    let target = format!(
+        "{}-unknown-{}",
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    );
+    config.target(&target).map_err(err)?;
+    Engine::new(&config).map_err(err)
+}
+
 /// One instance of a component in its own store.
 pub struct Loaded {
     pub store: Store<()>,
