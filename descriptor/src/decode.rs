@@ -169,11 +169,7 @@ impl<T: Decode> Decode for Option<T> {
 impl<T: Decode> Decode for Vec<T> {
     fn decode(r: &mut Reader) -> Self {
         let n = r.len();
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            v.push(T::decode(r));
-        }
-        v
+        (0..n).map(|_| T::decode(r)).collect()
     }
 }
 

@@ -7,7 +7,7 @@ use crate::names::{camel, func_part, ident, interface_names, method_names, snake
 use crate::types::Types;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
-use rivet_descriptor::component::{Component as Plan, ComponentFuncType};
+use rivet_descriptor::component::{Component as Plan, ComponentFuncType, CoreDef, Step};
 
 /// Methods of the generated struct that exports must not shadow.
 const RESERVED: &[&str] = &["instantiate", "component", "instance", "resource_drop"];
@@ -26,6 +26,20 @@ pub fn symbol(name: &str) -> String {
         })
         .collect();
     format!("rivet_component_{clean}")
+}
+
+/// The runtime's constructor of the import set: bindings of a plan that
+/// needs no resource or adapter intrinsic let the host leave their code out.
+fn imports_constructor(plan: &Plan) -> Ident {
+    let needs_intrinsics = plan.steps.iter().any(|Step::Instantiate { args, .. }| {
+        args.iter()
+            .any(|a| !matches!(a, CoreDef::Export { .. } | CoreDef::HostLower(_)))
+    });
+    let name = match needs_intrinsics {
+        true => "new",
+        false => "without_intrinsics",
+    };
+    Ident::new(name, Span::call_site())
 }
 
 /// One function of the component, resolved for generation.
@@ -83,6 +97,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
         .filter_map(|(f, g)| handle_method(name, f, g, plan, &types).transpose())
         .collect::<Result<Vec<_>, _>>()?;
     let symbol = Ident::new(&symbol(component), Span::call_site());
+    let new_imports = imports_constructor(plan);
     let doc = format!(
         "Typed bindings for the Rivet component `{component}` (see `{trait_name}` for its imports)."
     );
@@ -123,7 +138,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                     imports: impl #trait_name,
                 ) -> Result<Self, rivet::Error> {
                     let host = rivet::__private::Rc::new(::core::cell::RefCell::new(imports));
-                    let mut funcs = rivet::ComponentImports::new();
+                    let mut funcs = rivet::ComponentImports::#new_imports();
                     #(#register)*
                     let _ = &host;
                     let instance = store.instantiate_component(&Self::component()?, &funcs)?;

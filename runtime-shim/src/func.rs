@@ -279,7 +279,7 @@ fn check_args(ty: &FuncType, args: &[Val]) -> Result<(), Trap> {
     for (i, (a, p)) in args.iter().zip(&ty.params).enumerate() {
         if a.ty() != *p {
             return Err(Trap::host(format!(
-                "argument {i}: expected {p:?}, got {:?}",
+                "argument {i}: expected {p}, got {}",
                 a.ty()
             )));
         }
@@ -339,7 +339,7 @@ fn invoke_host(
     for (i, (r, t)) in results.iter().zip(&record.ty.results).enumerate() {
         if r.ty() != *t {
             return Err(Trap::host(format!(
-                "host function result {i}: expected {t:?}, got {:?}",
+                "host function result {i}: expected {t}, got {}",
                 r.ty()
             )));
         }

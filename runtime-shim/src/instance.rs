@@ -103,7 +103,7 @@ pub(crate) fn instantiate(
 ) -> Result<Instance, Error> {
     if module.bounds() != store.bounds() {
         return Err(Error::Runtime(format!(
-            "module compiled for {:?} bounds checks, store uses {:?}",
+            "module compiled for {} bounds checks, store uses {}",
             module.bounds(),
             store.bounds()
         )));
@@ -199,13 +199,13 @@ fn matches(
                 Ok(())
             } else {
                 let t = &meta.types[*t as usize];
-                Err(format!("function type {:?} is not {t:?}", f.ty(store)))
+                Err(format!("function type {} is not {t}", f.ty(store)))
             }
         }
         (ImportType::Table(t), Extern::Table(x)) => {
             let g = x.ty(store);
             if g.element != t.element {
-                return Err(format!("table of {:?}, not {:?}", g.element, t.element));
+                return Err(format!("table of {}, not {}", g.element, t.element));
             }
             limits(t.minimum, t.maximum, g.minimum, g.maximum)
         }
@@ -218,7 +218,7 @@ fn matches(
             if g == *t {
                 Ok(())
             } else {
-                Err(format!("global type {g:?} is not {t:?}"))
+                Err(format!("global type {g} is not {t}"))
             }
         }
         (ImportType::Tag(t), Extern::Tag(x)) => {
@@ -226,7 +226,7 @@ fn matches(
             if g == *t {
                 Ok(())
             } else {
-                Err(format!("tag type {g:?} is not {t:?}"))
+                Err(format!("tag type {g} is not {t}"))
             }
         }
         _ => Err("incompatible import type".into()),

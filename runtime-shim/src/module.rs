@@ -240,7 +240,7 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<ModuleC
             t.element,
             ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
         ) {
-            return Err(format!("table of {:?}", t.element));
+            return Err(format!("table of {}", t.element));
         }
     }
     check_exprs(m)?;

@@ -226,7 +226,7 @@ impl Drop for Refs {
 }
 
 pub(crate) fn type_mismatch(ty: ValType, v: Val) -> Error {
-    Error::Runtime(format!("type mismatch: expected {ty:?}, got {:?}", v.ty()))
+    Error::Runtime(format!("type mismatch: expected {ty}, got {}", v.ty()))
 }
 
 /// Host functions reach the store's `Refs` through this pointer.

@@ -50,6 +50,8 @@ pub(crate) struct ComponentState {
     pub imports: Vec<HostImport>,
     /// From [`ComponentImports`]: set when the host supplied import functions.
     pub lower: Option<super::LowerHost>,
+    /// From [`ComponentImports`]: unset for bindings of a plan without intrinsics.
+    pub intrinsics: Option<super::ResolveIntrinsic>,
     /// Per plan resource: the host's destructor of a resource type the host
     /// defines (`None` for the component's own resources).
     pub host_dtors: Vec<Option<HostDtor>>,
@@ -107,6 +109,7 @@ impl Store {
             }),
             imports: host,
             lower: imports.lower,
+            intrinsics: imports.intrinsics,
             host_dtors,
         });
         self.components.push(state.clone());
@@ -240,7 +243,7 @@ impl ComponentState {
                 Err(e) => Err(Trap::host(e)),
             },
             other => Err(Trap::host(format!(
-                "not supported yet: {other:?} as a canonical function option"
+                "not supported yet: {other} as a canonical function option"
             ))),
         }
     }
@@ -256,7 +259,7 @@ impl ComponentState {
                     Err(e) => return Err(Trap::host(e)),
                 }
             }
-            Some(other) => return Err(Trap::host(format!("{other:?} is not a memory"))),
+            Some(other) => return Err(Trap::host(format!("{other} is not a memory"))),
             None => None,
         };
         let realloc = o

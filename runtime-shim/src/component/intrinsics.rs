@@ -35,6 +35,25 @@ pub(crate) fn resolve(
             })?;
             Extern::Func(lower(store, state, *i)?)
         }
+        def => {
+            let resolve = state.intrinsics.ok_or_else(|| {
+                Error::Format(format!(
+                    "component plan: {def} without the intrinsics' code (the bindings \
+                     were generated for another plan)"
+                ))
+            })?;
+            resolve(store, state, def)?
+        }
+    })
+}
+
+/// The core item of a resource or adapter intrinsic.
+pub(crate) fn resolve_intrinsic(
+    store: &mut Store,
+    state: &Rc<ComponentState>,
+    def: &CoreDef,
+) -> Result<Extern, Error> {
+    Ok(match def {
         &CoreDef::ResourceNew { resource, instance } => {
             with_state(store, state, *I32_TO_I32, move |_, st, args| {
                 let h = Handle::own(resource, arg(args, 0));
@@ -60,6 +79,11 @@ pub(crate) fn resolve(
             })
         }
         CoreDef::Intrinsic(i) => intrinsic(store, state, *i)?,
+        CoreDef::Export { .. } | CoreDef::HostLower(_) => {
+            return Err(Error::Format(format!(
+                "component plan: {def} is not an intrinsic"
+            )))
+        }
     })
 }
 

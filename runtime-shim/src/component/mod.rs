@@ -24,7 +24,7 @@ use crate::prelude::*;
 use crate::HashMap;
 use alloc::rc::Rc;
 use alloc::sync::Arc;
-use rivet_descriptor::component::{Component as Plan, Step};
+use rivet_descriptor::component::{Component as Plan, CoreDef, Step};
 use rivet_descriptor::RawDescriptor;
 
 /// A compiled component, loaded from a descriptor whose unit has a plan.
@@ -185,9 +185,13 @@ pub(crate) type HostDtor = Rc<dyn Fn(u32) -> Result<(), Trap>>;
 pub(crate) type LowerHost =
     fn(&mut crate::Store, &Rc<instance::ComponentState>, u32) -> Result<crate::Func, Error>;
 
+/// How a plan's resource and adapter intrinsics become core items
+/// (`intrinsics::resolve_intrinsic`).
+pub(crate) type ResolveIntrinsic =
+    fn(&mut crate::Store, &Rc<instance::ComponentState>, &CoreDef) -> Result<crate::Extern, Error>;
+
 /// Host implementations of a component's imports, by import name: functions
 /// and the resource types the host defines.
-#[derive(Default)]
 pub struct ComponentImports {
     pub(crate) funcs: HashMap<String, HostImport>,
     pub(crate) resources: HashMap<String, HostDtor>,
@@ -196,11 +200,37 @@ pub struct ComponentImports {
     /// their results as dynamic [`Value`]s, so a host without imports does not
     /// link it (about a quarter of a small `no_std` host).
     pub(crate) lower: Option<LowerHost>,
+    /// Unset only by [`ComponentImports::without_intrinsics`], so that bindings
+    /// of a plan without resources or adapters leave their code out too.
+    pub(crate) intrinsics: Option<ResolveIntrinsic>,
+}
+
+impl Default for ComponentImports {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl ComponentImports {
     pub fn new() -> Self {
-        Self::default()
+        ComponentImports {
+            intrinsics: Some(intrinsics::resolve_intrinsic),
+            ..Self::without_intrinsics()
+        }
+    }
+
+    /// For generated bindings whose plan, read when they were compiled,
+    /// defines no resource and fuses no adapter: the host then does not link
+    /// the code of the intrinsics those need. A plan that does need one fails
+    /// to instantiate with a format error.
+    #[doc(hidden)]
+    pub fn without_intrinsics() -> Self {
+        ComponentImports {
+            funcs: HashMap::default(),
+            resources: HashMap::default(),
+            lower: None,
+            intrinsics: None,
+        }
     }
 
     /// Provides import `name`: `f` gets the lifted arguments and returns the

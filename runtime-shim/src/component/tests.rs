@@ -543,6 +543,41 @@ fn resources_move_between_host_and_guest_and_run_destructors() {
     assert!(e.message.contains("cannot enter component instance"));
 }
 
+#[test]
+fn imports_without_intrinsics_refuse_a_plan_that_needs_them() {
+    let imports = r#"(import "r" "new" (func $new (param i32) (result i32)))"#;
+    let body = r#"(func (export "make") (param i32) (result i32) (call $new (local.get 0)))"#;
+    let mut plan = Builder::new().plan;
+    plan.resources.push(ResourceDef {
+        instance: 0,
+        imported: false,
+        dtor: None,
+        name: "r".into(),
+    });
+    let new = CoreDef::ResourceNew {
+        resource: 0,
+        instance: 0,
+    };
+    plan.steps.push(Step::Instantiate {
+        module: 0,
+        args: vec![new],
+    });
+    let module = compile(&guest_with(imports, body));
+    let c = Component::from_parts(plan, vec![module]).unwrap();
+    let mut store = Store::new(BoundsMode::Guard);
+    let bare = ComponentImports::without_intrinsics();
+    match store.instantiate_component(&c, &bare) {
+        Err(Error::Format(m)) => assert!(
+            m.contains("resource.new of resource 0 without the intrinsics' code"),
+            "{m}"
+        ),
+        other => panic!("expected a format error, got {:?}", other.map(|_| ())),
+    }
+    assert!(store
+        .instantiate_component(&c, &ComponentImports::new())
+        .is_ok());
+}
+
 fn call1_opt(store: &mut Store, i: &ComponentInstance, f: &str, v: Value) -> Option<Value> {
     i.call(store, f, &[v]).unwrap()
 }

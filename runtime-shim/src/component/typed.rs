@@ -149,9 +149,14 @@ pub(crate) fn check(cx: &Cx, name: &str, ty: &FuncType, args: &impl LowerArgs) -
 
 #[cold]
 fn mismatch(want: &str, ty: Option<&Type>) -> Trap {
-    Trap::host(format!(
-        "type mismatch: a Rust `{want}` for component type {ty:?}"
-    ))
+    match ty {
+        Some(ty) => Trap::host(format!(
+            "type mismatch: a Rust `{want}` for component type `{ty}`"
+        )),
+        None => Trap::host(format!(
+            "type mismatch: a Rust `{want}` where the function has no result"
+        )),
+    }
 }
 
 /// Scalars: `$variant` is the component type, `$bytes` its size in memory,

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::prelude::*;
+use core::fmt;
 use rivet_descriptor::component::{Component as Plan, ValueType};
 
 /// A component value type, resolved (no indices).
@@ -56,6 +57,87 @@ impl Type {
             _ => false,
         }
     }
+}
+
+/// A type in WIT's syntax (`list<u8>`, `record { a: u32 }`, `result<_, string>`),
+/// as error messages name it. Resources are named by their plan index.
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let name = match self {
+            Type::Bool => "bool",
+            Type::S8 => "s8",
+            Type::U8 => "u8",
+            Type::S16 => "s16",
+            Type::U16 => "u16",
+            Type::S32 => "s32",
+            Type::U32 => "u32",
+            Type::S64 => "s64",
+            Type::U64 => "u64",
+            Type::F32 => "f32",
+            Type::F64 => "f64",
+            Type::Char => "char",
+            Type::String => "string",
+            Type::List(t) => return write!(f, "list<{t}>"),
+            Type::Map(k, v) => return write!(f, "map<{k}, {v}>"),
+            Type::Option(t) => return write!(f, "option<{t}>"),
+            Type::Own(r) => return write!(f, "own<resource {}>", r.0),
+            Type::Borrow(r) => return write!(f, "borrow<resource {}>", r.0),
+            Type::Tuple(ts) => {
+                f.write_str("tuple<")?;
+                return separated(f, ts, |f, t| write!(f, "{t}"), ">");
+            }
+            Type::Record(fs) => {
+                f.write_str("record { ")?;
+                return separated(f, fs, |f, (n, t)| write!(f, "{n}: {t}"), " }");
+            }
+            Type::Variant(cs) => {
+                f.write_str("variant { ")?;
+                return separated(
+                    f,
+                    cs,
+                    |f, c| match c {
+                        (n, Some(t)) => write!(f, "{n}({t})"),
+                        (n, None) => f.write_str(n),
+                    },
+                    " }",
+                );
+            }
+            Type::Enum(ns) | Type::Flags(ns) => {
+                let kind = if matches!(self, Type::Enum(_)) {
+                    "enum"
+                } else {
+                    "flags"
+                };
+                write!(f, "{kind} {{ ")?;
+                return separated(f, ns, |f, n| f.write_str(n), " }");
+            }
+            Type::Result { ok, err } => {
+                return match (ok, err) {
+                    (None, None) => f.write_str("result"),
+                    (Some(ok), None) => write!(f, "result<{ok}>"),
+                    (None, Some(err)) => write!(f, "result<_, {err}>"),
+                    (Some(ok), Some(err)) => write!(f, "result<{ok}, {err}>"),
+                };
+            }
+        };
+        f.write_str(name)
+    }
+}
+
+/// Writes `items` with `item`, separated by commas, then `close`.
+fn separated<T>(
+    f: &mut fmt::Formatter,
+    items: &[T],
+    item: impl Fn(&mut fmt::Formatter, &T) -> fmt::Result,
+    close: &str,
+) -> fmt::Result {
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        item(f, x)?;
+    }
+    f.write_str(close)
 }
 
 /// Identity of a resource type: the plan's resource index. The plan gives each
@@ -208,5 +290,60 @@ mod tests {
         assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
         plan.types[3] = ValueType::Own(0);
         assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
+    }
+
+    #[test]
+    fn types_read_as_wit() {
+        let b = |t| Box::new(t);
+        let s = |x: &str| String::from(x);
+        let cases = [
+            (Type::List(b(Type::U8)), "list<u8>"),
+            (Type::Map(b(Type::String), b(Type::S64)), "map<string, s64>"),
+            (
+                Type::Record(vec![(s("a"), Type::U32), (s("b"), Type::Char)]),
+                "record { a: u32, b: char }",
+            ),
+            (Type::Tuple(vec![Type::F32, Type::Bool]), "tuple<f32, bool>"),
+            (
+                Type::Variant(vec![(s("none"), None), (s("some"), Some(Type::U16))]),
+                "variant { none, some(u16) }",
+            ),
+            (Type::Enum(vec![s("x"), s("y")]), "enum { x, y }"),
+            (Type::Flags(vec![s("r")]), "flags { r }"),
+            (Type::Option(b(Type::S8)), "option<s8>"),
+            (
+                Type::Result {
+                    ok: None,
+                    err: None,
+                },
+                "result",
+            ),
+            (
+                Type::Result {
+                    ok: Some(b(Type::U64)),
+                    err: None,
+                },
+                "result<u64>",
+            ),
+            (
+                Type::Result {
+                    ok: None,
+                    err: Some(b(Type::F64)),
+                },
+                "result<_, f64>",
+            ),
+            (
+                Type::Result {
+                    ok: Some(b(Type::S16)),
+                    err: Some(b(Type::String)),
+                },
+                "result<s16, string>",
+            ),
+            (Type::Own(ResourceType(2)), "own<resource 2>"),
+            (Type::Borrow(ResourceType(0)), "borrow<resource 0>"),
+        ];
+        for (ty, wit) in cases {
+            assert_eq!(ty.to_string(), wit);
+        }
     }
 }

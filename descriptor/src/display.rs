@@ -1,0 +1,116 @@
+//! How the descriptor's types read in error messages: in the words of the
+//! wasm text format and the component model. Written out rather than derived
+//! `Debug`, which reads as Rust and, in the runtime, links `core`'s
+//! structured debug printing into every host.
+
+use crate::component::CoreDef;
+use crate::{BoundsMode, FuncType, GlobalType, ValType};
+use core::fmt::{Display, Formatter, Result};
+
+impl Display for ValType {
+    fn fmt(&self, f: &mut Formatter) -> Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
+        })
+    }
+}
+
+/// `[i32 i64] -> [f32]`, as the spec writes function types.
+impl Display for FuncType {
+    fn fmt(&self, f: &mut Formatter) -> Result {
+        list(f, &self.params)?;
+        f.write_str(" -> ")?;
+        list(f, &self.results)
+    }
+}
+
+fn list(f: &mut Formatter, types: &[ValType]) -> Result {
+    f.write_str("[")?;
+    for (i, t) in types.iter().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        t.fmt(f)?;
+    }
+    f.write_str("]")
+}
+
+/// `i32` or `mut i32`.
+impl Display for GlobalType {
+    fn fmt(&self, f: &mut Formatter) -> Result {
+        if self.mutable {
+            f.write_str("mut ")?;
+        }
+        self.content.fmt(f)
+    }
+}
+
+impl Display for BoundsMode {
+    fn fmt(&self, f: &mut Formatter) -> Result {
+        f.write_str(match self {
+            BoundsMode::Guard => "guard-region",
+            BoundsMode::Explicit => "explicit",
+        })
+    }
+}
+
+impl Display for CoreDef {
+    fn fmt(&self, f: &mut Formatter) -> Result {
+        match self {
+            CoreDef::Export { instance, name } => {
+                write!(f, "export `{name}` of core instance {instance}")
+            }
+            CoreDef::HostLower(i) => write!(f, "lowered host import {i}"),
+            CoreDef::ResourceNew { resource, .. } => {
+                write!(f, "resource.new of resource {resource}")
+            }
+            CoreDef::ResourceRep { resource, .. } => {
+                write!(f, "resource.rep of resource {resource}")
+            }
+            CoreDef::ResourceDrop { resource, .. } => {
+                write!(f, "resource.drop of resource {resource}")
+            }
+            CoreDef::Intrinsic(_) => f.write_str("an adapter intrinsic"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn types_read_as_the_text_format_writes_them() {
+        let ty = FuncType {
+            params: vec![ValType::I32, ValType::FuncRef],
+            results: vec![ValType::V128],
+        };
+        assert_eq!(ty.to_string(), "[i32 funcref] -> [v128]");
+        let none = FuncType {
+            params: vec![],
+            results: vec![],
+        };
+        assert_eq!(none.to_string(), "[] -> []");
+        let global = |mutable| GlobalType {
+            content: ValType::F64,
+            mutable,
+        };
+        assert_eq!(global(true).to_string(), "mut f64");
+        assert_eq!(global(false).to_string(), "f64");
+        assert_eq!(BoundsMode::Explicit.to_string(), "explicit");
+        let export = CoreDef::Export {
+            instance: 2,
+            name: "f".into(),
+        };
+        assert_eq!(export.to_string(), "export `f` of core instance 2");
+    }
+}
