@@ -259,15 +259,21 @@ macro_rules! unit_enums {
 
 unit_enums! {
     BoundsMode [Guard, Explicit]
-    ValType [I32, I64, F32, F64, V128, FuncRef, ExternRef, ExnRef]
     StringEncoding [Utf8, Utf16, CompactUtf16]
 }
 
-impl Decode for TrapKind {
-    fn decode(r: &mut Reader) -> Self {
-        TrapKind::ALL[r.variant(TrapKind::ALL.len() as u32) as usize]
-    }
+/// Enums that list every variant in an `ALL` constant, in declaration order.
+macro_rules! listed_enums {
+    ($($ty:ident),*) => {$(
+        impl Decode for $ty {
+            fn decode(r: &mut Reader) -> Self {
+                $ty::ALL[r.variant($ty::ALL.len() as u32) as usize]
+            }
+        }
+    )*};
 }
+
+listed_enums!(ValType, TrapKind);
 
 /// Enums whose variants carry fields: `index => Variant(fields…)` or
 /// `index => Variant { fields… }`, each field decoded in order. Variant 0 is
@@ -448,16 +454,7 @@ mod tests {
         };
         let module = Module {
             types: vec![FuncType {
-                params: vec![
-                    ValType::I32,
-                    ValType::I64,
-                    ValType::F32,
-                    ValType::F64,
-                    ValType::V128,
-                    ValType::FuncRef,
-                    ValType::ExternRef,
-                    ValType::ExnRef,
-                ],
+                params: ValType::ALL.to_vec(),
                 results: vec![],
             }],
             imports: vec![

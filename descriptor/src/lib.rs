@@ -191,6 +191,20 @@ pub enum ValType {
     ExnRef,
 }
 
+impl ValType {
+    /// Every value type, in declaration order.
+    pub const ALL: [ValType; 8] = [
+        ValType::I32,
+        ValType::I64,
+        ValType::F32,
+        ValType::F64,
+        ValType::V128,
+        ValType::FuncRef,
+        ValType::ExternRef,
+        ValType::ExnRef,
+    ];
+}
+
 /// A function type.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 pub struct FuncType {

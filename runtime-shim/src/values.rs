@@ -64,16 +64,7 @@ mod tests {
 
     #[test]
     fn zero_values_have_their_type() {
-        for ty in [
-            ValType::I32,
-            ValType::I64,
-            ValType::F32,
-            ValType::F64,
-            ValType::V128,
-            ValType::FuncRef,
-            ValType::ExternRef,
-            ValType::ExnRef,
-        ] {
+        for ty in ValType::ALL {
             assert_eq!(Val::zero(ty).ty(), ty);
         }
     }
