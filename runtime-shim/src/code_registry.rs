@@ -44,7 +44,7 @@ pub(crate) fn register(
         .filter(|(_, code)| code.len > 0)
         .map(|(addr, code)| (addr, code.len, code.traps.clone()))
         .collect();
-    functions.sort_by_key(|f| f.0);
+    functions.sort_unstable_by_key(|f| f.0);
     let (Some(first), Some(last)) = (functions.first(), functions.last()) else {
         return Ok(None);
     };
