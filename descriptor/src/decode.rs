@@ -245,12 +245,13 @@ structs! {
     }
 }
 
-/// Enums whose variants carry nothing: the variant index picks one.
+/// Enums whose variants carry nothing: the variant index picks one from the
+/// list of every variant in declaration order.
 macro_rules! unit_enums {
-    ($($ty:ident [$($variant:ident),* $(,)?])*) => {$(
+    ($($ty:ident = $all:expr;)*) => {$(
         impl Decode for $ty {
             fn decode(r: &mut Reader) -> Self {
-                let all = [$($ty::$variant),*];
+                let all = $all;
                 all[r.variant(all.len() as u32) as usize]
             }
         }
@@ -258,33 +259,23 @@ macro_rules! unit_enums {
 }
 
 unit_enums! {
-    BoundsMode [Guard, Explicit]
-    StringEncoding [Utf8, Utf16, CompactUtf16]
+    BoundsMode = [BoundsMode::Guard, BoundsMode::Explicit];
+    StringEncoding = [StringEncoding::Utf8, StringEncoding::Utf16, StringEncoding::CompactUtf16];
+    ValType = ValType::ALL;
+    TrapKind = TrapKind::ALL;
 }
-
-/// Enums that list every variant in an `ALL` constant, in declaration order.
-macro_rules! listed_enums {
-    ($($ty:ident),*) => {$(
-        impl Decode for $ty {
-            fn decode(r: &mut Reader) -> Self {
-                $ty::ALL[r.variant($ty::ALL.len() as u32) as usize]
-            }
-        }
-    )*};
-}
-
-listed_enums!(ValType, TrapKind);
 
 /// Enums whose variants carry fields: `index => Variant(fields…)` or
-/// `index => Variant { fields… }`, each field decoded in order. Variant 0 is
-/// read (as zeros) after an invalid index.
+/// `index => Variant { fields… }`, each field decoded in order; the indices
+/// run from 0 without gaps. Variant 0 is read (as zeros) after an invalid
+/// index.
 macro_rules! enums {
-    ($($ty:ident: $count:literal {
+    ($($ty:ident {
         $($i:literal => $variant:ident $(($($tuple:ident),*))? $({$($named:ident),*})?),* $(,)?
     })*) => {$(
         impl Decode for $ty {
             fn decode(r: &mut Reader) -> Self {
-                match r.variant($count) {
+                match r.variant([$($i),*].len() as u32) {
                     $($i => $ty::$variant
                         $(($({ let $tuple = Decode::decode(r); $tuple }),*))?
                         $({$($named: Decode::decode(r)),*})?,)*
@@ -296,31 +287,31 @@ macro_rules! enums {
 }
 
 enums! {
-    ExternIndex: 5 { 0 => Func(x), 1 => Table(x), 2 => Memory(x), 3 => Global(x), 4 => Tag(x) }
-    ImportType: 5 { 0 => Func(x), 1 => Table(x), 2 => Memory(x), 3 => Global(x), 4 => Tag(x) }
-    ConstExpr: 8 {
+    ExternIndex { 0 => Func(x), 1 => Table(x), 2 => Memory(x), 3 => Global(x), 4 => Tag(x) }
+    ImportType { 0 => Func(x), 1 => Table(x), 2 => Memory(x), 3 => Global(x), 4 => Tag(x) }
+    ConstExpr {
         0 => I32(x), 1 => I64(x), 2 => F32(x), 3 => F64(x), 4 => V128(x),
         5 => RefNull, 6 => RefFunc(x), 7 => GlobalGet(x),
     }
-    SegmentMode: 3 { 0 => Passive, 1 => Active { index, offset }, 2 => Declared }
-    ValueType: 24 {
+    SegmentMode { 0 => Passive, 1 => Active { index, offset }, 2 => Declared }
+    ValueType {
         0 => Bool, 1 => S8, 2 => U8, 3 => S16, 4 => U16, 5 => S32, 6 => U32,
         7 => S64, 8 => U64, 9 => F32, 10 => F64, 11 => Char, 12 => String,
         13 => List(x), 14 => Map(k, v), 15 => Record(x), 16 => Tuple(x),
         17 => Variant(x), 18 => Enum(x), 19 => Option(x), 20 => Result { ok, err },
         21 => Flags(x), 22 => Own(x), 23 => Borrow(x),
     }
-    CoreDef: 6 {
+    CoreDef {
         0 => Export { instance, name }, 1 => HostLower(x),
         2 => ResourceNew { resource, instance }, 3 => ResourceRep { resource, instance },
         4 => ResourceDrop { resource, instance }, 5 => Intrinsic(x),
     }
-    Intrinsic: 6 {
+    Intrinsic {
         0 => InstanceFlags(x), 1 => TransferOwn { resource, from, to },
         2 => TransferBorrow { resource, from, to }, 3 => EnterCall(x), 4 => ExitCall(x),
         5 => Trap,
     }
-    Step: 1 { 0 => Instantiate { module, args } }
+    Step { 0 => Instantiate { module, args } }
 }
 
 #[cfg(test)]

@@ -25,21 +25,32 @@ impl Display for ValType {
 /// `[i32 i64] -> [f32]`, as the spec writes function types.
 impl Display for FuncType {
     fn fmt(&self, f: &mut Formatter) -> Result {
+        let list = |f: &mut Formatter, types| separated(f, "[", types, " ", "]", ValType::fmt);
         list(f, &self.params)?;
         f.write_str(" -> ")?;
         list(f, &self.results)
     }
 }
 
-fn list(f: &mut Formatter, types: &[ValType]) -> Result {
-    f.write_str("[")?;
-    for (i, t) in types.iter().enumerate() {
+/// Writes `open`, each of `items` with `item` and `sep` between them, then
+/// `close`: the shape of every list in a type's text (the runtime's component
+/// types use it too).
+pub fn separated<T>(
+    f: &mut Formatter,
+    open: &str,
+    items: &[T],
+    sep: &str,
+    close: &str,
+    item: impl Fn(&T, &mut Formatter) -> Result,
+) -> Result {
+    f.write_str(open)?;
+    for (i, x) in items.iter().enumerate() {
         if i > 0 {
-            f.write_str(" ")?;
+            f.write_str(sep)?;
         }
-        t.fmt(f)?;
+        item(x, f)?;
     }
-    f.write_str("]")
+    f.write_str(close)
 }
 
 /// `i32` or `mut i32`.

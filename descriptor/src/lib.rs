@@ -59,7 +59,7 @@ use serde::{Deserialize, Serialize};
 pub mod abi;
 pub mod component;
 mod decode;
-mod display;
+pub mod display;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.

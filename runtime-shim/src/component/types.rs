@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::prelude::*;
 use core::fmt;
 use rivet_descriptor::component::{Component as Plan, ValueType};
+use rivet_descriptor::display::separated;
 
 /// A component value type, resolved (no indices).
 #[derive(Clone, Debug, PartialEq)]
@@ -82,35 +83,20 @@ impl fmt::Display for Type {
             Type::Option(t) => return write!(f, "option<{t}>"),
             Type::Own(r) => return write!(f, "own<resource {}>", r.0),
             Type::Borrow(r) => return write!(f, "borrow<resource {}>", r.0),
-            Type::Tuple(ts) => {
-                f.write_str("tuple<")?;
-                return separated(f, ts, |f, t| write!(f, "{t}"), ">");
-            }
+            Type::Tuple(ts) => return separated(f, "tuple<", ts, ", ", ">", fmt::Display::fmt),
             Type::Record(fs) => {
-                f.write_str("record { ")?;
-                return separated(f, fs, |f, (n, t)| write!(f, "{n}: {t}"), " }");
+                return separated(f, "record { ", fs, ", ", " }", |(n, t), f| {
+                    write!(f, "{n}: {t}")
+                });
             }
             Type::Variant(cs) => {
-                f.write_str("variant { ")?;
-                return separated(
-                    f,
-                    cs,
-                    |f, c| match c {
-                        (n, Some(t)) => write!(f, "{n}({t})"),
-                        (n, None) => f.write_str(n),
-                    },
-                    " }",
-                );
+                return separated(f, "variant { ", cs, ", ", " }", |c, f| match c {
+                    (n, Some(t)) => write!(f, "{n}({t})"),
+                    (n, None) => f.write_str(n),
+                });
             }
-            Type::Enum(ns) | Type::Flags(ns) => {
-                let kind = if matches!(self, Type::Enum(_)) {
-                    "enum"
-                } else {
-                    "flags"
-                };
-                write!(f, "{kind} {{ ")?;
-                return separated(f, ns, |f, n| f.write_str(n), " }");
-            }
+            Type::Enum(ns) => return separated(f, "enum { ", ns, ", ", " }", fmt::Display::fmt),
+            Type::Flags(ns) => return separated(f, "flags { ", ns, ", ", " }", fmt::Display::fmt),
             Type::Result { ok, err } => {
                 return match (ok, err) {
                     (None, None) => f.write_str("result"),
@@ -122,22 +108,6 @@ impl fmt::Display for Type {
         };
         f.write_str(name)
     }
-}
-
-/// Writes `items` with `item`, separated by commas, then `close`.
-fn separated<T>(
-    f: &mut fmt::Formatter,
-    items: &[T],
-    item: impl Fn(&mut fmt::Formatter, &T) -> fmt::Result,
-    close: &str,
-) -> fmt::Result {
-    for (i, x) in items.iter().enumerate() {
-        if i > 0 {
-            f.write_str(", ")?;
-        }
-        item(f, x)?;
-    }
-    f.write_str(close)
 }
 
 /// Identity of a resource type: the plan's resource index. The plan gives each
