@@ -2,9 +2,9 @@
 //! `rivet-bench` (the baseline) and to wasm32 into the `kernels-guest` component, so
 //! that native code, Rivet and Wasmtime run exactly the same source.
 //!
-//! Each `*_workload` function builds its own deterministic input from a size and a
-//! seed, so no megabyte-sized argument has to cross the component boundary and the
-//! measured time is compute, not copying.
+//! Inputs are generated from a size and a seed inside whoever runs the kernel, so no
+//! megabyte-sized argument has to cross the component boundary and the measured
+//! time is compute, not copying.
 
 #![no_std]
 
@@ -16,7 +16,7 @@ mod sha256;
 mod tokenize;
 
 pub use sha256::sha256;
-pub use tokenize::{tokenize, Tokens};
+pub use tokenize::{document, tokenize, Tokens};
 
 /// `len` pseudo-random bytes from `seed` (xorshift32): cheap, deterministic input.
 pub fn pattern(len: usize, seed: u32) -> Vec<u8> {
@@ -36,9 +36,8 @@ pub fn sha256_workload(len: usize, seed: u32) -> [u8; 32] {
     sha256(&pattern(len, seed))
 }
 
-/// Tokenizes a generated JSON-like document of about `len` bytes and returns
-/// how many tokens it has (0 if the tokenizer rejects it, which it never should).
-pub fn tokenize_workload(len: usize, seed: u32) -> u32 {
-    let doc = tokenize::document(len, seed);
-    tokenize(&doc).map_or(0, |t| t.count)
+/// How many tokens `doc` has (0 if the tokenizer rejects it, which it never does
+/// for a [`document`]).
+pub fn token_count(doc: &str) -> u32 {
+    tokenize(doc).map_or(0, |t| t.count)
 }
