@@ -3,6 +3,7 @@
 
 use crate::decode::{self, Decoded};
 use crate::env::{trap_kind, ModuleEnv};
+use crate::inline::{self, Inlining};
 use crate::trampoline::{self, Plan};
 use crate::{translate, Error, Options};
 use cranelift_codegen::ir::{self, Endianness, UserFuncName};
@@ -339,29 +340,35 @@ impl Emitter {
         Ok(ids)
     }
 
-    /// Translates and compiles every defined function.
+    /// Translates, inlines into and compiles every defined function, callees
+    /// first (see [`crate::inline`]).
     fn define_functions(
         &mut self,
         env: &ModuleEnv,
         ids: &[FuncId],
     ) -> Result<Vec<FunctionCode>, Error> {
-        let mut code = Vec::with_capacity(ids.len());
-        for (defined, id) in ids.iter().enumerate() {
+        let first = ids.first().map_or(0, |id| id.as_u32());
+        let mut inlining = Inlining::new(first, inline::direct_calls(env)?);
+        let mut code: Vec<Option<FunctionCode>> = (0..ids.len()).map(|_| None).collect();
+        for defined in inlining.order() {
             let index = env.imported_functions + defined as u32;
             let sig = env.wasm_signature(env.functions[index as usize]);
             self.ctx.clear();
-            self.ctx.func = ir::Function::with_name_signature(name_of(*id), sig);
+            self.ctx.func = ir::Function::with_name_signature(name_of(ids[defined]), sig);
             translate::translate_function(
                 env,
                 defined as u32,
                 &mut self.ctx.func,
                 &mut self.builder_ctx,
             )?;
-            let mut function = self.define(*id)?;
+            inlining.inline_into(defined, &mut self.ctx)?;
+            let mut function = self.define(ids[defined])?;
             function.name = env.names.get(&index).cloned();
-            code.push(function);
+            code[defined] = Some(function);
         }
-        Ok(code)
+        code.into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::msg("a defined function was left out of the call graph"))
     }
 
     /// Compiles `self.ctx.func` as `id` and returns its size and trap sites.

@@ -2,6 +2,7 @@
 //!
 //! The stages, one module each: [`decode`] validates a binary and builds a
 //! [`env::ModuleEnv`]; [`translate`] turns each function body into Cranelift IR;
+//! [`inline`] takes small and shared callees into their callers;
 //! [`emit`] compiles the functions and [`trampoline`]s into one object file with its
 //! descriptor; [`package`] links objects into libraries. [`component`] decodes and
 //! flattens components into a unit of several core modules and a plan.
@@ -43,6 +44,7 @@ pub mod emit;
 pub mod env;
 pub mod error;
 pub mod fuse;
+pub mod inline;
 pub mod package;
 pub mod trampoline;
 pub mod translate;
