@@ -31,6 +31,8 @@ pub struct Config {
     /// Whether to use every CPU feature of the building machine (see
     /// [`Config::host_cpu`]).
     host_cpu: bool,
+    /// Whether inlining is off (see [`Config::inlining`]).
+    no_inlining: bool,
 }
 
 /// What cargo tells a build script about where and for what it builds.
@@ -106,6 +108,14 @@ impl Config {
     /// use instructions the CPU lacks.
     pub fn host_cpu(&mut self) -> &mut Config {
         self.host_cpu = true;
+        self
+    }
+
+    /// Whether to inline small and shared wasm functions into their callers
+    /// within each module (default: on). Off keeps every call, so that a
+    /// profiler shows each wasm function on its own.
+    pub fn inlining(&mut self, on: bool) -> &mut Config {
+        self.no_inlining = !on;
         self
     }
 
@@ -212,6 +222,7 @@ impl Config {
             target: (!native).then(|| env.target.clone()),
             target_features: env.target_features.clone(),
             symbol: symbol.clone(),
+            inline: !self.no_inlining,
             ..Options::default()
         };
         let (object, plan) = compile_with_plan(&wasm, &options).map_err(|e| match &composed {

@@ -91,6 +91,7 @@ pub fn compile_unit(
         ctx: Context::new(),
         builder_ctx: FunctionBuilderContext::new(),
         pads: 0,
+        inline: options.inline,
     };
     let mut declared = Vec::with_capacity(modules.len());
     for (index, m) in modules.iter().enumerate() {
@@ -300,6 +301,8 @@ struct Emitter {
     /// How many padding symbols [`pad`] has defined (their names'
     /// numbers).
     pads: u32,
+    /// [`Options::inline`].
+    inline: bool,
 }
 
 impl Emitter {
@@ -406,7 +409,9 @@ impl Emitter {
                 &mut self.ctx.func,
                 &mut self.builder_ctx,
             )?;
-            inlining.inline_into(defined, &mut self.ctx)?;
+            if self.inline {
+                inlining.inline_into(defined, &mut self.ctx)?;
+            }
             let mut function = self.define(ids[defined])?;
             function.name = env.names.get(&index).cloned();
             code[defined] = Some(function);

@@ -72,6 +72,10 @@ pub struct Options {
     /// Accept the multi-memory proposal on top of WebAssembly 2.0 (on by default:
     /// fused adapters need it). Off, validation follows the 2.0 spec exactly.
     pub multi_memory: bool,
+    /// Inline small and shared callees within each module ([`inline`]); off,
+    /// every wasm call stays a call, so that a profile shows each function on
+    /// its own.
+    pub inline: bool,
 }
 
 impl Default for Options {
@@ -82,6 +86,7 @@ impl Default for Options {
             target_features: Vec::new(),
             symbol: "rivet_unit".to_string(),
             multi_memory: true,
+            inline: true,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Calls whose target the component plan fixes at build time are direct:
 //! read back from the relocations of the compiled object, from the caller's
-//! code to the callee's symbol.
+//! code to the callee's symbol; and the calls inlining takes in.
 
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 use rivet_build::{compile_component, Options};
@@ -104,4 +104,45 @@ fn imports_wired_differently_per_instance_stay_indirect() {
         !calls.iter().any(|c| c.starts_with("rivet_m")),
         "a call with two possible targets was made direct: {calls:?}"
     );
+}
+
+/// A module whose `run` (function 0) calls a small function (1) twice and a
+/// larger one with no other caller (2).
+const INLINING: &str = r#"
+    (module
+      (func (export "run") (param i32) (result i32)
+        local.get 0 call 1 call 1 call 2)
+      (func (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+      (func (param i32) (result i32)
+        local.get 0 i32.const 3 i32.mul i32.const 7 i32.xor i32.const 5 i32.rotl
+        i32.const 11 i32.add i32.const 13 i32.mul i32.const 17 i32.xor i32.const 19 i32.rotr
+        i32.const 23 i32.add i32.const 29 i32.mul i32.const 31 i32.xor i32.const 37 i32.rotl))"#;
+
+fn compile_module(options: &Options) -> Vec<u8> {
+    rivet_build::compile_module(&wat::parse_str(INLINING).unwrap(), options).unwrap()
+}
+
+#[test]
+fn small_callees_are_inlined_and_lone_larger_ones_called() {
+    let calls = calls_from(&compile_module(&Options::default()), "rivet_f0");
+    assert!(
+        !calls.iter().any(|c| c.starts_with("rivet_f1")),
+        "the small callee is still called: {calls:?}"
+    );
+    assert!(
+        calls.iter().any(|c| c.starts_with("rivet_f2")),
+        "the larger callee with one caller was inlined: {calls:?}"
+    );
+}
+
+#[test]
+fn without_inlining_every_call_stays() {
+    let options = Options {
+        inline: false,
+        ..Options::default()
+    };
+    let calls = calls_from(&compile_module(&options), "rivet_f0");
+    let to_f1 = calls.iter().filter(|c| c.starts_with("rivet_f1")).count();
+    assert_eq!(to_f1, 2, "{calls:?}");
+    assert!(calls.iter().any(|c| c.starts_with("rivet_f2")), "{calls:?}");
 }

@@ -33,6 +33,7 @@ fn parse_compile(args: &[String]) -> Result<CompileArgs, Error> {
             "--name" => name = Some(value()?),
             "--bounds" => options.bounds = parse_bounds(&value()?)?,
             "--plug" => plugs.push(PathBuf::from(value()?)),
+            "--no-inline" => options.inline = false,
             flag if flag.starts_with('-') => {
                 return Err(Error::msg(format!("unknown option {flag}\n{USAGE}")))
             }
