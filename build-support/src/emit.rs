@@ -113,11 +113,12 @@ pub fn compile_unit(
         d.decoded.env.exception_boundary = m.boundary;
     }
     link_direct(&mut declared, modules);
+    let code = e.define_functions(&declared, modules)?;
     let mut tables = Tables::default();
     let mut descriptors = Vec::with_capacity(modules.len());
-    for (module, m) in declared.into_iter().zip(modules) {
+    for ((module, m), code) in declared.into_iter().zip(modules).zip(code) {
         let module = e
-            .compile_one(module, &mut tables)
+            .compile_one(module, code, &mut tables)
             .map_err(|err| shift(err, m.offset))?;
         descriptors.push(module);
     }
@@ -323,12 +324,14 @@ impl Emitter {
         })
     }
 
-    /// Compiles one declared module of the unit, appending its code and data
+    /// Finishes one declared module of the unit, whose functions are compiled
+    /// (`code`, by defined index): appends its functions, trampolines and data
     /// to `tables`, and returns its descriptor metadata with the shared-table
     /// indices filled in.
     fn compile_one(
         &mut self,
         declared: Declared<'_>,
+        code: Vec<FunctionCode>,
         tables: &mut Tables,
     ) -> Result<rivet_descriptor::Module, Error> {
         let Declared {
@@ -342,7 +345,7 @@ impl Emitter {
             functions,
         } = declared;
         let prefix = prefix.as_str();
-        module.code = self.define_functions(&env, &functions)?;
+        module.code = code;
         module.defined_function_base = tables.functions.len() as u32;
         tables.functions.extend(functions);
 
@@ -388,37 +391,82 @@ impl Emitter {
         Ok(ids)
     }
 
-    /// Translates, inlines into and compiles every defined function, callees
-    /// first (see [`crate::inline`]).
+    /// Translates, inlines into and compiles every defined function of the
+    /// unit, callees first, across modules where a call is direct (see
+    /// [`crate::inline`]); returns each module's code by defined index.
     fn define_functions(
         &mut self,
-        env: &ModuleEnv,
-        ids: &[FuncId],
-    ) -> Result<Vec<FunctionCode>, Error> {
+        declared: &[Declared<'_>],
+        modules: &[UnitModule<'_>],
+    ) -> Result<Vec<Vec<FunctionCode>>, Error> {
+        // Unit functions are numbered in declaration order, as their FuncIds.
+        let ids: Vec<FuncId> = declared
+            .iter()
+            .flat_map(|d| d.functions.iter().copied())
+            .collect();
         let first = ids.first().map_or(0, |id| id.as_u32());
-        let mut inlining = Inlining::new(first, inline::direct_calls(env)?);
-        let mut code: Vec<Option<FunctionCode>> = (0..ids.len()).map(|_| None).collect();
-        for defined in inlining.order() {
-            let index = env.imported_functions + defined as u32;
-            let sig = env.wasm_signature(env.functions[index as usize]);
-            self.ctx.clear();
-            self.ctx.func = ir::Function::with_name_signature(name_of(ids[defined]), sig);
-            translate::translate_function(
-                env,
-                defined as u32,
-                &mut self.ctx.func,
-                &mut self.builder_ctx,
-            )?;
-            if self.inline {
-                inlining.inline_into(defined, &mut self.ctx)?;
+        if ids
+            .iter()
+            .enumerate()
+            .any(|(k, id)| id.as_u32() != first + k as u32)
+        {
+            return Err(Error::msg(
+                "the unit's functions were not declared consecutively",
+            ));
+        }
+        let mut owner = Vec::with_capacity(ids.len());
+        let mut calls = Vec::with_capacity(ids.len());
+        for (i, (d, m)) in declared.iter().zip(modules).enumerate() {
+            let names = inline::direct_calls(&d.decoded.env).map_err(|e| shift(e, m.offset))?;
+            for (defined, callees) in names.into_iter().enumerate() {
+                owner.push((i, defined as u32));
+                let callees = callees
+                    .into_iter()
+                    .filter_map(|name| name.checked_sub(first));
+                calls.push(callees.map(|f| f as usize).collect());
             }
-            let mut function = self.define(ids[defined])?;
-            function.name = env.names.get(&index).cloned();
-            code[defined] = Some(function);
+        }
+        let module: Vec<usize> = owner.iter().map(|&(i, _)| i).collect();
+        let mut inlining = Inlining::new(first, calls, &module);
+        let mut code: Vec<Vec<Option<FunctionCode>>> = declared
+            .iter()
+            .map(|d| (0..d.functions.len()).map(|_| None).collect())
+            .collect();
+        for f in inlining.order() {
+            let (i, defined) = owner[f];
+            let env = &declared[i].decoded.env;
+            let function = self
+                .define_function(env, defined, ids[f], &mut inlining, f)
+                .map_err(|e| shift(e, modules[i].offset))?;
+            code[i][defined as usize] = Some(function);
         }
         code.into_iter()
+            .map(|module| module.into_iter().collect::<Option<Vec<_>>>())
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| Error::msg("a defined function was left out of the call graph"))
+    }
+
+    /// Translates defined function `defined` of `env` (unit function `f`,
+    /// declared as `id`), inlines into it and compiles it.
+    fn define_function(
+        &mut self,
+        env: &ModuleEnv,
+        defined: u32,
+        id: FuncId,
+        inlining: &mut Inlining,
+        f: usize,
+    ) -> Result<FunctionCode, Error> {
+        let index = env.imported_functions + defined;
+        let sig = env.wasm_signature(env.functions[index as usize]);
+        self.ctx.clear();
+        self.ctx.func = ir::Function::with_name_signature(name_of(id), sig);
+        translate::translate_function(env, defined, &mut self.ctx.func, &mut self.builder_ctx)?;
+        if self.inline {
+            inlining.inline_into(f, &mut self.ctx)?;
+        }
+        let mut function = self.define(id)?;
+        function.name = env.names.get(&index).cloned();
+        Ok(function)
     }
 
     /// Compiles `self.ctx.func` as `id` and returns its size and trap sites.

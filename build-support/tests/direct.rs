@@ -58,9 +58,24 @@ fn calls_from(object: &[u8], from: &str) -> Vec<String> {
         .collect()
 }
 
-fn compile(wat: &str) -> Vec<u8> {
+/// The symbols of the adapter group's functions (unit module 2).
+fn adapters(object: &[u8]) -> Vec<String> {
+    let file = object::File::parse(object).unwrap();
+    file.symbols()
+        .filter_map(|s| s.name().ok().map(String::from))
+        .filter(|n| n.starts_with("rivet_m2_f"))
+        .collect()
+}
+
+/// Compiles component `wat`; `inline: false` keeps every call a call, so that
+/// the wiring itself shows.
+fn compile(wat: &str, inline: bool) -> Vec<u8> {
     let wasm = wat::parse_str(wat).unwrap();
-    compile_component(&wasm, &Options::default()).unwrap()
+    let options = Options {
+        inline,
+        ..Options::default()
+    };
+    compile_component(&wasm, &options).unwrap()
 }
 
 // Unit modules: 0 the callee's, 1 the caller, 2 the adapter group (after
@@ -69,20 +84,16 @@ fn compile(wat: &str) -> Vec<u8> {
 
 #[test]
 fn statically_wired_imports_are_called_directly() {
-    let object = compile(&component(
-        r#"(export "a" (func $lf)) (export "b" (func $lg))"#,
-    ));
+    let object = compile(
+        &component(r#"(export "a" (func $lf)) (export "b" (func $lg))"#),
+        false,
+    );
     let calls = calls_from(&object, "rivet_m1_f2");
     assert!(
         calls.iter().any(|c| c.starts_with("rivet_m2_f")),
         "the caller does not call its adapter directly: {calls:?}"
     );
-    let file = object::File::parse(&*object).unwrap();
-    let adapters: Vec<String> = file
-        .symbols()
-        .filter_map(|s| s.name().ok().map(String::from))
-        .filter(|n| n.starts_with("rivet_m2_f"))
-        .collect();
+    let adapters = adapters(&object);
     assert_eq!(adapters.len(), 2, "{adapters:?}");
     for adapter in &adapters {
         let calls = calls_from(&object, adapter);
@@ -94,11 +105,29 @@ fn statically_wired_imports_are_called_directly() {
 }
 
 #[test]
+fn adapters_take_in_the_small_functions_they_call_in_other_modules() {
+    let object = compile(
+        &component(r#"(export "a" (func $lf)) (export "b" (func $lg))"#),
+        true,
+    );
+    let adapters = adapters(&object);
+    assert_eq!(adapters.len(), 2, "{adapters:?}");
+    for adapter in &adapters {
+        let calls = calls_from(&object, adapter);
+        assert!(
+            !calls.iter().any(|c| c.starts_with("rivet_m0_f")),
+            "{adapter} still calls the callee's one-instruction function: {calls:?}"
+        );
+    }
+}
+
+#[test]
 fn imports_wired_differently_per_instance_stay_indirect() {
     // The second caller gets the adapters the other way round.
-    let object = compile(&component(
-        r#"(export "a" (func $lg)) (export "b" (func $lf))"#,
-    ));
+    let object = compile(
+        &component(r#"(export "a" (func $lg)) (export "b" (func $lf))"#),
+        true,
+    );
     let calls = calls_from(&object, "rivet_m1_f2");
     assert!(
         !calls.iter().any(|c| c.starts_with("rivet_m")),
