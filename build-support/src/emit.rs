@@ -90,7 +90,6 @@ pub fn compile_unit(
         object: ObjectModule::new(builder),
         ctx: Context::new(),
         builder_ctx: FunctionBuilderContext::new(),
-        pads: 0,
         inline: options.inline,
     };
     let mut declared = Vec::with_capacity(modules.len());
@@ -255,11 +254,11 @@ fn shared_flags() -> Result<settings::Builder, Error> {
 }
 
 /// Puts `len` bytes of padding (`int3`s on x86-64, never executed) at the
-/// next [`LOOP_ALIGN`] boundary of the code section, so that the function
-/// defined next, byte-aligned, starts `len` bytes past it.
-fn pad(object: &mut ObjectModule, pads: &mut u32, len: u64) -> Result<(), Error> {
-    *pads += 1;
-    let name = format!("rivet_pad{pads}");
+/// next [`LOOP_ALIGN`] boundary of the code section, so that function `id`,
+/// defined next and byte-aligned, starts `len` bytes past it. The padding is
+/// a local symbol named after that function.
+fn pad(object: &mut ObjectModule, id: FuncId, len: u64) -> Result<(), Error> {
+    let name = format!("rivet_pad_{}", id.as_u32());
     let signature = ir::Signature::new(isa::CallConv::SystemV);
     let id = object
         .declare_function(&name, Linkage::Local, &signature)
@@ -299,9 +298,6 @@ struct Emitter {
     object: ObjectModule,
     ctx: Context,
     builder_ctx: FunctionBuilderContext,
-    /// How many padding symbols [`pad`] has defined (their names'
-    /// numbers).
-    pads: u32,
     /// [`Options::inline`].
     inline: bool,
 }
@@ -497,7 +493,7 @@ impl Emitter {
         let alignment = match loop_padding(compiled) {
             Some(0) => LOOP_ALIGN,
             Some(len) => {
-                pad(&mut self.object, &mut self.pads, len)?;
+                pad(&mut self.object, id, len)?;
                 1
             }
             None => u64::from(buffer.alignment),

@@ -75,7 +75,7 @@ pub struct Inlining {
     first: u32,
     /// The distinct unit functions each one calls directly.
     callees: Vec<Vec<usize>>,
-    /// How many direct calls each function receives, over the module.
+    /// How many direct calls each function receives, over the unit.
     sites: Vec<u32>,
     /// Whether each function is called directly from another module (a fused
     /// adapter calling into a component, or a component into its adapter).

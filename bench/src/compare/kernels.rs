@@ -41,10 +41,8 @@ impl Kernel {
     fn native(self, document: &str) -> Vec<u8> {
         match self {
             Kernel::Sha256 => kernels::sha256_workload(LEN as usize, SEED).to_vec(),
-            Kernel::Tokenize => kernels::token_count(document).to_le_bytes().to_vec(),
-            Kernel::Generate => (kernels::document(LEN as usize, SEED).len() as u32)
-                .to_le_bytes()
-                .to_vec(),
+            Kernel::Tokenize => le(kernels::token_count(document)),
+            Kernel::Generate => le(kernels::document(LEN as usize, SEED).len() as u32),
         }
     }
 }
@@ -72,16 +70,8 @@ fn kernel(workload: &'static str, kernel: Kernel) -> Result<Row, String> {
             for _ in 0..n {
                 let got = match kernel {
                     Kernel::Sha256 => k.sha256(&mut store, LEN, SEED).map_err(rv::err)?,
-                    Kernel::Tokenize => k
-                        .tokenize(&mut store)
-                        .map_err(rv::err)?
-                        .to_le_bytes()
-                        .to_vec(),
-                    Kernel::Generate => k
-                        .generate(&mut store, LEN, SEED)
-                        .map_err(rv::err)?
-                        .to_le_bytes()
-                        .to_vec(),
+                    Kernel::Tokenize => le(k.tokenize(&mut store).map_err(rv::err)?),
+                    Kernel::Generate => le(k.generate(&mut store, LEN, SEED).map_err(rv::err)?),
                 };
                 same(&got, &rivet_expected, "Rivet")?;
             }
@@ -104,18 +94,8 @@ fn kernel(workload: &'static str, kernel: Kernel) -> Result<Row, String> {
                 let store = &mut loaded.store;
                 let got = match kernel {
                     Kernel::Sha256 => sha.call(store, (LEN, SEED)).map_err(wt::err)?.0,
-                    Kernel::Tokenize => tokenize
-                        .call(store, ())
-                        .map_err(wt::err)?
-                        .0
-                        .to_le_bytes()
-                        .to_vec(),
-                    Kernel::Generate => generate
-                        .call(store, (LEN, SEED))
-                        .map_err(wt::err)?
-                        .0
-                        .to_le_bytes()
-                        .to_vec(),
+                    Kernel::Tokenize => le(tokenize.call(store, ()).map_err(wt::err)?.0),
+                    Kernel::Generate => le(generate.call(store, (LEN, SEED)).map_err(wt::err)?.0),
                 };
                 same(&got, &expected, "Wasmtime")?;
             }
@@ -135,6 +115,11 @@ fn kernel(workload: &'static str, kernel: Kernel) -> Result<Row, String> {
         target: "≥ 1.0, ≤ 1.5 × native".to_string(),
         met: wasmtime.map(|w| w >= rivet && rivet <= 1.5 * native),
     })
+}
+
+/// A count result as bytes, to compare like SHA-256's digest.
+fn le(n: u32) -> Vec<u8> {
+    n.to_le_bytes().to_vec()
 }
 
 fn same(got: &[u8], expected: &[u8], who: &str) -> Result<(), String> {
