@@ -33,6 +33,7 @@ pub struct Config {
     host_cpu: bool,
     /// Whether inlining is off (see [`Config::inlining`]).
     no_inlining: bool,
+    c_backend: bool,
 }
 
 /// What cargo tells a build script about where and for what it builds.
@@ -116,6 +117,16 @@ impl Config {
     /// profiler shows each wasm function on its own.
     pub fn inlining(&mut self, on: bool) -> &mut Config {
         self.no_inlining = !on;
+        self
+    }
+
+    /// Compiles the functions the C backend handles (integer code: see
+    /// [`crate::c_backend`]) with the system C compiler at `-O2` instead of
+    /// Cranelift (default: off). Compute kernels run faster, the build takes
+    /// several times longer, and the target must be x86-64 Linux with guard
+    /// regions.
+    pub fn c_backend(&mut self, on: bool) -> &mut Config {
+        self.c_backend = on;
         self
     }
 
@@ -223,6 +234,7 @@ impl Config {
             target_features: env.target_features.clone(),
             symbol: symbol.clone(),
             inline: !self.no_inlining,
+            c_backend: self.c_backend,
             ..Options::default()
         };
         let (object, plan) = compile_with_plan(&wasm, &options).map_err(|e| match &composed {

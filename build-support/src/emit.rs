@@ -5,7 +5,7 @@ use crate::decode::{self, Decoded};
 use crate::env::{trap_kind, ModuleEnv};
 use crate::inline::{self, Inlining};
 use crate::trampoline::{self, Plan};
-use crate::{translate, Error, Options};
+use crate::{c_backend, package, translate, BoundsMode, Error, Options};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, Endianness, UserFuncName};
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
@@ -86,18 +86,34 @@ pub fn compile_unit(
     }
     let builder =
         ObjectBuilder::new(isa.clone(), "rivet", default_libcall_names()).map_err(backend)?;
+    if options.c_backend {
+        check_c_backend(options, &isa)?;
+    }
     let mut e = Emitter {
         object: ObjectModule::new(builder),
         ctx: Context::new(),
         builder_ctx: FunctionBuilderContext::new(),
         inline: options.inline,
+        // C functions call Cranelift ones by name from another object, and
+        // the two objects are merged before the final link.
+        linkage: if options.c_backend {
+            Linkage::Hidden
+        } else {
+            Linkage::Local
+        },
     };
     let mut declared = Vec::with_capacity(modules.len());
     for (index, m) in modules.iter().enumerate() {
-        let prefix = if modules.len() == 1 {
-            "rivet_".to_string()
+        // Symbols another object refers to must be unique in the program.
+        let unit = if options.c_backend {
+            format!("{}_", options.symbol)
         } else {
-            format!("rivet_m{index}_")
+            String::new()
+        };
+        let prefix = if modules.len() == 1 {
+            format!("rivet_{unit}")
+        } else {
+            format!("rivet_{unit}m{index}_")
         };
         let module = e
             .declare_one(m.wasm, prefix, &isa, options)
@@ -112,7 +128,18 @@ pub fn compile_unit(
         d.decoded.env.exception_boundary = m.boundary;
     }
     link_direct(&mut declared, modules);
-    let code = e.define_functions(&declared, modules)?;
+    let c = if options.c_backend {
+        e.translate_c(&declared, &options.symbol)
+    } else {
+        c_backend::Translated {
+            source: None,
+            chosen: declared
+                .iter()
+                .map(|d| vec![false; d.functions.len()])
+                .collect(),
+        }
+    };
+    let code = e.define_functions(&declared, modules, &c.chosen)?;
     let mut tables = Tables::default();
     let mut descriptors = Vec::with_capacity(modules.len());
     for ((module, m), code) in declared.into_iter().zip(modules).zip(code) {
@@ -126,11 +153,38 @@ pub fn compile_unit(
         modules: descriptors,
         component,
     };
-    e.define_descriptor(&options.symbol, &unit.encode(), &tables)?;
-    e.object
+    let c_section = c
+        .source
+        .is_some()
+        .then(|| c_backend::section(&options.symbol));
+    e.define_descriptor(&options.symbol, &unit.encode(), &tables, c_section)?;
+    let object = e
+        .object
         .finish()
         .emit()
-        .map_err(|err| Error::msg(format!("writing the object: {err}")))
+        .map_err(|err| Error::msg(format!("writing the object: {err}")))?;
+    match c.source {
+        Some(source) => package::merge_c(&object, &source, options),
+        None => Ok(object),
+    }
+}
+
+/// The C backend's requirements (see [`crate::c_backend`]).
+fn check_c_backend(options: &Options, isa: &OwnedTargetIsa) -> Result<(), Error> {
+    let triple = isa.triple();
+    if triple.architecture != target_lexicon::Architecture::X86_64
+        || triple.operating_system != target_lexicon::OperatingSystem::Linux
+    {
+        return Err(Error::msg(format!(
+            "not supported yet: the C backend for target {triple} (x86-64 Linux only)"
+        )));
+    }
+    if options.bounds != BoundsMode::Guard {
+        return Err(Error::msg(
+            "not supported yet: the C backend with explicit bounds checks",
+        ));
+    }
+    Ok(())
 }
 
 /// Gives each module's env the declared name of every direct target of its
@@ -300,6 +354,8 @@ struct Emitter {
     builder_ctx: FunctionBuilderContext,
     /// [`Options::inline`].
     inline: bool,
+    /// How wasm functions are declared: local, or hidden when C code calls them.
+    linkage: Linkage,
 }
 
 impl Emitter {
@@ -379,7 +435,7 @@ impl Emitter {
             let sig = env.wasm_signature(*ty);
             let id = self
                 .object
-                .declare_function(&name, Linkage::Local, &sig)
+                .declare_function(&name, self.linkage, &sig)
                 .map_err(backend)?;
             ids.push(id);
         }
@@ -394,6 +450,7 @@ impl Emitter {
         &mut self,
         declared: &[Declared<'_>],
         modules: &[UnitModule<'_>],
+        in_c: &[Vec<bool>],
     ) -> Result<Vec<Vec<FunctionCode>>, Error> {
         // Unit functions are numbered in declaration order, as their FuncIds.
         let ids: Vec<FuncId> = declared
@@ -431,6 +488,17 @@ impl Emitter {
         for f in inlining.order() {
             let (i, defined) = owner[f];
             let env = &declared[i].decoded.env;
+            if in_c[i][defined as usize] {
+                // Defined by the C object; no trap sites to record, and
+                // never inlined into Cranelift code.
+                let index = env.imported_functions + defined;
+                code[i][defined as usize] = Some(FunctionCode {
+                    len: 0,
+                    traps: Vec::new(),
+                    name: env.names.get(&index).cloned(),
+                });
+                continue;
+            }
             let function = self
                 .define_function(env, defined, ids[f], &mut inlining, f)
                 .map_err(|e| shift(e, modules[i].offset))?;
@@ -563,13 +631,38 @@ impl Emitter {
         Ok(ids)
     }
 
+    /// Translates to C what the C backend handles, under the names the
+    /// functions were declared with.
+    fn translate_c(&self, declared: &[Declared<'_>], symbol: &str) -> c_backend::Translated {
+        let name = |id: u32| {
+            let id = FuncId::from_u32(id);
+            let decl = self.object.declarations().get_function_decl(id);
+            decl.linkage_name(id).into_owned()
+        };
+        let modules: Vec<c_backend::Module> = declared
+            .iter()
+            .map(|d| c_backend::Module {
+                env: &d.decoded.env,
+                symbols: c_backend::Symbols {
+                    defined: d.functions.iter().map(|id| name(id.as_u32())).collect(),
+                    imports: (0..d.decoded.env.imported_functions)
+                        .map(|i| d.decoded.env.direct_import(i).map(name))
+                        .collect(),
+                },
+            })
+            .collect();
+        c_backend::translate_unit(&modules, symbol)
+    }
+
     /// Emits the metadata, the data blob, the function and trampoline tables, and
-    /// the exported descriptor pointing at all of them.
+    /// the exported descriptor pointing at all of them; with C code, the
+    /// bounds of its section.
     fn define_descriptor(
         &mut self,
         symbol: &str,
         metadata: &[u8],
         tables: &Tables,
+        c_section: Option<String>,
     ) -> Result<(), Error> {
         let (data, functions, trampolines) = (&tables.data, &tables.functions, &tables.trampolines);
         let metadata_id = self.define_bytes("rivet_metadata", metadata, 1)?;
@@ -614,6 +707,19 @@ impl Emitter {
         ] {
             let gv = self.object.declare_data_in_data(id, &mut desc);
             desc.write_data_addr(offset, gv, 0);
+        }
+        if let Some(section) = c_section {
+            for (offset, bound) in [
+                (raw_offsets::C_CODE_START, "__start_"),
+                (raw_offsets::C_CODE_END, "__stop_"),
+            ] {
+                let id = self
+                    .object
+                    .declare_data(&format!("{bound}{section}"), Linkage::Import, false, false)
+                    .map_err(backend)?;
+                let gv = self.object.declare_data_in_data(id, &mut desc);
+                desc.write_data_addr(offset, gv, 0);
+            }
         }
         let id = self
             .object

@@ -36,6 +36,7 @@
 //! component, compiled under the socket's name: calls between them go through
 //! fused adapters, and the imports no plug satisfies are left to the host.
 
+pub mod c_backend;
 pub mod component;
 pub mod compose;
 pub mod config;
@@ -76,6 +77,11 @@ pub struct Options {
     /// every wasm call stays a call, so that a profile shows each function on
     /// its own.
     pub inline: bool,
+    /// Compile the functions the [`c_backend`] handles with the system C
+    /// compiler (`cc`, `-O2`) instead of Cranelift: faster code for compute
+    /// kernels, several times the build time. Needs guard-region bounds and
+    /// an x86-64 Linux target.
+    pub c_backend: bool,
 }
 
 impl Default for Options {
@@ -87,6 +93,7 @@ impl Default for Options {
             symbol: "rivet_unit".to_string(),
             multi_memory: true,
             inline: true,
+            c_backend: false,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Compiled objects call the C math library for the float operations Cranelift
 //! lowers to libcalls (`ceilf`, `nearbyint`, `fma`, …), so links add `-lm`.
 
-use crate::Error;
+use crate::{Error, Options};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -39,6 +39,68 @@ pub fn archive(objects: &[PathBuf], out_dir: &Path, lib_name: &str) -> Result<Pa
     cmd.arg("crs").arg(&output).args(objects);
     run(cmd)?;
     Ok(output)
+}
+
+/// Compiles the C backend's `source` and merges its object with Cranelift's
+/// `object` into one relocatable object (`cc -r`), so that a unit stays one
+/// object file whichever backend compiled its functions.
+pub fn merge_c(object: &[u8], source: &str, options: &Options) -> Result<Vec<u8>, Error> {
+    let dir = scratch_dir(&options.symbol)?;
+    let result = merge_in(&dir, object, source, options);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn merge_in(dir: &Path, object: &[u8], source: &str, options: &Options) -> Result<Vec<u8>, Error> {
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes)
+            .map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))?;
+        Ok::<_, Error>(path)
+    };
+    let cranelift = write("cranelift.o", object)?;
+    let c = write("functions.c", source.as_bytes())?;
+    let c_object = dir.join("functions.o");
+    let merged = dir.join("unit.o");
+    let mut build = host_build();
+    if let Some(target) = &options.target {
+        build.target(target);
+    }
+    let compiler = build
+        .try_get_compiler()
+        .map_err(|e| Error::msg(format!("finding the C compiler: {e}")))?;
+    let mut cmd = compiler.to_command();
+    // `-O2`: the point of the backend. `-fPIC`: the object may end up in a
+    // shared library (the test runner's). Stack probes for large frames, so
+    // that overflowing the stack always hits its guard page; no tail calls,
+    // which would turn unbounded wasm recursion (a stack-exhaustion trap)
+    // into an endless loop.
+    cmd.args(["-std=c11", "-O2", "-fPIC", "-fno-strict-aliasing"])
+        .args(["-fstack-clash-protection", "-fno-optimize-sibling-calls"])
+        .arg("-fno-asynchronous-unwind-tables");
+    if options.target.is_none() {
+        cmd.arg("-march=native");
+    }
+    cmd.arg("-c").arg(&c).arg("-o").arg(&c_object);
+    run(cmd)?;
+    let mut link = compiler.to_command();
+    link.args(["-r", "-nostdlib", "-o"])
+        .arg(&merged)
+        .arg(&cranelift)
+        .arg(&c_object);
+    run(link)?;
+    std::fs::read(&merged).map_err(|e| Error::msg(format!("reading {}: {e}", merged.display())))
+}
+
+/// A fresh directory for one merge.
+fn scratch_dir(symbol: &str) -> Result<PathBuf, Error> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rivet-c-{}-{n}-{symbol}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::msg(format!("creating {}: {e}", dir.display())))?;
+    Ok(dir)
 }
 
 /// A `cc` configuration for the machine we run on, usable outside a build script

@@ -34,6 +34,7 @@ fn parse_compile(args: &[String]) -> Result<CompileArgs, Error> {
             "--bounds" => options.bounds = parse_bounds(&value()?)?,
             "--plug" => plugs.push(PathBuf::from(value()?)),
             "--no-inline" => options.inline = false,
+            "--c-backend" => options.c_backend = true,
             flag if flag.starts_with('-') => {
                 return Err(Error::msg(format!("unknown option {flag}\n{USAGE}")))
             }

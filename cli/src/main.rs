@@ -14,11 +14,12 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  rivet compile FILE.wasm|FILE.wat -o OUT.o [--bounds guard|explicit] [--target TRIPLE] [--name NAME] [--plug PLUG]... [--no-inline]
+  rivet compile FILE.wasm|FILE.wat -o OUT.o [--bounds guard|explicit] [--target TRIPLE] [--name NAME] [--plug PLUG]... [--no-inline] [--c-backend]
       Compiles a core module or a component to a relocatable object. The descriptor
       symbol is rivet_component_NAME (components) or rivet_unit (modules); NAME
       defaults to the file's stem. --no-inline keeps every wasm call a call, so that
-      a profiler shows each function on its own.
+      a profiler shows each function on its own. --c-backend compiles the integer
+      functions with the system C compiler at -O2 (slower build, faster code).
   rivet inspect FILE.wasm|FILE.wat [--plug PLUG]...
       Prints a component's flattened plan (core instances and their wiring, lifts,
       lowers, host imports, exports), the imports called directly, and its

@@ -63,7 +63,7 @@ pub mod display;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// First bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"RIVETUN\0";
@@ -111,6 +111,10 @@ pub struct RawDescriptor {
     pub data: *const u8,
     /// Length of `data` in bytes.
     pub data_len: usize,
+    /// Bounds of the code the C backend compiled (null without any): the
+    /// runtime registers it as wasm code, so a fault in it is a trap.
+    pub c_code_start: *const u8,
+    pub c_code_end: *const u8,
 }
 
 // SAFETY: a descriptor is immutable static data in the loaded object.
@@ -134,8 +138,12 @@ pub mod raw_offsets {
     pub const DATA: u32 = 64;
     /// `data_len`.
     pub const DATA_LEN: u32 = 72;
+    /// `c_code_start`.
+    pub const C_CODE_START: u32 = 80;
+    /// `c_code_end`.
+    pub const C_CODE_END: u32 = 88;
     /// Total size.
-    pub const SIZE: u32 = 80;
+    pub const SIZE: u32 = 96;
 }
 
 /// Everything about a unit that is not code, encoded with postcard.
@@ -506,11 +514,14 @@ pub enum Builtin {
     /// (`VMExn`) of tag identity `tag` with room for `payload` values, which the
     /// compiled `throw` then writes. Lives as long as the store.
     ExnNew = 8,
+    /// `(vmctx, kind: u32) -> !`: traps with `TrapKind` `kind`. For code from
+    /// the C backend, which cannot place trap sites of its own.
+    Trap = 9,
 }
 
 impl Builtin {
     /// Number of builtins (length of the builtins table).
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
 }
 
 /// The instance context (`vmctx`) of one module instance.

@@ -15,14 +15,16 @@
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 
-/* What the Rust side learns about a trap. */
+/* What the Rust side learns about a trap: the signal and where, or signal 0
+ * and the trap kind for a trap raised by `rivet_trap`. */
 typedef struct rivet_trap_info {
     int32_t signum;
-    int32_t reserved;
+    int32_t kind;
     uintptr_t pc;
     uintptr_t addr;
 } rivet_trap_info;
@@ -226,14 +228,30 @@ int rivet_enter(rivet_array_trampoline tramp, const void *code, void *vmctx, voi
      * restore it). */
     if (sigsetjmp(frame.jump, 0) != 0) {
         current_entry = frame.prev;
-        sigset_t handled;
-        sigemptyset(&handled);
-        sigaddset(&handled, info->signum);
-        pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
+        if (info->signum != 0) {
+            sigset_t handled;
+            sigemptyset(&handled);
+            sigaddset(&handled, info->signum);
+            pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
+        }
         return 1;
     }
     current_entry = &frame;
     tramp(code, vmctx, values);
     current_entry = frame.prev;
     return 0;
+}
+
+/* Raised by code from Rivet's C backend, which cannot place trap sites:
+ * jumps back to the innermost entry with the kind (a `TrapKind`). Wasm code
+ * only runs inside `rivet_enter`, so there is always an entry. */
+__attribute__((noreturn)) void rivet_trap(uint32_t kind) {
+    struct entry_frame *entry = current_entry;
+    if (entry == NULL)
+        abort();
+    entry->info->signum = 0;
+    entry->info->kind = (int32_t)kind;
+    entry->info->pc = 0;
+    entry->info->addr = 0;
+    siglongjmp(entry->jump, 1);
 }

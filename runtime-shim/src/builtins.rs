@@ -32,7 +32,17 @@ static TABLE: BuiltinTable = BuiltinTable([
     table_init as *const (),
     elem_drop as *const (),
     exn_new as *const (),
+    trap as *const (),
 ]);
+
+extern "C" {
+    fn rivet_trap(kind: u32) -> !;
+}
+
+/// Jumps back to the host's entry with trap `kind` (see `rivet_trap`).
+unsafe extern "C" fn trap(_vmctx: *mut u8, kind: u32) -> ! {
+    rivet_trap(kind)
+}
 
 /// Address of the builtins table, as stored in every vmctx.
 pub(crate) fn table() -> *const *const () {

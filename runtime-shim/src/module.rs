@@ -43,6 +43,8 @@ pub(crate) struct ModuleInner {
     /// The unit's data blob.
     pub data: usize,
     _code: Option<CodeRegistration>,
+    /// The unit's C-backend code, registered once for all its modules.
+    _c_code: Option<Arc<CodeRegistration>>,
 }
 
 impl Module {
@@ -143,6 +145,7 @@ pub(crate) unsafe fn load_unit(
         trampolines: trampolines.len(),
         data: desc.data_len as u64,
     };
+    let c_code = register_c_code(desc)?.map(Arc::new);
     let mut modules = Vec::with_capacity(unit.modules.len());
     for (i, meta) in unit.modules.into_iter().enumerate() {
         let counts =
@@ -171,9 +174,29 @@ pub(crate) unsafe fn load_unit(
             data: desc.data as usize,
             meta,
             _code: code,
+            _c_code: c_code.clone(),
         })));
     }
     Ok((modules, unit.component))
+}
+
+/// Registers the span of code the C backend compiled, if the unit has any:
+/// its functions' sizes are not known at build time, so the span is one
+/// range without trap sites (a fault in it is an out-of-bounds access; other
+/// traps are raised through `rivet_trap`).
+fn register_c_code(desc: &RawDescriptor) -> Result<Option<CodeRegistration>, Error> {
+    let (start, end) = (desc.c_code_start as usize, desc.c_code_end as usize);
+    if start == 0 || end <= start {
+        return Ok(None);
+    }
+    let len = u32::try_from(end - start)
+        .map_err(|_| Error::Format("C code span larger than 4 GiB".into()))?;
+    let span = rivet_descriptor::FunctionCode {
+        len,
+        traps: Vec::new(),
+        name: None,
+    };
+    code_registry::register(vec![(start, &span)])
 }
 
 /// A slice over descriptor memory, allowing a null pointer for an empty slice.

@@ -11,7 +11,8 @@ use rivet_descriptor::TrapKind;
 #[derive(Default, Debug)]
 pub(crate) struct TrapInfo {
     pub signum: i32,
-    reserved: i32,
+    /// With `signum` 0: the kind `rivet_trap` raised.
+    pub kind: i32,
     pub pc: usize,
     pub addr: usize,
 }
@@ -85,6 +86,10 @@ pub(crate) unsafe fn enter(
 /// Maps a fault to a trap kind: the trap site at its PC if there is one, else by
 /// signal (a fault on a plain load/store in wasm code is an out-of-bounds access).
 fn classify(info: &TrapInfo) -> Trap {
+    if info.signum == 0 {
+        let kind = u8::try_from(info.kind).ok().and_then(TrapKind::from_code);
+        return Trap::new(kind.unwrap_or(TrapKind::Unreachable));
+    }
     if let Some(Some(kind)) = code_registry::lookup(info.pc) {
         return Trap::new(kind);
     }

@@ -36,6 +36,8 @@ impl FakeUnit {
             trampoline_count: trampolines.len(),
             data: data.as_ptr(),
             data_len: data.len(),
+            c_code_start: core::ptr::null(),
+            c_code_end: core::ptr::null(),
         });
         FakeUnit {
             _metadata: metadata,

@@ -1,0 +1,160 @@
+//! The C backend: an opt-in second code generator ([`crate::Options::c_backend`])
+//! that writes a unit's functions as C and has the system C compiler build
+//! them, for code that runs long enough to repay an optimising compiler.
+//!
+//! Cranelift is a fast compiler with a simpler register allocator and no loop
+//! optimisations; on compute kernels such as a tokenizer its code runs about
+//! 2× native. GCC or Clang at `-O2` get much closer, at many times the compile
+//! time, so the backend is off by default and every function it cannot
+//! translate stays with Cranelift.
+//!
+//! Generated functions keep Rivet's calling convention — the platform's C
+//! convention with the callee's `vmctx` first — so C and Cranelift functions
+//! call each other directly and the descriptor's function table points at
+//! either. Linear memory is accessed as Cranelift's code does in guard-region
+//! mode (a fault in the reservation is the out-of-bounds trap); other traps
+//! call the runtime's `rivet_trap`. All C functions are put in one section,
+//! `rivet_c_<symbol>`, whose bounds the descriptor records so that the
+//! runtime registers it as wasm code.
+//!
+//! What it takes: functions whose values are all `i32`/`i64`, with at most one
+//! result, in units without exceptions, compiled with guard regions for
+//! x86-64. Floats, vectors, references, tables other than through
+//! `call_indirect`, atomics and multiple results stay with Cranelift.
+
+mod function;
+mod numeric;
+
+use crate::env::ModuleEnv;
+use rivet_descriptor::{Builtin, ValType, VmctxLayout};
+use std::fmt::Write;
+
+/// The value types the backend handles, plus the pointers its code uses.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ty {
+    I32,
+    I64,
+    Ptr,
+}
+
+impl Ty {
+    /// The C type holding a value.
+    pub fn c(self) -> &'static str {
+        match self {
+            Ty::I32 => "u32",
+            Ty::I64 => "u64",
+            Ty::Ptr => "u8 *",
+        }
+    }
+
+    /// The signed C type of the same width (for signed operators).
+    fn signed(self) -> &'static str {
+        match self {
+            Ty::I32 => "s32",
+            _ => "s64",
+        }
+    }
+
+    fn bits(self) -> u32 {
+        match self {
+            Ty::I32 => 32,
+            _ => 64,
+        }
+    }
+}
+
+/// The symbols a module's functions are declared under in the unit's object.
+pub struct Symbols {
+    /// By defined index.
+    pub defined: Vec<String>,
+    /// By imported function index: the unit function a direct import is
+    /// wired to, if any.
+    pub imports: Vec<Option<String>>,
+}
+
+/// One module of a unit, as the backend sees it.
+pub struct Module<'a, 'e> {
+    pub env: &'a ModuleEnv<'e>,
+    pub symbols: Symbols,
+}
+
+/// What the backend made of a unit.
+pub struct Translated {
+    /// The C file, `None` when no function was translated.
+    pub source: Option<String>,
+    /// By module, then by defined index: whether the function is in C.
+    pub chosen: Vec<Vec<bool>>,
+}
+
+/// The section, and with the `__start_`/`__stop_` prefixes the symbols the
+/// linker defines at its bounds, of unit `symbol`'s C functions.
+pub fn section(symbol: &str) -> String {
+    format!("rivet_c_{symbol}")
+}
+
+/// Translates every function of `modules` the backend handles. With
+/// `RIVET_C_REPORT` set in the environment, says on standard error which
+/// functions stay with Cranelift and why.
+pub fn translate_unit(modules: &[Module], symbol: &str) -> Translated {
+    let report = std::env::var_os("RIVET_C_REPORT").is_some();
+    let mut prototypes = String::new();
+    let mut bodies = String::new();
+    let mut chosen = Vec::with_capacity(modules.len());
+    for m in modules {
+        let mut flags = Vec::with_capacity(m.symbols.defined.len());
+        for (defined, name) in m.symbols.defined.iter().enumerate() {
+            let index = m.env.imported_functions + defined as u32;
+            let ty = &m.env.types[m.env.functions[index as usize] as usize];
+            if let Some(proto) = prototype(name, &ty.params, &ty.results) {
+                writeln!(prototypes, "{proto};").unwrap();
+            }
+            match function::translate(m.env, defined as u32, &m.symbols) {
+                Ok(text) => {
+                    bodies.push_str(&text);
+                    flags.push(true);
+                }
+                Err(reason) => {
+                    if report {
+                        eprintln!("rivet: {name} stays with Cranelift: {reason}");
+                    }
+                    flags.push(false);
+                }
+            }
+        }
+        chosen.push(flags);
+    }
+    let any = chosen.iter().flatten().any(|&c| c);
+    let source = any.then(|| {
+        format!(
+            "#define CODE __attribute__((section(\"{}\"), visibility(\"hidden\")))\n\
+             #define HIDDEN __attribute__((visibility(\"hidden\")))\n\
+             #define BUILTINS {}\n#define TRAP_BUILTIN {}\n{}\n{prototypes}\n{bodies}",
+            section(symbol),
+            VmctxLayout::BUILTINS,
+            Builtin::Trap as u32,
+            include_str!("prelude.h"),
+        )
+    });
+    Translated { source, chosen }
+}
+
+/// The C declaration of a unit function the backend can call, if its type
+/// is one it handles.
+fn prototype(name: &str, params: &[ValType], results: &[ValType]) -> Option<String> {
+    let c = |t: &ValType| match t {
+        ValType::I32 => Some("u32"),
+        ValType::I64 => Some("u64"),
+        _ => None,
+    };
+    let result = match results {
+        [] => "void",
+        [t] => c(t)?,
+        _ => return None,
+    };
+    let mut out = format!("HIDDEN {result} {name}(u8 *");
+    for p in params {
+        write!(out, ", {}", c(p)?).unwrap();
+    }
+    out.push(')');
+    Some(out)
+}
