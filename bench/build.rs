@@ -4,27 +4,35 @@
 
 use std::path::{Path, PathBuf};
 
-/// `(name, source)`: the WAT components of workloads 1-4 and the Rust kernels guest.
-const COMPONENTS: [(&str, &str); 4] = [
-    ("host", "components/host.wat"),
-    ("pair", "components/pair.wat"),
-    ("records", "components/records.wat"),
-    ("kernels", "../guests/kernels-guest.wasm"),
+/// `(name, source, C backend)`: the WAT components of workloads 1-4, and the
+/// Rust kernels guest twice, once with the C backend (the judged rows) and once
+/// with Cranelift alone.
+const COMPONENTS: [(&str, &str, bool); 5] = [
+    ("host", "components/host.wat", false),
+    ("pair", "components/pair.wat", false),
+    ("records", "components/records.wat", false),
+    ("kernels", "../guests/kernels-guest.wasm", true),
+    ("kernels_cranelift", "../guests/kernels-guest.wasm", false),
 ];
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let mut config = rivet_build::Config::new();
-    // Wasmtime compiles for the CPU it runs on; so does Rivet here, for a like
-    // comparison (the bench runs where it is built).
-    config.host_cpu();
-    for (name, source) in COMPONENTS {
-        let wasm = out.join(format!("{name}.wasm"));
-        write_binary(Path::new(source), &wasm);
-        config.component(name, &wasm);
-        println!("cargo:rerun-if-changed={source}");
+    for c_backend in [false, true] {
+        let mut config = rivet_build::Config::new();
+        // Wasmtime compiles for the CPU it runs on; so does Rivet here, for a
+        // like comparison (the bench runs where it is built).
+        config.host_cpu().c_backend(c_backend);
+        for (name, source, c) in COMPONENTS {
+            if c != c_backend {
+                continue;
+            }
+            let wasm = out.join(format!("{name}.wasm"));
+            write_binary(Path::new(source), &wasm);
+            config.component(name, &wasm);
+            println!("cargo:rerun-if-changed={source}");
+        }
+        config.compile();
     }
-    config.compile();
 }
 
 /// Writes `source` (WAT or binary) as binary wasm to `dest`.

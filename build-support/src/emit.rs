@@ -94,10 +94,11 @@ pub fn compile_unit(
         ctx: Context::new(),
         builder_ctx: FunctionBuilderContext::new(),
         inline: options.inline,
-        // C functions call Cranelift ones by name from another object, and
-        // the two objects are merged before the final link.
+        // With the C backend a function is defined by one of two objects,
+        // merged before the final link: each is declared as an import and
+        // made hidden when Cranelift defines it (see `define_function`).
         linkage: if options.c_backend {
-            Linkage::Hidden
+            Linkage::Import
         } else {
             Linkage::Local
         },
@@ -354,7 +355,8 @@ struct Emitter {
     builder_ctx: FunctionBuilderContext,
     /// [`Options::inline`].
     inline: bool,
-    /// How wasm functions are declared: local, or hidden when C code calls them.
+    /// How wasm functions are declared: local, or imports until defined when
+    /// the C backend may define them.
     linkage: Linkage,
 }
 
@@ -522,6 +524,18 @@ impl Emitter {
     ) -> Result<FunctionCode, Error> {
         let index = env.imported_functions + defined;
         let sig = env.wasm_signature(env.functions[index as usize]);
+        if self.linkage == Linkage::Import {
+            // Defined here, called by name from the C object too.
+            let name = self
+                .object
+                .declarations()
+                .get_function_decl(id)
+                .linkage_name(id);
+            let name = name.into_owned();
+            self.object
+                .declare_function(&name, Linkage::Hidden, &sig)
+                .map_err(backend)?;
+        }
         self.ctx.clear();
         self.ctx.func = ir::Function::with_name_signature(name_of(id), sig);
         translate::translate_function(env, defined, &mut self.ctx.func, &mut self.builder_ctx)?;

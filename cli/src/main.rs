@@ -26,10 +26,11 @@ usage:
       generated adapter modules (each holding every adapter that can share it) as WAT.
   --plug PLUG (repeatable) first composes the component FILE with PLUG: PLUG's exports
       satisfy FILE's imports (and later plugs' imports) of the same name.
-  rivet wast [--bounds guard|explicit|both] [--verbose] FILE...
+  rivet wast [--mode guard|explicit|c|both|all] [--verbose] FILE...
       Runs spec scripts (.wast) through the whole pipeline: every module and component
-      is compiled, linked by the system C compiler, loaded and checked; each bounds
-      mode by default. Prints one line per file and the totals; fails if any failed.
+      is compiled, linked by the system C compiler, loaded and checked; in every mode
+      by default (guard regions, explicit checks, the C backend), or only in guard and
+      explicit mode (both), or in one. Prints one line per file and the totals; fails if any failed.
 ";
 
 fn main() -> ExitCode {

@@ -55,12 +55,43 @@ impl std::fmt::Display for Rejection {
 /// The outcome of one job: the path of the linked shared library.
 pub type Artifact = Result<PathBuf, Rejection>;
 
-/// What a module is compiled for: the bounds-check mode, and whether the
-/// multi-memory proposal is accepted (the 2.0 suite in `core/` expects it refused).
+/// How the runner compiles modules: with Cranelift in either bounds mode, or
+/// with the C backend where it applies (guard regions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Guard,
+    Explicit,
+    C,
+}
+
+impl Mode {
+    /// Every mode: what the conformance gate runs.
+    pub const ALL: [Mode; 3] = [Mode::Guard, Mode::Explicit, Mode::C];
+
+    /// How memory accesses are checked.
+    pub fn bounds(self) -> BoundsMode {
+        match self {
+            Mode::Explicit => BoundsMode::Explicit,
+            Mode::Guard | Mode::C => BoundsMode::Guard,
+        }
+    }
+
+    /// The name reports and `rivet wast --mode` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Guard => "guard",
+            Mode::Explicit => "explicit",
+            Mode::C => "c",
+        }
+    }
+}
+
+/// What a module is compiled for: the mode, and whether the multi-memory
+/// proposal is accepted (the 2.0 suite in `core/` expects it refused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
-    /// How memory accesses are checked.
-    pub bounds: BoundsMode,
+    /// How it is compiled.
+    pub mode: Mode,
     /// Whether validation accepts several memories.
     pub multi_memory: bool,
 }
@@ -69,8 +100,9 @@ impl Target {
     /// The compiler options for this target.
     pub fn options(self) -> rivet_build::Options {
         rivet_build::Options {
-            bounds: self.bounds,
+            bounds: self.mode.bounds(),
             multi_memory: self.multi_memory,
+            c_backend: self.mode == Mode::C,
             ..Default::default()
         }
     }
@@ -260,7 +292,7 @@ mod tests {
     use super::*;
 
     const GUARD: Target = Target {
-        bounds: BoundsMode::Guard,
+        mode: Mode::Guard,
         multi_memory: true,
     };
 
@@ -295,9 +327,9 @@ mod tests {
     fn temp_dir_is_removed_on_drop() {
         let pipeline = Pipeline::new(2).unwrap();
         let dir = pipeline.dir().to_path_buf();
-        for mode in [BoundsMode::Guard, BoundsMode::Explicit] {
+        for mode in [Mode::Guard, Mode::Explicit] {
             let target = Target {
-                bounds: mode,
+                mode,
                 multi_memory: true,
             };
             pipeline.prefetch(Kind::Module, b"\0asm", target);

@@ -1,4 +1,4 @@
-//! The ratchet: suite files known to pass completely in both bounds modes. A listed
+//! The ratchet: suite files known to pass completely in every mode. A listed
 //! file that stops passing is a regression; a passing unlisted file may be added.
 
 use std::collections::BTreeSet;
@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// The comment the list file starts with.
 const HEADER: &str = "\
-# Spec files (relative to ../shared/testsuite) that pass in both bounds modes with
+# Spec files (relative to ../shared/testsuite) that pass in every mode (both bounds modes and the C backend) with
 # no failure (directives skipped as component-model async are allowed).
 # `cargo test -p rivet-tests` fails if any of them stops passing.
 # RIVET_RATCHET_UPDATE=1 adds newly passing files; files are never removed automatically.

@@ -2,7 +2,6 @@
 
 use crate::runner::FileReport;
 use crate::script::Failure;
-use rivet::BoundsMode;
 use std::fmt::Write;
 
 /// Failures printed per file; the rest are counted only, so one broken feature
@@ -78,23 +77,22 @@ pub fn format_file(report: &FileReport, verbose: bool) -> String {
 
 /// `name:line [mode]: reason`.
 pub fn format_failure(name: &str, failure: &Failure) -> String {
-    let mode = match failure.mode {
-        Some(BoundsMode::Guard) => " [guard]",
-        Some(BoundsMode::Explicit) => " [explicit]",
-        None => "",
-    };
+    let mode = failure
+        .mode
+        .map_or(String::new(), |m| format!(" [{}]", m.name()));
     format!("{name}:{}{mode}: {}", failure.line, failure.reason)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::Mode;
     use crate::script::Outcome;
 
     fn failure(i: usize) -> Failure {
         Failure {
             line: i + 1,
-            mode: Some(BoundsMode::Explicit),
+            mode: Some(Mode::Explicit),
             reason: format!("r{i}"),
         }
     }

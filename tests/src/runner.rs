@@ -1,9 +1,8 @@
 //! Running script files: each on its own big-stack thread, several files at once.
 
 use crate::panic_message;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Mode, Pipeline};
 use crate::script::{run_text, Failure, Outcome};
-use rivet::BoundsMode;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -29,7 +28,7 @@ impl FileReport {
 }
 
 /// Runs one file in each of `modes` on a fresh thread with a [`SCRIPT_STACK`] stack.
-pub fn run_file(path: &Path, modes: &[BoundsMode], pipeline: &Pipeline) -> FileReport {
+pub fn run_file(path: &Path, modes: &[Mode], pipeline: &Pipeline) -> FileReport {
     let name = suite_name(path);
     let failed = |reason: String| Outcome {
         directives: 1,
@@ -65,7 +64,7 @@ pub fn run_file(path: &Path, modes: &[BoundsMode], pipeline: &Pipeline) -> FileR
 /// returns the reports in the order of `paths`.
 pub fn run_files(
     paths: &[PathBuf],
-    modes: &[BoundsMode],
+    modes: &[Mode],
     pipeline: &Pipeline,
     workers: usize,
     done: impl Fn(&FileReport) + Sync,
@@ -133,11 +132,7 @@ mod tests {
     #[test]
     fn missing_files_fail_clearly() {
         let pipeline = Pipeline::new(0).unwrap();
-        let report = run_file(
-            Path::new("/nonexistent/x.wast"),
-            &[BoundsMode::Guard],
-            &pipeline,
-        );
+        let report = run_file(Path::new("/nonexistent/x.wast"), &[Mode::Guard], &pipeline);
         assert!(!report.passed());
         assert!(report.outcome.failures[0].reason.contains("reading"));
     }
@@ -157,7 +152,7 @@ mod tests {
             .collect();
         let pipeline = Pipeline::new(0).unwrap();
         let seen = AtomicUsize::new(0);
-        let reports = run_files(&paths, &[BoundsMode::Guard], &pipeline, 2, |_| {
+        let reports = run_files(&paths, &[Mode::Guard], &pipeline, 2, |_| {
             seen.fetch_add(1, Ordering::Relaxed);
         });
         std::fs::remove_dir_all(&dir).unwrap();

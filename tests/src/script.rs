@@ -1,11 +1,10 @@
 //! Running a whole script: parse, encode its modules, compile them ahead, then run
-//! every directive in each requested bounds mode.
+//! every directive in each requested mode.
 
 use crate::panic_message;
-use crate::pipeline::{Pipeline, Target};
+use crate::pipeline::{Mode, Pipeline, Target};
 use crate::prepare::{expected_to_compile, prepare, Prepared};
 use crate::session::{Note, Session};
-use rivet::BoundsMode;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
@@ -17,7 +16,7 @@ pub struct Failure {
     /// 1-based line of the directive in the script.
     pub line: usize,
     /// The mode it failed in (`None`: before any mode ran, e.g. a parse error).
-    pub mode: Option<BoundsMode>,
+    pub mode: Option<Mode>,
     /// What went wrong.
     pub reason: String,
 }
@@ -38,7 +37,7 @@ pub struct Outcome {
 impl Outcome {
     /// Records the result of one directive run at `line` in `mode`: a note, a
     /// skip (a failure that [`is_skip`]), or a failure.
-    pub fn record(&mut self, line: usize, mode: BoundsMode, result: Result<Note, String>) {
+    pub fn record(&mut self, line: usize, mode: Mode, result: Result<Note, String>) {
         let entry = |reason| Failure {
             line,
             mode: Some(mode),
@@ -72,12 +71,7 @@ pub fn is_skip(reason: &str) -> bool {
 
 /// Runs the script `text` in each of `modes`, compiling through `pipeline`, with
 /// multi-memory accepted or not.
-pub fn run_text(
-    text: &str,
-    modes: &[BoundsMode],
-    multi_memory: bool,
-    pipeline: &Pipeline,
-) -> Outcome {
+pub fn run_text(text: &str, modes: &[Mode], multi_memory: bool, pipeline: &Pipeline) -> Outcome {
     // The text format allows any character in strings (names.wast tests bidi
     // controls in export names); the wast crate rejects them unless told not to.
     let mut lexer = Lexer::new(text);
@@ -91,10 +85,7 @@ pub fn run_text(
         Err(e) => return parse_failure(text, &e),
     };
     let prepared = prepare(&mut wast.directives);
-    let targets = modes.iter().map(|&bounds| Target {
-        bounds,
-        multi_memory,
-    });
+    let targets = modes.iter().map(|&mode| Target { mode, multi_memory });
     for target in targets.clone() {
         for (directive, module) in wast.directives.iter().zip(&prepared) {
             if let Some((kind, bytes)) = module.as_ref().and_then(Prepared::binary) {
@@ -127,7 +118,7 @@ fn run_mode(
     pipeline: &Pipeline,
     outcome: &mut Outcome,
 ) {
-    let mode = target.bounds;
+    let mode = target.mode;
     outcome.directives += directives.len();
     let line = |d: &WastDirective<'_>| d.span().linecol_in(text).0 + 1;
     let mut session = match Session::new(target, pipeline) {
@@ -170,7 +161,7 @@ mod tests {
     #[test]
     fn parse_errors_are_one_failure_with_a_line() {
         let pipeline = Pipeline::new(0).unwrap();
-        let outcome = run_text("(module)\n\n(bogus)", &[BoundsMode::Guard], true, &pipeline);
+        let outcome = run_text("(module)\n\n(bogus)", &[Mode::Guard], true, &pipeline);
         assert_eq!(outcome.directives, 1);
         assert_eq!(outcome.failures.len(), 1);
         assert_eq!(outcome.failures[0].line, 3);
@@ -186,7 +177,7 @@ mod tests {
             (assert_return (invoke $i "f") (str.const "x"))
             (assert_invalid (component binary "\00asm\0d\00\01\00\ff") "section")
         "#;
-        let outcome = run_text(text, &[BoundsMode::Guard], true, &pipeline);
+        let outcome = run_text(text, &[Mode::Guard], true, &pipeline);
         assert_eq!(outcome.directives, 4);
         assert!(outcome.skipped.is_empty());
         let failures: Vec<(usize, &str)> = outcome
@@ -214,7 +205,7 @@ mod tests {
             directives: 5,
             ..Outcome::default()
         };
-        let guard = BoundsMode::Guard;
+        let guard = Mode::Guard;
         outcome.record(1, guard, Ok(None));
         outcome.record(2, guard, Ok(Some("rejected by validation".into())));
         let refusal = format!("compile: at offset 0x2a: {SKIP_MARKER} (`async` lift)");
@@ -233,7 +224,7 @@ mod tests {
     fn directives_are_counted_per_mode() {
         let pipeline = Pipeline::new(0).unwrap();
         let text = "(assert_malformed (module quote \"(func\") \"unexpected end\")\n(thread $t)";
-        let both = [BoundsMode::Guard, BoundsMode::Explicit];
+        let both = [Mode::Guard, Mode::Explicit];
         let outcome = run_text(text, &both, true, &pipeline);
         assert_eq!(outcome.directives, 4);
         // The malformed module passes (with a note); the thread is unsupported.

@@ -81,7 +81,7 @@ pub struct Session<'p> {
 impl<'p> Session<'p> {
     /// A fresh store for `target` with the `spectest` module in it.
     pub fn new(target: Target, pipeline: &'p Pipeline) -> Result<Session<'p>, String> {
-        let mut store = Store::new(target.bounds);
+        let mut store = Store::new(target.mode.bounds());
         let spectest = spectest::instantiate(&mut store)
             .map_err(|e| format!("creating the spectest module: {e}"))?;
         Ok(Session {

@@ -3,39 +3,41 @@
 //! totals; exits non-zero if any directive failed. It lives here, beside the
 //! runner, so that the command stays a thin dispatcher.
 
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Mode, Pipeline};
 use crate::report::{format_file, Totals};
 use crate::runner::run_files;
-use rivet::BoundsMode;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
 /// The synopsis of the command.
-pub const USAGE: &str = "rivet wast [--bounds guard|explicit|both] [--verbose] FILE...";
+pub const USAGE: &str = "rivet wast [--mode guard|explicit|c|both|all] [--verbose] FILE...";
 
 struct Args {
-    modes: Vec<BoundsMode>,
+    modes: Vec<Mode>,
     verbose: bool,
     files: Vec<PathBuf>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
-        modes: vec![BoundsMode::Guard, BoundsMode::Explicit],
+        modes: Mode::ALL.to_vec(),
         verbose: false,
         files: Vec::new(),
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--bounds" => {
-                let mode = args.next().ok_or("--bounds needs a value")?;
+            // `--bounds` is the option's older name.
+            "--mode" | "--bounds" => {
+                let mode = args.next().ok_or("--mode needs a value")?;
                 parsed.modes = match mode.as_str() {
-                    "guard" => vec![BoundsMode::Guard],
-                    "explicit" => vec![BoundsMode::Explicit],
-                    "both" => vec![BoundsMode::Guard, BoundsMode::Explicit],
-                    other => return Err(format!("unknown bounds mode `{other}`")),
+                    "guard" => vec![Mode::Guard],
+                    "explicit" => vec![Mode::Explicit],
+                    "c" => vec![Mode::C],
+                    "both" => vec![Mode::Guard, Mode::Explicit],
+                    "all" => Mode::ALL.to_vec(),
+                    other => return Err(format!("unknown mode `{other}`")),
                 };
             }
             "--verbose" | "-v" => parsed.verbose = true,

@@ -2,11 +2,11 @@
 //! compiler, linker, loader and runtime (so they need the merged rivet-build and
 //! rivet crates, not stubs).
 
-use rivet::BoundsMode;
+use rivet_tests::pipeline::Mode;
 use rivet_tests::pipeline::Pipeline;
 use rivet_tests::script::{run_text, Outcome};
 
-const BOTH: [BoundsMode; 2] = [BoundsMode::Guard, BoundsMode::Explicit];
+const BOTH: [Mode; 2] = [Mode::Guard, Mode::Explicit];
 
 fn run(text: &str) -> Outcome {
     let pipeline = Pipeline::new(1).expect("creating the temporary directory");

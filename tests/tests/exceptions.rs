@@ -3,7 +3,7 @@
 //! not catch traps where it would leave the component, whether the caller is
 //! the host or another component (through a fused adapter).
 
-use rivet::BoundsMode;
+use rivet_tests::pipeline::Mode;
 use rivet_tests::pipeline::Pipeline;
 use rivet_tests::script::run_text;
 
@@ -51,7 +51,7 @@ fn uncaught_exceptions_trap_at_component_boundaries() {
         "#
     );
     let pipeline = Pipeline::new(1).expect("creating the temporary directory");
-    let modes = [BoundsMode::Guard, BoundsMode::Explicit];
+    let modes = [Mode::Guard, Mode::Explicit];
     let outcome = run_text(&text, &modes, true, &pipeline);
     assert!(outcome.failures.is_empty(), "{:#?}", outcome.failures);
     assert_eq!(outcome.directives, 2 * 3);
@@ -68,7 +68,7 @@ fn uncaught_exceptions_trap_at_the_host() {
         "#
     );
     let pipeline = Pipeline::new(1).expect("creating the temporary directory");
-    let outcome = run_text(&text, &[BoundsMode::Guard], true, &pipeline);
+    let outcome = run_text(&text, &[Mode::Guard], true, &pipeline);
     assert!(outcome.failures.is_empty(), "{:#?}", outcome.failures);
     assert_eq!(outcome.directives, 4);
 }

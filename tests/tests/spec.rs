@@ -1,10 +1,10 @@
 //! The spec-suite conformance gate: runs every core, multi-memory, SIMD and
-//! component-model script (see `rivet_tests::suites`) in both bounds modes, fails
+//! component-model script (see `rivet_tests::suites`) in every mode (both bounds
+//! modes, and the C backend), fails
 //! if a file listed in `ratchet.txt` does not pass completely (skipped directives
 //! allowed), and reports (without failing) on the rest.
 
-use rivet::BoundsMode;
-use rivet_tests::pipeline::Pipeline;
+use rivet_tests::pipeline::{Mode, Pipeline};
 use rivet_tests::ratchet;
 use rivet_tests::report::{format_file, Totals};
 use rivet_tests::runner::run_files;
@@ -30,7 +30,7 @@ fn spec_suite_ratchet() {
 
     // Two files at a time, each compiling its own modules when it needs them.
     let pipeline = Pipeline::new(0).expect("creating the temporary directory");
-    let modes = [BoundsMode::Guard, BoundsMode::Explicit];
+    let modes = Mode::ALL;
     let reports = run_files(&files, &modes, &pipeline, 2, |report| {
         print!("{}", format_file(report, false));
     });

@@ -5,6 +5,7 @@ rivet::component!(Host, "host");
 rivet::component!(Pair, "pair");
 rivet::component!(Records, "records");
 rivet::component!(Kernels, "kernels");
+rivet::component!(KernelsCranelift, "kernels_cranelift");
 
 /// A store in the default bounds mode (guard regions), as a user would create it.
 pub fn store() -> rivet::Store {

@@ -1,0 +1,112 @@
+//! The C backend: which functions it takes, where their code goes, and what it
+//! refuses. (Its behaviour is judged by the spec suites, which the conformance
+//! gate runs in a C-backend mode too.)
+
+use object::{Object, ObjectSection, ObjectSymbol, SymbolSection};
+use rivet_build::{compile_module, BoundsMode, Options};
+
+/// An integer function (0), a float function (1), an integer function
+/// calling 0 (2), and one calling 1 (3: it passes a float).
+const MIXED: &str = r#"
+    (module
+      (memory 1)
+      (func (param i32) (result i32) local.get 0 i32.load offset=4)
+      (func (param f32) (result f32) local.get 0 f32.sqrt)
+      (func (export "run") (param i32) (result i32)
+        local.get 0 call 0 i32.const 1 i32.add)
+      (func (export "root") (result i32)
+        f32.const 4 call 1 i32.trunc_f32_s))
+"#;
+
+fn c_options() -> Options {
+    Options {
+        c_backend: true,
+        ..Options::default()
+    }
+}
+
+/// The section defining symbol `name` in `object`, if it is defined.
+fn section_of(object: &[u8], name: &str) -> Option<String> {
+    let file = object::File::parse(object).unwrap();
+    let symbol = file
+        .symbols()
+        .find(|s| s.name().is_ok_and(|n| n.starts_with(name)))
+        .unwrap_or_else(|| panic!("no symbol {name}"));
+    let SymbolSection::Section(index) = symbol.section() else {
+        return None;
+    };
+    let section = file.section_by_index(index).unwrap();
+    Some(section.name().unwrap().to_string())
+}
+
+#[test]
+fn integer_functions_go_to_c_and_the_rest_stay_with_cranelift() {
+    let wasm = wat::parse_str(MIXED).unwrap();
+    let object = compile_module(&wasm, &c_options()).unwrap();
+    let c_section = "rivet_c_rivet_unit";
+    assert_eq!(
+        section_of(&object, "rivet_rivet_unit_f0").as_deref(),
+        Some(c_section)
+    );
+    assert_eq!(
+        section_of(&object, "rivet_rivet_unit_f2").as_deref(),
+        Some(c_section)
+    );
+    for f in ["rivet_rivet_unit_f1", "rivet_rivet_unit_f3"] {
+        assert_eq!(section_of(&object, f).as_deref(), Some(".text"), "{f}");
+    }
+    // The descriptor refers to the section's bounds, which the final link
+    // defines.
+    let file = object::File::parse(&*object).unwrap();
+    for bound in ["__start_rivet_c_rivet_unit", "__stop_rivet_c_rivet_unit"] {
+        let symbol = file.symbols().find(|s| s.name() == Ok(bound)).unwrap();
+        assert!(symbol.is_undefined(), "{bound}");
+    }
+}
+
+#[test]
+fn without_the_backend_everything_is_cranelift_code() {
+    let wasm = wat::parse_str(MIXED).unwrap();
+    let object = compile_module(&wasm, &Options::default()).unwrap();
+    for f in ["rivet_f0", "rivet_f1", "rivet_f2", "rivet_f3"] {
+        assert_eq!(section_of(&object, f).as_deref(), Some(".text"), "{f}");
+    }
+    let file = object::File::parse(&*object).unwrap();
+    assert!(file.section_by_name("rivet_c_rivet_unit").is_none());
+}
+
+#[test]
+fn a_module_with_nothing_for_c_needs_no_c_compiler() {
+    let wasm =
+        wat::parse_str("(module (func (export \"f\") (param f64) (result f64) local.get 0))")
+            .unwrap();
+    let object = compile_module(&wasm, &c_options()).unwrap();
+    let file = object::File::parse(&*object).unwrap();
+    assert!(file.section_by_name("rivet_c_rivet_unit").is_none());
+    assert!(!file
+        .symbols()
+        .any(|s| s.name() == Ok("__start_rivet_c_rivet_unit")));
+}
+
+#[test]
+fn unsupported_settings_are_named() {
+    let wasm = wat::parse_str(MIXED).unwrap();
+    let explicit = Options {
+        bounds: BoundsMode::Explicit,
+        ..c_options()
+    };
+    let err = compile_module(&wasm, &explicit).unwrap_err().to_string();
+    assert!(
+        err.contains("not supported yet: the C backend with explicit bounds checks"),
+        "{err}"
+    );
+    let arm = Options {
+        target: Some("aarch64-unknown-linux-gnu".into()),
+        ..c_options()
+    };
+    let err = compile_module(&wasm, &arm).unwrap_err().to_string();
+    assert!(
+        err.contains("not supported yet: the C backend for target aarch64"),
+        "{err}"
+    );
+}
