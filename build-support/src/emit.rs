@@ -657,6 +657,7 @@ impl Emitter {
             .iter()
             .map(|d| c_backend::Module {
                 env: &d.decoded.env,
+                module: &d.decoded.module,
                 symbols: c_backend::Symbols {
                     defined: d.functions.iter().map(|id| name(id.as_u32())).collect(),
                     imports: (0..d.decoded.env.imported_functions)

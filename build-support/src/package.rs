@@ -43,11 +43,17 @@ pub fn archive(objects: &[PathBuf], out_dir: &Path, lib_name: &str) -> Result<Pa
 
 /// Compiles the C backend's `source` and merges its object with Cranelift's
 /// `object` into one relocatable object (`cc -r`), so that a unit stays one
-/// object file whichever backend compiled its functions.
+/// object file whichever backend compiled its functions. With `RIVET_C_KEEP`
+/// set, the C file and the objects are kept in the temporary directory named
+/// on stderr, for reading.
 pub fn merge_c(object: &[u8], source: &str, options: &Options) -> Result<Vec<u8>, Error> {
     let dir = scratch_dir(&options.symbol)?;
     let result = merge_in(&dir, object, source, options);
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("RIVET_C_KEEP").is_some() {
+        eprintln!("rivet: C backend files kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 

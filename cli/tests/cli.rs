@@ -113,7 +113,7 @@ fn wast_runs_scripts_and_fails_on_a_failed_directive() {
     let dir = temp_dir("wast");
     let good = dir.join("good.wast");
     std::fs::write(&good, script(5)).unwrap();
-    let out = rivet(&["wast", "--bounds", "guard", good.to_str().unwrap()]);
+    let out = rivet(&["wast", "--mode", "guard", good.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
@@ -123,7 +123,15 @@ fn wast_runs_scripts_and_fails_on_a_failed_directive() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("2 passed, 2 failed") && stdout.contains("bad.wast:8 [explicit]"),
+        stdout.contains("3 passed, 3 failed")
+            && stdout.contains("bad.wast:8 [explicit]")
+            && stdout.contains("bad.wast:8 [c]"),
+        "every mode: {stdout}"
+    );
+    let out = rivet(&["wast", "--mode", "both", bad.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("2 passed, 2 failed"),
         "both bounds modes: {stdout}"
     );
     let out = rivet(&["wast"]);

@@ -5,6 +5,7 @@
 //! that branches assign before their `goto`. Blocks become labels, `br_table` a
 //! `switch`. The C compiler turns all of it back into SSA form.
 
+use super::tables::{self, Entries};
 use super::{numeric, Symbols, Ty};
 use crate::env::ModuleEnv;
 use rivet_descriptor::{vm, Builtin, TrapKind, ValType, VmctxLayout, GUARD_BYTES};
@@ -43,15 +44,26 @@ struct Frame {
     params: Vec<Val>,
 }
 
-/// Translates defined function `defined` of `env`; `symbols` names every
-/// function of the unit it may call.
-pub fn translate(env: &ModuleEnv, defined: u32, symbols: &Symbols) -> Result<String, Unsupported> {
+/// What a function's translation needs to know of its module: the names of
+/// the functions it may call, and the tables known at build time.
+pub struct Context<'a> {
+    pub symbols: &'a Symbols,
+    /// The module's index in the unit.
+    pub module: usize,
+    /// By table index (see [`tables::frozen`]).
+    pub tables: &'a [Option<Entries>],
+}
+
+/// Translates defined function `defined` of `env`.
+pub fn translate(env: &ModuleEnv, defined: u32, cx: &Context) -> Result<String, Unsupported> {
+    let symbols = cx.symbols;
     let index = env.imported_functions + defined;
     let ty = &env.types[env.functions[index as usize] as usize];
     let body = &env.bodies[defined as usize];
     let mut t = Translator {
         env,
         symbols,
+        cx,
         decls: String::new(),
         body: String::new(),
         stack: Vec::new(),
@@ -64,6 +76,7 @@ pub fn translate(env: &ModuleEnv, defined: u32, symbols: &Symbols) -> Result<Str
         used: Vec::new(),
         locals: Vec::new(),
         memories: Vec::new(),
+        calls: false,
     };
     let results = tys(&ty.results)?;
     if results.len() > 1 {
@@ -110,6 +123,7 @@ fn result_c(results: &[Ty]) -> &'static str {
 struct Translator<'a, 'e> {
     env: &'a ModuleEnv<'e>,
     symbols: &'a Symbols,
+    cx: &'a Context<'a>,
     decls: String,
     body: String,
     stack: Vec<Val>,
@@ -129,6 +143,8 @@ struct Translator<'a, 'e> {
     locals: Vec<Ty>,
     /// Memories whose base the function reads, loaded once on entry.
     memories: Vec<u32>,
+    /// Whether the function calls wasm functions (a leaf does not).
+    calls: bool,
 }
 
 impl Translator<'_, '_> {
@@ -621,6 +637,7 @@ impl Translator<'_, '_> {
     }
 
     fn call(&mut self, op: &Operator) -> Result<bool, Unsupported> {
+        self.calls |= matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
         match *op {
             Operator::Call { function_index } => self.call_direct(function_index)?,
             Operator::CallIndirect {
@@ -682,6 +699,11 @@ impl Translator<'_, '_> {
     fn call_indirect(&mut self, ty: u32, table: u32) -> Result<(), Unsupported> {
         let index = self.pop();
         let (result, params, args) = self.call_args(ty)?;
+        if let Some(Some(entries)) = self.cx.tables.get(table as usize) {
+            let call = self.call_frozen(ty, table, entries.len(), &index.name, result, &params);
+            self.finish_call(result, &format!("{call}(vmctx{args})"));
+            return Ok(());
+        }
         let layout = &self.env.layout;
         let table_struct = match self.env.defined_table(table) {
             Some(d) => format!("(vmctx + {})", layout.defined_table(d)),
@@ -717,6 +739,27 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// The checks of a `call_indirect` through table `table`, known at build
+    /// time and `len` entries long, and the callee's code, cast for the call.
+    fn call_frozen(
+        &mut self,
+        ty: u32,
+        table: u32,
+        len: usize,
+        index: &str,
+        result: Option<Ty>,
+        params: &[Ty],
+    ) -> String {
+        self.trap_if(&format!("{index} >= {len}u"), TrapKind::UndefinedElement);
+        let e = self.new_var(Ty::Entry);
+        let name = tables::name(self.cx.module, table);
+        writeln!(self.body, "  v{e} = &{name}[{index}];").unwrap();
+        self.trap_if(&format!("!v{e}->code"), TrapKind::UninitializedElement);
+        let canon = tables::canonical(self.env, ty);
+        self.trap_if(&format!("v{e}->type != {canon}u"), TrapKind::BadSignature);
+        format!("(({})v{e}->code)", pointer_type(result, params))
+    }
+
     /// The finished C function: declarations, the stack check, the memory
     /// bases, the body and the return.
     fn finish(mut self, header: String) -> String {
@@ -728,14 +771,18 @@ impl Translator<'_, '_> {
         let mut out = header;
         out.push_str(" {\n");
         out.push_str(&self.decls);
-        let store = format!("FIELD(vmctx, {})", VmctxLayout::STORE);
-        writeln!(
-            out,
-            "  TRAP_IF(stack_pointer() < (uintptr_t)FIELD({store}, {}), {});",
-            vm::STORE_STACK_LIMIT,
-            TrapKind::StackOverflow as u32
-        )
-        .unwrap();
+        // A leaf with a small frame cannot overflow the stack: the runtime
+        // keeps 64 KiB below the limit for code that does not check it.
+        if self.calls || self.next_var + self.locals.len() > LEAF_VALUES {
+            let store = format!("FIELD(vmctx, {})", VmctxLayout::STORE);
+            writeln!(
+                out,
+                "  TRAP_IF(stack_pointer() < (uintptr_t)FIELD({store}, {}), {});",
+                vm::STORE_STACK_LIMIT,
+                TrapKind::StackOverflow as u32
+            )
+            .unwrap();
+        }
         for &m in &self.memories {
             let s = self.memory_struct(m);
             writeln!(
@@ -755,6 +802,10 @@ impl Translator<'_, '_> {
         out
     }
 }
+
+/// Most locals and stack values a function without calls may have and skip
+/// the stack check: its frame stays far below the runtime's 64 KiB margin.
+const LEAF_VALUES: usize = 256;
 
 /// The `goto` of a branch to `frame`: a loop's head, any other frame's end.
 fn jump(frame: &Frame) -> String {

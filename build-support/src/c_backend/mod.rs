@@ -24,6 +24,7 @@
 
 mod function;
 mod numeric;
+mod tables;
 
 use crate::env::ModuleEnv;
 use rivet_descriptor::{Builtin, ValType, VmctxLayout};
@@ -35,6 +36,8 @@ pub enum Ty {
     I32,
     I64,
     Ptr,
+    /// A pointer to an entry of a table known at build time.
+    Entry,
 }
 
 impl Ty {
@@ -44,6 +47,7 @@ impl Ty {
             Ty::I32 => "u32",
             Ty::I64 => "u64",
             Ty::Ptr => "u8 *",
+            Ty::Entry => "const struct entry *",
         }
     }
 
@@ -75,6 +79,8 @@ pub struct Symbols {
 /// One module of a unit, as the backend sees it.
 pub struct Module<'a, 'e> {
     pub env: &'a ModuleEnv<'e>,
+    /// Its exports and segments.
+    pub module: &'a rivet_descriptor::Module,
     pub symbols: Symbols,
 }
 
@@ -100,15 +106,30 @@ pub fn translate_unit(modules: &[Module], symbol: &str) -> Translated {
     let mut prototypes = String::new();
     let mut bodies = String::new();
     let mut chosen = Vec::with_capacity(modules.len());
-    for m in modules {
+    for (i, m) in modules.iter().enumerate() {
         let mut flags = Vec::with_capacity(m.symbols.defined.len());
         for (defined, name) in m.symbols.defined.iter().enumerate() {
             let index = m.env.imported_functions + defined as u32;
             let ty = &m.env.types[m.env.functions[index as usize] as usize];
-            if let Some(proto) = prototype(name, &ty.params, &ty.results) {
-                writeln!(prototypes, "{proto};").unwrap();
+            // A function C cannot call is declared for its address only.
+            let proto = prototype(name, &ty.params, &ty.results)
+                .unwrap_or_else(|| format!("HIDDEN void {name}(void)"));
+            writeln!(prototypes, "{proto};").unwrap();
+        }
+        let frozen = tables::frozen(m.env, m.module);
+        for (t, entries) in frozen.iter().enumerate() {
+            if let Some(entries) = entries {
+                let array = tables::define(i, t as u32, entries, m.env, &m.symbols);
+                prototypes.push_str(&array);
             }
-            match function::translate(m.env, defined as u32, &m.symbols) {
+        }
+        let cx = function::Context {
+            symbols: &m.symbols,
+            module: i,
+            tables: &frozen,
+        };
+        for (defined, name) in m.symbols.defined.iter().enumerate() {
+            match function::translate(m.env, defined as u32, &cx) {
                 Ok(text) => {
                     bodies.push_str(&text);
                     flags.push(true);

@@ -47,6 +47,13 @@ STORE(st_u16, uint16_t)
 STORE(st_u32, u32)
 STORE(st_u64, u64)
 
+/* An entry of a table known at build time: the callee's code, and the
+ * index of its type's first occurrence in the module's type section. */
+struct entry {
+    void *code;
+    u32 type;
+};
+
 /* The stack pointer, compared with the store's limit on entry. */
 static inline uintptr_t stack_pointer(void) {
     uintptr_t sp;
