@@ -133,7 +133,7 @@ pub fn compile_unit(
         e.translate_c(&declared, &options.symbol)
     } else {
         c_backend::Translated {
-            source: None,
+            sources: Vec::new(),
             chosen: declared
                 .iter()
                 .map(|d| vec![false; d.functions.len()])
@@ -154,19 +154,17 @@ pub fn compile_unit(
         modules: descriptors,
         component,
     };
-    let c_section = c
-        .source
-        .is_some()
-        .then(|| c_backend::section(&options.symbol));
+    let c_section = (!c.sources.is_empty()).then(|| c_backend::section(&options.symbol));
     e.define_descriptor(&options.symbol, &unit.encode(), &tables, c_section)?;
     let object = e
         .object
         .finish()
         .emit()
         .map_err(|err| Error::msg(format!("writing the object: {err}")))?;
-    match c.source {
-        Some(source) => package::merge_c(&object, &source, options),
-        None => Ok(object),
+    if c.sources.is_empty() {
+        Ok(object)
+    } else {
+        package::merge_c(&object, &c.sources, options)
     }
 }
 

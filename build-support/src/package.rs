@@ -46,9 +46,9 @@ pub fn archive(objects: &[PathBuf], out_dir: &Path, lib_name: &str) -> Result<Pa
 /// object file whichever backend compiled its functions. With `RIVET_C_KEEP`
 /// set, the C file and the objects are kept in the temporary directory named
 /// on stderr, for reading.
-pub fn merge_c(object: &[u8], source: &str, options: &Options) -> Result<Vec<u8>, Error> {
+pub fn merge_c(object: &[u8], sources: &[String], options: &Options) -> Result<Vec<u8>, Error> {
     let dir = scratch_dir(&options.symbol)?;
-    let result = merge_in(&dir, object, source, options);
+    let result = merge_in(&dir, object, sources, options);
     if std::env::var_os("RIVET_C_KEEP").is_some() {
         eprintln!("rivet: C backend files kept in {}", dir.display());
     } else {
@@ -57,17 +57,24 @@ pub fn merge_c(object: &[u8], source: &str, options: &Options) -> Result<Vec<u8>
     result
 }
 
-fn merge_in(dir: &Path, object: &[u8], source: &str, options: &Options) -> Result<Vec<u8>, Error> {
+fn merge_in(
+    dir: &Path,
+    object: &[u8],
+    sources: &[String],
+    options: &Options,
+) -> Result<Vec<u8>, Error> {
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         std::fs::write(&path, bytes)
             .map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))?;
         Ok::<_, Error>(path)
     };
-    let cranelift = write("cranelift.o", object)?;
-    let c = write("functions.c", source.as_bytes())?;
-    let c_object = dir.join("functions.o");
-    let merged = dir.join("unit.o");
+    let mut objects = vec![write("cranelift.o", object)?];
+    let mut files = Vec::with_capacity(sources.len());
+    for (i, source) in sources.iter().enumerate() {
+        files.push(write(&format!("functions{i}.c"), source.as_bytes())?);
+        objects.push(dir.join(format!("functions{i}.o")));
+    }
     let mut build = host_build();
     if let Some(target) = &options.target {
         build.target(target);
@@ -75,27 +82,61 @@ fn merge_in(dir: &Path, object: &[u8], source: &str, options: &Options) -> Resul
     let compiler = build
         .try_get_compiler()
         .map_err(|e| Error::msg(format!("finding the C compiler: {e}")))?;
-    let mut cmd = compiler.to_command();
-    // `-O2`: the point of the backend. `-fPIC`: the object may end up in a
-    // shared library (the test runner's). Stack probes for large frames, so
-    // that overflowing the stack always hits its guard page; no tail calls,
-    // which would turn unbounded wasm recursion (a stack-exhaustion trap)
-    // into an endless loop.
-    cmd.args(["-std=c11", "-O2", "-fPIC", "-fno-strict-aliasing"])
-        .args(["-fstack-clash-protection", "-fno-optimize-sibling-calls"])
-        .arg("-fno-asynchronous-unwind-tables");
-    if options.target.is_none() {
-        cmd.arg("-march=native");
-    }
-    cmd.arg("-c").arg(&c).arg("-o").arg(&c_object);
-    run(cmd)?;
+    let compile = |c: &Path, o: &Path| {
+        let mut cmd = compiler.to_command();
+        // `-O2`: the point of the backend. `-fPIC`: the object may end up in a
+        // shared library (the test runner's). Stack probes for large frames,
+        // so that overflowing the stack always hits its guard page; no tail
+        // calls, which would turn unbounded wasm recursion (a
+        // stack-exhaustion trap) into an endless loop.
+        cmd.args(["-std=c11", "-O2", "-fPIC", "-fno-strict-aliasing"])
+            .args(["-fstack-clash-protection", "-fno-optimize-sibling-calls"])
+            .arg("-fno-asynchronous-unwind-tables");
+        if options.target.is_none() {
+            cmd.arg("-march=native");
+        }
+        cmd.arg("-c").arg(c).arg("-o").arg(o);
+        run(cmd)
+    };
+    in_parallel(&files, &objects[1..], compile)?;
+    let merged = dir.join("unit.o");
     let mut link = compiler.to_command();
     link.args(["-r", "-nostdlib", "-o"])
         .arg(&merged)
-        .arg(&cranelift)
-        .arg(&c_object);
+        .args(&objects);
     run(link)?;
     std::fs::read(&merged).map_err(|e| Error::msg(format!("reading {}: {e}", merged.display())))
+}
+
+/// Runs `job(input, output)` for each pair, as many at once as the machine
+/// has cores; the first error wins.
+fn in_parallel(
+    inputs: &[PathBuf],
+    outputs: &[PathBuf],
+    job: impl Fn(&Path, &Path) -> Result<(), Error> + Sync,
+) -> Result<(), Error> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.min(inputs.len()))
+            .map(|_| {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(input) = inputs.get(i) else {
+                        return Ok(());
+                    };
+                    job(input, &outputs[i])?;
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::msg("a C compile job panicked")))
+            })
+            .collect::<Result<(), Error>>()
+    })
 }
 
 /// A fresh directory for one merge.
