@@ -129,13 +129,11 @@ fn in_parallel(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::msg("a C compile job panicked")))
-            })
-            .collect::<Result<(), Error>>()
+        // The scope joins every thread before returning, errors or not.
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::msg("a C compile job panicked")))
+        })
     })
 }
 
