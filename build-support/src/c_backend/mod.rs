@@ -96,7 +96,7 @@ pub struct Translated {
 }
 
 /// Size of function text after which a new C file starts.
-const FILE_BYTES: usize = 256 * 1024;
+const FILE_BYTES: usize = 1024 * 1024;
 
 /// The section, and with the `__start_`/`__stop_` prefixes the symbols the
 /// linker defines at its bounds, of unit `symbol`'s C functions.
