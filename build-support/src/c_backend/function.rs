@@ -1,7 +1,7 @@
 //! One wasm function body to one C function.
 //!
-//! Every value the wasm stack holds is a C variable assigned once (`vN`);
-//! locals are `lN`; a block's results, and a loop's parameters, are variables
+//! Every value an operator pushes is a fresh C variable (`vN`); locals are
+//! `lN`; a block's results, and a loop's parameters, are variables
 //! that branches assign before their `goto`. Blocks become labels, `br_table` a
 //! `switch`. The C compiler turns all of it back into SSA form.
 

@@ -19,8 +19,13 @@
 //!
 //! What it takes: functions whose values are all `i32`/`i64`, with at most one
 //! result, in units without exceptions, compiled with guard regions for
-//! x86-64. Floats, vectors, references, tables other than through
+//! x86-64 Linux. Floats, vectors, references, table operators other than
 //! `call_indirect`, atomics and multiple results stay with Cranelift.
+//!
+//! [`function`] translates one body; [`numeric`] writes the integer
+//! operators; [`tables`] finds the tables whose contents are known at build
+//! time. A unit becomes one C file, or several for a large unit, each with
+//! the prelude (`prelude.h`) and a declaration of every function.
 
 mod function;
 mod numeric;
@@ -109,6 +114,19 @@ pub fn section(symbol: &str) -> String {
 /// functions stay with Cranelift and why.
 pub fn translate_unit(modules: &[Module], symbol: &str) -> Translated {
     let report = std::env::var_os("RIVET_C_REPORT").is_some();
+    // Exceptions need a test after every call, which the backend does not write.
+    if modules.iter().any(|m| m.env.exceptions) {
+        if report {
+            eprintln!("rivet: the whole unit stays with Cranelift: it uses exceptions");
+        }
+        return Translated {
+            sources: Vec::new(),
+            chosen: modules
+                .iter()
+                .map(|m| vec![false; m.symbols.defined.len()])
+                .collect(),
+        };
+    }
     let mut prototypes = String::new();
     let mut files = vec![String::new()];
     let mut chosen = Vec::with_capacity(modules.len());
