@@ -45,6 +45,38 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn compile_with_the_c_backend_puts_code_in_its_section() {
+    let dir = temp_dir("compile-c");
+    let input = dir.join("twice.wat");
+    std::fs::write(&input, COMPONENT).unwrap();
+    let output = dir.join("twice.o");
+    let path = output.to_str().unwrap();
+    let out = rivet(&[
+        "compile",
+        input.to_str().unwrap(),
+        "-o",
+        path,
+        "--c-backend",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let object = std::fs::read(&output).unwrap();
+    let section = b"rivet_c_rivet_component_twice";
+    assert!(object.windows(section.len()).any(|w| w == section));
+    // Explicit bounds checks are not supported by it: a clear error.
+    let out = rivet(&[
+        "compile",
+        input.to_str().unwrap(),
+        "-o",
+        path,
+        "--c-backend",
+        "--bounds",
+        "explicit",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("not supported yet: the C backend"));
+}
+
+#[test]
 fn compile_writes_an_object_with_the_descriptor_symbol() {
     let dir = temp_dir("compile");
     let input = dir.join("twice.wat");
