@@ -120,7 +120,7 @@ impl Config {
         self
     }
 
-    /// Compiles the functions the C backend handles (integer code: see
+    /// Compiles the functions the C backend handles (numeric code: see
     /// [`crate::c_backend`]) with the system C compiler at `-O2` instead of
     /// Cranelift (default: off). Compute kernels run faster, the build takes
     /// several times longer, and the target must be x86-64 Linux with guard

@@ -4,7 +4,7 @@
 //! [`env::ModuleEnv`]; [`translate`] turns each function body into Cranelift IR;
 //! [`inline`] takes small and shared callees into their callers;
 //! [`emit`] compiles the functions and [`trampoline`]s into one object file with its
-//! descriptor; [`c_backend`] (opt-in) writes the integer functions as C instead, which
+//! descriptor; [`c_backend`] (opt-in) writes the numeric functions as C instead, which
 //! [`package`] compiles with the system C compiler and merges into that object;
 //! [`package`] links objects into libraries. [`component`] decodes and
 //! flattens components into a unit of several core modules and a plan.

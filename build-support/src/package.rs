@@ -88,10 +88,13 @@ fn merge_in(
         // shared library (the test runner's). Stack probes for large frames,
         // so that overflowing the stack always hits its guard page; no tail
         // calls, which would turn unbounded wasm recursion (a
-        // stack-exhaustion trap) into an endless loop. Loop heads on 32-byte
+        // stack-exhaustion trap) into an endless loop. Floats exactly as
+        // written (no fused multiply-add), with `sqrt` and friends inline
+        // (they set no `errno`). Loop heads on 32-byte
         // boundaries, as the emitter puts Cranelift's.
         cmd.args(["-std=c11", "-O2", "-fPIC", "-fno-strict-aliasing"])
             .args(["-fstack-clash-protection", "-fno-optimize-sibling-calls"])
+            .args(["-ffp-contract=off", "-fno-math-errno", "-fsignaling-nans"])
             .args(["-fno-asynchronous-unwind-tables", "-falign-loops=32"]);
         if options.target.is_none() {
             cmd.arg("-march=native");

@@ -5,17 +5,17 @@
 use object::{Object, ObjectSection, ObjectSymbol, SymbolSection};
 use rivet_build::{compile_module, BoundsMode, Options};
 
-/// An integer function (0), a float function (1), an integer function
-/// calling 0 (2), and one calling 1 (3: it passes a float).
+/// A numeric function (0), a vector function (1), a function calling 0 (2),
+/// and one calling 1 (3: it passes a vector).
 const MIXED: &str = r#"
     (module
       (memory 1)
       (func (param i32) (result i32) local.get 0 i32.load offset=4)
-      (func (param f32) (result f32) local.get 0 f32.sqrt)
+      (func (param v128) (result v128) local.get 0 i32x4.abs)
       (func (export "run") (param i32) (result i32)
         local.get 0 call 0 i32.const 1 i32.add)
       (func (export "root") (result i32)
-        f32.const 4 call 1 i32.trunc_f32_s))
+        v128.const i32x4 1 2 3 4 call 1 i32x4.extract_lane 0))
 "#;
 
 fn c_options() -> Options {
@@ -40,7 +40,7 @@ fn section_of(object: &[u8], name: &str) -> Option<String> {
 }
 
 #[test]
-fn integer_functions_go_to_c_and_the_rest_stay_with_cranelift() {
+fn numeric_functions_go_to_c_and_the_rest_stay_with_cranelift() {
     let wasm = wat::parse_str(MIXED).unwrap();
     let object = compile_module(&wasm, &c_options()).unwrap();
     let c_section = "rivet_c_rivet_unit";
@@ -78,7 +78,7 @@ fn without_the_backend_everything_is_cranelift_code() {
 #[test]
 fn a_module_with_nothing_for_c_needs_no_c_compiler() {
     let wasm =
-        wat::parse_str("(module (func (export \"f\") (param f64) (result f64) local.get 0))")
+        wat::parse_str("(module (func (export \"f\") (param v128) (result v128) local.get 0))")
             .unwrap();
     let object = compile_module(&wasm, &c_options()).unwrap();
     let file = object::File::parse(&*object).unwrap();

@@ -18,8 +18,8 @@ usage:
       Compiles a core module or a component to a relocatable object. The descriptor
       symbol is rivet_component_NAME (components) or rivet_unit (modules); NAME
       defaults to the file's stem. --no-inline keeps every wasm call a call, so that
-      a profiler shows each function on its own. --c-backend compiles the integer
-      functions with the system C compiler at -O2 (slower build, faster code).
+      a profiler shows each function on its own. --c-backend compiles the functions it
+      can with the system C compiler at -O2 (slower build, faster code).
   rivet inspect FILE.wasm|FILE.wat [--plug PLUG]...
       Prints a component's flattened plan (core instances and their wiring, lifts,
       lowers, host imports, exports), the imports called directly, and its

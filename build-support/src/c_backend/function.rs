@@ -6,7 +6,7 @@
 //! `switch`. The C compiler turns all of it back into SSA form.
 
 use super::tables::{self, Entries};
-use super::{numeric, Symbols, Ty};
+use super::{float, numeric, Symbols, Ty};
 use crate::env::ModuleEnv;
 use rivet_descriptor::{vm, Builtin, TrapKind, ValType, VmctxLayout, GUARD_BYTES};
 use std::fmt::Write;
@@ -103,14 +103,16 @@ pub fn translate(env: &ModuleEnv, defined: u32, cx: &Context) -> Result<String, 
     Ok(t.finish(header))
 }
 
-/// The backend's types of wasm value types; references, floats and vectors
-/// stay with Cranelift.
+/// The backend's types of wasm value types; references and vectors stay
+/// with Cranelift.
 fn tys(types: &[ValType]) -> Result<Vec<Ty>, Unsupported> {
     types
         .iter()
         .map(|t| match t {
             ValType::I32 => Ok(Ty::I32),
             ValType::I64 => Ok(Ty::I64),
+            ValType::F32 => Ok(Ty::F32),
+            ValType::F64 => Ok(Ty::F64),
             other => Err(format!("values of type {other:?}")),
         })
         .collect()
@@ -209,6 +211,12 @@ impl Translator<'_, '_> {
         if let Some(n) = numeric::arity(op) {
             let args: Vec<String> = self.popn(n).into_iter().map(|v| v.name).collect();
             let (ty, expr) = numeric::expression(op, &args).expect("arity implies support");
+            self.push_expr(ty, &expr);
+            return Ok(());
+        }
+        if let Some(n) = float::arity(op) {
+            let args: Vec<String> = self.popn(n).into_iter().map(|v| v.name).collect();
+            let (ty, expr) = float::expression(op, &args).expect("arity implies support");
             self.push_expr(ty, &expr);
             return Ok(());
         }
@@ -836,10 +844,12 @@ type LoadKind<'a> = (&'a MemArg, u64, Ty, &'static str, &'static str);
 
 fn load_kind<'a>(op: &'a Operator) -> Option<LoadKind<'a>> {
     use Operator as O;
-    use Ty::{I32, I64};
+    use Ty::{F32, F64, I32, I64};
     Some(match op {
         O::I32Load { memarg } => (memarg, 4, I32, "ld_u32", ""),
         O::I64Load { memarg } => (memarg, 8, I64, "ld_u64", ""),
+        O::F32Load { memarg } => (memarg, 4, F32, "ld_f32", ""),
+        O::F64Load { memarg } => (memarg, 8, F64, "ld_f64", ""),
         O::I32Load8S { memarg } => (memarg, 1, I32, "ld_u8", "(u32)(s32)(int8_t)"),
         O::I32Load8U { memarg } => (memarg, 1, I32, "ld_u8", "(u32)"),
         O::I32Load16S { memarg } => (memarg, 2, I32, "ld_u16", "(u32)(s32)(int16_t)"),
@@ -860,6 +870,8 @@ fn store_kind<'a>(op: &'a Operator) -> Option<(&'a MemArg, u64, &'static str)> {
     Some(match op {
         O::I32Store { memarg } => (memarg, 4, "st_u32"),
         O::I64Store { memarg } => (memarg, 8, "st_u64"),
+        O::F32Store { memarg } => (memarg, 4, "st_f32"),
+        O::F64Store { memarg } => (memarg, 8, "st_f64"),
         O::I32Store8 { memarg } | O::I64Store8 { memarg } => (memarg, 1, "st_u8"),
         O::I32Store16 { memarg } | O::I64Store16 { memarg } => (memarg, 2, "st_u16"),
         O::I64Store32 { memarg } => (memarg, 4, "st_u32"),

@@ -17,16 +17,18 @@
 //! `rivet_c_<symbol>`, whose bounds the descriptor records so that the
 //! runtime registers it as wasm code.
 //!
-//! What it takes: functions whose values are all `i32`/`i64`, with at most one
-//! result, in units without exceptions, compiled with guard regions for
-//! x86-64 Linux. Floats, vectors, references, table operators other than
-//! `call_indirect`, atomics and multiple results stay with Cranelift.
+//! What it takes: functions whose values are all numbers (`i32`, `i64`,
+//! `f32`, `f64`), with at most one result, in units without exceptions,
+//! compiled with guard regions for x86-64 Linux. Vectors, references, table
+//! operators other than `call_indirect`, atomics and multiple results stay
+//! with Cranelift.
 //!
 //! [`function`] translates one body; [`numeric`] writes the integer
-//! operators; [`tables`] finds the tables whose contents are known at build
+//! operators and [`float`] the float ones; [`tables`] finds the tables whose contents are known at build
 //! time. A unit becomes one C file, or several for a large unit, each with
 //! the prelude (`prelude.h`) and a declaration of every function.
 
+mod float;
 mod function;
 mod numeric;
 mod tables;
@@ -40,6 +42,8 @@ use std::fmt::Write;
 pub enum Ty {
     I32,
     I64,
+    F32,
+    F64,
     Ptr,
     /// A pointer to an entry of a table known at build time.
     Entry,
@@ -51,6 +55,8 @@ impl Ty {
         match self {
             Ty::I32 => "u32",
             Ty::I64 => "u64",
+            Ty::F32 => "f32",
+            Ty::F64 => "f64",
             Ty::Ptr => "u8 *",
             Ty::Entry => "const struct entry *",
         }
@@ -194,6 +200,8 @@ fn prototype(name: &str, params: &[ValType], results: &[ValType]) -> Option<Stri
     let c = |t: &ValType| match t {
         ValType::I32 => Some("u32"),
         ValType::I64 => Some("u64"),
+        ValType::F32 => Some("f32"),
+        ValType::F64 => Some("f64"),
         _ => None,
     };
     let result = match results {
