@@ -44,52 +44,40 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn compile_with_the_c_backend_puts_code_in_its_section() {
-    let dir = temp_dir("compile-c");
+/// Compiles `COMPONENT` (as `twice.wat` in a directory for `test`) with
+/// `flags`; returns the command's output and the object's path.
+fn compile_twice(test: &str, flags: &[&str]) -> (Output, PathBuf) {
+    let dir = temp_dir(test);
     let input = dir.join("twice.wat");
     std::fs::write(&input, COMPONENT).unwrap();
     let output = dir.join("twice.o");
-    let path = output.to_str().unwrap();
-    let out = rivet(&[
+    let mut args = vec![
         "compile",
         input.to_str().unwrap(),
         "-o",
-        path,
-        "--c-backend",
-    ]);
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(flags);
+    (rivet(&args), output)
+}
+
+#[test]
+fn compile_with_the_c_backend_puts_code_in_its_section() {
+    let (out, output) = compile_twice("compile-c", &["--c-backend"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let object = std::fs::read(&output).unwrap();
     let section = b"rivet_c_rivet_component_twice";
     assert!(object.windows(section.len()).any(|w| w == section));
     // Explicit bounds checks are not supported by it: a clear error.
-    let out = rivet(&[
-        "compile",
-        input.to_str().unwrap(),
-        "-o",
-        path,
-        "--c-backend",
-        "--bounds",
-        "explicit",
-    ]);
+    let flags = ["--c-backend", "--bounds", "explicit"];
+    let (out, _) = compile_twice("compile-c-explicit", &flags);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("not supported yet: the C backend"));
 }
 
 #[test]
 fn compile_writes_an_object_with_the_descriptor_symbol() {
-    let dir = temp_dir("compile");
-    let input = dir.join("twice.wat");
-    std::fs::write(&input, COMPONENT).unwrap();
-    let output = dir.join("twice.o");
-    let out = rivet(&[
-        "compile",
-        input.to_str().unwrap(),
-        "-o",
-        output.to_str().unwrap(),
-        "--bounds",
-        "explicit",
-    ]);
+    let (out, output) = compile_twice("compile", &["--bounds", "explicit"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("rivet_component_twice"));
     let object = std::fs::read(&output).unwrap();
