@@ -242,12 +242,12 @@ impl Config {
             None => e.within(&wasm),
         })?;
         let object_path = env.out_dir.join(format!("{symbol}.o"));
-        write(&object_path, &object)?;
+        package::write_file(&object_path, &object)?;
         package::archive(&[object_path], &env.out_dir, &symbol)?;
         let plan_dir = env.out_dir.join("rivet");
         std::fs::create_dir_all(&plan_dir)
             .map_err(|e| Error::msg(format!("creating {}: {e}", plan_dir.display())))?;
-        write(&plan_dir.join(format!("{name}.plan")), &encode_plan(&plan))?;
+        package::write_file(&plan_dir.join(format!("{name}.plan")), &encode_plan(&plan))?;
         Ok(symbol)
     }
 }
@@ -299,10 +299,6 @@ pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Pla
         ));
     }
     crate::component::compile::compile_with_plan(wasm, options)
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::write(path, bytes).map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))
 }
 
 #[cfg(test)]

@@ -132,13 +132,7 @@ pub fn compile_unit(
     let c = if options.c_backend {
         e.translate_c(&declared, &options.symbol)
     } else {
-        c_backend::Translated {
-            sources: Vec::new(),
-            chosen: declared
-                .iter()
-                .map(|d| vec![false; d.functions.len()])
-                .collect(),
-        }
+        c_backend::Translated::none(declared.iter().map(|d| d.functions.len()))
     };
     let code = e.define_functions(&declared, modules, &c.chosen)?;
     let mut tables = Tables::default();

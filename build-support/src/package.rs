@@ -10,10 +10,7 @@ use std::process::Command;
 /// Links `objects` into the shared library `output` with the system C compiler.
 /// This is how the test runner loads compiled modules with `dlopen`.
 pub fn link_shared(objects: &[PathBuf], output: &Path) -> Result<(), Error> {
-    let mut cmd = host_build()
-        .try_get_compiler()
-        .map_err(|e| Error::msg(format!("finding the C compiler: {e}")))?
-        .to_command();
+    let mut cmd = compiler(None)?.to_command();
     cmd.arg("-shared")
         .arg("-o")
         .arg(output)
@@ -65,9 +62,7 @@ fn merge_in(
 ) -> Result<Vec<u8>, Error> {
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
-        std::fs::write(&path, bytes)
-            .map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))?;
-        Ok::<_, Error>(path)
+        write_file(&path, bytes).map(|()| path)
     };
     let mut objects = vec![write("cranelift.o", object)?];
     let mut files = Vec::with_capacity(sources.len());
@@ -75,13 +70,7 @@ fn merge_in(
         files.push(write(&format!("functions{i}.c"), source.as_bytes())?);
         objects.push(dir.join(format!("functions{i}.o")));
     }
-    let mut build = host_build();
-    if let Some(target) = &options.target {
-        build.target(target);
-    }
-    let compiler = build
-        .try_get_compiler()
-        .map_err(|e| Error::msg(format!("finding the C compiler: {e}")))?;
+    let compiler = compiler(options.target.as_deref())?;
     let compile = |c: &Path, o: &Path| {
         let mut cmd = compiler.to_command();
         // `-O2`: the point of the backend. `-fPIC`: the object may end up in a
@@ -150,6 +139,22 @@ fn scratch_dir(symbol: &str) -> Result<PathBuf, Error> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::msg(format!("creating {}: {e}", dir.display())))?;
     Ok(dir)
+}
+
+/// The system C compiler for `target` (`None`: the machine we run on).
+fn compiler(target: Option<&str>) -> Result<cc::Tool, Error> {
+    let mut build = host_build();
+    if let Some(target) = target {
+        build.target(target);
+    }
+    build
+        .try_get_compiler()
+        .map_err(|e| Error::msg(format!("finding the C compiler: {e}")))
+}
+
+/// Writes `bytes` to `path`; the error names the file.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))
 }
 
 /// A `cc` configuration for the machine we run on, usable outside a build script

@@ -56,13 +56,11 @@ pub struct Context<'a> {
 
 /// Translates defined function `defined` of `env`.
 pub fn translate(env: &ModuleEnv, defined: u32, cx: &Context) -> Result<String, Unsupported> {
-    let symbols = cx.symbols;
     let index = env.imported_functions + defined;
     let ty = &env.types[env.functions[index as usize] as usize];
     let body = &env.bodies[defined as usize];
     let mut t = Translator {
         env,
-        symbols,
         cx,
         decls: String::new(),
         body: String::new(),
@@ -86,7 +84,7 @@ pub fn translate(env: &ModuleEnv, defined: u32, cx: &Context) -> Result<String, 
     let mut header = format!(
         "CODE {} {}(u8 *vmctx",
         result_c(&results),
-        symbols.defined[defined as usize]
+        cx.symbols.defined[defined as usize]
     );
     for (i, p) in params.iter().enumerate() {
         write!(header, ", {} l{i}", p.c()).unwrap();
@@ -103,19 +101,20 @@ pub fn translate(env: &ModuleEnv, defined: u32, cx: &Context) -> Result<String, 
     Ok(t.finish(header))
 }
 
-/// The backend's types of wasm value types; references and vectors stay
+/// The backend's type of a wasm value type; references and vectors stay
 /// with Cranelift.
+fn value_ty(t: ValType) -> Result<Ty, Unsupported> {
+    match t {
+        ValType::I32 => Ok(Ty::I32),
+        ValType::I64 => Ok(Ty::I64),
+        ValType::F32 => Ok(Ty::F32),
+        ValType::F64 => Ok(Ty::F64),
+        other => Err(format!("values of type {other:?}")),
+    }
+}
+
 fn tys(types: &[ValType]) -> Result<Vec<Ty>, Unsupported> {
-    types
-        .iter()
-        .map(|t| match t {
-            ValType::I32 => Ok(Ty::I32),
-            ValType::I64 => Ok(Ty::I64),
-            ValType::F32 => Ok(Ty::F32),
-            ValType::F64 => Ok(Ty::F64),
-            other => Err(format!("values of type {other:?}")),
-        })
-        .collect()
+    types.iter().map(|&t| value_ty(t)).collect()
 }
 
 fn result_c(results: &[Ty]) -> &'static str {
@@ -124,7 +123,6 @@ fn result_c(results: &[Ty]) -> &'static str {
 
 struct Translator<'a, 'e> {
     env: &'a ModuleEnv<'e>,
-    symbols: &'a Symbols,
     cx: &'a Context<'a>,
     decls: String,
     body: String,
@@ -154,9 +152,7 @@ impl Translator<'_, '_> {
         let reader = body.get_locals_reader().map_err(|e| e.to_string())?;
         for local in reader {
             let (count, ty) = local.map_err(|e| e.to_string())?;
-            let [ty] = tys(&[crate::env::val_type(ty)])?[..] else {
-                unreachable!("one type in, one out")
-            };
+            let ty = value_ty(crate::env::val_type(ty))?;
             for _ in 0..count {
                 let i = self.locals.len();
                 writeln!(self.decls, "  {} l{i} = 0;", ty.c()).unwrap();
@@ -187,13 +183,7 @@ impl Translator<'_, '_> {
 
     fn pop(&mut self) -> Val {
         let v = self.stack.pop().expect("validated stack");
-        if let Some(n) = v
-            .name
-            .strip_prefix('v')
-            .and_then(|n| n.parse::<usize>().ok())
-        {
-            self.used[n] = true;
-        }
+        self.mark_used(&v);
         v
     }
 
@@ -208,17 +198,13 @@ impl Translator<'_, '_> {
             self.dead(op);
             return Ok(());
         }
-        if let Some(n) = numeric::arity(op) {
-            let args: Vec<String> = self.popn(n).into_iter().map(|v| v.name).collect();
-            let (ty, expr) = numeric::expression(op, &args).expect("arity implies support");
-            self.push_expr(ty, &expr);
-            return Ok(());
-        }
-        if let Some(n) = float::arity(op) {
-            let args: Vec<String> = self.popn(n).into_iter().map(|v| v.name).collect();
-            let (ty, expr) = float::expression(op, &args).expect("arity implies support");
-            self.push_expr(ty, &expr);
-            return Ok(());
+        for (arity, expression) in OPERATORS {
+            if let Some(n) = arity(op) {
+                let args: Vec<String> = self.popn(n).into_iter().map(|v| v.name).collect();
+                let (ty, expr) = expression(op, &args).expect("arity implies support");
+                self.push_expr(ty, &expr);
+                return Ok(());
+            }
         }
         if self.control(op)? || self.variable(op)? || self.memory(op)? || self.call(op)? {
             return Ok(());
@@ -243,7 +229,7 @@ impl Translator<'_, '_> {
     fn block_types(&self, ty: BlockType) -> Result<(Vec<Ty>, Vec<Ty>), Unsupported> {
         Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], tys(&[crate::env::val_type(t)])?),
+            BlockType::Type(t) => (vec![], vec![value_ty(crate::env::val_type(t))?]),
             BlockType::FuncType(i) => {
                 let f = &self.env.types[i as usize];
                 (tys(&f.params)?, tys(&f.results)?)
@@ -295,6 +281,9 @@ impl Translator<'_, '_> {
     /// `vars = values`, through temporaries when a value is one of the
     /// variables (a loop passing its parameters on in another order).
     fn assign(&mut self, vars: &[Val], values: &[Val]) {
+        for v in values {
+            self.mark_used(v);
+        }
         let clash = values.iter().any(|v| vars.iter().any(|t| t.name == v.name));
         if clash {
             let temps: Vec<String> = values
@@ -375,9 +364,6 @@ impl Translator<'_, '_> {
         let targets = frame.targets.clone();
         let goto = jump(frame);
         let values = self.stack[self.stack.len() - targets.len()..].to_vec();
-        for v in &values {
-            self.mark_used(v);
-        }
         if let Some(c) = cond {
             writeln!(self.body, "  if ({c}) {{").unwrap();
         }
@@ -432,23 +418,12 @@ impl Translator<'_, '_> {
     fn end(&mut self) {
         let frame = self.frames.last().expect("validated nesting");
         if let Kind::If { has_else: false } = frame.kind {
-            // Without an else, the parameters are the results.
-            if self.reachable {
-                self.branch(0, None);
-            }
-            let frame = self.frames.last().expect("validated nesting");
-            let (label, height, params) = (frame.label, frame.height, frame.params.clone());
-            writeln!(self.body, " E{label}:;").unwrap();
-            self.stack.truncate(height);
-            self.stack.extend(params);
-            self.reachable = true;
+            // An empty else: its parameters become the results.
+            self.else_();
         }
         let frame = self.frames.pop().expect("validated nesting");
         if self.reachable {
             let values = self.stack[self.stack.len() - frame.results.len()..].to_vec();
-            for v in &values {
-                self.mark_used(v);
-            }
             self.assign(&frame.results, &values);
         }
         if !matches!(frame.kind, Kind::Loop) {
@@ -494,9 +469,7 @@ impl Translator<'_, '_> {
 
     /// Where global `index` lives, as a C lvalue, and its type.
     fn global(&self, index: u32) -> Result<(String, Ty), Unsupported> {
-        let [ty] = tys(&[self.env.globals[index as usize].content])?[..] else {
-            unreachable!("one type in, one out")
-        };
+        let ty = value_ty(self.env.globals[index as usize].content)?;
         let layout = &self.env.layout;
         let place = match self.env.defined_global(index) {
             Some(d) => format!("AT({}, vmctx, {})", ty.c(), layout.defined_global(d)),
@@ -685,11 +658,11 @@ impl Translator<'_, '_> {
         let (result, params, args) = self.call_args(ty)?;
         let layout = &self.env.layout;
         let call = if let Some(d) = index.checked_sub(self.env.imported_functions) {
-            format!("{}(vmctx{args})", self.symbols.defined[d as usize])
+            format!("{}(vmctx{args})", self.cx.symbols.defined[d as usize])
         } else {
             let at = layout.imported_function(index);
             let callee_vmctx = format!("FIELD(vmctx, {})", at + vm::FUNC_IMPORT_VMCTX);
-            match &self.symbols.imports[index as usize] {
+            match &self.cx.symbols.imports[index as usize] {
                 Some(name) => format!("{name}({callee_vmctx}{args})"),
                 None => {
                     let code = format!("FIELD(vmctx, {})", at + vm::FUNC_IMPORT_CODE);
@@ -810,6 +783,16 @@ impl Translator<'_, '_> {
         out
     }
 }
+
+/// The numeric operator writers: operand count and C expression.
+type Writer = (
+    fn(&Operator) -> Option<usize>,
+    fn(&Operator, &[String]) -> Option<(Ty, String)>,
+);
+const OPERATORS: [Writer; 2] = [
+    (numeric::arity, numeric::expression),
+    (float::arity, float::expression),
+];
 
 /// Most locals and stack values a function without calls may have and skip
 /// the stack check: its frame stays far below the runtime's 64 KiB margin.

@@ -109,6 +109,17 @@ pub struct Translated {
 /// Size of function text after which a new C file starts.
 const FILE_BYTES: usize = 1024 * 1024;
 
+impl Translated {
+    /// Nothing in C: every function of modules with `counts` defined
+    /// functions stays with Cranelift.
+    pub fn none(counts: impl Iterator<Item = usize>) -> Translated {
+        Translated {
+            sources: Vec::new(),
+            chosen: counts.map(|n| vec![false; n]).collect(),
+        }
+    }
+}
+
 /// The section, and with the `__start_`/`__stop_` prefixes the symbols the
 /// linker defines at its bounds, of unit `symbol`'s C functions.
 pub fn section(symbol: &str) -> String {
@@ -125,13 +136,7 @@ pub fn translate_unit(modules: &[Module], symbol: &str) -> Translated {
         if report {
             eprintln!("rivet: the whole unit stays with Cranelift: it uses exceptions");
         }
-        return Translated {
-            sources: Vec::new(),
-            chosen: modules
-                .iter()
-                .map(|m| vec![false; m.symbols.defined.len()])
-                .collect(),
-        };
+        return Translated::none(modules.iter().map(|m| m.symbols.defined.len()));
     }
     let mut prototypes = String::new();
     let mut files = vec![String::new()];
