@@ -518,12 +518,7 @@ impl Emitter {
         let sig = env.wasm_signature(env.functions[index as usize]);
         if self.linkage == Linkage::Import {
             // Defined here, called by name from the C object too.
-            let name = self
-                .object
-                .declarations()
-                .get_function_decl(id)
-                .linkage_name(id);
-            let name = name.into_owned();
+            let name = self.symbol(id);
             self.object
                 .declare_function(&name, Linkage::Hidden, &sig)
                 .map_err(backend)?;
@@ -541,12 +536,7 @@ impl Emitter {
 
     /// Compiles `self.ctx.func` as `id` and returns its size and trap sites.
     fn define(&mut self, id: FuncId) -> Result<FunctionCode, Error> {
-        let symbol = self
-            .object
-            .declarations()
-            .get_function_decl(id)
-            .linkage_name(id);
-        let symbol = symbol.into_owned();
+        let symbol = self.symbol(id);
         if let Err(e) = self
             .ctx
             .compile(self.object.isa(), &mut ControlPlane::default())
@@ -637,14 +627,16 @@ impl Emitter {
         Ok(ids)
     }
 
+    /// The symbol function `id` was declared under.
+    fn symbol(&self, id: FuncId) -> String {
+        let decl = self.object.declarations().get_function_decl(id);
+        decl.linkage_name(id).into_owned()
+    }
+
     /// Translates to C what the C backend handles, under the names the
     /// functions were declared with.
     fn translate_c(&self, declared: &[Declared<'_>], symbol: &str) -> c_backend::Translated {
-        let name = |id: u32| {
-            let id = FuncId::from_u32(id);
-            let decl = self.object.declarations().get_function_decl(id);
-            decl.linkage_name(id).into_owned()
-        };
+        let name = |id: u32| self.symbol(FuncId::from_u32(id));
         let modules: Vec<c_backend::Module> = declared
             .iter()
             .map(|d| c_backend::Module {
