@@ -186,7 +186,7 @@ pub enum BoundsMode {
 }
 
 /// A wasm value type.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ValType {
     I32,
     I64,
@@ -213,8 +213,9 @@ impl ValType {
     ];
 }
 
-/// A function type.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+/// A function type. Ordered so that the runtime can intern types in a
+/// sorted list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncType {
     pub params: Vec<ValType>,
     pub results: Vec<ValType>,

@@ -21,7 +21,8 @@ struct Span {
     id: u64,
     start: usize,
     end: usize,
-    /// Sorted by start address.
+    /// In the module's order, not sorted: only a trap looks a function up,
+    /// and a scan there costs less than linking a sort into every host.
     functions: Vec<FunctionSites>,
 }
 
@@ -39,21 +40,19 @@ pub(crate) struct CodeRegistration {
 pub(crate) fn register(
     functions: Vec<(usize, &FunctionCode)>,
 ) -> Result<Option<CodeRegistration>, Error> {
-    let mut functions: Vec<_> = functions
+    let functions: Vec<_> = functions
         .into_iter()
         .filter(|(_, code)| code.len > 0)
         .map(|(addr, code)| (addr, code.len, code.traps.clone()))
         .collect();
-    functions.sort_unstable_by_key(|f| f.0);
-    let (Some(first), Some(last)) = (functions.first(), functions.last()) else {
+    let Some(start) = functions.iter().map(|f| f.0).min() else {
         return Ok(None);
     };
-    let start = first.0;
     let end = functions
         .iter()
         .map(|f| f.0.saturating_add(f.1 as usize))
         .max()
-        .unwrap_or(last.0);
+        .unwrap_or(start);
     // SAFETY: plain call into the C helper.
     let slot = unsafe { rivet_register_range(start, end.max(start + 1)) };
     if slot < 0 {
@@ -84,15 +83,14 @@ impl Drop for CodeRegistration {
 pub(crate) fn lookup(pc: usize) -> Option<Option<TrapKind>> {
     let spans = SPANS.read();
     let span = spans.iter().find(|s| pc >= s.start && pc < s.end)?;
-    let i = span.functions.partition_point(|f| f.0 <= pc);
-    let Some((start, len, traps)) = i.checked_sub(1).map(|i| &span.functions[i]) else {
+    let Some((start, _, traps)) = span
+        .functions
+        .iter()
+        .find(|f| pc >= f.0 && pc - f.0 < f.1 as usize)
+    else {
         return Some(None);
     };
-    let offset = pc - start;
-    if offset >= *len as usize {
-        return Some(None);
-    }
-    let offset = offset as u32;
+    let offset = (pc - start) as u32;
     Some(
         traps
             .binary_search_by_key(&offset, |t| t.0)

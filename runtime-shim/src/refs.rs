@@ -86,7 +86,9 @@ impl Refs {
     }
 
     pub fn func(&self, f: Func) -> &FuncEntry {
-        assert_eq!(f.store, self.store, "Func used with another store");
+        if f.store != self.store {
+            crate::store::wrong_store("Func")
+        }
         &self.funcs[f.index]
     }
 

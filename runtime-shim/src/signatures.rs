@@ -8,9 +8,7 @@
 //! loaded or given to host functions).
 
 use crate::prelude::*;
-use crate::HashMap;
 use rivet_descriptor::FuncType;
-use rustc_hash::FxBuildHasher;
 use spin::Mutex;
 
 /// An interned function type: its id and the type.
@@ -20,18 +18,24 @@ pub(crate) struct Sig {
     pub ty: &'static FuncType,
 }
 
-static IDS: Mutex<HashMap<&'static FuncType, u32>> =
-    Mutex::new(HashMap::with_hasher(FxBuildHasher));
+/// Every interned type with its id, sorted by type. A sorted list rather than
+/// a hash table: interning happens once per type of a loaded module, and the
+/// list's binary search links far less code into every host.
+static IDS: Mutex<Vec<(&'static FuncType, u32)>> = Mutex::new(Vec::new());
 
 /// The id of `ty`, the same for equal types everywhere in the process.
 pub(crate) fn intern(ty: &FuncType) -> Sig {
     let mut ids = IDS.lock();
-    if let Some((&ty, &id)) = ids.get_key_value(ty) {
-        return Sig { id, ty };
-    }
+    let at = match ids.binary_search_by(|&(t, _)| t.cmp(ty)) {
+        Ok(i) => {
+            let (ty, id) = ids[i];
+            return Sig { id, ty };
+        }
+        Err(at) => at,
+    };
     let ty: &'static FuncType = Box::leak(Box::new(ty.clone()));
-    let id = u32::try_from(ids.len()).expect("fewer than 2^32 distinct function types");
-    ids.insert(ty, id);
+    let id = ids.len() as u32;
+    ids.insert(at, (ty, id));
     Sig { id, ty }
 }
 

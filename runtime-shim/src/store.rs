@@ -167,10 +167,9 @@ impl Store {
     }
 
     fn check(&self, store: StoreId, what: &str) {
-        assert_eq!(
-            store, self.id,
-            "{what} used with a store that does not own it"
-        );
+        if store != self.id {
+            wrong_store(what)
+        }
     }
 
     pub(crate) fn add_memory(&mut self, data: MemoryData) -> Memory {
@@ -266,4 +265,13 @@ impl Store {
     pub(crate) fn raw_to_ref(&self, ty: ValType, raw: usize) -> Val {
         self.refs().borrow().raw_to_ref(ty, raw)
     }
+}
+
+/// Panics for a handle (`what`) used with a store that does not own it: a
+/// bug in the host. Out of line, so that the many checks stay a compare and a
+/// branch.
+#[cold]
+#[inline(never)]
+pub(crate) fn wrong_store(what: &str) -> ! {
+    panic!("{what} used with a store that does not own it")
 }
