@@ -50,6 +50,9 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Records `why` unless an earlier error is recorded, and stops reading.
+    /// Out of line: every decoder has several error paths, and none is hot.
+    #[cold]
+    #[inline(never)]
     fn fail(&mut self, why: &'static str) {
         if self.error.is_none() {
             self.error = Some((self.pos, why));
@@ -57,6 +60,7 @@ impl Reader<'_> {
         self.pos = self.bytes.len();
     }
 
+    #[inline(never)]
     fn byte(&mut self) -> u8 {
         match self.bytes.get(self.pos) {
             Some(&b) if self.error.is_none() => {
@@ -92,6 +96,7 @@ impl Reader<'_> {
     }
 
     /// An enum's variant index, checked to be below `count`; 0 after an error.
+    #[inline(never)]
     fn variant(&mut self, count: u32) -> u32 {
         let i = u32::decode(self);
         if i >= count {
@@ -103,6 +108,7 @@ impl Reader<'_> {
 
     /// A sequence's length, no more than the bytes left (every element takes
     /// at least one), so a corrupt length cannot reserve huge amounts.
+    #[inline(never)]
     fn len(&mut self) -> usize {
         let n = usize::decode(self);
         if n > self.bytes.len() - self.pos {
