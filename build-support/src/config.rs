@@ -169,6 +169,9 @@ impl Config {
                 })?;
             lines.push(format!("cargo:rustc-link-lib=static={lib}"));
         }
+        if let Some(lib) = math_library(&env.target) {
+            lines.push(format!("cargo:rustc-link-lib={lib}"));
+        }
         Ok(lines)
     }
 
@@ -250,6 +253,17 @@ impl Config {
         package::write_file(&plan_dir.join(format!("{name}.plan")), &encode_plan(&plan))?;
         Ok(symbol)
     }
+}
+
+/// The C math library to link on `target`, where it is a library of its own:
+/// compiled code calls it for the float operations the target's CPU features
+/// cannot do inline (`nearbyintf`, `ceil`, … without SSE4.1). A host with
+/// `std` links it anyway; a `no_std` host did not, and failed to link.
+fn math_library(target: &str) -> Option<&'static str> {
+    ["-linux-", "-freebsd", "-netbsd", "-openbsd"]
+        .iter()
+        .any(|os| target.contains(os))
+        .then_some("m")
 }
 
 /// The descriptor symbol (and library name) of component `name`:
@@ -352,6 +366,7 @@ mod tests {
                 "cargo:rustc-link-lib=static=rivet_component_my_add".to_string(),
                 format!("cargo:rerun-if-changed={}", wat.display()),
                 "cargo:rustc-link-lib=static=rivet_component_again".to_string(),
+                "cargo:rustc-link-lib=m".to_string(),
             ]
         );
         for lib in ["rivet_component_my_add", "rivet_component_again"] {

@@ -85,8 +85,13 @@ fn merge_in(
             .args(["-fstack-clash-protection", "-fno-optimize-sibling-calls"])
             .args(["-ffp-contract=off", "-fno-math-errno", "-fsignaling-nans"])
             .args(["-fno-asynchronous-unwind-tables", "-falign-loops=32"]);
-        if options.target.is_none() {
-            cmd.arg("-march=native");
+        match options.target {
+            None => {
+                cmd.arg("-march=native");
+            }
+            Some(_) => {
+                cmd.args(gcc_feature_flags(&options.target_features));
+            }
         }
         cmd.arg("-c").arg(c).arg("-o").arg(o);
         run(cmd)
@@ -139,6 +144,35 @@ fn scratch_dir(symbol: &str) -> Result<PathBuf, Error> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::msg(format!("creating {}: {e}", dir.display())))?;
     Ok(dir)
+}
+
+/// GCC's `-m` flag for each x86-64 feature (rustc's names, as cargo lists
+/// them in `CARGO_CFG_TARGET_FEATURE`) that changes scalar code: the C backend
+/// then uses the same instructions as Cranelift and rustc (`popcnt`, `lzcnt`,
+/// `tzcnt`, SSE4.1's rounding instead of a call to `nearbyintf`). Features
+/// GCC has no use for here, or of another architecture, give no flag.
+fn gcc_feature_flags(features: &[String]) -> Vec<&'static str> {
+    const FLAGS: [(&str, &str); 14] = [
+        ("sse3", "-msse3"),
+        ("ssse3", "-mssse3"),
+        ("sse4.1", "-msse4.1"),
+        ("sse4.2", "-msse4.2"),
+        ("popcnt", "-mpopcnt"),
+        ("lzcnt", "-mlzcnt"),
+        ("bmi1", "-mbmi"),
+        ("bmi2", "-mbmi2"),
+        ("avx", "-mavx"),
+        ("avx2", "-mavx2"),
+        ("fma", "-mfma"),
+        ("f16c", "-mf16c"),
+        ("movbe", "-mmovbe"),
+        ("cmpxchg16b", "-mcx16"),
+    ];
+    FLAGS
+        .iter()
+        .filter(|(name, _)| features.iter().any(|f| f == name))
+        .map(|&(_, flag)| flag)
+        .collect()
 }
 
 /// The system C compiler for `target` (`None`: the machine we run on).

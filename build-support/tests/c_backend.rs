@@ -110,3 +110,42 @@ fn unsupported_settings_are_named() {
         "{err}"
     );
 }
+
+/// Whether `object` refers to `name` without defining it.
+fn calls_out_to(object: &[u8], name: &str) -> bool {
+    let file = object::File::parse(object).unwrap();
+    let undefined = file
+        .symbols()
+        .any(|s| s.is_undefined() && s.name() == Ok(name));
+    undefined
+}
+
+/// Compiling for a named target, the C compiler gets the target's CPU
+/// features (cargo's `CARGO_CFG_TARGET_FEATURE`): with SSE4.1, `f32.nearest`
+/// is an instruction; without, a call to the C library's `nearbyintf`.
+#[test]
+fn target_features_reach_the_c_compiler() {
+    let wasm = wat::parse_str(
+        r#"(module (func (export "round") (param f32) (result f32)
+             local.get 0 f32.nearest))"#,
+    )
+    .unwrap();
+    let compile = |features: &[&str]| {
+        let options = Options {
+            target: Some("x86_64-unknown-linux-gnu".into()),
+            target_features: features.iter().map(|f| f.to_string()).collect(),
+            ..c_options()
+        };
+        compile_module(&wasm, &options).unwrap()
+    };
+    assert!(calls_out_to(
+        &compile(&["fxsr", "sse", "sse2"]),
+        "nearbyintf"
+    ));
+    let with_sse41 = compile(&["fxsr", "sse", "sse2", "sse3", "ssse3", "sse4.1"]);
+    assert!(!calls_out_to(&with_sse41, "nearbyintf"));
+    assert_eq!(
+        section_of(&with_sse41, "rivet_rivet_unit_f0").as_deref(),
+        Some("rivet_c_rivet_unit")
+    );
+}
