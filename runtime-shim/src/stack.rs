@@ -55,6 +55,18 @@ pub(crate) fn limit_for(sp: usize, max: usize, bottom: usize) -> usize {
         .max(bottom.saturating_add(SAFETY_MARGIN))
 }
 
+/// Whether a fault at `addr` is this thread's stack running out: an access
+/// within [`SAFETY_MARGIN`] of the end of its stack, which is where the
+/// page-by-page probes of a frame too large for the rest of the stack (those
+/// of Cranelift's code and of the C backend's `-fstack-clash-protection`)
+/// first hit the guard page. Linear memories are never near a thread's stack.
+pub(crate) fn overflowed_at(addr: usize) -> bool {
+    let bottom = stack_bottom(crate::thread::state());
+    bottom != 0
+        && addr >= bottom.saturating_sub(SAFETY_MARGIN)
+        && addr < bottom.saturating_add(SAFETY_MARGIN)
+}
+
 /// An address in the current frame: close enough to the stack pointer.
 #[inline(never)]
 pub(crate) fn current_sp() -> usize {

@@ -3,7 +3,7 @@
 use crate::code_registry;
 use crate::error::Trap;
 use crate::prelude::*;
-use crate::thread;
+use crate::{stack, thread};
 use rivet_descriptor::TrapKind;
 
 /// Filled by the C signal handler before it jumps back.
@@ -84,7 +84,8 @@ pub(crate) unsafe fn enter(
 }
 
 /// Maps a fault to a trap kind: the trap site at its PC if there is one, else by
-/// signal (a fault on a plain load/store in wasm code is an out-of-bounds access).
+/// signal (a fault on a plain load/store in wasm code is an out-of-bounds access,
+/// unless it hit the end of the thread's stack).
 fn classify(info: &TrapInfo) -> Trap {
     if info.signum == 0 {
         let kind = u8::try_from(info.kind).ok().and_then(TrapKind::from_code);
@@ -94,6 +95,9 @@ fn classify(info: &TrapInfo) -> Trap {
         return Trap::new(kind);
     }
     match info.signum {
+        libc::SIGSEGV | libc::SIGBUS if stack::overflowed_at(info.addr) => {
+            Trap::new(TrapKind::StackOverflow)
+        }
         libc::SIGSEGV | libc::SIGBUS => Trap::new(TrapKind::MemoryOutOfBounds),
         libc::SIGFPE => Trap::new(TrapKind::IntegerDivideByZero),
         _ => Trap {

@@ -48,6 +48,20 @@ const STACK_ROOM: &[u8] = &[
     0xc3, // ret
 ];
 
+/// Probes 16 MiB of stack a page at a time, as compiled code (Cranelift's
+/// inline probes, GCC's `-fstack-clash-protection`) does for a large frame,
+/// past the end of any test thread's stack: the fault is a stack overflow.
+const PROBE: &[u8] = &[
+    0x48, 0xc7, 0xc1, 0x00, 0x10, 0x00, 0x00, // mov rcx, 4096
+    0x48, 0x81, 0xec, 0x00, 0x10, 0x00, 0x00, // loop: sub rsp, 4096
+    0x48, 0x83, 0x0c, 0x24, 0x00, // or qword [rsp], 0
+    0x48, 0xff, 0xc9, // dec rcx
+    0x75, 0xef, // jnz loop
+    0x48, 0x81, 0xc4, 0x00, 0x00, 0x00, 0x01, // add rsp, 16 MiB
+    0x31, 0xc0, // xor eax, eax
+    0xc3, // ret
+];
+
 /// Loads from 128 KiB into memory 0 (one page is accessible).
 fn oob(memory_pointer: u32) -> Vec<u8> {
     let mut code = vec![0x48, 0x8b, 0x87]; // mov rax, [rdi + disp32]
@@ -133,7 +147,7 @@ struct Loaded {
 }
 
 /// Builds the module: imports `env::host: () -> i32`, exports `ret42`, `ud2`,
-/// `oob`, `callhost` and `stack_room`, all `() -> i32`.
+/// `oob`, `callhost`, `stack_room` and `probe`, all `() -> i32`.
 fn load() -> Loaded {
     let ty = func_type(&[], &[ValType::I32]);
     let mut m = empty();
@@ -143,12 +157,12 @@ fn load() -> Loaded {
         name: "host".into(),
         ty: ImportType::Func(0),
     }];
-    m.functions = vec![0; 6];
+    m.functions = vec![0; 7];
     m.memories = vec![MemoryType {
         minimum: 1,
         maximum: None,
     }];
-    m.exports = ["ret42", "ud2", "oob", "callhost", "stack_room"]
+    m.exports = ["ret42", "ud2", "oob", "callhost", "stack_room", "probe"]
         .iter()
         .enumerate()
         .map(|(i, n)| Export {
@@ -159,7 +173,7 @@ fn load() -> Loaded {
     let mut m = finish(m);
     let oob = oob(m.layout.memory_pointer(0));
     let call = call_import(m.layout.imported_function(0));
-    let pieces: [&[u8]; 7] = [
+    let pieces: [&[u8]; 8] = [
         ARRAY_TRAMPOLINE,
         HOST_TRAMPOLINE,
         RET42,
@@ -167,6 +181,7 @@ fn load() -> Loaded {
         &oob,
         &call,
         STACK_ROOM,
+        PROBE,
     ];
     m.code = pieces[2..]
         .iter()
@@ -208,8 +223,9 @@ fn scenario() {
         _ => panic!("host panicked"),
     });
     let instance = store.instantiate(module, &[Extern::Func(host)]).unwrap();
-    let [ret42, ud2, oob, callhost, stack_room] =
-        ["ret42", "ud2", "oob", "callhost", "stack_room"].map(|n| exported(&store, instance, n));
+    let [ret42, ud2, oob, callhost, stack_room, probe] =
+        ["ret42", "ud2", "oob", "callhost", "stack_room", "probe"]
+            .map(|n| exported(&store, instance, n));
 
     assert_eq!(call_i32(&mut store, ret42).unwrap(), 42);
     assert_eq!(
@@ -226,6 +242,15 @@ fn scenario() {
         call_i32(&mut store, ud2).unwrap_err().kind,
         TrapKind::Unreachable
     );
+
+    // A frame too large for the rest of the stack faults on the guard page
+    // below it, far from any linear memory.
+    let e = call_i32(&mut store, probe).unwrap_err();
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (TrapKind::StackOverflow, "call stack exhausted")
+    );
+    assert_eq!(call_i32(&mut store, ret42).unwrap(), 42);
 
     assert_eq!(call_i32(&mut store, callhost).unwrap(), 7);
     mode.set(1);
