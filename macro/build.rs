@@ -20,11 +20,11 @@ fn main() {
     let plan = Component {
         types: vec![
             V::String,
-            V::Record(vec![("name".into(), 0), ("tags".into(), 2)]),
+            V::Record(vec![("name".into(), 0), ("tags".into(), 2)].into()),
             V::List(0),
-            V::Variant(vec![("off".into(), None), ("level".into(), Some(4))]),
+            V::Variant(vec![("off".into(), None), ("level".into(), Some(4))].into()),
             V::U8,
-            V::Flags(vec!["bold".into(), "italic".into()]),
+            V::Flags(vec!["bold".into(), "italic".into()].into()),
             V::Result {
                 ok: Some(1),
                 err: Some(0),
@@ -33,40 +33,44 @@ fn main() {
             V::Borrow(0),
             V::Map(0, 2),
             V::U32,
-        ],
+        ]
+        .into(),
         resources: vec![ResourceDef {
             instance: 0,
             imported: false,
             dtor: None,
             name: "test:api/shapes#counter".into(),
-        }],
+        }]
+        .into(),
         func_types: vec![
             ComponentFuncType {
-                params: vec![("who".into(), 0)],
+                params: vec![("who".into(), 0)].into(),
                 result: Some(0),
             },
             ComponentFuncType {
-                params: vec![("v".into(), 3), ("f".into(), 5), ("names".into(), 2)],
+                params: vec![("v".into(), 3), ("f".into(), 5), ("names".into(), 2)].into(),
                 result: Some(6),
             },
             ComponentFuncType {
-                params: vec![("start".into(), 4)],
+                params: vec![("start".into(), 4)].into(),
                 result: Some(7),
             },
             ComponentFuncType {
-                params: vec![("self".into(), 8), ("step".into(), 4)],
+                params: vec![("self".into(), 8), ("step".into(), 4)].into(),
                 result: Some(4),
             },
             ComponentFuncType {
-                params: vec![("index".into(), 9)],
+                params: vec![("index".into(), 9)].into(),
                 result: Some(10),
             },
-        ],
+        ]
+        .into(),
         imports: vec![ComponentImport {
             name: "test:host/log#emit".into(),
             ty: 0,
-        }],
-        lifts: vec![lift(0), lift(1), lift(2), lift(3), lift(4)],
+        }]
+        .into(),
+        lifts: vec![lift(0), lift(1), lift(2), lift(3), lift(4)].into(),
         exports: vec![
             ComponentExport {
                 name: "greet".into(),
@@ -88,7 +92,8 @@ fn main() {
                 name: "count".into(),
                 lift: 4,
             },
-        ],
+        ]
+        .into(),
         ..Component::default()
     };
     let dir = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("rivet");
@@ -96,6 +101,17 @@ fn main() {
     std::fs::write(
         dir.join("fixture.plan"),
         postcard::to_allocvec(&plan).unwrap(),
+    )
+    .unwrap();
+    // The metadata static the bindings include: the fixture's bindings are
+    // only type-checked, never instantiated, so an empty unit serves.
+    std::fs::write(
+        dir.join("fixture.rs"),
+        "pub static UNIT: rivet::__private::descriptor::Unit = rivet::__private::descriptor::Unit {\n\
+         bounds: rivet::BoundsMode::Guard,\n\
+         modules: rivet::__private::Cow::Borrowed(&[]),\n\
+         component: None,\n\
+         };\n",
     )
     .unwrap();
     println!("cargo:rerun-if-changed=build.rs");

@@ -10,8 +10,9 @@
 //! With `.plug("hello", other)`, `hello` is first composed with its plugs
 //! ([`crate::compose`]) and the composition is compiled under the same name.
 
+use crate::component::compile::Compiled;
 use crate::compose::{compose_files, Composed};
-use crate::{package, BoundsMode, Error, Options};
+use crate::{package, rust_source, BoundsMode, Error, Options};
 use rivet_descriptor::component::Component as Plan;
 use std::path::{Path, PathBuf};
 
@@ -240,17 +241,20 @@ impl Config {
             c_backend: self.c_backend,
             ..Options::default()
         };
-        let (object, plan) = compile_with_plan(&wasm, &options).map_err(|e| match &composed {
+        let compiled = compile(&wasm, &options).map_err(|e| match &composed {
             Some(c) => c.locate(e),
             None => e.within(&wasm),
         })?;
         let object_path = env.out_dir.join(format!("{symbol}.o"));
-        package::write_file(&object_path, &object)?;
+        package::write_file(&object_path, &compiled.object)?;
         package::archive(&[object_path], &env.out_dir, &symbol)?;
         let plan_dir = env.out_dir.join("rivet");
         std::fs::create_dir_all(&plan_dir)
             .map_err(|e| Error::msg(format!("creating {}: {e}", plan_dir.display())))?;
-        package::write_file(&plan_dir.join(format!("{name}.plan")), &encode_plan(&plan))?;
+        let plan = encode_plan(&compiled.plan);
+        package::write_file(&plan_dir.join(format!("{name}.plan")), &plan)?;
+        let unit = rust_source::unit_static(&compiled.unit)?;
+        package::write_file(&plan_dir.join(format!("{name}.rs")), unit.as_bytes())?;
         Ok(symbol)
     }
 }
@@ -306,13 +310,19 @@ pub fn read_wasm(path: &Path) -> Result<Vec<u8>, Error> {
 /// Compiles a component and also returns its plan, which the object's
 /// descriptor carries too but which a build script needs separately.
 pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Plan), Error> {
+    compile(wasm, options).map(|c| (c.object, c.plan))
+}
+
+/// Compiles a component for a build script: the object, the plan and the
+/// metadata.
+fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, Error> {
     if !crate::is_component(wasm) {
         return Err(Error::msg(
             "this is a core module, not a component: wrap it in a component \
              (e.g. `wasm-tools component new`) before embedding it",
         ));
     }
-    crate::component::compile::compile_with_plan(wasm, options)
+    crate::component::compile::compile(wasm, options)
 }
 
 #[cfg(test)]

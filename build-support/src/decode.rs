@@ -137,22 +137,22 @@ impl RawModule<'_> {
             defined_tags: self.tags.len() as u32 - imported.tags,
         };
         Module {
-            types: self.types.clone(),
-            imports: self.imports.clone(),
-            functions: self.functions.clone(),
+            types: self.types.clone().into(),
+            imports: self.imports.clone().into(),
+            functions: self.functions.clone().into(),
             defined_function_base: 0,
-            tables: self.tables.clone(),
-            memories: self.memories.clone(),
-            globals: self.globals.clone(),
-            global_inits: self.global_inits.clone(),
-            tags: self.tags.clone(),
-            exports: self.exports.clone(),
+            tables: self.tables.clone().into(),
+            memories: self.memories.clone().into(),
+            globals: self.globals.clone().into(),
+            global_inits: self.global_inits.clone().into(),
+            tags: self.tags.clone().into(),
+            exports: self.exports.clone().into(),
             start: self.start,
-            elements: self.elements.clone(),
-            data: self.data.clone(),
-            array_trampolines: Vec::new(),
-            host_trampolines: Vec::new(),
-            code: Vec::new(),
+            elements: self.elements.clone().into(),
+            data: self.data.clone().into(),
+            array_trampolines: Vec::new().into(),
+            host_trampolines: Vec::new().into(),
+            code: Vec::new().into(),
             layout: VmctxLayout::new(&counts),
         }
     }
@@ -257,8 +257,8 @@ fn read_imports(m: &mut RawModule, s: wasmparser::ImportSectionReader) -> Result
         let (offset, import) = item?;
         let ty = import_type(m, offset as usize, import.ty)?;
         m.imports.push(Import {
-            module: import.module.to_string(),
-            name: import.name.to_string(),
+            module: import.module.to_string().into(),
+            name: import.name.to_string().into(),
             ty,
         });
     }
@@ -315,7 +315,7 @@ fn read_exports(m: &mut RawModule, s: wasmparser::ExportSectionReader) -> Result
             }
         };
         m.exports.push(Export {
-            name: export.name.to_string(),
+            name: export.name.to_string().into(),
             index,
         });
     }
@@ -355,7 +355,7 @@ fn read_elements(m: &mut RawModule, s: wasmparser::ElementSectionReader) -> Resu
         m.elements.push(ElementSegment {
             element: element_ty,
             mode,
-            items,
+            items: items.into(),
         });
     }
     Ok(())

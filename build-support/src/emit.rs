@@ -30,7 +30,7 @@ pub fn compile_module(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> 
         direct: Vec::new(),
         boundary: false,
     };
-    compile_unit(&[module], None, options)
+    compile_unit(&[module], None, options).map(|(object, _)| object)
 }
 
 /// One core module of a unit and where its bytes start in the input file, so that
@@ -70,11 +70,12 @@ struct Declared<'data> {
 /// `defined_function_base`), its trampolines into the shared trampolines table,
 /// and its data segments into the shared data blob. A unit of one module names
 /// its symbols `rivet_f…`; a unit of several prefixes them with `rivet_m<i>_`.
+/// Returns the object and the metadata its descriptor carries.
 pub fn compile_unit(
     modules: &[UnitModule<'_>],
     component: Option<Component>,
     options: &Options,
-) -> Result<Vec<u8>, Error> {
+) -> Result<(Vec<u8>, Unit), Error> {
     check_symbol(&options.symbol)?;
     let isa = target_isa(options.target.as_deref(), &options.target_features)?;
     if isa.pointer_bytes() != 8 {
@@ -145,7 +146,7 @@ pub fn compile_unit(
     }
     let unit = Unit {
         bounds: options.bounds,
-        modules: descriptors,
+        modules: descriptors.into(),
         component,
     };
     let c_section = (!c.sources.is_empty()).then(|| c_backend::section(&options.symbol));
@@ -155,11 +156,12 @@ pub fn compile_unit(
         .finish()
         .emit()
         .map_err(|err| Error::msg(format!("writing the object: {err}")))?;
-    if c.sources.is_empty() {
-        Ok(object)
+    let object = if c.sources.is_empty() {
+        object
     } else {
-        package::merge_c(&object, &c.sources, options)
-    }
+        package::merge_c(&object, &c.sources, options)?
+    };
+    Ok((object, unit))
 }
 
 /// The C backend's requirements (see [`crate::c_backend`]).
@@ -391,7 +393,7 @@ impl Emitter {
             functions,
         } = declared;
         let prefix = prefix.as_str();
-        module.code = code;
+        module.code = code.into();
         module.defined_function_base = tables.functions.len() as u32;
         tables.functions.extend(functions);
 
@@ -400,11 +402,11 @@ impl Emitter {
         tables
             .trampolines
             .extend(self.define_trampolines(&env, &plan, prefix)?);
-        module.array_trampolines = plan.array_indices(base);
-        module.host_trampolines = plan.host_indices(base);
+        module.array_trampolines = plan.array_indices(base).into();
+        module.host_trampolines = plan.host_indices(base).into();
 
         let data_base = tables.data.len() as u64;
-        for segment in &mut module.data {
+        for segment in module.data.to_mut() {
             segment.start += data_base;
         }
         tables.data.extend_from_slice(&data);
@@ -488,8 +490,8 @@ impl Emitter {
                 let index = env.imported_functions + defined;
                 code[i][defined as usize] = Some(FunctionCode {
                     len: 0,
-                    traps: Vec::new(),
-                    name: env.names.get(&index).cloned(),
+                    traps: Vec::new().into(),
+                    name: env.names.get(&index).cloned().map(Into::into),
                 });
                 continue;
             }
@@ -530,7 +532,7 @@ impl Emitter {
             inlining.inline_into(f, &mut self.ctx)?;
         }
         let mut function = self.define(id)?;
-        function.name = env.names.get(&index).cloned();
+        function.name = env.names.get(&index).cloned().map(Into::into);
         Ok(function)
     }
 
@@ -578,7 +580,7 @@ impl Emitter {
         traps.sort_by_key(|(offset, _)| *offset);
         Ok(FunctionCode {
             len: buffer.data().len() as u32,
-            traps,
+            traps: traps.into(),
             name: None,
         })
     }

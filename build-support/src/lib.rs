@@ -49,6 +49,7 @@ pub mod error;
 pub mod fuse;
 pub mod inline;
 pub mod package;
+pub mod rust_source;
 pub mod trampoline;
 pub mod translate;
 

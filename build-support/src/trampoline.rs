@@ -170,8 +170,8 @@ mod tests {
 
     fn ty(params: &[ValType], results: &[ValType]) -> FuncType {
         FuncType {
-            params: params.to_vec(),
-            results: results.to_vec(),
+            params: params.to_vec().into(),
+            results: results.to_vec().into(),
         }
     }
 

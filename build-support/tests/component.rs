@@ -20,7 +20,7 @@ fn plan(wat: &str) -> Result<(Component, usize), Error> {
 fn export(instance: u32, name: &str) -> CoreDef {
     CoreDef::Export {
         instance,
-        name: name.to_string(),
+        name: name.to_string().into(),
     }
 }
 
@@ -51,7 +51,7 @@ fn lifted_exports_reach_the_host() {
     assert_eq!(plan.steps.len(), 1);
     let rivet_descriptor::component::Step::Instantiate { module, args } = &plan.steps[0];
     assert_eq!((*module, args.len()), (0, 0));
-    let names: Vec<_> = plan.exports.iter().map(|e| e.name.as_str()).collect();
+    let names: Vec<_> = plan.exports.iter().map(|e| e.name.as_ref()).collect();
     assert_eq!(names, ["add", "len"]);
 
     let add = &plan.lifts[plan.exports[0].lift as usize];
@@ -63,7 +63,7 @@ fn lifted_exports_reach_the_host() {
         .iter()
         .position(|t| *t == ValueType::S32)
         .unwrap() as u32;
-    assert_eq!(ty.params, [("a".to_string(), s32), ("b".to_string(), s32)]);
+    assert_eq!(ty.params[..], [("a".into(), s32), ("b".into(), s32)]);
     assert_eq!(ty.result, Some(s32));
 
     let len = &plan.lifts[plan.exports[1].lift as usize];
@@ -94,7 +94,7 @@ fn a_module_instantiated_twice_is_compiled_once() {
         .iter()
         .map(
             |rivet_descriptor::component::Step::Instantiate { module, args }| {
-                (*module, args.clone())
+                (*module, args.to_vec())
             },
         )
         .collect();
@@ -143,7 +143,7 @@ fn host_imports_are_lowered_and_wired() {
         )"#,
     )
     .unwrap();
-    let names: Vec<_> = plan.imports.iter().map(|i| i.name.as_str()).collect();
+    let names: Vec<_> = plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(names, ["log", "wasi:io/x@0.2.0#get", "wasi:io/x@0.2.0#put"]);
     let u64_ty = plan.func_types[plan.imports[2].ty as usize].params[0].1;
     assert_eq!(plan.types[u64_ty as usize], ValueType::U64);
@@ -153,7 +153,7 @@ fn host_imports_are_lowered_and_wired() {
         (0, 1)
     );
     let rivet_descriptor::component::Step::Instantiate { args, .. } = &plan.steps[0];
-    assert_eq!(args, &[CoreDef::HostLower(0), CoreDef::HostLower(1)]);
+    assert_eq!(&args[..], &[CoreDef::HostLower(0), CoreDef::HostLower(1)]);
     assert_eq!(plan.exports[0].name, "run");
 }
 
@@ -185,7 +185,7 @@ fn nested_components_are_inlined_per_instance() {
         .iter()
         .map(|e| {
             let lift = &plan.lifts[e.lift as usize];
-            (e.name.as_str(), lift.instance, lift.func.clone())
+            (e.name.as_ref(), lift.instance, lift.func.clone())
         })
         .collect();
     assert_eq!(
@@ -245,7 +245,7 @@ fn resources_and_their_intrinsics() {
     assert_eq!(plan.resources[0].name, "r");
     let rivet_descriptor::component::Step::Instantiate { args, .. } = &plan.steps[1];
     assert_eq!(
-        args,
+        &args[..],
         &[
             CoreDef::ResourceNew {
                 resource: 0,
@@ -298,14 +298,11 @@ fn value_types_are_interned() {
     let ValueType::Variant(cases) = &plan.types[items[0] as usize] else {
         panic!("not a variant");
     };
-    assert_eq!(cases[1], ("y".to_string(), None));
+    assert_eq!(cases[1], ("y".into(), None));
     let rec = cases[0].1.unwrap();
     assert_eq!(
         plan.types[rec as usize],
-        ValueType::Record(vec![
-            ("a".to_string(), u8_ty),
-            ("b".to_string(), ty.params[0].1)
-        ])
+        ValueType::Record(vec![("a".into(), u8_ty), ("b".into(), ty.params[0].1)].into())
     );
 }
 
@@ -374,7 +371,7 @@ fn resources_imported_from_the_host_are_plan_resources() {
              (import "f" (func (param "x" (own $r2)) (param "y" (borrow $t)))))"#,
     )
     .unwrap();
-    let names: Vec<_> = plan.resources.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<_> = plan.resources.iter().map(|r| r.name.as_ref()).collect();
     assert_eq!(names, ["r", "i#t"]);
     assert!(plan
         .resources
@@ -416,7 +413,7 @@ fn core_module_imports_are_recorded() {
              (import "m" (core module (type $mt))))"#,
     )
     .unwrap();
-    assert_eq!(plan.module_imports, ["m"]);
+    assert_eq!(plan.module_imports[..], ["m"]);
     assert_eq!(modules, 0);
     assert!(plan.steps.is_empty());
 }
@@ -444,7 +441,10 @@ fn maps_stay_maps_in_the_plan() {
     let ValueType::List(pair) = plan.types[ty.result.unwrap() as usize] else {
         panic!("not a list");
     };
-    assert_eq!(plan.types[pair as usize], ValueType::Tuple(vec![k, v]));
+    assert_eq!(
+        plan.types[pair as usize],
+        ValueType::Tuple(vec![k, v].into())
+    );
 }
 
 #[test]
@@ -558,12 +558,12 @@ fn names_only_hyphens_tell_apart_stay_distinct() {
              (core func (canon lower (func $a_1))))"#,
     )
     .unwrap();
-    let names: Vec<_> = p.imports.iter().map(|i| i.name.as_str()).collect();
+    let names: Vec<_> = p.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(names, ["i#a1", "i#a-1"]);
     let params: Vec<_> = p.func_types[p.imports[0].ty as usize]
         .params
         .iter()
-        .map(|(n, _)| n.as_str())
+        .map(|(n, _)| n.as_ref())
         .collect();
     assert_eq!(params, ["p1", "p-1"]);
     let fields = p.types.iter().find_map(|t| match t {
@@ -711,7 +711,7 @@ fn compiled_component_carries_every_module_and_the_plan() {
     // Trampoline indices of the two modules are disjoint and in range.
     let mut used: Vec<u32> = [a, b]
         .iter()
-        .flat_map(|m| m.array_trampolines.iter().chain(&m.host_trampolines))
+        .flat_map(|m| m.array_trampolines.iter().chain(m.host_trampolines.iter()))
         .copied()
         .collect();
     used.sort();

@@ -125,9 +125,9 @@ fn plugs_satisfy_imports_transitively_and_the_rest_stays_with_the_host() {
     );
     let wasm = compose_files(&paths).unwrap();
     let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
-    let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_str()).collect();
+    let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["log", "offset"]);
-    let exports: Vec<&str> = flat.plan.exports.iter().map(|e| e.name.as_str()).collect();
+    let exports: Vec<&str> = flat.plan.exports.iter().map(|e| e.name.as_ref()).collect();
     assert_eq!(exports, ["run"]);
     // Three guest modules, and a fused adapter for each call into another
     // component (`double` from `bump` and from the socket, `bump` from the
@@ -166,7 +166,7 @@ fn a_plug_may_import_from_an_earlier_plug_only() {
     );
     let wasm = compose_files(&paths).unwrap();
     let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
-    let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_str()).collect();
+    let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["log", "math#double", "offset"]);
 }
 
@@ -292,7 +292,7 @@ fn unwired_imports_keep_their_named_types() {
     let paths = files("types", &[("socket.wat", socket)]);
     let wasm = compose_files(&paths).unwrap();
     let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
-    let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_str()).collect();
+    let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["api#make", "show"]);
     let (_lib, component) = load("types", &wasm);
     let mut store = Store::new(BoundsMode::Guard);

@@ -15,11 +15,15 @@ use rivet_descriptor::component::{
 /// indices into `types`).
 fn plan(types: Vec<ValueType>, params: &[u32], result: Option<u32>) -> Component {
     Component {
-        types,
+        types: types.into(),
         func_types: vec![ComponentFuncType {
-            params: params.iter().map(|&t| (format!("p{t}"), t)).collect(),
+            params: params
+                .iter()
+                .map(|&t| (format!("p{t}").into(), t))
+                .collect(),
             result,
-        }],
+        }]
+        .into(),
         ..Component::default()
     }
 }
@@ -72,8 +76,8 @@ fn scalars_flags_and_post_return() {
         ValueType::S16,
         ValueType::Bool,
         ValueType::Char,
-        ValueType::Enum(vec!["a".into(), "b".into(), "c".into()]),
-        ValueType::Flags(vec!["x".into(), "y".into(), "z".into()]),
+        ValueType::Enum(vec!["a".into(), "b".into(), "c".into()].into()),
+        ValueType::Flags(vec!["x".into(), "y".into(), "z".into()].into()),
         ValueType::U64,
         ValueType::F32,
         ValueType::F64,
@@ -172,11 +176,14 @@ fn variant_payloads_share_joined_slots() {
     let types = vec![
         ValueType::F32,
         ValueType::U64,
-        ValueType::Variant(vec![
-            ("a".into(), Some(0)),
-            ("b".into(), Some(1)),
-            ("c".into(), None),
-        ]),
+        ValueType::Variant(
+            vec![
+                ("a".into(), Some(0)),
+                ("b".into(), Some(1)),
+                ("c".into(), None),
+            ]
+            .into(),
+        ),
     ];
     let plan = plan(types, &[2], Some(1));
     let callee = r#"(func (export "f") (param i32 i64) (result i64)
@@ -650,11 +657,7 @@ fn lists_of_records_with_bools_copy_in_bulk() {
         ValueType::U32,
         ValueType::F32,
         ValueType::Bool,
-        ValueType::Record(vec![
-            ("id".into(), 0),
-            ("score".into(), 1),
-            ("flag".into(), 2),
-        ]),
+        ValueType::Record(vec![("id".into(), 0), ("score".into(), 1), ("flag".into(), 2)].into()),
         ValueType::List(3),
     ];
     let plan = plan(types, &[4], Some(4));
@@ -690,9 +693,9 @@ fn lists_of_records_with_bools_copy_in_bulk() {
 fn lists_of_records_with_enums_and_flags_check_every_element() {
     let types = vec![
         ValueType::U8,
-        ValueType::Enum(vec!["a".into(), "b".into(), "c".into(), "d".into()]),
-        ValueType::Flags(vec!["x".into(), "y".into(), "z".into()]),
-        ValueType::Tuple(vec![0, 1, 2]),
+        ValueType::Enum(vec!["a".into(), "b".into(), "c".into(), "d".into()].into()),
+        ValueType::Flags(vec!["x".into(), "y".into(), "z".into()].into()),
+        ValueType::Tuple(vec![0, 1, 2].into()),
         ValueType::List(3),
     ];
     let plan = plan(types, &[4], Some(4));
@@ -729,9 +732,9 @@ fn lists_with_chars_and_other_enums_check_every_element() {
     let types = vec![
         ValueType::Char,
         ValueType::Bool,
-        ValueType::Record(vec![("c".into(), 0), ("b".into(), 1)]),
+        ValueType::Record(vec![("c".into(), 0), ("b".into(), 1)].into()),
         ValueType::List(2),
-        ValueType::Enum(vec!["a".into(), "b".into(), "c".into()]),
+        ValueType::Enum(vec!["a".into(), "b".into(), "c".into()].into()),
         ValueType::List(4),
     ];
     let chars = |cs: &[u32], b: u8| -> Vec<u8> {
@@ -778,10 +781,10 @@ fn list_copy_within_one_memory_may_overlap() {
     let types = vec![
         ValueType::U32,
         ValueType::Bool,
-        ValueType::Record(vec![("n".into(), 0), ("b".into(), 1)]),
+        ValueType::Record(vec![("n".into(), 0), ("b".into(), 1)].into()),
         ValueType::List(2),
         ValueType::Char,
-        ValueType::Record(vec![("c".into(), 4), ("b".into(), 1)]),
+        ValueType::Record(vec![("c".into(), 4), ("b".into(), 1)].into()),
         ValueType::List(5),
     ];
     let callee = r#"(func (export "f") (param i32 i32)

@@ -151,7 +151,10 @@ fn gen_type(rng: &mut Rng, plan: &mut Component, depth: u32) -> (T, u32) {
         1 => (T::Str, ValueType::String),
         2 => {
             let n = [1, 5, 8, 9, 16, 17, 32, 33, 40, 70][rng.below(10) as usize];
-            (T::Flags(n as u32), ValueType::Flags(names(n)))
+            (
+                T::Flags(n as u32),
+                ValueType::Flags(names(n).into_iter().map(Into::into).collect()),
+            )
         }
         3 | 4 => {
             let (e, i) = gen_type(rng, plan, depth - 1);
@@ -171,7 +174,7 @@ fn gen_type(rng: &mut Rng, plan: &mut Component, depth: u32) -> (T, u32) {
                         fields
                             .iter()
                             .enumerate()
-                            .map(|(k, f)| (format!("f{k}"), f.1))
+                            .map(|(k, f)| (format!("f{k}").into(), f.1))
                             .collect(),
                     ),
                 )
@@ -207,7 +210,10 @@ fn gen_type(rng: &mut Rng, plan: &mut Component, depth: u32) -> (T, u32) {
         _ => {
             if rng.below(3) == 0 {
                 let n = 1 + rng.below(300);
-                (T::Var(vec![None; n as usize]), ValueType::Enum(names(n)))
+                (
+                    T::Var(vec![None; n as usize]),
+                    ValueType::Enum(names(n).into_iter().map(Into::into).collect()),
+                )
             } else {
                 let cases: Vec<_> = (0..1 + rng.below(4))
                     .map(|_| (rng.below(4) > 0).then(|| gen_type(rng, plan, depth - 1)))
@@ -222,14 +228,14 @@ fn gen_type(rng: &mut Rng, plan: &mut Component, depth: u32) -> (T, u32) {
                     cases
                         .iter()
                         .enumerate()
-                        .map(|(k, c)| (format!("c{k}"), c.as_ref().map(|c| c.1)))
+                        .map(|(k, c)| (format!("c{k}").into(), c.as_ref().map(|c| c.1)))
                         .collect(),
                 );
                 (t, vt)
             }
         }
     };
-    plan.types.push(vt);
+    plan.types.to_mut().push(vt);
     (t, plan.types.len() as u32 - 1)
 }
 
@@ -245,7 +251,7 @@ fn gen_key(rng: &mut Rng, plan: &mut Component) -> (T, u32) {
         Some((vt, size)) => (T::Prim(vt.clone(), *size), vt.clone()),
         None => (T::Str, ValueType::String),
     };
-    plan.types.push(vt);
+    plan.types.to_mut().push(vt);
     (t, plan.types.len() as u32 - 1)
 }
 
@@ -449,14 +455,18 @@ const ENCODINGS: [StringEncoding; 3] = [
 /// tuple<T, tuple<u64 x 16>>`, so both params and results are spilled and the
 /// echo callee just returns its parameter pointer.
 fn echo_plan(plan: &mut Component, t: u32) {
-    plan.types.push(ValueType::U64);
+    plan.types.to_mut().push(ValueType::U64);
     let u64_ = plan.types.len() as u32 - 1;
-    plan.types.push(ValueType::Tuple(vec![u64_; 16]));
+    plan.types
+        .to_mut()
+        .push(ValueType::Tuple(vec![u64_; 16].into()));
     let pad = plan.types.len() as u32 - 1;
-    plan.types.push(ValueType::Tuple(vec![t, pad]));
+    plan.types
+        .to_mut()
+        .push(ValueType::Tuple(vec![t, pad].into()));
     let result = plan.types.len() as u32 - 1;
-    plan.func_types.push(ComponentFuncType {
-        params: vec![("x".into(), t), ("pad".into(), pad)],
+    plan.func_types.to_mut().push(ComponentFuncType {
+        params: vec![("x".into(), t), ("pad".into(), pad)].into(),
         result: Some(result),
     });
 }
@@ -541,21 +551,25 @@ fn lists_of_records_of_variants_and_wide_flags() {
         ValueType::String,
         ValueType::U8,
         ValueType::Option(1),
-        ValueType::Flags(names(40)),
+        ValueType::Flags(names(40).into_iter().map(Into::into).collect()),
         ValueType::S64,
         ValueType::Result {
             ok: Some(3),
             err: Some(4),
         },
-        ValueType::Enum(names(3)),
-        ValueType::Record(vec![
-            ("s".into(), 0),
-            ("o".into(), 2),
-            ("r".into(), 5),
-            ("e".into(), 6),
-        ]),
+        ValueType::Enum(names(3).into_iter().map(Into::into).collect()),
+        ValueType::Record(
+            vec![
+                ("s".into(), 0),
+                ("o".into(), 2),
+                ("r".into(), 5),
+                ("e".into(), 6),
+            ]
+            .into(),
+        ),
         ValueType::List(7),
-    ];
+    ]
+    .into();
     echo_plan(&mut plan, 8);
     let rec = T::Rec(vec![
         T::Str,
@@ -600,7 +614,8 @@ fn nested_maps_keep_order_and_duplicate_keys() {
             ValueType::U64,
             ValueType::Map(1, 2),
             ValueType::Map(0, 3),
-        ],
+        ]
+        .into(),
         ..Component::default()
     };
     echo_plan(&mut plan, 4);

@@ -94,8 +94,8 @@ fn descriptor_carries_module_metadata() {
     assert_eq!(unit.modules.len(), 1);
     let m = &unit.modules[0];
     let sig = FuncType {
-        params: vec![ValType::I32, ValType::I64],
-        results: vec![ValType::F32],
+        params: vec![ValType::I32, ValType::I64].into(),
+        results: vec![ValType::F32].into(),
     };
     assert_eq!(m.types[0], sig);
     assert_eq!(m.types[2], sig);

@@ -86,7 +86,7 @@ fn describe_plan(plan: &Plan) -> String {
             l.instance
         );
     }
-    for e in &plan.exports {
+    for e in plan.exports.iter() {
         out += &format!("export {}: lift {}\n", e.name, e.lift);
     }
     out

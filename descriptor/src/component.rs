@@ -16,8 +16,7 @@
 //!   of [`Component::func_types`]; *resource* `r`: an entry of
 //!   [`Component::resources`].
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use crate::{List, Text};
 use serde::{Deserialize, Serialize};
 
 /// A component value type.
@@ -44,17 +43,17 @@ pub enum ValueType {
     /// integers, `char`, `string`).
     Map(u32, u32),
     /// Named fields, in order.
-    Record(Vec<(String, u32)>),
-    Tuple(Vec<u32>),
+    Record(List<(Text, u32)>),
+    Tuple(List<u32>),
     /// Cases with optional payloads, in order.
-    Variant(Vec<(String, Option<u32>)>),
-    Enum(Vec<String>),
+    Variant(List<(Text, Option<u32>)>),
+    Enum(List<Text>),
     Option(u32),
     Result {
         ok: Option<u32>,
         err: Option<u32>,
     },
-    Flags(Vec<String>),
+    Flags(List<Text>),
     /// An owned handle to resource `r`.
     Own(u32),
     /// A borrowed handle to resource `r`.
@@ -65,7 +64,7 @@ pub enum ValueType {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 pub struct ComponentFuncType {
     /// Named parameters, in order (types index [`Component::types`]).
-    pub params: Vec<(String, u32)>,
+    pub params: List<(Text, u32)>,
     /// The result, if any.
     pub result: Option<u32>,
 }
@@ -96,7 +95,7 @@ pub struct CanonOptions {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum CoreDef {
     /// Export `name` of core instance `instance`.
-    Export { instance: u32, name: String },
+    Export { instance: u32, name: Text },
     /// A host import lowered into core wasm: entry of [`Component::host_lowers`].
     /// The runtime supplies a host function of the lowered core signature.
     HostLower(u32),
@@ -204,7 +203,7 @@ impl AbiTrap {
 pub enum Step {
     /// Instantiate `module` (index into [`crate::Unit::modules`]) as the next core
     /// instance, with one definition per import in the module's import order.
-    Instantiate { module: u32, args: Vec<CoreDef> },
+    Instantiate { module: u32, args: List<CoreDef> },
 }
 
 /// A component instance created by the plan.
@@ -226,7 +225,7 @@ pub struct ResourceDef {
     /// Destructor `(rep: i32)`, if any.
     pub dtor: Option<CoreDef>,
     /// The name the resource is exported under, for messages.
-    pub name: String,
+    pub name: Text,
 }
 
 /// A core function lifted to a component function.
@@ -256,7 +255,7 @@ pub struct HostLower {
 pub struct ComponentImport {
     /// Import name: `f` for a top-level function, `iface-name#f` for function `f`
     /// of imported instance `iface-name` (e.g. `wasi:cli/stdout@0.2.0#get-stdout`).
-    pub name: String,
+    pub name: Text,
     /// Index into [`Component::func_types`].
     pub ty: u32,
 }
@@ -265,7 +264,7 @@ pub struct ComponentImport {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ComponentExport {
     /// Export name, with the same `iface-name#f` convention as imports.
-    pub name: String,
+    pub name: Text,
     /// Index into [`Component::lifts`].
     pub lift: u32,
 }
@@ -273,27 +272,27 @@ pub struct ComponentExport {
 /// The flattened plan of a component.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Component {
-    pub types: Vec<ValueType>,
-    pub func_types: Vec<ComponentFuncType>,
-    pub resources: Vec<ResourceDef>,
-    pub instances: Vec<ComponentInstance>,
-    pub imports: Vec<ComponentImport>,
-    pub host_lowers: Vec<HostLower>,
-    pub lifts: Vec<Lift>,
-    pub steps: Vec<Step>,
-    pub exports: Vec<ComponentExport>,
+    pub types: List<ValueType>,
+    pub func_types: List<ComponentFuncType>,
+    pub resources: List<ResourceDef>,
+    pub instances: List<ComponentInstance>,
+    pub imports: List<ComponentImport>,
+    pub host_lowers: List<HostLower>,
+    pub lifts: List<Lift>,
+    pub steps: List<Step>,
+    pub exports: List<ComponentExport>,
     /// Names of the core modules the root imports from the host; the host must
     /// supply them at instantiation.
-    pub module_imports: Vec<String>,
+    pub module_imports: List<Text>,
     /// WIT names of records, variants, enums and flags (entries of `types`)
     /// the root imports or exports as types (`person`, or `iface#person` in an
     /// imported interface), so bindings can name their Rust types after them.
-    pub type_names: Vec<(u32, String)>,
+    pub type_names: List<(u32, Text)>,
     /// WIT documentation from the component's `package-docs` section, for the
     /// bindings' rustdoc: `(item, docs)` where the item is named as the plan
     /// names it elsewhere: a function import or export (`iface#f`, `f`), a
     /// type of `type_names`, a resource, or an interface (`my:pkg/api`).
     /// Only the plan file build.rs writes carries them; the descriptor's copy
     /// is left without, as the runtime never reads them.
-    pub docs: Vec<(String, String)>,
+    pub docs: List<(Text, Text)>,
 }

@@ -172,25 +172,25 @@ impl<T: Decode> Decode for Option<T> {
     }
 }
 
-impl<T: Decode> Decode for Vec<T> {
+impl<T: Decode + Clone> Decode for List<T> {
     fn decode(r: &mut Reader) -> Self {
         let n = r.len();
-        (0..n).map(|_| T::decode(r)).collect()
+        List::Owned((0..n).map(|_| T::decode(r)).collect())
     }
 }
 
-impl Decode for String {
+impl Decode for Text {
     fn decode(r: &mut Reader) -> Self {
         let n = r.len();
         let bytes = &r.bytes[r.pos..r.pos + n];
         match core::str::from_utf8(bytes) {
             Ok(s) => {
                 r.pos += n;
-                s.into()
+                Text::Owned(s.into())
             }
             Err(_) => {
                 r.fail("invalid UTF-8");
-                String::new()
+                Text::Borrowed("")
             }
         }
     }
@@ -325,8 +325,8 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    fn s(x: &str) -> String {
-        x.into()
+    fn s(x: &str) -> Text {
+        Text::Owned(x.into())
     }
 
     /// A unit using every variant of every enum and both states of every
@@ -358,16 +358,16 @@ mod tests {
             ValueType::String,
             ValueType::List(1),
             ValueType::Map(2, 3),
-            ValueType::Record(vec![(s("a"), 4), (s("ü"), 5)]),
-            ValueType::Tuple(vec![6, 7]),
-            ValueType::Variant(vec![(s("x"), None), (s("y"), Some(8))]),
-            ValueType::Enum(vec![s("e")]),
+            ValueType::Record(vec![(s("a"), 4), (s("ü"), 5)].into()),
+            ValueType::Tuple(vec![6, 7].into()),
+            ValueType::Variant(vec![(s("x"), None), (s("y"), Some(8))].into()),
+            ValueType::Enum(vec![s("e")].into()),
             ValueType::Option(9),
             ValueType::Result {
                 ok: Some(10),
                 err: None,
             },
-            ValueType::Flags(vec![s("f"), s("g")]),
+            ValueType::Flags(vec![s("f"), s("g")].into()),
             ValueType::Own(11),
             ValueType::Borrow(12),
         ];
@@ -405,44 +405,55 @@ mod tests {
         ];
         args.extend(intrinsics.map(CoreDef::Intrinsic));
         let component = Component {
-            types,
+            types: types.into(),
             func_types: vec![ComponentFuncType {
-                params: vec![(s("p"), 0)],
+                params: vec![(s("p"), 0)].into(),
                 result: Some(1),
-            }],
+            }]
+            .into(),
             resources: vec![ResourceDef {
                 instance: 0,
                 imported: true,
                 dtor: Some(export("dtor")),
                 name: s("r"),
-            }],
+            }]
+            .into(),
             instances: vec![
                 ComponentInstance { parent: None },
                 ComponentInstance { parent: Some(0) },
-            ],
+            ]
+            .into(),
             imports: vec![ComponentImport {
                 name: s("i"),
                 ty: 0,
-            }],
+            }]
+            .into(),
             host_lowers: vec![HostLower {
                 import: 0,
                 options: options.clone(),
                 instance: 1,
-            }],
+            }]
+            .into(),
             lifts: vec![Lift {
                 func: export("f"),
                 ty: 0,
                 options,
                 instance: 0,
-            }],
-            steps: vec![Step::Instantiate { module: 0, args }],
+            }]
+            .into(),
+            steps: vec![Step::Instantiate {
+                module: 0,
+                args: args.into(),
+            }]
+            .into(),
             exports: vec![ComponentExport {
                 name: s("e"),
                 lift: 0,
-            }],
-            module_imports: vec![s("m")],
-            type_names: vec![(3, s("t"))],
-            docs: vec![(s("d"), s("doc"))],
+            }]
+            .into(),
+            module_imports: vec![s("m")].into(),
+            type_names: vec![(3, s("t"))].into(),
+            docs: vec![(s("d"), s("doc"))].into(),
         };
         let counts = ModuleCounts {
             types: 300,
@@ -451,9 +462,10 @@ mod tests {
         };
         let module = Module {
             types: vec![FuncType {
-                params: ValType::ALL.to_vec(),
-                results: vec![],
-            }],
+                params: ValType::ALL.to_vec().into(),
+                results: vec![].into(),
+            }]
+            .into(),
             imports: vec![
                 Import {
                     module: s("m"),
@@ -490,18 +502,21 @@ mod tests {
                     name: s("x"),
                     ty: ImportType::Tag(0),
                 },
-            ],
-            functions: vec![0, 0],
+            ]
+            .into(),
+            functions: vec![0, 0].into(),
             defined_function_base: 128,
-            tables: vec![],
+            tables: vec![].into(),
             memories: vec![MemoryType {
                 minimum: 1,
                 maximum: None,
-            }],
+            }]
+            .into(),
             globals: vec![GlobalType {
                 content: ValType::F32,
                 mutable: false,
-            }],
+            }]
+            .into(),
             global_inits: vec![
                 ConstExpr::I32(i32::MIN),
                 ConstExpr::I32(-1),
@@ -513,8 +528,9 @@ mod tests {
                 ConstExpr::RefNull,
                 ConstExpr::RefFunc(1),
                 ConstExpr::GlobalGet(0),
-            ],
-            tags: vec![0],
+            ]
+            .into(),
+            tags: vec![0].into(),
             exports: [
                 ExternIndex::Func(1),
                 ExternIndex::Table(0),
@@ -526,7 +542,8 @@ mod tests {
                 name: s("x"),
                 index,
             })
-            .to_vec(),
+            .to_vec()
+            .into(),
             start: Some(1),
             elements: vec![ElementSegment {
                 element: ValType::FuncRef,
@@ -534,8 +551,9 @@ mod tests {
                     index: 0,
                     offset: ConstExpr::I32(3),
                 },
-                items: vec![ConstExpr::RefFunc(0)],
-            }],
+                items: vec![ConstExpr::RefFunc(0)].into(),
+            }]
+            .into(),
             data: vec![
                 DataSegment {
                     mode: SegmentMode::Passive,
@@ -547,9 +565,10 @@ mod tests {
                     start: 3,
                     len: 0,
                 },
-            ],
-            array_trampolines: vec![0],
-            host_trampolines: vec![1],
+            ]
+            .into(),
+            array_trampolines: vec![0].into(),
+            host_trampolines: vec![1].into(),
             code: vec![FunctionCode {
                 len: 99,
                 traps: TrapKind::ALL
@@ -558,7 +577,8 @@ mod tests {
                     .map(|(i, k)| (i as u32, *k))
                     .collect(),
                 name: Some(s("f")),
-            }],
+            }]
+            .into(),
             layout: VmctxLayout::new(&counts),
         };
         Unit {
@@ -569,7 +589,8 @@ mod tests {
                     start: None,
                     ..module
                 },
-            ],
+            ]
+            .into(),
             component: Some(component),
         }
     }

@@ -102,13 +102,13 @@ mod tests {
     #[test]
     fn types_read_as_the_text_format_writes_them() {
         let ty = FuncType {
-            params: vec![ValType::I32, ValType::FuncRef],
-            results: vec![ValType::V128],
+            params: vec![ValType::I32, ValType::FuncRef].into(),
+            results: vec![ValType::V128].into(),
         };
         assert_eq!(ty.to_string(), "[i32 funcref] -> [v128]");
         let none = FuncType {
-            params: vec![],
-            results: vec![],
+            params: vec![].into(),
+            results: vec![].into(),
         };
         assert_eq!(none.to_string(), "[] -> []");
         let global = |mutable| GlobalType {

@@ -51,10 +51,19 @@
 
 extern crate alloc;
 
+use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
+
+/// A list in the metadata: owned where the compiler builds it or the runtime
+/// decodes it, borrowed where the metadata is static data that the build
+/// generated (see [`Unit`]).
+pub type List<T> = Cow<'static, [T]>;
+
+/// A name in the metadata: owned or static, like [`List`].
+pub type Text = Cow<'static, str>;
 
 pub mod abi;
 pub mod component;
@@ -153,7 +162,7 @@ pub struct Unit {
     pub bounds: BoundsMode,
     /// The core modules of the unit (for a component: its distinct core modules and
     /// its generated adapter modules).
-    pub modules: Vec<Module>,
+    pub modules: List<Module>,
     /// For a component, its instantiation plan; `None` for a core module.
     pub component: Option<component::Component>,
 }
@@ -217,8 +226,8 @@ impl ValType {
 /// sorted list.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncType {
-    pub params: Vec<ValType>,
-    pub results: Vec<ValType>,
+    pub params: List<ValType>,
+    pub results: List<ValType>,
 }
 
 /// A memory type (32-bit, unshared: what Rivet supports).
@@ -272,15 +281,15 @@ pub enum ImportType {
 /// One import, in the module's import order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Import {
-    pub module: String,
-    pub name: String,
+    pub module: Text,
+    pub name: Text,
     pub ty: ImportType,
 }
 
 /// One export.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Export {
-    pub name: String,
+    pub name: Text,
     pub index: ExternIndex,
 }
 
@@ -319,7 +328,7 @@ pub struct ElementSegment {
     /// `FuncRef` or `ExternRef`.
     pub element: ValType,
     pub mode: SegmentMode,
-    pub items: Vec<ConstExpr>,
+    pub items: List<ConstExpr>,
 }
 
 /// A data segment.
@@ -338,42 +347,42 @@ pub struct FunctionCode {
     /// Size of the function's machine code in bytes.
     pub len: u32,
     /// Offsets (from the function's start) of instructions that may trap, sorted.
-    pub traps: Vec<(u32, TrapKind)>,
+    pub traps: List<(u32, TrapKind)>,
     /// The function's wasm name, where the name section gives one.
-    pub name: Option<String>,
+    pub name: Option<Text>,
 }
 
 /// One core module of a unit.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Module {
     /// The module's type section (function types only in wasm 2.0).
-    pub types: Vec<FuncType>,
-    pub imports: Vec<Import>,
+    pub types: List<FuncType>,
+    pub imports: List<Import>,
     /// Type index of every function, imported ones first (the wasm index space).
-    pub functions: Vec<u32>,
+    pub functions: List<u32>,
     /// Index in [`RawDescriptor::functions`] of this module's first defined function.
     pub defined_function_base: u32,
     /// Every table, imported ones first.
-    pub tables: Vec<TableType>,
+    pub tables: List<TableType>,
     /// Every memory, imported ones first.
-    pub memories: Vec<MemoryType>,
+    pub memories: List<MemoryType>,
     /// Every global, imported ones first.
-    pub globals: Vec<GlobalType>,
+    pub globals: List<GlobalType>,
     /// Initial value of every defined global (not of imported ones).
-    pub global_inits: Vec<ConstExpr>,
+    pub global_inits: List<ConstExpr>,
     /// Function type index (its parameters are the payload) of every tag,
     /// imported ones first.
-    pub tags: Vec<u32>,
-    pub exports: Vec<Export>,
+    pub tags: List<u32>,
+    pub exports: List<Export>,
     pub start: Option<u32>,
-    pub elements: Vec<ElementSegment>,
-    pub data: Vec<DataSegment>,
+    pub elements: List<ElementSegment>,
+    pub data: List<DataSegment>,
     /// Per type index: index into [`RawDescriptor::trampolines`].
-    pub array_trampolines: Vec<u32>,
+    pub array_trampolines: List<u32>,
     /// Per type index: index into [`RawDescriptor::trampolines`].
-    pub host_trampolines: Vec<u32>,
+    pub host_trampolines: List<u32>,
     /// Per defined function: code size and trap sites.
-    pub code: Vec<FunctionCode>,
+    pub code: List<FunctionCode>,
     /// Where everything lives in this module's instance context.
     pub layout: VmctxLayout,
 }
@@ -790,7 +799,7 @@ mod tests {
     fn unit_round_trips() {
         let unit = Unit {
             bounds: BoundsMode::Explicit,
-            modules: vec![],
+            modules: vec![].into(),
             component: Some(component::Component::default()),
         };
         assert_eq!(Unit::decode(&unit.encode()).unwrap(), unit);

@@ -9,6 +9,7 @@ use crate::types::Types;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use rivet_descriptor::component::ValueType;
+use rivet_descriptor::Text;
 
 /// The traits, their std impls and one impl pair per generated type.
 pub fn support(types: &Types) -> Result<TokenStream, String> {
@@ -18,7 +19,7 @@ pub fn support(types: &Types) -> Result<TokenStream, String> {
         named.extend(named_impls(name, types.value_type(i)?)?);
     }
     let resources = &types.plan().resources;
-    let handles = types.handles().iter().zip(resources).map(|(h, r)| {
+    let handles = types.handles().iter().zip(resources.iter()).map(|(h, r)| {
         if r.imported {
             return quote! {
                 impl Lower for #h {
@@ -253,8 +254,8 @@ fn named_impls(name: &Ident, ty: &ValueType) -> Result<TokenStream, String> {
     })
 }
 
-fn record(fields: &[(String, u32)]) -> (TokenStream, TokenStream) {
-    let names: Vec<&String> = fields.iter().map(|(n, _)| n).collect();
+fn record(fields: &[(Text, u32)]) -> (TokenStream, TokenStream) {
+    let names: Vec<&Text> = fields.iter().map(|(n, _)| n).collect();
     let f: Vec<Ident> = names.iter().map(|n| ident(&snake(n))).collect();
     let lower = quote! { Value::Record(vec![#((#names.to_string(), self.#f.lower()),)*]) };
     let lift = quote! {
@@ -269,7 +270,7 @@ fn record(fields: &[(String, u32)]) -> (TokenStream, TokenStream) {
     (lower, lift)
 }
 
-fn variant(cases: &[(String, Option<u32>)]) -> (TokenStream, TokenStream) {
+fn variant(cases: &[(Text, Option<u32>)]) -> (TokenStream, TokenStream) {
     let lower_arms = cases.iter().map(|(n, t)| {
         let c = ident(&camel(n));
         match t {
@@ -299,7 +300,7 @@ fn variant(cases: &[(String, Option<u32>)]) -> (TokenStream, TokenStream) {
     (lower, lift)
 }
 
-fn enumeration(cases: &[String]) -> (TokenStream, TokenStream) {
+fn enumeration(cases: &[Text]) -> (TokenStream, TokenStream) {
     let c: Vec<Ident> = cases.iter().map(|n| ident(&camel(n))).collect();
     let lower = quote! { Value::Enum(match self { #(Self::#c => #cases,)* }.to_string()) };
     let lift = quote! {
@@ -314,7 +315,7 @@ fn enumeration(cases: &[String]) -> (TokenStream, TokenStream) {
     (lower, lift)
 }
 
-fn flags(names: &[String]) -> (TokenStream, TokenStream) {
+fn flags(names: &[Text]) -> (TokenStream, TokenStream) {
     let f: Vec<Ident> = names.iter().map(|n| ident(&snake(n))).collect();
     let lower = quote! {
         let mut set = Vec::new();

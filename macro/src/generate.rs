@@ -58,7 +58,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
     let imports: Vec<&Func> = hosts.iter().flat_map(|h| &h.funcs).collect();
     let mut types = Types::new(plan, &name.to_string());
     for f in exports.all().chain(imports.iter().copied()) {
-        for (_, t) in &f.ty.params {
+        for (_, t) in f.ty.params.iter() {
             types.visit(*t)?;
         }
         if let Some(t) = f.ty.result {
@@ -98,6 +98,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
         .collect::<Result<Vec<_>, _>>()?;
     let symbol = Ident::new(&symbol(component), Span::call_site());
     let new_imports = imports_constructor(plan);
+    let unit = format!("/rivet/{component}.rs");
     let doc = format!(
         "Typed bindings for the Rivet component `{component}` (see `{trait_name}` for its imports)."
     );
@@ -115,6 +116,12 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
             #[allow(unused_imports)]
             use rivet::__private::{format, vec, Box, String, ToString, Vec};
             #support
+            /// The component's metadata as a static, which rivet_build
+            /// writes beside the plan.
+            #[allow(unused_imports, clippy::all)]
+            mod rivet_unit {
+                include!(concat!(env!("OUT_DIR"), #unit));
+            }
             impl #name {
                 /// The compiled component, loaded from its descriptor once.
                 pub fn component() -> Result<rivet::Component, rivet::Error> {
@@ -126,8 +133,11 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                         static #symbol: rivet::RawDescriptor;
                     }
                     // SAFETY: the symbol is the descriptor rivet_build compiled
-                    // and linked for this component.
-                    let c = unsafe { rivet::Component::from_descriptor(::core::ptr::addr_of!(#symbol)) }?;
+                    // and linked for this component, and the static its
+                    // metadata, from the same build.
+                    let c = unsafe {
+                        rivet::Component::from_static(::core::ptr::addr_of!(#symbol), &rivet_unit::UNIT)
+                    }?;
                     Ok(LOADED.call_once(|| c).clone())
                 }
 
@@ -407,10 +417,10 @@ fn iface_of(name: &str) -> Option<&str> {
 /// path when two share one), `<Struct>WorldHost` for top-level imports.
 fn host_traits<'p>(name: &Ident, plan: &'p Plan) -> Result<Vec<HostTrait<'p>>, String> {
     let mut ifaces: Vec<Option<&str>> = Vec::new();
-    let names = plan.imports.iter().map(|i| i.name.as_str());
+    let names = plan.imports.iter().map(|i| i.name.as_ref());
     let resources = plan.resources.iter().filter(|r| r.imported);
     for i in names
-        .chain(resources.map(|r| r.name.as_str()))
+        .chain(resources.map(|r| r.name.as_ref()))
         .map(iface_of)
     {
         if !ifaces.contains(&i) {
@@ -705,43 +715,43 @@ mod tests {
     /// A plan using every kind of type, with one import and three exports.
     fn plan() -> Plan {
         let types = vec![
-            V::String,                                                             // 0
-            V::U32,                                                                // 1
-            V::Record(vec![("first-name".into(), 0), ("age".into(), 1)]),          // 2
-            V::List(2),                                                            // 3
-            V::Variant(vec![("none".into(), None), ("some-num".into(), Some(1))]), // 4
-            V::Enum(vec!["red".into(), "dark-blue".into()]),                       // 5
-            V::Flags(vec!["read".into(), "write".into()]),                         // 6
-            V::Option(0),                                                          // 7
+            V::String,                                                                    // 0
+            V::U32,                                                                       // 1
+            V::Record(vec![("first-name".into(), 0), ("age".into(), 1)].into()),          // 2
+            V::List(2),                                                                   // 3
+            V::Variant(vec![("none".into(), None), ("some-num".into(), Some(1))].into()), // 4
+            V::Enum(vec!["red".into(), "dark-blue".into()].into()),                       // 5
+            V::Flags(vec!["read".into(), "write".into()].into()),                         // 6
+            V::Option(0),                                                                 // 7
             V::Result {
                 ok: None,
                 err: Some(0),
             }, // 8
-            V::Tuple(vec![1, 5, 6]),                                               // 9
-            V::Own(0),                                                             // 10
-            V::Borrow(0),                                                          // 11
-            V::Record(vec![("first-name".into(), 0), ("age".into(), 1)]),          // 12: same as 2
-            V::Own(1),                                                             // 13
+            V::Tuple(vec![1, 5, 6].into()),                                               // 9
+            V::Own(0),                                                                    // 10
+            V::Borrow(0),                                                                 // 11
+            V::Record(vec![("first-name".into(), 0), ("age".into(), 1)].into()), // 12: same as 2
+            V::Own(1),                                                           // 13
         ];
         let func_types = vec![
             ComponentFuncType {
-                params: vec![("who".into(), 0)],
+                params: vec![("who".into(), 0)].into(),
                 result: Some(0),
             },
             ComponentFuncType {
-                params: vec![("people".into(), 3), ("pick".into(), 4), ("t".into(), 9)],
+                params: vec![("people".into(), 3), ("pick".into(), 4), ("t".into(), 9)].into(),
                 result: Some(8),
             },
             ComponentFuncType {
-                params: vec![("c".into(), 11)],
+                params: vec![("c".into(), 11)].into(),
                 result: Some(7),
             },
             ComponentFuncType {
-                params: vec![("p".into(), 12)],
+                params: vec![("p".into(), 12)].into(),
                 result: Some(10),
             },
             ComponentFuncType {
-                params: vec![],
+                params: vec![].into(),
                 result: Some(13),
             },
         ];
@@ -755,8 +765,8 @@ mod tests {
             instance: 0,
         };
         Plan {
-            types,
-            func_types,
+            types: types.into(),
+            func_types: func_types.into(),
             resources: vec![
                 ResourceDef {
                     instance: 0,
@@ -770,7 +780,8 @@ mod tests {
                     name: "my:host/kv#store".into(),
                     imported: true,
                 },
-            ],
+            ]
+            .into(),
             imports: vec![
                 ComponentImport {
                     name: "my:host/log#emit".into(),
@@ -780,8 +791,9 @@ mod tests {
                     name: "my:host/kv#[constructor]store".into(),
                     ty: 4,
                 },
-            ],
-            lifts: vec![lift(0), lift(1), lift(2), lift(3)],
+            ]
+            .into(),
+            lifts: vec![lift(0), lift(1), lift(2), lift(3)].into(),
             exports: [
                 "greet",
                 "my:pkg/api#check",
@@ -791,7 +803,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, n)| ComponentExport {
-                name: n.to_string(),
+                name: n.to_string().into(),
                 lift: i as u32,
             })
             .collect(),
@@ -847,8 +859,8 @@ mod tests {
     #[test]
     fn no_imports_means_every_type_implements_the_trait() {
         let mut p = plan();
-        p.imports.clear();
-        p.resources.truncate(1);
+        p.imports.to_mut().clear();
+        p.resources.to_mut().truncate(1);
         let code = generated(&p);
         assert!(
             code.contains("pub trait HelloImports : 'static { }"),
@@ -864,7 +876,7 @@ mod tests {
     fn types_the_component_names_keep_their_wit_names() {
         let mut p = plan();
         // Type 12 is structurally type 2: the name reaches the shared type.
-        p.type_names = vec![(12, "my:pkg/api#person".into()), (5, "color".into())];
+        p.type_names = vec![(12, "my:pkg/api#person".into()), (5, "color".into())].into();
         let code = generated(&p);
         assert!(
             code.contains("pub struct HelloPerson { pub first_name"),
@@ -876,14 +888,14 @@ mod tests {
         );
         assert!(!code.contains("HelloRecord0"), "{code}");
         // A WIT name that would clash with a handle type falls back to a number.
-        p.type_names = vec![(6, "counter".into())];
+        p.type_names = vec![(6, "counter".into())].into();
         assert!(generated(&p).contains("pub struct HelloFlags0"));
     }
 
     #[test]
     fn interfaces_sharing_a_last_segment_get_full_trait_names() {
         let mut p = plan();
-        p.imports.push(ComponentImport {
+        p.imports.to_mut().push(ComponentImport {
             name: "other:pkg/log#emit".into(),
             ty: 0,
         });
@@ -895,15 +907,15 @@ mod tests {
     #[test]
     fn exported_interfaces_get_accessors_named_like_host_traits() {
         let mut p = plan();
-        let export = |name: &str| ComponentExport {
+        let export = |name: &'static str| ComponentExport {
             name: name.into(),
             lift: 0,
         };
         // Two interfaces ending in `api`, and a top-level function `other`
         // that the second one's short name would take.
-        p.exports.push(export("other:pkg/api#greet"));
-        p.exports.push(export("x:y/other#greet"));
-        p.exports.push(export("other"));
+        p.exports.to_mut().push(export("other:pkg/api#greet"));
+        p.exports.to_mut().push(export("x:y/other#greet"));
+        p.exports.to_mut().push(export("other"));
         let code = generated(&p);
         for want in [
             "pub fn my_pkg_api (& self) -> HelloMyPkgApiExports < '_ >",
@@ -920,7 +932,7 @@ mod tests {
     #[test]
     fn wit_docs_come_first_and_the_signature_second() {
         let mut p = plan();
-        p.type_names = vec![(2, "my:pkg/api#person".into())];
+        p.type_names = vec![(2, "my:pkg/api#person".into())].into();
         p.docs = [
             ("greet", "Greets someone."),
             ("my:pkg/api", "The API."),
@@ -931,7 +943,7 @@ mod tests {
             ("my:host/log", "Logging."),
         ]
         .iter()
-        .map(|(n, d)| (n.to_string(), d.to_string()))
+        .map(|&(n, d)| (n.into(), d.into()))
         .collect();
         let code = generated(&p);
         for want in [
@@ -954,24 +966,24 @@ mod tests {
     fn corrupt_plans_are_errors_not_panics() {
         let name = Ident::new("Hello", Span::call_site());
         let mut p = plan();
-        p.types[3] = V::List(99);
+        p.types.to_mut()[3] = V::List(99);
         let e = generate(&name, "hello", &p).unwrap_err();
         assert!(e.contains("type index 99"), "{e}");
         let mut p = plan();
-        p.types[3] = V::List(3);
+        p.types.to_mut()[3] = V::List(3);
         let e = generate(&name, "hello", &p).unwrap_err();
         assert!(e.contains("nest too deeply"), "{e}");
         let mut p = plan();
-        p.types[10] = V::Own(5);
+        p.types.to_mut()[10] = V::Own(5);
         let e = generate(&name, "hello", &p).unwrap_err();
         assert!(e.contains("resource index 5"), "{e}");
         let mut p = plan();
-        p.exports[0].lift = 40;
+        p.exports.to_mut()[0].lift = 40;
         assert!(generate(&name, "hello", &p)
             .unwrap_err()
             .contains("lift 40"));
         let mut p = plan();
-        p.exports[1].name = "greet".into();
+        p.exports.to_mut()[1].name = "greet".into();
         assert!(generate(&name, "hello", &p)
             .unwrap_err()
             .contains("both map"));

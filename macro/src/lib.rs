@@ -127,6 +127,13 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
             path.display()
         ))
     })?;
+    let unit = path.with_extension("rs");
+    if !unit.exists() {
+        return Err(fail(format!(
+            "no metadata for component `{component}` (`$OUT_DIR/rivet/{component}.rs`); \
+             rebuild with the same rivet-build version as rivet"
+        )));
+    }
     let code = generate::generate(&args.name, &component, &plan)
         .map_err(|e| fail(format!("component `{component}`: {e}")))?;
     let path = path.display().to_string();

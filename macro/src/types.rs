@@ -162,7 +162,7 @@ impl<'a> Types<'a> {
     /// as a type), with that WIT name, unless another generated type already
     /// has the Rust name.
     fn wit_name(&self, key: &str) -> Result<Option<(String, &'a str)>, String> {
-        for (j, name) in &self.plan.type_names {
+        for (j, name) in self.plan.type_names.iter() {
             if self.key(*j, 0)? != key {
                 continue;
             }
@@ -170,7 +170,7 @@ impl<'a> Types<'a> {
             let candidate = format!("{}{}", self.prefix, camel(short));
             let taken = self.names.values().any(|n| *n == candidate)
                 || self.handles.iter().any(|h| *h == candidate);
-            return Ok((!taken).then_some((candidate, name.as_str())));
+            return Ok((!taken).then_some((candidate, name.as_ref())));
         }
         Ok(None)
     }
@@ -279,7 +279,12 @@ impl<'a> Types<'a> {
         for &i in &self.named {
             out.extend(self.definition(i)?);
         }
-        for (i, (h, r)) in self.handles.iter().zip(&self.plan.resources).enumerate() {
+        for (i, (h, r)) in self
+            .handles
+            .iter()
+            .zip(self.plan.resources.iter())
+            .enumerate()
+        {
             out.extend(if r.imported {
                 host_handle(h, &r.name, i as u32, self)
             } else {
@@ -370,7 +375,7 @@ impl<'a> Types<'a> {
                 "variant {{ {} }}",
                 joined(cs.iter().map(|(n, t)| Ok(match t {
                     Some(t) => format!("{n}({})", d(*t)?),
-                    None => n.clone(),
+                    None => n.clone().to_string(),
                 })))?
             ),
             ValueType::Enum(ns) => format!("enum {{ {} }}", ns.join(", ")),
@@ -468,7 +473,7 @@ fn children(ty: &ValueType) -> Vec<u32> {
     match ty {
         ValueType::List(t) | ValueType::Option(t) => vec![*t],
         ValueType::Map(k, v) => vec![*k, *v],
-        ValueType::Tuple(ts) => ts.clone(),
+        ValueType::Tuple(ts) => ts.clone().to_vec(),
         ValueType::Record(fs) => fs.iter().map(|(_, t)| *t).collect(),
         ValueType::Variant(cs) => cs.iter().filter_map(|(_, t)| *t).collect(),
         ValueType::Result { ok, err } => ok.iter().chain(err).copied().collect(),
@@ -503,7 +508,7 @@ mod tests {
 
     fn plan(types: Vec<ValueType>) -> Plan {
         Plan {
-            types,
+            types: types.into(),
             ..Plan::default()
         }
     }

@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::prelude::*;
 use core::sync::atomic::{AtomicU64, Ordering};
-use rivet_descriptor::{FunctionCode, TrapKind};
+use rivet_descriptor::{FunctionCode, List, TrapKind};
 use spin::RwLock;
 
 extern "C" {
@@ -14,7 +14,7 @@ extern "C" {
 }
 
 /// (start address, code length, trap sites sorted by offset) of one function.
-type FunctionSites = (usize, u32, Vec<(u32, TrapKind)>);
+type FunctionSites = (usize, u32, List<(u32, TrapKind)>);
 
 /// One registered span of code with the trap sites of its functions.
 struct Span {
@@ -107,7 +107,7 @@ mod tests {
     fn lookup_finds_trap_sites_and_forgets_dropped_code() {
         let code = FunctionCode {
             len: 16,
-            traps: vec![(4, TrapKind::Unreachable), (9, TrapKind::IntegerOverflow)],
+            traps: vec![(4, TrapKind::Unreachable), (9, TrapKind::IntegerOverflow)].into(),
             name: None,
         };
         let base = 0x7000_0000_0000usize;

@@ -276,7 +276,7 @@ fn check_args(ty: &FuncType, args: &[Val]) -> Result<(), Trap> {
             args.len()
         )));
     }
-    for (i, (a, p)) in args.iter().zip(&ty.params).enumerate() {
+    for (i, (a, p)) in args.iter().zip(ty.params.iter()).enumerate() {
         if a.ty() != *p {
             return Err(Trap::host(format!(
                 "argument {i}: expected {p}, got {}",
@@ -298,7 +298,7 @@ fn call_wasm(
     let mut values = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
     {
         let mut refs = store.refs().borrow_mut();
-        for ((slot, &p), &a) in values.iter_mut().zip(&ty.params).zip(args) {
+        for ((slot, &p), &a) in values.iter_mut().zip(ty.params.iter()).zip(args) {
             *slot = refs
                 .val_to_raw(p, a)
                 .map_err(|e| Trap::host(format!("bad argument: {e}")))?;
@@ -336,7 +336,7 @@ fn invoke_host(
             ))
         }
     }
-    for (i, (r, t)) in results.iter().zip(&record.ty.results).enumerate() {
+    for (i, (r, t)) in results.iter().zip(record.ty.results.iter()).enumerate() {
         if r.ty() != *t {
             return Err(Trap::host(format!(
                 "host function result {i}: expected {t}, got {}",

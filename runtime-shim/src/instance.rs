@@ -392,7 +392,7 @@ impl Builder<'_> {
             .globals
             .iter()
             .skip(imported as usize)
-            .zip(&meta.global_inits)
+            .zip(meta.global_inits.iter())
             .enumerate()
         {
             let vm = slot::<ValRaw>(self.vmctx, self.layout.defined_global(i as u32));
@@ -450,7 +450,7 @@ impl Builder<'_> {
 
     unsafe fn elements(&mut self) -> Result<(), Error> {
         let meta = &self.module.inner().meta;
-        for seg in &meta.elements {
+        for seg in meta.elements.iter() {
             let items: Vec<usize> = seg
                 .items
                 .iter()
@@ -475,7 +475,7 @@ impl Builder<'_> {
 
     unsafe fn data(&mut self) -> Result<(), Error> {
         let inner = self.module.inner();
-        for seg in &inner.meta.data {
+        for seg in inner.meta.data.iter() {
             let addr = inner.data + seg.start as usize;
             let kept = match seg.mode {
                 SegmentMode::Active { index, offset } => {

@@ -96,8 +96,11 @@ extern "C" {}
 #[doc(hidden)]
 pub mod __private {
     pub use crate::prelude::*;
+    pub use alloc::borrow::Cow;
     pub use alloc::collections::BTreeMap;
     pub use alloc::rc::Rc;
+    /// The metadata types, for the static `rivet_build` writes.
+    pub use rivet_descriptor as descriptor;
     pub use spin::Once;
 }
 

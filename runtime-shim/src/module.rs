@@ -25,9 +25,41 @@ pub enum ExternType {
 #[derive(Clone)]
 pub struct Module(Arc<ModuleInner>);
 
+/// Metadata read in place, never copied: the static a build generated, or a
+/// part of a decoded unit that the [`MetaOwner`] beside it keeps alive. Only
+/// lent out for as long as the `Meta` itself lives.
+pub(crate) struct Meta<T: 'static>(&'static T);
+
+#[cfg(test)]
+impl<T> Meta<T> {
+    /// Metadata a test built, kept for the rest of the process.
+    pub fn leaked(value: T) -> Meta<T> {
+        Meta(Box::leak(Box::new(value)))
+    }
+}
+
+impl<T> core::ops::Deref for Meta<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0
+    }
+}
+
+/// What keeps decoded metadata alive (`None` for a static). Type-erased, so
+/// that a host reading only statics links no drop code for the metadata.
+pub(crate) type MetaOwner = Option<Arc<dyn core::any::Any + Send + Sync>>;
+
+/// A unit's modules and plan, read in place, with what keeps them alive.
+pub(crate) struct LoadedUnit {
+    pub modules: Vec<Module>,
+    pub plan: Option<Meta<rivet_descriptor::component::Component>>,
+    pub owner: MetaOwner,
+}
+
 /// Addresses are kept as `usize`: they point into loaded, immutable code and data.
 pub(crate) struct ModuleInner {
-    pub meta: rivet_descriptor::Module,
+    pub meta: Meta<rivet_descriptor::Module>,
+    _owner: MetaOwner,
     pub bounds: BoundsMode,
     /// Code address of each defined function.
     pub functions: Vec<usize>,
@@ -60,7 +92,7 @@ impl Module {
     /// `desc` points at a RawDescriptor in loaded code that stays loaded
     /// for as long as any returned Module or any instance of it exists.
     pub unsafe fn from_descriptor(desc: *const RawDescriptor) -> Result<Vec<Module>, Error> {
-        load_unit(desc).map(|(modules, _)| modules)
+        load_unit(desc).map(|unit| unit.modules)
     }
 
     pub(crate) fn inner(&self) -> &ModuleInner {
@@ -89,7 +121,7 @@ impl Module {
                     ImportType::Global(t) => ExternType::Global(*t),
                     ImportType::Tag(t) => ExternType::Tag(m.types[*t as usize].clone()),
                 };
-                (i.module.clone(), i.name.clone(), ty)
+                (i.module.to_string(), i.name.to_string(), ty)
             })
             .collect()
     }
@@ -111,7 +143,7 @@ impl Module {
                         ExternType::Tag(m.types[m.tags[t as usize] as usize].clone())
                     }
                 };
-                (e.name.clone(), ty)
+                (e.name.to_string(), ty)
             })
             .collect()
     }
@@ -122,9 +154,39 @@ impl Module {
 ///
 /// # Safety
 /// As [`Module::from_descriptor`].
-pub(crate) unsafe fn load_unit(
+pub(crate) unsafe fn load_unit(desc: *const RawDescriptor) -> Result<LoadedUnit, Error> {
+    let desc = header(desc)?;
+    let unit = Unit::decode(slice(desc.metadata, desc.metadata_len)?).map_err(Error::Format)?;
+    let unit = Arc::new(unit);
+    // SAFETY: every reference into the unit is kept in a `Meta` beside a
+    // clone of the `Arc` (the `owner` passed on), which keeps it alive.
+    let metadata = &*Arc::as_ptr(&unit);
+    load_parts(
+        desc,
+        metadata,
+        Some(unit as Arc<dyn core::any::Any + Send + Sync>),
+    )
+}
+
+/// As [`load_unit`], with the metadata read in place from `unit`, the static
+/// that `rivet_build` generated beside the object, instead of decoded from the
+/// descriptor: a host built this way links no metadata reader.
+///
+/// # Safety
+/// As [`Module::from_descriptor`]; `unit` is the metadata of the same build
+/// (indices are still checked against the descriptor's tables).
+pub(crate) unsafe fn load_static(
     desc: *const RawDescriptor,
-) -> Result<(Vec<Module>, Option<rivet_descriptor::component::Component>), Error> {
+    unit: &'static Unit,
+) -> Result<LoadedUnit, Error> {
+    load_parts(header(desc)?, unit, None)
+}
+
+/// The descriptor behind `desc`, checked to be one of this runtime's format.
+///
+/// # Safety
+/// As [`Module::from_descriptor`].
+unsafe fn header<'a>(desc: *const RawDescriptor) -> Result<&'a RawDescriptor, Error> {
     let desc = desc
         .as_ref()
         .ok_or_else(|| Error::Format("null descriptor".into()))?;
@@ -137,7 +199,19 @@ pub(crate) unsafe fn load_unit(
             desc.version
         )));
     }
-    let unit = Unit::decode(slice(desc.metadata, desc.metadata_len)?).map_err(Error::Format)?;
+    Ok(desc)
+}
+
+/// Builds the modules of the unit behind `desc`, whose metadata is `unit`,
+/// kept alive by `owner`.
+///
+/// # Safety
+/// As [`Module::from_descriptor`].
+unsafe fn load_parts(
+    desc: &RawDescriptor,
+    unit: &'static Unit,
+    owner: MetaOwner,
+) -> Result<LoadedUnit, Error> {
     let functions = slice(desc.functions, desc.function_count)?;
     let trampolines = slice(desc.trampolines, desc.trampoline_count)?;
     let limits = Limits {
@@ -147,15 +221,15 @@ pub(crate) unsafe fn load_unit(
     };
     let c_code = register_c_code(desc)?.map(Arc::new);
     let mut modules = Vec::with_capacity(unit.modules.len());
-    for (i, meta) in unit.modules.into_iter().enumerate() {
+    for (i, meta) in unit.modules.iter().enumerate() {
         let counts =
-            check_module(&meta, &limits).map_err(|e| Error::Format(format!("module {i}: {e}")))?;
+            check_module(meta, &limits).map_err(|e| Error::Format(format!("module {i}: {e}")))?;
         let base = meta.defined_function_base as usize;
         let defined = &functions[base..base + meta.code.len()];
         let code = code_registry::register(
             defined
                 .iter()
-                .zip(&meta.code)
+                .zip(meta.code.iter())
                 .map(|(&p, c)| (p as usize, c))
                 .collect(),
         )?;
@@ -172,12 +246,17 @@ pub(crate) unsafe fn load_unit(
             sigs: meta.types.iter().map(signatures::intern).collect(),
             counts,
             data: desc.data as usize,
-            meta,
+            meta: Meta(meta),
+            _owner: owner.clone(),
             _code: code,
             _c_code: c_code.clone(),
         })));
     }
-    Ok((modules, unit.component))
+    Ok(LoadedUnit {
+        modules,
+        plan: unit.component.as_ref().map(Meta),
+        owner,
+    })
 }
 
 /// Registers the span of code the C backend compiled, if the unit has any:
@@ -193,7 +272,7 @@ fn register_c_code(desc: &RawDescriptor) -> Result<Option<CodeRegistration>, Err
         .map_err(|_| Error::Format("C code span larger than 4 GiB".into()))?;
     let span = rivet_descriptor::FunctionCode {
         len,
-        traps: Vec::new(),
+        traps: Vec::new().into(),
         name: None,
     };
     code_registry::register(vec![(start, &span)])
@@ -226,15 +305,15 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<ModuleC
             .then_some(())
             .ok_or(format!("type index {t} out of range"))
     };
-    for &t in &m.functions {
+    for &t in m.functions.iter() {
         type_ok(t)?;
     }
-    for i in &m.imports {
+    for i in m.imports.iter() {
         if let ImportType::Func(t) | ImportType::Tag(t) = i.ty {
             type_ok(t)?;
         }
     }
-    for &t in &m.tags {
+    for &t in m.tags.iter() {
         type_ok(t)?;
     }
     let imported = m.imported_functions() as usize;
@@ -258,7 +337,7 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<ModuleC
             return Err("trampoline indices out of range".into());
         }
     }
-    for t in &m.tables {
+    for t in m.tables.iter() {
         if !matches!(
             t.element,
             ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
@@ -268,7 +347,7 @@ fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<ModuleC
     }
     check_exprs(m)?;
     check_segments(m, limits.data)?;
-    for e in &m.exports {
+    for e in m.exports.iter() {
         let (i, n) = match e.index {
             ExternIndex::Func(i) => (i, m.functions.len()),
             ExternIndex::Table(i) => (i, m.tables.len()),
@@ -337,20 +416,20 @@ fn check_exprs(m: &rivet_descriptor::Module) -> Result<(), String> {
         });
     m.global_inits
         .iter()
-        .chain(m.elements.iter().flat_map(|s| &s.items))
+        .chain(m.elements.iter().flat_map(|s| s.items.iter()))
         .chain(offsets)
         .try_for_each(expr_ok)
 }
 
 fn check_segments(m: &rivet_descriptor::Module, data_len: u64) -> Result<(), String> {
-    for s in &m.elements {
+    for s in m.elements.iter() {
         if let SegmentMode::Active { index, .. } = s.mode {
             if index as usize >= m.tables.len() {
                 return Err(format!("element segment for missing table {index}"));
             }
         }
     }
-    for s in &m.data {
+    for s in m.data.iter() {
         if let SegmentMode::Active { index, .. } = s.mode {
             if index as usize >= m.memories.len() {
                 return Err(format!("data segment for missing memory {index}"));

@@ -47,8 +47,8 @@ mod tests {
     #[test]
     fn equal_types_share_an_id_and_different_ones_do_not() {
         let t = |params: &[ValType]| FuncType {
-            params: params.to_vec(),
-            results: vec![ValType::I32],
+            params: params.to_vec().into(),
+            results: vec![ValType::I32].into(),
         };
         let a = intern(&t(&[ValType::I64, ValType::F32]));
         let b = intern(&t(&[ValType::I64, ValType::F32]));

@@ -25,7 +25,7 @@ fn compile(wats: &[&str], bounds: BoundsMode) -> Vec<Module> {
         bounds,
         ..Default::default()
     };
-    let obj = compile_unit(&units, None, &options).unwrap();
+    let (obj, _) = compile_unit(&units, None, &options).unwrap();
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let base = std::env::temp_dir().join(format!("rivet-exn-{}-{n}", std::process::id()));
     let (o, so) = (base.with_extension("o"), base.with_extension("so"));
@@ -313,8 +313,8 @@ fn host_tags_link_and_are_checked() {
         let m = compile(&[HOST_TAG], bounds);
         let mut store = Store::new(bounds);
         let ty = FuncType {
-            params: vec![ValType::F64],
-            results: vec![],
+            params: vec![ValType::F64].into(),
+            results: vec![].into(),
         };
         let tag = Tag::new(&mut store, ty.clone());
         assert_eq!(tag.ty(&store), ty);
@@ -336,8 +336,8 @@ fn host_tags_link_and_are_checked() {
         let wrong = Tag::new(
             &mut store,
             FuncType {
-                params: vec![ValType::I32],
-                results: vec![],
+                params: vec![ValType::I32].into(),
+                results: vec![].into(),
             },
         );
         let imports = [Extern::Tag(wrong), Extern::Global(count)];

@@ -30,8 +30,8 @@ pub fn definitions() -> Vec<(&'static str, Definition)> {
     use ValType::{F32, F64, I32, I64};
     let func = |params: &[ValType]| {
         Definition::Func(FuncType {
-            params: params.to_vec(),
-            results: vec![],
+            params: params.to_vec().into(),
+            results: vec![].into(),
         })
     };
     let global = |content, init| {

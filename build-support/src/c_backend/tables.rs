@@ -34,7 +34,7 @@ pub fn frozen(env: &ModuleEnv, module: &Module) -> Vec<Option<Entries>> {
     if tables.iter().all(Option::is_none) || mutates_tables(env) {
         return vec![None; tables.len()];
     }
-    for segment in &module.elements {
+    for segment in module.elements.iter() {
         let SegmentMode::Active { index, offset } = &segment.mode else {
             continue;
         };

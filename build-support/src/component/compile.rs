@@ -6,15 +6,25 @@ use super::{decode, direct, docs, flatten};
 use crate::emit::{self, UnitModule};
 use crate::{Error, Options};
 use rivet_descriptor::component::Component as Plan;
+use rivet_descriptor::Unit;
+
+/// A compiled component: the object, and what a build script writes beside
+/// it for the bindings macro.
+pub struct Compiled {
+    pub object: Vec<u8>,
+    /// The plan, with the WIT docs the descriptor's copy leaves out.
+    pub plan: Plan,
+    /// The metadata the object's descriptor carries.
+    pub unit: Unit,
+}
 
 /// See [`crate::compile_component`].
 pub fn compile_component(wasm: &[u8], options: &Options) -> Result<Vec<u8>, Error> {
-    compile_with_plan(wasm, options).map(|(object, _)| object)
+    compile(wasm, options).map(|c| c.object)
 }
 
-/// Compiles a component and also returns its plan, which the object's descriptor
-/// carries too but which a build script writes out for the bindings macro.
-pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Plan), Error> {
+/// Compiles a component.
+pub fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, Error> {
     let tree = decode::decode(wasm, options.multi_memory)?;
     let flat = flatten::flatten(&tree)?;
     let bytes: Vec<&[u8]> = flat.modules.iter().map(|m| &*m.wasm).collect();
@@ -30,11 +40,14 @@ pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Pla
             boundary: m.adapter,
         })
         .collect();
-    let object = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;
+    let (object, unit) = emit::compile_unit(&modules, Some(flat.plan.clone()), options)?;
     // Docs only after the descriptor's copy: the runtime never reads them.
     let mut plan = flat.plan;
     if let Some(section) = tree.docs {
-        plan.docs = docs::collect(&plan, section);
+        plan.docs = docs::collect(&plan, section)
+            .into_iter()
+            .map(|(item, text)| (item.into(), text.into()))
+            .collect();
     }
-    Ok((object, plan))
+    Ok(Compiled { object, plan, unit })
 }

@@ -26,13 +26,13 @@ pub fn collect(plan: &Plan, section: &[u8]) -> Vec<(String, String)> {
         return Vec::new();
     };
     let docs = Package { root: &package };
-    let exports = plan.exports.iter().map(|e| (e.name.as_str(), Kind::Export));
-    let imports = plan.imports.iter().map(|i| (i.name.as_str(), Kind::Import));
+    let exports = plan.exports.iter().map(|e| (e.name.as_ref(), Kind::Export));
+    let imports = plan.imports.iter().map(|i| (i.name.as_ref(), Kind::Import));
     let types = plan
         .type_names
         .iter()
-        .map(|(_, n)| (n.as_str(), Kind::Type));
-    let resources = plan.resources.iter().map(|r| (r.name.as_str(), Kind::Type));
+        .map(|(_, n)| (n.as_ref(), Kind::Type));
+    let resources = plan.resources.iter().map(|r| (r.name.as_ref(), Kind::Type));
     let mut out: Vec<(String, String)> = Vec::new();
     let mut add = |name: &str, text: Option<&str>| {
         if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
@@ -150,7 +150,7 @@ mod tests {
     use rivet_descriptor::component::{ComponentExport, ComponentImport, ResourceDef};
 
     fn plan() -> Plan {
-        let export = |name: &str| ComponentExport {
+        let export = |name: &'static str| ComponentExport {
             name: name.into(),
             lift: 0,
         };
@@ -161,18 +161,21 @@ mod tests {
                 export("my:pkg/api@1.0.0#[method]counter.get"),
                 export("other:pkg/api#check"),
                 export("inline#run"),
-            ],
+            ]
+            .into(),
             imports: vec![ComponentImport {
                 name: "log".into(),
                 ty: 0,
-            }],
-            type_names: vec![(3, "my:pkg/api@1.0.0#point".into()), (4, "color".into())],
+            }]
+            .into(),
+            type_names: vec![(3, "my:pkg/api@1.0.0#point".into()), (4, "color".into())].into(),
             resources: vec![ResourceDef {
                 instance: 0,
                 imported: false,
                 dtor: None,
                 name: "my:pkg/api@1.0.0#counter".into(),
-            }],
+            }]
+            .into(),
             ..Plan::default()
         }
     }

@@ -59,7 +59,10 @@ pub fn flatten<'a>(tree: &Tree<'a>) -> Result<Flattened<'a>, Error> {
         interner: Interner::default(),
         groups: Vec::new(),
     };
-    f.plan.instances.push(ComponentInstance { parent: None });
+    f.plan
+        .instances
+        .to_mut()
+        .push(ComponentInstance { parent: None });
     let mut root = Scope::new(0, tree.root(), Rc::new(Closure::default()), None);
     f.run(&mut root)?;
     f.finish_groups()?;
@@ -226,7 +229,7 @@ impl Scope {
         match get(&self.core_instances, index, offset)? {
             CoreInstance::Step(step) => Ok(CoreDef::Export {
                 instance: step,
-                name: name.to_string(),
+                name: name.to_string().into(),
             }),
             CoreInstance::Exports(items) => items
                 .get(name)
@@ -346,11 +349,11 @@ impl<'a> Flattener<'_, 'a> {
                     Some(f) => Some(get(&scope.core_funcs, *f, offset)?),
                     None => None,
                 };
-                self.plan.resources.push(ResourceDef {
+                self.plan.resources.to_mut().push(ResourceDef {
                     instance: scope.instance,
                     imported: false,
                     dtor,
-                    name: String::new(),
+                    name: String::new().into(),
                 });
                 TypeDef::Resource(self.plan.resources.len() as u32 - 1)
             }
@@ -451,7 +454,10 @@ impl<'a> Flattener<'_, 'a> {
 
     /// Appends an instantiation step and returns its core instance index.
     fn step(&mut self, module: u32, args: Vec<CoreDef>) -> u32 {
-        self.plan.steps.push(Step::Instantiate { module, args });
+        self.plan.steps.to_mut().push(Step::Instantiate {
+            module,
+            args: args.into(),
+        });
         self.plan.steps.len() as u32 - 1
     }
 
@@ -475,7 +481,7 @@ impl<'a> Flattener<'_, 'a> {
                         scope.item(arg.kind, arg.index, offset)?,
                     );
                 }
-                self.plan.instances.push(ComponentInstance {
+                self.plan.instances.to_mut().push(ComponentInstance {
                     parent: Some(scope.instance),
                 });
                 let instance = self.plan.instances.len() as u32 - 1;
@@ -587,7 +593,7 @@ impl<'a> Flattener<'_, 'a> {
                 let options = canon_options(scope, options, offset)?;
                 let def = match get(&scope.funcs, *func_index, offset)? {
                     Func::Import(import) => {
-                        self.plan.host_lowers.push(HostLower {
+                        self.plan.host_lowers.to_mut().push(HostLower {
                             import,
                             options,
                             instance,
@@ -657,7 +663,7 @@ impl<'a> Flattener<'_, 'a> {
         })?;
         Ok(CoreDef::Export {
             instance: *step,
-            name: export,
+            name: export.into(),
         })
     }
 
@@ -672,9 +678,9 @@ impl<'a> Flattener<'_, 'a> {
                 adapter: true,
             });
             let module = self.modules.len() as u32 - 1;
-            self.plan.steps[step as usize] = Step::Instantiate {
+            self.plan.steps.to_mut()[step as usize] = Step::Instantiate {
                 module,
-                args: imports,
+                args: imports.into(),
             };
         }
         Ok(())
@@ -730,7 +736,10 @@ impl<'a> Flattener<'_, 'a> {
                 Def::Type(TypeDef::Other)
             }
             ComponentTypeRef::Module(_) => {
-                self.plan.module_imports.push(name.to_string());
+                self.plan
+                    .module_imports
+                    .to_mut()
+                    .push(name.to_string().into());
                 Def::Module(ModuleDef::Imported)
             }
             ComponentTypeRef::Component(_) => {
@@ -743,11 +752,11 @@ impl<'a> Flattener<'_, 'a> {
 
     /// A resource type the root imports from the host under `name`.
     fn host_resource(&mut self, name: &str) -> u32 {
-        self.plan.resources.push(ResourceDef {
+        self.plan.resources.to_mut().push(ResourceDef {
             instance: 0,
             imported: true,
             dtor: None,
-            name: name.to_string(),
+            name: name.to_string().into(),
         });
         self.plan.resources.len() as u32 - 1
     }
@@ -817,7 +826,10 @@ impl<'a> Flattener<'_, 'a> {
             offset,
         };
         let ty = self.interner.func(&mut self.plan, &type_scope, id)?;
-        self.plan.imports.push(ComponentImport { name, ty });
+        self.plan.imports.to_mut().push(ComponentImport {
+            name: name.into(),
+            ty,
+        });
         Ok(Func::Import(self.plan.imports.len() as u32 - 1))
     }
 
@@ -831,9 +843,9 @@ impl<'a> Flattener<'_, 'a> {
     ) -> Result<(), Error> {
         let def = scope.item(kind, index, offset)?;
         if let Def::Type(TypeDef::Resource(r)) = def {
-            let resource = &mut self.plan.resources[r as usize];
+            let resource = &mut self.plan.resources.to_mut()[r as usize];
             if resource.name.is_empty() {
-                resource.name = name.to_string();
+                resource.name = name.to_string().into();
             }
         }
         if scope.args.is_none() {
@@ -907,7 +919,10 @@ impl<'a> Flattener<'_, 'a> {
         let value = ComponentValType::Type(id);
         if let Ok(index) = self.interner.value(&mut self.plan, &type_scope, &value) {
             if !self.plan.type_names.iter().any(|(i, _)| *i == index) {
-                self.plan.type_names.push((index, name.to_string()));
+                self.plan
+                    .type_names
+                    .to_mut()
+                    .push((index, name.to_string().into()));
             }
         }
     }
@@ -920,7 +935,7 @@ impl<'a> Flattener<'_, 'a> {
     fn host_export(&mut self, name: &str, def: &Def, offset: usize) -> Result<(), Error> {
         match def {
             Def::Type(TypeDef::Resource(r)) => {
-                self.plan.resources[*r as usize].name = name.to_string();
+                self.plan.resources.to_mut()[*r as usize].name = name.to_string().into();
                 Ok(())
             }
             Def::Func(func) => self.export_func(name.to_string(), func, offset),
@@ -938,9 +953,12 @@ impl<'a> Flattener<'_, 'a> {
         let Func::Lifted(lift) = func else {
             return Err(Error::unsupported(offset, "re-exporting a host import"));
         };
-        self.plan.lifts.push((**lift).clone());
+        self.plan.lifts.to_mut().push((**lift).clone());
         let lift = self.plan.lifts.len() as u32 - 1;
-        self.plan.exports.push(ComponentExport { name, lift });
+        self.plan.exports.to_mut().push(ComponentExport {
+            name: name.into(),
+            lift,
+        });
         Ok(())
     }
 }
@@ -1046,7 +1064,7 @@ mod tests {
             plan.type_names
                 .iter()
                 .find(|(i, _)| kind(&plan.types[*i as usize]))
-                .map(|(_, n)| n.as_str())
+                .map(|(_, n)| n.as_ref())
         };
         assert_eq!(
             name_of(|t| matches!(t, ValueType::Record(_))),

@@ -5,6 +5,7 @@ use super::async_error;
 use super::decode::Renames;
 use crate::Error;
 use rivet_descriptor::component::{Component, ComponentFuncType, ValueType};
+use rivet_descriptor::Text;
 use std::collections::HashMap;
 use wasmparser::component_types::{
     ComponentDefinedType, ComponentFuncTypeId, ComponentValType, ResourceId,
@@ -52,14 +53,20 @@ impl Interner {
         }
         let mut params = Vec::with_capacity(ty.params.len());
         for (name, param) in ty.params.iter() {
-            params.push((scope.name(name), self.value(plan, scope, param)?));
+            params.push((
+                Text::from(scope.name(name)),
+                self.value(plan, scope, param)?,
+            ));
         }
         let result = match &ty.result {
             Some(t) => Some(self.value(plan, scope, t)?),
             None => None,
         };
-        let func = ComponentFuncType { params, result };
-        Ok(intern(&mut self.funcs, &mut plan.func_types, func))
+        let func = ComponentFuncType {
+            params: params.into(),
+            result,
+        };
+        Ok(intern(&mut self.funcs, plan.func_types.to_mut(), func))
     }
 
     /// Interns a value type (and its components) into `plan.types`.
@@ -73,7 +80,7 @@ impl Interner {
             ComponentValType::Primitive(p) => primitive(*p, scope.offset)?,
             ComponentValType::Type(id) => self.defined(plan, scope, &scope.types[*id])?,
         };
-        Ok(intern(&mut self.values, &mut plan.types, value))
+        Ok(intern(&mut self.values, plan.types.to_mut(), value))
     }
 
     fn defined(
@@ -83,7 +90,7 @@ impl Interner {
         ty: &ComponentDefinedType,
     ) -> Result<ValueType, Error> {
         let mut value = |t: &ComponentValType| self.value(plan, scope, t);
-        let name = |n: &str| scope.name(n);
+        let name = |n: &str| Text::from(scope.name(n));
         Ok(match ty {
             ComponentDefinedType::Primitive(p) => primitive(*p, scope.offset)?,
             ComponentDefinedType::Record(r) => ValueType::Record(

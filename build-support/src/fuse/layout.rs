@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn map_resolves_to_a_list_of_pairs() {
         let plan = Component {
-            types: vec![ValueType::U8, ValueType::U64, ValueType::Map(0, 1)],
+            types: vec![ValueType::U8, ValueType::U64, ValueType::Map(0, 1)].into(),
             ..Component::default()
         };
         let t = Ty::resolve(&plan, 2).unwrap();
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn cyclic_types_are_an_error() {
         let plan = Component {
-            types: vec![ValueType::List(0)],
+            types: vec![ValueType::List(0)].into(),
             ..Component::default()
         };
         assert!(Ty::resolve(&plan, 0).is_err());

@@ -119,7 +119,7 @@ impl Drop for Rig {
 pub fn options(instance: u32, encoding: StringEncoding, post_return: Option<&str>) -> CanonOptions {
     let export = |name: &str| CoreDef::Export {
         instance,
-        name: name.to_string(),
+        name: name.to_string().into(),
     };
     CanonOptions {
         memory: Some(export("memory")),
@@ -172,7 +172,7 @@ impl Scenario<'_> {
         }
         let callee_def = CoreDef::Export {
             instance: CALLEE,
-            name: "f".to_string(),
+            name: "f".to_string().into(),
         };
         let adapter = adapter_module(&AdapterRequest {
             plan: self.plan,
@@ -232,8 +232,8 @@ fn wire(
     events: &Rc<RefCell<Vec<String>>>,
 ) -> Extern {
     let i32_to_i32 = FuncType {
-        params: vec![ValType::I32],
-        results: vec![ValType::I32],
+        params: vec![ValType::I32].into(),
+        results: vec![ValType::I32].into(),
     };
     let adder = |store: &mut Store, k: i32| {
         Extern::Func(Func::wrap(store, i32_to_i32.clone(), move |a, r| {
@@ -247,8 +247,8 @@ fn wire(
         Extern::Func(Func::wrap(
             store,
             FuncType {
-                params: vec![],
-                results: vec![],
+                params: vec![].into(),
+                results: vec![].into(),
             },
             move |_, _| {
                 events.borrow_mut().push(name.clone());
@@ -268,8 +268,8 @@ fn wire(
         CoreDef::Intrinsic(Intrinsic::Trap) => Extern::Func(Func::wrap(
             store,
             FuncType {
-                params: vec![ValType::I32],
-                results: vec![],
+                params: vec![ValType::I32].into(),
+                results: vec![].into(),
             },
             |a, _| {
                 let Val::I32(code) = a[0] else { unreachable!() };

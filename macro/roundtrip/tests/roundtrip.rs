@@ -310,3 +310,25 @@ fn host_defined_resources_cross_both_ways_and_drop_in_the_host() -> Result<(), T
     assert_eq!(seen.borrow().dropped, [105]);
     Ok(())
 }
+
+/// The bindings load the component from the metadata static that
+/// `rivet_build` wrote beside the object; the object's descriptor carries
+/// the same metadata encoded. Both must describe the same component.
+#[test]
+fn static_metadata_agrees_with_the_descriptor() {
+    extern "C" {
+        static rivet_component_all_types: rivet::RawDescriptor;
+    }
+    let from_static = All::component().unwrap();
+    // SAFETY: the descriptor the build linked for `all-types`.
+    let decoded =
+        unsafe { rivet::Component::from_descriptor(std::ptr::addr_of!(rivet_component_all_types)) }
+            .unwrap();
+    assert!(!from_static.exports().is_empty());
+    assert_eq!(from_static.exports(), decoded.exports());
+    assert_eq!(from_static.imports(), decoded.imports());
+    assert_eq!(
+        from_static.imported_resources(),
+        decoded.imported_resources()
+    );
+}

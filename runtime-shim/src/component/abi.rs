@@ -87,8 +87,8 @@ pub(crate) fn core_signature(
         }
     }
     rivet_descriptor::FuncType {
-        params: flat_params,
-        results: flat_results,
+        params: flat_params.into(),
+        results: flat_results.into(),
     }
 }
 

@@ -80,7 +80,7 @@ impl Store {
             plan.imports
                 .iter()
                 .map(|i| {
-                    imports.funcs.get(&i.name).cloned().ok_or_else(|| {
+                    imports.funcs.get(&*i.name).cloned().ok_or_else(|| {
                         Error::Link(format!("missing component import `{}`", i.name))
                     })
                 })
@@ -117,7 +117,7 @@ impl Store {
         self.refs().borrow_mut().reserve(steps, c.0.core_functions);
         // One argument list, reused by every step.
         let mut externs = Vec::new();
-        for step in &plan.steps {
+        for step in plan.steps.iter() {
             let Step::Instantiate { module, args } = step;
             let module = &c.0.modules[*module as usize];
             let wanted = module.import_count();
@@ -129,7 +129,7 @@ impl Store {
             }
             externs.clear();
             externs.reserve(args.len());
-            for a in args {
+            for a in args.iter() {
                 externs.push(intrinsics::resolve(self, &state, a)?);
             }
             let instance = self.instantiate(module, &externs)?;
@@ -630,7 +630,7 @@ fn host_resources(plan: &Plan, imports: &ComponentImports) -> Result<Vec<Option<
             }
             imports
                 .resources
-                .get(&r.name)
+                .get(&*r.name)
                 .cloned()
                 .map(Some)
                 .ok_or_else(|| {

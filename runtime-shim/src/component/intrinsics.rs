@@ -94,8 +94,8 @@ static I32_TO_I32: Lazy<Sig> = Lazy::new(|| sig(&[ValType::I32], &[ValType::I32]
 
 fn sig(params: &[ValType], results: &[ValType]) -> Sig {
     signatures::intern(&FuncType {
-        params: params.to_vec(),
-        results: results.to_vec(),
+        params: params.to_vec().into(),
+        results: results.to_vec().into(),
     })
 }
 

@@ -19,7 +19,7 @@ pub use types::{FuncType, ResourceType, Type};
 pub use values::{ResourceAny, Value};
 
 use crate::error::{Error, Trap};
-use crate::module::{self, Module};
+use crate::module::{self, LoadedUnit, Meta, MetaOwner, Module};
 use crate::prelude::*;
 use crate::HashMap;
 use alloc::rc::Rc;
@@ -32,7 +32,9 @@ use rivet_descriptor::RawDescriptor;
 pub struct Component(pub(crate) Arc<ComponentInner>);
 
 pub(crate) struct ComponentInner {
-    pub plan: Plan,
+    pub plan: Meta<Plan>,
+    /// Keeps the plan alive when it was decoded.
+    _owner: MetaOwner,
     pub modules: Vec<Module>,
     pub funcs: Vec<FuncType>,
     /// Functions of all the core instances the plan makes, summed: the store
@@ -46,15 +48,38 @@ impl Component {
     /// # Safety
     /// As [`Module::from_descriptor`].
     pub unsafe fn from_descriptor(desc: *const RawDescriptor) -> Result<Component, Error> {
-        let (modules, plan) = module::load_unit(desc)?;
-        let plan =
-            plan.ok_or_else(|| Error::Format("the unit is a core module, not a component".into()))?;
-        Component::from_parts(plan, modules)
+        Component::from_unit(module::load_unit(desc)?)
+    }
+
+    /// Loads the unit behind a descriptor, its metadata read in place from
+    /// `unit`, the static `rivet_build` writes beside the object (what the
+    /// `component!` bindings use: nothing to decode).
+    ///
+    /// # Safety
+    /// As [`Module::from_descriptor`]; `unit` comes from the same build as
+    /// the descriptor.
+    pub unsafe fn from_static(
+        desc: *const RawDescriptor,
+        unit: &'static rivet_descriptor::Unit,
+    ) -> Result<Component, Error> {
+        Component::from_unit(module::load_static(desc, unit)?)
+    }
+
+    /// A component from a loaded unit, which must have a plan.
+    fn from_unit(unit: LoadedUnit) -> Result<Component, Error> {
+        let plan = unit
+            .plan
+            .ok_or_else(|| Error::Format("the unit is a core module, not a component".into()))?;
+        Component::from_parts(plan, unit.modules, unit.owner)
     }
 
     /// A component from a plan and the unit's modules (in unit order); checks
     /// every index the plan holds that does not depend on instantiation.
-    pub(crate) fn from_parts(plan: Plan, modules: Vec<Module>) -> Result<Component, Error> {
+    pub(crate) fn from_parts(
+        plan: Meta<Plan>,
+        modules: Vec<Module>,
+        owner: MetaOwner,
+    ) -> Result<Component, Error> {
         let types = types::resolve_all(&plan)?;
         let funcs = types::resolve_funcs(&plan, &types)?;
         check_plan(&plan, modules.len(), funcs.len())?;
@@ -67,6 +92,7 @@ impl Component {
             .sum();
         Ok(Component(Arc::new(ComponentInner {
             plan,
+            _owner: owner,
             modules,
             funcs,
             core_functions,
@@ -79,7 +105,7 @@ impl Component {
         c.plan
             .imports
             .iter()
-            .map(|i| (i.name.clone(), c.funcs[i.ty as usize].clone()))
+            .map(|i| (i.name.to_string(), c.funcs[i.ty as usize].clone()))
             .collect()
     }
 
@@ -98,7 +124,7 @@ impl Component {
         resources
             .iter()
             .filter(|r| r.imported)
-            .map(|r| r.name.clone())
+            .map(|r| r.name.to_string())
             .collect()
     }
 
@@ -109,7 +135,7 @@ impl Component {
         c.plan
             .exports
             .iter()
-            .map(|e| (e.name.clone(), c.export_type(e.lift).clone()))
+            .map(|e| (e.name.to_string(), c.export_type(e.lift).clone()))
             .collect()
     }
 }

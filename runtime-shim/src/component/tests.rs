@@ -59,7 +59,7 @@ fn guest_with(imports: &str, body: &str) -> String {
 fn export(instance: u32, name: &str) -> CoreDef {
     CoreDef::Export {
         instance,
-        name: name.into(),
+        name: name.to_string().into(),
     }
 }
 
@@ -81,35 +81,35 @@ impl Builder {
     fn new() -> Self {
         Builder {
             plan: Plan {
-                instances: vec![PlanInstance { parent: None }],
+                instances: vec![PlanInstance { parent: None }].into(),
                 ..Plan::default()
             },
         }
     }
     fn ty(&mut self, t: ValueType) -> u32 {
-        self.plan.types.push(t);
+        self.plan.types.to_mut().push(t);
         self.plan.types.len() as u32 - 1
     }
     fn func(&mut self, params: &[u32], result: Option<u32>) -> u32 {
-        self.plan.func_types.push(ComponentFuncType {
+        self.plan.func_types.to_mut().push(ComponentFuncType {
             params: params
                 .iter()
                 .enumerate()
-                .map(|(i, t)| (format!("p{i}"), *t))
+                .map(|(i, t)| (format!("p{i}").into(), *t))
                 .collect(),
             result,
         });
         self.plan.func_types.len() as u32 - 1
     }
     fn export(&mut self, name: &str, core: &str, ty: u32, options: CanonOptions) {
-        self.plan.lifts.push(Lift {
+        self.plan.lifts.to_mut().push(Lift {
             func: export(0, core),
             ty,
             options,
             instance: 0,
         });
-        self.plan.exports.push(ComponentExport {
-            name: name.into(),
+        self.plan.exports.to_mut().push(ComponentExport {
+            name: name.to_string().into(),
             lift: self.plan.lifts.len() as u32 - 1,
         });
     }
@@ -122,8 +122,11 @@ impl Builder {
         args: Vec<CoreDef>,
         imports: &ComponentImports,
     ) -> (Store, ComponentInstance) {
-        self.plan.steps.push(Step::Instantiate { module: 0, args });
-        let c = Component::from_parts(self.plan, vec![module]).unwrap();
+        self.plan.steps.to_mut().push(Step::Instantiate {
+            module: 0,
+            args: args.into(),
+        });
+        let c = Component::from_parts(Meta::leaked(self.plan), vec![module], None).unwrap();
         let mut store = Store::new(BoundsMode::Guard);
         let i = store.instantiate_component(&c, imports).unwrap();
         (store, i)
@@ -159,12 +162,12 @@ fn scalars_round_trip_flat() {
         (ValueType::F64, "idf64", Value::F64(-2.25)),
         (ValueType::Char, "id32", Value::Char('ß')),
         (
-            ValueType::Enum(vec!["a".into(), "b".into()]),
+            ValueType::Enum(vec!["a".into(), "b".into()].into()),
             "id32",
             Value::Enum("b".into()),
         ),
         (
-            ValueType::Flags(vec!["x".into(), "y".into(), "z".into()]),
+            ValueType::Flags(vec!["x".into(), "y".into(), "z".into()].into()),
             "id32",
             Value::Flags(vec!["x".into(), "z".into()]),
         ),
@@ -220,22 +223,30 @@ fn compound_values_round_trip_through_memory() {
         ok: Some(s),
         err: None,
     });
-    let en = b.ty(ValueType::Enum(vec!["r".into(), "g".into()]));
-    let fl = b.ty(ValueType::Flags((0..40).map(|i| format!("f{i}")).collect()));
-    let var = b.ty(ValueType::Variant(vec![
-        ("none".into(), None),
-        ("b".into(), Some(u8t)),
-        ("s".into(), Some(s)),
-    ]));
-    let tup = b.ty(ValueType::Tuple(vec![u8t, s]));
-    let rec = b.ty(ValueType::Record(vec![
-        ("a".into(), opt),
-        ("b".into(), res),
-        ("c".into(), en),
-        ("d".into(), fl),
-        ("e".into(), var),
-        ("f".into(), tup),
-    ]));
+    let en = b.ty(ValueType::Enum(vec!["r".into(), "g".into()].into()));
+    let fl = b.ty(ValueType::Flags(
+        (0..40).map(|i| format!("f{i}").into()).collect(),
+    ));
+    let var = b.ty(ValueType::Variant(
+        vec![
+            ("none".into(), None),
+            ("b".into(), Some(u8t)),
+            ("s".into(), Some(s)),
+        ]
+        .into(),
+    ));
+    let tup = b.ty(ValueType::Tuple(vec![u8t, s].into()));
+    let rec = b.ty(ValueType::Record(
+        vec![
+            ("a".into(), opt),
+            ("b".into(), res),
+            ("c".into(), en),
+            ("d".into(), fl),
+            ("e".into(), var),
+            ("f".into(), tup),
+        ]
+        .into(),
+    ));
     let list = b.ty(ValueType::List(rec));
     let f = b.func(&[list], Some(list));
     b.export("echo", "pair", f, opts(StringEncoding::Utf8, None));
@@ -385,7 +396,7 @@ fn guest_traps_poison_the_instance_and_report_abi_errors() {
         let mut b2 = Builder {
             plan: b.plan.clone(),
         };
-        b2.plan.steps.clear();
+        b2.plan.steps.to_mut().clear();
         let (mut store, inst) = b2.instantiate(module.clone(), vec![]);
         let e = inst.call(&mut store, name, &[]).unwrap_err();
         assert_eq!(e.message, msg, "{name}");
@@ -414,11 +425,11 @@ fn host_imports_get_lifted_args_and_return_strings_through_realloc() {
     let mut b = Builder::new();
     let s = b.ty(ValueType::String);
     let f = b.func(&[s], Some(s));
-    b.plan.imports.push(ComponentImport {
+    b.plan.imports.to_mut().push(ComponentImport {
         name: "greet".into(),
         ty: f,
     });
-    b.plan.host_lowers.push(HostLower {
+    b.plan.host_lowers.to_mut().push(HostLower {
         import: 0,
         options: opts(StringEncoding::Utf16, None),
         instance: 0,
@@ -437,7 +448,8 @@ fn host_imports_get_lifted_args_and_return_strings_through_realloc() {
     });
     let module = compile(&guest_with(imports, body));
     let mut missing = Store::new(BoundsMode::Guard);
-    let c = Component::from_parts(b.plan.clone(), vec![module.clone()]).unwrap();
+    let c =
+        Component::from_parts(Meta::leaked(b.plan.clone()), vec![module.clone()], None).unwrap();
     assert!(matches!(
         missing.instantiate_component(&c, &ComponentImports::new()),
         Err(Error::Link(m)) if m.contains("greet")
@@ -475,7 +487,7 @@ fn resources_move_between_host_and_guest_and_run_destructors() {
   (func (export "bad-rep") (result i32) (call $rep (i32.const 9)))
 "#;
     let mut b = Builder::new();
-    b.plan.resources.push(ResourceDef {
+    b.plan.resources.to_mut().push(ResourceDef {
         instance: 0,
         imported: false,
         dtor: Some(export(0, "dtor")),
@@ -548,7 +560,7 @@ fn imports_without_intrinsics_refuse_a_plan_that_needs_them() {
     let imports = r#"(import "r" "new" (func $new (param i32) (result i32)))"#;
     let body = r#"(func (export "make") (param i32) (result i32) (call $new (local.get 0)))"#;
     let mut plan = Builder::new().plan;
-    plan.resources.push(ResourceDef {
+    plan.resources.to_mut().push(ResourceDef {
         instance: 0,
         imported: false,
         dtor: None,
@@ -558,12 +570,12 @@ fn imports_without_intrinsics_refuse_a_plan_that_needs_them() {
         resource: 0,
         instance: 0,
     };
-    plan.steps.push(Step::Instantiate {
+    plan.steps.to_mut().push(Step::Instantiate {
         module: 0,
-        args: vec![new],
+        args: vec![new].into(),
     });
     let module = compile(&guest_with(imports, body));
-    let c = Component::from_parts(plan, vec![module]).unwrap();
+    let c = Component::from_parts(Meta::leaked(plan), vec![module], None).unwrap();
     let mut store = Store::new(BoundsMode::Guard);
     let bare = ComponentImports::without_intrinsics();
     match store.instantiate_component(&c, &bare) {
@@ -585,21 +597,21 @@ fn call1_opt(store: &mut Store, i: &ComponentInstance, f: &str, v: Value) -> Opt
 #[test]
 fn host_imported_modules_and_resources_are_link_errors() {
     let mut b = Builder::new();
-    b.plan.module_imports.push("libc".into());
-    let c = Component::from_parts(b.plan.clone(), vec![]).unwrap();
+    b.plan.module_imports.to_mut().push("libc".into());
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None).unwrap();
     let mut store = Store::new(BoundsMode::Guard);
     assert!(matches!(
         store.instantiate_component(&c, &ComponentImports::new()),
         Err(Error::Link(m)) if m.contains("`libc`") && m.contains("importing a core module")
     ));
     let mut b = Builder::new();
-    b.plan.resources.push(ResourceDef {
+    b.plan.resources.to_mut().push(ResourceDef {
         instance: 0,
         imported: true,
         dtor: None,
         name: "wasi:io/streams#input-stream".into(),
     });
-    let c = Component::from_parts(b.plan, vec![]).unwrap();
+    let c = Component::from_parts(Meta::leaked(b.plan), vec![], None).unwrap();
     assert!(matches!(
         store.instantiate_component(&c, &ComponentImports::new()),
         Err(Error::Link(m)) if m.contains("input-stream") && m.contains("the host defines")
@@ -618,7 +630,7 @@ fn maps_round_trip_and_lie_in_memory_as_lists_of_pairs() {
     let map = b.ty(ValueType::Map(s, inner));
     let f = b.func(&[map], Some(map));
     b.export("echo", "pair", f, opts(StringEncoding::Utf8, None));
-    let pair = b.ty(ValueType::Tuple(vec![u8t, u64t]));
+    let pair = b.ty(ValueType::Tuple(vec![u8t, u64t].into()));
     let pairs = b.ty(ValueType::List(pair));
     let f = b.func(&[inner], Some(pairs));
     b.export("as-pairs", "pair", f, opts(StringEncoding::Utf8, None));
@@ -675,7 +687,7 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
   (func (export "twice") (param i32) (call $drop (local.get 0)) (call $drop (local.get 0)))
 "#;
     let mut b = Builder::new();
-    b.plan.resources.push(ResourceDef {
+    b.plan.resources.to_mut().push(ResourceDef {
         instance: 0,
         imported: true,
         dtor: None,
@@ -693,11 +705,11 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
         ("kv#[constructor]store", new),
         ("kv#[method]store.get", get),
     ] {
-        b.plan.imports.push(ComponentImport {
+        b.plan.imports.to_mut().push(ComponentImport {
             name: name.into(),
             ty,
         });
-        b.plan.host_lowers.push(HostLower {
+        b.plan.host_lowers.to_mut().push(HostLower {
             import: b.plan.imports.len() as u32 - 1,
             options: CanonOptions::default(),
             instance: 0,
@@ -710,7 +722,7 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
     b.export("leak-borrow", "leak-borrow", use_, o.clone());
     b.export("take", "take", take, o.clone());
     b.export("twice", "twice", take, o);
-    let c = Component::from_parts(b.plan.clone(), vec![]).unwrap();
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None).unwrap();
     let ty = c.resource_type("kv#store").unwrap();
     assert_eq!(c.imported_resources(), vec!["kv#store".to_string()]);
 
@@ -782,13 +794,13 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
 #[test]
 fn host_defined_handles_are_checked_against_the_resource_kind() {
     let mut b = Builder::new();
-    b.plan.resources.push(ResourceDef {
+    b.plan.resources.to_mut().push(ResourceDef {
         instance: 0,
         imported: false,
         dtor: None,
         name: "mine".into(),
     });
-    b.plan.resources.push(ResourceDef {
+    b.plan.resources.to_mut().push(ResourceDef {
         instance: 0,
         imported: true,
         dtor: None,
@@ -798,7 +810,7 @@ fn host_defined_handles_are_checked_against_the_resource_kind() {
     let f = b.func(&[own], None);
     b.export("take", "take", f, CanonOptions::default());
     let module = compile(&guest(r#"(func (export "take") (param i32))"#));
-    let c = Component::from_parts(b.plan.clone(), vec![]).unwrap();
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None).unwrap();
     let mine = c.resource_type("mine").unwrap();
     let mut host = ComponentImports::new();
     host.resource("yours", |_| Ok(()));

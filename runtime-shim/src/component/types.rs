@@ -163,7 +163,7 @@ pub(crate) fn resolve_funcs(plan: &Plan, types: &[Type]) -> Result<Vec<FuncType>
                 params: f
                     .params
                     .iter()
-                    .map(|(n, t)| Ok((n.clone(), get(*t)?)))
+                    .map(|(n, t)| Ok((n.to_string(), get(*t)?)))
                     .collect::<Result<_, Error>>()?,
                 result: f.result.map(get).transpose()?,
             })
@@ -207,23 +207,23 @@ fn resolve(plan: &Plan, index: u32, depth: u32) -> Result<Type, Error> {
         ValueType::Record(fields) => Type::Record(
             fields
                 .iter()
-                .map(|(n, t)| Ok((n.clone(), sub(*t)?)))
+                .map(|(n, t)| Ok((n.to_string(), sub(*t)?)))
                 .collect::<Result<_, Error>>()?,
         ),
         ValueType::Tuple(ts) => Type::Tuple(ts.iter().map(|t| sub(*t)).collect::<Result<_, _>>()?),
         ValueType::Variant(cases) => Type::Variant(
             cases
                 .iter()
-                .map(|(n, t)| Ok((n.clone(), t.map(sub).transpose()?)))
+                .map(|(n, t)| Ok((n.to_string(), t.map(sub).transpose()?)))
                 .collect::<Result<_, Error>>()?,
         ),
-        ValueType::Enum(names) => Type::Enum(names.clone()),
+        ValueType::Enum(names) => Type::Enum(names.iter().map(|n| n.to_string()).collect()),
         ValueType::Option(t) => Type::Option(boxed(*t)?),
         ValueType::Result { ok, err } => Type::Result {
             ok: ok.map(boxed).transpose()?,
             err: err.map(boxed).transpose()?,
         },
-        ValueType::Flags(names) => Type::Flags(names.clone()),
+        ValueType::Flags(names) => Type::Flags(names.iter().map(|n| n.to_string()).collect()),
         ValueType::Own(r) => Type::Own(resource(*r)?),
         ValueType::Borrow(r) => Type::Borrow(resource(*r)?),
     })
@@ -239,8 +239,9 @@ mod tests {
             types: vec![
                 ValueType::U8,
                 ValueType::List(0),
-                ValueType::Record(vec![("a".into(), 1), ("b".into(), 0)]),
-            ],
+                ValueType::Record(vec![("a".into(), 1), ("b".into(), 0)].into()),
+            ]
+            .into(),
             ..Plan::default()
         };
         let types = resolve_all(&plan).unwrap();
@@ -251,14 +252,14 @@ mod tests {
                 ("b".into(), Type::U8)
             ])
         );
-        plan.types.push(ValueType::Map(0, 2));
+        plan.types.to_mut().push(ValueType::Map(0, 2));
         assert_eq!(
             resolve_all(&plan).unwrap()[3],
             Type::Map(Box::new(Type::U8), Box::new(types[2].clone()))
         );
-        plan.types[3] = ValueType::List(3);
+        plan.types.to_mut()[3] = ValueType::List(3);
         assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
-        plan.types[3] = ValueType::Own(0);
+        plan.types.to_mut()[3] = ValueType::Own(0);
         assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
     }
 

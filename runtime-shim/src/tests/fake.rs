@@ -58,22 +58,22 @@ impl FakeUnit {
 /// A module with nothing in it; tests fill in fields then call [`finish`].
 pub fn empty() -> rivet_descriptor::Module {
     rivet_descriptor::Module {
-        types: vec![],
-        imports: vec![],
-        functions: vec![],
+        types: vec![].into(),
+        imports: vec![].into(),
+        functions: vec![].into(),
         defined_function_base: 0,
-        tables: vec![],
-        memories: vec![],
-        globals: vec![],
-        global_inits: vec![],
-        tags: vec![],
-        exports: vec![],
+        tables: vec![].into(),
+        memories: vec![].into(),
+        globals: vec![].into(),
+        global_inits: vec![].into(),
+        tags: vec![].into(),
+        exports: vec![].into(),
         start: None,
-        elements: vec![],
-        data: vec![],
-        array_trampolines: vec![],
-        host_trampolines: vec![],
-        code: vec![],
+        elements: vec![].into(),
+        data: vec![].into(),
+        array_trampolines: vec![].into(),
+        host_trampolines: vec![].into(),
+        code: vec![].into(),
         layout: VmctxLayout::new(&ModuleCounts::default()),
     }
 }
@@ -98,10 +98,10 @@ pub fn finish(mut m: rivet_descriptor::Module) -> rivet_descriptor::Module {
     m.layout = VmctxLayout::new(&counts);
     let defined = (counts.functions - counts.imported_functions) as usize;
     if m.code.len() != defined {
-        m.code = vec![FunctionCode::default(); defined];
+        m.code = vec![FunctionCode::default(); defined].into();
     }
-    m.array_trampolines = vec![0; m.types.len()];
-    m.host_trampolines = vec![1; m.types.len()];
+    m.array_trampolines = vec![0; m.types.len()].into();
+    m.host_trampolines = vec![1; m.types.len()].into();
     m
 }
 
@@ -123,7 +123,7 @@ pub fn load_inert(
     }
     let unit = Unit {
         bounds,
-        modules,
+        modules: modules.into(),
         component: None,
     };
     let fake = FakeUnit::new(&unit, functions, vec![std::ptr::dangling(); 2], data);
@@ -133,7 +133,7 @@ pub fn load_inert(
 
 pub fn func_type(params: &[ValType], results: &[ValType]) -> FuncType {
     FuncType {
-        params: params.to_vec(),
-        results: results.to_vec(),
+        params: params.to_vec().into(),
+        results: results.to_vec().into(),
     }
 }

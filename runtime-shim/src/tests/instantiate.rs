@@ -14,14 +14,14 @@ use rivet_descriptor::{
 fn import(name: &str, ty: ImportType) -> Import {
     Import {
         module: "env".into(),
-        name: name.into(),
+        name: name.to_string().into(),
         ty,
     }
 }
 
 fn export(name: &str, index: ExternIndex) -> Export {
     Export {
-        name: name.into(),
+        name: name.to_string().into(),
         index,
     }
 }
@@ -52,7 +52,7 @@ fn funcref_table(min: u64, max: Option<u64>) -> TableType {
 fn bad_descriptors_are_format_errors() {
     let unit = Unit {
         bounds: BoundsMode::Guard,
-        modules: vec![finish(empty())],
+        modules: vec![finish(empty())].into(),
         component: None,
     };
     let mut fake = FakeUnit::new(&unit, vec![], vec![], vec![]);
@@ -77,20 +77,20 @@ fn inconsistent_metadata_is_refused() {
     m.layout = VmctxLayout::new(&Default::default());
     let unit = Unit {
         bounds: BoundsMode::Guard,
-        modules: vec![m],
+        modules: vec![m].into(),
         component: None,
     };
     let fake = FakeUnit::new(&unit, vec![], vec![], vec![]);
     assert!(matches!(fake.load(), Err(Error::Format(e)) if e.contains("layout")));
     let mut m = Module_with_memory();
-    m.data.push(DataSegment {
+    m.data.to_mut().push(DataSegment {
         mode: SegmentMode::Passive,
         start: 0,
         len: 10,
     });
     let unit = Unit {
         bounds: BoundsMode::Guard,
-        modules: vec![finish(m)],
+        modules: vec![finish(m)].into(),
         component: None,
     };
     let fake = FakeUnit::new(&unit, vec![], vec![], vec![1, 2, 3]);
@@ -100,14 +100,14 @@ fn inconsistent_metadata_is_refused() {
 #[allow(non_snake_case)]
 fn Module_with_memory() -> rivet_descriptor::Module {
     let mut m = empty();
-    m.memories.push(mem_ty(1, None));
+    m.memories.to_mut().push(mem_ty(1, None));
     m
 }
 
 #[test]
 fn imports_are_checked_by_wasm_matching_rules() {
     let mut m = empty();
-    m.types.push(func_type(&[ValType::I32], &[]));
+    m.types.to_mut().push(func_type(&[ValType::I32], &[]));
     m.imports = vec![
         import("f", ImportType::Func(0)),
         import("mem", ImportType::Memory(mem_ty(1, Some(2)))),
@@ -119,14 +119,16 @@ fn imports_are_checked_by_wasm_matching_rules() {
                 mutable: true,
             }),
         ),
-    ];
-    m.functions = vec![0];
-    m.memories = vec![mem_ty(1, Some(2))];
-    m.tables = vec![funcref_table(2, None)];
+    ]
+    .into();
+    m.functions = vec![0].into();
+    m.memories = vec![mem_ty(1, Some(2))].into();
+    m.tables = vec![funcref_table(2, None)].into();
     m.globals = vec![GlobalType {
         content: ValType::I32,
         mutable: true,
-    }];
+    }]
+    .into();
     let (_fake, modules) = load_inert(BoundsMode::Guard, vec![m], vec![]);
     let module = &modules[0];
     assert_eq!(module.imports().len(), 4);
@@ -189,8 +191,8 @@ fn imports_are_checked_by_wasm_matching_rules() {
 #[test]
 fn failing_data_segment_keeps_earlier_writes() {
     let mut m = empty();
-    m.imports = vec![import("mem", ImportType::Memory(mem_ty(1, None)))];
-    m.memories = vec![mem_ty(1, None)];
+    m.imports = vec![import("mem", ImportType::Memory(mem_ty(1, None)))].into();
+    m.memories = vec![mem_ty(1, None)].into();
     m.data = vec![
         DataSegment {
             mode: active(0, 10),
@@ -202,7 +204,8 @@ fn failing_data_segment_keeps_earlier_writes() {
             start: 3,
             len: 2,
         },
-    ];
+    ]
+    .into();
     let (_fake, modules) = load_inert(BoundsMode::Explicit, vec![m], b"abcde".to_vec());
     let mut store = Store::new(BoundsMode::Explicit);
     let mem = Memory::new(&mut store, mem_ty(1, None)).unwrap();
@@ -219,7 +222,7 @@ fn failing_data_segment_keeps_earlier_writes() {
 /// funcref, and an imported host function.
 fn rich_module() -> rivet_descriptor::Module {
     let mut m = empty();
-    m.types = vec![func_type(&[], &[])];
+    m.types = vec![func_type(&[], &[])].into();
     m.imports = vec![
         import("host", ImportType::Func(0)),
         import(
@@ -229,10 +232,11 @@ fn rich_module() -> rivet_descriptor::Module {
                 mutable: false,
             }),
         ),
-    ];
-    m.functions = vec![0, 0, 0];
-    m.tables = vec![funcref_table(3, Some(10))];
-    m.memories = vec![mem_ty(1, Some(3))];
+    ]
+    .into();
+    m.functions = vec![0, 0, 0].into();
+    m.tables = vec![funcref_table(3, Some(10))].into();
+    m.memories = vec![mem_ty(1, Some(3))].into();
     m.globals = vec![
         GlobalType {
             content: ValType::I32,
@@ -250,34 +254,38 @@ fn rich_module() -> rivet_descriptor::Module {
             content: ValType::FuncRef,
             mutable: false,
         },
-    ];
+    ]
+    .into();
     m.global_inits = vec![
         ConstExpr::GlobalGet(0),
         ConstExpr::I32(0),
         ConstExpr::RefFunc(2),
-    ];
+    ]
+    .into();
     m.elements = vec![
         ElementSegment {
             element: ValType::FuncRef,
             mode: active(0, 1),
-            items: vec![ConstExpr::RefFunc(1), ConstExpr::RefFunc(0)],
+            items: vec![ConstExpr::RefFunc(1), ConstExpr::RefFunc(0)].into(),
         },
         ElementSegment {
             element: ValType::FuncRef,
             mode: SegmentMode::Passive,
-            items: vec![ConstExpr::RefFunc(2), ConstExpr::RefNull],
+            items: vec![ConstExpr::RefFunc(2), ConstExpr::RefNull].into(),
         },
         ElementSegment {
             element: ValType::FuncRef,
             mode: SegmentMode::Declared,
-            items: vec![ConstExpr::RefFunc(2)],
+            items: vec![ConstExpr::RefFunc(2)].into(),
         },
-    ];
+    ]
+    .into();
     m.data = vec![DataSegment {
         mode: SegmentMode::Passive,
         start: 0,
         len: 4,
-    }];
+    }]
+    .into();
     m.exports = vec![
         export("f1", ExternIndex::Func(1)),
         export("f2", ExternIndex::Func(2)),
@@ -287,7 +295,8 @@ fn rich_module() -> rivet_descriptor::Module {
         export("copy", ExternIndex::Global(1)),
         export("counter", ExternIndex::Global(2)),
         export("fref", ExternIndex::Global(3)),
-    ];
+    ]
+    .into();
     m
 }
 

@@ -151,22 +151,24 @@ struct Loaded {
 fn load() -> Loaded {
     let ty = func_type(&[], &[ValType::I32]);
     let mut m = empty();
-    m.types = vec![ty.clone()];
+    m.types = vec![ty.clone()].into();
     m.imports = vec![Import {
         module: "env".into(),
         name: "host".into(),
         ty: ImportType::Func(0),
-    }];
-    m.functions = vec![0; 7];
+    }]
+    .into();
+    m.functions = vec![0; 7].into();
     m.memories = vec![MemoryType {
         minimum: 1,
         maximum: None,
-    }];
+    }]
+    .into();
     m.exports = ["ret42", "ud2", "oob", "callhost", "stack_room", "probe"]
         .iter()
         .enumerate()
         .map(|(i, n)| Export {
-            name: n.to_string(),
+            name: n.to_string().into(),
             index: ExternIndex::Func(i as u32 + 1),
         })
         .collect();
@@ -187,15 +189,15 @@ fn load() -> Loaded {
         .iter()
         .map(|c| FunctionCode {
             len: c.len() as u32,
-            traps: vec![],
+            traps: vec![].into(),
             name: None,
         })
         .collect();
-    m.code[1].traps = vec![(0, TrapKind::Unreachable)];
+    m.code.to_mut()[1].traps = vec![(0, TrapKind::Unreachable)].into();
     let (page, addrs) = CodePage::new(&pieces);
     let unit = Unit {
         bounds: BoundsMode::Guard,
-        modules: vec![m],
+        modules: vec![m].into(),
         component: None,
     };
     let fake = FakeUnit::new(&unit, addrs[2..].to_vec(), addrs[..2].to_vec(), vec![]);
