@@ -161,11 +161,11 @@ pub(crate) unsafe fn load_unit(desc: *const RawDescriptor) -> Result<LoadedUnit,
     // SAFETY: every reference into the unit is kept in a `Meta` beside a
     // clone of the `Arc` (the `owner` passed on), which keeps it alive.
     let metadata = &*Arc::as_ptr(&unit);
-    load_parts(
-        desc,
-        metadata,
-        Some(unit as Arc<dyn core::any::Any + Send + Sync>),
-    )
+    // Opaque to the optimiser: seeing that every owner `load_parts` gets is a
+    // unit, it would otherwise bake the unit's drop code into `load_parts`,
+    // and so into hosts that only read statics.
+    let owner = core::hint::black_box(Some(unit as Arc<dyn core::any::Any + Send + Sync>));
+    load_parts(desc, metadata, owner)
 }
 
 /// As [`load_unit`], with the metadata read in place from `unit`, the static
