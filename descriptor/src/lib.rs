@@ -155,7 +155,9 @@ pub mod raw_offsets {
     pub const SIZE: u32 = 96;
 }
 
-/// Everything about a unit that is not code, encoded with postcard.
+/// Everything about a unit that is not code: encoded with postcard into the
+/// descriptor, and written by `rivet-build` as a Rust `static` (its lists and
+/// names borrowed) that the `component!` bindings read in place.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Unit {
     /// How memory accesses were compiled; the runtime allocates memories to match.
