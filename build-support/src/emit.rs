@@ -149,6 +149,7 @@ pub fn compile_unit(
         modules: descriptors.into(),
         component,
     };
+    check_unit(&unit, &tables)?;
     let c_section = (!c.sources.is_empty()).then(|| c_backend::section(&options.symbol));
     e.define_descriptor(&options.symbol, &unit.encode(), &tables, c_section)?;
     let object = e
@@ -162,6 +163,22 @@ pub fn compile_unit(
         package::merge_c(&object, &c.sources, options)?
     };
     Ok((object, unit))
+}
+
+/// Runs the runtime's consistency check on the compiled metadata: the static
+/// that `rivet_build` writes from it is read in place, without the check, so
+/// the build must not hand over metadata the runtime would refuse.
+fn check_unit(unit: &Unit, tables: &Tables) -> Result<(), Error> {
+    let limits = rivet_descriptor::check::Limits {
+        functions: tables.functions.len(),
+        trampolines: tables.trampolines.len(),
+        data: tables.data.len() as u64,
+    };
+    rivet_descriptor::check::unit(unit, &limits).map_err(|e| {
+        Error::msg(format!(
+            "internal error: the compiled metadata is inconsistent: {e}"
+        ))
+    })
 }
 
 /// The C backend's requirements (see [`crate::c_backend`]).

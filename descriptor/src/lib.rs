@@ -66,6 +66,7 @@ pub type List<T> = Cow<'static, [T]>;
 pub type Text = Cow<'static, str>;
 
 pub mod abi;
+pub mod check;
 pub mod component;
 mod decode;
 pub mod display;
@@ -702,6 +703,24 @@ impl VmctxLayout {
         }
     }
 
+    /// The counts the layout was computed from (checked to be the module's
+    /// own by [`check::module`]).
+    pub fn counts(&self) -> ModuleCounts {
+        ModuleCounts {
+            types: self.types,
+            imported_functions: self.imported_functions,
+            memories: self.memories,
+            tables: self.tables,
+            globals: self.globals,
+            defined_memories: self.defined_memories,
+            defined_tables: self.defined_tables,
+            defined_globals: self.defined_globals,
+            functions: self.functions,
+            tags: self.tags,
+            defined_tags: self.defined_tags,
+        }
+    }
+
     /// Offset of the store-wide type id of type index `ty`.
     pub fn type_id(&self, ty: u32) -> u32 {
         self.type_ids + 4 * ty
@@ -749,7 +768,7 @@ impl VmctxLayout {
 }
 
 /// The counts a [`VmctxLayout`] is computed from.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ModuleCounts {
     pub types: u32,
     pub imported_functions: u32,
@@ -771,7 +790,7 @@ mod tests {
 
     #[test]
     fn layout_is_aligned_and_ordered() {
-        let l = VmctxLayout::new(&ModuleCounts {
+        let counts = ModuleCounts {
             types: 3,
             imported_functions: 2,
             memories: 2,
@@ -783,7 +802,9 @@ mod tests {
             functions: 5,
             tags: 2,
             defined_tags: 1,
-        });
+        };
+        let l = VmctxLayout::new(&counts);
+        assert_eq!(l.counts(), counts);
         assert_eq!(l.type_id(2), 40);
         assert_eq!(l.imported_function(0) % 8, 0);
         assert!(l.memory_pointer(0) >= l.imported_function(2));

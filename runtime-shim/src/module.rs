@@ -6,8 +6,8 @@ use crate::prelude::*;
 use crate::signatures::{self, Sig};
 use alloc::sync::Arc;
 use rivet_descriptor::{
-    BoundsMode, ConstExpr, ExternIndex, FuncType, GlobalType, ImportType, MemoryType, ModuleCounts,
-    RawDescriptor, SegmentMode, TableType, Unit, ValType, VmctxLayout, FORMAT_VERSION, MAGIC,
+    check, BoundsMode, ExternIndex, FuncType, GlobalType, ImportType, MemoryType, ModuleCounts,
+    RawDescriptor, TableType, Unit, FORMAT_VERSION, MAGIC,
 };
 
 /// The type of an import or export.
@@ -157,6 +157,12 @@ impl Module {
 pub(crate) unsafe fn load_unit(desc: *const RawDescriptor) -> Result<LoadedUnit, Error> {
     let desc = header(desc)?;
     let unit = Unit::decode(slice(desc.metadata, desc.metadata_len)?).map_err(Error::Format)?;
+    let limits = check::Limits {
+        functions: desc.function_count,
+        trampolines: desc.trampoline_count,
+        data: desc.data_len as u64,
+    };
+    check::unit(&unit, &limits).map_err(Error::Format)?;
     let unit = Arc::new(unit);
     // SAFETY: every reference into the unit is kept in a `Meta` beside a
     // clone of the `Arc` (the `owner` passed on), which keeps it alive.
@@ -170,11 +176,11 @@ pub(crate) unsafe fn load_unit(desc: *const RawDescriptor) -> Result<LoadedUnit,
 
 /// As [`load_unit`], with the metadata read in place from `unit`, the static
 /// that `rivet_build` generated beside the object, instead of decoded from the
-/// descriptor: a host built this way links no metadata reader.
+/// descriptor: a host built this way links neither the metadata reader nor
+/// its check, which `rivet_build` ran on the static's metadata at build time.
 ///
 /// # Safety
-/// As [`Module::from_descriptor`]; `unit` is the metadata of the same build
-/// (indices are still checked against the descriptor's tables).
+/// As [`Module::from_descriptor`]; `unit` is the metadata of the same build.
 pub(crate) unsafe fn load_static(
     desc: *const RawDescriptor,
     unit: &'static Unit,
@@ -202,8 +208,8 @@ unsafe fn header<'a>(desc: *const RawDescriptor) -> Result<&'a RawDescriptor, Er
     Ok(desc)
 }
 
-/// Builds the modules of the unit behind `desc`, whose metadata is `unit`,
-/// kept alive by `owner`.
+/// Builds the modules of the unit behind `desc`, whose metadata is `unit`
+/// (checked, see [`check::unit`]), kept alive by `owner`.
 ///
 /// # Safety
 /// As [`Module::from_descriptor`].
@@ -214,16 +220,9 @@ unsafe fn load_parts(
 ) -> Result<LoadedUnit, Error> {
     let functions = slice(desc.functions, desc.function_count)?;
     let trampolines = slice(desc.trampolines, desc.trampoline_count)?;
-    let limits = Limits {
-        functions: functions.len(),
-        trampolines: trampolines.len(),
-        data: desc.data_len as u64,
-    };
     let c_code = register_c_code(desc)?.map(Arc::new);
     let mut modules = Vec::with_capacity(unit.modules.len());
-    for (i, meta) in unit.modules.iter().enumerate() {
-        let counts =
-            check_module(meta, &limits).map_err(|e| Error::Format(format!("module {i}: {e}")))?;
+    for meta in unit.modules.iter() {
         let base = meta.defined_function_base as usize;
         let defined = &functions[base..base + meta.code.len()];
         let code = code_registry::register(
@@ -244,7 +243,7 @@ unsafe fn load_parts(
             array_trampolines: pick(&meta.array_trampolines),
             host_trampolines: pick(&meta.host_trampolines),
             sigs: meta.types.iter().map(signatures::intern).collect(),
-            counts,
+            counts: meta.layout.counts(),
             data: desc.data as usize,
             meta: Meta(meta),
             _owner: owner.clone(),
@@ -287,157 +286,4 @@ unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Error> {
         return Err(Error::Format("null pointer with a non-zero length".into()));
     }
     Ok(core::slice::from_raw_parts(ptr, len))
-}
-
-/// Sizes of the descriptor's tables that module metadata indexes into.
-struct Limits {
-    functions: usize,
-    trampolines: usize,
-    data: u64,
-}
-
-/// Checks every index and size the runtime will rely on, so that corrupt
-/// metadata is refused here instead of corrupting memory later.
-fn check_module(m: &rivet_descriptor::Module, limits: &Limits) -> Result<ModuleCounts, String> {
-    let types = m.types.len() as u32;
-    let type_ok = |t: u32| {
-        (t < types)
-            .then_some(())
-            .ok_or(format!("type index {t} out of range"))
-    };
-    for &t in m.functions.iter() {
-        type_ok(t)?;
-    }
-    for i in m.imports.iter() {
-        if let ImportType::Func(t) | ImportType::Tag(t) = i.ty {
-            type_ok(t)?;
-        }
-    }
-    for &t in m.tags.iter() {
-        type_ok(t)?;
-    }
-    let imported = m.imported_functions() as usize;
-    let defined = m
-        .functions
-        .len()
-        .checked_sub(imported)
-        .ok_or("fewer functions than function imports")?;
-    if m.code.len() != defined {
-        return Err(format!(
-            "{} code entries for {defined} functions",
-            m.code.len()
-        ));
-    }
-    if m.defined_function_base as usize + defined > limits.functions {
-        return Err("function addresses out of range".into());
-    }
-    let counts = check_counts(m)?;
-    for list in [&m.array_trampolines, &m.host_trampolines] {
-        if list.len() != m.types.len() || list.iter().any(|&t| t as usize >= limits.trampolines) {
-            return Err("trampoline indices out of range".into());
-        }
-    }
-    for t in m.tables.iter() {
-        if !matches!(
-            t.element,
-            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
-        ) {
-            return Err(format!("table of {}", t.element));
-        }
-    }
-    check_exprs(m)?;
-    check_segments(m, limits.data)?;
-    for e in m.exports.iter() {
-        let (i, n) = match e.index {
-            ExternIndex::Func(i) => (i, m.functions.len()),
-            ExternIndex::Table(i) => (i, m.tables.len()),
-            ExternIndex::Memory(i) => (i, m.memories.len()),
-            ExternIndex::Global(i) => (i, m.globals.len()),
-            ExternIndex::Tag(i) => (i, m.tags.len()),
-        };
-        if i as usize >= n {
-            return Err(format!("export {} out of range", e.name));
-        }
-    }
-    if m.start.is_some_and(|s| s as usize >= m.functions.len()) {
-        return Err("start function out of range".into());
-    }
-    Ok(counts)
-}
-
-/// Imports, defined items and the vmctx layout agree; returns the counts.
-fn check_counts(m: &rivet_descriptor::Module) -> Result<ModuleCounts, String> {
-    let defined = |total: usize, imported: u32| {
-        total
-            .checked_sub(imported as usize)
-            .map(|d| d as u32)
-            .ok_or_else(|| "more imports than items".to_string())
-    };
-    let counts = ModuleCounts {
-        types: m.types.len() as u32,
-        imported_functions: m.imported_functions(),
-        memories: m.memories.len() as u32,
-        tables: m.tables.len() as u32,
-        globals: m.globals.len() as u32,
-        defined_memories: defined(m.memories.len(), m.imported_memories())?,
-        defined_tables: defined(m.tables.len(), m.imported_tables())?,
-        defined_globals: defined(m.globals.len(), m.imported_globals())?,
-        functions: m.functions.len() as u32,
-        tags: m.tags.len() as u32,
-        defined_tags: defined(m.tags.len(), m.imported_tags())?,
-    };
-    if m.global_inits.len() as u32 != counts.defined_globals {
-        return Err("one initializer per defined global expected".into());
-    }
-    if VmctxLayout::new(&counts) != m.layout {
-        return Err("vmctx layout does not match the module".into());
-    }
-    Ok(counts)
-}
-
-fn check_exprs(m: &rivet_descriptor::Module) -> Result<(), String> {
-    let expr_ok = |e: &ConstExpr| match *e {
-        ConstExpr::RefFunc(f) if f as usize >= m.functions.len() => {
-            Err(format!("ref.func {f} out of range"))
-        }
-        ConstExpr::GlobalGet(g) if g >= m.imported_globals() => Err(format!(
-            "global.get {g} in a constant is not an imported global"
-        )),
-        _ => Ok(()),
-    };
-    let offsets = m
-        .elements
-        .iter()
-        .map(|s| &s.mode)
-        .chain(m.data.iter().map(|s| &s.mode))
-        .filter_map(|mode| match mode {
-            SegmentMode::Active { offset, .. } => Some(offset),
-            _ => None,
-        });
-    m.global_inits
-        .iter()
-        .chain(m.elements.iter().flat_map(|s| s.items.iter()))
-        .chain(offsets)
-        .try_for_each(expr_ok)
-}
-
-fn check_segments(m: &rivet_descriptor::Module, data_len: u64) -> Result<(), String> {
-    for s in m.elements.iter() {
-        if let SegmentMode::Active { index, .. } = s.mode {
-            if index as usize >= m.tables.len() {
-                return Err(format!("element segment for missing table {index}"));
-            }
-        }
-    }
-    for s in m.data.iter() {
-        if let SegmentMode::Active { index, .. } = s.mode {
-            if index as usize >= m.memories.len() {
-                return Err(format!("data segment for missing memory {index}"));
-            }
-        }
-        if s.start.checked_add(s.len).is_none_or(|end| end > data_len) {
-            return Err("data segment outside the data blob".into());
-        }
-    }
-    Ok(())
 }

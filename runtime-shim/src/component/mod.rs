@@ -73,8 +73,8 @@ impl Component {
         Component::from_parts(plan, unit.modules, unit.owner)
     }
 
-    /// A component from a plan and the unit's modules (in unit order); checks
-    /// every index the plan holds that does not depend on instantiation.
+    /// A component from a plan (checked, see [`rivet_descriptor::check`]) and
+    /// the unit's modules (in unit order).
     pub(crate) fn from_parts(
         plan: Meta<Plan>,
         modules: Vec<Module>,
@@ -82,7 +82,6 @@ impl Component {
     ) -> Result<Component, Error> {
         let types = types::resolve_all(&plan)?;
         let funcs = types::resolve_funcs(&plan, &types)?;
-        check_plan(&plan, modules.len(), funcs.len())?;
         let core_functions = plan
             .steps
             .iter()
@@ -144,60 +143,6 @@ impl ComponentInner {
     pub fn export_type(&self, lift: u32) -> &FuncType {
         &self.funcs[self.plan.lifts[lift as usize].ty as usize]
     }
-}
-
-fn check_plan(plan: &Plan, modules: usize, funcs: usize) -> Result<(), Error> {
-    let bad = |what: &str| {
-        Err(Error::Format(format!(
-            "component plan: {what} out of range"
-        )))
-    };
-    let instances = plan.instances.len() as u32;
-    if instances == 0 {
-        return bad("root instance");
-    }
-    if plan
-        .instances
-        .iter()
-        .any(|i| i.parent.is_some_and(|p| p >= instances))
-    {
-        return bad("parent instance");
-    }
-    if plan.resources.iter().any(|r| r.instance >= instances) {
-        return bad("resource instance");
-    }
-    if plan.imports.iter().any(|i| i.ty as usize >= funcs) {
-        return bad("import type");
-    }
-    let lowers_ok = plan
-        .host_lowers
-        .iter()
-        .all(|l| (l.import as usize) < plan.imports.len() && l.instance < instances);
-    if !lowers_ok {
-        return bad("host lower");
-    }
-    if plan
-        .lifts
-        .iter()
-        .any(|l| l.ty as usize >= funcs || l.instance >= instances)
-    {
-        return bad("lift");
-    }
-    if plan
-        .exports
-        .iter()
-        .any(|e| e.lift as usize >= plan.lifts.len())
-    {
-        return bad("export");
-    }
-    if plan
-        .steps
-        .iter()
-        .any(|Step::Instantiate { module, .. }| *module as usize >= modules)
-    {
-        return bad("step module");
-    }
-    Ok(())
 }
 
 /// A host implementation of an import.

@@ -1,0 +1,302 @@
+//! The consistency check of a unit's metadata: every index and size the
+//! runtime relies on, so that corrupt metadata is refused instead of
+//! corrupting memory later.
+//!
+//! It runs where the metadata could have gone wrong: on the runtime's side
+//! when it decodes a descriptor's metadata, and on the compiler's side, at
+//! build time, for the metadata that `rivet-build` writes as a Rust static
+//! (which the runtime then reads in place, unchecked, so that hosts built from
+//! statics do not link this code).
+
+use crate::component::{Component, Step};
+use crate::{
+    ConstExpr, ExternIndex, ImportType, Module, ModuleCounts, SegmentMode, Unit, ValType,
+    VmctxLayout,
+};
+use alloc::format;
+use alloc::string::{String, ToString};
+
+/// Sizes of the descriptor's tables that module metadata indexes into.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Entries of [`crate::RawDescriptor::functions`].
+    pub functions: usize,
+    /// Entries of [`crate::RawDescriptor::trampolines`].
+    pub trampolines: usize,
+    /// Bytes of [`crate::RawDescriptor::data`].
+    pub data: u64,
+}
+
+/// Checks every module of `unit` and its plan, if any.
+pub fn unit(unit: &Unit, limits: &Limits) -> Result<(), String> {
+    for (i, m) in unit.modules.iter().enumerate() {
+        module(m, limits).map_err(|e| format!("module {i}: {e}"))?;
+    }
+    match &unit.component {
+        Some(plan) => component(plan, unit.modules.len()),
+        None => Ok(()),
+    }
+}
+
+/// Checks one module's metadata against the descriptor's tables.
+pub fn module(m: &Module, limits: &Limits) -> Result<(), String> {
+    let types = m.types.len() as u32;
+    let type_ok = |t: u32| {
+        (t < types)
+            .then_some(())
+            .ok_or(format!("type index {t} out of range"))
+    };
+    for &t in m.functions.iter() {
+        type_ok(t)?;
+    }
+    for i in m.imports.iter() {
+        if let ImportType::Func(t) | ImportType::Tag(t) = i.ty {
+            type_ok(t)?;
+        }
+    }
+    for &t in m.tags.iter() {
+        type_ok(t)?;
+    }
+    let imported = m.imported_functions() as usize;
+    let defined = m
+        .functions
+        .len()
+        .checked_sub(imported)
+        .ok_or("fewer functions than function imports")?;
+    if m.code.len() != defined {
+        return Err(format!(
+            "{} code entries for {defined} functions",
+            m.code.len()
+        ));
+    }
+    if m.defined_function_base as usize + defined > limits.functions {
+        return Err("function addresses out of range".into());
+    }
+    counts(m)?;
+    for list in [&m.array_trampolines, &m.host_trampolines] {
+        if list.len() != m.types.len() || list.iter().any(|&t| t as usize >= limits.trampolines) {
+            return Err("trampoline indices out of range".into());
+        }
+    }
+    for t in m.tables.iter() {
+        if !matches!(
+            t.element,
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+        ) {
+            return Err(format!("table of {}", t.element));
+        }
+    }
+    exprs(m)?;
+    segments(m, limits.data)?;
+    for e in m.exports.iter() {
+        let (i, n) = match e.index {
+            ExternIndex::Func(i) => (i, m.functions.len()),
+            ExternIndex::Table(i) => (i, m.tables.len()),
+            ExternIndex::Memory(i) => (i, m.memories.len()),
+            ExternIndex::Global(i) => (i, m.globals.len()),
+            ExternIndex::Tag(i) => (i, m.tags.len()),
+        };
+        if i as usize >= n {
+            return Err(format!("export {} out of range", e.name));
+        }
+    }
+    if m.start.is_some_and(|s| s as usize >= m.functions.len()) {
+        return Err("start function out of range".into());
+    }
+    Ok(())
+}
+
+/// Imports, defined items and the vmctx layout agree, so that the counts the
+/// layout carries ([`VmctxLayout::counts`]) are the module's.
+fn counts(m: &Module) -> Result<(), String> {
+    let defined = |total: usize, imported: u32| {
+        total
+            .checked_sub(imported as usize)
+            .map(|d| d as u32)
+            .ok_or_else(|| "more imports than items".to_string())
+    };
+    let counts = ModuleCounts {
+        types: m.types.len() as u32,
+        imported_functions: m.imported_functions(),
+        memories: m.memories.len() as u32,
+        tables: m.tables.len() as u32,
+        globals: m.globals.len() as u32,
+        defined_memories: defined(m.memories.len(), m.imported_memories())?,
+        defined_tables: defined(m.tables.len(), m.imported_tables())?,
+        defined_globals: defined(m.globals.len(), m.imported_globals())?,
+        functions: m.functions.len() as u32,
+        tags: m.tags.len() as u32,
+        defined_tags: defined(m.tags.len(), m.imported_tags())?,
+    };
+    if m.global_inits.len() as u32 != counts.defined_globals {
+        return Err("one initializer per defined global expected".into());
+    }
+    if VmctxLayout::new(&counts) != m.layout {
+        return Err("vmctx layout does not match the module".into());
+    }
+    Ok(())
+}
+
+fn exprs(m: &Module) -> Result<(), String> {
+    let expr_ok = |e: &ConstExpr| match *e {
+        ConstExpr::RefFunc(f) if f as usize >= m.functions.len() => {
+            Err(format!("ref.func {f} out of range"))
+        }
+        ConstExpr::GlobalGet(g) if g >= m.imported_globals() => Err(format!(
+            "global.get {g} in a constant is not an imported global"
+        )),
+        _ => Ok(()),
+    };
+    let offsets = m
+        .elements
+        .iter()
+        .map(|s| &s.mode)
+        .chain(m.data.iter().map(|s| &s.mode))
+        .filter_map(|mode| match mode {
+            SegmentMode::Active { offset, .. } => Some(offset),
+            _ => None,
+        });
+    m.global_inits
+        .iter()
+        .chain(m.elements.iter().flat_map(|s| s.items.iter()))
+        .chain(offsets)
+        .try_for_each(expr_ok)
+}
+
+fn segments(m: &Module, data_len: u64) -> Result<(), String> {
+    for s in m.elements.iter() {
+        if let SegmentMode::Active { index, .. } = s.mode {
+            if index as usize >= m.tables.len() {
+                return Err(format!("element segment for missing table {index}"));
+            }
+        }
+    }
+    for s in m.data.iter() {
+        if let SegmentMode::Active { index, .. } = s.mode {
+            if index as usize >= m.memories.len() {
+                return Err(format!("data segment for missing memory {index}"));
+            }
+        }
+        if s.start.checked_add(s.len).is_none_or(|end| end > data_len) {
+            return Err("data segment outside the data blob".into());
+        }
+    }
+    Ok(())
+}
+
+/// Checks every index a plan holds that does not depend on instantiation,
+/// against the unit's `modules` and the plan's own tables.
+pub fn component(plan: &Component, modules: usize) -> Result<(), String> {
+    let bad = |what: &str| Err(format!("component plan: {what} out of range"));
+    let instances = plan.instances.len() as u32;
+    let funcs = plan.func_types.len();
+    if instances == 0 {
+        return bad("root instance");
+    }
+    if plan
+        .instances
+        .iter()
+        .any(|i| i.parent.is_some_and(|p| p >= instances))
+    {
+        return bad("parent instance");
+    }
+    if plan.resources.iter().any(|r| r.instance >= instances) {
+        return bad("resource instance");
+    }
+    if plan.imports.iter().any(|i| i.ty as usize >= funcs) {
+        return bad("import type");
+    }
+    let lowers_ok = plan
+        .host_lowers
+        .iter()
+        .all(|l| (l.import as usize) < plan.imports.len() && l.instance < instances);
+    if !lowers_ok {
+        return bad("host lower");
+    }
+    if plan
+        .lifts
+        .iter()
+        .any(|l| l.ty as usize >= funcs || l.instance >= instances)
+    {
+        return bad("lift");
+    }
+    if plan
+        .exports
+        .iter()
+        .any(|e| e.lift as usize >= plan.lifts.len())
+    {
+        return bad("export");
+    }
+    if plan
+        .steps
+        .iter()
+        .any(|Step::Instantiate { module, .. }| *module as usize >= modules)
+    {
+        return bad("step module");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::{
+        CanonOptions, ComponentExport, ComponentFuncType, ComponentInstance, CoreDef, Lift,
+    };
+    use alloc::vec;
+
+    fn plan() -> Component {
+        Component {
+            instances: vec![ComponentInstance { parent: None }].into(),
+            func_types: vec![ComponentFuncType {
+                params: vec![].into(),
+                result: None,
+            }]
+            .into(),
+            lifts: vec![Lift {
+                func: CoreDef::HostLower(0),
+                ty: 0,
+                options: CanonOptions::default(),
+                instance: 0,
+            }]
+            .into(),
+            exports: vec![ComponentExport {
+                name: "f".into(),
+                lift: 0,
+            }]
+            .into(),
+            ..Component::default()
+        }
+    }
+
+    #[test]
+    fn plans_with_indices_out_of_range_are_refused() {
+        assert_eq!(component(&plan(), 0), Ok(()));
+        let mut p = plan();
+        p.lifts.to_mut()[0].ty = 1;
+        assert_eq!(
+            component(&p, 0),
+            Err("component plan: lift out of range".into())
+        );
+        let mut p = plan();
+        p.exports.to_mut()[0].lift = 1;
+        assert_eq!(
+            component(&p, 0),
+            Err("component plan: export out of range".into())
+        );
+        let mut p = plan();
+        p.instances = vec![].into();
+        assert!(component(&p, 0).unwrap_err().contains("root instance"));
+        let unit = Unit {
+            bounds: crate::BoundsMode::Guard,
+            modules: vec![].into(),
+            component: Some(p),
+        };
+        let limits = Limits {
+            functions: 0,
+            trampolines: 0,
+            data: 0,
+        };
+        assert!(super::unit(&unit, &limits).is_err());
+    }
+}
