@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::prelude::*;
 use core::sync::atomic::{AtomicU64, Ordering};
-use rivet_descriptor::{FunctionCode, List, TrapKind};
+use rivet_descriptor::{FunctionCode, TrapKind};
 use spin::RwLock;
 
 extern "C" {
@@ -13,17 +13,18 @@ extern "C" {
     fn rivet_unregister_range(slot: i64);
 }
 
-/// (start address, code length, trap sites sorted by offset) of one function.
-type FunctionSites = (usize, u32, List<(u32, TrapKind)>);
-
 /// One registered span of code with the trap sites of its functions.
 struct Span {
     id: u64,
     start: usize,
     end: usize,
-    /// In the module's order, not sorted: only a trap looks a function up,
-    /// and a scan there costs less than linking a sort into every host.
-    functions: Vec<FunctionSites>,
+    /// Code address of each function, in the module's order: not sorted,
+    /// since only a trap looks a function up, and a scan there costs less
+    /// than linking a sort into every host.
+    addresses: &'static [usize],
+    /// Code length and trap sites of each function, read in place from the
+    /// module's metadata.
+    code: &'static [FunctionCode],
 }
 
 static SPANS: RwLock<Vec<Span>> = RwLock::new(Vec::new());
@@ -35,24 +36,40 @@ pub(crate) struct CodeRegistration {
     slot: i64,
 }
 
-/// Registers the functions of one module (address, code info) as one span.
-/// Returns None for a module without code.
-pub(crate) fn register(
-    functions: Vec<(usize, &FunctionCode)>,
+/// Registers the functions of one module (code addresses, and per function
+/// its code length and trap sites) as one span. Returns None for a module
+/// without code.
+///
+/// # Safety
+/// Both slices stay valid until the registration is dropped: a module keeps
+/// its metadata alive longer than its registration.
+pub(crate) unsafe fn register(
+    addresses: &'static [usize],
+    code: &'static [FunctionCode],
 ) -> Result<Option<CodeRegistration>, Error> {
-    let functions: Vec<_> = functions
-        .into_iter()
-        .filter(|(_, code)| code.len > 0)
-        .map(|(addr, code)| (addr, code.len, code.traps.clone()))
-        .collect();
-    let Some(start) = functions.iter().map(|f| f.0).min() else {
+    let ranges = addresses
+        .iter()
+        .zip(code)
+        .filter(|(_, c)| c.len > 0)
+        .map(|(&a, c)| (a, a.saturating_add(c.len as usize)));
+    let Some((start, end)) = ranges.reduce(|(s, e), (a, b)| (s.min(a), e.max(b))) else {
         return Ok(None);
     };
-    let end = functions
-        .iter()
-        .map(|f| f.0.saturating_add(f.1 as usize))
-        .max()
-        .unwrap_or(start);
+    register_span(start, end, addresses, code).map(Some)
+}
+
+/// Registers `start..end` as code without trap sites (the C backend's span:
+/// a fault in it is an out-of-bounds access).
+pub(crate) fn register_range(start: usize, end: usize) -> Result<CodeRegistration, Error> {
+    register_span(start, end, &[], &[])
+}
+
+fn register_span(
+    start: usize,
+    end: usize,
+    addresses: &'static [usize],
+    code: &'static [FunctionCode],
+) -> Result<CodeRegistration, Error> {
     // SAFETY: plain call into the C helper.
     let slot = unsafe { rivet_register_range(start, end.max(start + 1)) };
     if slot < 0 {
@@ -63,10 +80,11 @@ pub(crate) fn register(
         id,
         start,
         end,
-        functions,
+        addresses,
+        code,
     };
     SPANS.write().push(span);
-    Ok(Some(CodeRegistration { id, slot }))
+    Ok(CodeRegistration { id, slot })
 }
 
 impl Drop for CodeRegistration {
@@ -83,14 +101,16 @@ impl Drop for CodeRegistration {
 pub(crate) fn lookup(pc: usize) -> Option<Option<TrapKind>> {
     let spans = SPANS.read();
     let span = spans.iter().find(|s| pc >= s.start && pc < s.end)?;
-    let Some((start, _, traps)) = span
-        .functions
+    let Some((start, code)) = span
+        .addresses
         .iter()
-        .find(|f| pc >= f.0 && pc - f.0 < f.1 as usize)
+        .zip(span.code)
+        .find(|(&a, c)| pc >= a && pc - a < c.len as usize)
     else {
         return Some(None);
     };
     let offset = (pc - start) as u32;
+    let traps = &code.traps;
     Some(
         traps
             .binary_search_by_key(&offset, |t| t.0)
@@ -111,9 +131,10 @@ mod tests {
             name: None,
         };
         let base = 0x7000_0000_0000usize;
-        let reg = register(vec![(base + 32, &code), (base, &code)])
-            .unwrap()
-            .unwrap();
+        let code: &'static [FunctionCode] = Vec::leak(vec![code.clone(), code]);
+        let addresses: &'static [usize] = Vec::leak(vec![base + 32, base]);
+        // SAFETY: leaked, so valid for ever.
+        let reg = unsafe { register(addresses, code) }.unwrap().unwrap();
         assert_eq!(lookup(base + 4), Some(Some(TrapKind::Unreachable)));
         assert_eq!(lookup(base + 32 + 9), Some(Some(TrapKind::IntegerOverflow)));
         assert_eq!(lookup(base + 5), Some(None));
@@ -121,6 +142,11 @@ mod tests {
         assert_eq!(lookup(base + 48), None);
         drop(reg);
         assert_eq!(lookup(base + 4), None);
-        assert!(register(vec![]).unwrap().is_none());
+        // SAFETY: empty slices.
+        assert!(unsafe { register(&[], &[]) }.unwrap().is_none());
+        let reg = register_range(base, base + 8).unwrap();
+        assert_eq!(lookup(base + 4), Some(None));
+        drop(reg);
+        assert_eq!(lookup(base + 4), None);
     }
 }

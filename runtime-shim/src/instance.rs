@@ -306,10 +306,9 @@ impl Builder<'_> {
         let mut refs = self.store.refs().borrow_mut();
         let (code, vmctx) = match refs.func(f).kind {
             FuncKind::Wasm { funcref, .. } => ((*funcref).code, (*funcref).vmctx),
-            FuncKind::Host { record, .. } => (
-                self.module.inner().host_trampolines[ty as usize] as *const u8,
-                record.cast(),
-            ),
+            FuncKind::Host { record, .. } => {
+                (self.module.inner().host_trampoline(ty), record.cast())
+            }
         };
         put(
             self.vmctx,
@@ -345,7 +344,7 @@ impl Builder<'_> {
                 sig,
                 kind: FuncKind::Wasm {
                     funcref,
-                    array_trampoline: inner.array_trampolines[ty as usize] as *const u8,
+                    array_trampoline: inner.array_trampoline(ty),
                 },
             });
             (&mut *self.record).funcs.push(f);

@@ -59,14 +59,13 @@ pub(crate) struct LoadedUnit {
 /// Addresses are kept as `usize`: they point into loaded, immutable code and data.
 pub(crate) struct ModuleInner {
     pub meta: Meta<rivet_descriptor::Module>,
-    _owner: MetaOwner,
     pub bounds: BoundsMode,
-    /// Code address of each defined function.
-    pub functions: Vec<usize>,
-    /// Per type index.
-    pub array_trampolines: Vec<usize>,
-    /// Per type index.
-    pub host_trampolines: Vec<usize>,
+    /// Code address of each defined function: the module's part of the
+    /// descriptor's table, read in place.
+    pub functions: &'static [usize],
+    /// The descriptor's whole trampoline table, which the metadata's
+    /// per-type lists index.
+    trampolines: &'static [usize],
     /// Per type index: its process-wide id, found once at load.
     pub sigs: Vec<Sig>,
     /// How many items of each kind, imported and defined (the metadata
@@ -74,9 +73,24 @@ pub(crate) struct ModuleInner {
     pub counts: ModuleCounts,
     /// The unit's data blob.
     pub data: usize,
+    /// Declared before the owner, so dropped first: the registration refers
+    /// to the metadata's trap sites until it is gone.
     _code: Option<CodeRegistration>,
+    _owner: MetaOwner,
     /// The unit's C-backend code, registered once for all its modules.
     _c_code: Option<Arc<CodeRegistration>>,
+}
+
+impl ModuleInner {
+    /// The array trampoline of type index `ty` (host calls into wasm).
+    pub fn array_trampoline(&self, ty: u32) -> *const u8 {
+        self.trampolines[self.meta.array_trampolines[ty as usize] as usize] as *const u8
+    }
+
+    /// The host trampoline of type index `ty` (wasm calls into the host).
+    pub fn host_trampoline(&self, ty: u32) -> *const u8 {
+        self.trampolines[self.meta.host_trampolines[ty as usize] as usize] as *const u8
+    }
 }
 
 impl Module {
@@ -218,36 +232,27 @@ unsafe fn load_parts(
     unit: &'static Unit,
     owner: MetaOwner,
 ) -> Result<LoadedUnit, Error> {
-    let functions = slice(desc.functions, desc.function_count)?;
-    let trampolines = slice(desc.trampolines, desc.trampoline_count)?;
+    // Code addresses as integers: the module is then `Send` and `Sync`.
+    let functions = slice(desc.functions.cast::<usize>(), desc.function_count)?;
+    let trampolines = slice(desc.trampolines.cast::<usize>(), desc.trampoline_count)?;
     let c_code = register_c_code(desc)?.map(Arc::new);
     let mut modules = Vec::with_capacity(unit.modules.len());
     for meta in unit.modules.iter() {
         let base = meta.defined_function_base as usize;
         let defined = &functions[base..base + meta.code.len()];
-        let code = code_registry::register(
-            defined
-                .iter()
-                .zip(meta.code.iter())
-                .map(|(&p, c)| (p as usize, c))
-                .collect(),
-        )?;
-        let pick = |idx: &[u32]| {
-            idx.iter()
-                .map(|&t| trampolines[t as usize] as usize)
-                .collect()
-        };
+        // SAFETY: the module keeps the metadata (`owner`) and the descriptor
+        // (the caller's contract) alive for longer than its registration.
+        let code = code_registry::register(defined, &meta.code)?;
         modules.push(Module(Arc::new(ModuleInner {
             bounds: unit.bounds,
-            functions: defined.iter().map(|&p| p as usize).collect(),
-            array_trampolines: pick(&meta.array_trampolines),
-            host_trampolines: pick(&meta.host_trampolines),
+            functions: defined,
+            trampolines,
             sigs: meta.types.iter().map(signatures::intern).collect(),
             counts: meta.layout.counts(),
             data: desc.data as usize,
             meta: Meta(meta),
-            _owner: owner.clone(),
             _code: code,
+            _owner: owner.clone(),
             _c_code: c_code.clone(),
         })));
     }
@@ -267,14 +272,7 @@ fn register_c_code(desc: &RawDescriptor) -> Result<Option<CodeRegistration>, Err
     if start == 0 || end <= start {
         return Ok(None);
     }
-    let len = u32::try_from(end - start)
-        .map_err(|_| Error::Format("C code span larger than 4 GiB".into()))?;
-    let span = rivet_descriptor::FunctionCode {
-        len,
-        traps: Vec::new().into(),
-        name: None,
-    };
-    code_registry::register(vec![(start, &span)])
+    code_registry::register_range(start, end).map(Some)
 }
 
 /// A slice over descriptor memory, allowing a null pointer for an empty slice.

@@ -67,7 +67,7 @@ impl Refs {
         self.modules.iter().find_map(|m| {
             let inner = m.inner();
             let index = inner.sigs.iter().position(|s| s.id == id)?;
-            Some(inner.host_trampolines[index] as *const u8)
+            Some(inner.host_trampoline(index as u32))
         })
     }
 
