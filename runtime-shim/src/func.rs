@@ -27,6 +27,10 @@ pub(crate) enum HostFn {
 #[repr(C)]
 pub(crate) struct VMHostFunc {
     dispatch: unsafe extern "C" fn(*mut VMHostFunc, *mut ValRaw) -> u32,
+    /// How the host calls it on raw slots ([`RawTarget::call`]): through
+    /// this pointer, so that only a host that makes host functions links the
+    /// code that converts their values.
+    invoke: unsafe fn(&VMHostFunc, Option<&mut Store>, *mut ValRaw) -> Result<(), Trap>,
     refs: RefsPtr,
     /// The store's record of which `&mut Store` is currently inside wasm.
     active: ActivePtr,
@@ -100,6 +104,7 @@ impl Func {
     fn add_host(store: &mut Store, sig: Sig, func: HostFn) -> Func {
         let record = VMHostFunc {
             dispatch,
+            invoke: invoke_host_raw,
             refs: store.refs_ptr(),
             active: store.active_ptr(),
             ty: sig.ty,
@@ -220,7 +225,7 @@ impl RawTarget {
                 check_slots(owner, store, slots, values)?;
                 // SAFETY: the record belongs to this store (checked), which
                 // keeps it alive; `values` is large enough for its type.
-                unsafe { invoke_host_raw(&*record, Some(store), values.as_mut_ptr()) }
+                unsafe { ((*record).invoke)(&*record, Some(store), values.as_mut_ptr()) }
             }
         }
     }
