@@ -15,7 +15,9 @@ use crate::table::{self, Table, TableData};
 use crate::tag::{Tag, TagData};
 use crate::vm::{VMFuncImport, VMFuncRef, VMTag, ValRaw, VmSlot};
 use crate::Extern;
-use rivet_descriptor::{ConstExpr, ExternIndex, ImportType, SegmentMode, TrapKind, VmctxLayout};
+use rivet_descriptor::{
+    ConstExpr, ExternIndex, Import, ImportType, SegmentMode, TrapKind, VmctxLayout,
+};
 
 /// An instance of a module in a [`Store`].
 #[derive(Clone, Copy, Debug)]
@@ -96,10 +98,17 @@ unsafe fn slot<T>(vmctx: *mut u8, offset: u32) -> *mut T {
     vmctx.add(offset as usize).cast::<T>()
 }
 
+/// How [`link`] turns an import that does not match into an error: the
+/// public API describes the types ([`describe_mismatch`]); a component's own
+/// core instances, whose wiring was checked when it was compiled, only name
+/// the import, so that hosts of components do not link the description.
+pub(crate) type Report = fn(&Store, &ModuleInner, &Import, &Extern, Mismatch) -> Error;
+
 pub(crate) fn instantiate(
     store: &mut Store,
     module: &Module,
     imports: &[Extern],
+    report: Report,
 ) -> Result<Instance, Error> {
     if module.bounds() != store.bounds() {
         return Err(Error::Runtime(format!(
@@ -108,7 +117,7 @@ pub(crate) fn instantiate(
             store.bounds()
         )));
     }
-    link(store, module, imports)?;
+    link(store, module, imports, report)?;
     let layout = module.inner().meta.layout;
     let meta = &module.inner().meta;
     // The vmctx and the lists live in the store's bump chunks, sized up front.
@@ -153,7 +162,7 @@ pub(crate) fn instantiate(
 
 /// Checks imports against the module's import types (wasm import matching),
 /// reading the types in place: this runs on every instantiation.
-fn link(store: &Store, module: &Module, imports: &[Extern]) -> Result<(), Error> {
+fn link(store: &Store, module: &Module, imports: &[Extern], report: Report) -> Result<(), Error> {
     let meta = &module.inner().meta;
     if meta.imports.len() != imports.len() {
         return Err(Error::Link(format!(
@@ -163,74 +172,112 @@ fn link(store: &Store, module: &Module, imports: &[Extern]) -> Result<(), Error>
         )));
     }
     for (import, given) in meta.imports.iter().zip(imports) {
-        let (m, n) = (&import.module, &import.name);
         if given.store_id() != store.id() {
             return Err(Error::Runtime(format!(
-                "import {m}::{n} is from another store"
+                "import {}::{} is from another store",
+                import.module, import.name
             )));
         }
         if let Err(why) = matches(store, module.inner(), &import.ty, given) {
-            return Err(Error::Link(format!("import {m}::{n}: {why}")));
+            return Err(report(store, module.inner(), import, given, why));
         }
     }
     Ok(())
 }
 
+/// Why an import does not match; the types themselves are looked up only
+/// when the mismatch is described.
+#[derive(Clone, Copy)]
+pub(crate) enum Mismatch {
+    Kind,
+    FuncType,
+    TagType,
+    TableElement,
+    GlobalType,
+    Minimum { given: u64, min: u64 },
+    Maximum { given: u64, max: u64 },
+    NoMaximum,
+}
+
+/// Wasm's import-matching rules, comparing function and tag types by their
+/// interned ids.
 fn matches(
     store: &Store,
     module: &ModuleInner,
     want: &ImportType,
     given: &Extern,
-) -> Result<(), String> {
-    let meta = &module.meta;
-    let limits = |min: u64, max: Option<u64>, gmin: u64, gmax: Option<u64>| {
-        if gmin < min {
-            return Err(format!("size {gmin} below the required minimum {min}"));
+) -> Result<(), Mismatch> {
+    let limits = |min: u64, max: Option<u64>, given: u64, gmax: Option<u64>| {
+        if given < min {
+            return Err(Mismatch::Minimum { given, min });
         }
         match (max, gmax) {
-            (Some(m), Some(g)) if g > m => Err(format!("maximum {g} above the required {m}")),
-            (Some(_), None) => Err("no maximum but one is required".into()),
+            (Some(max), Some(given)) if given > max => Err(Mismatch::Maximum { given, max }),
+            (Some(_), None) => Err(Mismatch::NoMaximum),
             _ => Ok(()),
         }
     };
+    let same = |ok: bool, why: Mismatch| if ok { Ok(()) } else { Err(why) };
     match (want, given) {
-        (ImportType::Func(t), Extern::Func(f)) => {
-            if f.type_id(store) == module.sigs[*t as usize].id {
-                Ok(())
-            } else {
-                let t = &meta.types[*t as usize];
-                Err(format!("function type {} is not {t}", f.ty(store)))
-            }
-        }
+        (ImportType::Func(t), Extern::Func(f)) => same(
+            f.type_id(store) == module.sigs[*t as usize].id,
+            Mismatch::FuncType,
+        ),
         (ImportType::Table(t), Extern::Table(x)) => {
             let g = x.ty(store);
-            if g.element != t.element {
-                return Err(format!("table of {}, not {}", g.element, t.element));
-            }
+            same(g.element == t.element, Mismatch::TableElement)?;
             limits(t.minimum, t.maximum, g.minimum, g.maximum)
         }
         (ImportType::Memory(t), Extern::Memory(x)) => {
             let g = x.ty(store);
             limits(t.minimum, t.maximum, g.minimum, g.maximum)
         }
-        (ImportType::Global(t), Extern::Global(x)) => {
-            let g = x.ty(store);
-            if g == *t {
-                Ok(())
-            } else {
-                Err(format!("global type {g} is not {t}"))
-            }
-        }
+        (ImportType::Global(t), Extern::Global(x)) => same(x.ty(store) == *t, Mismatch::GlobalType),
         (ImportType::Tag(t), Extern::Tag(x)) => {
-            let (g, t) = (x.ty(store), &meta.types[*t as usize]);
-            if g == *t {
-                Ok(())
-            } else {
-                Err(format!("tag type {g} is not {t}"))
-            }
+            // SAFETY: the tag's slot is owned by the store.
+            let id = unsafe { (*x.vm(store)).type_id };
+            same(id == module.sigs[*t as usize].id, Mismatch::TagType)
         }
-        _ => Err("incompatible import type".into()),
+        _ => Err(Mismatch::Kind),
     }
+}
+
+/// A mismatch as the public API reports it: with both types.
+pub(crate) fn describe_mismatch(
+    store: &Store,
+    module: &ModuleInner,
+    import: &Import,
+    given: &Extern,
+    why: Mismatch,
+) -> Error {
+    let types = &module.meta.types;
+    let why = match (why, &import.ty, given) {
+        (Mismatch::FuncType, ImportType::Func(t), Extern::Func(f)) => {
+            format!(
+                "function type {} is not {}",
+                f.ty(store),
+                types[*t as usize]
+            )
+        }
+        (Mismatch::TagType, ImportType::Tag(t), Extern::Tag(x)) => {
+            format!("tag type {} is not {}", x.ty(store), types[*t as usize])
+        }
+        (Mismatch::TableElement, ImportType::Table(t), Extern::Table(x)) => {
+            format!("table of {}, not {}", x.ty(store).element, t.element)
+        }
+        (Mismatch::GlobalType, ImportType::Global(t), Extern::Global(x)) => {
+            format!("global type {} is not {t}", x.ty(store))
+        }
+        (Mismatch::Minimum { given, min }, ..) => {
+            format!("size {given} below the required minimum {min}")
+        }
+        (Mismatch::Maximum { given, max }, ..) => {
+            format!("maximum {given} above the required {max}")
+        }
+        (Mismatch::NoMaximum, ..) => "no maximum but one is required".into(),
+        _ => "incompatible import type".into(),
+    };
+    Error::Link(format!("import {}::{}: {why}", import.module, import.name))
 }
 
 /// Fills one instance. All methods are unsafe for the same reason: they write

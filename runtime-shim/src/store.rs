@@ -109,7 +109,7 @@ impl Store {
     /// segments in order (an out-of-bounds segment traps: Error::Trap, earlier writes
     /// stay), then runs the start function (a trap is Error::Trap).
     pub fn instantiate(&mut self, module: &Module, imports: &[Extern]) -> Result<Instance, Error> {
-        instance::instantiate(self, module, imports)
+        instance::instantiate(self, module, imports, instance::describe_mismatch)
     }
 
     pub fn bounds(&self) -> BoundsMode {

@@ -132,7 +132,7 @@ impl Store {
             for a in args.iter() {
                 externs.push(intrinsics::resolve(self, &state, a)?);
             }
-            let instance = self.instantiate(module, &externs)?;
+            let instance = crate::instance::instantiate(self, module, &externs, plan_mismatch)?;
             state.cores.borrow_mut().push(instance);
         }
         Ok(ComponentInstance {
@@ -144,6 +144,23 @@ impl Store {
     pub(crate) fn component_state(&self, index: usize) -> Rc<ComponentState> {
         self.components[index].clone()
     }
+}
+
+/// A core import of a component's own instance that does not match what the
+/// plan wires to it. The wiring comes from a validated component, so only
+/// corrupt metadata or a compiler bug gets here: the message names the import
+/// without describing the types, whose display code hosts then do not link.
+fn plan_mismatch(
+    _: &Store,
+    _: &crate::module::ModuleInner,
+    import: &rivet_descriptor::Import,
+    _: &Extern,
+    _: crate::instance::Mismatch,
+) -> Error {
+    Error::Format(format!(
+        "component plan: core import {}::{} does not match what the plan wires to it",
+        import.module, import.name
+    ))
 }
 
 impl ComponentState {

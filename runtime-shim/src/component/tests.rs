@@ -950,3 +950,24 @@ fn typed_calls_refuse_another_store() {
     let e = inst.call_typed::<u32>(&mut other, 0, (1u32,)).unwrap_err();
     assert!(e.message.contains("does not own"), "{}", e.message);
 }
+
+/// A core import wired to an export of another type is refused when the
+/// plan is instantiated, with a format error (not a fault in the call).
+#[test]
+fn mistyped_plan_wiring_is_refused() {
+    let first = compile(&guest(ECHO));
+    let second = compile(r#"(module (import "m" "f" (func (param i32) (result i32))))"#);
+    let mut plan = Builder::new().plan;
+    for (module, args) in [(0, vec![]), (1, vec![export(0, "id64")])] {
+        plan.steps.to_mut().push(Step::Instantiate {
+            module,
+            args: args.into(),
+        });
+    }
+    let c = Component::from_parts(Meta::leaked(plan), vec![first, second], None).unwrap();
+    let mut store = Store::new(BoundsMode::Guard);
+    match store.instantiate_component(&c, &ComponentImports::new()) {
+        Err(Error::Format(m)) => assert!(m.contains("m::f does not match"), "{m}"),
+        other => panic!("expected a format error, got {:?}", other.map(|_| ())),
+    }
+}
