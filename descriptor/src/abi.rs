@@ -59,6 +59,17 @@ pub fn field_offsets<T: AbiType>(
     })
 }
 
+/// Alignment and size of a record with these fields (in order): also of a
+/// function's parameters when they are passed in memory, without building
+/// their tuple type.
+pub fn record_layout<T: AbiType>(fields: impl IntoIterator<Item = T>) -> (u32, u32) {
+    let (align, end) = fields.into_iter().fold((1, 0), |(align, at), f| {
+        let a = alignment(f);
+        (align.max(a), align_to(at, a) + size(f))
+    });
+    (align, align_to(end, align))
+}
+
 /// Byte width of the discriminant of a variant with `cases` cases.
 pub fn discriminant_size(cases: usize) -> u32 {
     match cases {
@@ -83,7 +94,7 @@ pub fn alignment<T: AbiType>(t: T) -> u32 {
     match t.shape() {
         Shape::Scalar { bytes, .. } => bytes,
         Shape::PointerLength => 4,
-        Shape::Record(fields) => fields.into_iter().map(alignment).max().unwrap_or(1),
+        Shape::Record(fields) => record_layout(fields).0,
         Shape::Variant(cases) => discriminant_size(cases.len()).max(max_case_alignment(&cases)),
         Shape::Flags(n) => flags_size(n).clamp(1, 4),
     }
@@ -94,12 +105,7 @@ pub fn size<T: AbiType>(t: T) -> u32 {
     match t.shape() {
         Shape::Scalar { bytes, .. } => bytes,
         Shape::PointerLength => 8,
-        Shape::Record(fields) => {
-            let end = fields
-                .iter()
-                .fold(0, |at, &f| align_to(at, alignment(f)) + size(f));
-            align_to(end, alignment(t))
-        }
+        Shape::Record(fields) => record_layout(fields).1,
         Shape::Variant(cases) => {
             let payload = cases.iter().flatten().map(|&c| size(c)).max().unwrap_or(0);
             align_to(payload_offset(&cases) + payload, alignment(t))

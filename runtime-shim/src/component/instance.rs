@@ -353,9 +353,9 @@ impl ComponentState {
         let e = &c.plan.exports[export as usize];
         let lift = &c.plan.lifts[e.lift as usize];
         let ty = &c.funcs[lift.ty as usize];
-        let params = Type::Tuple(ty.params.iter().map(|(_, t)| t.clone()).collect());
-        let spill = (abi::flatten(&params).len() > MAX_FLAT_PARAMS)
-            .then(|| (abi::alignment(&params), abi::size(&params)));
+        let params = || ty.params.iter().map(|(_, t)| t);
+        let flat_params: usize = params().map(|t| abi::flatten(t).len()).sum();
+        let spill = (flat_params > MAX_FLAT_PARAMS).then(|| abi::record_layout(params()));
         let flat_result = ty.result.as_ref().map_or(Vec::new(), abi::flatten);
         let spill_result = (flat_result.len() > MAX_FLAT_RESULTS)
             .then(|| {
@@ -379,8 +379,10 @@ impl ComponentState {
             spill_result,
             result_mask,
             reallocs: spill.is_some()
-                || params.contains(&|t| matches!(t, Type::String | Type::List(_) | Type::Map(..))),
-            lends: params.contains(&|t| matches!(t, Type::Borrow(_))),
+                || params().any(|p| {
+                    p.contains(&|t| matches!(t, Type::String | Type::List(_) | Type::Map(..)))
+                }),
+            lends: params().any(|p| p.contains(&|t| matches!(t, Type::Borrow(_)))),
         })
     }
 

@@ -80,8 +80,7 @@ impl Component {
         modules: Vec<Module>,
         owner: MetaOwner,
     ) -> Result<Component, Error> {
-        let types = types::resolve_all(&plan)?;
-        let funcs = types::resolve_funcs(&plan, &types)?;
+        let funcs = types::resolve_funcs(&plan)?;
         let core_functions = plan
             .steps
             .iter()

@@ -141,34 +141,22 @@ pub struct FuncType {
 /// plans, and would otherwise overflow the stack.
 const MAX_DEPTH: u32 = 100;
 
-/// Resolves every type of the plan.
-pub(crate) fn resolve_all(plan: &Plan) -> Result<Vec<Type>, Error> {
-    (0..plan.types.len() as u32)
-        .map(|i| resolve(plan, i, 0))
-        .collect()
-}
-
-/// Resolves every function type of the plan.
-pub(crate) fn resolve_funcs(plan: &Plan, types: &[Type]) -> Result<Vec<FuncType>, Error> {
-    let get = |i: u32| {
-        types
-            .get(i as usize)
-            .cloned()
-            .ok_or_else(|| Error::Format(format!("type index {i} out of range")))
-    };
-    plan.func_types
-        .iter()
-        .map(|f| {
-            Ok(FuncType {
-                params: f
-                    .params
-                    .iter()
-                    .map(|(n, t)| Ok((n.to_string(), get(*t)?)))
-                    .collect::<Result<_, Error>>()?,
-                result: f.result.map(get).transpose()?,
-            })
-        })
-        .collect()
+/// Resolves every function type of the plan, each from the plan's indexed
+/// types (nothing else resolves them: no tree is made twice or cloned).
+pub(crate) fn resolve_funcs(plan: &Plan) -> Result<Vec<FuncType>, Error> {
+    let mut funcs = Vec::with_capacity(plan.func_types.len());
+    for f in plan.func_types.iter() {
+        let mut params = Vec::with_capacity(f.params.len());
+        for (n, t) in f.params.iter() {
+            params.push((n.to_string(), resolve(plan, *t, 0)?));
+        }
+        let result = match f.result {
+            Some(t) => Some(resolve(plan, t, 0)?),
+            None => None,
+        };
+        funcs.push(FuncType { params, result });
+    }
+    Ok(funcs)
 }
 
 fn resolve(plan: &Plan, index: u32, depth: u32) -> Result<Type, Error> {
@@ -244,7 +232,7 @@ mod tests {
             .into(),
             ..Plan::default()
         };
-        let types = resolve_all(&plan).unwrap();
+        let types: Vec<Type> = (0..3).map(|i| resolve(&plan, i, 0).unwrap()).collect();
         assert_eq!(
             types[2],
             Type::Record(vec![
@@ -254,13 +242,13 @@ mod tests {
         );
         plan.types.to_mut().push(ValueType::Map(0, 2));
         assert_eq!(
-            resolve_all(&plan).unwrap()[3],
+            resolve(&plan, 3, 0).unwrap(),
             Type::Map(Box::new(Type::U8), Box::new(types[2].clone()))
         );
         plan.types.to_mut()[3] = ValueType::List(3);
-        assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
+        assert!(matches!(resolve(&plan, 3, 0), Err(Error::Format(_))));
         plan.types.to_mut()[3] = ValueType::Own(0);
-        assert!(matches!(resolve_all(&plan), Err(Error::Format(_))));
+        assert!(matches!(resolve(&plan, 3, 0), Err(Error::Format(_))));
     }
 
     #[test]
