@@ -30,12 +30,18 @@ pub struct Global {
 impl Global {
     pub fn new(store: &mut Store, ty: GlobalType, init: Val) -> Result<Global, Error> {
         let raw = store.refs().borrow_mut().val_to_raw(ty.content, init)?;
+        Ok(Global::new_raw(store, ty, raw))
+    }
+
+    /// A global holding `raw`, a value of `ty.content` (so not a reference the
+    /// store would have to track): what the component runtime's flags are.
+    pub(crate) fn new_raw(store: &mut Store, ty: GlobalType, raw: ValRaw) -> Global {
         // The slot's address is first taken once the global is in the
         // store's arena, where it stays.
-        Ok(store.add_global(GlobalData {
+        store.add_global(GlobalData {
             vm: VmSlot::Inline(UnsafeCell::new(raw)),
             ty,
-        }))
+        })
     }
 
     pub fn ty(&self, store: &Store) -> GlobalType {

@@ -13,7 +13,7 @@ use crate::func::RawTarget;
 use crate::prelude::*;
 use crate::store::StoreId;
 use crate::vm::ValRaw;
-use crate::{Extern, Func, Global, GlobalType, Instance, Store, Val, ValType};
+use crate::{Extern, Func, Global, GlobalType, Instance, Store, ValType};
 use alloc::rc::Rc;
 use core::cell::{OnceCell, RefCell};
 use rivet_descriptor::component::{CanonOptions, Component as Plan, CoreDef, Step};
@@ -91,7 +91,8 @@ impl Store {
         };
         let mut flags = Vec::with_capacity(plan.instances.len());
         for _ in 0..plan.instances.len() {
-            flags.push(Global::new(self, flag_ty, Val::I32(MAY_LEAVE | MAY_ENTER))?);
+            let raw = ValRaw::from_u32((MAY_LEAVE | MAY_ENTER) as u32);
+            flags.push(Global::new_raw(self, flag_ty, raw));
         }
         let flag_slots = flags.iter().map(|g| self.global(*g).vm.ptr()).collect();
         let state = Rc::new(ComponentState {
