@@ -8,7 +8,9 @@
 //! through [`AbiType`], the despecialized shape the Canonical ABI actually lays
 //! out, and this module does all the sizing, alignment, padding and flattening.
 
+use crate::component::{TypeRef, ValueType};
 use crate::ValType;
+use alloc::vec;
 use alloc::vec::Vec;
 
 /// Most flat values passed as parameters before they are spilled to memory.
@@ -38,6 +40,38 @@ pub enum Shape<T> {
 /// resolved tree (children are references too).
 pub trait AbiType: Copy {
     fn shape(self) -> Shape<Self>;
+}
+
+/// The plan's types, read in place.
+impl<'a> AbiType for TypeRef<'a> {
+    fn shape(self) -> Shape<TypeRef<'a>> {
+        let scalar = |bytes, flat| Shape::Scalar { bytes, flat };
+        let at = |t: &u32| self.at(*t);
+        match self.value() {
+            ValueType::Bool | ValueType::S8 | ValueType::U8 => scalar(1, ValType::I32),
+            ValueType::S16 | ValueType::U16 => scalar(2, ValType::I32),
+            ValueType::S32
+            | ValueType::U32
+            | ValueType::Char
+            | ValueType::Own(_)
+            | ValueType::Borrow(_) => scalar(4, ValType::I32),
+            ValueType::F32 => scalar(4, ValType::F32),
+            ValueType::S64 | ValueType::U64 => scalar(8, ValType::I64),
+            ValueType::F64 => scalar(8, ValType::F64),
+            ValueType::String | ValueType::List(_) | ValueType::Map(..) => Shape::PointerLength,
+            ValueType::Flags(names) => Shape::Flags(names.len()),
+            ValueType::Record(fs) => Shape::Record(fs.iter().map(|(_, t)| at(t)).collect()),
+            ValueType::Tuple(ts) => Shape::Record(ts.iter().map(at).collect()),
+            ValueType::Variant(cs) => {
+                Shape::Variant(cs.iter().map(|(_, t)| t.as_ref().map(at)).collect())
+            }
+            ValueType::Enum(names) => Shape::Variant(vec![None; names.len()]),
+            ValueType::Option(t) => Shape::Variant(vec![None, Some(at(t))]),
+            ValueType::Result { ok, err } => {
+                Shape::Variant(vec![ok.as_ref().map(at), err.as_ref().map(at)])
+            }
+        }
+    }
 }
 
 /// `ptr` rounded up to a multiple of `align` (a power of two).

@@ -8,7 +8,7 @@
 //! (which the runtime then reads in place, unchecked, so that hosts built from
 //! statics do not link this code).
 
-use crate::component::{Component, Step};
+use crate::component::{Component, Step, ValueType};
 use crate::{
     ConstExpr, ExternIndex, ImportType, Module, ModuleCounts, SegmentMode, Unit, ValType,
     VmctxLayout,
@@ -203,6 +203,7 @@ pub fn component(plan: &Component, modules: usize) -> Result<(), String> {
     if plan.resources.iter().any(|r| r.instance >= instances) {
         return bad("resource instance");
     }
+    types(plan)?;
     if plan.imports.iter().any(|i| i.ty as usize >= funcs) {
         return bad("import type");
     }
@@ -233,6 +234,40 @@ pub fn component(plan: &Component, modules: usize) -> Result<(), String> {
         .any(|Step::Instantiate { module, .. }| *module as usize >= modules)
     {
         return bad("step module");
+    }
+    Ok(())
+}
+
+/// Every value type is made only of types listed before it (as the compiler
+/// interns them), so that walking a type ends ([`crate::component::TypeRef`]),
+/// and names resources of the plan; function types name listed types.
+fn types(plan: &Component) -> Result<(), String> {
+    let resources = plan.resources.len() as u32;
+    for (i, ty) in plan.types.iter().enumerate() {
+        let before = |t: &u32| (*t as usize) < i;
+        let ok = match ty {
+            ValueType::List(t) | ValueType::Option(t) => before(t),
+            ValueType::Map(k, v) => before(k) && before(v),
+            ValueType::Record(fs) => fs.iter().all(|(_, t)| before(t)),
+            ValueType::Tuple(ts) => ts.iter().all(before),
+            ValueType::Variant(cs) => cs.iter().filter_map(|(_, t)| t.as_ref()).all(before),
+            ValueType::Result { ok, err } => ok.iter().chain(err).all(before),
+            ValueType::Own(r) | ValueType::Borrow(r) => *r < resources,
+            _ => true,
+        };
+        if !ok {
+            return Err(format!(
+                "component plan: type {i} refers to a type or resource out of range"
+            ));
+        }
+    }
+    let listed = |t: &u32| (*t as usize) < plan.types.len();
+    let funcs_ok = plan
+        .func_types
+        .iter()
+        .all(|f| f.params.iter().all(|(_, t)| listed(t)) && f.result.as_ref().is_none_or(listed));
+    if !funcs_ok {
+        return Err("component plan: function type out of range".into());
     }
     Ok(())
 }
@@ -284,6 +319,15 @@ mod tests {
             component(&p, 0),
             Err("component plan: export out of range".into())
         );
+        let mut p = plan();
+        p.types = vec![ValueType::U8, ValueType::List(0), ValueType::List(2)].into();
+        assert!(component(&p, 0).unwrap_err().contains("type 2"));
+        p.types.to_mut()[2] = ValueType::Own(0);
+        assert!(component(&p, 0).unwrap_err().contains("type 2"));
+        p.types.to_mut()[2] = ValueType::Tuple(vec![0, 1].into());
+        assert_eq!(component(&p, 0), Ok(()));
+        p.func_types.to_mut()[0].result = Some(3);
+        assert!(component(&p, 0).unwrap_err().contains("function type"));
         let mut p = plan();
         p.instances = vec![].into();
         assert!(component(&p, 0).unwrap_err().contains("root instance"));

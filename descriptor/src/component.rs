@@ -296,3 +296,49 @@ pub struct Component {
     /// is left without, as the runtime never reads them.
     pub docs: List<(Text, Text)>,
 }
+
+/// A value type of a plan, read in place: the plan and an index into its
+/// [`Component::types`]. A checked plan ([`crate::check::component`]) lists
+/// every type after the types it is made of, so walking a `TypeRef`'s
+/// children always ends.
+#[derive(Debug, Clone, Copy)]
+pub struct TypeRef<'a> {
+    pub plan: &'a Component,
+    pub index: u32,
+}
+
+impl<'a> TypeRef<'a> {
+    /// Type `index` of `plan`.
+    pub fn new(plan: &'a Component, index: u32) -> TypeRef<'a> {
+        TypeRef { plan, index }
+    }
+
+    /// The type's definition. Panics on an index out of range, which a
+    /// checked plan does not hold.
+    pub fn value(self) -> &'a ValueType {
+        &self.plan.types[self.index as usize]
+    }
+
+    /// Another type of the same plan (a child of this one).
+    pub fn at(self, index: u32) -> TypeRef<'a> {
+        TypeRef::new(self.plan, index)
+    }
+
+    /// Whether this type or any type nested in it satisfies `pred`.
+    pub fn contains(self, pred: &dyn Fn(&ValueType) -> bool) -> bool {
+        let v = self.value();
+        if pred(v) {
+            return true;
+        }
+        let sub = |t: u32| self.at(t).contains(pred);
+        match v {
+            ValueType::List(t) | ValueType::Option(t) => sub(*t),
+            ValueType::Map(k, v) => sub(*k) || sub(*v),
+            ValueType::Record(fs) => fs.iter().any(|(_, t)| sub(*t)),
+            ValueType::Tuple(ts) => ts.iter().any(|t| sub(*t)),
+            ValueType::Variant(cs) => cs.iter().filter_map(|(_, t)| *t).any(sub),
+            ValueType::Result { ok, err } => ok.iter().chain(err).any(|t| sub(*t)),
+            _ => false,
+        }
+    }
+}

@@ -17,7 +17,7 @@ use crate::prelude::*;
 use crate::vm::{VMMemory, ValRaw};
 use crate::{Store, Val};
 use alloc::borrow::Cow;
-use rivet_descriptor::component::StringEncoding;
+use rivet_descriptor::component::{StringEncoding, TypeRef};
 use rivet_descriptor::ValType;
 
 /// Strings and lists longer than this many bytes trap (the spec's limits).
@@ -49,6 +49,14 @@ pub struct Cx<'a> {
     pub(crate) instance: u32,
     /// Host-table entries made for borrows lent to the host for one call.
     pub(crate) temps: Vec<u32>,
+}
+
+impl<'a> Cx<'a> {
+    /// The tree of one of the plan's types, for the dynamic API (`Value`s).
+    pub(crate) fn tree(&self, ty: TypeRef) -> &'a Type {
+        let state: &'a ComponentState = self.state;
+        &state.component.0.trees().types[ty.index as usize]
+    }
 }
 
 #[cold]

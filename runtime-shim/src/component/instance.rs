@@ -4,8 +4,8 @@ use super::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::convert::{Cx, Flat, FlatBuf, Opts};
 use super::intrinsics;
 use super::resources::{Frame, HandleTable, Holder, InstanceState};
-use super::typed::{self, LiftResult, LowerArg, LowerArgs};
-use super::types::{FuncType, ResourceType, Type};
+use super::typed::{self, LiftResult, LowerArg, LowerArgs, Params};
+use super::types::{FuncType, ResourceType};
 use super::values::{ResourceAny, Value};
 use super::{Component, ComponentImports, HostDtor, HostImport};
 use crate::error::{Error, Trap};
@@ -16,7 +16,9 @@ use crate::vm::ValRaw;
 use crate::{Extern, Func, Global, GlobalType, Instance, Store, ValType};
 use alloc::rc::Rc;
 use core::cell::{OnceCell, RefCell};
-use rivet_descriptor::component::{CanonOptions, Component as Plan, CoreDef, Step};
+use rivet_descriptor::component::{
+    CanonOptions, Component as Plan, ComponentFuncType, CoreDef, Step, TypeRef, ValueType,
+};
 
 /// Flag bits of a component instance (the `InstanceFlags` global).
 pub(crate) const MAY_LEAVE: i32 = 1;
@@ -353,17 +355,15 @@ impl ComponentState {
         let c = &self.component.0;
         let e = &c.plan.exports[export as usize];
         let lift = &c.plan.lifts[e.lift as usize];
-        let ty = &c.funcs[lift.ty as usize];
-        let params = || ty.params.iter().map(|(_, t)| t);
+        let plan: &Plan = &c.plan;
+        let ty = &plan.func_types[lift.ty as usize];
+        let params = || Params::new(plan, ty).types();
+        let result = ty.result.map(|t| TypeRef::new(plan, t));
         let flat_params: usize = params().map(|t| abi::flatten(t).len()).sum();
         let spill = (flat_params > MAX_FLAT_PARAMS).then(|| abi::record_layout(params()));
-        let flat_result = ty.result.as_ref().map_or(Vec::new(), abi::flatten);
+        let flat_result = result.map_or(Vec::new(), abi::flatten);
         let spill_result = (flat_result.len() > MAX_FLAT_RESULTS)
-            .then(|| {
-                ty.result
-                    .as_ref()
-                    .map(|t| (abi::alignment(t), abi::size(t)))
-            })
+            .then(|| result.map(|t| (abi::alignment(t), abi::size(t))))
             .flatten();
         let result_mask = match flat_result.first() {
             Some(ValType::I64 | ValType::F64) if spill_result.is_none() => u64::MAX,
@@ -381,9 +381,14 @@ impl ComponentState {
             result_mask,
             reallocs: spill.is_some()
                 || params().any(|p| {
-                    p.contains(&|t| matches!(t, Type::String | Type::List(_) | Type::Map(..)))
+                    p.contains(&|t| {
+                        matches!(
+                            t,
+                            ValueType::String | ValueType::List(_) | ValueType::Map(..)
+                        )
+                    })
                 }),
-            lends: params().any(|p| p.contains(&|t| matches!(t, Type::Borrow(_)))),
+            lends: params().any(|p| p.contains(&|t| matches!(t, ValueType::Borrow(_)))),
         })
     }
 
@@ -474,7 +479,8 @@ impl ComponentInstance {
     ) -> Result<R, Trap> {
         let state = self.state(store)?;
         let r = state.export(store, export)?;
-        let ty = state.component.0.export_type(r.lift);
+        let plan: &Plan = &state.component.0.plan;
+        let ty = &plan.func_types[plan.lifts[r.lift as usize].ty as usize];
         let mut cx = Cx {
             store,
             state: &state,
@@ -484,13 +490,13 @@ impl ComponentInstance {
         };
         typed::check(
             &cx,
-            &state.component.0.plan.exports[export as usize].name,
-            ty,
+            &plan.exports[export as usize].name,
+            Params::new(plan, ty),
             &args,
         )?;
-        R::check(ty.result.as_ref())?;
+        R::check(ty.result.map(|t| TypeRef::new(plan, t)))?;
         state.check_enter(r.instance)?;
-        let result = call_lift(&mut cx, r, ty, &args);
+        let result = call_lift(&mut cx, r, plan, ty, &args);
         if result.is_err() {
             state.poison_entered();
         }
@@ -548,7 +554,8 @@ pub(crate) struct ResolvedExport {
 fn call_lift<R: LiftResult>(
     cx: &mut Cx,
     r: &ResolvedExport,
-    ty: &FuncType,
+    plan: &Plan,
+    ty: &ComponentFuncType,
     args: &impl LowerArgs,
 ) -> Result<R, Trap> {
     let (state, inst) = (cx.state, r.instance);
@@ -559,9 +566,10 @@ fn call_lift<R: LiftResult>(
             .push(Frame::default());
     }
     let mut slots = [ValRaw::default(); MAX_FLAT_PARAMS];
-    lower_params(cx, r, ty, args, &mut slots)?;
+    lower_params(cx, r, Params::new(plan, ty), args, &mut slots)?;
     r.func.call(cx.store, &mut slots)?;
-    let result = lift_result(cx, r, ty, slots[0].u64() & r.result_mask)?;
+    let result = ty.result.map(|t| TypeRef::new(plan, t));
+    let result = lift_result(cx, r, result, slots[0].u64() & r.result_mask)?;
     if r.lends {
         state.exit_call(inst)?;
     }
@@ -580,7 +588,7 @@ fn call_lift<R: LiftResult>(
 fn lower_params(
     cx: &mut Cx,
     r: &ResolvedExport,
-    ty: &FuncType,
+    params: Params,
     args: &impl LowerArgs,
     slots: &mut [ValRaw],
 ) -> Result<(), Trap> {
@@ -591,11 +599,11 @@ fn lower_params(
     let lowered = match r.spill {
         Some((align, size)) => cx.realloc(align, size).and_then(|ptr| {
             slots[0] = ValRaw::from_u32(ptr);
-            args.store_each(cx, &ty.params, ptr)
+            args.store_each(cx, params, ptr)
         }),
         None => {
             let mut flat = FlatBuf::new();
-            args.lower_each(cx, &ty.params, &mut flat).and_then(|()| {
+            args.lower_each(cx, params, &mut flat).and_then(|()| {
                 for (slot, &bits) in slots.iter_mut().zip(flat.values()?) {
                     *slot = ValRaw::from_u64(bits);
                 }
@@ -614,10 +622,10 @@ fn lower_params(
 fn lift_result<R: LiftResult>(
     cx: &mut Cx,
     r: &ResolvedExport,
-    ty: &FuncType,
+    result: Option<TypeRef>,
     bits: u64,
 ) -> Result<R, Trap> {
-    match (&ty.result, r.spill_result) {
+    match (result, r.spill_result) {
         (None, _) => R::none(),
         (Some(t), Some(layout)) => {
             cx.check_spilled_layout(layout, bits as u32)?;

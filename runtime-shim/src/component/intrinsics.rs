@@ -267,7 +267,7 @@ pub(crate) fn host_lower(
         .get(i as usize)
         .ok_or_else(|| Error::Format(format!("component plan: host lower {i} out of range")))?;
     let import = &c.plan.imports[lower.import as usize];
-    let ty = c.funcs[import.ty as usize].clone();
+    let ty = c.func_type(import.ty).clone();
     let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
     let core = abi::core_signature(&params, ty.result.as_ref(), true);
     let (lower_index, name) = (i, import.name.clone());

@@ -36,7 +36,9 @@ pub(crate) struct ComponentInner {
     /// Keeps the plan alive when it was decoded.
     _owner: MetaOwner,
     pub modules: Vec<Module>,
-    pub funcs: Vec<FuncType>,
+    /// The plan's types as trees, made on the first use of the dynamic API:
+    /// a host that only makes typed calls never resolves (nor links) them.
+    trees: spin::Once<types::Trees>,
     /// Functions of all the core instances the plan makes, summed: the store
     /// sizes its function lists for them once per instantiation.
     pub core_functions: usize,
@@ -80,7 +82,6 @@ impl Component {
         modules: Vec<Module>,
         owner: MetaOwner,
     ) -> Result<Component, Error> {
-        let funcs = types::resolve_funcs(&plan)?;
         let core_functions = plan
             .steps
             .iter()
@@ -92,7 +93,7 @@ impl Component {
             plan,
             _owner: owner,
             modules,
-            funcs,
+            trees: spin::Once::new(),
             core_functions,
         })))
     }
@@ -103,7 +104,7 @@ impl Component {
         c.plan
             .imports
             .iter()
-            .map(|i| (i.name.to_string(), c.funcs[i.ty as usize].clone()))
+            .map(|i| (i.name.to_string(), c.func_type(i.ty).clone()))
             .collect()
     }
 
@@ -139,8 +140,18 @@ impl Component {
 }
 
 impl ComponentInner {
+    /// The trees of the plan's types, resolved on first use.
+    pub fn trees(&self) -> &types::Trees {
+        self.trees.call_once(|| types::resolve(&self.plan))
+    }
+
+    /// Function type `index` of the plan, as a tree.
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.trees().funcs[index as usize]
+    }
+
     pub fn export_type(&self, lift: u32) -> &FuncType {
-        &self.funcs[self.plan.lifts[lift as usize].ty as usize]
+        self.func_type(self.plan.lifts[lift as usize].ty)
     }
 }
 

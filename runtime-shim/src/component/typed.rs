@@ -6,36 +6,76 @@
 
 use super::abi;
 use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
-use super::types::{FuncType, Type};
 use super::values::{self, Value};
 use crate::error::Trap;
 use crate::prelude::*;
+use rivet_descriptor::component::{Component as Plan, ComponentFuncType, TypeRef, ValueType};
+use rivet_descriptor::Text;
 
 /// A host value passed as an argument of an export.
 pub trait LowerArg {
     /// Checks, before the guest is entered, that the value fits `ty`: a
     /// mismatch is the host's error and does not poison the guest.
-    fn check(&self, cx: &Cx, ty: &Type) -> Result<(), Trap>;
+    fn check(&self, cx: &Cx, ty: TypeRef) -> Result<(), Trap>;
     /// Lowers the value (already checked against `ty`) to flat values.
-    fn lower(&self, cx: &mut Cx, ty: &Type, out: &mut FlatBuf) -> Result<(), Trap>;
+    fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap>;
     /// Stores the value into guest memory at `ptr` (arguments passed through
     /// memory when they have too many flat values).
-    fn store(&self, cx: &mut Cx, ty: &Type, ptr: u32) -> Result<(), Trap>;
+    fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap>;
 }
 
 /// A host value an export's result is lifted into.
 pub trait LiftResult: Sized {
     /// Checks, before the call, that the export's result type `ty` (`None`:
     /// no result) lifts into this type.
-    fn check(ty: Option<&Type>) -> Result<(), Trap>;
+    fn check(ty: Option<TypeRef>) -> Result<(), Trap>;
     /// The value of an export without a result.
     fn none() -> Result<Self, Trap> {
         Err(Trap::host("the export returned no value"))
     }
     /// Lifts a result of type `ty` from its flat values.
-    fn lift(cx: &mut Cx, ty: &Type, flat: &mut Flat) -> Result<Self, Trap>;
+    fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap>;
     /// Loads a result of type `ty` stored at `ptr` (aligned and in bounds).
-    fn load(cx: &mut Cx, ty: &Type, ptr: u32) -> Result<Self, Trap>;
+    fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap>;
+}
+
+/// The parameters of an export, as the plan lists them: what
+/// [`LowerArgs`] checks and lowers the arguments against.
+#[derive(Clone, Copy)]
+pub struct Params<'a> {
+    plan: &'a Plan,
+    list: &'a [(Text, u32)],
+}
+
+impl<'a> Params<'a> {
+    pub(crate) fn new(plan: &'a Plan, func: &'a ComponentFuncType) -> Params<'a> {
+        Params {
+            plan,
+            list: &func.params,
+        }
+    }
+
+    /// How many parameters there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The type of parameter `i`.
+    pub fn get(&self, i: usize) -> TypeRef<'a> {
+        TypeRef::new(self.plan, self.list[i].1)
+    }
+
+    /// The type of each parameter, in order.
+    pub fn types(self) -> impl Iterator<Item = TypeRef<'a>> {
+        self.list
+            .iter()
+            .map(move |(_, t)| TypeRef::new(self.plan, *t))
+    }
 }
 
 /// The arguments of an export call, lowered in order: a tuple of
@@ -47,40 +87,30 @@ pub trait LowerArgs {
     fn count(&self) -> usize;
     /// Checks each argument against its parameter's type (`params` has one
     /// per argument).
-    fn check_each(&self, cx: &Cx, params: &[(String, Type)]) -> Result<(), Trap>;
+    fn check_each(&self, cx: &Cx, params: Params) -> Result<(), Trap>;
     /// Lowers each (checked) argument to flat values.
-    fn lower_each(
-        &self,
-        cx: &mut Cx,
-        params: &[(String, Type)],
-        out: &mut FlatBuf,
-    ) -> Result<(), Trap>;
+    fn lower_each(&self, cx: &mut Cx, params: Params, out: &mut FlatBuf) -> Result<(), Trap>;
     /// Stores each (checked) argument at its offset in the parameter tuple
     /// at `ptr` (arguments passed through memory).
-    fn store_each(&self, cx: &mut Cx, params: &[(String, Type)], ptr: u32) -> Result<(), Trap>;
+    fn store_each(&self, cx: &mut Cx, params: Params, ptr: u32) -> Result<(), Trap>;
 }
 
 impl LowerArgs for &[&dyn LowerArg] {
     fn count(&self) -> usize {
         self.len()
     }
-    fn check_each(&self, cx: &Cx, params: &[(String, Type)]) -> Result<(), Trap> {
+    fn check_each(&self, cx: &Cx, params: Params) -> Result<(), Trap> {
         self.iter()
-            .zip(params)
-            .try_for_each(|(a, (_, t))| a.check(cx, t))
+            .zip(params.types())
+            .try_for_each(|(a, t)| a.check(cx, t))
     }
-    fn lower_each(
-        &self,
-        cx: &mut Cx,
-        params: &[(String, Type)],
-        out: &mut FlatBuf,
-    ) -> Result<(), Trap> {
+    fn lower_each(&self, cx: &mut Cx, params: Params, out: &mut FlatBuf) -> Result<(), Trap> {
         self.iter()
-            .zip(params)
-            .try_for_each(|(a, (_, t))| a.lower(cx, t, out))
+            .zip(params.types())
+            .try_for_each(|(a, t)| a.lower(cx, t, out))
     }
-    fn store_each(&self, cx: &mut Cx, params: &[(String, Type)], ptr: u32) -> Result<(), Trap> {
-        abi::field_offsets(params.iter().map(|(_, t)| t), ptr)
+    fn store_each(&self, cx: &mut Cx, params: Params, ptr: u32) -> Result<(), Trap> {
+        abi::field_offsets(params.types(), ptr)
             .zip(self.iter())
             .try_for_each(|((t, at), a)| a.store(cx, t, at))
     }
@@ -94,23 +124,18 @@ macro_rules! tuples {
                 $n
             }
             #[allow(unused_variables)]
-            fn check_each(&self, cx: &Cx, params: &[(String, Type)]) -> Result<(), Trap> {
-                $(self.$i.check(cx, &params[$i].1)?;)*
+            fn check_each(&self, cx: &Cx, params: Params) -> Result<(), Trap> {
+                $(self.$i.check(cx, params.get($i))?;)*
                 Ok(())
             }
             #[allow(unused_variables)]
-            fn lower_each(
-                &self,
-                cx: &mut Cx,
-                params: &[(String, Type)],
-                out: &mut FlatBuf,
-            ) -> Result<(), Trap> {
-                $(self.$i.lower(cx, &params[$i].1, out)?;)*
+            fn lower_each(&self, cx: &mut Cx, params: Params, out: &mut FlatBuf) -> Result<(), Trap> {
+                $(self.$i.lower(cx, params.get($i), out)?;)*
                 Ok(())
             }
             // Rare (only arguments with many flat values spill): shares the
             // slice's path.
-            fn store_each(&self, cx: &mut Cx, params: &[(String, Type)], ptr: u32) -> Result<(), Trap> {
+            fn store_each(&self, cx: &mut Cx, params: Params, ptr: u32) -> Result<(), Trap> {
                 let args: &[&dyn LowerArg] = &[$(&self.$i),*];
                 args.store_each(cx, params, ptr)
             }
@@ -134,21 +159,26 @@ tuples! {
     12: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
 }
 
-/// Checks the arguments of a call to export `name` of type `ty`.
+/// Checks the arguments of a call to export `name` with parameters `params`.
 #[inline]
-pub(crate) fn check(cx: &Cx, name: &str, ty: &FuncType, args: &impl LowerArgs) -> Result<(), Trap> {
-    if args.count() != ty.params.len() {
+pub(crate) fn check(
+    cx: &Cx,
+    name: &str,
+    params: Params,
+    args: &impl LowerArgs,
+) -> Result<(), Trap> {
+    if args.count() != params.len() {
         return Err(Trap::host(format!(
             "`{name}` expects {} arguments, got {}",
-            ty.params.len(),
+            params.len(),
             args.count()
         )));
     }
-    args.check_each(cx, &ty.params)
+    args.check_each(cx, params)
 }
 
 #[cold]
-fn mismatch(want: &str, ty: Option<&Type>) -> Trap {
+fn mismatch(want: &str, ty: Option<TypeRef>) -> Trap {
     match ty {
         Some(ty) => Trap::host(format!(
             "type mismatch: a Rust `{want}` for component type `{ty}`"
@@ -165,37 +195,37 @@ macro_rules! scalars {
     ($($t:ty: $variant:ident, $bytes:expr, |$x:ident| $to:expr, |$b:ident| $from:expr;)*) => {$(
         impl LowerArg for $t {
             #[inline]
-            fn check(&self, _: &Cx, ty: &Type) -> Result<(), Trap> {
-                match ty {
-                    Type::$variant => Ok(()),
+            fn check(&self, _: &Cx, ty: TypeRef) -> Result<(), Trap> {
+                match ty.value() {
+                    ValueType::$variant => Ok(()),
                     _ => Err(mismatch(stringify!($t), Some(ty))),
                 }
             }
             #[inline]
-            fn lower(&self, _: &mut Cx, _: &Type, out: &mut FlatBuf) -> Result<(), Trap> {
+            fn lower(&self, _: &mut Cx, _: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
                 let $x = *self;
                 out.push($to);
                 Ok(())
             }
-            fn store(&self, cx: &mut Cx, _: &Type, ptr: u32) -> Result<(), Trap> {
+            fn store(&self, cx: &mut Cx, _: TypeRef, ptr: u32) -> Result<(), Trap> {
                 let $x = *self;
                 cx.store_int(ptr, $bytes, $to)
             }
         }
         impl LiftResult for $t {
             #[inline]
-            fn check(ty: Option<&Type>) -> Result<(), Trap> {
-                match ty {
-                    Some(Type::$variant) => Ok(()),
+            fn check(ty: Option<TypeRef>) -> Result<(), Trap> {
+                match ty.map(TypeRef::value) {
+                    Some(ValueType::$variant) => Ok(()),
                     _ => Err(mismatch(stringify!($t), ty)),
                 }
             }
             #[inline]
-            fn lift(_: &mut Cx, _: &Type, flat: &mut Flat) -> Result<Self, Trap> {
+            fn lift(_: &mut Cx, _: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
                 let $b = flat.next()?;
                 $from
             }
-            fn load(cx: &mut Cx, _: &Type, ptr: u32) -> Result<Self, Trap> {
+            fn load(cx: &mut Cx, _: TypeRef, ptr: u32) -> Result<Self, Trap> {
                 let $b = cx.load_int(ptr, $bytes)?;
                 $from
             }
@@ -219,31 +249,31 @@ scalars! {
 }
 
 impl LowerArg for &str {
-    fn check(&self, _: &Cx, ty: &Type) -> Result<(), Trap> {
-        match ty {
-            Type::String => Ok(()),
+    fn check(&self, _: &Cx, ty: TypeRef) -> Result<(), Trap> {
+        match ty.value() {
+            ValueType::String => Ok(()),
             _ => Err(mismatch("&str", Some(ty))),
         }
     }
-    fn lower(&self, cx: &mut Cx, _: &Type, out: &mut FlatBuf) -> Result<(), Trap> {
+    fn lower(&self, cx: &mut Cx, _: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
         cx.lower_string(self, out)
     }
-    fn store(&self, cx: &mut Cx, _: &Type, ptr: u32) -> Result<(), Trap> {
+    fn store(&self, cx: &mut Cx, _: TypeRef, ptr: u32) -> Result<(), Trap> {
         cx.store_string_at(self, ptr)
     }
 }
 
 impl LiftResult for String {
-    fn check(ty: Option<&Type>) -> Result<(), Trap> {
-        match ty {
-            Some(Type::String) => Ok(()),
+    fn check(ty: Option<TypeRef>) -> Result<(), Trap> {
+        match ty.map(TypeRef::value) {
+            Some(ValueType::String) => Ok(()),
             _ => Err(mismatch("String", ty)),
         }
     }
-    fn lift(cx: &mut Cx, _: &Type, flat: &mut Flat) -> Result<Self, Trap> {
+    fn lift(cx: &mut Cx, _: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
         cx.lift_string(flat)
     }
-    fn load(cx: &mut Cx, _: &Type, ptr: u32) -> Result<Self, Trap> {
+    fn load(cx: &mut Cx, _: TypeRef, ptr: u32) -> Result<Self, Trap> {
         cx.load_string(ptr)
     }
 }
@@ -251,50 +281,54 @@ impl LiftResult for String {
 /// Any value, checked against the type as the dynamic API checks it
 /// (including that its resource handles are live in this instantiation).
 impl LowerArg for Value {
-    fn check(&self, cx: &Cx, ty: &Type) -> Result<(), Trap> {
-        values::check(self, ty)?;
+    fn check(&self, cx: &Cx, ty: TypeRef) -> Result<(), Trap> {
+        values::check(self, cx.tree(ty))?;
         cx.state.check_host_handles(self)
     }
-    fn lower(&self, cx: &mut Cx, ty: &Type, out: &mut FlatBuf) -> Result<(), Trap> {
+    fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
+        let ty = cx.tree(ty);
         cx.lower_flat(self, ty, out)
     }
-    fn store(&self, cx: &mut Cx, ty: &Type, ptr: u32) -> Result<(), Trap> {
+    fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
+        let ty = cx.tree(ty);
         cx.store(self, ty, ptr)
     }
 }
 
 /// The result of an export that has one, of any type.
 impl LiftResult for Value {
-    fn check(ty: Option<&Type>) -> Result<(), Trap> {
+    fn check(ty: Option<TypeRef>) -> Result<(), Trap> {
         ty.map(|_| ()).ok_or_else(|| mismatch("Value", None))
     }
-    fn lift(cx: &mut Cx, ty: &Type, flat: &mut Flat) -> Result<Self, Trap> {
+    fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
+        let ty = cx.tree(ty);
         cx.lift_flat(ty, flat)
     }
-    fn load(cx: &mut Cx, ty: &Type, ptr: u32) -> Result<Self, Trap> {
+    fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
+        let ty = cx.tree(ty);
         cx.load(ty, ptr)
     }
 }
 
 /// The result of any export, `None` for one without a result (the dynamic API).
 impl LiftResult for Option<Value> {
-    fn check(_: Option<&Type>) -> Result<(), Trap> {
+    fn check(_: Option<TypeRef>) -> Result<(), Trap> {
         Ok(())
     }
     fn none() -> Result<Self, Trap> {
         Ok(None)
     }
-    fn lift(cx: &mut Cx, ty: &Type, flat: &mut Flat) -> Result<Self, Trap> {
+    fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
         Value::lift(cx, ty, flat).map(Some)
     }
-    fn load(cx: &mut Cx, ty: &Type, ptr: u32) -> Result<Self, Trap> {
+    fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
         Value::load(cx, ty, ptr).map(Some)
     }
 }
 
 /// The result of an export without one.
 impl LiftResult for () {
-    fn check(ty: Option<&Type>) -> Result<(), Trap> {
+    fn check(ty: Option<TypeRef>) -> Result<(), Trap> {
         match ty {
             None => Ok(()),
             Some(_) => Err(mismatch("()", ty)),
@@ -303,10 +337,10 @@ impl LiftResult for () {
     fn none() -> Result<Self, Trap> {
         Ok(())
     }
-    fn lift(_: &mut Cx, ty: &Type, _: &mut Flat) -> Result<Self, Trap> {
+    fn lift(_: &mut Cx, ty: TypeRef, _: &mut Flat) -> Result<Self, Trap> {
         Err(mismatch("()", Some(ty)))
     }
-    fn load(_: &mut Cx, ty: &Type, _: u32) -> Result<Self, Trap> {
+    fn load(_: &mut Cx, ty: TypeRef, _: u32) -> Result<Self, Trap> {
         Err(mismatch("()", Some(ty)))
     }
 }

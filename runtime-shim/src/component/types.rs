@@ -1,11 +1,10 @@
 //! Component value and function types as the host sees them: the plan's
 //! indexed types resolved into trees.
 
-use crate::error::Error;
 use crate::prelude::*;
 use core::fmt;
 use rivet_descriptor::component::{Component as Plan, ValueType};
-use rivet_descriptor::display::separated;
+use rivet_descriptor::display::{write_wit, Wit, WitType};
 
 /// A component value type, resolved (no indices).
 #[derive(Clone, Debug, PartialEq)]
@@ -40,73 +39,45 @@ pub enum Type {
     Borrow(ResourceType),
 }
 
-impl Type {
-    /// Whether this type or any type nested in it satisfies `pred`: what a
-    /// call decides once per export (does lowering it lend handles, or run
-    /// the guest's realloc?) instead of on every call.
-    pub(crate) fn contains(&self, pred: &dyn Fn(&Type) -> bool) -> bool {
-        if pred(self) {
-            return true;
-        }
-        match self {
-            Type::List(t) | Type::Option(t) => t.contains(pred),
-            Type::Map(k, v) => k.contains(pred) || v.contains(pred),
-            Type::Record(fs) => fs.iter().any(|(_, t)| t.contains(pred)),
-            Type::Tuple(ts) => ts.iter().any(|t| t.contains(pred)),
-            Type::Variant(cs) => cs.iter().flat_map(|(_, t)| t).any(|t| t.contains(pred)),
-            Type::Result { ok, err } => [ok, err].into_iter().flatten().any(|t| t.contains(pred)),
-            _ => false,
-        }
-    }
-}
-
 /// A type in WIT's syntax (`list<u8>`, `record { a: u32 }`, `result<_, string>`),
 /// as error messages name it. Resources are named by their plan index.
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let name = match self {
-            Type::Bool => "bool",
-            Type::S8 => "s8",
-            Type::U8 => "u8",
-            Type::S16 => "s16",
-            Type::U16 => "u16",
-            Type::S32 => "s32",
-            Type::U32 => "u32",
-            Type::S64 => "s64",
-            Type::U64 => "u64",
-            Type::F32 => "f32",
-            Type::F64 => "f64",
-            Type::Char => "char",
-            Type::String => "string",
-            Type::List(t) => return write!(f, "list<{t}>"),
-            Type::Map(k, v) => return write!(f, "map<{k}, {v}>"),
-            Type::Option(t) => return write!(f, "option<{t}>"),
-            Type::Own(r) => return write!(f, "own<resource {}>", r.0),
-            Type::Borrow(r) => return write!(f, "borrow<resource {}>", r.0),
-            Type::Tuple(ts) => return separated(f, "tuple<", ts, ", ", ">", fmt::Display::fmt),
-            Type::Record(fs) => {
-                return separated(f, "record { ", fs, ", ", " }", |(n, t), f| {
-                    write!(f, "{n}: {t}")
-                });
-            }
+        write_wit(self, f)
+    }
+}
+
+impl<'a> WitType<'a> for &'a Type {
+    fn wit(self) -> Wit<'a, &'a Type> {
+        let names = |ns: &'a [String]| ns.iter().map(String::as_str).collect();
+        match self {
+            Type::Bool => Wit::Name("bool"),
+            Type::S8 => Wit::Name("s8"),
+            Type::U8 => Wit::Name("u8"),
+            Type::S16 => Wit::Name("s16"),
+            Type::U16 => Wit::Name("u16"),
+            Type::S32 => Wit::Name("s32"),
+            Type::U32 => Wit::Name("u32"),
+            Type::S64 => Wit::Name("s64"),
+            Type::U64 => Wit::Name("u64"),
+            Type::F32 => Wit::Name("f32"),
+            Type::F64 => Wit::Name("f64"),
+            Type::Char => Wit::Name("char"),
+            Type::String => Wit::Name("string"),
+            Type::List(t) => Wit::List(t),
+            Type::Map(k, v) => Wit::Map(k, v),
+            Type::Option(t) => Wit::Option(t),
+            Type::Own(r) => Wit::Own(r.0),
+            Type::Borrow(r) => Wit::Borrow(r.0),
+            Type::Tuple(ts) => Wit::Tuple(ts.iter().collect()),
+            Type::Record(fs) => Wit::Record(fs.iter().map(|(n, t)| (n.as_str(), t)).collect()),
             Type::Variant(cs) => {
-                return separated(f, "variant { ", cs, ", ", " }", |c, f| match c {
-                    (n, Some(t)) => write!(f, "{n}({t})"),
-                    (n, None) => f.write_str(n),
-                });
+                Wit::Variant(cs.iter().map(|(n, t)| (n.as_str(), t.as_ref())).collect())
             }
-            Type::Enum(ns) => return separated(f, "enum { ", ns, ", ", " }", fmt::Display::fmt),
-            Type::Flags(ns) => return separated(f, "flags { ", ns, ", ", " }", fmt::Display::fmt),
-            Type::Result { ok, err } => {
-                return match (ok, err) {
-                    (None, None) => f.write_str("result"),
-                    (Some(ok), None) => write!(f, "result<{ok}>"),
-                    (None, Some(err)) => write!(f, "result<_, {err}>"),
-                    (Some(ok), Some(err)) => write!(f, "result<{ok}, {err}>"),
-                };
-            }
-        };
-        f.write_str(name)
+            Type::Enum(ns) => Wit::Enum(names(ns)),
+            Type::Flags(ns) => Wit::Flags(names(ns)),
+            Type::Result { ok, err } => Wit::Result(ok.as_deref(), err.as_deref()),
+        }
     }
 }
 
@@ -137,46 +108,51 @@ pub struct FuncType {
     pub result: Option<Type>,
 }
 
-/// Deeper nesting than this is refused: it only arises from corrupt (cyclic)
-/// plans, and would otherwise overflow the stack.
-const MAX_DEPTH: u32 = 100;
-
-/// Resolves every function type of the plan, each from the plan's indexed
-/// types (nothing else resolves them: no tree is made twice or cloned).
-pub(crate) fn resolve_funcs(plan: &Plan) -> Result<Vec<FuncType>, Error> {
-    let mut funcs = Vec::with_capacity(plan.func_types.len());
-    for f in plan.func_types.iter() {
-        let mut params = Vec::with_capacity(f.params.len());
-        for (n, t) in f.params.iter() {
-            params.push((n.to_string(), resolve(plan, *t, 0)?));
-        }
-        let result = match f.result {
-            Some(t) => Some(resolve(plan, t, 0)?),
-            None => None,
-        };
-        funcs.push(FuncType { params, result });
-    }
-    Ok(funcs)
+/// The plan's types and function types as trees, for the dynamic API (the
+/// typed path reads the plan's types in place, see [`super::typed`]).
+pub(crate) struct Trees {
+    pub types: Vec<Type>,
+    pub funcs: Vec<FuncType>,
 }
 
-fn resolve(plan: &Plan, index: u32, depth: u32) -> Result<Type, Error> {
-    if depth > MAX_DEPTH {
-        return Err(Error::Format("component types nest too deeply".into()));
+/// Resolves every type of the plan, each from the trees of the types before
+/// it: a checked plan lists a type after the types it is made of
+/// ([`rivet_descriptor::check`]). A reference that breaks that order, which
+/// only a plan built by hand can hold, resolves to an empty tuple.
+pub(crate) fn resolve(plan: &Plan) -> Trees {
+    let mut types: Vec<Type> = Vec::with_capacity(plan.types.len());
+    for ty in plan.types.iter() {
+        let tree = resolve_one(ty, &types);
+        types.push(tree);
     }
-    let ty = plan
-        .types
-        .get(index as usize)
-        .ok_or_else(|| Error::Format(format!("type index {index} out of range")))?;
-    let sub = |i: u32| resolve(plan, i, depth + 1);
-    let boxed = |i: u32| sub(i).map(Box::new);
-    let resource = |r: u32| {
-        if (r as usize) < plan.resources.len() {
-            Ok(ResourceType(r))
-        } else {
-            Err(Error::Format(format!("resource index {r} out of range")))
-        }
-    };
-    Ok(match ty {
+    let get = |t: u32| earlier(&types, t);
+    let funcs = plan
+        .func_types
+        .iter()
+        .map(|f| FuncType {
+            params: f
+                .params
+                .iter()
+                .map(|(n, t)| (n.to_string(), get(*t)))
+                .collect(),
+            result: f.result.map(get),
+        })
+        .collect();
+    Trees { types, funcs }
+}
+
+fn earlier(types: &[Type], t: u32) -> Type {
+    types
+        .get(t as usize)
+        .cloned()
+        .unwrap_or(Type::Tuple(Vec::new()))
+}
+
+fn resolve_one(ty: &ValueType, types: &[Type]) -> Type {
+    let sub = |t: u32| earlier(types, t);
+    let boxed = |t: u32| Box::new(sub(t));
+    let names = |ns: &[rivet_descriptor::Text]| ns.iter().map(|n| n.to_string()).collect();
+    match ty {
         ValueType::Bool => Type::Bool,
         ValueType::S8 => Type::S8,
         ValueType::U8 => Type::U8,
@@ -190,31 +166,31 @@ fn resolve(plan: &Plan, index: u32, depth: u32) -> Result<Type, Error> {
         ValueType::F64 => Type::F64,
         ValueType::Char => Type::Char,
         ValueType::String => Type::String,
-        ValueType::List(t) => Type::List(boxed(*t)?),
-        ValueType::Map(k, v) => Type::Map(boxed(*k)?, boxed(*v)?),
+        ValueType::List(t) => Type::List(boxed(*t)),
+        ValueType::Map(k, v) => Type::Map(boxed(*k), boxed(*v)),
         ValueType::Record(fields) => Type::Record(
             fields
                 .iter()
-                .map(|(n, t)| Ok((n.to_string(), sub(*t)?)))
-                .collect::<Result<_, Error>>()?,
+                .map(|(n, t)| (n.to_string(), sub(*t)))
+                .collect(),
         ),
-        ValueType::Tuple(ts) => Type::Tuple(ts.iter().map(|t| sub(*t)).collect::<Result<_, _>>()?),
+        ValueType::Tuple(ts) => Type::Tuple(ts.iter().map(|t| sub(*t)).collect()),
         ValueType::Variant(cases) => Type::Variant(
             cases
                 .iter()
-                .map(|(n, t)| Ok((n.to_string(), t.map(sub).transpose()?)))
-                .collect::<Result<_, Error>>()?,
+                .map(|(n, t)| (n.to_string(), t.map(sub)))
+                .collect(),
         ),
-        ValueType::Enum(names) => Type::Enum(names.iter().map(|n| n.to_string()).collect()),
-        ValueType::Option(t) => Type::Option(boxed(*t)?),
+        ValueType::Enum(ns) => Type::Enum(names(ns)),
+        ValueType::Option(t) => Type::Option(boxed(*t)),
         ValueType::Result { ok, err } => Type::Result {
-            ok: ok.map(boxed).transpose()?,
-            err: err.map(boxed).transpose()?,
+            ok: ok.map(boxed),
+            err: err.map(boxed),
         },
-        ValueType::Flags(names) => Type::Flags(names.iter().map(|n| n.to_string()).collect()),
-        ValueType::Own(r) => Type::Own(resource(*r)?),
-        ValueType::Borrow(r) => Type::Borrow(resource(*r)?),
-    })
+        ValueType::Flags(ns) => Type::Flags(names(ns)),
+        ValueType::Own(r) => Type::Own(ResourceType(*r)),
+        ValueType::Borrow(r) => Type::Borrow(ResourceType(*r)),
+    }
 }
 
 #[cfg(test)]
@@ -222,7 +198,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resolves_nested_types_and_refuses_cycles() {
+    fn resolves_nested_types_from_earlier_ones() {
         let mut plan = Plan {
             types: vec![
                 ValueType::U8,
@@ -232,7 +208,7 @@ mod tests {
             .into(),
             ..Plan::default()
         };
-        let types: Vec<Type> = (0..3).map(|i| resolve(&plan, i, 0).unwrap()).collect();
+        let types = resolve(&plan).types;
         assert_eq!(
             types[2],
             Type::Record(vec![
@@ -242,13 +218,72 @@ mod tests {
         );
         plan.types.to_mut().push(ValueType::Map(0, 2));
         assert_eq!(
-            resolve(&plan, 3, 0).unwrap(),
+            resolve(&plan).types[3],
             Type::Map(Box::new(Type::U8), Box::new(types[2].clone()))
         );
+        // Out of order (only a plan built by hand): no recursion, no panic.
         plan.types.to_mut()[3] = ValueType::List(3);
-        assert!(matches!(resolve(&plan, 3, 0), Err(Error::Format(_))));
-        plan.types.to_mut()[3] = ValueType::Own(0);
-        assert!(matches!(resolve(&plan, 3, 0), Err(Error::Format(_))));
+        assert_eq!(
+            resolve(&plan).types[3],
+            Type::List(Box::new(Type::Tuple(vec![])))
+        );
+    }
+
+    /// The typed path reads the plan's types in place, the dynamic API the
+    /// trees: both must lay out and name every type alike.
+    #[test]
+    fn plan_types_in_place_agree_with_their_trees() {
+        use rivet_descriptor::abi::{alignment, flatten, size};
+        use rivet_descriptor::component::{ResourceDef, TypeRef};
+        let t = |s: &str| rivet_descriptor::Text::from(s.to_string());
+        let plan = Plan {
+            types: vec![
+                ValueType::U8,
+                ValueType::String,
+                ValueType::F64,
+                ValueType::Record(vec![(t("a"), 0), (t("b"), 2)].into()),
+                ValueType::Variant(vec![(t("x"), None), (t("y"), Some(3))].into()),
+                ValueType::Result {
+                    ok: Some(1),
+                    err: None,
+                },
+                ValueType::Map(1, 4),
+                ValueType::Tuple(vec![5, 6, 0].into()),
+                ValueType::Enum(vec![t("p"), t("q")].into()),
+                ValueType::Flags((0..40).map(|i| t(&i.to_string())).collect()),
+                ValueType::Option(9),
+                ValueType::Own(0),
+                ValueType::Borrow(0),
+                ValueType::List(7),
+                ValueType::Result {
+                    ok: None,
+                    err: None,
+                },
+            ]
+            .into(),
+            resources: vec![ResourceDef {
+                instance: 0,
+                imported: false,
+                dtor: None,
+                name: t("r"),
+            }]
+            .into(),
+            ..Plan::default()
+        };
+        let trees = resolve(&plan).types;
+        for (i, tree) in trees.iter().enumerate() {
+            let r = TypeRef::new(&plan, i as u32);
+            assert_eq!(r.to_string(), tree.to_string());
+            assert_eq!(
+                (size(r), alignment(r), flatten(r)),
+                (size(tree), alignment(tree), flatten(tree)),
+                "{tree}"
+            );
+            let own = |v: &ValueType| matches!(v, ValueType::Own(_));
+            assert_eq!(r.contains(&own), i == 11);
+            let string = |v: &ValueType| matches!(v, ValueType::String);
+            assert_eq!(r.contains(&string), [1, 5, 6, 7, 13].contains(&i));
+        }
     }
 
     #[test]
