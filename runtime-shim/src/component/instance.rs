@@ -77,16 +77,13 @@ impl Store {
     ) -> Result<ComponentInstance, Error> {
         let plan = &c.0.plan;
         unsupplied_modules(plan)?;
-        let host_dtors = host_resources(plan, imports)?;
-        let host =
-            plan.imports
-                .iter()
-                .map(|i| {
-                    imports.funcs.get(&*i.name).cloned().ok_or_else(|| {
-                        Error::Link(format!("missing component import `{}`", i.name))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+        let Supplied {
+            funcs: host,
+            dtors: host_dtors,
+        } = match imports.supply {
+            Some(supply) => supply(plan, imports)?,
+            None => nothing_supplied(plan)?,
+        };
         let flag_ty = GlobalType {
             content: ValType::I32,
             mutable: true,
@@ -647,26 +644,64 @@ fn unsupplied_modules(plan: &Plan) -> Result<(), Error> {
     }
 }
 
-/// The host's destructor for every resource type the root imports, per plan
-/// resource; a missing one is a link error naming it.
-fn host_resources(plan: &Plan, imports: &ComponentImports) -> Result<Vec<Option<HostDtor>>, Error> {
-    plan.resources
+/// What the host supplies for a plan: per plan import its function, and per
+/// plan resource the host's destructor of a resource type the root imports.
+pub(crate) struct Supplied {
+    funcs: Vec<HostImport>,
+    dtors: Vec<Option<HostDtor>>,
+}
+
+/// Looks the plan's imports up by name in what the host supplied; a missing
+/// one is a link error naming it. Reached only through
+/// [`ComponentImports`]'s `supply`, set when the host supplies something.
+pub(crate) fn supply(plan: &Plan, imports: &ComponentImports) -> Result<Supplied, Error> {
+    let funcs = plan
+        .imports
         .iter()
-        .map(|r| {
-            if !r.imported {
-                return Ok(None);
-            }
-            imports
+        .map(|i| {
+            let f = imports.funcs.get(&*i.name);
+            f.cloned().ok_or_else(|| missing_func(&i.name))
+        })
+        .collect::<Result<_, _>>()?;
+    let dtors = plan
+        .resources
+        .iter()
+        .map(|r| match r.imported {
+            false => Ok(None),
+            true => imports
                 .resources
                 .get(&*r.name)
                 .cloned()
                 .map(Some)
-                .ok_or_else(|| {
-                    Error::Link(format!(
-                        "missing component import `{}`: a resource type the host defines",
-                        r.name
-                    ))
-                })
+                .ok_or_else(|| missing_resource(&r.name)),
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Supplied { funcs, dtors })
+}
+
+/// What a host that supplied nothing has for a plan: enough for a plan that
+/// imports nothing, else a link error naming the first import.
+fn nothing_supplied(plan: &Plan) -> Result<Supplied, Error> {
+    if let Some(i) = plan.imports.first() {
+        return Err(missing_func(&i.name));
+    }
+    if let Some(r) = plan.resources.iter().find(|r| r.imported) {
+        return Err(missing_resource(&r.name));
+    }
+    Ok(Supplied {
+        funcs: Vec::new(),
+        dtors: plan.resources.iter().map(|_| None).collect(),
+    })
+}
+
+#[cold]
+fn missing_func(name: &str) -> Error {
+    Error::Link(format!("missing component import `{name}`"))
+}
+
+#[cold]
+fn missing_resource(name: &str) -> Error {
+    Error::Link(format!(
+        "missing component import `{name}`: a resource type the host defines"
+    ))
 }

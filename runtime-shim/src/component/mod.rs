@@ -166,6 +166,9 @@ pub(crate) type HostDtor = Rc<dyn Fn(u32) -> Result<(), Trap>>;
 pub(crate) type LowerHost =
     fn(&mut crate::Store, &Rc<instance::ComponentState>, u32) -> Result<crate::Func, Error>;
 
+/// How the host's imports are found for a plan (`instance::supply`).
+pub(crate) type SupplyHost = fn(&Plan, &ComponentImports) -> Result<instance::Supplied, Error>;
+
 /// How a plan's resource and adapter intrinsics become core items
 /// (`intrinsics::resolve_intrinsic`).
 pub(crate) type ResolveIntrinsic =
@@ -184,6 +187,9 @@ pub struct ComponentImports {
     /// Unset only by [`ComponentImports::without_intrinsics`], so that bindings
     /// of a plan without resources or adapters leave their code out too.
     pub(crate) intrinsics: Option<ResolveIntrinsic>,
+    /// Set by [`ComponentImports::func`] and [`ComponentImports::resource`]:
+    /// only a host that supplies something links the lookup by name.
+    pub(crate) supply: Option<SupplyHost>,
 }
 
 impl Default for ComponentImports {
@@ -211,6 +217,7 @@ impl ComponentImports {
             resources: HashMap::default(),
             lower: None,
             intrinsics: None,
+            supply: None,
         }
     }
 
@@ -223,6 +230,7 @@ impl ComponentImports {
     ) -> &mut Self {
         self.funcs.insert(name.to_string(), Rc::new(f));
         self.lower = Some(intrinsics::host_lower);
+        self.supply = Some(instance::supply);
         self
     }
 
@@ -237,6 +245,7 @@ impl ComponentImports {
         dtor: impl Fn(u32) -> Result<(), Trap> + 'static,
     ) -> &mut Self {
         self.resources.insert(name.to_string(), Rc::new(dtor));
+        self.supply = Some(instance::supply);
         self
     }
 }

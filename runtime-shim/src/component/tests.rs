@@ -454,6 +454,13 @@ fn host_imports_get_lifted_args_and_return_strings_through_realloc() {
         missing.instantiate_component(&c, &ComponentImports::new()),
         Err(Error::Link(m)) if m.contains("greet")
     ));
+    // A host that supplies other imports: looked up by name, still missing.
+    let mut other = ComponentImports::new();
+    other.func("other", |_| Ok(None));
+    assert!(matches!(
+        missing.instantiate_component(&c, &other),
+        Err(Error::Link(m)) if m == "missing component import `greet`"
+    ));
     assert_eq!(c.imports()[0].0, "greet");
     assert_eq!(c.exports().len(), 2);
     let (mut store, inst) = b.instantiate_with(module, vec![CoreDef::HostLower(0)], &host);
