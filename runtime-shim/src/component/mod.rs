@@ -36,9 +36,11 @@ pub(crate) struct ComponentInner {
     /// Keeps the plan alive when it was decoded.
     _owner: MetaOwner,
     pub modules: Vec<Module>,
-    /// The plan's types as trees, made on the first use of the dynamic API:
-    /// a host that only makes typed calls never resolves (nor links) them.
-    trees: spin::Once<types::Trees>,
+    /// The plan's types as trees ([`types::Trees`]), made on the first use of
+    /// the dynamic API: a host that only makes typed calls never resolves them,
+    /// and, the trees being owned through `dyn Any`, links neither their
+    /// resolution nor their drop code.
+    trees: spin::Once<Box<dyn core::any::Any + Send + Sync>>,
     /// Functions of all the core instances the plan makes, summed: the store
     /// sizes its function lists for them once per instantiation.
     pub core_functions: usize,
@@ -142,7 +144,13 @@ impl Component {
 impl ComponentInner {
     /// The trees of the plan's types, resolved on first use.
     pub fn trees(&self) -> &types::Trees {
-        self.trees.call_once(|| types::resolve(&self.plan))
+        let trees = self
+            .trees
+            .call_once(|| Box::new(types::resolve(&self.plan)));
+        match trees.downcast_ref() {
+            Some(trees) => trees,
+            None => unreachable!("the trees are the only value set"),
+        }
     }
 
     /// Function type `index` of the plan, as a tree.
