@@ -16,6 +16,7 @@ fn main() {
         ty,
         options: Default::default(),
         instance: 0,
+        layout: Default::default(),
     };
     let plan = Component {
         types: vec![

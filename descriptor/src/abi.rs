@@ -8,7 +8,7 @@
 //! through [`AbiType`], the despecialized shape the Canonical ABI actually lays
 //! out, and this module does all the sizing, alignment, padding and flattening.
 
-use crate::component::{TypeRef, ValueType};
+use crate::component::{CallLayout, Component, ComponentFuncType, Spill, TypeRef, ValueType};
 use crate::ValType;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -71,6 +71,42 @@ impl<'a> AbiType for TypeRef<'a> {
                 Shape::Variant(vec![ok.as_ref().map(at), err.as_ref().map(at)])
             }
         }
+    }
+}
+
+/// How the host calls a function of type `func` lifted from core wasm.
+pub fn call_layout(plan: &Component, func: &ComponentFuncType) -> CallLayout {
+    let params = || func.params.iter().map(|(_, t)| TypeRef::new(plan, *t));
+    let result = func.result.map(|t| TypeRef::new(plan, t));
+    let flat_params: usize = params().map(|t| flatten(t).len()).sum();
+    let spill = (flat_params > MAX_FLAT_PARAMS).then(|| {
+        let (align, size) = record_layout(params());
+        let offsets = field_offsets(params(), 0).map(|(_, at)| at).collect();
+        Spill {
+            align,
+            size,
+            offsets,
+        }
+    });
+    let flat_result = result.map_or(Vec::new(), flatten);
+    let spill_result = result
+        .filter(|_| flat_result.len() > MAX_FLAT_RESULTS)
+        .map(|t| (alignment(t), size(t)));
+    let wide_result =
+        spill_result.is_none() && matches!(flat_result.first(), Some(ValType::I64 | ValType::F64));
+    let any = |pred: &dyn Fn(&ValueType) -> bool| params().any(|p| p.contains(pred));
+    CallLayout {
+        reallocs: spill.is_some()
+            || any(&|t| {
+                matches!(
+                    t,
+                    ValueType::String | ValueType::List(_) | ValueType::Map(..)
+                )
+            }),
+        lends: any(&|t| matches!(t, ValueType::Borrow(_))),
+        spill,
+        spill_result,
+        wide_result,
     }
 }
 
@@ -281,5 +317,39 @@ mod tests {
         let s = T::Rec(vec![T::U8, T::Str]);
         assert_eq!((size(&s), alignment(&s)), (12, 4));
         assert_eq!(flatten(&s), vec![ValType::I32; 3]);
+    }
+
+    #[test]
+    fn call_layouts_follow_the_flattening() {
+        let plan = Component {
+            types: vec![
+                ValueType::U8,
+                ValueType::String,
+                ValueType::U64,
+                ValueType::Borrow(0),
+                ValueType::Tuple(vec![1, 2].into()),
+            ]
+            .into(),
+            ..Component::default()
+        };
+        let func = |params: &[u32], result| ComponentFuncType {
+            params: params.iter().map(|t| (crate::Text::from(""), *t)).collect(),
+            result,
+        };
+        // Flat: a string parameter reallocates, a u64 result is wide.
+        let l = call_layout(&plan, &func(&[0, 1], Some(2)));
+        assert_eq!(l.spill, None);
+        assert_eq!((l.spill_result, l.wide_result), (None, true));
+        assert!(l.reallocs && !l.lends);
+        // Seventeen flat values spill: a u8 then eight strings.
+        let many: Vec<u32> = [0].into_iter().chain([1; 8]).collect();
+        let l = call_layout(&plan, &func(&many, Some(4)));
+        let spill = l.spill.unwrap();
+        assert_eq!((spill.align, spill.size), (4, 68));
+        assert_eq!(spill.offsets[..3], [0, 4, 12]);
+        assert_eq!(l.spill_result, Some((8, 16)));
+        assert!(!l.wide_result && l.reallocs);
+        let l = call_layout(&plan, &func(&[3], Some(0)));
+        assert!(l.lends && !l.reallocs && !l.wide_result);
     }
 }

@@ -276,7 +276,8 @@ fn types(plan: &Component) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::component::{
-        CanonOptions, ComponentExport, ComponentFuncType, ComponentInstance, CoreDef, Lift,
+        CallLayout, CanonOptions, ComponentExport, ComponentFuncType, ComponentInstance, CoreDef,
+        Lift,
     };
     use alloc::vec;
 
@@ -293,6 +294,7 @@ mod tests {
                 ty: 0,
                 options: CanonOptions::default(),
                 instance: 0,
+                layout: CallLayout::default(),
             }]
             .into(),
             exports: vec![ComponentExport {

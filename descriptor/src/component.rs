@@ -238,6 +238,37 @@ pub struct Lift {
     pub options: CanonOptions,
     /// Component instance whose code runs.
     pub instance: u32,
+    /// How the host calls it, laid out from its type when the plan was made
+    /// ([`crate::abi::call_layout`]).
+    pub layout: CallLayout,
+}
+
+/// How the host calls a lifted function: the Canonical ABI's flattening of
+/// its type, laid out when the plan is made, so that hosts neither compute
+/// it nor link the code that would.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct CallLayout {
+    /// Parameters passed in memory (more flat values than
+    /// [`crate::abi::MAX_FLAT_PARAMS`]): where each goes.
+    pub spill: Option<Spill>,
+    /// A result returned in memory (more flat values than
+    /// [`crate::abi::MAX_FLAT_RESULTS`]): its alignment and size.
+    pub spill_result: Option<(u32, u32)>,
+    /// The one flat result is 64 bits wide (`i64` or `f64`).
+    pub wide_result: bool,
+    /// Lowering the parameters may call the guest's `realloc`.
+    pub reallocs: bool,
+    /// The parameters hold `borrow` handles.
+    pub lends: bool,
+}
+
+/// Parameters passed in memory, as their tuple is laid out there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Spill {
+    pub align: u32,
+    pub size: u32,
+    /// Each parameter's offset in the tuple.
+    pub offsets: List<u32>,
 }
 
 /// A host import lowered into core wasm.

@@ -241,7 +241,9 @@ structs! {
     CanonOptions { memory, realloc, post_return, string_encoding }
     ComponentInstance { parent }
     ResourceDef { instance, imported, dtor, name }
-    Lift { func, ty, options, instance }
+    Lift { func, ty, options, instance, layout }
+    CallLayout { spill, spill_result, wide_result, reallocs, lends }
+    Spill { align, size, offsets }
     HostLower { import, options, instance }
     ComponentImport { name, ty }
     ComponentExport { name, lift }
@@ -439,6 +441,17 @@ mod tests {
                 ty: 0,
                 options,
                 instance: 0,
+                layout: CallLayout {
+                    spill: Some(Spill {
+                        align: 4,
+                        size: 12,
+                        offsets: vec![0, 4, 8].into(),
+                    }),
+                    spill_result: Some((8, 16)),
+                    wide_result: true,
+                    reallocs: true,
+                    lends: false,
+                },
             }]
             .into(),
             steps: vec![Step::Instantiate {

@@ -73,7 +73,7 @@ pub mod display;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 /// First bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"RIVETUN\0";

@@ -763,6 +763,7 @@ mod tests {
             ty,
             options: Default::default(),
             instance: 0,
+            layout: Default::default(),
         };
         Plan {
             types: types.into(),

@@ -17,6 +17,7 @@ use super::decode::{Item, Tree};
 use super::types::{Interner, TypeScope};
 use crate::fuse::{AdapterGroup, AdapterRequest};
 use crate::Error;
+use rivet_descriptor::abi::call_layout;
 use rivet_descriptor::component::{
     CanonOptions, Component, ComponentExport, ComponentImport, ComponentInstance, CoreDef,
     HostLower, Lift, ResourceDef, Step, StringEncoding,
@@ -578,11 +579,13 @@ impl<'a> Flattener<'_, 'a> {
                     offset,
                 };
                 let ty = self.interner.func(&mut self.plan, &type_scope, id)?;
+                let layout = call_layout(&self.plan, &self.plan.func_types[ty as usize]);
                 let lift = Lift {
                     func: get(&scope.core_funcs, *core_func_index, offset)?,
                     ty,
                     options: canon_options(scope, options, offset)?,
                     instance,
+                    layout,
                 };
                 scope.funcs.push(Func::Lifted(Rc::new(lift)));
             }

@@ -7,7 +7,7 @@ use rivet_descriptor::ValType;
 
 pub(crate) use rivet_descriptor::abi::{
     align_to, alignment, discriminant_size, field_offsets, flags_size, flatten, payload_offset,
-    record_layout, size, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    size, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
 use rivet_descriptor::abi::{AbiType, Shape};
 

@@ -1,6 +1,6 @@
 //! Instantiating a component's plan and calling its exports from the host.
 
-use super::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use super::abi::MAX_FLAT_PARAMS;
 use super::convert::{Cx, Flat, FlatBuf, Opts};
 use super::intrinsics;
 use super::resources::{Frame, HandleTable, Holder, InstanceState};
@@ -17,7 +17,7 @@ use crate::{Extern, Func, Global, GlobalType, Instance, Store, ValType};
 use alloc::rc::Rc;
 use core::cell::{OnceCell, RefCell};
 use rivet_descriptor::component::{
-    CanonOptions, Component as Plan, ComponentFuncType, CoreDef, Step, TypeRef, ValueType,
+    CanonOptions, Component as Plan, ComponentFuncType, CoreDef, Step, TypeRef,
 };
 
 /// Flag bits of a component instance (the `InstanceFlags` global).
@@ -352,20 +352,7 @@ impl ComponentState {
         let c = &self.component.0;
         let e = &c.plan.exports[export as usize];
         let lift = &c.plan.lifts[e.lift as usize];
-        let plan: &Plan = &c.plan;
-        let ty = &plan.func_types[lift.ty as usize];
-        let params = || Params::new(plan, ty).types();
-        let result = ty.result.map(|t| TypeRef::new(plan, t));
-        let flat_params: usize = params().map(|t| abi::flatten(t).len()).sum();
-        let spill = (flat_params > MAX_FLAT_PARAMS).then(|| abi::record_layout(params()));
-        let flat_result = result.map_or(Vec::new(), abi::flatten);
-        let spill_result = (flat_result.len() > MAX_FLAT_RESULTS)
-            .then(|| result.map(|t| (abi::alignment(t), abi::size(t))))
-            .flatten();
-        let result_mask = match flat_result.first() {
-            Some(ValType::I64 | ValType::F64) if spill_result.is_none() => u64::MAX,
-            _ => u32::MAX as u64,
-        };
+        let layout = &lift.layout;
         let target = |f: &CoreDef| self.func(store, f)?.raw_target(store);
         Ok(ResolvedExport {
             lift: e.lift,
@@ -373,19 +360,14 @@ impl ComponentState {
             func: target(&lift.func)?,
             post_return: lift.options.post_return.as_ref().map(target).transpose()?,
             opts: self.opts(store, &lift.options)?,
-            spill,
-            spill_result,
-            result_mask,
-            reallocs: spill.is_some()
-                || params().any(|p| {
-                    p.contains(&|t| {
-                        matches!(
-                            t,
-                            ValueType::String | ValueType::List(_) | ValueType::Map(..)
-                        )
-                    })
-                }),
-            lends: params().any(|p| p.contains(&|t| matches!(t, ValueType::Borrow(_)))),
+            spill: layout.spill.as_ref().map(|s| (s.align, s.size)),
+            spill_result: layout.spill_result,
+            result_mask: match layout.wide_result {
+                true => u64::MAX,
+                false => u32::MAX as u64,
+            },
+            reallocs: layout.reallocs,
+            lends: layout.lends,
         })
     }
 
@@ -488,7 +470,7 @@ impl ComponentInstance {
         typed::check(
             &cx,
             &plan.exports[export as usize].name,
-            Params::new(plan, ty),
+            Params::new(plan, ty, r.lift),
             &args,
         )?;
         R::check(ty.result.map(|t| TypeRef::new(plan, t)))?;
@@ -563,7 +545,7 @@ fn call_lift<R: LiftResult>(
             .push(Frame::default());
     }
     let mut slots = [ValRaw::default(); MAX_FLAT_PARAMS];
-    lower_params(cx, r, Params::new(plan, ty), args, &mut slots)?;
+    lower_params(cx, r, Params::new(plan, ty, r.lift), args, &mut slots)?;
     r.func.call(cx.store, &mut slots)?;
     let result = ty.result.map(|t| TypeRef::new(plan, t));
     let result = lift_result(cx, r, result, slots[0].u64() & r.result_mask)?;

@@ -4,6 +4,7 @@
 use super::*;
 use crate::prelude::*;
 use crate::{BoundsMode, Store};
+use rivet_descriptor::abi::call_layout;
 use rivet_descriptor::component::{
     CanonOptions, ComponentExport, ComponentFuncType, ComponentImport,
     ComponentInstance as PlanInstance, CoreDef, HostLower, Lift, ResourceDef, Step, StringEncoding,
@@ -102,11 +103,13 @@ impl Builder {
         self.plan.func_types.len() as u32 - 1
     }
     fn export(&mut self, name: &str, core: &str, ty: u32, options: CanonOptions) {
+        let layout = call_layout(&self.plan, &self.plan.func_types[ty as usize]);
         self.plan.lifts.to_mut().push(Lift {
             func: export(0, core),
             ty,
             options,
             instance: 0,
+            layout,
         });
         self.plan.exports.to_mut().push(ComponentExport {
             name: name.to_string().into(),

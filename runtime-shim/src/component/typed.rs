@@ -4,7 +4,6 @@
 //! `Value` itself fits every type, so the dynamic API and the typed bindings
 //! share one call path.
 
-use super::abi;
 use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
 use super::values::{self, Value};
 use crate::error::Trap;
@@ -45,13 +44,18 @@ pub trait LiftResult: Sized {
 pub struct Params<'a> {
     plan: &'a Plan,
     list: &'a [(Text, u32)],
+    /// Where each goes when they are passed in memory (empty otherwise).
+    offsets: &'a [u32],
 }
 
 impl<'a> Params<'a> {
-    pub(crate) fn new(plan: &'a Plan, func: &'a ComponentFuncType) -> Params<'a> {
+    /// The parameters of `func`, the type of lift number `lift`.
+    pub(crate) fn new(plan: &'a Plan, func: &'a ComponentFuncType, lift: u32) -> Params<'a> {
+        let spill = plan.lifts[lift as usize].layout.spill.as_ref();
         Params {
             plan,
             list: &func.params,
+            offsets: spill.map_or(&[], |s| &s.offsets),
         }
     }
 
@@ -110,7 +114,10 @@ impl LowerArgs for &[&dyn LowerArg] {
             .try_for_each(|(a, t)| a.lower(cx, t, out))
     }
     fn store_each(&self, cx: &mut Cx, params: Params, ptr: u32) -> Result<(), Trap> {
-        abi::field_offsets(params.types(), ptr)
+        let at = params.offsets.iter().map(|&at| ptr.saturating_add(at));
+        params
+            .types()
+            .zip(at)
             .zip(self.iter())
             .try_for_each(|((t, at), a)| a.store(cx, t, at))
     }
