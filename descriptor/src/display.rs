@@ -5,7 +5,6 @@
 
 use crate::component::{CoreDef, TypeRef, ValueType};
 use crate::{BoundsMode, FuncType, GlobalType, ValType};
-use alloc::vec::Vec;
 use core::fmt::{Display, Formatter, Result};
 
 impl Display for ValType {
@@ -94,104 +93,62 @@ impl Display for CoreDef {
     }
 }
 
-/// What the WIT text of a value type is made of: the plan's types read in
-/// place and the runtime's resolved trees both describe themselves so, and
-/// read the same in messages ([`write_wit`]).
-pub enum Wit<'a, T> {
-    /// A primitive type, by name.
-    Name(&'static str),
-    List(T),
-    Map(T, T),
-    Option(T),
-    /// `own` of the resource with this plan index.
-    Own(u32),
-    /// `borrow` of the resource with this plan index.
-    Borrow(u32),
-    Tuple(Vec<T>),
-    Record(Vec<(&'a str, T)>),
-    Variant(Vec<(&'a str, Option<T>)>),
-    Enum(Vec<&'a str>),
-    Flags(Vec<&'a str>),
-    Result(Option<T>, Option<T>),
-}
-
-/// A value type that can say what its WIT text is made of.
-pub trait WitType<'a>: Copy {
-    fn wit(self) -> Wit<'a, Self>;
-}
-
-/// Writes a value type in WIT's syntax (`list<u8>`, `record { a: u32 }`,
-/// `result<_, string>`); resources are named by their plan index.
-pub fn write_wit<'a, T: WitType<'a>>(t: T, f: &mut Formatter) -> Result {
-    let wit = |t: &T, f: &mut Formatter| write_wit(*t, f);
-    let name = |n: &&str, f: &mut Formatter| f.write_str(n);
-    match t.wit() {
-        Wit::Name(n) => f.write_str(n),
-        Wit::List(t) => separated(f, "list<", &[t], "", ">", wit),
-        Wit::Map(k, v) => separated(f, "map<", &[k, v], ", ", ">", wit),
-        Wit::Option(t) => separated(f, "option<", &[t], "", ">", wit),
-        Wit::Own(r) => write!(f, "own<resource {r}>"),
-        Wit::Borrow(r) => write!(f, "borrow<resource {r}>"),
-        Wit::Tuple(ts) => separated(f, "tuple<", &ts, ", ", ">", wit),
-        Wit::Record(fs) => separated(f, "record { ", &fs, ", ", " }", |(n, t), f| {
-            write!(f, "{n}: ")?;
-            write_wit(*t, f)
-        }),
-        Wit::Variant(cs) => separated(f, "variant { ", &cs, ", ", " }", |(n, t), f| {
-            f.write_str(n)?;
-            match t {
-                Some(t) => separated(f, "(", &[*t], "", ")", wit),
-                None => Ok(()),
-            }
-        }),
-        Wit::Enum(ns) => separated(f, "enum { ", &ns, ", ", " }", name),
-        Wit::Flags(ns) => separated(f, "flags { ", &ns, ", ", " }", name),
-        Wit::Result(None, None) => f.write_str("result"),
-        Wit::Result(Some(ok), None) => separated(f, "result<", &[ok], "", ">", wit),
-        Wit::Result(None, Some(err)) => separated(f, "result<_, ", &[err], "", ">", wit),
-        Wit::Result(Some(ok), Some(err)) => separated(f, "result<", &[ok, err], ", ", ">", wit),
-    }
-}
-
-/// The plan's types, read in place.
-impl<'a> WitType<'a> for TypeRef<'a> {
-    fn wit(self) -> Wit<'a, TypeRef<'a>> {
-        let at = |t: &u32| self.at(*t);
-        let names = |ns: &'a [crate::Text]| ns.iter().map(|n| &**n).collect();
-        match self.value() {
-            ValueType::Bool => Wit::Name("bool"),
-            ValueType::S8 => Wit::Name("s8"),
-            ValueType::U8 => Wit::Name("u8"),
-            ValueType::S16 => Wit::Name("s16"),
-            ValueType::U16 => Wit::Name("u16"),
-            ValueType::S32 => Wit::Name("s32"),
-            ValueType::U32 => Wit::Name("u32"),
-            ValueType::S64 => Wit::Name("s64"),
-            ValueType::U64 => Wit::Name("u64"),
-            ValueType::F32 => Wit::Name("f32"),
-            ValueType::F64 => Wit::Name("f64"),
-            ValueType::Char => Wit::Name("char"),
-            ValueType::String => Wit::Name("string"),
-            ValueType::List(t) => Wit::List(at(t)),
-            ValueType::Map(k, v) => Wit::Map(at(k), at(v)),
-            ValueType::Option(t) => Wit::Option(at(t)),
-            ValueType::Own(r) => Wit::Own(*r),
-            ValueType::Borrow(r) => Wit::Borrow(*r),
-            ValueType::Tuple(ts) => Wit::Tuple(ts.iter().map(at).collect()),
-            ValueType::Record(fs) => Wit::Record(fs.iter().map(|(n, t)| (&**n, at(t))).collect()),
-            ValueType::Variant(cs) => {
-                Wit::Variant(cs.iter().map(|(n, t)| (&**n, t.as_ref().map(at))).collect())
-            }
-            ValueType::Enum(ns) => Wit::Enum(names(ns)),
-            ValueType::Flags(ns) => Wit::Flags(names(ns)),
-            ValueType::Result { ok, err } => Wit::Result(ok.as_ref().map(at), err.as_ref().map(at)),
-        }
-    }
-}
-
+/// A plan's type in WIT's syntax (`list<u8>`, `record { a: u32 }`,
+/// `result<_, string>`), as error messages name it; resources are named by
+/// their plan index. (The runtime's resolved trees read the same: they are
+/// written through this.)
 impl Display for TypeRef<'_> {
     fn fmt(&self, f: &mut Formatter) -> Result {
-        write_wit(*self, f)
+        let at = |t: &u32| self.at(*t);
+        let name = match self.value() {
+            ValueType::Bool => "bool",
+            ValueType::S8 => "s8",
+            ValueType::U8 => "u8",
+            ValueType::S16 => "s16",
+            ValueType::U16 => "u16",
+            ValueType::S32 => "s32",
+            ValueType::U32 => "u32",
+            ValueType::S64 => "s64",
+            ValueType::U64 => "u64",
+            ValueType::F32 => "f32",
+            ValueType::F64 => "f64",
+            ValueType::Char => "char",
+            ValueType::String => "string",
+            ValueType::List(t) => return write!(f, "list<{}>", at(t)),
+            ValueType::Map(k, v) => return write!(f, "map<{}, {}>", at(k), at(v)),
+            ValueType::Option(t) => return write!(f, "option<{}>", at(t)),
+            ValueType::Own(r) => return write!(f, "own<resource {r}>"),
+            ValueType::Borrow(r) => return write!(f, "borrow<resource {r}>"),
+            ValueType::Tuple(ts) => {
+                return separated(f, "tuple<", ts, ", ", ">", |t, f| at(t).fmt(f));
+            }
+            ValueType::Record(fs) => {
+                return separated(f, "record { ", fs, ", ", " }", |(n, t), f| {
+                    write!(f, "{n}: {}", at(t))
+                });
+            }
+            ValueType::Variant(cs) => {
+                return separated(f, "variant { ", cs, ", ", " }", |(n, t), f| match t {
+                    Some(t) => write!(f, "{n}({})", at(t)),
+                    None => f.write_str(n),
+                });
+            }
+            ValueType::Enum(ns) => {
+                return separated(f, "enum { ", ns, ", ", " }", |n, f| f.write_str(n))
+            }
+            ValueType::Flags(ns) => {
+                return separated(f, "flags { ", ns, ", ", " }", |n, f| f.write_str(n))
+            }
+            ValueType::Result { ok, err } => {
+                return match (ok, err) {
+                    (None, None) => f.write_str("result"),
+                    (Some(ok), None) => write!(f, "result<{}>", at(ok)),
+                    (None, Some(err)) => write!(f, "result<_, {}>", at(err)),
+                    (Some(ok), Some(err)) => write!(f, "result<{}, {}>", at(ok), at(err)),
+                };
+            }
+        };
+        f.write_str(name)
     }
 }
 

@@ -3,8 +3,8 @@
 
 use crate::prelude::*;
 use core::fmt;
-use rivet_descriptor::component::{Component as Plan, ValueType};
-use rivet_descriptor::display::{write_wit, Wit, WitType};
+use rivet_descriptor::component::{Component as Plan, TypeRef, ValueType};
+use rivet_descriptor::Text;
 
 /// A component value type, resolved (no indices).
 #[derive(Clone, Debug, PartialEq)]
@@ -40,45 +40,67 @@ pub enum Type {
 }
 
 /// A type in WIT's syntax (`list<u8>`, `record { a: u32 }`, `result<_, string>`),
-/// as error messages name it. Resources are named by their plan index.
+/// as error messages name it. Resources are named by their plan index. Written
+/// as the plan's types are ([`TypeRef`]'s `Display`), from a plan of this one
+/// type's tree.
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write_wit(self, f)
+        let mut plan = Plan::default();
+        let root = unresolve(self, plan.types.to_mut());
+        TypeRef::new(&plan, root).fmt(f)
     }
 }
 
-impl<'a> WitType<'a> for &'a Type {
-    fn wit(self) -> Wit<'a, &'a Type> {
-        let names = |ns: &'a [String]| ns.iter().map(String::as_str).collect();
-        match self {
-            Type::Bool => Wit::Name("bool"),
-            Type::S8 => Wit::Name("s8"),
-            Type::U8 => Wit::Name("u8"),
-            Type::S16 => Wit::Name("s16"),
-            Type::U16 => Wit::Name("u16"),
-            Type::S32 => Wit::Name("s32"),
-            Type::U32 => Wit::Name("u32"),
-            Type::S64 => Wit::Name("s64"),
-            Type::U64 => Wit::Name("u64"),
-            Type::F32 => Wit::Name("f32"),
-            Type::F64 => Wit::Name("f64"),
-            Type::Char => Wit::Name("char"),
-            Type::String => Wit::Name("string"),
-            Type::List(t) => Wit::List(t),
-            Type::Map(k, v) => Wit::Map(k, v),
-            Type::Option(t) => Wit::Option(t),
-            Type::Own(r) => Wit::Own(r.0),
-            Type::Borrow(r) => Wit::Borrow(r.0),
-            Type::Tuple(ts) => Wit::Tuple(ts.iter().collect()),
-            Type::Record(fs) => Wit::Record(fs.iter().map(|(n, t)| (n.as_str(), t)).collect()),
-            Type::Variant(cs) => {
-                Wit::Variant(cs.iter().map(|(n, t)| (n.as_str(), t.as_ref())).collect())
-            }
-            Type::Enum(ns) => Wit::Enum(names(ns)),
-            Type::Flags(ns) => Wit::Flags(names(ns)),
-            Type::Result { ok, err } => Wit::Result(ok.as_deref(), err.as_deref()),
+/// Lists `t` and the types it is made of in `types`, each after its parts (as
+/// a plan lists them); returns `t`'s index.
+fn unresolve(t: &Type, types: &mut Vec<ValueType>) -> u32 {
+    let mut sub = |t: &Type| unresolve(t, types);
+    let names = |ns: &[String]| ns.iter().map(|n| Text::from(n.clone())).collect();
+    let value = match t {
+        Type::Bool => ValueType::Bool,
+        Type::S8 => ValueType::S8,
+        Type::U8 => ValueType::U8,
+        Type::S16 => ValueType::S16,
+        Type::U16 => ValueType::U16,
+        Type::S32 => ValueType::S32,
+        Type::U32 => ValueType::U32,
+        Type::S64 => ValueType::S64,
+        Type::U64 => ValueType::U64,
+        Type::F32 => ValueType::F32,
+        Type::F64 => ValueType::F64,
+        Type::Char => ValueType::Char,
+        Type::String => ValueType::String,
+        Type::List(e) => ValueType::List(sub(e)),
+        Type::Map(k, v) => {
+            let k = sub(k);
+            ValueType::Map(k, sub(v))
         }
-    }
+        Type::Record(fs) => ValueType::Record(
+            fs.iter()
+                .map(|(n, t)| (Text::from(n.clone()), sub(t)))
+                .collect(),
+        ),
+        Type::Tuple(ts) => ValueType::Tuple(ts.iter().map(&mut sub).collect()),
+        Type::Variant(cs) => ValueType::Variant(
+            cs.iter()
+                .map(|(n, t)| (Text::from(n.clone()), t.as_ref().map(&mut sub)))
+                .collect(),
+        ),
+        Type::Enum(ns) => ValueType::Enum(names(ns)),
+        Type::Flags(ns) => ValueType::Flags(names(ns)),
+        Type::Option(t) => ValueType::Option(sub(t)),
+        Type::Result { ok, err } => {
+            let ok = ok.as_deref().map(&mut sub);
+            ValueType::Result {
+                ok,
+                err: err.as_deref().map(&mut sub),
+            }
+        }
+        Type::Own(r) => ValueType::Own(r.0),
+        Type::Borrow(r) => ValueType::Borrow(r.0),
+    };
+    types.push(value);
+    types.len() as u32 - 1
 }
 
 /// Identity of a resource type: the plan's resource index. The plan gives each
