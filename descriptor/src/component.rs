@@ -340,17 +340,20 @@ pub struct TypeRef<'a> {
 
 impl<'a> TypeRef<'a> {
     /// Type `index` of `plan`.
+    #[inline]
     pub fn new(plan: &'a Component, index: u32) -> TypeRef<'a> {
         TypeRef { plan, index }
     }
 
     /// The type's definition. Panics on an index out of range, which a
     /// checked plan does not hold.
+    #[inline]
     pub fn value(self) -> &'a ValueType {
         &self.plan.types[self.index as usize]
     }
 
     /// Another type of the same plan (a child of this one).
+    #[inline]
     pub fn at(self, index: u32) -> TypeRef<'a> {
         TypeRef::new(self.plan, index)
     }

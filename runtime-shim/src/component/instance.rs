@@ -16,9 +16,7 @@ use crate::vm::ValRaw;
 use crate::{Extern, Func, Global, GlobalType, Instance, Store, ValType};
 use alloc::rc::Rc;
 use core::cell::{OnceCell, RefCell};
-use rivet_descriptor::component::{
-    CanonOptions, Component as Plan, ComponentFuncType, CoreDef, Step, TypeRef,
-};
+use rivet_descriptor::component::{CanonOptions, Component as Plan, CoreDef, Step, TypeRef};
 
 /// Flag bits of a component instance (the `InstanceFlags` global).
 pub(crate) const MAY_LEAVE: i32 = 1;
@@ -459,7 +457,10 @@ impl ComponentInstance {
         let state = self.state(store)?;
         let r = state.export(store, export)?;
         let plan: &Plan = &state.component.0.plan;
-        let ty = &plan.func_types[plan.lifts[r.lift as usize].ty as usize];
+        let lift = &plan.lifts[r.lift as usize];
+        let ty = &plan.func_types[lift.ty as usize];
+        let params = Params::new(plan, ty, &lift.layout);
+        let result = ty.result.map(|t| TypeRef::new(plan, t));
         let mut cx = Cx {
             store,
             state: &state,
@@ -467,15 +468,17 @@ impl ComponentInstance {
             instance: r.instance,
             temps: Vec::new(),
         };
-        typed::check(
-            &cx,
-            &plan.exports[export as usize].name,
-            Params::new(plan, ty, r.lift),
-            &args,
-        )?;
-        R::check(ty.result.map(|t| TypeRef::new(plan, t)))?;
+        if args.count() != params.len() {
+            return Err(typed::arity(
+                &plan.exports[export as usize].name,
+                params,
+                &args,
+            ));
+        }
+        args.check_each(&cx, params)?;
+        R::check(result)?;
         state.check_enter(r.instance)?;
-        let result = call_lift(&mut cx, r, plan, ty, &args);
+        let result = call_lift(&mut cx, r, params, result, &args);
         if result.is_err() {
             state.poison_entered();
         }
@@ -533,8 +536,8 @@ pub(crate) struct ResolvedExport {
 fn call_lift<R: LiftResult>(
     cx: &mut Cx,
     r: &ResolvedExport,
-    plan: &Plan,
-    ty: &ComponentFuncType,
+    params: Params,
+    result: Option<TypeRef>,
     args: &impl LowerArgs,
 ) -> Result<R, Trap> {
     let (state, inst) = (cx.state, r.instance);
@@ -545,9 +548,8 @@ fn call_lift<R: LiftResult>(
             .push(Frame::default());
     }
     let mut slots = [ValRaw::default(); MAX_FLAT_PARAMS];
-    lower_params(cx, r, Params::new(plan, ty, r.lift), args, &mut slots)?;
+    lower_params(cx, r, params, args, &mut slots)?;
     r.func.call(cx.store, &mut slots)?;
-    let result = ty.result.map(|t| TypeRef::new(plan, t));
     let result = lift_result(cx, r, result, slots[0].u64() & r.result_mask)?;
     if r.lends {
         state.exit_call(inst)?;
@@ -564,6 +566,7 @@ fn call_lift<R: LiftResult>(
 /// Lowers the host's arguments into `slots`: flat, or spilled through the
 /// guest's realloc (with may_leave clear, as the guest's code runs on the
 /// callee's behalf).
+#[inline(always)]
 fn lower_params(
     cx: &mut Cx,
     r: &ResolvedExport,

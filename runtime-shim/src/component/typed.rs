@@ -8,7 +8,9 @@ use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
 use super::values::{self, Value};
 use crate::error::Trap;
 use crate::prelude::*;
-use rivet_descriptor::component::{Component as Plan, ComponentFuncType, TypeRef, ValueType};
+use rivet_descriptor::component::{
+    CallLayout, Component as Plan, ComponentFuncType, TypeRef, ValueType,
+};
 use rivet_descriptor::Text;
 
 /// A host value passed as an argument of an export.
@@ -49,9 +51,14 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    /// The parameters of `func`, the type of lift number `lift`.
-    pub(crate) fn new(plan: &'a Plan, func: &'a ComponentFuncType, lift: u32) -> Params<'a> {
-        let spill = plan.lifts[lift as usize].layout.spill.as_ref();
+    /// The parameters of `func`, lifted with `layout`.
+    #[inline]
+    pub(crate) fn new(
+        plan: &'a Plan,
+        func: &'a ComponentFuncType,
+        layout: &'a CallLayout,
+    ) -> Params<'a> {
+        let spill = layout.spill.as_ref();
         Params {
             plan,
             list: &func.params,
@@ -60,6 +67,7 @@ impl<'a> Params<'a> {
     }
 
     /// How many parameters there are.
+    #[inline]
     pub fn len(&self) -> usize {
         self.list.len()
     }
@@ -70,11 +78,13 @@ impl<'a> Params<'a> {
     }
 
     /// The type of parameter `i`.
+    #[inline]
     pub fn get(&self, i: usize) -> TypeRef<'a> {
         TypeRef::new(self.plan, self.list[i].1)
     }
 
     /// The type of each parameter, in order.
+    #[inline]
     pub fn types(self) -> impl Iterator<Item = TypeRef<'a>> {
         self.list
             .iter()
@@ -130,11 +140,13 @@ macro_rules! tuples {
             fn count(&self) -> usize {
                 $n
             }
+            #[inline(always)]
             #[allow(unused_variables)]
             fn check_each(&self, cx: &Cx, params: Params) -> Result<(), Trap> {
                 $(self.$i.check(cx, params.get($i))?;)*
                 Ok(())
             }
+            #[inline(always)]
             #[allow(unused_variables)]
             fn lower_each(&self, cx: &mut Cx, params: Params, out: &mut FlatBuf) -> Result<(), Trap> {
                 $(self.$i.lower(cx, params.get($i), out)?;)*
@@ -166,22 +178,14 @@ tuples! {
     12: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
 }
 
-/// Checks the arguments of a call to export `name` with parameters `params`.
-#[inline]
-pub(crate) fn check(
-    cx: &Cx,
-    name: &str,
-    params: Params,
-    args: &impl LowerArgs,
-) -> Result<(), Trap> {
-    if args.count() != params.len() {
-        return Err(Trap::host(format!(
-            "`{name}` expects {} arguments, got {}",
-            params.len(),
-            args.count()
-        )));
-    }
-    args.check_each(cx, params)
+/// A call to export `name` with the wrong number of arguments.
+#[cold]
+pub(crate) fn arity(name: &str, params: Params, args: &impl LowerArgs) -> Trap {
+    Trap::host(format!(
+        "`{name}` expects {} arguments, got {}",
+        params.len(),
+        args.count()
+    ))
 }
 
 #[cold]
