@@ -260,6 +260,7 @@ scalars! {
 }
 
 impl LowerArg for &str {
+    #[inline]
     fn check(&self, _: &Cx, ty: TypeRef) -> Result<(), Trap> {
         match ty.value() {
             ValueType::String => Ok(()),
@@ -275,6 +276,7 @@ impl LowerArg for &str {
 }
 
 impl LiftResult for String {
+    #[inline]
     fn check(ty: Option<TypeRef>) -> Result<(), Trap> {
         match ty.map(TypeRef::value) {
             Some(ValueType::String) => Ok(()),
