@@ -375,7 +375,7 @@ impl Builder<'_> {
 
     unsafe fn defined_functions(&mut self) {
         let inner = self.module.inner();
-        let imported = inner.counts.imported_functions;
+        let imported = inner.meta.layout.imported_functions;
         for (i, &code) in inner.functions.iter().enumerate() {
             let index = imported + i as u32;
             let ty = inner.meta.functions[index as usize];
@@ -400,7 +400,7 @@ impl Builder<'_> {
 
     unsafe fn defined_memories(&mut self) -> Result<(), Error> {
         let meta = &self.module.inner().meta;
-        let counts = &self.module.inner().counts;
+        let counts = &self.module.inner().meta.layout;
         let imported = counts.memories - counts.defined_memories;
         for (i, ty) in meta.memories.iter().enumerate().skip(imported as usize) {
             let vm = slot(self.vmctx, self.layout.defined_memory(i as u32 - imported));
@@ -416,7 +416,7 @@ impl Builder<'_> {
 
     unsafe fn defined_tables(&mut self) -> Result<(), Error> {
         let meta = &self.module.inner().meta;
-        let counts = &self.module.inner().counts;
+        let counts = &self.module.inner().meta.layout;
         let imported = counts.tables - counts.defined_tables;
         for (i, ty) in meta.tables.iter().enumerate().skip(imported as usize) {
             let vm = slot(self.vmctx, self.layout.defined_table(i as u32 - imported));
@@ -432,7 +432,7 @@ impl Builder<'_> {
 
     unsafe fn defined_globals(&mut self) -> Result<(), Error> {
         let meta = &self.module.inner().meta;
-        let counts = &self.module.inner().counts;
+        let counts = &self.module.inner().meta.layout;
         let imported = counts.globals - counts.defined_globals;
         for (i, (ty, init)) in meta
             .globals
@@ -458,7 +458,7 @@ impl Builder<'_> {
     /// instance has its own.
     unsafe fn defined_tags(&mut self) {
         let meta = &self.module.inner().meta;
-        let counts = &self.module.inner().counts;
+        let counts = &self.module.inner().meta.layout;
         let imported = counts.tags - counts.defined_tags;
         for (i, &ty) in meta.tags.iter().enumerate().skip(imported as usize) {
             let vm = slot::<VMTag>(self.vmctx, self.layout.defined_tag(i as u32 - imported));

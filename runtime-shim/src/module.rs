@@ -68,9 +68,6 @@ pub(crate) struct ModuleInner {
     trampolines: &'static [usize],
     /// Per type index: its process-wide id, found once at load.
     pub sigs: Vec<Sig>,
-    /// How many items of each kind, imported and defined (the metadata
-    /// would count imports on every instantiation).
-    pub counts: ModuleCounts,
     /// The unit's data blob.
     pub data: usize,
     /// Declared before the owner, so dropped first: the registration refers
@@ -248,7 +245,6 @@ unsafe fn load_parts(
             functions: defined,
             trampolines,
             sigs: meta.types.iter().map(signatures::intern).collect(),
-            counts: meta.layout.counts(),
             data: desc.data as usize,
             meta: Meta(meta),
             _code: code,

@@ -459,7 +459,7 @@ impl ComponentInstance {
         let plan: &Plan = &state.component.0.plan;
         let lift = &plan.lifts[r.lift as usize];
         let ty = &plan.func_types[lift.ty as usize];
-        let params = Params::new(plan, ty, &lift.layout);
+        let params = Params::new(plan, lift);
         let result = ty.result.map(|t| TypeRef::new(plan, t));
         let mut cx = Cx {
             store,

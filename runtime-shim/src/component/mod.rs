@@ -74,7 +74,7 @@ impl Component {
         let plan = unit
             .plan
             .ok_or_else(|| Error::Format("the unit is a core module, not a component".into()))?;
-        Component::from_parts(plan, unit.modules, unit.owner)
+        Ok(Component::from_parts(plan, unit.modules, unit.owner))
     }
 
     /// A component from a plan (checked, see [`rivet_descriptor::check`]) and
@@ -83,21 +83,21 @@ impl Component {
         plan: Meta<Plan>,
         modules: Vec<Module>,
         owner: MetaOwner,
-    ) -> Result<Component, Error> {
+    ) -> Component {
         let core_functions = plan
             .steps
             .iter()
             .map(|Step::Instantiate { module, .. }| {
-                modules[*module as usize].inner().counts.functions as usize
+                modules[*module as usize].inner().meta.layout.functions as usize
             })
             .sum();
-        Ok(Component(Arc::new(ComponentInner {
+        Component(Arc::new(ComponentInner {
             plan,
             _owner: owner,
             modules,
             trees: spin::Once::new(),
             core_functions,
-        })))
+        }))
     }
 
     /// Imported functions: (name, type).

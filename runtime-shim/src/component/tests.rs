@@ -129,7 +129,7 @@ impl Builder {
             module: 0,
             args: args.into(),
         });
-        let c = Component::from_parts(Meta::leaked(self.plan), vec![module], None).unwrap();
+        let c = Component::from_parts(Meta::leaked(self.plan), vec![module], None);
         let mut store = Store::new(BoundsMode::Guard);
         let i = store.instantiate_component(&c, imports).unwrap();
         (store, i)
@@ -451,8 +451,7 @@ fn host_imports_get_lifted_args_and_return_strings_through_realloc() {
     });
     let module = compile(&guest_with(imports, body));
     let mut missing = Store::new(BoundsMode::Guard);
-    let c =
-        Component::from_parts(Meta::leaked(b.plan.clone()), vec![module.clone()], None).unwrap();
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![module.clone()], None);
     assert!(matches!(
         missing.instantiate_component(&c, &ComponentImports::new()),
         Err(Error::Link(m)) if m.contains("greet")
@@ -585,7 +584,7 @@ fn imports_without_intrinsics_refuse_a_plan_that_needs_them() {
         args: vec![new].into(),
     });
     let module = compile(&guest_with(imports, body));
-    let c = Component::from_parts(Meta::leaked(plan), vec![module], None).unwrap();
+    let c = Component::from_parts(Meta::leaked(plan), vec![module], None);
     let mut store = Store::new(BoundsMode::Guard);
     let bare = ComponentImports::without_intrinsics();
     match store.instantiate_component(&c, &bare) {
@@ -608,7 +607,7 @@ fn call1_opt(store: &mut Store, i: &ComponentInstance, f: &str, v: Value) -> Opt
 fn host_imported_modules_and_resources_are_link_errors() {
     let mut b = Builder::new();
     b.plan.module_imports.to_mut().push("libc".into());
-    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None).unwrap();
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None);
     let mut store = Store::new(BoundsMode::Guard);
     assert!(matches!(
         store.instantiate_component(&c, &ComponentImports::new()),
@@ -621,7 +620,7 @@ fn host_imported_modules_and_resources_are_link_errors() {
         dtor: None,
         name: "wasi:io/streams#input-stream".into(),
     });
-    let c = Component::from_parts(Meta::leaked(b.plan), vec![], None).unwrap();
+    let c = Component::from_parts(Meta::leaked(b.plan), vec![], None);
     assert!(matches!(
         store.instantiate_component(&c, &ComponentImports::new()),
         Err(Error::Link(m)) if m.contains("input-stream") && m.contains("the host defines")
@@ -732,7 +731,7 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
     b.export("leak-borrow", "leak-borrow", use_, o.clone());
     b.export("take", "take", take, o.clone());
     b.export("twice", "twice", take, o);
-    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None).unwrap();
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None);
     let ty = c.resource_type("kv#store").unwrap();
     assert_eq!(c.imported_resources(), vec!["kv#store".to_string()]);
 
@@ -820,7 +819,7 @@ fn host_defined_handles_are_checked_against_the_resource_kind() {
     let f = b.func(&[own], None);
     b.export("take", "take", f, CanonOptions::default());
     let module = compile(&guest(r#"(func (export "take") (param i32))"#));
-    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None).unwrap();
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None);
     let mine = c.resource_type("mine").unwrap();
     let mut host = ComponentImports::new();
     host.resource("yours", |_| Ok(()));
@@ -974,7 +973,7 @@ fn mistyped_plan_wiring_is_refused() {
             args: args.into(),
         });
     }
-    let c = Component::from_parts(Meta::leaked(plan), vec![first, second], None).unwrap();
+    let c = Component::from_parts(Meta::leaked(plan), vec![first, second], None);
     let mut store = Store::new(BoundsMode::Guard);
     match store.instantiate_component(&c, &ComponentImports::new()) {
         Err(Error::Format(m)) => assert!(m.contains("m::f does not match"), "{m}"),

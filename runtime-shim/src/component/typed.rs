@@ -8,9 +8,7 @@ use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
 use super::values::{self, Value};
 use crate::error::Trap;
 use crate::prelude::*;
-use rivet_descriptor::component::{
-    CallLayout, Component as Plan, ComponentFuncType, TypeRef, ValueType,
-};
+use rivet_descriptor::component::{Component as Plan, Lift, TypeRef, ValueType};
 use rivet_descriptor::Text;
 
 /// A host value passed as an argument of an export.
@@ -51,17 +49,13 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    /// The parameters of `func`, lifted with `layout`.
+    /// The parameters of the function `lift` exports.
     #[inline]
-    pub(crate) fn new(
-        plan: &'a Plan,
-        func: &'a ComponentFuncType,
-        layout: &'a CallLayout,
-    ) -> Params<'a> {
-        let spill = layout.spill.as_ref();
+    pub(crate) fn new(plan: &'a Plan, lift: &'a Lift) -> Params<'a> {
+        let spill = lift.layout.spill.as_ref();
         Params {
             plan,
-            list: &func.params,
+            list: &plan.func_types[lift.ty as usize].params,
             offsets: spill.map_or(&[], |s| &s.offsets),
         }
     }
