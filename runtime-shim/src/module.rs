@@ -6,8 +6,8 @@ use crate::prelude::*;
 use crate::signatures::{self, Sig};
 use alloc::sync::Arc;
 use rivet_descriptor::{
-    check, BoundsMode, ExternIndex, FuncType, GlobalType, ImportType, MemoryType, ModuleCounts,
-    RawDescriptor, TableType, Unit, FORMAT_VERSION, MAGIC,
+    check, BoundsMode, ExternIndex, FuncType, GlobalType, ImportType, MemoryType, RawDescriptor,
+    TableType, Unit, FORMAT_VERSION, MAGIC,
 };
 
 /// The type of an import or export.
