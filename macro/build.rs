@@ -104,7 +104,7 @@ fn main() {
         postcard::to_allocvec(&plan).unwrap(),
     )
     .unwrap();
-    // The metadata static the bindings include: the fixture's bindings are
+    // The metadata statics the bindings include: the fixture's bindings are
     // only type-checked, never instantiated, so an empty unit serves.
     std::fs::write(
         dir.join("fixture.rs"),
@@ -112,7 +112,8 @@ fn main() {
          bounds: rivet::BoundsMode::Guard,\n\
          modules: rivet::__private::Cow::Borrowed(&[]),\n\
          component: None,\n\
-         };\n",
+         };\n\
+         pub static STAGES: rivet::__private::Stages = rivet::__private::Stages::of(0);\n",
     )
     .unwrap();
     println!("cargo:rerun-if-changed=build.rs");

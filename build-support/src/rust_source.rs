@@ -14,8 +14,9 @@ use rivet_descriptor::Unit;
 use serde::ser::{self, Serialize};
 use std::fmt::{self, Display, Write};
 
-/// The Rust source of `pub static UNIT`, the metadata of `unit`, with the
-/// imports it needs: the body of a module (the bindings' `mod rivet_unit`).
+/// The Rust source of `pub static UNIT`, the metadata of `unit`, and of
+/// `pub static STAGES`, the instantiation stages its modules need, with the
+/// imports they need: the body of a module (the bindings' `mod rivet_unit`).
 pub fn unit_static(unit: &Unit) -> Result<String, Error> {
     let mut expr = String::new();
     unit.serialize(Writer { out: &mut expr })
@@ -26,7 +27,10 @@ pub fn unit_static(unit: &Unit) -> Result<String, Error> {
          use rivet::__private::descriptor::component::*;\n\
          use rivet::__private::descriptor::*;\n\
          use rivet::__private::Cow;\n\
-         pub static UNIT: Unit = {expr};\n"
+         pub static UNIT: Unit = {expr};\n\
+         // The instantiation stages its modules need: the host links no others.\n\
+         pub static STAGES: rivet::__private::Stages = rivet::__private::Stages::of({stages:#x});\n",
+        stages = unit.stages()
     ))
 }
 
@@ -330,6 +334,8 @@ mod tests {
             "index: ExternIndex::Func(1u32, ), ",
             "start: Some(1u32, ), ",
             "component: None, }",
+            // It imports and has a start function: those stages, no others.
+            "pub static STAGES: rivet::__private::Stages = rivet::__private::Stages::of(0x11);",
         ] {
             assert!(source.contains(want), "missing `{want}` in:\n{source}");
         }

@@ -171,6 +171,11 @@ pub struct Unit {
 }
 
 impl Unit {
+    /// The optional instantiation stages any of its modules needs.
+    pub fn stages(&self) -> u32 {
+        self.modules.iter().fold(0, |all, m| all | m.stages())
+    }
+
     /// Encodes the unit for the descriptor.
     pub fn encode(&self) -> Vec<u8> {
         postcard::to_allocvec(self).expect("encoding a Unit cannot fail")
@@ -414,6 +419,34 @@ impl Module {
     fn count_imports(&self, f: impl Fn(&ImportType) -> bool) -> u32 {
         self.imports.iter().filter(|i| f(&i.ty)).count() as u32
     }
+
+    /// The optional stages instantiating this module runs ([`stages`]).
+    pub fn stages(&self) -> u32 {
+        let bit = |needed: bool, bit: u32| if needed { bit } else { 0 };
+        bit(!self.imports.is_empty(), stages::IMPORTS)
+            | bit(self.layout.defined_tables > 0, stages::TABLES)
+            | bit(self.layout.defined_tags > 0, stages::TAGS)
+            | bit(!self.elements.is_empty(), stages::ELEMENTS)
+            | bit(self.start.is_some(), stages::START)
+    }
+}
+
+/// The optional stages of instantiating a module, as bits. A unit's static
+/// metadata comes with the stages its modules need ([`Unit::stages`]), so
+/// that a host built from statics links the runtime's code for those only:
+/// a component without tables, say, brings no table creation into the
+/// binary.
+pub mod stages {
+    /// Linking and writing imports.
+    pub const IMPORTS: u32 = 1 << 0;
+    /// Creating defined tables.
+    pub const TABLES: u32 = 1 << 1;
+    /// Creating defined exception tags.
+    pub const TAGS: u32 = 1 << 2;
+    /// Applying element segments.
+    pub const ELEMENTS: u32 = 1 << 3;
+    /// Running the start function.
+    pub const START: u32 = 1 << 4;
 }
 
 /// Why wasm code stopped. Each kind carries the message the spec tests use.

@@ -117,7 +117,13 @@ pub(crate) fn instantiate(
             store.bounds()
         )));
     }
-    link(store, module, imports, report)?;
+    let stages = module.inner().stages;
+    stages.cover(&module.inner().meta)?;
+    match stages.link {
+        Some(link) => link(store, module, imports, report)?,
+        None if imports.is_empty() => {}
+        None => return Err(unexpected_imports(imports.len())),
+    }
     let layout = module.inner().meta.layout;
     let meta = &module.inner().meta;
     // The vmctx and the lists live in the store's bump chunks, sized up front.
@@ -142,22 +148,92 @@ pub(crate) fn instantiate(
         let mut b = Builder {
             store,
             module,
+            imports,
             layout,
             vmctx,
             record,
         };
         b.header();
-        b.imports(imports);
+        b.run(stages.imports)?;
         b.defined_functions();
         b.defined_memories()?;
-        b.defined_tables()?;
+        b.run(stages.tables)?;
         b.defined_globals()?;
-        b.defined_tags();
-        b.elements()?;
+        b.run(stages.tags)?;
+        b.run(stages.elements)?;
         b.data()?;
-        b.start()?;
+        b.run(stages.start)?;
     }
     Ok(instance)
+}
+
+#[cold]
+fn unexpected_imports(given: usize) -> Error {
+    Error::Link(format!("module has 0 imports, {given} provided"))
+}
+
+/// The optional stages of instantiation ([`rivet_descriptor::stages`]) as
+/// the functions that run them. A module loaded from a descriptor has them
+/// all; one loaded from a static unit has those its unit needs (the
+/// `STAGES` static that `rivet_build` writes beside the metadata, made by
+/// [`Stages::of`] at compile time), so a host links no code for the others.
+#[doc(hidden)]
+pub struct Stages {
+    mask: u32,
+    link: Option<LinkStage>,
+    imports: Option<BuildStage>,
+    tables: Option<BuildStage>,
+    tags: Option<BuildStage>,
+    elements: Option<BuildStage>,
+    start: Option<BuildStage>,
+}
+
+type LinkStage = fn(&Store, &Module, &[Extern], Report) -> Result<(), Error>;
+type BuildStage = unsafe fn(&mut Builder<'_>) -> Result<(), Error>;
+
+impl Stages {
+    /// Every stage, for modules whose needs are known only at run time.
+    pub(crate) const ALL: Stages = Stages::of(u32::MAX);
+
+    /// The stages in `mask` (bits of [`rivet_descriptor::stages`]).
+    pub const fn of(mask: u32) -> Stages {
+        use rivet_descriptor::stages::*;
+        /// `stage` if `mask` has `bit` (a function, as closures cannot be
+        /// called in constants).
+        const fn pick(mask: u32, bit: u32, stage: BuildStage) -> Option<BuildStage> {
+            if mask & bit != 0 {
+                Some(stage)
+            } else {
+                None
+            }
+        }
+        Stages {
+            mask,
+            link: if mask & IMPORTS != 0 {
+                Some(link)
+            } else {
+                None
+            },
+            imports: pick(mask, IMPORTS, |b| unsafe { b.imports() }),
+            tables: pick(mask, TABLES, |b| unsafe { b.defined_tables() }),
+            tags: pick(mask, TAGS, |b| unsafe { b.defined_tags() }),
+            elements: pick(mask, ELEMENTS, |b| unsafe { b.elements() }),
+            start: pick(mask, START, |b| unsafe { b.start() }),
+        }
+    }
+
+    /// Refuses a module that needs a stage these lack (a static unit's stages
+    /// cover its modules by construction; this keeps a mismatch from being
+    /// skipped silently).
+    fn cover(&self, meta: &rivet_descriptor::Module) -> Result<(), Error> {
+        match meta.stages() & !self.mask {
+            0 => Ok(()),
+            missing => Err(Error::Runtime(format!(
+                "the module needs instantiation stages {missing:#x} that its unit's \
+                 static does not name"
+            ))),
+        }
+    }
 }
 
 /// Checks imports against the module's import types (wasm import matching),
@@ -285,6 +361,7 @@ pub(crate) fn describe_mismatch(
 struct Builder<'a> {
     store: &'a mut Store,
     module: &'a Module,
+    imports: &'a [Extern],
     layout: VmctxLayout,
     vmctx: *mut u8,
     record: *mut InstanceData,
@@ -305,13 +382,21 @@ impl Builder<'_> {
         self.store.refs().borrow_mut().add_module(self.module);
     }
 
+    /// Runs an optional stage, if the module's stages have it.
+    unsafe fn run(&mut self, stage: Option<BuildStage>) -> Result<(), Error> {
+        match stage {
+            Some(stage) => stage(self),
+            None => Ok(()),
+        }
+    }
+
     fn sig(&self, ty: u32) -> Sig {
         self.module.inner().sigs[ty as usize]
     }
 
     /// Writes pointers for every import and the funcref of imported functions.
-    unsafe fn imports(&mut self, imports: &[Extern]) {
-        let inner = self.module.inner();
+    unsafe fn imports(&mut self) -> Result<(), Error> {
+        let (inner, imports) = (self.module.inner(), self.imports);
         let (mut funcs, mut mems, mut tables, mut globals) = (0u32, 0u32, 0u32, 0u32);
         let mut tags = 0u32;
         for (import, given) in inner.meta.imports.iter().zip(imports) {
@@ -346,6 +431,7 @@ impl Builder<'_> {
                 _ => unreachable!("imports were linked"),
             }
         }
+        Ok(())
     }
 
     unsafe fn import_func(&mut self, index: u32, ty: u32, f: Func) {
@@ -456,7 +542,7 @@ impl Builder<'_> {
 
     /// Makes a fresh tag for every defined tag: tags are generative, each
     /// instance has its own.
-    unsafe fn defined_tags(&mut self) {
+    unsafe fn defined_tags(&mut self) -> Result<(), Error> {
         let meta = &self.module.inner().meta;
         let counts = &self.module.inner().meta.layout;
         let imported = counts.tags - counts.defined_tags;
@@ -473,6 +559,7 @@ impl Builder<'_> {
             put(self.vmctx, self.layout.tag_pointer(i as u32), vm);
             (&mut *self.record).tags.push(t);
         }
+        Ok(())
     }
 
     /// Evaluates a constant expression (indices were validated at load).

@@ -95,6 +95,8 @@ extern "C" {}
 /// with and without `std`. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    /// The instantiation stages, for the static `rivet_build` writes.
+    pub use crate::instance::Stages;
     pub use crate::prelude::*;
     pub use alloc::borrow::Cow;
     pub use alloc::collections::BTreeMap;

@@ -2,6 +2,7 @@
 
 use crate::code_registry::{self, CodeRegistration};
 use crate::error::Error;
+use crate::instance::Stages;
 use crate::prelude::*;
 use crate::signatures::{self, Sig};
 use alloc::sync::Arc;
@@ -70,6 +71,8 @@ pub(crate) struct ModuleInner {
     pub sigs: Vec<Sig>,
     /// The unit's data blob.
     pub data: usize,
+    /// The instantiation stages it may use: all, or its static unit's.
+    pub stages: &'static Stages,
     /// Declared before the owner, so dropped first: the registration refers
     /// to the metadata's trap sites until it is gone.
     _code: Option<CodeRegistration>,
@@ -182,21 +185,24 @@ pub(crate) unsafe fn load_unit(desc: *const RawDescriptor) -> Result<LoadedUnit,
     // unit, it would otherwise bake the unit's drop code into `load_parts`,
     // and so into hosts that only read statics.
     let owner = core::hint::black_box(Some(unit as Arc<dyn core::any::Any + Send + Sync>));
-    load_parts(desc, metadata, owner)
+    load_parts(desc, metadata, owner, &Stages::ALL)
 }
 
 /// As [`load_unit`], with the metadata read in place from `unit`, the static
 /// that `rivet_build` generated beside the object, instead of decoded from the
 /// descriptor: a host built this way links neither the metadata reader nor
-/// its check, which `rivet_build` ran on the static's metadata at build time.
+/// its check, which `rivet_build` ran on the static's metadata at build time,
+/// and its modules have the instantiation `stages` `rivet_build` wrote beside
+/// it.
 ///
 /// # Safety
 /// As [`Module::from_descriptor`]; `unit` is the metadata of the same build.
 pub(crate) unsafe fn load_static(
     desc: *const RawDescriptor,
     unit: &'static Unit,
+    stages: &'static Stages,
 ) -> Result<LoadedUnit, Error> {
-    load_parts(header(desc)?, unit, None)
+    load_parts(header(desc)?, unit, None, stages)
 }
 
 /// The descriptor behind `desc`, checked to be one of this runtime's format.
@@ -228,6 +234,7 @@ unsafe fn load_parts(
     desc: &RawDescriptor,
     unit: &'static Unit,
     owner: MetaOwner,
+    stages: &'static Stages,
 ) -> Result<LoadedUnit, Error> {
     // Code addresses as integers: the module is then `Send` and `Sync`.
     let functions = slice(desc.functions.cast::<usize>(), desc.function_count)?;
@@ -246,6 +253,7 @@ unsafe fn load_parts(
             trampolines,
             sigs: meta.types.iter().map(signatures::intern).collect(),
             data: desc.data as usize,
+            stages,
             meta: Meta(meta),
             _code: code,
             _owner: owner.clone(),

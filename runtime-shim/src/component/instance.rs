@@ -346,6 +346,9 @@ impl ComponentState {
         Ok(cell.get_or_init(|| r))
     }
 
+    /// The first call's lookup, out of line: every later call skips it.
+    #[cold]
+    #[inline(never)]
     fn resolve(&self, store: &Store, export: u32) -> Result<ResolvedExport, Trap> {
         let c = &self.component.0;
         let e = &c.plan.exports[export as usize];

@@ -56,17 +56,20 @@ impl Component {
     }
 
     /// Loads the unit behind a descriptor, its metadata read in place from
-    /// `unit`, the static `rivet_build` writes beside the object (what the
-    /// `component!` bindings use: nothing to decode).
+    /// `unit`, the static `rivet_build` writes beside the object, with the
+    /// instantiation `stages` it writes beside that (what the `component!`
+    /// bindings use: nothing to decode, and no code for stages the component
+    /// does not need).
     ///
     /// # Safety
-    /// As [`Module::from_descriptor`]; `unit` comes from the same build as
-    /// the descriptor.
+    /// As [`Module::from_descriptor`]; `unit` and `stages` come from the same
+    /// build as the descriptor.
     pub unsafe fn from_static(
         desc: *const RawDescriptor,
         unit: &'static rivet_descriptor::Unit,
+        stages: &'static crate::__private::Stages,
     ) -> Result<Component, Error> {
-        Component::from_unit(module::load_static(desc, unit)?)
+        Component::from_unit(module::load_static(desc, unit, stages)?)
     }
 
     /// A component from a loaded unit, which must have a plan.

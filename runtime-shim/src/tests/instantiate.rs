@@ -3,6 +3,7 @@
 
 use super::fake::{empty, finish, func_type, load_inert, FakeUnit};
 use crate::builtins;
+use crate::instance::Stages;
 use crate::prelude::*;
 use crate::vm::VMMemory;
 use crate::*;
@@ -316,9 +317,21 @@ fn instantiate_rich(bounds: BoundsMode) -> Rich {
         module::ExternType::Table(funcref_table(3, Some(10)))
     );
     let mut store = Store::new(bounds);
-    let host = Func::wrap(&mut store, func_type(&[], &[]), |_, _| Ok(()));
+    let (instance, host) = with_rich_imports(&mut store, module);
+    Rich {
+        _fake: fake,
+        store,
+        instance: instance.unwrap(),
+        host,
+    }
+}
+
+/// Instantiates a module of [`rich_module`] with the imports it needs; the
+/// host function imported is returned beside the instance.
+fn with_rich_imports(store: &mut Store, module: &Module) -> (Result<Instance, Error>, Func) {
+    let host = Func::wrap(store, func_type(&[], &[]), |_, _| Ok(()));
     let base = Global::new(
-        &mut store,
+        store,
         GlobalType {
             content: ValType::I32,
             mutable: false,
@@ -326,14 +339,47 @@ fn instantiate_rich(bounds: BoundsMode) -> Rich {
         Val::I32(1234),
     )
     .unwrap();
-    let instance = store
-        .instantiate(module, &[Extern::Func(host), Extern::Global(base)])
-        .unwrap();
-    Rich {
-        _fake: fake,
-        store,
-        instance,
-        host,
+    let instance = store.instantiate(module, &[Extern::Func(host), Extern::Global(base)]);
+    (instance, host)
+}
+
+/// A module loaded from a static unit gets the instantiation stages that
+/// come with the unit: the stages it needs instantiate it as a descriptor's
+/// would, and stages lacking one it needs refuse it rather than skip it.
+#[test]
+fn static_units_run_the_stages_they_name() {
+    use rivet_descriptor::stages::{ELEMENTS, IMPORTS, START, TABLES, TAGS};
+    let (fake, _) = load_inert(BoundsMode::Guard, vec![rich_module()], b"wxyz".to_vec());
+    // SAFETY: the fake descriptor's metadata lives as long as `fake`.
+    let bytes = unsafe { core::slice::from_raw_parts(fake.desc.metadata, fake.desc.metadata_len) };
+    let unit: &'static Unit = Box::leak(Box::new(Unit::decode(bytes).unwrap()));
+    assert_eq!(unit.stages(), IMPORTS | TABLES | ELEMENTS);
+    for mask in [
+        IMPORTS | TABLES | ELEMENTS,
+        u32::MAX,
+        IMPORTS | ELEMENTS | TAGS | START,
+    ] {
+        let stages: &'static Stages = Box::leak(Box::new(Stages::of(mask)));
+        // SAFETY: as in `FakeUnit::load`; `unit` is the descriptor's metadata.
+        let loaded = unsafe { module::load_static(&*fake.desc, unit, stages) }.unwrap();
+        let mut store = Store::new(BoundsMode::Guard);
+        let (instance, _) = with_rich_imports(&mut store, &loaded.modules[0]);
+        match instance {
+            Ok(i) if mask & TABLES != 0 => {
+                let Some(Extern::Table(t)) = i.export(&store, "t") else {
+                    panic!("table export")
+                };
+                let f1 = get_func(&store, i, "f1");
+                assert!(matches!(t.get(&store, 1), Some(Val::FuncRef(Some(f))) if f == f1));
+            }
+            Err(Error::Runtime(why)) if mask & TABLES == 0 => {
+                assert!(
+                    why.contains("stages 0x2 that its unit's static does not name"),
+                    "{why}"
+                );
+            }
+            other => panic!("stages {mask:#x}: {other:?}"),
+        }
     }
 }
 
