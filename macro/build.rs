@@ -113,7 +113,7 @@ fn main() {
          modules: rivet::__private::Cow::Borrowed(&[]),\n\
          component: None,\n\
          };\n\
-         pub static STAGES: rivet::__private::Stages = rivet::__private::Stages::of(0);\n",
+         pub static PARTS: rivet::__private::Parts = rivet::__private::Parts::of(0);\n",
     )
     .unwrap();
     println!("cargo:rerun-if-changed=build.rs");

@@ -15,7 +15,7 @@ use serde::ser::{self, Serialize};
 use std::fmt::{self, Display, Write};
 
 /// The Rust source of `pub static UNIT`, the metadata of `unit`, and of
-/// `pub static STAGES`, the instantiation stages its modules need, with the
+/// `pub static PARTS`, the runtime parts its modules use, with the
 /// imports they need: the body of a module (the bindings' `mod rivet_unit`).
 pub fn unit_static(unit: &Unit) -> Result<String, Error> {
     let mut expr = String::new();
@@ -28,9 +28,9 @@ pub fn unit_static(unit: &Unit) -> Result<String, Error> {
          use rivet::__private::descriptor::*;\n\
          use rivet::__private::Cow;\n\
          pub static UNIT: Unit = {expr};\n\
-         // The instantiation stages its modules need: the host links no others.\n\
-         pub static STAGES: rivet::__private::Stages = rivet::__private::Stages::of({stages:#x});\n",
-        stages = unit.stages()
+         // The runtime parts its modules use: the host links no others.\n\
+         pub static PARTS: rivet::__private::Parts = rivet::__private::Parts::of({parts:#x});\n",
+        parts = unit.parts()
     ))
 }
 
@@ -334,8 +334,8 @@ mod tests {
             "index: ExternIndex::Func(1u32, ), ",
             "start: Some(1u32, ), ",
             "component: None, }",
-            // It imports and has a start function: those stages, no others.
-            "pub static STAGES: rivet::__private::Stages = rivet::__private::Stages::of(0x11);",
+            // It imports and has a start function: those parts, no others.
+            "pub static PARTS: rivet::__private::Parts = rivet::__private::Parts::of(0x11);",
         ] {
             assert!(source.contains(want), "missing `{want}` in:\n{source}");
         }

@@ -171,9 +171,9 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// The optional instantiation stages any of its modules needs.
-    pub fn stages(&self) -> u32 {
-        self.modules.iter().fold(0, |all, m| all | m.stages())
+    /// The optional parts of the runtime any of its modules uses.
+    pub fn parts(&self) -> u32 {
+        self.modules.iter().fold(0, |all, m| all | m.parts())
     }
 
     /// Encodes the unit for the descriptor.
@@ -420,23 +420,29 @@ impl Module {
         self.imports.iter().filter(|i| f(&i.ty)).count() as u32
     }
 
-    /// The optional stages instantiating this module runs ([`stages`]).
-    pub fn stages(&self) -> u32 {
-        let bit = |needed: bool, bit: u32| if needed { bit } else { 0 };
-        bit(!self.imports.is_empty(), stages::IMPORTS)
-            | bit(self.layout.defined_tables > 0, stages::TABLES)
-            | bit(self.layout.defined_tags > 0, stages::TAGS)
-            | bit(!self.elements.is_empty(), stages::ELEMENTS)
-            | bit(self.start.is_some(), stages::START)
+    /// The optional parts of the runtime this module uses ([`parts`]).
+    pub fn parts(&self) -> u32 {
+        let bit = |used: bool, bit: u32| if used { bit } else { 0 };
+        bit(!self.imports.is_empty(), parts::IMPORTS)
+            | bit(self.layout.defined_tables > 0, parts::TABLES)
+            | bit(self.layout.defined_tags > 0, parts::TAGS)
+            | bit(!self.elements.is_empty(), parts::ELEMENTS)
+            | bit(self.start.is_some(), parts::START)
+            | bit(
+                !self.tables.is_empty() || !self.elements.is_empty(),
+                parts::TABLE_BUILTINS,
+            )
+            | bit(!self.tags.is_empty(), parts::EXCEPTION_BUILTINS)
     }
 }
 
-/// The optional stages of instantiating a module, as bits. A unit's static
-/// metadata comes with the stages its modules need ([`Unit::stages`]), so
-/// that a host built from statics links the runtime's code for those only:
-/// a component without tables, say, brings no table creation into the
-/// binary.
-pub mod stages {
+/// The optional parts of the runtime a module uses, as bits: stages of
+/// instantiating it, and groups of builtins its code can call. A unit's
+/// static metadata comes with the parts its modules use ([`Unit::parts`]),
+/// so that a host built from statics links the runtime's code for those
+/// only: a component without tables, say, brings neither table creation nor
+/// the table builtins into the binary.
+pub mod parts {
     /// Linking and writing imports.
     pub const IMPORTS: u32 = 1 << 0;
     /// Creating defined tables.
@@ -447,6 +453,11 @@ pub mod stages {
     pub const ELEMENTS: u32 = 1 << 3;
     /// Running the start function.
     pub const START: u32 = 1 << 4;
+    /// The table and element-segment builtins (only a module with a table
+    /// or an element segment has instructions that call them).
+    pub const TABLE_BUILTINS: u32 = 1 << 5;
+    /// The builtin that makes exceptions (only a module with a tag throws).
+    pub const EXCEPTION_BUILTINS: u32 = 1 << 6;
 }
 
 /// Why wasm code stopped. Each kind carries the message the spec tests use.

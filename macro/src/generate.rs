@@ -116,7 +116,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
             #[allow(unused_imports)]
             use rivet::__private::{format, vec, Box, String, ToString, Vec};
             #support
-            /// The component's metadata and instantiation stages as
+            /// The component's metadata and the runtime parts it uses as
             /// statics, which rivet_build writes beside the plan.
             #[allow(unused_imports, clippy::all)]
             mod rivet_unit {
@@ -136,7 +136,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                     // and linked for this component, and the static its
                     // metadata, from the same build.
                     let c = unsafe {
-                        rivet::Component::from_static(::core::ptr::addr_of!(#symbol), &rivet_unit::UNIT, &rivet_unit::STAGES)
+                        rivet::Component::from_static(::core::ptr::addr_of!(#symbol), &rivet_unit::UNIT, &rivet_unit::PARTS)
                     }?;
                     Ok(LOADED.call_once(|| c).clone())
                 }

@@ -17,23 +17,38 @@ const GROW_FAILED: u32 = u32::MAX;
 
 /// Function addresses, in `Builtin` order.
 #[repr(transparent)]
-struct BuiltinTable([*const (); Builtin::COUNT]);
+pub(crate) struct BuiltinTable(pub [*const (); Builtin::COUNT]);
 
 // SAFETY: immutable addresses of functions.
 unsafe impl Sync for BuiltinTable {}
 
-static TABLE: BuiltinTable = BuiltinTable([
-    memory_grow as *const (),
-    memory_init as *const (),
-    data_drop as *const (),
-    table_grow as *const (),
-    table_fill as *const (),
-    table_copy as *const (),
-    table_init as *const (),
-    elem_drop as *const (),
-    exn_new as *const (),
-    trap as *const (),
-]);
+/// The builtins table, with the table builtins only if `tables` and the
+/// exception builtin only if `exceptions` (null otherwise: the code of a
+/// module without tables, element segments or tags has no instruction that
+/// calls them, see [`rivet_descriptor::parts`]).
+pub(crate) const fn table(tables: bool, exceptions: bool) -> BuiltinTable {
+    /// `f` if `on`, else null (a function: closures cannot be called in
+    /// constants).
+    const fn when(on: bool, f: *const ()) -> *const () {
+        if on {
+            f
+        } else {
+            core::ptr::null()
+        }
+    }
+    BuiltinTable([
+        memory_grow as *const (),
+        memory_init as *const (),
+        data_drop as *const (),
+        when(tables, table_grow as *const ()),
+        when(tables, table_fill as *const ()),
+        when(tables, table_copy as *const ()),
+        when(tables, table_init as *const ()),
+        when(tables, elem_drop as *const ()),
+        when(exceptions, exn_new as *const ()),
+        trap as *const (),
+    ])
+}
 
 extern "C" {
     fn rivet_trap(kind: u32) -> !;
@@ -42,11 +57,6 @@ extern "C" {
 /// Jumps back to the host's entry with trap `kind` (see `rivet_trap`).
 unsafe extern "C" fn trap(_vmctx: *mut u8, kind: u32) -> ! {
     rivet_trap(kind)
-}
-
-/// Address of the builtins table, as stored in every vmctx.
-pub(crate) fn table() -> *const *const () {
-    TABLE.0.as_ptr()
 }
 
 /// The instance record of `vmctx`.

@@ -1,7 +1,7 @@
 //! Instantiation: linking imports, building the vmctx, applying segments, running
 //! the start function.
 
-use crate::builtins;
+use crate::builtins::{self, BuiltinTable};
 use crate::bump::FixedVec;
 use crate::error::{Error, Trap};
 use crate::func::{Func, FuncEntry, FuncKind};
@@ -117,9 +117,9 @@ pub(crate) fn instantiate(
             store.bounds()
         )));
     }
-    let stages = module.inner().stages;
-    stages.cover(&module.inner().meta)?;
-    match stages.link {
+    let parts = module.inner().parts;
+    parts.cover(&module.inner().meta)?;
+    match parts.link {
         Some(link) => link(store, module, imports, report)?,
         None if imports.is_empty() => {}
         None => return Err(unexpected_imports(imports.len())),
@@ -154,15 +154,15 @@ pub(crate) fn instantiate(
             record,
         };
         b.header();
-        b.run(stages.imports)?;
+        b.run(parts.imports)?;
         b.defined_functions();
         b.defined_memories()?;
-        b.run(stages.tables)?;
+        b.run(parts.tables)?;
         b.defined_globals()?;
-        b.run(stages.tags)?;
-        b.run(stages.elements)?;
+        b.run(parts.tags)?;
+        b.run(parts.elements)?;
         b.data()?;
-        b.run(stages.start)?;
+        b.run(parts.start)?;
     }
     Ok(instance)
 }
@@ -172,13 +172,15 @@ fn unexpected_imports(given: usize) -> Error {
     Error::Link(format!("module has 0 imports, {given} provided"))
 }
 
-/// The optional stages of instantiation ([`rivet_descriptor::stages`]) as
-/// the functions that run them. A module loaded from a descriptor has them
-/// all; one loaded from a static unit has those its unit needs (the
-/// `STAGES` static that `rivet_build` writes beside the metadata, made by
-/// [`Stages::of`] at compile time), so a host links no code for the others.
+/// The optional parts of the runtime ([`rivet_descriptor::parts`]): the
+/// functions that run the optional stages of instantiation, and the builtins
+/// table whose optional groups are filled in. A module loaded from a
+/// descriptor has them all; one loaded from a static unit has those its unit
+/// uses (the `PARTS` static that `rivet_build` writes beside the metadata,
+/// made by [`Parts::of`] at compile time), so a host links no code for the
+/// others.
 #[doc(hidden)]
-pub struct Stages {
+pub struct Parts {
     mask: u32,
     link: Option<LinkStage>,
     imports: Option<BuildStage>,
@@ -186,18 +188,19 @@ pub struct Stages {
     tags: Option<BuildStage>,
     elements: Option<BuildStage>,
     start: Option<BuildStage>,
+    builtins: BuiltinTable,
 }
 
 type LinkStage = fn(&Store, &Module, &[Extern], Report) -> Result<(), Error>;
 type BuildStage = unsafe fn(&mut Builder<'_>) -> Result<(), Error>;
 
-impl Stages {
-    /// Every stage, for modules whose needs are known only at run time.
-    pub(crate) const ALL: Stages = Stages::of(u32::MAX);
+impl Parts {
+    /// Every part, for modules whose needs are known only at run time.
+    pub(crate) const ALL: Parts = Parts::of(u32::MAX);
 
-    /// The stages in `mask` (bits of [`rivet_descriptor::stages`]).
-    pub const fn of(mask: u32) -> Stages {
-        use rivet_descriptor::stages::*;
+    /// The parts in `mask` (bits of [`rivet_descriptor::parts`]).
+    pub const fn of(mask: u32) -> Parts {
+        use rivet_descriptor::parts::*;
         /// `stage` if `mask` has `bit` (a function, as closures cannot be
         /// called in constants).
         const fn pick(mask: u32, bit: u32, stage: BuildStage) -> Option<BuildStage> {
@@ -207,30 +210,33 @@ impl Stages {
                 None
             }
         }
-        Stages {
+        Parts {
             mask,
             link: if mask & IMPORTS != 0 {
                 Some(link)
             } else {
                 None
             },
+            // SAFETY (each stage): `Builder` runs them on the instance it is
+            // building, as `instantiate` documents.
             imports: pick(mask, IMPORTS, |b| unsafe { b.imports() }),
             tables: pick(mask, TABLES, |b| unsafe { b.defined_tables() }),
             tags: pick(mask, TAGS, |b| unsafe { b.defined_tags() }),
             elements: pick(mask, ELEMENTS, |b| unsafe { b.elements() }),
             start: pick(mask, START, |b| unsafe { b.start() }),
+            builtins: builtins::table(mask & TABLE_BUILTINS != 0, mask & EXCEPTION_BUILTINS != 0),
         }
     }
 
-    /// Refuses a module that needs a stage these lack (a static unit's stages
+    /// Refuses a module that uses a part these lack (a static unit's parts
     /// cover its modules by construction; this keeps a mismatch from being
     /// skipped silently).
     fn cover(&self, meta: &rivet_descriptor::Module) -> Result<(), Error> {
-        match meta.stages() & !self.mask {
+        match meta.parts() & !self.mask {
             0 => Ok(()),
             missing => Err(Error::Runtime(format!(
-                "the module needs instantiation stages {missing:#x} that its unit's \
-                 static does not name"
+                "the module uses runtime parts {missing:#x} that its unit's static \
+                 does not name"
             ))),
         }
     }
@@ -374,7 +380,8 @@ impl Builder<'_> {
 
     unsafe fn header(&mut self) {
         put(self.vmctx, VmctxLayout::STORE, self.store.ctx());
-        put(self.vmctx, VmctxLayout::BUILTINS, builtins::table());
+        let builtins = &self.module.inner().parts.builtins;
+        put(self.vmctx, VmctxLayout::BUILTINS, builtins.0.as_ptr());
         put(self.vmctx, VmctxLayout::INSTANCE, self.record);
         for (i, sig) in self.module.inner().sigs.iter().enumerate() {
             put(self.vmctx, self.layout.type_id(i as u32), sig.id);
@@ -382,7 +389,7 @@ impl Builder<'_> {
         self.store.refs().borrow_mut().add_module(self.module);
     }
 
-    /// Runs an optional stage, if the module's stages have it.
+    /// Runs an optional stage, if the module's parts have it.
     unsafe fn run(&mut self, stage: Option<BuildStage>) -> Result<(), Error> {
         match stage {
             Some(stage) => stage(self),

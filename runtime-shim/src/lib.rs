@@ -95,8 +95,8 @@ extern "C" {}
 /// with and without `std`. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    /// The instantiation stages, for the static `rivet_build` writes.
-    pub use crate::instance::Stages;
+    /// The runtime parts a unit uses, for the static `rivet_build` writes.
+    pub use crate::instance::Parts;
     pub use crate::prelude::*;
     pub use alloc::borrow::Cow;
     pub use alloc::collections::BTreeMap;

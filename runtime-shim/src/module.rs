@@ -2,7 +2,7 @@
 
 use crate::code_registry::{self, CodeRegistration};
 use crate::error::Error;
-use crate::instance::Stages;
+use crate::instance::Parts;
 use crate::prelude::*;
 use crate::signatures::{self, Sig};
 use alloc::sync::Arc;
@@ -71,8 +71,8 @@ pub(crate) struct ModuleInner {
     pub sigs: Vec<Sig>,
     /// The unit's data blob.
     pub data: usize,
-    /// The instantiation stages it may use: all, or its static unit's.
-    pub stages: &'static Stages,
+    /// The runtime parts it may use: all, or those its static unit names.
+    pub parts: &'static Parts,
     /// Declared before the owner, so dropped first: the registration refers
     /// to the metadata's trap sites until it is gone.
     _code: Option<CodeRegistration>,
@@ -185,14 +185,14 @@ pub(crate) unsafe fn load_unit(desc: *const RawDescriptor) -> Result<LoadedUnit,
     // unit, it would otherwise bake the unit's drop code into `load_parts`,
     // and so into hosts that only read statics.
     let owner = core::hint::black_box(Some(unit as Arc<dyn core::any::Any + Send + Sync>));
-    load_parts(desc, metadata, owner, &Stages::ALL)
+    load_parts(desc, metadata, owner, &Parts::ALL)
 }
 
 /// As [`load_unit`], with the metadata read in place from `unit`, the static
 /// that `rivet_build` generated beside the object, instead of decoded from the
 /// descriptor: a host built this way links neither the metadata reader nor
 /// its check, which `rivet_build` ran on the static's metadata at build time,
-/// and its modules have the instantiation `stages` `rivet_build` wrote beside
+/// and its modules have the runtime `parts` `rivet_build` wrote beside
 /// it.
 ///
 /// # Safety
@@ -200,9 +200,9 @@ pub(crate) unsafe fn load_unit(desc: *const RawDescriptor) -> Result<LoadedUnit,
 pub(crate) unsafe fn load_static(
     desc: *const RawDescriptor,
     unit: &'static Unit,
-    stages: &'static Stages,
+    parts: &'static Parts,
 ) -> Result<LoadedUnit, Error> {
-    load_parts(header(desc)?, unit, None, stages)
+    load_parts(header(desc)?, unit, None, parts)
 }
 
 /// The descriptor behind `desc`, checked to be one of this runtime's format.
@@ -234,7 +234,7 @@ unsafe fn load_parts(
     desc: &RawDescriptor,
     unit: &'static Unit,
     owner: MetaOwner,
-    stages: &'static Stages,
+    parts: &'static Parts,
 ) -> Result<LoadedUnit, Error> {
     // Code addresses as integers: the module is then `Send` and `Sync`.
     let functions = slice(desc.functions.cast::<usize>(), desc.function_count)?;
@@ -253,7 +253,7 @@ unsafe fn load_parts(
             trampolines,
             sigs: meta.types.iter().map(signatures::intern).collect(),
             data: desc.data as usize,
-            stages,
+            parts,
             meta: Meta(meta),
             _code: code,
             _owner: owner.clone(),

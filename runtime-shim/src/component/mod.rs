@@ -57,19 +57,19 @@ impl Component {
 
     /// Loads the unit behind a descriptor, its metadata read in place from
     /// `unit`, the static `rivet_build` writes beside the object, with the
-    /// instantiation `stages` it writes beside that (what the `component!`
-    /// bindings use: nothing to decode, and no code for stages the component
+    /// runtime `parts` it writes beside that (what the `component!`
+    /// bindings use: nothing to decode, and no code for parts the component
     /// does not need).
     ///
     /// # Safety
-    /// As [`Module::from_descriptor`]; `unit` and `stages` come from the same
+    /// As [`Module::from_descriptor`]; `unit` and `parts` come from the same
     /// build as the descriptor.
     pub unsafe fn from_static(
         desc: *const RawDescriptor,
         unit: &'static rivet_descriptor::Unit,
-        stages: &'static crate::__private::Stages,
+        parts: &'static crate::__private::Parts,
     ) -> Result<Component, Error> {
-        Component::from_unit(module::load_static(desc, unit, stages)?)
+        Component::from_unit(module::load_static(desc, unit, parts)?)
     }
 
     /// A component from a loaded unit, which must have a plan.

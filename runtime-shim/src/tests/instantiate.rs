@@ -3,7 +3,7 @@
 
 use super::fake::{empty, finish, func_type, load_inert, FakeUnit};
 use crate::builtins;
-use crate::instance::Stages;
+use crate::instance::Parts;
 use crate::prelude::*;
 use crate::vm::VMMemory;
 use crate::*;
@@ -343,44 +343,75 @@ fn with_rich_imports(store: &mut Store, module: &Module) -> (Result<Instance, Er
     (instance, host)
 }
 
-/// A module loaded from a static unit gets the instantiation stages that
-/// come with the unit: the stages it needs instantiate it as a descriptor's
-/// would, and stages lacking one it needs refuse it rather than skip it.
-#[test]
-fn static_units_run_the_stages_they_name() {
-    use rivet_descriptor::stages::{ELEMENTS, IMPORTS, START, TABLES, TAGS};
-    let (fake, _) = load_inert(BoundsMode::Guard, vec![rich_module()], b"wxyz".to_vec());
+/// The static unit of `modules`, loaded with the runtime parts of `mask`.
+fn load_with_parts(fake: &FakeUnit, mask: u32) -> Vec<Module> {
     // SAFETY: the fake descriptor's metadata lives as long as `fake`.
     let bytes = unsafe { core::slice::from_raw_parts(fake.desc.metadata, fake.desc.metadata_len) };
     let unit: &'static Unit = Box::leak(Box::new(Unit::decode(bytes).unwrap()));
-    assert_eq!(unit.stages(), IMPORTS | TABLES | ELEMENTS);
-    for mask in [
-        IMPORTS | TABLES | ELEMENTS,
-        u32::MAX,
-        IMPORTS | ELEMENTS | TAGS | START,
+    let parts: &'static Parts = Box::leak(Box::new(Parts::of(mask)));
+    // SAFETY: as in `FakeUnit::load`; `unit` is the descriptor's metadata.
+    unsafe { module::load_static(&*fake.desc, unit, parts) }
+        .unwrap()
+        .modules
+}
+
+/// A module loaded from a static unit gets the runtime parts that come with
+/// the unit: the parts it uses instantiate it as a descriptor's would, and
+/// parts lacking one it uses refuse it rather than skip the stage or leave
+/// a builtin out.
+#[test]
+fn static_units_run_the_parts_they_name() {
+    use rivet_descriptor::parts::{ELEMENTS, IMPORTS, START, TABLES, TABLE_BUILTINS, TAGS};
+    let (fake, modules) = load_inert(BoundsMode::Guard, vec![rich_module()], b"wxyz".to_vec());
+    let used = IMPORTS | TABLES | ELEMENTS | TABLE_BUILTINS;
+    assert_eq!(modules[0].inner().meta.parts(), used);
+    for (mask, missing) in [
+        (used, None),
+        (u32::MAX, None),
+        (used & !TABLES | TAGS | START, Some(TABLES)),
+        (used & !TABLE_BUILTINS, Some(TABLE_BUILTINS)),
     ] {
-        let stages: &'static Stages = Box::leak(Box::new(Stages::of(mask)));
-        // SAFETY: as in `FakeUnit::load`; `unit` is the descriptor's metadata.
-        let loaded = unsafe { module::load_static(&*fake.desc, unit, stages) }.unwrap();
+        let modules = load_with_parts(&fake, mask);
         let mut store = Store::new(BoundsMode::Guard);
-        let (instance, _) = with_rich_imports(&mut store, &loaded.modules[0]);
-        match instance {
-            Ok(i) if mask & TABLES != 0 => {
+        let (instance, _) = with_rich_imports(&mut store, &modules[0]);
+        match (instance, missing) {
+            (Ok(i), None) => {
                 let Some(Extern::Table(t)) = i.export(&store, "t") else {
                     panic!("table export")
                 };
                 let f1 = get_func(&store, i, "f1");
                 assert!(matches!(t.get(&store, 1), Some(Val::FuncRef(Some(f))) if f == f1));
             }
-            Err(Error::Runtime(why)) if mask & TABLES == 0 => {
-                assert!(
-                    why.contains("stages 0x2 that its unit's static does not name"),
-                    "{why}"
-                );
+            (Err(Error::Runtime(why)), Some(bit)) => {
+                let want = format!("parts {bit:#x} that its unit's static does not name");
+                assert!(why.contains(&want), "{why}");
             }
-            other => panic!("stages {mask:#x}: {other:?}"),
+            (other, _) => panic!("parts {mask:#x}: {other:?}"),
         }
     }
+}
+
+/// A module without tables, element segments or tags gets a builtins table
+/// without their builtins: a host of such modules links none of them.
+#[test]
+fn builtins_left_out_are_the_unused_ones() {
+    let (fake, modules) = load_inert(BoundsMode::Guard, vec![Module_with_memory()], vec![]);
+    let modules = load_with_parts(&fake, modules[0].inner().meta.parts());
+    let mut store = Store::new(BoundsMode::Guard);
+    let instance = store.instantiate(&modules[0], &[]).unwrap();
+    let vmctx = store.instance(instance).vmctx;
+    // SAFETY: the vmctx holds the builtins table's address at `BUILTINS`.
+    let table = unsafe {
+        *vmctx
+            .add(VmctxLayout::BUILTINS as usize)
+            .cast::<*const *const ()>()
+    };
+    let entry = |b: Builtin| unsafe { *table.add(b as usize) };
+    assert!(!entry(Builtin::MemoryGrow).is_null());
+    assert!(!entry(Builtin::Trap).is_null());
+    assert!(entry(Builtin::TableGrow).is_null());
+    assert!(entry(Builtin::ElemDrop).is_null());
+    assert!(entry(Builtin::ExnNew).is_null());
 }
 
 fn get_func(store: &Store, i: Instance, name: &str) -> Func {
@@ -431,7 +462,7 @@ type Status6 = unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32;
 
 /// The builtin `b` as a function of type `F`.
 unsafe fn builtin<F: Copy>(b: Builtin) -> F {
-    let p = *builtins::table().add(b as usize);
+    let p = builtins::table(true, true).0[b as usize];
     std::mem::transmute_copy::<*const (), F>(&p)
 }
 
