@@ -3,6 +3,8 @@
 
 use crate::builtins::{self, BuiltinTable};
 use crate::bump::FixedVec;
+use crate::component::instance::ComponentState;
+use crate::component::intrinsics;
 use crate::error::{Error, Trap};
 use crate::func::{Func, FuncEntry, FuncKind};
 use crate::global::{Global, GlobalData};
@@ -15,6 +17,8 @@ use crate::table::{self, Table, TableData};
 use crate::tag::{Tag, TagData};
 use crate::vm::{VMFuncImport, VMFuncRef, VMTag, ValRaw, VmSlot};
 use crate::Extern;
+use alloc::rc::Rc;
+use rivet_descriptor::component::CoreDef;
 use rivet_descriptor::{
     ConstExpr, ExternIndex, Import, ImportType, SegmentMode, TrapKind, VmctxLayout,
 };
@@ -188,10 +192,13 @@ pub struct Parts {
     tags: Option<BuildStage>,
     elements: Option<BuildStage>,
     start: Option<BuildStage>,
+    args: Option<ArgsStage>,
     builtins: BuiltinTable,
 }
 
 type LinkStage = fn(&Store, &Module, &[Extern], Report) -> Result<(), Error>;
+type ArgsStage =
+    fn(&mut Store, &Rc<ComponentState>, &[CoreDef], &mut Vec<Extern>) -> Result<(), Error>;
 type BuildStage = unsafe fn(&mut Builder<'_>) -> Result<(), Error>;
 
 impl Parts {
@@ -224,6 +231,11 @@ impl Parts {
             tags: pick(mask, TAGS, |b| unsafe { b.defined_tags() }),
             elements: pick(mask, ELEMENTS, |b| unsafe { b.elements() }),
             start: pick(mask, START, |b| unsafe { b.start() }),
+            args: if mask & IMPORTS != 0 {
+                Some(intrinsics::resolve_args)
+            } else {
+                None
+            },
             builtins: builtins::table(mask & TABLE_BUILTINS != 0, mask & EXCEPTION_BUILTINS != 0),
         }
     }
@@ -234,12 +246,25 @@ impl Parts {
     fn cover(&self, meta: &rivet_descriptor::Module) -> Result<(), Error> {
         match meta.parts() & !self.mask {
             0 => Ok(()),
-            missing => Err(Error::Runtime(format!(
-                "the module uses runtime parts {missing:#x} that its unit's static \
-                 does not name"
-            ))),
+            missing => Err(not_named(missing)),
         }
     }
+
+    /// What resolves the core imports of a component's instance of this
+    /// module (a component's core instances import only with
+    /// [`rivet_descriptor::parts::IMPORTS`]).
+    pub(crate) fn args(&self) -> Result<ArgsStage, Error> {
+        self.args
+            .ok_or_else(|| not_named(rivet_descriptor::parts::IMPORTS))
+    }
+}
+
+/// A module that uses runtime parts `missing` that its unit's parts lack.
+#[cold]
+fn not_named(missing: u32) -> Error {
+    Error::Runtime(format!(
+        "the module uses runtime parts {missing:#x} that its unit's static does not name"
+    ))
 }
 
 /// Checks imports against the module's import types (wasm import matching),

@@ -126,9 +126,9 @@ impl Store {
                 )));
             }
             externs.clear();
-            externs.reserve(args.len());
-            for a in args.iter() {
-                externs.push(intrinsics::resolve(self, &state, a)?);
+            if !args.is_empty() {
+                let resolve = module.inner().parts.args()?;
+                resolve(self, &state, args, &mut externs)?;
             }
             let instance = crate::instance::instantiate(self, module, &externs, plan_mismatch)?;
             state.cores.borrow_mut().push(instance);
@@ -249,34 +249,50 @@ impl ComponentState {
 
     /// The core function a plan definition names (exports only).
     pub fn func(&self, store: &Store, def: &CoreDef) -> Result<Func, Trap> {
+        self.option(store, def, "function", |e| match e {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        })
+    }
+
+    /// The core item a canonical function or option names, an export of one
+    /// of the component's core instances, as `pick` takes it (`None`: not a
+    /// `what`).
+    fn option<T>(
+        &self,
+        store: &Store,
+        def: &CoreDef,
+        what: &str,
+        pick: fn(Extern) -> Option<T>,
+    ) -> Result<T, Trap> {
         match def {
-            CoreDef::Export { instance, name } => match self.core_export(store, *instance, name) {
-                Ok(Extern::Func(f)) => Ok(f),
-                Ok(_) => Err(Trap::host(format!(
-                    "core export `{name}` is not a function"
-                ))),
-                Err(e) => Err(Trap::host(e)),
-            },
-            other => Err(Trap::host(format!(
-                "not supported yet: {other} as a canonical function option"
+            CoreDef::Export { instance, name } => {
+                let item = self
+                    .core_export(store, *instance, name)
+                    .map_err(Trap::host)?;
+                pick(item)
+                    .ok_or_else(|| Trap::host(format!("core export `{name}` is not a {what}")))
+            }
+            // Not described: every host would link the plan's display code
+            // for this one message.
+            _ => Err(Trap::host(format!(
+                "not supported yet: a canonical {what} that is not a core instance's export"
             ))),
         }
     }
 
     pub fn opts(&self, store: &Store, o: &CanonOptions) -> Result<Opts, Trap> {
-        let memory = match &o.memory {
-            Some(CoreDef::Export { instance, name }) => {
-                match self.core_export(store, *instance, name) {
-                    Ok(Extern::Memory(m)) => Some(store.memory(m).vm()),
-                    Ok(_) => {
-                        return Err(Trap::host(format!("core export `{name}` is not a memory")))
-                    }
-                    Err(e) => return Err(Trap::host(e)),
-                }
-            }
-            Some(other) => return Err(Trap::host(format!("{other} is not a memory"))),
-            None => None,
-        };
+        let memory = o
+            .memory
+            .as_ref()
+            .map(|def| {
+                self.option(store, def, "memory", |e| match e {
+                    Extern::Memory(m) => Some(m),
+                    _ => None,
+                })
+            })
+            .transpose()?
+            .map(|m| store.memory(m).vm());
         let realloc = o
             .realloc
             .as_ref()

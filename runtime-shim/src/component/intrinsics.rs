@@ -17,12 +17,24 @@ use alloc::rc::Rc;
 use rivet_descriptor::component::{AbiTrap, CoreDef, Intrinsic};
 use spin::Lazy;
 
-/// The extern a plan definition stands for.
-pub(crate) fn resolve(
+/// Resolves the arguments of a plan step into `out`: a runtime part
+/// ([`rivet_descriptor::parts::IMPORTS`]), so that a host whose components'
+/// core modules import nothing links none of this.
+pub(crate) fn resolve_args(
     store: &mut Store,
     state: &Rc<ComponentState>,
-    def: &CoreDef,
-) -> Result<Extern, Error> {
+    args: &[CoreDef],
+    out: &mut Vec<Extern>,
+) -> Result<(), Error> {
+    out.reserve(args.len());
+    for a in args {
+        out.push(resolve(store, state, a)?);
+    }
+    Ok(())
+}
+
+/// The extern a plan definition stands for.
+fn resolve(store: &mut Store, state: &Rc<ComponentState>, def: &CoreDef) -> Result<Extern, Error> {
     Ok(match def {
         CoreDef::Export { instance, name } => state
             .core_export(store, *instance, name)

@@ -4,7 +4,7 @@
 mod abi;
 mod convert;
 pub(crate) mod instance;
-mod intrinsics;
+pub(crate) mod intrinsics;
 mod resources;
 pub mod typed;
 mod types;

@@ -365,6 +365,12 @@ fn static_units_run_the_parts_they_name() {
     let (fake, modules) = load_inert(BoundsMode::Guard, vec![rich_module()], b"wxyz".to_vec());
     let used = IMPORTS | TABLES | ELEMENTS | TABLE_BUILTINS;
     assert_eq!(modules[0].inner().meta.parts(), used);
+    // A component's instances resolve their core imports only with imports.
+    assert!(Parts::of(IMPORTS).args().is_ok());
+    assert!(matches!(
+        Parts::of(used & !IMPORTS).args(),
+        Err(Error::Runtime(_))
+    ));
     for (mask, missing) in [
         (used, None),
         (u32::MAX, None),
