@@ -328,6 +328,22 @@ pub struct Component {
     pub docs: List<(Text, Text)>,
 }
 
+impl Component {
+    /// The optional parts of the runtime the plan uses ([`crate::parts`]).
+    pub fn parts(&self) -> u32 {
+        let lends = self.lifts.iter().any(|l| l.layout.lends);
+        let options = self.lifts.iter().map(|l| &l.options);
+        let mut options = options.chain(self.host_lowers.iter().map(|h| &h.options));
+        let transcodes = options.any(|o| o.string_encoding != StringEncoding::Utf8);
+        (if lends { crate::parts::BORROWS } else { 0 })
+            | (if transcodes {
+                crate::parts::TRANSCODING
+            } else {
+                0
+            })
+    }
+}
+
 /// A value type of a plan, read in place: the plan and an index into its
 /// [`Component::types`]. A checked plan ([`crate::check::component`]) lists
 /// every type after the types it is made of, so walking a `TypeRef`'s

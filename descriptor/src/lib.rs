@@ -171,9 +171,13 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// The optional parts of the runtime any of its modules uses.
+    /// The optional parts of the runtime its modules and plan use.
     pub fn parts(&self) -> u32 {
-        self.modules.iter().fold(0, |all, m| all | m.parts())
+        let plan = self
+            .component
+            .as_ref()
+            .map_or(0, component::Component::parts);
+        self.modules.iter().fold(plan, |all, m| all | m.parts())
     }
 
     /// Encodes the unit for the descriptor.
@@ -458,6 +462,12 @@ pub mod parts {
     pub const TABLE_BUILTINS: u32 = 1 << 5;
     /// The builtin that makes exceptions (only a module with a tag throws).
     pub const EXCEPTION_BUILTINS: u32 = 1 << 6;
+    /// Releasing the handles a call lent, when it returns (only a plan
+    /// whose exports take borrows lends).
+    pub const BORROWS: u32 = 1 << 7;
+    /// Strings in an encoding other than UTF-8 (only a plan whose canonical
+    /// options name one).
+    pub const TRANSCODING: u32 = 1 << 8;
 }
 
 /// Why wasm code stopped. Each kind carries the message the spec tests use.

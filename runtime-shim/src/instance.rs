@@ -3,6 +3,7 @@
 
 use crate::builtins::{self, BuiltinTable};
 use crate::bump::FixedVec;
+use crate::component::convert::{Transcoder, TRANSCODER};
 use crate::component::instance::ComponentState;
 use crate::component::intrinsics;
 use crate::error::{Error, Trap};
@@ -193,12 +194,16 @@ pub struct Parts {
     elements: Option<BuildStage>,
     start: Option<BuildStage>,
     args: Option<ArgsStage>,
+    exit_call: Option<ExitCall>,
+    transcoder: Option<&'static Transcoder>,
     builtins: BuiltinTable,
 }
 
 type LinkStage = fn(&Store, &Module, &[Extern], Report) -> Result<(), Error>;
 type ArgsStage =
     fn(&mut Store, &Rc<ComponentState>, &[CoreDef], &mut Vec<Extern>) -> Result<(), Error>;
+/// Ends a call that lent handles ([`ComponentState::exit_call`]).
+pub(crate) type ExitCall = fn(&ComponentState, u32) -> Result<(), Trap>;
 type BuildStage = unsafe fn(&mut Builder<'_>) -> Result<(), Error>;
 
 impl Parts {
@@ -236,6 +241,16 @@ impl Parts {
             } else {
                 None
             },
+            exit_call: if mask & BORROWS != 0 {
+                Some(ComponentState::exit_call)
+            } else {
+                None
+            },
+            transcoder: if mask & TRANSCODING != 0 {
+                Some(&TRANSCODER)
+            } else {
+                None
+            },
             builtins: builtins::table(mask & TABLE_BUILTINS != 0, mask & EXCEPTION_BUILTINS != 0),
         }
     }
@@ -246,7 +261,7 @@ impl Parts {
     fn cover(&self, meta: &rivet_descriptor::Module) -> Result<(), Error> {
         match meta.parts() & !self.mask {
             0 => Ok(()),
-            missing => Err(not_named(missing)),
+            missing => Err(Error::Runtime(not_named(missing))),
         }
     }
 
@@ -254,17 +269,28 @@ impl Parts {
     /// module (a component's core instances import only with
     /// [`rivet_descriptor::parts::IMPORTS`]).
     pub(crate) fn args(&self) -> Result<ArgsStage, Error> {
-        self.args
-            .ok_or_else(|| not_named(rivet_descriptor::parts::IMPORTS))
+        let missing = || Error::Runtime(not_named(rivet_descriptor::parts::IMPORTS));
+        self.args.ok_or_else(missing)
+    }
+
+    /// What ends a call that lent handles.
+    pub(crate) fn exit_call(&self) -> Result<ExitCall, Trap> {
+        let missing = || Trap::host(not_named(rivet_descriptor::parts::BORROWS));
+        self.exit_call.ok_or_else(missing)
+    }
+
+    /// The transcoders of strings in encodings other than UTF-8.
+    pub(crate) fn transcoder(&self) -> Result<&'static Transcoder, Trap> {
+        let missing = || Trap::host(not_named(rivet_descriptor::parts::TRANSCODING));
+        self.transcoder.ok_or_else(missing)
     }
 }
 
-/// A module that uses runtime parts `missing` that its unit's parts lack.
+/// Says that a module or plan uses runtime parts `missing` that its unit's
+/// parts lack.
 #[cold]
-fn not_named(missing: u32) -> Error {
-    Error::Runtime(format!(
-        "the module uses runtime parts {missing:#x} that its unit's static does not name"
-    ))
+fn not_named(missing: u32) -> String {
+    format!("the unit uses runtime parts {missing:#x} that its static does not name")
 }
 
 /// Checks imports against the module's import types (wasm import matching),

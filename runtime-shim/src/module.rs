@@ -55,6 +55,8 @@ pub(crate) struct LoadedUnit {
     pub modules: Vec<Module>,
     pub plan: Option<Meta<rivet_descriptor::component::Component>>,
     pub owner: MetaOwner,
+    /// The runtime parts the unit may use.
+    pub parts: &'static Parts,
 }
 
 /// Addresses are kept as `usize`: they point into loaded, immutable code and data.
@@ -264,6 +266,7 @@ unsafe fn load_parts(
         modules,
         plan: unit.component.as_ref().map(Meta),
         owner,
+        parts,
     })
 }
 

@@ -25,6 +25,13 @@ const MAX_BYTE_LENGTH: u64 = (1 << 28) - 1;
 /// The `latin1+utf16` length tag marking UTF-16 contents.
 const UTF16_TAG: u32 = 1 << 31;
 
+/// Options whose encoding is not UTF-8 but that came without transcoders:
+/// a runtime bug, reported as a trap rather than a panic.
+#[cold]
+fn no_transcoder() -> Trap {
+    trap("internal error: string options without their transcoders")
+}
+
 /// Resolved canonical options.
 #[derive(Clone, Copy)]
 pub(crate) struct Opts {
@@ -36,7 +43,47 @@ pub(crate) struct Opts {
     /// function table.
     pub realloc: Option<RawTarget>,
     pub encoding: StringEncoding,
+    /// For an encoding other than UTF-8, its transcoders (always set then).
+    pub transcoder: Option<&'static Transcoder>,
 }
+
+/// Strings in the encodings other than UTF-8, both ways: a runtime part
+/// ([`rivet_descriptor::parts::TRANSCODING`]), so that hosts of components
+/// whose strings are all UTF-8 link none of it.
+pub(crate) struct Transcoder {
+    /// A string from its bytes: UTF-16 (`utf16`) or Latin-1.
+    decode: fn(raw: &[u8], utf16: bool) -> Result<String, Trap>,
+    /// A string's bytes in `encoding` and its length as the ABI tags it.
+    encode: fn(s: &str, encoding: StringEncoding) -> (Vec<u8>, u32),
+}
+
+pub(crate) const TRANSCODER: Transcoder = Transcoder {
+    decode: |raw, utf16| match utf16 {
+        true => {
+            let units = raw
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .map_err(|_| trap("invalid utf-16"))
+        }
+        false => Ok(raw.iter().map(|&b| b as char).collect()),
+    },
+    encode: |s, encoding| {
+        if encoding == StringEncoding::CompactUtf16 && s.chars().all(|c| (c as u32) < 0x100) {
+            let b: Vec<u8> = s.chars().map(|c| c as u8).collect();
+            let n = b.len() as u32;
+            return (b, n);
+        }
+        let units: Vec<u16> = s.encode_utf16().collect();
+        let tag = match encoding {
+            StringEncoding::CompactUtf16 => UTF16_TAG,
+            _ => 0,
+        };
+        let n = units.len() as u32 | tag;
+        (units.iter().flat_map(|u| u.to_le_bytes()).collect(), n)
+    },
+};
 
 /// Everything a lift or lower needs: the store, the instantiation, the guest's
 /// options and the component instance whose handle table is used. Public only
@@ -505,21 +552,14 @@ impl Cx<'_> {
         }
         self.check_range(ptr, bytes, align, "string")?;
         let raw = self.bytes(ptr, bytes as u32)?;
-        match (self.opts.encoding, utf16) {
+        match (self.opts.encoding, self.opts.transcoder) {
             (StringEncoding::Utf8, _) => match core::str::from_utf8(raw) {
                 Ok(s) => Ok(s.to_string()),
                 Err(e) if e.error_len().is_none() => Err(trap("incomplete utf-8 byte sequence")),
                 Err(_) => Err(trap("invalid utf-8")),
             },
-            (_, true) => {
-                let units = raw
-                    .chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]));
-                char::decode_utf16(units)
-                    .collect::<Result<String, _>>()
-                    .map_err(|_| trap("invalid utf-16"))
-            }
-            (_, false) => Ok(raw.iter().map(|&b| b as char).collect()),
+            (_, Some(t)) => (t.decode)(raw, utf16),
+            (_, None) => Err(no_transcoder()),
         }
     }
 
@@ -748,27 +788,22 @@ impl Cx<'_> {
 
     fn store_string(&mut self, s: &str) -> Result<(u32, u32), Trap> {
         // UTF-8 is copied straight from the host's string.
-        let (align, bytes, len): (u32, Cow<[u8]>, u32) = match self.opts.encoding {
-            StringEncoding::Utf8 => (1, Cow::Borrowed(s.as_bytes()), s.len() as u32),
-            StringEncoding::CompactUtf16 if s.chars().all(|c| (c as u32) < 0x100) => {
-                let b: Vec<u8> = s.chars().map(|c| c as u8).collect();
-                let n = b.len() as u32;
-                (2, Cow::Owned(b), n)
+        let (align, bytes, len): (u32, Cow<[u8]>, u32) = match self.opts {
+            Opts {
+                encoding: StringEncoding::Utf8,
+                ..
+            } => (1, Cow::Borrowed(s.as_bytes()), s.len() as u32),
+            Opts {
+                encoding,
+                transcoder: Some(t),
+                ..
+            } => {
+                let (bytes, len) = (t.encode)(s, encoding);
+                (2, Cow::Owned(bytes), len)
             }
-            enc => {
-                let units: Vec<u16> = s.encode_utf16().collect();
-                let n = units.len() as u32;
-                let tag = if enc == StringEncoding::CompactUtf16 {
-                    UTF16_TAG
-                } else {
-                    0
-                };
-                (
-                    2,
-                    Cow::Owned(units.iter().flat_map(|u| u.to_le_bytes()).collect()),
-                    n | tag,
-                )
-            }
+            Opts {
+                transcoder: None, ..
+            } => return Err(no_transcoder()),
         };
         if bytes.len() as u64 > MAX_BYTE_LENGTH {
             return Err(trap("string too long"));

@@ -10,13 +10,16 @@ use super::values::{ResourceAny, Value};
 use super::{Component, ComponentImports, HostDtor, HostImport};
 use crate::error::{Error, Trap};
 use crate::func::RawTarget;
+use crate::instance::ExitCall;
 use crate::prelude::*;
 use crate::store::StoreId;
 use crate::vm::ValRaw;
 use crate::{Extern, Func, Global, GlobalType, Instance, Store, ValType};
 use alloc::rc::Rc;
 use core::cell::{OnceCell, RefCell};
-use rivet_descriptor::component::{CanonOptions, Component as Plan, CoreDef, Step, TypeRef};
+use rivet_descriptor::component::{
+    CanonOptions, Component as Plan, CoreDef, Step, StringEncoding, TypeRef,
+};
 
 /// Flag bits of a component instance (the `InstanceFlags` global).
 pub(crate) const MAY_LEAVE: i32 = 1;
@@ -298,10 +301,15 @@ impl ComponentState {
             .as_ref()
             .map(|r| self.func(store, r)?.raw_target(store))
             .transpose()?;
+        let transcoder = match o.string_encoding {
+            StringEncoding::Utf8 => None,
+            _ => Some(self.component.0.parts.transcoder()?),
+        };
         Ok(Opts {
             memory,
             realloc,
             encoding: o.string_encoding,
+            transcoder,
         })
     }
 
@@ -384,7 +392,10 @@ impl ComponentState {
                 false => u32::MAX as u64,
             },
             reallocs: layout.reallocs,
-            lends: layout.lends,
+            lends: match layout.lends {
+                true => Some(c.parts.exit_call()?),
+                false => None,
+            },
         })
     }
 
@@ -547,8 +558,10 @@ pub(crate) struct ResolvedExport {
     /// lists, or parameters passed through memory), which must not leave.
     reallocs: bool,
     /// Whether the parameters can lend handles (borrows): only then does the
-    /// call keep a frame recording them, to be checked and released on exit.
-    lends: bool,
+    /// call keep a frame recording them, to be checked and released on exit
+    /// by this (a runtime part, so that hosts of components whose exports
+    /// take no borrows do not link it).
+    lends: Option<ExitCall>,
 }
 
 /// Enters the lift's instance, runs it, leaves it.
@@ -561,7 +574,7 @@ fn call_lift<R: LiftResult>(
 ) -> Result<R, Trap> {
     let (state, inst) = (cx.state, r.instance);
     state.set_flag(inst, MAY_ENTER, false);
-    if r.lends {
+    if r.lends.is_some() {
         state.tables.borrow_mut().instances[inst as usize]
             .frames
             .push(Frame::default());
@@ -570,8 +583,8 @@ fn call_lift<R: LiftResult>(
     lower_params(cx, r, params, args, &mut slots)?;
     r.func.call(cx.store, &mut slots)?;
     let result = lift_result(cx, r, result, slots[0].u64() & r.result_mask)?;
-    if r.lends {
-        state.exit_call(inst)?;
+    if let Some(exit_call) = r.lends {
+        exit_call(state, inst)?;
     }
     if let Some(post) = &r.post_return {
         state.set_flag(inst, MAY_LEAVE, false);

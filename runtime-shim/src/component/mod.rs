@@ -2,7 +2,7 @@
 //! dynamic host API (values checked against types, calls by export name).
 
 mod abi;
-mod convert;
+pub(crate) mod convert;
 pub(crate) mod instance;
 pub(crate) mod intrinsics;
 mod resources;
@@ -19,6 +19,7 @@ pub use types::{FuncType, ResourceType, Type};
 pub use values::{ResourceAny, Value};
 
 use crate::error::{Error, Trap};
+use crate::instance::Parts;
 use crate::module::{self, LoadedUnit, Meta, MetaOwner, Module};
 use crate::prelude::*;
 use crate::HashMap;
@@ -44,6 +45,8 @@ pub(crate) struct ComponentInner {
     /// Functions of all the core instances the plan makes, summed: the store
     /// sizes its function lists for them once per instantiation.
     pub core_functions: usize,
+    /// The runtime parts its unit uses.
+    pub parts: &'static Parts,
 }
 
 impl Component {
@@ -77,7 +80,12 @@ impl Component {
         let plan = unit
             .plan
             .ok_or_else(|| Error::Format("the unit is a core module, not a component".into()))?;
-        Ok(Component::from_parts(plan, unit.modules, unit.owner))
+        Ok(Component::from_parts(
+            plan,
+            unit.modules,
+            unit.owner,
+            unit.parts,
+        ))
     }
 
     /// A component from a plan (checked, see [`rivet_descriptor::check`]) and
@@ -86,6 +94,7 @@ impl Component {
         plan: Meta<Plan>,
         modules: Vec<Module>,
         owner: MetaOwner,
+        parts: &'static Parts,
     ) -> Component {
         let core_functions = plan
             .steps
@@ -100,6 +109,7 @@ impl Component {
             modules,
             trees: spin::Once::new(),
             core_functions,
+            parts,
         }))
     }
 

@@ -76,6 +76,8 @@ fn opts(enc: StringEncoding, post: Option<&str>) -> CanonOptions {
 /// Builds a plan whose core instance 0 is the guest module.
 struct Builder {
     plan: Plan,
+    /// The runtime parts the component is loaded with (all by default).
+    parts: &'static Parts,
 }
 
 impl Builder {
@@ -85,6 +87,7 @@ impl Builder {
                 instances: vec![PlanInstance { parent: None }].into(),
                 ..Plan::default()
             },
+            parts: &Parts::ALL,
         }
     }
     fn ty(&mut self, t: ValueType) -> u32 {
@@ -129,7 +132,7 @@ impl Builder {
             module: 0,
             args: args.into(),
         });
-        let c = Component::from_parts(Meta::leaked(self.plan), vec![module], None);
+        let c = Component::from_parts(Meta::leaked(self.plan), vec![module], None, self.parts);
         let mut store = Store::new(BoundsMode::Guard);
         let i = store.instantiate_component(&c, imports).unwrap();
         (store, i)
@@ -213,6 +216,43 @@ fn strings_in_every_encoding_round_trip() {
             assert_eq!(call1(&mut store, &inst, "echo", v.clone()), v, "{enc:?}");
         }
     }
+}
+
+/// A plan's own runtime parts: strings in encodings other than UTF-8 need
+/// the transcoders and exports taking borrows need their release, which a
+/// unit's parts name only when its plan uses them; a call that would need
+/// one its parts lack is refused instead of run without it.
+#[test]
+fn plans_use_the_parts_their_unit_names() {
+    use rivet_descriptor::parts::{BORROWS, TRANSCODING};
+    let hello = Value::String("héllo".into());
+    for (enc, parts) in [
+        (StringEncoding::Utf16, TRANSCODING),
+        (StringEncoding::Utf16, 0),
+        (StringEncoding::Utf8, 0),
+    ] {
+        let mut b = Builder::new();
+        let s = b.ty(ValueType::String);
+        let f = b.func(&[s], Some(s));
+        b.export("echo", "pair", f, opts(enc, None));
+        let transcodes = enc != StringEncoding::Utf8;
+        assert_eq!(b.plan.parts(), if transcodes { TRANSCODING } else { 0 });
+        b.parts = Box::leak(Box::new(Parts::of(parts)));
+        let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+        let got = inst.call(&mut store, "echo", core::slice::from_ref(&hello));
+        match got {
+            Ok(v) if !transcodes || parts != 0 => assert_eq!(v, Some(hello.clone())),
+            Err(e) if transcodes && parts == 0 => {
+                assert!(e.message.contains("parts 0x100"), "{}", e.message)
+            }
+            other => panic!("{enc:?} with parts {parts:#x}: {other:?}"),
+        }
+    }
+    let mut b = Builder::new();
+    let r = b.ty(ValueType::Borrow(0));
+    let f = b.func(&[r], None);
+    b.export("take", "nothing", f, opts(StringEncoding::Utf8, None));
+    assert_eq!(b.plan.parts(), BORROWS);
 }
 
 #[test]
@@ -398,6 +438,7 @@ fn guest_traps_poison_the_instance_and_report_abi_errors() {
     let expect = |name: &str, msg: &str| {
         let mut b2 = Builder {
             plan: b.plan.clone(),
+            parts: b.parts,
         };
         b2.plan.steps.to_mut().clear();
         let (mut store, inst) = b2.instantiate(module.clone(), vec![]);
@@ -451,7 +492,12 @@ fn host_imports_get_lifted_args_and_return_strings_through_realloc() {
     });
     let module = compile(&guest_with(imports, body));
     let mut missing = Store::new(BoundsMode::Guard);
-    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![module.clone()], None);
+    let c = Component::from_parts(
+        Meta::leaked(b.plan.clone()),
+        vec![module.clone()],
+        None,
+        &Parts::ALL,
+    );
     assert!(matches!(
         missing.instantiate_component(&c, &ComponentImports::new()),
         Err(Error::Link(m)) if m.contains("greet")
@@ -584,7 +630,7 @@ fn imports_without_intrinsics_refuse_a_plan_that_needs_them() {
         args: vec![new].into(),
     });
     let module = compile(&guest_with(imports, body));
-    let c = Component::from_parts(Meta::leaked(plan), vec![module], None);
+    let c = Component::from_parts(Meta::leaked(plan), vec![module], None, &Parts::ALL);
     let mut store = Store::new(BoundsMode::Guard);
     let bare = ComponentImports::without_intrinsics();
     match store.instantiate_component(&c, &bare) {
@@ -607,7 +653,7 @@ fn call1_opt(store: &mut Store, i: &ComponentInstance, f: &str, v: Value) -> Opt
 fn host_imported_modules_and_resources_are_link_errors() {
     let mut b = Builder::new();
     b.plan.module_imports.to_mut().push("libc".into());
-    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None);
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None, &Parts::ALL);
     let mut store = Store::new(BoundsMode::Guard);
     assert!(matches!(
         store.instantiate_component(&c, &ComponentImports::new()),
@@ -620,7 +666,7 @@ fn host_imported_modules_and_resources_are_link_errors() {
         dtor: None,
         name: "wasi:io/streams#input-stream".into(),
     });
-    let c = Component::from_parts(Meta::leaked(b.plan), vec![], None);
+    let c = Component::from_parts(Meta::leaked(b.plan), vec![], None, &Parts::ALL);
     assert!(matches!(
         store.instantiate_component(&c, &ComponentImports::new()),
         Err(Error::Link(m)) if m.contains("input-stream") && m.contains("the host defines")
@@ -731,7 +777,7 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
     b.export("leak-borrow", "leak-borrow", use_, o.clone());
     b.export("take", "take", take, o.clone());
     b.export("twice", "twice", take, o);
-    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None);
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None, &Parts::ALL);
     let ty = c.resource_type("kv#store").unwrap();
     assert_eq!(c.imported_resources(), vec!["kv#store".to_string()]);
 
@@ -819,7 +865,7 @@ fn host_defined_handles_are_checked_against_the_resource_kind() {
     let f = b.func(&[own], None);
     b.export("take", "take", f, CanonOptions::default());
     let module = compile(&guest(r#"(func (export "take") (param i32))"#));
-    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None);
+    let c = Component::from_parts(Meta::leaked(b.plan.clone()), vec![], None, &Parts::ALL);
     let mine = c.resource_type("mine").unwrap();
     let mut host = ComponentImports::new();
     host.resource("yours", |_| Ok(()));
@@ -921,6 +967,7 @@ fn typed_call_traps_are_errors_and_poison() {
     for _ in 0..2 {
         let b2 = Builder {
             plan: b.plan.clone(),
+            parts: b.parts,
         };
         let (mut store, inst) = b2.instantiate(module.clone(), vec![]);
         let e = inst.call_typed::<()>(&mut store, 0, ()).unwrap_err();
@@ -973,7 +1020,7 @@ fn mistyped_plan_wiring_is_refused() {
             args: args.into(),
         });
     }
-    let c = Component::from_parts(Meta::leaked(plan), vec![first, second], None);
+    let c = Component::from_parts(Meta::leaked(plan), vec![first, second], None, &Parts::ALL);
     let mut store = Store::new(BoundsMode::Guard);
     match store.instantiate_component(&c, &ComponentImports::new()) {
         Err(Error::Format(m)) => assert!(m.contains("m::f does not match"), "{m}"),

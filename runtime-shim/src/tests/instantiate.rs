@@ -389,7 +389,7 @@ fn static_units_run_the_parts_they_name() {
                 assert!(matches!(t.get(&store, 1), Some(Val::FuncRef(Some(f))) if f == f1));
             }
             (Err(Error::Runtime(why)), Some(bit)) => {
-                let want = format!("parts {bit:#x} that its unit's static does not name");
+                let want = format!("parts {bit:#x} that its static does not name");
                 assert!(why.contains(&want), "{why}");
             }
             (other, _) => panic!("parts {mask:#x}: {other:?}"),
