@@ -499,11 +499,8 @@ impl ComponentInstance {
             temps: Vec::new(),
         };
         if args.count() != params.len() {
-            return Err(typed::arity(
-                &plan.exports[export as usize].name,
-                params,
-                &args,
-            ));
+            let name = &plan.exports[export as usize].name;
+            return Err(typed::arity(name, params, args.count()));
         }
         args.check_each(&cx, params)?;
         R::check(result)?;

@@ -174,11 +174,10 @@ tuples! {
 
 /// A call to export `name` with the wrong number of arguments.
 #[cold]
-pub(crate) fn arity(name: &str, params: Params, args: &impl LowerArgs) -> Trap {
+pub(crate) fn arity(name: &str, params: Params, given: usize) -> Trap {
     Trap::host(format!(
-        "`{name}` expects {} arguments, got {}",
-        params.len(),
-        args.count()
+        "`{name}` expects {} arguments, got {given}",
+        params.len()
     ))
 }
 
