@@ -194,7 +194,7 @@ pub struct Parts {
     elements: Option<BuildStage>,
     start: Option<BuildStage>,
     args: Option<ArgsStage>,
-    exit_call: Option<ExitCall>,
+    lending: Option<Lending>,
     transcoder: Option<&'static Transcoder>,
     builtins: BuiltinTable,
 }
@@ -202,8 +202,14 @@ pub struct Parts {
 type LinkStage = fn(&Store, &Module, &[Extern], Report) -> Result<(), Error>;
 type ArgsStage =
     fn(&mut Store, &Rc<ComponentState>, &[CoreDef], &mut Vec<Extern>) -> Result<(), Error>;
-/// Ends a call that lent handles ([`ComponentState::exit_call`]).
-pub(crate) type ExitCall = fn(&ComponentState, u32) -> Result<(), Trap>;
+/// What a call that can lend handles does around the callee: record its
+/// loans on entry, check and release them on exit
+/// ([`ComponentState::enter_call`], [`ComponentState::exit_call`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Lending {
+    pub enter: fn(&ComponentState, u32),
+    pub exit: fn(&ComponentState, u32) -> Result<(), Trap>,
+}
 type BuildStage = unsafe fn(&mut Builder<'_>) -> Result<(), Error>;
 
 impl Parts {
@@ -241,8 +247,11 @@ impl Parts {
             } else {
                 None
             },
-            exit_call: if mask & BORROWS != 0 {
-                Some(ComponentState::exit_call)
+            lending: if mask & BORROWS != 0 {
+                Some(Lending {
+                    enter: ComponentState::enter_call,
+                    exit: ComponentState::exit_call,
+                })
             } else {
                 None
             },
@@ -273,10 +282,10 @@ impl Parts {
         self.args.ok_or_else(missing)
     }
 
-    /// What ends a call that lent handles.
-    pub(crate) fn exit_call(&self) -> Result<ExitCall, Trap> {
+    /// What a call that lends handles does on entry and exit.
+    pub(crate) fn lending(&self) -> Result<Lending, Trap> {
         let missing = || Trap::host(not_named(rivet_descriptor::parts::BORROWS));
-        self.exit_call.ok_or_else(missing)
+        self.lending.ok_or_else(missing)
     }
 
     /// The transcoders of strings in encodings other than UTF-8.

@@ -10,7 +10,7 @@ use super::values::{ResourceAny, Value};
 use super::{Component, ComponentImports, HostDtor, HostImport};
 use crate::error::{Error, Trap};
 use crate::func::RawTarget;
-use crate::instance::ExitCall;
+use crate::instance::Lending;
 use crate::prelude::*;
 use crate::store::StoreId;
 use crate::vm::ValRaw;
@@ -145,6 +145,21 @@ impl Store {
     pub(crate) fn component_state(&self, index: usize) -> Rc<ComponentState> {
         self.components[index].clone()
     }
+}
+
+/// A trap with a fixed message, made out of line: the typed call inlines
+/// the checks that raise these into every export signature's copy.
+#[cold]
+#[inline(never)]
+fn cold_trap(message: &'static str) -> Trap {
+    Trap::host(message)
+}
+
+/// A call to an export number the component does not have.
+#[cold]
+#[inline(never)]
+fn no_export(export: u32) -> Trap {
+    Trap::host(format!("no export number {export}"))
 }
 
 /// A core import of a component's own instance that does not match what the
@@ -339,7 +354,7 @@ impl ComponentState {
     pub fn check_enter(&self, c: u32) -> Result<(), Trap> {
         let f = self.flags(c);
         if f & POISONED != 0 || f & MAY_ENTER == 0 {
-            return Err(Trap::host("cannot enter component instance"));
+            return Err(cold_trap("cannot enter component instance"));
         }
         Ok(())
     }
@@ -362,7 +377,7 @@ impl ComponentState {
         let cell = self
             .exports
             .get(export as usize)
-            .ok_or_else(|| Trap::host(format!("no export number {export}")))?;
+            .ok_or_else(|| no_export(export))?;
         if let Some(r) = cell.get() {
             return Ok(r);
         }
@@ -393,10 +408,17 @@ impl ComponentState {
             },
             reallocs: layout.reallocs,
             lends: match layout.lends {
-                true => Some(c.parts.exit_call()?),
+                true => Some(c.parts.lending()?),
                 false => None,
             },
         })
+    }
+
+    /// Starts a call into `c` that can lend it handles: a frame records them.
+    pub fn enter_call(&self, c: u32) {
+        self.tables.borrow_mut().instances[c as usize]
+            .frames
+            .push(Frame::default());
     }
 
     /// Ends a call into `c`: borrows it received must all be dropped, and the
@@ -429,7 +451,7 @@ impl ComponentInstance {
     #[inline]
     fn state(&self, store: &Store) -> Result<Rc<ComponentState>, Trap> {
         if self.store != store.id() {
-            return Err(Trap::host(
+            return Err(cold_trap(
                 "component instance used with a store that does not own it",
             ));
         }
@@ -558,7 +580,7 @@ pub(crate) struct ResolvedExport {
     /// call keep a frame recording them, to be checked and released on exit
     /// by this (a runtime part, so that hosts of components whose exports
     /// take no borrows do not link it).
-    lends: Option<ExitCall>,
+    lends: Option<Lending>,
 }
 
 /// Enters the lift's instance, runs it, leaves it.
@@ -571,17 +593,15 @@ fn call_lift<R: LiftResult>(
 ) -> Result<R, Trap> {
     let (state, inst) = (cx.state, r.instance);
     state.set_flag(inst, MAY_ENTER, false);
-    if r.lends.is_some() {
-        state.tables.borrow_mut().instances[inst as usize]
-            .frames
-            .push(Frame::default());
+    if let Some(lending) = r.lends {
+        (lending.enter)(state, inst);
     }
     let mut slots = [ValRaw::default(); MAX_FLAT_PARAMS];
     lower_params(cx, r, params, args, &mut slots)?;
     r.func.call(cx.store, &mut slots)?;
     let result = lift_result(cx, r, result, slots[0].u64() & r.result_mask)?;
-    if let Some(exit_call) = r.lends {
-        exit_call(state, inst)?;
+    if let Some(lending) = r.lends {
+        (lending.exit)(state, inst)?;
     }
     if let Some(post) = &r.post_return {
         state.set_flag(inst, MAY_LEAVE, false);
@@ -630,6 +650,7 @@ fn lower_params(
 
 /// Lifts the callee's result from its core result `bits`: flat, or read
 /// through the returned pointer.
+#[inline(always)]
 fn lift_result<R: LiftResult>(
     cx: &mut Cx,
     r: &ResolvedExport,

@@ -167,9 +167,7 @@ fn intrinsic(store: &mut Store, state: &Rc<ComponentState>, i: Intrinsic) -> Res
         Intrinsic::EnterCall(c) => {
             let c = check(c)?;
             with_state(store, state, *NONE_TO_NONE, move |_, st, _| {
-                st.tables.borrow_mut().instances[c as usize]
-                    .frames
-                    .push(Default::default());
+                st.enter_call(c);
                 Ok(vec![])
             })
         }
