@@ -2,7 +2,7 @@
 //! as `examples/hello`, in a `no_std` binary that gets its memory from libc's
 //! `malloc` and prints with `write(2)`. It shows what a host that needs neither
 //! a compiler nor `std` costs: stripped, about 95 KB with release defaults,
-//! against about 456 KB for the `std` host (`rivet-bench`'s size workload).
+//! against about 455 KB for the `std` host (`rivet-bench`'s size workload).
 
 #![no_std]
 #![no_main]
