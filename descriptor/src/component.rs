@@ -335,12 +335,8 @@ impl Component {
         let options = self.lifts.iter().map(|l| &l.options);
         let mut options = options.chain(self.host_lowers.iter().map(|h| &h.options));
         let transcodes = options.any(|o| o.string_encoding != StringEncoding::Utf8);
-        (if lends { crate::parts::BORROWS } else { 0 })
-            | (if transcodes {
-                crate::parts::TRANSCODING
-            } else {
-                0
-            })
+        crate::parts::bit(lends, crate::parts::BORROWS)
+            | crate::parts::bit(transcodes, crate::parts::TRANSCODING)
     }
 }
 

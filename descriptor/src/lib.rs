@@ -426,7 +426,7 @@ impl Module {
 
     /// The optional parts of the runtime this module uses ([`parts`]).
     pub fn parts(&self) -> u32 {
-        let bit = |used: bool, bit: u32| if used { bit } else { 0 };
+        use parts::bit;
         bit(!self.imports.is_empty(), parts::IMPORTS)
             | bit(self.layout.defined_tables > 0, parts::TABLES)
             | bit(self.layout.defined_tags > 0, parts::TAGS)
@@ -468,6 +468,15 @@ pub mod parts {
     /// Strings in an encoding other than UTF-8 (only a plan whose canonical
     /// options name one).
     pub const TRANSCODING: u32 = 1 << 8;
+
+    /// `bit` if the part is `used`, else no bits.
+    pub(crate) fn bit(used: bool, bit: u32) -> u32 {
+        if used {
+            bit
+        } else {
+            0
+        }
+    }
 }
 
 /// Why wasm code stopped. Each kind carries the message the spec tests use.

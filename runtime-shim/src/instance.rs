@@ -127,7 +127,7 @@ pub(crate) fn instantiate(
     match parts.link {
         Some(link) => link(store, module, imports, report)?,
         None if imports.is_empty() => {}
-        None => return Err(unexpected_imports(imports.len())),
+        None => return Err(import_count(0, imports.len())),
     }
     let layout = module.inner().meta.layout;
     let meta = &module.inner().meta;
@@ -172,9 +172,10 @@ pub(crate) fn instantiate(
     Ok(instance)
 }
 
+/// A module given `given` imports where it has `wanted`.
 #[cold]
-fn unexpected_imports(given: usize) -> Error {
-    Error::Link(format!("module has 0 imports, {given} provided"))
+fn import_count(wanted: usize, given: usize) -> Error {
+    Error::Link(format!("module has {wanted} imports, {given} provided"))
 }
 
 /// The optional parts of the runtime ([`rivet_descriptor::parts`]): the
@@ -219,22 +220,22 @@ impl Parts {
     /// The parts in `mask` (bits of [`rivet_descriptor::parts`]).
     pub const fn of(mask: u32) -> Parts {
         use rivet_descriptor::parts::*;
-        /// `stage` if `mask` has `bit` (a function, as closures cannot be
+        /// `part` if `mask` has `bit` (a function, as closures cannot be
         /// called in constants).
-        const fn pick(mask: u32, bit: u32, stage: BuildStage) -> Option<BuildStage> {
+        const fn pick<T: Copy>(mask: u32, bit: u32, part: T) -> Option<T> {
             if mask & bit != 0 {
-                Some(stage)
+                Some(part)
             } else {
                 None
             }
         }
+        let lending = Lending {
+            enter: ComponentState::enter_call,
+            exit: ComponentState::exit_call,
+        };
         Parts {
             mask,
-            link: if mask & IMPORTS != 0 {
-                Some(link)
-            } else {
-                None
-            },
+            link: pick(mask, IMPORTS, link as LinkStage),
             // SAFETY (each stage): `Builder` runs them on the instance it is
             // building, as `instantiate` documents.
             imports: pick(mask, IMPORTS, |b| unsafe { b.imports() }),
@@ -242,24 +243,9 @@ impl Parts {
             tags: pick(mask, TAGS, |b| unsafe { b.defined_tags() }),
             elements: pick(mask, ELEMENTS, |b| unsafe { b.elements() }),
             start: pick(mask, START, |b| unsafe { b.start() }),
-            args: if mask & IMPORTS != 0 {
-                Some(intrinsics::resolve_args)
-            } else {
-                None
-            },
-            lending: if mask & BORROWS != 0 {
-                Some(Lending {
-                    enter: ComponentState::enter_call,
-                    exit: ComponentState::exit_call,
-                })
-            } else {
-                None
-            },
-            transcoder: if mask & TRANSCODING != 0 {
-                Some(&TRANSCODER)
-            } else {
-                None
-            },
+            args: pick(mask, IMPORTS, intrinsics::resolve_args as ArgsStage),
+            lending: pick(mask, BORROWS, lending),
+            transcoder: pick(mask, TRANSCODING, &TRANSCODER),
             builtins: builtins::table(mask & TABLE_BUILTINS != 0, mask & EXCEPTION_BUILTINS != 0),
         }
     }
@@ -307,11 +293,7 @@ fn not_named(missing: u32) -> String {
 fn link(store: &Store, module: &Module, imports: &[Extern], report: Report) -> Result<(), Error> {
     let meta = &module.inner().meta;
     if meta.imports.len() != imports.len() {
-        return Err(Error::Link(format!(
-            "module has {} imports, {} provided",
-            meta.imports.len(),
-            imports.len()
-        )));
+        return Err(import_count(meta.imports.len(), imports.len()));
     }
     for (import, given) in meta.imports.iter().zip(imports) {
         if given.store_id() != store.id() {
