@@ -634,8 +634,9 @@ fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
 }
 
 /// One export method: calls the export by its number through the typed path
-/// (`ComponentInstance::call_typed`): numbers, `bool`, `char` and strings are
-/// lowered and lifted directly, other types through `Value`.
+/// (`ComponentInstance::call_binding`, the typed call without the checks the
+/// plan settles here): numbers, `bool`, `char` and strings are lowered and
+/// lifted directly, other types through `Value`.
 fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
     let m = &f.method;
     let ps = params(f);
@@ -643,7 +644,7 @@ fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
     let r = result_type(f, types)?;
     let index = export_index(f, types)?;
     let args = typed_args(f, &ps, types)?;
-    let call = quote!(self.instance.call_typed(store, #index, #args));
+    let call = quote!(self.instance.call_binding(store, #index, #args));
     let body = match f.ty.result {
         Some(t) if !lifts_directly(types, t)? => quote! {
             let result: Value = #call?;
@@ -663,7 +664,7 @@ fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
     })
 }
 
-/// The export's place in the plan: the number `call_typed` takes.
+/// The export's place in the plan: the number `call_binding` takes.
 fn export_index(f: &Func, types: &Types) -> Result<u32, String> {
     let exports = &types.plan().exports;
     exports

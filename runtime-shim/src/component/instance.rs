@@ -498,13 +498,42 @@ impl ComponentInstance {
     /// [`ComponentInstance::call`]). The arguments are a tuple, e.g.
     /// `inst.call_typed::<u32>(&mut store, add, (2u32, 3u32))`, or a slice of
     /// `&dyn LowerArg` ([`LowerArgs`]). The export is resolved on its first
-    /// call; otherwise as [`ComponentInstance::call`]. The typed bindings call
-    /// this.
+    /// call; otherwise as [`ComponentInstance::call`].
     pub fn call_typed<R: LiftResult>(
         &self,
         store: &mut Store,
         export: u32,
         args: impl LowerArgs,
+    ) -> Result<R, Trap> {
+        self.typed_call(store, export, args, false)
+    }
+
+    /// [`ComponentInstance::call_typed`] for the typed bindings of
+    /// `rivet::component!`, which chose the argument and result types from
+    /// this component's plan at build time: the checks the build settled are
+    /// left out ([`LowerArg::check_bound`]), and with them the code that
+    /// describes a mismatch. Wrong types given here make wrong values, never
+    /// unsafety: every lift and store is bounds-checked. Hidden: written by
+    /// hand, a call should use `call_typed`.
+    #[doc(hidden)]
+    pub fn call_binding<R: LiftResult>(
+        &self,
+        store: &mut Store,
+        export: u32,
+        args: impl LowerArgs,
+    ) -> Result<R, Trap> {
+        self.typed_call(store, export, args, true)
+    }
+
+    /// The typed call, with every type check or (`bound`) the ones left for
+    /// the typed bindings.
+    #[inline(always)]
+    fn typed_call<R: LiftResult>(
+        &self,
+        store: &mut Store,
+        export: u32,
+        args: impl LowerArgs,
+        bound: bool,
     ) -> Result<R, Trap> {
         let state = self.state(store)?;
         let r = state.export(store, export)?;
@@ -524,8 +553,10 @@ impl ComponentInstance {
             let name = &plan.exports[export as usize].name;
             return Err(typed::arity(name, params, args.count()));
         }
-        args.check_each(&cx, params)?;
-        R::check(result)?;
+        args.check_each(&cx, params, bound)?;
+        if !bound {
+            R::check(result)?;
+        }
         state.check_enter(r.instance)?;
         let result = call_lift(&mut cx, r, params, result, &args);
         if result.is_err() {

@@ -387,6 +387,14 @@ fn sum_of_seventeen() -> (Store, ComponentInstance) {
     b.export("sum", "sum", f, opts(StringEncoding::Utf8, Some("post")));
     let g = b.func(&[], Some(u32t));
     b.export("count", "count", g, CanonOptions::default());
+    let sixteen = b.ty(ValueType::Tuple(vec![u32t; 16].into()));
+    let h = b.func(&[sixteen, u32t], Some(u32t));
+    b.export(
+        "sum-tuple",
+        "sum",
+        h,
+        opts(StringEncoding::Utf8, Some("post")),
+    );
     b.instantiate(compile(&guest(body)), vec![])
 }
 
@@ -992,6 +1000,58 @@ fn typed_calls_spill_params_and_run_post_return() {
         let count: u32 = inst.call_typed(&mut store, 1, ()).unwrap();
         assert_eq!(count, 153 * round, "post-return ran once per call");
     }
+}
+
+/// A tuple of arguments that spills (a `tuple<u32 × 16>` `Value` and a
+/// `u32`: 17 flat values) goes through memory; the same tuple types given as
+/// two `u32`s cannot spill: `call_typed` refuses them before entering, and a
+/// binding call that gets them anyway fails instead of storing them (inside
+/// the call, so the instance is poisoned, as by a trap).
+#[test]
+fn typed_tuples_spill_only_when_their_types_can() {
+    let (mut store, inst) = sum_of_seventeen();
+    let sixteen = Value::Tuple((1..=16).map(Value::U32).collect());
+    for _ in 0..2 {
+        let sum: u32 = inst
+            .call_binding(&mut store, 2, (sixteen.clone(), 17u32))
+            .unwrap();
+        assert_eq!(sum, 153);
+        let e = inst
+            .call_typed::<u32>(&mut store, 2, (1u32, 2u32))
+            .unwrap_err();
+        assert!(e.message.contains("type mismatch"), "{}", e.message);
+    }
+    let e = inst
+        .call_binding::<u32>(&mut store, 2, (1u32, 2u32))
+        .unwrap_err();
+    assert!(e.message.contains("too few flat values"), "{}", e.message);
+    let e = inst.call_typed::<u32>(&mut store, 2, (sixteen, 17u32));
+    let e = e.unwrap_err();
+    assert!(e.message.contains("cannot enter"), "{}", e.message);
+}
+
+/// The bindings' call leaves out the checks the build settled (Rust numbers
+/// and strings chosen from the plan), not the rest: a `Value` is still
+/// checked, and a wrong-typed number makes a wrong value, not a fault.
+#[test]
+fn binding_calls_check_what_the_build_cannot() {
+    let mut b = Builder::new();
+    let u32t = b.ty(ValueType::U32);
+    let f = b.func(&[u32t], Some(u32t));
+    b.export("id", "id32", f, CanonOptions::default());
+    let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+    let got: u32 = inst.call_binding(&mut store, 0, (5u32,)).unwrap();
+    assert_eq!(got, 5);
+    let e = inst
+        .call_binding::<u32>(&mut store, 0, (Value::String("x".into()),))
+        .unwrap_err();
+    assert!(e.message.contains("type mismatch"), "{}", e.message);
+    let e = inst.call_binding::<u32>(&mut store, 0, ()).unwrap_err();
+    assert!(e.message.contains("expects 1 arguments"), "{}", e.message);
+    let wrong: Result<u64, _> = inst.call_binding(&mut store, 0, (7i32,));
+    assert_eq!(wrong.unwrap(), 7, "an i32 lowers to the same bits");
+    let got: u32 = inst.call_binding(&mut store, 0, (6u32,)).unwrap();
+    assert_eq!(got, 6);
 }
 
 /// An instance handle used with a store that does not own it is refused.

@@ -4,6 +4,7 @@
 //! `Value` itself fits every type, so the dynamic API and the typed bindings
 //! share one call path.
 
+use super::abi::MAX_FLAT_PARAMS;
 use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
 use super::values::{self, Value};
 use crate::error::Trap;
@@ -16,6 +17,22 @@ pub trait LowerArg {
     /// Checks, before the guest is entered, that the value fits `ty`: a
     /// mismatch is the host's error and does not poison the guest.
     fn check(&self, cx: &Cx, ty: TypeRef) -> Result<(), Trap>;
+    /// What is left of [`LowerArg::check`] when the typed bindings make the
+    /// call ([`crate::ComponentInstance::call_binding`]): they chose a
+    /// number, `bool`, `char` or `&str` argument from the export's type at
+    /// build time, so those override this with nothing; anything else (a
+    /// [`Value`], whose shape and handles only the run knows) is checked in
+    /// full.
+    fn check_bound(&self, cx: &Cx, ty: TypeRef) -> Result<(), Trap> {
+        self.check(cx, ty)
+    }
+    /// How many flat values this lowers to, when its Rust type alone decides
+    /// it: a tuple of such arguments that adds up to no more than
+    /// `MAX_FLAT_PARAMS` is never passed through memory, and its store path
+    /// is left out of the host.
+    fn flat_len(&self) -> Option<usize> {
+        None
+    }
     /// Lowers the value (already checked against `ty`) to flat values.
     fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap>;
     /// Stores the value into guest memory at `ptr` (arguments passed through
@@ -94,8 +111,9 @@ pub trait LowerArgs {
     /// How many arguments there are.
     fn count(&self) -> usize;
     /// Checks each argument against its parameter's type (`params` has one
-    /// per argument).
-    fn check_each(&self, cx: &Cx, params: Params) -> Result<(), Trap>;
+    /// per argument): in full, or with `bound` what is left of it for the
+    /// typed bindings ([`LowerArg::check_bound`]).
+    fn check_each(&self, cx: &Cx, params: Params, bound: bool) -> Result<(), Trap>;
     /// Lowers each (checked) argument to flat values.
     fn lower_each(&self, cx: &mut Cx, params: Params, out: &mut FlatBuf) -> Result<(), Trap>;
     /// Stores each (checked) argument at its offset in the parameter tuple
@@ -107,10 +125,13 @@ impl LowerArgs for &[&dyn LowerArg] {
     fn count(&self) -> usize {
         self.len()
     }
-    fn check_each(&self, cx: &Cx, params: Params) -> Result<(), Trap> {
+    fn check_each(&self, cx: &Cx, params: Params, bound: bool) -> Result<(), Trap> {
         self.iter()
             .zip(params.types())
-            .try_for_each(|(a, t)| a.check(cx, t))
+            .try_for_each(|(a, t)| match bound {
+                true => a.check_bound(cx, t),
+                false => a.check(cx, t),
+            })
     }
     fn lower_each(&self, cx: &mut Cx, params: Params, out: &mut FlatBuf) -> Result<(), Trap> {
         self.iter()
@@ -118,13 +139,37 @@ impl LowerArgs for &[&dyn LowerArg] {
             .try_for_each(|(a, t)| a.lower(cx, t, out))
     }
     fn store_each(&self, cx: &mut Cx, params: Params, ptr: u32) -> Result<(), Trap> {
-        let at = params.offsets.iter().map(|&at| ptr.saturating_add(at));
-        params
-            .types()
-            .zip(at)
-            .zip(self.iter())
-            .try_for_each(|((t, at), a)| a.store(cx, t, at))
+        store_all(self, cx, params, ptr)
     }
+}
+
+/// [`LowerArg::store`] alone, as a trait object of its own: the tuples'
+/// spill path passes its arguments as `&dyn Spill`, whose table holds only
+/// this, so that hosts do not link the checks' messages (and the type printer
+/// they use) through a table of every `LowerArg` method.
+trait Spill {
+    fn spill(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap>;
+}
+
+impl<T: LowerArg + ?Sized> Spill for T {
+    fn spill(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
+        self.store(cx, ty, ptr)
+    }
+}
+
+/// Stores each argument at its offset in the parameter tuple at `ptr`.
+fn store_all<A: Spill + ?Sized>(
+    args: &[&A],
+    cx: &mut Cx,
+    params: Params,
+    ptr: u32,
+) -> Result<(), Trap> {
+    let at = params.offsets.iter().map(|&at| ptr.saturating_add(at));
+    params
+        .types()
+        .zip(at)
+        .zip(args)
+        .try_for_each(|((t, at), a)| a.spill(cx, t, at))
 }
 
 /// Tuples of up to 12 arguments (the typed bindings pass a slice beyond).
@@ -136,8 +181,11 @@ macro_rules! tuples {
             }
             #[inline(always)]
             #[allow(unused_variables)]
-            fn check_each(&self, cx: &Cx, params: Params) -> Result<(), Trap> {
-                $(self.$i.check(cx, params.get($i))?;)*
+            fn check_each(&self, cx: &Cx, params: Params, bound: bool) -> Result<(), Trap> {
+                $(match bound {
+                    true => self.$i.check_bound(cx, params.get($i))?,
+                    false => self.$i.check(cx, params.get($i))?,
+                })*
                 Ok(())
             }
             #[inline(always)]
@@ -147,10 +195,17 @@ macro_rules! tuples {
                 Ok(())
             }
             // Rare (only arguments with many flat values spill): shares the
-            // slice's path.
+            // slice's path, unless the argument types show that they never
+            // spill (then the plan's spill is not theirs: a wrong-typed call).
+            #[inline]
+            #[allow(unused_mut)]
             fn store_each(&self, cx: &mut Cx, params: Params, ptr: u32) -> Result<(), Trap> {
-                let args: &[&dyn LowerArg] = &[$(&self.$i),*];
-                args.store_each(cx, params, ptr)
+                let mut flat = Some(0);
+                $(flat = flat.zip(self.$i.flat_len()).map(|(n, k)| n + k);)*
+                match flat {
+                    Some(n) if n <= MAX_FLAT_PARAMS => Err(never_spills()),
+                    _ => store_all::<dyn Spill>(&[$(&self.$i),*], cx, params, ptr),
+                }
             }
         }
     )*};
@@ -170,6 +225,14 @@ tuples! {
     10: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9);
     11: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10);
     12: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
+}
+
+/// Arguments that never spill asked to be stored in memory.
+#[cold]
+fn never_spills() -> Trap {
+    Trap::host(
+        "type mismatch: the arguments' types have too few flat values to be passed in memory",
+    )
 }
 
 /// A call to export `name` with the wrong number of arguments.
@@ -204,6 +267,14 @@ macro_rules! scalars {
                     ValueType::$variant => Ok(()),
                     _ => Err(mismatch(stringify!($t), Some(ty))),
                 }
+            }
+            #[inline]
+            fn check_bound(&self, _: &Cx, _: TypeRef) -> Result<(), Trap> {
+                Ok(())
+            }
+            #[inline]
+            fn flat_len(&self) -> Option<usize> {
+                Some(1)
             }
             #[inline]
             fn lower(&self, _: &mut Cx, _: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
@@ -259,6 +330,14 @@ impl LowerArg for &str {
             ValueType::String => Ok(()),
             _ => Err(mismatch("&str", Some(ty))),
         }
+    }
+    #[inline]
+    fn check_bound(&self, _: &Cx, _: TypeRef) -> Result<(), Trap> {
+        Ok(())
+    }
+    #[inline]
+    fn flat_len(&self) -> Option<usize> {
+        Some(2)
     }
     fn lower(&self, cx: &mut Cx, _: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
         cx.lower_string(self, out)
@@ -343,10 +422,17 @@ impl LiftResult for () {
     fn none() -> Result<Self, Trap> {
         Ok(())
     }
-    fn lift(_: &mut Cx, ty: TypeRef, _: &mut Flat) -> Result<Self, Trap> {
-        Err(mismatch("()", Some(ty)))
+    // Reached only past a skipped check (`check` refuses a result first), so
+    // the message does not print the type: hosts then do not link the printer.
+    fn lift(_: &mut Cx, _: TypeRef, _: &mut Flat) -> Result<Self, Trap> {
+        Err(unit_with_result())
     }
-    fn load(_: &mut Cx, ty: TypeRef, _: u32) -> Result<Self, Trap> {
-        Err(mismatch("()", Some(ty)))
+    fn load(_: &mut Cx, _: TypeRef, _: u32) -> Result<Self, Trap> {
+        Err(unit_with_result())
     }
+}
+
+#[cold]
+fn unit_with_result() -> Trap {
+    Trap::host("type mismatch: a Rust `()` where the function has a result")
 }
