@@ -634,7 +634,7 @@ fn echo_list(
     let result = f
         .call(&[Val::I32(8192), Val::I32(n), Val::I32(32)])
         .map(|_| ())
-        .map_err(|t| t.message);
+        .map_err(|t| t.message.into_owned());
     (f, result)
 }
 

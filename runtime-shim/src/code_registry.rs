@@ -91,8 +91,11 @@ impl Drop for CodeRegistration {
     fn drop(&mut self) {
         // SAFETY: the slot was returned by rivet_register_range.
         unsafe { rivet_unregister_range(self.slot) };
+        // Spans do not overlap, so their order does not matter.
         let mut spans = SPANS.write();
-        spans.retain(|s| s.id != self.id);
+        if let Some(i) = spans.iter().position(|s| s.id == self.id) {
+            spans.swap_remove(i);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Errors and traps reported to the host.
 
 use crate::prelude::*;
+use alloc::borrow::Cow;
 use core::fmt;
 use rivet_descriptor::TrapKind;
 
@@ -37,10 +38,14 @@ impl From<Trap> for Error {
 }
 
 /// A trap: its kind and a readable message (for TrapKind::Host, the host's message).
+///
+/// The message is borrowed when it is fixed (every spec trap, and the host's
+/// `&'static str`s), so raising one allocates nothing and hosts do not carry
+/// a copy of the string-building code at each place that raises one.
 #[derive(Debug, Clone)]
 pub struct Trap {
     pub kind: TrapKind,
-    pub message: String,
+    pub message: Cow<'static, str>,
 }
 
 impl Trap {
@@ -48,16 +53,24 @@ impl Trap {
     pub fn new(kind: TrapKind) -> Trap {
         Trap {
             kind,
-            message: kind.message().to_string(),
+            message: Cow::Borrowed(kind.message()),
         }
     }
 
-    /// A host-side trap with its own message.
-    pub fn host(message: impl Into<String>) -> Trap {
+    /// A host-side trap with its own message: a `&'static str` or a `String`.
+    pub fn host(message: impl Into<Cow<'static, str>>) -> Trap {
         Trap {
             kind: TrapKind::Host,
             message: message.into(),
         }
+    }
+
+    /// [`Trap::host`] with a fixed message, for the checks of the canonical
+    /// ABI, which raise these at many places (most inlined into every typed
+    /// call): cold, so that the optimiser keeps them off the paths taken.
+    #[cold]
+    pub(crate) fn fixed(message: &'static str) -> Trap {
+        Trap::host(message)
     }
 }
 

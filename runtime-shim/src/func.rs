@@ -425,7 +425,7 @@ unsafe fn invoke_host_raw(
     for (i, (&t, r)) in ty.results.iter().zip(results).enumerate() {
         let raw = refs.val_to_raw(t, r).map_err(|e| Trap {
             kind: TrapKind::Host,
-            message: format!("host function result: {e}"),
+            message: format!("host function result: {e}").into(),
         })?;
         values.add(i).write_unaligned(raw);
     }

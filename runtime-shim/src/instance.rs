@@ -123,7 +123,6 @@ pub(crate) fn instantiate(
         )));
     }
     let parts = module.inner().parts;
-    parts.cover(&module.inner().meta)?;
     match parts.link {
         Some(link) => link(store, module, imports, report)?,
         None if imports.is_empty() => {}
@@ -250,11 +249,13 @@ impl Parts {
         }
     }
 
-    /// Refuses a module that uses a part these lack (a static unit's parts
-    /// cover its modules by construction; this keeps a mismatch from being
-    /// skipped silently).
-    fn cover(&self, meta: &rivet_descriptor::Module) -> Result<(), Error> {
-        match meta.parts() & !self.mask {
+    /// Refuses a unit whose modules use a part these lack, when it is loaded
+    /// (a static unit's parts cover it by construction; this keeps a mismatch
+    /// from being skipped silently). The plan's parts are checked by the
+    /// accessors below, where they would be used.
+    pub(crate) fn cover(&self, unit: &rivet_descriptor::Unit) -> Result<(), Error> {
+        let used = unit.modules.iter().fold(0, |all, m| all | m.parts());
+        match used & !self.mask {
             0 => Ok(()),
             missing => Err(Error::Runtime(not_named(missing))),
         }

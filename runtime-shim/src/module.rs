@@ -204,7 +204,9 @@ pub(crate) unsafe fn load_static(
     unit: &'static Unit,
     parts: &'static Parts,
 ) -> Result<LoadedUnit, Error> {
-    load_parts(header(desc)?, unit, None, parts)
+    let desc = header(desc)?;
+    parts.cover(unit)?;
+    load_parts(desc, unit, None, parts)
 }
 
 /// The descriptor behind `desc`, checked to be one of this runtime's format.

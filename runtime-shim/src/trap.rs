@@ -102,7 +102,7 @@ fn classify(info: &TrapInfo) -> Trap {
         libc::SIGFPE => Trap::new(TrapKind::IntegerDivideByZero),
         _ => Trap {
             kind: TrapKind::Unreachable,
-            message: format!("unknown trap (signal {}) at pc {:#x}", info.signum, info.pc),
+            message: format!("unknown trap (signal {}) at pc {:#x}", info.signum, info.pc).into(),
         },
     }
 }

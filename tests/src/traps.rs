@@ -53,7 +53,7 @@ mod tests {
     fn trap(kind: TrapKind) -> Trap {
         Trap {
             kind,
-            message: kind.message().to_string(),
+            message: kind.message().into(),
         }
     }
 

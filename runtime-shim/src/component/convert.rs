@@ -29,7 +29,7 @@ const UTF16_TAG: u32 = 1 << 31;
 /// a runtime bug, reported as a trap rather than a panic.
 #[cold]
 fn no_transcoder() -> Trap {
-    trap("internal error: string options without their transcoders")
+    Trap::fixed("internal error: string options without their transcoders")
 }
 
 /// Resolved canonical options.
@@ -65,7 +65,7 @@ pub(crate) const TRANSCODER: Transcoder = Transcoder {
                 .map(|c| u16::from_le_bytes([c[0], c[1]]));
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
-                .map_err(|_| trap("invalid utf-16"))
+                .map_err(|_| Trap::fixed("invalid utf-16"))
         }
         false => Ok(raw.iter().map(|&b| b as char).collect()),
     },
@@ -106,11 +106,6 @@ impl<'a> Cx<'a> {
     }
 }
 
-#[cold]
-fn trap(msg: &str) -> Trap {
-    Trap::host(msg)
-}
-
 /// Reads flat values in order (public only as an opaque argument of
 /// [`super::typed::LiftResult`]).
 pub struct Flat<'v> {
@@ -126,7 +121,7 @@ impl<'v> Flat<'v> {
     pub(crate) fn next(&mut self) -> Result<u64, Trap> {
         let v = self.values.get(self.at).copied();
         self.at += 1;
-        v.ok_or_else(|| trap("too few core values for the component type"))
+        v.ok_or_else(|| Trap::fixed("too few core values for the component type"))
     }
     fn next32(&mut self) -> Result<u32, Trap> {
         self.next().map(|v| v as u32)
@@ -180,7 +175,7 @@ impl FlatBuf {
     #[inline]
     pub(crate) fn values(&self) -> Result<&[u64], Trap> {
         if self.overflow {
-            return Err(trap("too many flat values for the component type"));
+            return Err(Trap::fixed("too many flat values for the component type"));
         }
         Ok(&self.values[..self.len])
     }
@@ -231,7 +226,7 @@ pub(crate) fn canon_f64(bits: u64) -> f64 {
 }
 
 pub(crate) fn to_char(i: u32) -> Result<char, Trap> {
-    char::from_u32(i).ok_or_else(|| trap("invalid `char` bit pattern"))
+    char::from_u32(i).ok_or_else(|| Trap::fixed("invalid `char` bit pattern"))
 }
 
 fn flags_from_bits(words: &[u32], names: &[String]) -> Value {
@@ -307,7 +302,7 @@ impl Cx<'_> {
     fn vm_memory(&self) -> Result<*mut VMMemory, Trap> {
         self.opts
             .memory
-            .ok_or_else(|| trap("canonical option `memory` is required"))
+            .ok_or_else(|| Trap::fixed("canonical option `memory` is required"))
     }
 
     #[inline]
@@ -315,7 +310,7 @@ impl Cx<'_> {
         let data = self.memory()?;
         let end = ptr as u64 + len as u64;
         if end > data.len() as u64 {
-            return Err(trap("pointer out of bounds of memory"));
+            return Err(Trap::fixed("pointer out of bounds of memory"));
         }
         Ok(&data[ptr as usize..end as usize])
     }
@@ -325,7 +320,7 @@ impl Cx<'_> {
         let data = self.memory_mut()?;
         let end = ptr as u64 + bytes.len() as u64;
         if end > data.len() as u64 {
-            return Err(trap("pointer out of bounds of memory"));
+            return Err(Trap::fixed("pointer out of bounds of memory"));
         }
         data[ptr as usize..end as usize].copy_from_slice(bytes);
         Ok(())
@@ -346,7 +341,7 @@ impl Cx<'_> {
     #[inline]
     fn check_range(&self, ptr: u32, len: u64, align: u32, what: &str) -> Result<(), Trap> {
         if !ptr.is_multiple_of(align) {
-            return Err(trap("unaligned pointer"));
+            return Err(Trap::fixed("unaligned pointer"));
         }
         let mem = self.memory()?.len() as u64;
         if ptr as u64 + len > mem {
@@ -419,11 +414,11 @@ impl Cx<'_> {
         let slots = vi
             .values
             .get(start..end)
-            .ok_or_else(|| trap("too few core values for the component type"))?;
+            .ok_or_else(|| Trap::fixed("too few core values for the component type"))?;
         vi.at = end;
         let case = *cs
             .get(index)
-            .ok_or_else(|| trap("invalid variant discriminant"))?;
+            .ok_or_else(|| Trap::fixed("invalid variant discriminant"))?;
         let payload = match case {
             Some(pt) => Some(self.lift_flat(pt, &mut Flat::new(slots))?),
             None => None,
@@ -490,7 +485,7 @@ impl Cx<'_> {
                 let index = int(self, abi::discriminant_size(cs.len()))? as usize;
                 let case = *cs
                     .get(index)
-                    .ok_or_else(|| trap("invalid variant discriminant"))?;
+                    .ok_or_else(|| Trap::fixed("invalid variant discriminant"))?;
                 let payload = match case {
                     Some(pt) => Some(self.load(pt, ptr + abi::payload_offset(&cs))?),
                     None => None,
@@ -516,11 +511,11 @@ impl Cx<'_> {
     pub(crate) fn check_spilled_layout(&self, layout: (u32, u32), ptr: u32) -> Result<(), Trap> {
         let (align, size) = layout;
         if !ptr.is_multiple_of(align) {
-            return Err(trap("unaligned pointer"));
+            return Err(Trap::fixed("unaligned pointer"));
         }
         let mem = self.memory()?.len() as u64;
         if ptr as u64 + size as u64 > mem {
-            return Err(trap("pointer out of bounds of memory"));
+            return Err(Trap::fixed("pointer out of bounds of memory"));
         }
         Ok(())
     }
@@ -548,15 +543,17 @@ impl Cx<'_> {
             StringEncoding::CompactUtf16 => (2, tagged as u64, false),
         };
         if bytes > MAX_BYTE_LENGTH {
-            return Err(trap("string content out-of-bounds"));
+            return Err(Trap::fixed("string content out-of-bounds"));
         }
         self.check_range(ptr, bytes, align, "string")?;
         let raw = self.bytes(ptr, bytes as u32)?;
         match (self.opts.encoding, self.opts.transcoder) {
             (StringEncoding::Utf8, _) => match core::str::from_utf8(raw) {
                 Ok(s) => Ok(s.to_string()),
-                Err(e) if e.error_len().is_none() => Err(trap("incomplete utf-8 byte sequence")),
-                Err(_) => Err(trap("invalid utf-8")),
+                Err(e) if e.error_len().is_none() => {
+                    Err(Trap::fixed("incomplete utf-8 byte sequence"))
+                }
+                Err(_) => Err(Trap::fixed("invalid utf-8")),
             },
             (_, Some(t)) => (t.decode)(raw, utf16),
             (_, None) => Err(no_transcoder()),
@@ -589,7 +586,7 @@ impl Cx<'_> {
         let size = abi::size(elem);
         let bytes = len as u64 * size as u64;
         if bytes > MAX_BYTE_LENGTH {
-            return Err(trap("list content out-of-bounds"));
+            return Err(Trap::fixed("list content out-of-bounds"));
         }
         self.check_range(ptr, bytes, abi::alignment(elem), "list")?;
         (0..len).map(|i| load_one(self, ptr + i * size)).collect()
@@ -755,18 +752,18 @@ impl Cx<'_> {
         let f = self
             .opts
             .realloc
-            .ok_or_else(|| trap("canonical option `realloc` is required"))?;
+            .ok_or_else(|| Trap::fixed("canonical option `realloc` is required"))?;
         // The validator checked realloc's core type when the component was
         // built: four i32s in, one i32 out.
         let mut args = [0, 0, align, size].map(ValRaw::from_u32);
         f.call(self.store, &mut args)?;
         let ptr = args[0].u32();
         if !ptr.is_multiple_of(align) {
-            return Err(trap("realloc return: result not aligned"));
+            return Err(Trap::fixed("realloc return: result not aligned"));
         }
         let mem = self.memory()?.len() as u64;
         if ptr as u64 + size as u64 > mem {
-            return Err(trap("realloc return: beyond end of memory"));
+            return Err(Trap::fixed("realloc return: beyond end of memory"));
         }
         Ok(ptr)
     }
@@ -806,7 +803,7 @@ impl Cx<'_> {
             } => return Err(no_transcoder()),
         };
         if bytes.len() as u64 > MAX_BYTE_LENGTH {
-            return Err(trap("string too long"));
+            return Err(Trap::fixed("string too long"));
         }
         let ptr = self.realloc(align, bytes.len() as u32)?;
         self.write(ptr, &bytes)?;
@@ -837,7 +834,7 @@ impl Cx<'_> {
         let size = abi::size(elem);
         let bytes = items.len() as u64 * size as u64;
         if bytes > MAX_BYTE_LENGTH {
-            return Err(trap("list too long"));
+            return Err(Trap::fixed("list too long"));
         }
         let ptr = self.realloc(abi::alignment(elem), bytes as u32)?;
         for (i, item) in items.iter().enumerate() {
@@ -866,7 +863,7 @@ impl Cx<'_> {
         let defines = self.state.defines(self.instance, r);
         let mut tables = self.state.tables.borrow_mut();
         if tables.instances[self.instance as usize].frames.is_empty() {
-            return Err(trap("borrow lent outside a call"));
+            return Err(Trap::fixed("borrow lent outside a call"));
         }
         let tables = &mut *tables;
         let inst = &mut tables.instances[self.instance as usize];
@@ -874,7 +871,7 @@ impl Cx<'_> {
         let frame = inst
             .frames
             .last_mut()
-            .ok_or_else(|| trap("borrow lent outside a call"))?;
+            .ok_or_else(|| Trap::fixed("borrow lent outside a call"))?;
         let src = match h.owner {
             // The host keeps a host-defined resource alive itself.
             None => h.index,

@@ -147,14 +147,6 @@ impl Store {
     }
 }
 
-/// A trap with a fixed message, made out of line: the typed call inlines
-/// the checks that raise these into every export signature's copy.
-#[cold]
-#[inline(never)]
-fn cold_trap(message: &'static str) -> Trap {
-    Trap::host(message)
-}
-
 /// A call to an export number the component does not have.
 #[cold]
 #[inline(never)]
@@ -354,7 +346,7 @@ impl ComponentState {
     pub fn check_enter(&self, c: u32) -> Result<(), Trap> {
         let f = self.flags(c);
         if f & POISONED != 0 || f & MAY_ENTER == 0 {
-            return Err(cold_trap("cannot enter component instance"));
+            return Err(Trap::fixed("cannot enter component instance"));
         }
         Ok(())
     }
@@ -451,7 +443,7 @@ impl ComponentInstance {
     #[inline]
     fn state(&self, store: &Store) -> Result<Rc<ComponentState>, Trap> {
         if self.store != store.id() {
-            return Err(cold_trap(
+            return Err(Trap::fixed(
                 "component instance used with a store that does not own it",
             ));
         }
@@ -725,7 +717,7 @@ pub(crate) fn supply(plan: &Plan, imports: &ComponentImports) -> Result<Supplied
         .imports
         .iter()
         .map(|i| {
-            let f = imports.funcs.get(&*i.name);
+            let f = imports.funcs.as_ref().and_then(|m| m.get(&*i.name));
             f.cloned().ok_or_else(|| missing_func(&i.name))
         })
         .collect::<Result<_, _>>()?;
@@ -734,9 +726,8 @@ pub(crate) fn supply(plan: &Plan, imports: &ComponentImports) -> Result<Supplied
         .iter()
         .map(|r| match r.imported {
             false => Ok(None),
-            true => imports
-                .resources
-                .get(&*r.name)
+            true => (imports.resources.as_ref())
+                .and_then(|m| m.get(&*r.name))
                 .cloned()
                 .map(Some)
                 .ok_or_else(|| missing_resource(&r.name)),

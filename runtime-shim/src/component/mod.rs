@@ -198,8 +198,11 @@ pub(crate) type ResolveIntrinsic =
 /// Host implementations of a component's imports, by import name: functions
 /// and the resource types the host defines.
 pub struct ComponentImports {
-    pub(crate) funcs: HashMap<String, HostImport>,
-    pub(crate) resources: HashMap<String, HostDtor>,
+    /// Made by the first [`ComponentImports::func`] or
+    /// [`ComponentImports::resource`]: bindings that supply nothing then
+    /// leave the maps' code out of the host.
+    pub(crate) funcs: Option<HashMap<String, HostImport>>,
+    pub(crate) resources: Option<HashMap<String, HostDtor>>,
     /// Set by [`ComponentImports::func`]: only a host that supplies import
     /// functions refers to the code that lifts their arguments and lowers
     /// their results as dynamic [`Value`]s, so a host without imports does not
@@ -234,8 +237,8 @@ impl ComponentImports {
     #[doc(hidden)]
     pub fn without_intrinsics() -> Self {
         ComponentImports {
-            funcs: HashMap::default(),
-            resources: HashMap::default(),
+            funcs: None,
+            resources: None,
             lower: None,
             intrinsics: None,
             supply: None,
@@ -249,7 +252,8 @@ impl ComponentImports {
         name: &str,
         f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static,
     ) -> &mut Self {
-        self.funcs.insert(name.to_string(), Rc::new(f));
+        let funcs = self.funcs.get_or_insert_with(HashMap::default);
+        funcs.insert(name.to_string(), Rc::new(f));
         self.lower = Some(intrinsics::host_lower);
         self.supply = Some(instance::supply);
         self
@@ -265,7 +269,8 @@ impl ComponentImports {
         name: &str,
         dtor: impl Fn(u32) -> Result<(), Trap> + 'static,
     ) -> &mut Self {
-        self.resources.insert(name.to_string(), Rc::new(dtor));
+        let resources = self.resources.get_or_insert_with(HashMap::default);
+        resources.insert(name.to_string(), Rc::new(dtor));
         self.supply = Some(instance::supply);
         self
     }

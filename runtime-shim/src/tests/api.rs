@@ -134,7 +134,7 @@ fn host_function_errors_and_bad_results_are_traps() {
         Err(Trap::host("nope"))
     });
     let e = fail.call(&mut store, &[]).unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (TrapKind::Host, "nope"));
+    assert_eq!((e.kind, e.message.as_ref()), (TrapKind::Host, "nope"));
     let wrong = Func::wrap(&mut store, func_type(&[], &[ValType::I32]), |_, r| {
         r[0] = Val::I64(1);
         Ok(())

@@ -237,7 +237,7 @@ fn scenario() {
     assert_eq!(call_i32(&mut store, ret42).unwrap(), 42);
     let e = call_i32(&mut store, oob).unwrap_err();
     assert_eq!(
-        (e.kind, e.message.as_str()),
+        (e.kind, e.message.as_ref()),
         (TrapKind::MemoryOutOfBounds, "out of bounds memory access")
     );
     assert_eq!(
@@ -249,7 +249,7 @@ fn scenario() {
     // below it, far from any linear memory.
     let e = call_i32(&mut store, probe).unwrap_err();
     assert_eq!(
-        (e.kind, e.message.as_str()),
+        (e.kind, e.message.as_ref()),
         (TrapKind::StackOverflow, "call stack exhausted")
     );
     assert_eq!(call_i32(&mut store, ret42).unwrap(), 42);
@@ -257,7 +257,7 @@ fn scenario() {
     assert_eq!(call_i32(&mut store, callhost).unwrap(), 7);
     mode.set(1);
     let e = call_i32(&mut store, callhost).unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (TrapKind::Host, "denied"));
+    assert_eq!((e.kind, e.message.as_ref()), (TrapKind::Host, "denied"));
     // Without `std` a host panic aborts instead (see `func::dispatch`).
     #[cfg(feature = "std")]
     {
