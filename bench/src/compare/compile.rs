@@ -8,7 +8,7 @@ use crate::timing;
 use std::hint::black_box;
 
 const BIG: &[u8] = include_bytes!("../../../guests/big.wasm");
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// Process CPU time (Wasmtime compiles on several threads), median of alternating rounds.
 pub fn run() -> Result<Row, String> {

@@ -1,8 +1,8 @@
 //! The `hello` example's host without `std`: the same guest and the same calls
 //! as `examples/hello`, in a `no_std` binary that gets its memory from libc's
 //! `malloc` and prints with `write(2)`. It shows what a host that needs neither
-//! a compiler nor `std` costs: stripped, about 95 KB with release defaults,
-//! against about 455 KB for the `std` host (`rivet-bench`'s size workload).
+//! a compiler nor `std` costs: stripped, about 85 KB with release defaults,
+//! against about 450 KB for the `std` host (`rivet-bench`'s size workload).
 
 #![no_std]
 #![no_main]
