@@ -936,16 +936,21 @@ fn typed_calls_pass_scalars_and_strings_both_ways() {
     assert_eq!(inst.export_index(&store, "nope"), None);
 }
 
+/// The `ECHO` guest's `id32` exported as `id(u32) -> u32`, export number 0.
+fn u32_identity() -> (Store, ComponentInstance) {
+    let mut b = Builder::new();
+    let u32t = b.ty(ValueType::U32);
+    let f = b.func(&[u32t], Some(u32t));
+    b.export("id", "id32", f, CanonOptions::default());
+    b.instantiate(compile(&guest(ECHO)), vec![])
+}
+
 /// Arguments or a result of the wrong Rust type, a wrong count, or an export
 /// number out of range are the host's errors: refused before the guest is
 /// entered, so the instance stays usable.
 #[test]
 fn typed_calls_refuse_mismatches_without_poisoning() {
-    let mut b = Builder::new();
-    let u32t = b.ty(ValueType::U32);
-    let f = b.func(&[u32t], Some(u32t));
-    b.export("id", "id32", f, CanonOptions::default());
-    let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+    let (mut store, inst) = u32_identity();
     let id = inst.export_index(&store, "id").unwrap();
     let e = inst
         .call_typed::<u32>(&mut store, id, ("text",))
@@ -1035,11 +1040,7 @@ fn typed_tuples_spill_only_when_their_types_can() {
 /// checked, and a wrong-typed number makes a wrong value, not a fault.
 #[test]
 fn binding_calls_check_what_the_build_cannot() {
-    let mut b = Builder::new();
-    let u32t = b.ty(ValueType::U32);
-    let f = b.func(&[u32t], Some(u32t));
-    b.export("id", "id32", f, CanonOptions::default());
-    let (mut store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+    let (mut store, inst) = u32_identity();
     let got: u32 = inst.call_binding(&mut store, 0, (5u32,)).unwrap();
     assert_eq!(got, 5);
     let e = inst
@@ -1057,11 +1058,7 @@ fn binding_calls_check_what_the_build_cannot() {
 /// An instance handle used with a store that does not own it is refused.
 #[test]
 fn typed_calls_refuse_another_store() {
-    let mut b = Builder::new();
-    let u32t = b.ty(ValueType::U32);
-    let f = b.func(&[u32t], Some(u32t));
-    b.export("id", "id32", f, CanonOptions::default());
-    let (_store, inst) = b.instantiate(compile(&guest(ECHO)), vec![]);
+    let (_store, inst) = u32_identity();
     let mut other = Store::new(BoundsMode::Guard);
     let e = inst.call_typed::<u32>(&mut other, 0, (1u32,)).unwrap_err();
     assert!(e.message.contains("does not own"), "{}", e.message);
