@@ -4,9 +4,9 @@
 
 use crate::error::Error;
 use crate::prelude::*;
+use crate::sync::RwLock;
 use core::sync::atomic::{AtomicU64, Ordering};
 use rivet_descriptor::{FunctionCode, TrapKind};
-use spin::RwLock;
 
 extern "C" {
     fn rivet_register_range(start: usize, end: usize) -> i64;

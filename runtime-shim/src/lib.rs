@@ -125,6 +125,7 @@ mod refs;
 mod signatures;
 mod stack;
 mod store;
+mod sync;
 mod table;
 mod tag;
 mod thread;

@@ -3,10 +3,10 @@
 use crate::error::Error;
 use crate::prelude::*;
 use crate::store::{Store, StoreId};
+use crate::sync::Mutex;
 use crate::vm::{VMMemory, VmSlot};
 use core::ptr;
 use rivet_descriptor::{BoundsMode, MemoryType, GUARD_RESERVATION, WASM_PAGE_SIZE};
-use spin::Mutex;
 
 /// The largest 32-bit memory, in pages.
 const MAX_PAGES: u64 = 65536;
@@ -181,7 +181,7 @@ fn reuse_guarded(bytes: usize) -> Option<*mut u8> {
 /// Safety: `[base, base + GUARD_RESERVATION)` is a reservation owned by the
 /// caller, which gives it up.
 unsafe fn release_guarded(base: *mut u8, accessible: usize) {
-    // Zeroed before the (spinning) lock is taken: the pages are the caller's.
+    // Zeroed before the lock is taken: the pages are the caller's.
     let zeroed =
         accessible == 0 || libc::madvise(base.cast(), accessible, libc::MADV_DONTNEED) == 0;
     let mut pool = POOL.lock();

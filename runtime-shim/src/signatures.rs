@@ -8,8 +8,8 @@
 //! loaded or given to host functions).
 
 use crate::prelude::*;
+use crate::sync::Mutex;
 use rivet_descriptor::FuncType;
-use spin::Mutex;
 
 /// An interned function type: its id and the type.
 #[derive(Clone, Copy, Debug)]
