@@ -15,7 +15,7 @@ use serde::ser::{self, Serialize};
 use std::fmt::{self, Display, Write};
 
 /// The Rust source of `pub static UNIT`, the metadata of `unit`, and of
-/// `pub static PARTS`, the runtime parts its modules use, with the
+/// `pub static PARTS`, the runtime parts its modules and plan use, with the
 /// imports they need: the body of a module (the bindings' `mod rivet_unit`).
 pub fn unit_static(unit: &Unit) -> Result<String, Error> {
     let mut expr = String::new();
@@ -28,7 +28,7 @@ pub fn unit_static(unit: &Unit) -> Result<String, Error> {
          use rivet::__private::descriptor::*;\n\
          use rivet::__private::Cow;\n\
          pub static UNIT: Unit = {expr};\n\
-         // The runtime parts its modules use: the host links no others.\n\
+         // The runtime parts its modules and plan use: the host links no others.\n\
          pub static PARTS: rivet::__private::Parts = rivet::__private::Parts::of({parts:#x});\n",
         parts = unit.parts()
     ))

@@ -177,7 +177,12 @@ impl Unit {
             .component
             .as_ref()
             .map_or(0, component::Component::parts);
-        self.modules.iter().fold(plan, |all, m| all | m.parts())
+        plan | self.module_parts()
+    }
+
+    /// The optional parts of the runtime its modules use.
+    pub fn module_parts(&self) -> u32 {
+        self.modules.iter().fold(0, |all, m| all | m.parts())
     }
 
     /// Encodes the unit for the descriptor.

@@ -254,8 +254,7 @@ impl Parts {
     /// from being skipped silently). The plan's parts are checked by the
     /// accessors below, where they would be used.
     pub(crate) fn cover(&self, unit: &rivet_descriptor::Unit) -> Result<(), Error> {
-        let used = unit.modules.iter().fold(0, |all, m| all | m.parts());
-        match used & !self.mask {
+        match unit.module_parts() & !self.mask {
             0 => Ok(()),
             missing => Err(Error::Runtime(not_named(missing))),
         }

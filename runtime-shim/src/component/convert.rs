@@ -27,7 +27,6 @@ const UTF16_TAG: u32 = 1 << 31;
 
 /// Options whose encoding is not UTF-8 but that came without transcoders:
 /// a runtime bug, reported as a trap rather than a panic.
-#[cold]
 fn no_transcoder() -> Trap {
     Trap::fixed("internal error: string options without their transcoders")
 }

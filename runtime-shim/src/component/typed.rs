@@ -203,7 +203,9 @@ macro_rules! tuples {
                 let mut flat = Some(0);
                 $(flat = flat.zip(self.$i.flat_len()).map(|(n, k)| n + k);)*
                 match flat {
-                    Some(n) if n <= MAX_FLAT_PARAMS => Err(never_spills()),
+                    Some(n) if n <= MAX_FLAT_PARAMS => Err(Trap::fixed(
+                        "type mismatch: the arguments' types have too few flat values to be passed in memory",
+                    )),
                     _ => store_all::<dyn Spill>(&[$(&self.$i),*], cx, params, ptr),
                 }
             }
@@ -225,14 +227,6 @@ tuples! {
     10: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9);
     11: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10);
     12: (A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
-}
-
-/// Arguments that never spill asked to be stored in memory.
-#[cold]
-fn never_spills() -> Trap {
-    Trap::host(
-        "type mismatch: the arguments' types have too few flat values to be passed in memory",
-    )
 }
 
 /// A call to export `name` with the wrong number of arguments.
@@ -432,7 +426,6 @@ impl LiftResult for () {
     }
 }
 
-#[cold]
 fn unit_with_result() -> Trap {
-    Trap::host("type mismatch: a Rust `()` where the function has a result")
+    Trap::fixed("type mismatch: a Rust `()` where the function has a result")
 }
