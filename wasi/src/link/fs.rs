@@ -1,0 +1,1 @@
+pub(super) const FILESYSTEM: super::handlers::Handlers = &[];
