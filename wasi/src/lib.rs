@@ -16,7 +16,10 @@ pub use cli::StdStream;
 pub use clocks::{HostMonotonicClock, HostWallClock, MonotonicClock, WallClock};
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use error_code::ErrorCode;
-pub use filesystem::{DescriptorType, DirPerms, FilePerms};
+pub use filesystem::{
+    DescriptorFlags, DescriptorStat, DescriptorType, DirPerms, FilePerms, FsResult, NewTimestamp,
+    OpenFlags,
+};
 pub use io::{StreamError, StreamResult};
 pub use link::{add_to_imports, run_export, Wasi};
 pub use random::{OsRandom, RandomSource};

@@ -117,11 +117,6 @@ impl Table {
         Ok(&mut self.slot_mut(rep)?.entry)
     }
 
-    /// The parent of the entry at `rep`.
-    pub(crate) fn parent(&mut self, rep: u32) -> Result<Option<u32>, Trap> {
-        Ok(self.slot_mut(rep)?.parent)
-    }
-
     fn slot_mut(&mut self, rep: u32) -> Result<&mut Slot, Trap> {
         self.slots
             .get_mut(rep as usize)
