@@ -1,4 +1,61 @@
 //! A sandboxed WASI 0.2 host for Rivet components.
+//!
+//! Serves the `wasi:cli`, `wasi:io`, `wasi:clocks`, `wasi:random`,
+//! `wasi:filesystem` and `wasi:sockets` imports of a component, at any
+//! version from 0.2.0 to 0.2.12 (the interfaces are compatible, as semver
+//! says); another version is a link error naming the import.
+//!
+//! Each WASI function is a plain method of [`WasiCtx`] on resource reps
+//! (`ctx.read(stream, len)`, `ctx.open_at(dir, …)`); [`add_to_imports`]
+//! connects them to a component's imports through the dynamic API:
+//!
+//! ```no_run
+//! use rivet::{BoundsMode, Component, ComponentImports, Store};
+//! use rivet_wasi::{DirPerms, FilePerms, MemoryOutputPipe, WasiCtx};
+//!
+//! fn run(component: &Component) -> Result<i32, Box<dyn std::error::Error>> {
+//!     let stdout = MemoryOutputPipe::new();
+//!     let ctx = WasiCtx::builder()
+//!         .args(["prog", "--flag"])
+//!         .env("LANG", "C")
+//!         .stdout(stdout.clone())
+//!         .preopened_dir("data", "/data", DirPerms::READ, FilePerms::READ)?
+//!         .build();
+//!     let mut imports = ComponentImports::new();
+//!     // Registers every `wasi:*` import; the host adds its own beside them.
+//!     let wasi = rivet_wasi::add_to_imports(&mut imports, component, ctx)?;
+//!     let mut store = Store::new(BoundsMode::Guard);
+//!     let instance = store.instantiate_component(component, &imports)?;
+//!     // `wasi:cli/run`: 0 for ok, 1 for err, the code of `exit-with-code`.
+//!     let status = wasi.run(&mut store, &instance)?;
+//!     println!("{}", stdout.contents_string());
+//!     Ok(status)
+//! }
+//! ```
+//!
+//! # The sandbox
+//! The default context gives the guest nothing: no arguments, no
+//! environment, an empty stdin, stdout and stderr discarded, no directories,
+//! no network. A guest reaches only what the builder gave it:
+//! - Paths resolve beneath their preopen through cap-std: `..` above the
+//!   root, absolute paths, symlinks and symlink chains leading out, hard
+//!   links out, and a directory moved out while open all fail with
+//!   `not-permitted` instead of reaching outside.
+//! - [`DirPerms`] and [`FilePerms`] bound everything opened beneath a
+//!   preopen: creating, removing or opening for write under a read-only
+//!   directory is `read-only`; a file opened for more than the file
+//!   permissions allow is `not-permitted`.
+//! - Sockets are denied (`access-denied`, as Wasmtime does by default);
+//!   allowing them is not supported yet ([`WasiCtxBuilder::network`]).
+//! - Bad handles, writes past `check-write`'s permit or the 4096 bytes of
+//!   `blocking-write-and-flush`, an empty `poll`, huge random lengths, and
+//!   dropping a stream or descriptor before its pollables or streams are
+//!   traps of the guest call, never host panics; huge read lengths read at
+//!   most 1 MiB. The host and its other instances run on after a trap.
+//!
+//! Streams are synchronous underneath (stdio, in-memory pipes, files): a
+//! non-blocking call does its work at once and stream pollables are always
+//! ready; clock pollables wait on the (replaceable) monotonic clock.
 
 mod cli;
 mod clocks;

@@ -2,7 +2,7 @@
 //! process's own streams, in-memory pipes the host fills and reads, any
 //! `Read`/`Write`, or nothing.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A reader shared by every `input-stream` the guest gets for stdin.
@@ -87,7 +87,6 @@ impl StdinSource {
     }
 
     pub fn inherit() -> Self {
-        use std::io::IsTerminal;
         StdinSource {
             terminal: io::stdin().is_terminal(),
             ..Self::reader(io::stdin())
@@ -103,19 +102,19 @@ impl StdoutSink {
         }
     }
 
-    pub fn inherit_stdout() -> Self {
-        use std::io::IsTerminal;
+    /// The host's own stdout or stderr (`w`), a terminal or not.
+    fn inherit(w: impl Write + IsTerminal + Send + 'static) -> Self {
         StdoutSink {
-            terminal: io::stdout().is_terminal(),
-            ..Self::writer(io::stdout())
+            terminal: w.is_terminal(),
+            ..Self::writer(w)
         }
     }
 
+    pub fn inherit_stdout() -> Self {
+        Self::inherit(io::stdout())
+    }
+
     pub fn inherit_stderr() -> Self {
-        use std::io::IsTerminal;
-        StdoutSink {
-            terminal: io::stderr().is_terminal(),
-            ..Self::writer(io::stderr())
-        }
+        Self::inherit(io::stderr())
     }
 }

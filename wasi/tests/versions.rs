@@ -51,7 +51,9 @@ fn a_write_past_the_limit_traps_and_other_instances_run_on() {
 fn the_0_2_6_imports_of_rust_1_95_are_served() {
     let component = common::compile_guest("wasi-hello.wasm");
     let imports = component.imports();
-    assert!(imports.iter().all(|(n, _)| !n.starts_with("wasi:") || n.contains("@0.2.6#")));
+    assert!(imports
+        .iter()
+        .all(|(n, _)| !n.starts_with("wasi:") || n.contains("@0.2.6#")));
     let ctx = WasiCtx::default();
     let (mut store, instance, wasi) = common::instantiate(&component, ctx);
     assert_eq!(wasi.run(&mut store, &instance).expect("exits"), 1);
@@ -59,11 +61,15 @@ fn the_0_2_6_imports_of_rust_1_95_are_served() {
 
 #[test]
 fn an_unserved_version_is_a_link_error_naming_the_import() {
-    let text = include_str!("guests/v0_2_0.wat").replace("wasi:cli/stdout@0.2.0", "wasi:cli/stdout@0.3.0");
+    let text =
+        include_str!("guests/v0_2_0.wat").replace("wasi:cli/stdout@0.2.0", "wasi:cli/stdout@0.3.0");
     let component = common::compile(text.as_bytes());
     let mut imports = rivet::ComponentImports::new();
     let e = rivet_wasi::add_to_imports(&mut imports, &component, WasiCtx::default())
         .err()
         .expect("0.3.0 is refused");
-    assert!(e.to_string().contains("wasi:cli/stdout@0.3.0#get-stdout"), "{e}");
+    assert!(
+        e.to_string().contains("wasi:cli/stdout@0.3.0#get-stdout"),
+        "{e}"
+    );
 }
