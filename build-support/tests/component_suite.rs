@@ -4,8 +4,7 @@
 //! others are rejected, against what each directive expects. Those that flatten
 //! are compiled too.
 
-use rivet_build::component::ASYNC_UNSUPPORTED;
-use rivet_build::{compile_component, is_component, validate_component, Options};
+use rivet_build::{compile_component, is_component, validate_component, Error, ErrorKind, Options};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -59,14 +58,12 @@ fn scripts() -> Vec<PathBuf> {
     files
 }
 
-/// The reason of a rejection, without offsets, for grouping.
-fn reason(message: &str) -> String {
-    if message.contains(ASYNC_UNSUPPORTED) {
-        "rejected: async".to_string()
-    } else if message.contains("not supported yet") {
-        format!("rejected: {message}")
-    } else {
-        "rejected: invalid".to_string()
+/// The reason of a rejection, without offsets, for grouping: each
+/// unsupported feature on its own, the other kinds by kind.
+fn reason(e: &Error) -> String {
+    match e.kind() {
+        ErrorKind::Unsupported => format!("rejected: {}", e.message()),
+        kind => format!("rejected: {kind}"),
     }
 }
 
@@ -131,13 +128,13 @@ fn check_script(path: &Path, tally: &mut Tally) {
             }
             Ok(Err(e)) => {
                 assert!(
-                    e.offset.is_some() || e.message.contains("not supported"),
+                    e.offset().is_some() || e.kind() == ErrorKind::Unsupported,
                     "{what}: {e}"
                 );
-                if expect == Expect::Valid && !e.message.contains(ASYNC_UNSUPPORTED) {
+                if expect == Expect::Valid {
                     tally.rejected_valid.push(format!("{what}: {e}"));
                 }
-                reason(&e.message)
+                reason(&e)
             }
         };
         *tally.outcomes.entry((expect, outcome)).or_default() += 1;
@@ -161,7 +158,7 @@ fn compile(wasm: &[u8], what: &str, tally: &mut Tally) -> String {
         }
         Ok(Err(e)) => {
             tally.rejected_valid.push(format!("{what}: compile: {e}"));
-            format!("flattens, compile {}", reason(&e.message))
+            format!("flattens, compile {}", reason(&e))
         }
     }
 }

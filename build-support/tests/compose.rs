@@ -3,9 +3,8 @@
 //! composed components are compiled, loaded and called.
 
 use rivet::{BoundsMode, Component, ComponentImports, Store, Value};
-use rivet_build::component::{decode, flatten};
-use rivet_build::compose::{compose, Part};
-use rivet_build::{compile_component, package, Error, Options};
+use rivet_build::__internal::{compose, decode_component, flatten, link_shared, Part};
+use rivet_build::{compile_component, Error, ErrorKind, Options};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -102,7 +101,7 @@ fn load(name: &str, wasm: &[u8]) -> (libloading::Library, Component) {
     let obj = dir.join(format!("compose_{name}.o"));
     let so = dir.join(format!("libcompose_{name}.so"));
     std::fs::write(&obj, object).unwrap();
-    package::link_shared(&[obj], &so).unwrap();
+    link_shared(&[obj], &so).unwrap();
     unsafe {
         let lib = libloading::Library::new(&so).unwrap();
         let desc = *lib
@@ -124,7 +123,7 @@ fn plugs_satisfy_imports_transitively_and_the_rest_stays_with_the_host() {
         ],
     );
     let wasm = compose_files(&paths).unwrap();
-    let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
+    let flat = flatten(&decode_component(&wasm, true).unwrap()).unwrap();
     let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["log", "offset"]);
     let exports: Vec<&str> = flat.plan.exports.iter().map(|e| e.name.as_ref()).collect();
@@ -165,7 +164,7 @@ fn a_plug_may_import_from_an_earlier_plug_only() {
         ],
     );
     let wasm = compose_files(&paths).unwrap();
-    let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
+    let flat = flatten(&decode_component(&wasm, true).unwrap()).unwrap();
     let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["log", "math#double", "offset"]);
 }
@@ -267,8 +266,9 @@ fn an_invalid_input_is_reported_in_its_own_file() {
         ],
     );
     let e = compose_files(&paths).unwrap_err();
-    assert_eq!(e.file.as_deref(), Some(paths[1].as_path()));
-    assert!(e.offset.is_some(), "{e}");
+    assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
+    assert_eq!(e.file(), Some(paths[1].as_path()));
+    assert!(e.offset().is_some(), "{e}");
 }
 
 #[test]
@@ -291,7 +291,7 @@ fn unwired_imports_keep_their_named_types() {
     "#;
     let paths = files("types", &[("socket.wat", socket)]);
     let wasm = compose_files(&paths).unwrap();
-    let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
+    let flat = flatten(&decode_component(&wasm, true).unwrap()).unwrap();
     let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["api#make", "show"]);
     let (_lib, component) = load("types", &wasm);

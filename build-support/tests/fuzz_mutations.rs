@@ -111,7 +111,7 @@ impl Fuzzer {
         match outcome {
             Ok((valid, error)) => {
                 self.valid += u64::from(valid);
-                if let Some(e) = error.filter(|e| e.message.is_empty()) {
+                if let Some(e) = error.filter(|e| e.message().is_empty()) {
                     self.found(format!("error without a message: {e:?}"), &input);
                 }
             }

@@ -22,7 +22,7 @@ fn compile(wat: &str) -> Module {
     let base = std::env::temp_dir().join(format!("rivet-comp-{}-{n}", std::process::id()));
     let (o, so) = (base.with_extension("o"), base.with_extension("so"));
     std::fs::write(&o, obj).unwrap();
-    rivet_build::package::link_shared(std::slice::from_ref(&o), &so).unwrap();
+    rivet_build::__internal::link_shared(std::slice::from_ref(&o), &so).unwrap();
     // SAFETY: the library holds only the unit just compiled.
     let lib = unsafe { libloading::Library::new(&so) }.unwrap();
     let _ = (std::fs::remove_file(&o), std::fs::remove_file(&so));
