@@ -75,6 +75,8 @@ impl BuildEnv {
 }
 
 impl Config {
+    /// A configuration with no components, guard-region bounds checks,
+    /// inlining on and the C backend off.
     pub fn new() -> Config {
         Config::default()
     }
@@ -395,14 +397,17 @@ mod tests {
             .component("bad", &bad)
             .compile_in(&env)
             .unwrap_err();
-        assert_eq!(e.file.as_deref(), Some(bad.as_path()));
-        assert!(e.offset.is_some(), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
+        assert_eq!(e.file(), Some(bad.as_path()));
+        assert_eq!(e.component(), Some("bad"));
+        assert!(e.offset().is_some(), "{e}");
         let missing = dir.join("missing.wasm");
         let e = Config::new()
             .component("m", &missing)
             .compile_in(&env)
             .unwrap_err();
-        assert!(e.to_string().contains("missing.wasm"), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        assert_eq!(e.file(), Some(missing.as_path()));
         assert!(e.to_string().contains("cannot read"), "{e}");
     }
 
@@ -416,6 +421,8 @@ mod tests {
             .component("b", &wat)
             .compile_in(&env)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
+        assert_eq!(e.file(), Some(wat.as_path()));
         assert!(e.to_string().contains("invalid WebAssembly text"), "{e}");
         let core = dir.join("core.wat");
         std::fs::write(&core, "(module)").unwrap();
@@ -423,6 +430,7 @@ mod tests {
             .component("c", &core)
             .compile_in(&env)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
         assert!(e.to_string().contains("not a component"), "{e}");
     }
 
@@ -478,8 +486,10 @@ mod tests {
             .component("twice", &twice)
             .plug("twice", &add)
             .compile_in(&env)
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TypeMismatch, "{e}");
+        assert_eq!(e.component(), Some("twice"));
+        let e = e.to_string();
         assert!(e.contains("twice.wat` imports `add` as"), "{e}");
         assert!(e.contains("func(a: u32, b: u32) -> u32"), "{e}");
         assert!(e.contains("func(a: u32, b: s32) -> u32"), "{e}");
@@ -488,6 +498,7 @@ mod tests {
             .plug("other", &add)
             .compile_in(&env)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(e.to_string().contains("not a component"), "{e}");
         let missing = dir.join("missing.wat");
         let e = Config::new()
@@ -495,7 +506,8 @@ mod tests {
             .plug("twice", &missing)
             .compile_in(&env)
             .unwrap_err();
-        assert_eq!(e.file.as_deref(), Some(missing.as_path()));
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        assert_eq!(e.file(), Some(missing.as_path()));
     }
 
     #[test]
@@ -509,8 +521,10 @@ mod tests {
             .component("a_b", "y.wat")
             .compile_in(&env)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(e.to_string().contains("distinct names"), "{e}");
         let e = Config::new().compile_in(&env).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(e.to_string().contains("no components"), "{e}");
     }
 }

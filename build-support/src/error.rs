@@ -355,6 +355,30 @@ mod tests {
     }
 
     #[test]
+    fn reports_say_what_is_unsupported_and_indent_long_reasons() {
+        let e = Error::unsupported(0x2a, "component start functions")
+            .in_file("app.wasm")
+            .named("app");
+        assert_eq!(
+            e.report(),
+            "error: rivet could not compile `app` (not supported yet)\n  \
+             file:   app.wasm\n  \
+             offset: 0x2a\n  \
+             reason: not supported yet: component start functions\n  \
+             help:   build the input without component start functions: Rivet does not \
+             support it yet\n"
+        );
+        let e = Error::new(ErrorKind::Toolchain, "cc failed:\nline 1\nline 2");
+        assert_eq!(
+            e.report(),
+            "error: rivet: toolchain failure\n  \
+             reason: cc failed:\n          line 1\n          line 2\n  \
+             help:   check that a C compiler and an archiver are installed and work (the CC \
+             and AR environment variables choose them)\n"
+        );
+    }
+
+    #[test]
     fn ordinals_read_as_english() {
         let words: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
             .into_iter()
