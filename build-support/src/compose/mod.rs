@@ -25,6 +25,7 @@ mod retype;
 use crate::component::decode::{decode, Item, Tree};
 use crate::input::read_wasm;
 use crate::{Error, ErrorKind};
+use describe::{Difference, Shape};
 use retype::{Retyper, TypeMap};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -394,34 +395,59 @@ fn mismatch(inputs: &[Input<'_>], wires: &[Wire]) -> Option<Error> {
             false => provider.export_type(&w.name).ok()?,
         };
         let have = describe::entity(provider.types(), &have);
-        if want == have {
-            return None;
-        }
-        if w.shared {
-            return Some(Error::new(
-                ErrorKind::TypeMismatch,
-                format!(
-                    "`{}` imports `{}` as\n    {have}\nbut `{}` imports it as\n    {want}\n\
-                 an import left to the host is shared, so its types must agree: \
-                 rebuild one of them against the same interface",
-                    provider.path.display(),
-                    w.name,
-                    consumer.path.display(),
-                ),
-            ));
-        }
-        Some(Error::new(
-            ErrorKind::TypeMismatch,
-            format!(
-                "`{}` imports `{}` as\n    {want}\nbut the plug `{}` exports it as\n    {have}\n\
-             rebuild one of them against the same interface, or do not plug `{}`",
-                consumer.path.display(),
-                w.name,
-                provider.path.display(),
-                provider.path.display(),
-            ),
-        ))
+        let difference = describe::first_difference(&w.name, &want, &have)?;
+        let sides = [(consumer.path, &want), (provider.path, &have)];
+        let message = explain(w, sides, &difference);
+        Some(Error::new(ErrorKind::TypeMismatch, message))
     })
+}
+
+/// The message for wire `w`, whose consumer's and provider's (file, type)
+/// are `sides`: what differs first, with both of its types, what to do, and
+/// then both whole types, one item per line.
+fn explain(w: &Wire, sides: [(&Path, &Shape); 2], difference: &Difference<'_>) -> String {
+    let [(consumer, want), (provider, have)] =
+        sides.map(|(path, shape)| (path.display(), shape.wrapped("    ")));
+    let name = &w.name;
+    let (headline, have_label, advice, whole) = if w.shared {
+        (
+            format!(
+                "`{consumer}` and `{provider}` both import `{name}` with different types; \
+                 an import left to the host is shared, so its types must agree"
+            ),
+            format!("imported by `{provider}`"),
+            "rebuild one of them against the same interface".to_string(),
+            format!(
+                "`{provider}` imports `{name}` as\n    {have}\n\
+                 but `{consumer}` imports it as\n    {want}"
+            ),
+        )
+    } else {
+        (
+            format!(
+                "`{consumer}` imports `{name}` with another type than the plug \
+                 `{provider}` exports"
+            ),
+            format!("exported by `{provider}`"),
+            format!(
+                "rebuild one of them against the same interface, or do not plug \
+                 `{provider}`"
+            ),
+            format!(
+                "`{consumer}` imports `{name}` as\n    {want}\n\
+                 but the plug `{provider}` exports it as\n    {have}"
+            ),
+        )
+    };
+    let want_label = format!("imported by `{consumer}`");
+    let width = want_label.len().max(have_label.len());
+    let have_item = difference.have.map_or("(missing)".to_string(), Shape::line);
+    format!(
+        "{headline}; the first item that differs is `{}`:\n    \
+         {want_label:<width$}  {}\n    {have_label:<width$}  {have_item}\n{advice}\n{whole}",
+        difference.path,
+        difference.want.line(),
+    )
 }
 
 /// How an item of type `ty` is exported or aliased.
