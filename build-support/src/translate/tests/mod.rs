@@ -9,6 +9,9 @@ mod simd_run;
 mod spec;
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod spec_run;
+/// The conformance suites' location, shared with the integration tests.
+#[path = "../../../tests/testsuite/mod.rs"]
+mod testsuite;
 mod traps;
 
 use super::translate_function;
