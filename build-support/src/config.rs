@@ -39,7 +39,7 @@ pub struct Config {
 
 /// What cargo tells a build script about where and for what it builds.
 #[derive(Debug, Clone)]
-pub struct BuildEnv {
+pub(crate) struct BuildEnv {
     /// Where the archives and plans go (`OUT_DIR`).
     pub out_dir: PathBuf,
     /// The triple to compile for (`TARGET`).
@@ -52,7 +52,7 @@ pub struct BuildEnv {
 impl BuildEnv {
     /// Reads `OUT_DIR` and `TARGET`; outside a build script these are unset,
     /// which is an error saying so.
-    pub fn from_env() -> Result<BuildEnv, Error> {
+    pub(crate) fn from_env() -> Result<BuildEnv, Error> {
         let var = |name: &str| {
             std::env::var(name).map_err(|_| {
                 Error::new(
@@ -127,7 +127,7 @@ impl Config {
     }
 
     /// Compiles the functions the C backend handles (numeric code: see
-    /// [`crate::c_backend`]) with the system C compiler at `-O2` instead of
+    /// the `c_backend` module) with the system C compiler at `-O2` instead of
     /// Cranelift (default: off). Compute kernels run faster, the build takes
     /// several times longer, and the target must be x86-64 Linux with guard
     /// regions.
@@ -159,7 +159,7 @@ impl Config {
 
     /// Compiles every component into `env.out_dir` and returns the `cargo:`
     /// directives to print (separate from printing so tests can check them).
-    pub fn compile_in(&self, env: &BuildEnv) -> Result<Vec<String>, Error> {
+    pub(crate) fn compile_in(&self, env: &BuildEnv) -> Result<Vec<String>, Error> {
         self.check_names()?;
         let mut lines = vec![format!(
             "cargo:rustc-link-search=native={}",

@@ -106,11 +106,11 @@ pub struct Options {
     /// Accept the multi-memory proposal on top of WebAssembly 2.0 (on by default:
     /// fused adapters need it). Off, validation follows the 2.0 spec exactly.
     pub multi_memory: bool,
-    /// Inline small and shared callees within each module ([`inline`]); off,
+    /// Inline small and shared callees within each module; off,
     /// every wasm call stays a call, so that a profile shows each function on
     /// its own.
     pub inline: bool,
-    /// Compile the functions the [`c_backend`] handles with the system C
+    /// Compile the functions the C backend handles with the system C
     /// compiler (`cc`, `-O2`) instead of Cranelift: faster code for compute
     /// kernels, several times the build time. Needs guard-region bounds and
     /// an x86-64 Linux target.

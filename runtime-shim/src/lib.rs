@@ -143,11 +143,11 @@ mod vm;
 #[cfg(test)]
 mod tests;
 
+/// A component function's type, as [`Component::exports`] lists it.
+pub use component::FuncType as ComponentFuncType;
 pub use component::{
     Component, ComponentImports, ComponentInstance, ResourceAny, ResourceType, Type, Value,
 };
-/// A component function's type, as [`Component::exports`] lists it.
-pub use component::FuncType as ComponentFuncType;
 pub use error::{Error, Trap};
 pub use func::Func;
 pub use global::Global;

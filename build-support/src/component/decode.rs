@@ -134,7 +134,7 @@ fn start_error(payload: &Payload<'_>, e: wasmparser::BinaryReaderError) -> Error
 
 /// Validates `wasm` as a component and records its definitions.
 ///
-/// Where wasmparser 0.263 reads the spec differently (see [`super::precheck`]),
+/// Where wasmparser 0.263 reads the spec differently (see `precheck`),
 /// it validates a copy of the same length with the difference undone, while
 /// the definitions are read from `wasm` itself:
 /// - a `cancellable` immediate only occurs on async builtins: the component is

@@ -1018,16 +1018,14 @@ fn typed_tuples_spill_only_when_their_types_can() {
     let (mut store, inst) = sum_of_seventeen();
     let sixteen = Value::Tuple((1..=16).map(Value::U32).collect());
     for _ in 0..2 {
-        let sum: u32 = call_binding(&inst, &mut store, 2, (sixteen.clone(), 17u32))
-            .unwrap();
+        let sum: u32 = call_binding(&inst, &mut store, 2, (sixteen.clone(), 17u32)).unwrap();
         assert_eq!(sum, 153);
         let e = inst
             .call_typed::<u32>(&mut store, 2, (1u32, 2u32))
             .unwrap_err();
         assert!(e.message.contains("type mismatch"), "{}", e.message);
     }
-    let e = call_binding::<u32>(&inst, &mut store, 2, (1u32, 2u32))
-        .unwrap_err();
+    let e = call_binding::<u32>(&inst, &mut store, 2, (1u32, 2u32)).unwrap_err();
     assert!(e.message.contains("too few flat values"), "{}", e.message);
     let e = inst.call_typed::<u32>(&mut store, 2, (sixteen, 17u32));
     let e = e.unwrap_err();
@@ -1042,8 +1040,7 @@ fn binding_calls_check_what_the_build_cannot() {
     let (mut store, inst) = u32_identity();
     let got: u32 = call_binding(&inst, &mut store, 0, (5u32,)).unwrap();
     assert_eq!(got, 5);
-    let e = call_binding::<u32>(&inst, &mut store, 0, (Value::String("x".into()),))
-        .unwrap_err();
+    let e = call_binding::<u32>(&inst, &mut store, 0, (Value::String("x".into()),)).unwrap_err();
     assert!(e.message.contains("type mismatch"), "{}", e.message);
     let e = call_binding::<u32>(&inst, &mut store, 0, ()).unwrap_err();
     assert!(e.message.contains("expects 1 arguments"), "{}", e.message);
