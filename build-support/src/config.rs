@@ -11,8 +11,8 @@
 //! ([`crate::compose`]) and the composition is compiled under the same name.
 
 use crate::component::compile::Compiled;
-use crate::compose::{compose_files, Composed};
-use crate::{package, rust_source, BoundsMode, Error, Options};
+use crate::input::Input;
+use crate::{package, rust_source, BoundsMode, Error, ErrorKind, Options};
 use rivet_descriptor::component::Component as Plan;
 use std::path::{Path, PathBuf};
 
@@ -39,7 +39,7 @@ pub struct Config {
 
 /// What cargo tells a build script about where and for what it builds.
 #[derive(Debug, Clone)]
-pub struct BuildEnv {
+pub(crate) struct BuildEnv {
     /// Where the archives and plans go (`OUT_DIR`).
     pub out_dir: PathBuf,
     /// The triple to compile for (`TARGET`).
@@ -52,13 +52,16 @@ pub struct BuildEnv {
 impl BuildEnv {
     /// Reads `OUT_DIR` and `TARGET`; outside a build script these are unset,
     /// which is an error saying so.
-    pub fn from_env() -> Result<BuildEnv, Error> {
+    pub(crate) fn from_env() -> Result<BuildEnv, Error> {
         let var = |name: &str| {
             std::env::var(name).map_err(|_| {
-                Error::msg(format!(
-                    "environment variable {name} is not set: rivet_build::Config runs from a \
+                Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "environment variable {name} is not set: rivet_build::Config runs from a \
                      build script (build.rs), where cargo sets it"
-                ))
+                    ),
+                )
             })
         };
         Ok(BuildEnv {
@@ -72,6 +75,8 @@ impl BuildEnv {
 }
 
 impl Config {
+    /// A configuration with no components, guard-region bounds checks,
+    /// inlining on and the C backend off.
     pub fn new() -> Config {
         Config::default()
     }
@@ -122,7 +127,7 @@ impl Config {
     }
 
     /// Compiles the functions the C backend handles (numeric code: see
-    /// [`crate::c_backend`]) with the system C compiler at `-O2` instead of
+    /// the `c_backend` module) with the system C compiler at `-O2` instead of
     /// Cranelift (default: off). Compute kernels run faster, the build takes
     /// several times longer, and the target must be x86-64 Linux with guard
     /// regions.
@@ -131,11 +136,14 @@ impl Config {
         self
     }
 
-    /// [`Config::try_compile`], stopping the build with a readable message on error
-    /// (a build script reports errors by panicking).
+    /// [`Config::try_compile`], stopping the build on error as a build script
+    /// should: the error's [`Error::report`] (component, file, nested
+    /// definition, offset, reason, and what to do) on stderr, which cargo
+    /// shows, and exit status 1, without a panic message or backtrace.
     pub fn compile(&self) {
         if let Err(e) = self.try_compile() {
-            panic!("\n\nrivet: {e}\n\n");
+            eprint!("{}", e.report());
+            std::process::exit(1);
         }
     }
 
@@ -151,7 +159,7 @@ impl Config {
 
     /// Compiles every component into `env.out_dir` and returns the `cargo:`
     /// directives to print (separate from printing so tests can check them).
-    pub fn compile_in(&self, env: &BuildEnv) -> Result<Vec<String>, Error> {
+    pub(crate) fn compile_in(&self, env: &BuildEnv) -> Result<Vec<String>, Error> {
         self.check_names()?;
         let mut lines = vec![format!(
             "cargo:rustc-link-search=native={}",
@@ -164,10 +172,7 @@ impl Config {
             }
             let lib = self
                 .compile_one(name, path, env)
-                .map_err(|e| match e.file {
-                    Some(_) => e,
-                    None => e.in_file(path),
-                })?;
+                .map_err(|e| e.named(name))?;
             lines.push(format!("cargo:rustc-link-lib=static={lib}"));
         }
         if let Some(lib) = math_library(&env.target) {
@@ -180,7 +185,8 @@ impl Config {
     /// sanitised, so two components never overwrite each other's files.
     fn check_names(&self) -> Result<(), Error> {
         if self.components.is_empty() {
-            return Err(Error::msg(
+            return Err(Error::new(
+                ErrorKind::Config,
                 "no components to compile: add one with .component(\"name\", \"path.wasm\")",
             ));
         }
@@ -188,20 +194,26 @@ impl Config {
         for (name, _) in &self.components {
             let symbol = symbol_name(name)?;
             if let Some((_, other)) = seen.iter().find(|(s, _)| *s == symbol) {
-                return Err(Error::msg(format!(
-                    "components `{other}` and `{name}` both map to the symbol `{symbol}`: \
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "components `{other}` and `{name}` both map to the symbol `{symbol}`: \
                      give them distinct names"
-                )));
+                    ),
+                ));
             }
             seen.push((symbol, name));
         }
         for (name, plug) in &self.plugs {
             if !self.components.iter().any(|(n, _)| n == name) {
-                return Err(Error::msg(format!(
-                    "`{}` is plugged into `{name}`, which is not a component: add it first \
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "`{}` is plugged into `{name}`, which is not a component: add it first \
                      with .component(\"{name}\", \"path.wasm\")",
-                    plug.display()
-                )));
+                        plug.display()
+                    ),
+                ));
             }
         }
         Ok(())
@@ -215,21 +227,10 @@ impl Config {
             .map(|(_, p)| p)
     }
 
-    /// The bytes to compile for `name`: the component itself, or its
-    /// composition with its plugs, whose errors found later are mapped back to
-    /// the input they come from by [`Composed::locate`].
-    fn input(&self, name: &str, path: &Path) -> Result<(Vec<u8>, Option<Composed>), Error> {
-        let plugs: Vec<PathBuf> = self.plugs_of(name).cloned().collect();
-        if plugs.is_empty() {
-            return Ok((read_wasm(path)?, None));
-        }
-        let composed = compose_files(path, &plugs)?;
-        Ok((composed.wasm.clone(), Some(composed)))
-    }
-
     /// Compiles one component; returns the library name to link.
     fn compile_one(&self, name: &str, path: &Path, env: &BuildEnv) -> Result<String, Error> {
-        let (wasm, composed) = self.input(name, path)?;
+        let plugs: Vec<PathBuf> = self.plugs_of(name).cloned().collect();
+        let input = Input::read(path, &plugs)?;
         let symbol = symbol_name(name)?;
         let native = self.host_cpu && env.target == target_lexicon::HOST.to_string();
         let options = Options {
@@ -241,16 +242,17 @@ impl Config {
             c_backend: self.c_backend,
             ..Options::default()
         };
-        let compiled = compile(&wasm, &options).map_err(|e| match &composed {
-            Some(c) => c.locate(e),
-            None => e.within(&wasm),
-        })?;
+        let compiled = compile(input.wasm(), &options).map_err(|e| input.locate(e))?;
         let object_path = env.out_dir.join(format!("{symbol}.o"));
         package::write_file(&object_path, &compiled.object)?;
         package::archive(&[object_path], &env.out_dir, &symbol)?;
         let plan_dir = env.out_dir.join("rivet");
-        std::fs::create_dir_all(&plan_dir)
-            .map_err(|e| Error::msg(format!("creating {}: {e}", plan_dir.display())))?;
+        std::fs::create_dir_all(&plan_dir).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("creating {}: {e}", plan_dir.display()),
+            )
+        })?;
         let plan = encode_plan(&compiled.plan);
         package::write_file(&plan_dir.join(format!("{name}.plan")), &plan)?;
         let unit = rust_source::unit_static(&compiled.unit)?;
@@ -275,12 +277,18 @@ fn math_library(target: &str) -> Option<&'static str> {
 /// appear in a C identifier replaced by `_`.
 pub fn symbol_name(name: &str) -> Result<String, Error> {
     if name.is_empty() {
-        return Err(Error::msg("a component name must not be empty"));
+        return Err(Error::new(
+            ErrorKind::Config,
+            "a component name must not be empty",
+        ));
     }
     if name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(Error::msg(format!(
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
             "component name `{name}` would escape OUT_DIR/rivet: use letters, digits, `-` and `_`"
-        )));
+        ),
+        ));
     }
     let clean: String = name
         .chars()
@@ -294,19 +302,6 @@ fn encode_plan(plan: &Plan) -> Vec<u8> {
     postcard::to_allocvec(plan).expect("encoding a plan into memory cannot fail")
 }
 
-/// Reads a component, converting the text format when the file is `.wat`.
-pub fn read_wasm(path: &Path) -> Result<Vec<u8>, Error> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::msg(format!("cannot read the component: {e}")).in_file(path.to_path_buf())
-    })?;
-    if path.extension().is_some_and(|e| e == "wat") || !bytes.starts_with(b"\0asm") {
-        return wat::parse_bytes(&bytes)
-            .map(|b| b.into_owned())
-            .map_err(|e| Error::msg(format!("invalid WebAssembly text: {e}")));
-    }
-    Ok(bytes)
-}
-
 /// Compiles a component and also returns its plan, which the object's
 /// descriptor carries too but which a build script needs separately.
 pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Plan), Error> {
@@ -317,7 +312,8 @@ pub fn compile_with_plan(wasm: &[u8], options: &Options) -> Result<(Vec<u8>, Pla
 /// metadata.
 fn compile(wasm: &[u8], options: &Options) -> Result<Compiled, Error> {
     if !crate::is_component(wasm) {
-        return Err(Error::msg(
+        return Err(Error::new(
+            ErrorKind::Invalid,
             "this is a core module, not a component: wrap it in a component \
              (e.g. `wasm-tools component new`) before embedding it",
         ));
@@ -401,14 +397,17 @@ mod tests {
             .component("bad", &bad)
             .compile_in(&env)
             .unwrap_err();
-        assert_eq!(e.file.as_deref(), Some(bad.as_path()));
-        assert!(e.offset.is_some(), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
+        assert_eq!(e.file(), Some(bad.as_path()));
+        assert_eq!(e.component(), Some("bad"));
+        assert!(e.offset().is_some(), "{e}");
         let missing = dir.join("missing.wasm");
         let e = Config::new()
             .component("m", &missing)
             .compile_in(&env)
             .unwrap_err();
-        assert!(e.to_string().contains("missing.wasm"), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        assert_eq!(e.file(), Some(missing.as_path()));
         assert!(e.to_string().contains("cannot read"), "{e}");
     }
 
@@ -422,6 +421,8 @@ mod tests {
             .component("b", &wat)
             .compile_in(&env)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
+        assert_eq!(e.file(), Some(wat.as_path()));
         assert!(e.to_string().contains("invalid WebAssembly text"), "{e}");
         let core = dir.join("core.wat");
         std::fs::write(&core, "(module)").unwrap();
@@ -429,6 +430,7 @@ mod tests {
             .component("c", &core)
             .compile_in(&env)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
         assert!(e.to_string().contains("not a component"), "{e}");
     }
 
@@ -484,8 +486,10 @@ mod tests {
             .component("twice", &twice)
             .plug("twice", &add)
             .compile_in(&env)
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TypeMismatch, "{e}");
+        assert_eq!(e.component(), Some("twice"));
+        let e = e.to_string();
         assert!(e.contains("twice.wat` imports `add` as"), "{e}");
         assert!(e.contains("func(a: u32, b: u32) -> u32"), "{e}");
         assert!(e.contains("func(a: u32, b: s32) -> u32"), "{e}");
@@ -494,6 +498,7 @@ mod tests {
             .plug("other", &add)
             .compile_in(&env)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(e.to_string().contains("not a component"), "{e}");
         let missing = dir.join("missing.wat");
         let e = Config::new()
@@ -501,7 +506,8 @@ mod tests {
             .plug("twice", &missing)
             .compile_in(&env)
             .unwrap_err();
-        assert_eq!(e.file.as_deref(), Some(missing.as_path()));
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        assert_eq!(e.file(), Some(missing.as_path()));
     }
 
     #[test]
@@ -515,8 +521,10 @@ mod tests {
             .component("a_b", "y.wat")
             .compile_in(&env)
             .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(e.to_string().contains("distinct names"), "{e}");
         let e = Config::new().compile_in(&env).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(e.to_string().contains("no components"), "{e}");
     }
 }

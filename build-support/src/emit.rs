@@ -5,7 +5,7 @@ use crate::decode::{self, Decoded};
 use crate::env::{trap_kind, ModuleEnv};
 use crate::inline::{self, Inlining};
 use crate::trampoline::{self, Plan};
-use crate::{c_backend, package, translate, BoundsMode, Error, Options};
+use crate::{c_backend, package, translate, BoundsMode, Error, ErrorKind, Options};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, Endianness, UserFuncName};
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
@@ -79,11 +79,14 @@ pub fn compile_unit(
     check_symbol(&options.symbol)?;
     let isa = target_isa(options.target.as_deref(), &options.target_features)?;
     if isa.pointer_bytes() != 8 {
-        return Err(Error::msg(format!(
-            "not supported yet: {}-bit target {}",
-            isa.pointer_bits(),
-            isa.triple()
-        )));
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "not supported yet: {}-bit target {}",
+                isa.pointer_bits(),
+                isa.triple()
+            ),
+        ));
     }
     let builder =
         ObjectBuilder::new(isa.clone(), "rivet", default_libcall_names()).map_err(backend)?;
@@ -156,7 +159,7 @@ pub fn compile_unit(
         .object
         .finish()
         .emit()
-        .map_err(|err| Error::msg(format!("writing the object: {err}")))?;
+        .map_err(|err| Error::new(ErrorKind::Internal, format!("writing the object: {err}")))?;
     let object = if c.sources.is_empty() {
         object
     } else {
@@ -175,9 +178,10 @@ fn check_unit(unit: &Unit, tables: &Tables) -> Result<(), Error> {
         data: tables.data.len() as u64,
     };
     rivet_descriptor::check::unit(unit, &limits).map_err(|e| {
-        Error::msg(format!(
-            "internal error: the compiled metadata is inconsistent: {e}"
-        ))
+        Error::new(
+            ErrorKind::Internal,
+            format!("internal error: the compiled metadata is inconsistent: {e}"),
+        )
     })
 }
 
@@ -187,12 +191,14 @@ fn check_c_backend(options: &Options, isa: &OwnedTargetIsa) -> Result<(), Error>
     if triple.architecture != target_lexicon::Architecture::X86_64
         || triple.operating_system != target_lexicon::OperatingSystem::Linux
     {
-        return Err(Error::msg(format!(
-            "not supported yet: the C backend for target {triple} (x86-64 Linux only)"
-        )));
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("not supported yet: the C backend for target {triple} (x86-64 Linux only)"),
+        ));
     }
     if options.bounds != BoundsMode::Guard {
-        return Err(Error::msg(
+        return Err(Error::new(
+            ErrorKind::Unsupported,
             "not supported yet: the C backend with explicit bounds checks",
         ));
     }
@@ -248,9 +254,10 @@ fn check_symbol(symbol: &str) -> Result<(), Error> {
     if valid_start && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         Ok(())
     } else {
-        Err(Error::msg(format!(
-            "descriptor symbol `{symbol}` is not a C identifier"
-        )))
+        Err(Error::new(
+            ErrorKind::Config,
+            format!("descriptor symbol `{symbol}` is not a C identifier"),
+        ))
     }
 }
 
@@ -259,20 +266,37 @@ fn check_symbol(symbol: &str) -> Result<(), Error> {
 /// names).
 pub fn target_isa(target: Option<&str>, features: &[String]) -> Result<OwnedTargetIsa, Error> {
     let builder = match target {
-        None => cranelift_native::builder()
-            .map_err(|e| Error::msg(format!("host target not supported: {e}")))?,
+        None => cranelift_native::builder().map_err(|e| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!("host target not supported: {e}"),
+            )
+        })?,
         Some(name) => {
-            let triple = Triple::from_str(name)
-                .map_err(|e| Error::msg(format!("bad target triple `{name}`: {e}")))?;
-            let mut builder = isa::lookup(triple)
-                .map_err(|e| Error::msg(format!("target `{name}` not supported: {e}")))?;
+            let triple = Triple::from_str(name).map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("bad target triple `{name}`: {e}"),
+                )
+            })?;
+            let mut builder = isa::lookup(triple).map_err(|e| {
+                Error::new(
+                    ErrorKind::Unsupported,
+                    format!("target `{name}` not supported: {e}"),
+                )
+            })?;
             enable_features(&mut builder, features);
             builder
         }
     };
     builder
         .finish(settings::Flags::new(shared_flags()?))
-        .map_err(|e| Error::msg(format!("configuring the code generator: {e}")))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("configuring the code generator: {e}"),
+            )
+        })
 }
 
 /// Turns on the Cranelift flag of each rustc feature name it has one for
@@ -314,7 +338,7 @@ fn shared_flags() -> Result<settings::Builder, Error> {
     ] {
         flags
             .set(name, value)
-            .map_err(|e| Error::msg(format!("setting {name}={value}: {e}")))?;
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("setting {name}={value}: {e}")))?;
     }
     Ok(flags)
 }
@@ -356,7 +380,7 @@ fn loop_padding(code: &CompiledCode) -> Option<u64> {
 }
 
 fn backend(e: cranelift_module::ModuleError) -> Error {
-    Error::msg(format!("object backend: {e}"))
+    Error::new(ErrorKind::Internal, format!("object backend: {e}"))
 }
 
 /// The object under construction and the contexts reused for every function.
@@ -476,7 +500,8 @@ impl Emitter {
             .enumerate()
             .any(|(k, id)| id.as_u32() != first + k as u32)
         {
-            return Err(Error::msg(
+            return Err(Error::new(
+                ErrorKind::Internal,
                 "the unit's functions were not declared consecutively",
             ));
         }
@@ -520,7 +545,12 @@ impl Emitter {
         code.into_iter()
             .map(|module| module.into_iter().collect::<Option<Vec<_>>>())
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| Error::msg("a defined function was left out of the call graph"))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Internal,
+                    "a defined function was left out of the call graph",
+                )
+            })
     }
 
     /// Translates defined function `defined` of `env` (unit function `f`,
@@ -562,10 +592,16 @@ impl Emitter {
         {
             let e = e.inner;
             let detail = pretty_error(&self.ctx.func, e);
-            return Err(Error::msg(format!("compiling {symbol}: {detail}")));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("compiling {symbol}: {detail}"),
+            ));
         }
         let Some(compiled) = self.ctx.compiled_code() else {
-            return Err(Error::msg(format!("compiling {symbol}: no code produced")));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("compiling {symbol}: no code produced"),
+            ));
         };
         let buffer = &compiled.buffer;
         let relocs: Vec<ModuleReloc> = buffer
@@ -587,10 +623,13 @@ impl Emitter {
         let mut traps = Vec::new();
         for trap in buffer.traps() {
             let Some(kind) = trap_kind(trap.code) else {
-                return Err(Error::msg(format!(
-                    "compiling {symbol}: unknown trap code {} at {:#x}",
-                    trap.code, trap.offset
-                )));
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "compiling {symbol}: unknown trap code {} at {:#x}",
+                        trap.code, trap.offset
+                    ),
+                ));
             };
             traps.push((trap.offset, kind));
         }

@@ -1,39 +1,112 @@
-//! Build errors: what went wrong, where in which file, and why.
+//! Build errors: what kind of problem, where in which file, and why; and the
+//! report a build script or the `rivet` command prints for one.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wasmparser::Payload;
 
-/// A build error. Displays as `file: at offset 0x1f: reason`, or
-/// `file: at offset 0x1f in the 2nd nested component > its 1st core module:
-/// reason` where the offset falls inside nested definitions.
+/// What kind of problem an [`Error`] is, for a caller that reacts to some of
+/// them (its message says the rest). More kinds may be added.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The input is not valid WebAssembly: malformed bytes, a module or
+    /// component that fails validation, text that does not parse, or a core
+    /// module where a component is expected.
+    Invalid,
+    /// The input uses a feature Rivet does not support yet; the message names it.
+    Unsupported,
+    /// A plug's export and the import it is wired to (or two imports left to
+    /// the host under one name) have different types.
+    TypeMismatch,
+    /// The plugs cannot be wired: two plugs export the same name, or no
+    /// import uses a plug.
+    Unresolved,
+    /// A file cannot be read or written.
+    Io,
+    /// An external tool (the C compiler, the archiver, the linker) is
+    /// missing or failed.
+    Toolchain,
+    /// The configuration is wrong: a component name, an option, a target, or
+    /// an environment variable cargo sets for build scripts.
+    Config,
+    /// A bug in Rivet: it found its own output inconsistent.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The line of a report that says what to do about an error of this kind;
+    /// `feature` is the unsupported feature, for [`ErrorKind::Unsupported`].
+    fn help(self, feature: &str) -> String {
+        match self {
+            ErrorKind::Invalid => "check that the file is a WebAssembly component or core \
+                                   module, complete and valid"
+                .into(),
+            ErrorKind::Unsupported => {
+                format!("build the input without {feature}: Rivet does not support it yet")
+            }
+            ErrorKind::TypeMismatch => "build the component and its plugs against the same \
+                                        version of each interface they share"
+                .into(),
+            ErrorKind::Unresolved => "check that each plug exports names that the component \
+                                      (or a later plug) imports, and that no two plugs export \
+                                      the same name"
+                .into(),
+            ErrorKind::Io => "check that the path exists and is readable (paths given in \
+                              build.rs are relative to the crate's directory)"
+                .into(),
+            ErrorKind::Toolchain => "check that a C compiler and an archiver are installed and \
+                                     work (the CC and AR environment variables choose them)"
+                .into(),
+            ErrorKind::Config => "check the names and options given to rivet_build::Config in \
+                                  build.rs (or to the rivet command)"
+                .into(),
+            ErrorKind::Internal => {
+                "this is a bug in Rivet: please report it with the input file".into()
+            }
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::Invalid => "invalid input",
+            ErrorKind::Unsupported => "not supported yet",
+            ErrorKind::TypeMismatch => "type mismatch",
+            ErrorKind::Unresolved => "unresolved plugs",
+            ErrorKind::Io => "I/O error",
+            ErrorKind::Toolchain => "toolchain failure",
+            ErrorKind::Config => "bad configuration",
+            ErrorKind::Internal => "internal error",
+        })
+    }
+}
+
+/// A build error: its [`ErrorKind`], the file, byte offset and nested
+/// definition it concerns when known, and a message. Displays on one line as
+/// `file: at offset 0x1f: reason`, or `file: at offset 0x1f in the 2nd nested
+/// component > its 1st core module: reason` where the offset falls inside
+/// nested definitions; [`Error::report`] is the longer form for a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
-    /// The input file, when known.
-    pub file: Option<PathBuf>,
-    /// Byte offset in the input, when known.
-    pub offset: Option<usize>,
+    pub(crate) kind: ErrorKind,
+    /// The component being compiled, by the name the build gave it.
+    pub(crate) component: Option<String>,
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) offset: Option<usize>,
     /// The nested components and core modules the offset lies in, outermost
     /// first (see [`Error::within`]); empty at the top level.
-    pub nesting: Vec<String>,
-    /// What is wrong.
-    pub message: String,
+    pub(crate) nesting: Vec<String>,
+    pub(crate) message: String,
 }
 
 impl Error {
-    /// An error at a known offset.
-    pub fn at(offset: usize, message: impl Into<String>) -> Error {
+    /// An error of `kind`, with no position.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
-            file: None,
-            offset: Some(offset),
-            nesting: Vec::new(),
-            message: message.into(),
-        }
-    }
-
-    /// An error with no position (I/O, linking, configuration).
-    pub fn msg(message: impl Into<String>) -> Error {
-        Error {
+            kind,
+            component: None,
             file: None,
             offset: None,
             nesting: Vec::new(),
@@ -41,15 +114,26 @@ impl Error {
         }
     }
 
+    /// Invalid input at a known offset.
+    pub(crate) fn at(offset: usize, message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Invalid, message).at_offset(offset)
+    }
+
     /// A construct Rivet does not support yet, at `offset`.
-    pub fn unsupported(offset: usize, what: impl fmt::Display) -> Error {
-        Error::at(offset, format!("not supported yet: {what}"))
+    pub(crate) fn unsupported(offset: usize, what: impl fmt::Display) -> Error {
+        Error::new(ErrorKind::Unsupported, format!("not supported yet: {what}")).at_offset(offset)
+    }
+
+    /// The error, at `offset` of its input.
+    pub(crate) fn at_offset(mut self, offset: usize) -> Error {
+        self.offset = Some(offset);
+        self
     }
 
     /// Records which nested definitions of `wasm` (the input the offset is
     /// in) contain the offset, so that an error deep in a composed component
     /// says where to look, not just a byte offset.
-    pub fn within(mut self, wasm: &[u8]) -> Error {
+    pub(crate) fn within(mut self, wasm: &[u8]) -> Error {
         if let Some(offset) = self.offset {
             self.nesting = nesting(wasm, offset);
         }
@@ -60,6 +144,90 @@ impl Error {
     pub fn in_file(mut self, file: impl Into<PathBuf>) -> Error {
         self.file = Some(file.into());
         self
+    }
+
+    /// Attaches the name of the component being compiled, which the
+    /// [`Error::report`] names first.
+    pub fn named(mut self, component: impl Into<String>) -> Error {
+        self.component = Some(component.into());
+        self
+    }
+
+    /// What kind of problem this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Why, without the position: e.g. `unexpected end-of-file`.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The input file, when known.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// The byte offset in [`Error::file`] (or in the bytes given), when known.
+    pub fn offset(&self) -> Option<usize> {
+        self.offset
+    }
+
+    /// The nested components and core modules the offset lies in, outermost
+    /// first (`the 2nd nested component`, `its 1st core module`); empty at
+    /// the top level.
+    pub fn nesting(&self) -> &[String] {
+        &self.nesting
+    }
+
+    /// The component being compiled, when known.
+    pub fn component(&self) -> Option<&str> {
+        self.component.as_deref()
+    }
+
+    /// The error as a report for a person, as `Config::compile` and `rivet
+    /// compile` print it: a headline naming the component and the kind, then
+    /// one labelled line each for the file, the nested definition, the
+    /// offset (those known), the reason, and what to do:
+    ///
+    /// ```text
+    /// error: rivet could not compile `hello` (invalid input)
+    ///   file:   guest/hello.wasm
+    ///   inside: the 1st core module
+    ///   offset: 0x2f
+    ///   reason: unexpected end-of-file
+    ///   help:   check that the file is a WebAssembly component or core module, complete and valid
+    /// ```
+    pub fn report(&self) -> String {
+        let mut out = match &self.component {
+            Some(name) => format!("error: rivet could not compile `{name}` ({})\n", self.kind),
+            None => format!("error: rivet: {}\n", self.kind),
+        };
+        let mut line = |label: &str, text: &str| {
+            let text = text.replace('\n', "\n          ");
+            out.push_str(&format!("  {label:<7} {text}\n"));
+        };
+        if let Some(file) = &self.file {
+            line("file:", &file.display().to_string());
+        }
+        if !self.nesting.is_empty() {
+            line("inside:", &self.nesting.join(" > "));
+        }
+        if let Some(offset) = self.offset {
+            line("offset:", &format!("{offset:#x}"));
+        }
+        line("reason:", &self.message);
+        line("help:", &self.kind.help(self.feature()));
+        out
+    }
+
+    /// For an unsupported feature, the feature: the message without its
+    /// `not supported yet: ` (or `not supported: `) prefix.
+    fn feature(&self) -> &str {
+        ["not supported yet: ", "not supported: "]
+            .iter()
+            .find_map(|prefix| self.message.strip_prefix(prefix))
+            .unwrap_or(&self.message)
     }
 }
 
@@ -176,11 +344,38 @@ mod tests {
             .within(&wasm)
             .nesting
             .is_empty());
-        assert!(Error::msg("x").within(&wasm).nesting.is_empty());
+        assert!(Error::new(ErrorKind::Io, "x")
+            .within(&wasm)
+            .nesting
+            .is_empty());
         assert!(Error::at(9, "x")
             .within(b"\0asm\x0d\0\x01\0\x04")
             .nesting
             .is_empty());
+    }
+
+    #[test]
+    fn reports_say_what_is_unsupported_and_indent_long_reasons() {
+        let e = Error::unsupported(0x2a, "component start functions")
+            .in_file("app.wasm")
+            .named("app");
+        assert_eq!(
+            e.report(),
+            "error: rivet could not compile `app` (not supported yet)\n  \
+             file:   app.wasm\n  \
+             offset: 0x2a\n  \
+             reason: not supported yet: component start functions\n  \
+             help:   build the input without component start functions: Rivet does not \
+             support it yet\n"
+        );
+        let e = Error::new(ErrorKind::Toolchain, "cc failed:\nline 1\nline 2");
+        assert_eq!(
+            e.report(),
+            "error: rivet: toolchain failure\n  \
+             reason: cc failed:\n          line 1\n          line 2\n  \
+             help:   check that a C compiler and an archiver are installed and work (the CC \
+             and AR environment variables choose them)\n"
+        );
     }
 
     #[test]

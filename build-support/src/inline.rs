@@ -22,7 +22,7 @@
 //! ([`cranelift_codegen::Context::inline`]); this module decides what to splice.
 
 use crate::env::ModuleEnv;
-use crate::Error;
+use crate::{Error, ErrorKind};
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, ExternalName, Opcode};
 use cranelift_codegen::print_errors::pretty_error;
@@ -166,7 +166,10 @@ impl Inlining {
         };
         if let Err(e) = ctx.inline(inliner) {
             let detail = pretty_error(&ctx.func, e);
-            return Err(Error::msg(format!("inlining into function {f}: {detail}")));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("inlining into function {f}: {detail}"),
+            ));
         }
         if inlinable {
             self.kept[f] = Some(ctx.func.clone());

@@ -1,16 +1,5 @@
-//! `rivet-build`: compiles WebAssembly to native object files at build time.
-//!
-//! The stages, one module each: [`decode`] validates a binary and builds a
-//! [`env::ModuleEnv`]; [`translate`] turns each function body into Cranelift IR;
-//! [`inline`] takes small and shared callees into their callers;
-//! [`emit`] compiles the functions and [`trampoline`]s into one object file with its
-//! descriptor; [`c_backend`] (opt-in) writes the numeric functions as C instead, which
-//! [`package`] compiles with the system C compiler and merges into that object;
-//! [`package`] links objects into libraries. [`component`] decodes and
-//! flattens components into a unit of several core modules and a plan.
-//! [`compose`] wires separately built components together into one before
-//! that. [`config`] is the `build.rs` entry point that does all of this for a
-//! crate's components.
+//! `rivet-build`: compiles WebAssembly components (and core modules) to native
+//! object files at build time, for the `rivet` runtime crate.
 //!
 //! # In a build script
 //! ```no_run
@@ -23,8 +12,7 @@
 //! The component is compiled for cargo's `TARGET`, archived as
 //! `librivet_component_hello.a` and linked into the crate; its plan is written to
 //! `$OUT_DIR/rivet/hello.plan`, from which `rivet::component!(Hello, "hello")`
-//! generates typed bindings in the crate's code. A bad component stops the build
-//! with the file, the byte offset and the reason.
+//! generates typed bindings in the crate's code.
 //!
 //! # Composing at build time
 //! ```no_run
@@ -34,28 +22,70 @@
 //!     .plug("pipeline", "components/count.wat")   // may import from `upper`
 //!     .compile();
 //! ```
-//! The socket and its plugs are composed ([`compose::compose`]) into one
-//! component, compiled under the socket's name: calls between them go through
-//! fused adapters, and the imports no plug satisfies are left to the host.
+//! The socket and its plugs are composed into one component, compiled under
+//! the socket's name: calls between them go through fused adapters, and the
+//! imports no plug satisfies are left to the host.
+//!
+//! # Errors
+//! Every failure is an [`Error`]: an [`ErrorKind`] to match on, the file, the
+//! byte offset and the nested component or core module it concerns when
+//! known, and a message. [`Config::compile`] prints its [`Error::report`] and
+//! ends the build script with exit status 1; [`Config::try_compile`] returns it.
+//!
+//! # Without a build script
+//! [`compile_component`] and [`compile_module`] compile bytes to an object
+//! file, [`validate_component`] and [`validate_module`] only check them; the
+//! `rivet` command (crate `rivet-cli`) is built on these.
+//!
+//! # Inside
+//! One module per stage: `decode` validates a core module and builds its
+//! environment, `translate` turns each function body into Cranelift IR,
+//! `inline` takes small and shared callees into their callers, `emit` compiles
+//! the functions and `trampoline`s into one object with its descriptor,
+//! `c_backend` (opt-in) writes the numeric functions as C, which `package`
+//! compiles with the system C compiler and merges into that object; `package`
+//! also archives objects. `component` decodes and flattens components into a
+//! unit of core modules and a plan, with `fuse`d adapters between them;
+//! `compose` wires separately built components together before that; `input`
+//! reads files; `config` drives it all for a crate's components.
 
-pub mod c_backend;
-pub mod component;
-pub mod compose;
-pub mod config;
-pub mod decode;
-pub mod emit;
-pub mod env;
-pub mod error;
-pub mod fuse;
-pub mod inline;
-pub mod package;
-pub mod rust_source;
-pub mod trampoline;
-pub mod translate;
+mod c_backend;
+mod component;
+mod compose;
+mod config;
+mod decode;
+mod emit;
+mod env;
+mod error;
+mod fuse;
+mod inline;
+mod input;
+mod package;
+mod rust_source;
+mod trampoline;
+mod translate;
 
 pub use config::Config;
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use rivet_descriptor::BoundsMode;
+
+/// The compiler's internals that Rivet's own crates use: its tests, the
+/// conformance runner, the benchmarks and the `rivet` command. Not part of
+/// the API: anything here may change in any release.
+#[doc(hidden)]
+pub mod __internal {
+    pub use crate::component::decode::decode as decode_component;
+    pub use crate::component::direct::targets as direct_targets;
+    pub use crate::component::flatten::flatten;
+    pub use crate::component::ASYNC_UNSUPPORTED;
+    pub use crate::compose::{compose, Part};
+    pub use crate::config::{compile_with_plan, symbol_name};
+    pub use crate::decode::decode as decode_module;
+    pub use crate::emit::{compile_unit, target_isa, UnitModule};
+    pub use crate::fuse::{adapter_module, AdapterRequest};
+    pub use crate::input::Input;
+    pub use crate::package::{archive, link_shared};
+}
 
 /// How to compile.
 #[derive(Debug, Clone)]
@@ -76,11 +106,11 @@ pub struct Options {
     /// Accept the multi-memory proposal on top of WebAssembly 2.0 (on by default:
     /// fused adapters need it). Off, validation follows the 2.0 spec exactly.
     pub multi_memory: bool,
-    /// Inline small and shared callees within each module ([`inline`]); off,
+    /// Inline small and shared callees within each module; off,
     /// every wasm call stays a call, so that a profile shows each function on
     /// its own.
     pub inline: bool,
-    /// Compile the functions the [`c_backend`] handles with the system C
+    /// Compile the functions the C backend handles with the system C
     /// compiler (`cc`, `-O2`) instead of Cranelift: faster code for compute
     /// kernels, several times the build time. Needs guard-region bounds and
     /// an x86-64 Linux target.

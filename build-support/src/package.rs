@@ -3,7 +3,7 @@
 //! Compiled objects call the C math library for the float operations Cranelift
 //! lowers to libcalls (`ceilf`, `nearbyint`, `fma`, …), so links add `-lm`.
 
-use crate::{Error, Options};
+use crate::{Error, ErrorKind, Options};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -27,12 +27,15 @@ pub fn archive(objects: &[PathBuf], out_dir: &Path, lib_name: &str) -> Result<Pa
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            return Err(Error::msg(format!("removing {}: {e}", output.display())));
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("removing {}: {e}", output.display()),
+            ));
         }
     }
     let mut cmd = host_build()
         .try_get_archiver()
-        .map_err(|e| Error::msg(format!("finding the archiver: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::Toolchain, format!("finding the archiver: {e}")))?;
     cmd.arg("crs").arg(&output).args(objects);
     run(cmd)?;
     Ok(output)
@@ -103,7 +106,8 @@ fn merge_in(
         .arg(&merged)
         .args(&objects);
     run(link)?;
-    std::fs::read(&merged).map_err(|e| Error::msg(format!("reading {}: {e}", merged.display())))
+    std::fs::read(&merged)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("reading {}: {e}", merged.display())))
 }
 
 /// Runs `job(input, output)` for each pair, as many at once as the machine
@@ -129,8 +133,9 @@ fn in_parallel(
             .collect();
         // The scope joins every thread before returning, errors or not.
         handles.into_iter().try_for_each(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(Error::msg("a C compile job panicked")))
+            h.join().unwrap_or_else(|_| {
+                Err(Error::new(ErrorKind::Internal, "a C compile job panicked"))
+            })
         })
     })
 }
@@ -142,7 +147,7 @@ fn scratch_dir(symbol: &str) -> Result<PathBuf, Error> {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("rivet-c-{}-{n}-{symbol}", std::process::id()));
     std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::msg(format!("creating {}: {e}", dir.display())))?;
+        .map_err(|e| Error::new(ErrorKind::Io, format!("creating {}: {e}", dir.display())))?;
     Ok(dir)
 }
 
@@ -183,12 +188,13 @@ fn compiler(target: Option<&str>) -> Result<cc::Tool, Error> {
     }
     build
         .try_get_compiler()
-        .map_err(|e| Error::msg(format!("finding the C compiler: {e}")))
+        .map_err(|e| Error::new(ErrorKind::Toolchain, format!("finding the C compiler: {e}")))
 }
 
 /// Writes `bytes` to `path`; the error names the file.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::write(path, bytes).map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))
+    std::fs::write(path, bytes)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("writing {}: {e}", path.display())))
 }
 
 /// A `cc` configuration for the machine we run on, usable outside a build script
@@ -210,14 +216,17 @@ fn run(mut cmd: Command) -> Result<(), Error> {
     let shown = format!("{cmd:?}");
     let out = cmd
         .output()
-        .map_err(|e| Error::msg(format!("running {shown}: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::Toolchain, format!("running {shown}: {e}")))?;
     if out.status.success() {
         return Ok(());
     }
-    Err(Error::msg(format!(
-        "{shown} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    )))
+    Err(Error::new(
+        ErrorKind::Toolchain,
+        format!(
+            "{shown} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        ),
+    ))
 }

@@ -3,7 +3,7 @@
 //! gate runs in a C-backend mode too.)
 
 use object::{Object, ObjectSection, ObjectSymbol, SymbolSection};
-use rivet_build::{compile_module, BoundsMode, Options};
+use rivet_build::{compile_module, BoundsMode, ErrorKind, Options};
 
 /// A numeric function (0), a vector function (1), a function calling 0 (2),
 /// and one calling 1 (3: it passes a vector).
@@ -95,7 +95,9 @@ fn unsupported_settings_are_named() {
         bounds: BoundsMode::Explicit,
         ..c_options()
     };
-    let err = compile_module(&wasm, &explicit).unwrap_err().to_string();
+    let err = compile_module(&wasm, &explicit).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    let err = err.to_string();
     assert!(
         err.contains("not supported yet: the C backend with explicit bounds checks"),
         "{err}"
@@ -104,7 +106,9 @@ fn unsupported_settings_are_named() {
         target: Some("aarch64-unknown-linux-gnu".into()),
         ..c_options()
     };
-    let err = compile_module(&wasm, &arm).unwrap_err().to_string();
+    let err = compile_module(&wasm, &arm).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    let err = err.to_string();
     assert!(
         err.contains("not supported yet: the C backend for target aarch64"),
         "{err}"

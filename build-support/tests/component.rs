@@ -1,8 +1,8 @@
 //! Components: decoding, validation, flattening into the plan, and compiling the
 //! unit of several core modules into one loadable object.
 
-use rivet_build::component::{decode, flatten, ASYNC_UNSUPPORTED};
-use rivet_build::{compile_component, is_component, package, validate_component, Error, Options};
+use rivet_build::__internal::{decode_component, flatten, link_shared, ASYNC_UNSUPPORTED};
+use rivet_build::{compile_component, is_component, validate_component, Error, ErrorKind, Options};
 use rivet_descriptor::component::{Component, CoreDef, Step, StringEncoding, ValueType};
 use rivet_descriptor::{RawDescriptor, SegmentMode, Unit};
 use std::path::PathBuf;
@@ -12,8 +12,8 @@ use std::path::PathBuf;
 fn plan(wat: &str) -> Result<(Component, usize), Error> {
     let wasm = wat::parse_str(wat).unwrap();
     assert!(is_component(&wasm));
-    let tree = decode::decode(&wasm, true)?;
-    let flat = flatten::flatten(&tree)?;
+    let tree = decode_component(&wasm, true)?;
+    let flat = flatten(&tree)?;
     Ok((flat.plan, flat.modules.len()))
 }
 
@@ -333,8 +333,8 @@ fn calls_between_instances_go_through_an_adapter() {
             assert!(matches!(&args[0], CoreDef::Export { instance: 1, .. }));
         }
         Err(e) => {
-            assert!(e.message.contains("not supported yet"), "{e}");
-            assert!(e.offset.is_some(), "{e}");
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+            assert!(e.offset().is_some(), "{e}");
         }
     }
 }
@@ -353,10 +353,11 @@ fn async_is_rejected_with_the_exact_message() {
     ] {
         let wasm = wat::parse_str(wat).unwrap();
         let err = validate_component(&wasm, &Options::default()).unwrap_err();
-        assert!(err.message.contains(ASYNC_UNSUPPORTED), "{wat}: {err}");
-        assert!(err.offset.is_some());
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{wat}: {err}");
+        assert_eq!(err.message(), ASYNC_UNSUPPORTED, "{wat}");
+        assert!(err.offset().is_some());
         let err = compile_component(&wasm, &Options::default()).unwrap_err();
-        assert_eq!(err.message, ASYNC_UNSUPPORTED);
+        assert_eq!(err.message(), ASYNC_UNSUPPORTED);
     }
 }
 
@@ -471,8 +472,9 @@ fn unsupported_constructs_are_errors_with_offsets() {
     ] {
         let wasm = wat::parse_str(wat).unwrap();
         let err = validate_component(&wasm, &Options::default()).unwrap_err();
-        assert!(err.message.contains(reason), "{wat}: {err}");
-        assert!(err.offset.is_some(), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{wat}: {err}");
+        assert!(err.message().contains(reason), "{wat}: {err}");
+        assert!(err.offset().is_some(), "{err}");
     }
 }
 
@@ -487,8 +489,9 @@ fn invalid_components_are_errors() {
     )
     .unwrap();
     let err = validate_component(&wasm, &Options::default()).unwrap_err();
-    assert!(err.offset.is_some());
-    assert!(err.message.contains("memory"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    assert!(err.offset().is_some());
+    assert!(err.message().contains("memory"), "{err}");
     // A core module is not a component.
     let module = wat::parse_str("(module)").unwrap();
     assert!(!is_component(&module));
@@ -509,7 +512,8 @@ fn spec_binary_rules_wasmparser_lacks() {
     // Core modules still get only the features Rivet compiles.
     let gc_module = wat::parse_str("(component (core module (type (struct))))").unwrap();
     let err = validate_component(&gc_module, &options).unwrap_err();
-    assert!(err.message.contains("gc"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    assert!(err.message().contains("gc"), "{err}");
     // `waitable-set.poll cancellable`: valid, and async, which is refused.
     // The text format no longer writes the flag: set it in the last section,
     // the canonical one, `0x21 cancel? memory`.
@@ -529,15 +533,16 @@ fn spec_binary_rules_wasmparser_lacks() {
     };
     let wasm = canon(0);
     let err = validate_component(&wasm, &options).unwrap_err();
-    assert!(err.message.contains(ASYNC_UNSUPPORTED), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert_eq!(err.message(), ASYNC_UNSUPPORTED);
     assert_eq!(
-        err.offset,
+        err.offset(),
         Some(wasm.len() - 3),
         "the offset of the builtin"
     );
     // With a memory that does not exist it is invalid, not merely async.
     let err = validate_component(&canon(1), &options).unwrap_err();
-    assert!(!err.message.contains(ASYNC_UNSUPPORTED), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
 }
 
 /// `a1` and `a-1` are distinct names (`Explainer.md`, "Name Uniqueness");
@@ -575,8 +580,9 @@ fn names_only_hyphens_tell_apart_stay_distinct() {
     assert_eq!(fields.unwrap(), ["x1", "x-1"]);
     // Names the spec does call equal still conflict, with the names as written.
     let err = plan(r#"(component (import "a-b" (func)) (import "A-B" (func)))"#).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
     assert!(
-        err.message
+        err.message()
             .contains("`A-B` conflicts with previous name `a-b`"),
         "{err}"
     );
@@ -643,7 +649,7 @@ fn load(name: &str, object: Vec<u8>, symbol: &str) -> Loaded {
     let obj_path = dir.join(format!("{name}.o"));
     let so_path = dir.join(format!("lib{name}.so"));
     std::fs::write(&obj_path, object).unwrap();
-    package::link_shared(&[obj_path], &so_path).unwrap();
+    link_shared(&[obj_path], &so_path).unwrap();
     unsafe {
         let lib = libloading::Library::new(&so_path).unwrap();
         let desc: *const RawDescriptor =
@@ -696,7 +702,7 @@ fn compiled_component_carries_every_module_and_the_plan() {
     let object = compile_component(&wasm, &options).unwrap();
     let loaded = load("component_unit", object, &options.symbol);
     let unit = loaded.unit();
-    let expected = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
+    let expected = flatten(&decode_component(&wasm, true).unwrap()).unwrap();
     assert_eq!(unit.component.as_ref(), Some(&expected.plan));
     assert_eq!(unit.modules.len(), 2);
     assert_eq!(expected.plan.steps.len(), 3);
@@ -746,7 +752,7 @@ fn compile_errors_point_into_the_component() {
     match compile_component(&wasm, &Options::default()) {
         Ok(_) => {}
         Err(e) => {
-            let offset = e.offset.expect("offset");
+            let offset = e.offset().expect("offset");
             assert!(offset > 8 && offset < wasm.len(), "{e}");
         }
     }

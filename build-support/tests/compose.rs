@@ -3,9 +3,8 @@
 //! composed components are compiled, loaded and called.
 
 use rivet::{BoundsMode, Component, ComponentImports, Store, Value};
-use rivet_build::component::{decode, flatten};
-use rivet_build::compose::{compose, Part};
-use rivet_build::{compile_component, package, Error, Options};
+use rivet_build::__internal::{compose, decode_component, flatten, link_shared, Part};
+use rivet_build::{compile_component, Error, ErrorKind, Options};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -102,7 +101,7 @@ fn load(name: &str, wasm: &[u8]) -> (libloading::Library, Component) {
     let obj = dir.join(format!("compose_{name}.o"));
     let so = dir.join(format!("libcompose_{name}.so"));
     std::fs::write(&obj, object).unwrap();
-    package::link_shared(&[obj], &so).unwrap();
+    link_shared(&[obj], &so).unwrap();
     unsafe {
         let lib = libloading::Library::new(&so).unwrap();
         let desc = *lib
@@ -124,7 +123,7 @@ fn plugs_satisfy_imports_transitively_and_the_rest_stays_with_the_host() {
         ],
     );
     let wasm = compose_files(&paths).unwrap();
-    let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
+    let flat = flatten(&decode_component(&wasm, true).unwrap()).unwrap();
     let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["log", "offset"]);
     let exports: Vec<&str> = flat.plan.exports.iter().map(|e| e.name.as_ref()).collect();
@@ -165,7 +164,7 @@ fn a_plug_may_import_from_an_earlier_plug_only() {
         ],
     );
     let wasm = compose_files(&paths).unwrap();
-    let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
+    let flat = flatten(&decode_component(&wasm, true).unwrap()).unwrap();
     let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["log", "math#double", "offset"]);
 }
@@ -189,17 +188,105 @@ fn a_type_mismatch_names_both_files_the_import_and_both_types() {
             ("bump.wat", BUMP),
         ],
     );
-    let e = compose_files(&paths).unwrap_err().to_string();
+    let e = compose_files(&paths).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TypeMismatch, "{e}");
+    let e = e.to_string();
     // `bump.wat`, plugged after `wrong.wat`, is the first to import `math`.
     for needle in [
         "bump.wat` imports `math`",
         "wrong.wat",
-        "`math`",
+        "`math#double`",
         "double: func(x: u32) -> u32",
         "double: func(x: s64) -> u32",
     ] {
         assert!(e.contains(needle), "`{needle}` missing from: {e}");
     }
+}
+
+/// Exports the instance `math` with `twice`, `thrice` and `half`, the
+/// second with a parameter of another type than `MATH_USER` imports.
+const MATH: &str = r#"
+(component
+  (core module $m
+    (func (export "twice") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+    (func (export "thrice") (param i64) (result i32) (i32.wrap_i64 (local.get 0)))
+    (func (export "half") (param i32) (result i32) (i32.shr_u (local.get 0) (i32.const 1))))
+  (core instance $i (instantiate $m))
+  (func $twice (param "x" u32) (result u32) (canon lift (core func $i "twice")))
+  (func $thrice (param "x" u64) (result u32) (canon lift (core func $i "thrice")))
+  (func $half (param "x" u32) (result u32) (canon lift (core func $i "half")))
+  (instance $math (export "twice" (func $twice)) (export "thrice" (func $thrice))
+    (export "half" (func $half)))
+  (export "math" (instance $math)))
+"#;
+
+/// Imports the instance `math` with `twice`, `thrice` and `half`, each
+/// `func(x: u32) -> u32`.
+const MATH_USER: &str = r#"
+(component
+  (type $f (func (param "x" u32) (result u32)))
+  (import "math" (instance
+    (export "twice" (func (type $f)))
+    (export "thrice" (func (type $f)))
+    (export "half" (func (type $f))))))
+"#;
+
+#[test]
+fn a_type_mismatch_names_the_first_function_that_differs_before_the_whole_types() {
+    let paths = files("first", &[("user.wat", MATH_USER), ("math.wat", MATH)]);
+    let e = compose_files(&paths).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TypeMismatch, "{e}");
+    let (user, math) = (paths[0].display(), paths[1].display());
+    let (want, have) = (
+        format!("imported by `{user}`"),
+        format!("exported by `{math}`"),
+    );
+    let width = want.len().max(have.len());
+    let expected = format!(
+        "`{user}` imports `math` with another type than the plug `{math}` exports; \
+         the first item that differs is `math#thrice`:\n    \
+         {want:<width$}  func(x: u32) -> u32\n    \
+         {have:<width$}  func(x: u64) -> u32\n\
+         rebuild one of them against the same interface, or do not plug `{math}`\n\
+         `{user}` imports `math` as\n    \
+         instance {{\n      \
+           twice: func(x: u32) -> u32\n      \
+           thrice: func(x: u32) -> u32\n      \
+           half: func(x: u32) -> u32\n    \
+         }}\n\
+         but the plug `{math}` exports it as\n    \
+         instance {{\n      \
+           twice: func(x: u32) -> u32\n      \
+           thrice: func(x: u64) -> u32\n      \
+           half: func(x: u32) -> u32\n    \
+         }}"
+    );
+    assert_eq!(e.message(), expected);
+}
+
+#[test]
+fn a_missing_function_is_the_difference() {
+    // `thrice` agrees with the import here; `half` is not exported.
+    let lacking = MATH
+        .replace(r#"(export "half" (func $half))"#, "")
+        .replace(
+            "(param i64) (result i32) (i32.wrap_i64 (local.get 0))",
+            "(param i32) (result i32) (local.get 0)",
+        )
+        .replace(r#"(param "x" u64)"#, r#"(param "x" u32)"#);
+    let paths = files(
+        "missing",
+        &[("user.wat", MATH_USER), ("math.wat", &lacking)],
+    );
+    let e = compose_files(&paths).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TypeMismatch, "{e}");
+    let message = e.message();
+    assert!(
+        message.contains("the first item that differs is `math#half`:"),
+        "{e}"
+    );
+    let missing = format!("exported by `{}`  (missing)\n", paths[1].display());
+    assert!(message.contains(&missing), "{e}");
 }
 
 #[test]
@@ -218,10 +305,14 @@ fn an_import_shared_with_the_host_must_agree_in_type() {
             ("bump.wat", BUMP),
         ],
     );
-    let e = compose_files(&paths).unwrap_err().to_string();
+    let e = compose_files(&paths).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TypeMismatch, "{e}");
+    let e = e.to_string();
     for needle in [
+        "both import `log` with different types",
+        "the first item that differs is `log`",
         "bump.wat` imports `log` as\n    func(x: u32)\n",
-        "socket.wat` imports it as\n    func()\n",
+        "socket.wat` imports it as\n    func()",
         "shared",
     ] {
         assert!(e.contains(needle), "`{needle}` missing from: {e}");
@@ -238,7 +329,9 @@ fn a_plug_nothing_imports_is_an_error() {
             ("bump.wat", DOUBLE.replace("\"math\"", "\"maths\"").as_str()),
         ],
     );
-    let e = compose_files(&paths).unwrap_err().to_string();
+    let e = compose_files(&paths).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unresolved, "{e}");
+    let e = e.to_string();
     assert!(e.contains("bump.wat` is not used"), "{e}");
     assert!(e.contains("`maths`"), "{e}");
     assert!(e.contains("`offset`"), "{e}");
@@ -250,7 +343,9 @@ fn two_plugs_exporting_one_name_is_an_error() {
         "twice",
         &[("socket.wat", SOCKET), ("a.wat", DOUBLE), ("b.wat", DOUBLE)],
     );
-    let e = compose_files(&paths).unwrap_err().to_string();
+    let e = compose_files(&paths).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unresolved, "{e}");
+    let e = e.to_string();
     assert!(
         e.contains("a.wat` and `") && e.contains("b.wat` both export `math`"),
         "{e}"
@@ -267,8 +362,9 @@ fn an_invalid_input_is_reported_in_its_own_file() {
         ],
     );
     let e = compose_files(&paths).unwrap_err();
-    assert_eq!(e.file.as_deref(), Some(paths[1].as_path()));
-    assert!(e.offset.is_some(), "{e}");
+    assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
+    assert_eq!(e.file(), Some(paths[1].as_path()));
+    assert!(e.offset().is_some(), "{e}");
 }
 
 #[test]
@@ -291,7 +387,7 @@ fn unwired_imports_keep_their_named_types() {
     "#;
     let paths = files("types", &[("socket.wat", socket)]);
     let wasm = compose_files(&paths).unwrap();
-    let flat = flatten::flatten(&decode::decode(&wasm, true).unwrap()).unwrap();
+    let flat = flatten(&decode_component(&wasm, true).unwrap()).unwrap();
     let imports: Vec<&str> = flat.plan.imports.iter().map(|i| i.name.as_ref()).collect();
     assert_eq!(imports, ["api#make", "show"]);
     let (_lib, component) = load("types", &wasm);

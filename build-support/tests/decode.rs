@@ -1,6 +1,7 @@
 //! Validation: exactly WebAssembly 2.0 plus multi-memory, errors with offsets.
 
-use rivet_build::{compile_module, decode, emit, validate_module, BoundsMode, Options};
+use rivet_build::__internal::{decode_module, target_isa};
+use rivet_build::{compile_module, validate_module, BoundsMode, ErrorKind, Options};
 
 fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).unwrap()
@@ -9,25 +10,26 @@ fn wasm(wat: &str) -> Vec<u8> {
 #[test]
 fn malformed_bytes_are_errors_with_offsets() {
     let err = validate_module(b"\0asm\x02\0\0\0", &Options::default()).unwrap_err();
-    assert_eq!(err.offset, Some(4), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+    assert_eq!(err.offset(), Some(4), "{err}");
 
     let err = validate_module(b"not wasm", &Options::default()).unwrap_err();
-    assert_eq!(err.offset, Some(0), "{err}");
+    assert_eq!(err.offset(), Some(0), "{err}");
 
     // A type section that claims more bytes than there are.
     let err = validate_module(b"\0asm\x01\0\0\0\x01\x10\x01", &Options::default()).unwrap_err();
-    assert!(err.offset.is_some(), "{err}");
+    assert!(err.offset().is_some(), "{err}");
 
     let err = compile_module(b"\0asm\x01\0\0", &Options::default()).unwrap_err();
-    assert!(err.offset.is_some(), "{err}");
+    assert!(err.offset().is_some(), "{err}");
 }
 
 #[test]
 fn invalid_function_bodies_are_rejected() {
     let bytes = wasm("(module (func (result i32) (i64.const 1)))");
     let err = validate_module(&bytes, &Options::default()).unwrap_err();
-    assert!(err.message.contains("type mismatch"), "{err}");
-    let offset = err.offset.unwrap();
+    assert!(err.message().contains("type mismatch"), "{err}");
+    let offset = err.offset().unwrap();
     assert!(offset > 8 && offset < bytes.len(), "{err}");
 }
 
@@ -75,7 +77,8 @@ fn other_proposals_are_rejected() {
     ];
     for (feature, wat) in rejected {
         let err = validate_module(&wasm(wat), &Options::default()).unwrap_err();
-        assert!(err.offset.is_some(), "{feature}: {err}");
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{feature}: {err}");
+        assert!(err.offset().is_some(), "{feature}: {err}");
     }
 }
 
@@ -90,7 +93,7 @@ fn exceptions_are_accepted_beyond_strict_wasm_2_0() {
         ..Options::default()
     };
     let err = validate_module(&wasm(wat), &strict).unwrap_err();
-    assert!(err.offset.is_some(), "{err}");
+    assert!(err.offset().is_some(), "{err}");
 }
 
 #[test]
@@ -102,8 +105,8 @@ fn function_names_come_from_the_name_section() {
             (func)
             (func $third))"#,
     );
-    let isa = emit::target_isa(None, &[]).unwrap();
-    let decoded = decode::decode(&bytes, isa, BoundsMode::Guard, true).unwrap();
+    let isa = target_isa(None, &[]).unwrap();
+    let decoded = decode_module(&bytes, isa, BoundsMode::Guard, true).unwrap();
     assert_eq!(
         decoded.env.names.get(&0).map(String::as_str),
         Some("imported")
@@ -120,8 +123,8 @@ fn a_broken_name_section_is_ignored() {
     let mut bytes = wasm("(module (func))");
     // Custom section "name" whose function-names subsection is truncated.
     bytes.extend_from_slice(&[0, 8, 4, b'n', b'a', b'm', b'e', 1, 9, 1]);
-    let isa = emit::target_isa(None, &[]).unwrap();
-    let decoded = decode::decode(&bytes, isa, BoundsMode::Guard, true).unwrap();
+    let isa = target_isa(None, &[]).unwrap();
+    let decoded = decode_module(&bytes, isa, BoundsMode::Guard, true).unwrap();
     assert!(decoded.env.names.is_empty());
 }
 

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, WastDirective, Wat};
 
+mod testsuite;
+
 const DEFAULT_SECONDS: u64 = 3;
 const DEFAULT_SEED: u64 = 0x5eed_f00d;
 
@@ -111,7 +113,7 @@ impl Fuzzer {
         match outcome {
             Ok((valid, error)) => {
                 self.valid += u64::from(valid);
-                if let Some(e) = error.filter(|e| e.message.is_empty()) {
+                if let Some(e) = error.filter(|e| e.message().is_empty()) {
                     self.found(format!("error without a message: {e:?}"), &input);
                 }
             }
@@ -364,15 +366,8 @@ fn env_number(name: &str) -> Option<u64> {
 
 /// Every module of the core spec suite that encodes to binary, valid or not.
 fn spec_modules() -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testsuite/core");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("the spec suite is missing at {}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "wast"))
-        .collect();
-    files.sort();
     let mut modules = Vec::new();
-    for file in files {
+    for file in testsuite::wast_files("core") {
         let text = std::fs::read_to_string(&file).unwrap();
         let Ok(buffer) = ParseBuffer::new(&text) else {
             continue;

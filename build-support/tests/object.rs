@@ -2,7 +2,8 @@
 //! functions, link them into a shared library, load it and read the descriptor
 //! back; call through the generated trampolines.
 
-use rivet_build::{compile_module, package, Options};
+use rivet_build::__internal::{archive, link_shared};
+use rivet_build::{compile_module, ErrorKind, Options};
 use rivet_descriptor::{
     ConstExpr, ExternIndex, FuncType, ImportType, RawDescriptor, SegmentMode, Unit, ValType,
     FORMAT_VERSION, MAGIC,
@@ -40,7 +41,7 @@ fn load(name: &str, wat: &str) -> Loaded {
     let obj_path = dir.join(format!("{name}.o"));
     let so_path = dir.join(format!("lib{name}.so"));
     std::fs::write(&obj_path, object).unwrap();
-    package::link_shared(&[obj_path], &so_path).unwrap();
+    link_shared(&[obj_path], &so_path).unwrap();
     unsafe {
         let lib = libloading::Library::new(&so_path).unwrap();
         let desc: *const RawDescriptor = *lib
@@ -289,7 +290,7 @@ fn archive_contains_the_object() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let obj_path = dir.join("archived.o");
     std::fs::write(&obj_path, object).unwrap();
-    let lib = package::archive(&[obj_path], &dir, "rivet_archive_test").unwrap();
+    let lib = archive(&[obj_path], &dir, "rivet_archive_test").unwrap();
     assert_eq!(lib, dir.join("librivet_archive_test.a"));
     let bytes = std::fs::read(&lib).unwrap();
     assert!(bytes.starts_with(b"!<arch>\n"));
@@ -300,9 +301,10 @@ fn archive_contains_the_object() {
 fn link_errors_name_the_command() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let missing = dir.join("does-not-exist.o");
-    let err = package::link_shared(&[missing], &dir.join("libnothing.so")).unwrap_err();
-    assert!(err.message.contains("does-not-exist.o"), "{err}");
-    assert!(err.message.contains("-shared"), "{err}");
+    let err = link_shared(&[missing], &dir.join("libnothing.so")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Toolchain, "{err}");
+    assert!(err.message().contains("does-not-exist.o"), "{err}");
+    assert!(err.message().contains("-shared"), "{err}");
 }
 
 #[test]
@@ -321,15 +323,16 @@ fn cross_compiles_for_aarch64() {
 #[test]
 fn bad_targets_are_errors() {
     let wasm = wat::parse_str("(module)").unwrap();
-    for target in ["not-a-triple-at-all", "i686-unknown-linux-gnu"] {
+    for (target, kind) in [
+        ("not-a-triple-at-all", ErrorKind::Config),
+        ("i686-unknown-linux-gnu", ErrorKind::Unsupported),
+    ] {
         let options = Options {
             target: Some(target.to_string()),
             ..Options::default()
         };
         let err = compile_module(&wasm, &options).unwrap_err();
-        assert!(
-            err.message.contains("target") || err.message.contains("32-bit"),
-            "{err}"
-        );
+        assert_eq!(err.kind(), kind, "{err}");
+        assert!(err.message().contains(target), "{err}");
     }
 }

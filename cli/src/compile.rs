@@ -1,9 +1,14 @@
 //! `rivet compile`: one input (composed with its plugs) to one object file.
 
-use crate::{locate, read_input, USAGE};
-use rivet_build::config::symbol_name;
-use rivet_build::{BoundsMode, Error, Options};
+use crate::USAGE;
+use rivet_build::__internal::{symbol_name, Input};
+use rivet_build::{BoundsMode, Error, ErrorKind, Options};
 use std::path::PathBuf;
+
+/// A usage error.
+fn usage(message: String) -> Error {
+    Error::new(ErrorKind::Config, message)
+}
 
 /// The arguments of `rivet compile`.
 struct CompileArgs {
@@ -25,7 +30,7 @@ fn parse_compile(args: &[String]) -> Result<CompileArgs, Error> {
         let mut value = || {
             it.next()
                 .cloned()
-                .ok_or_else(|| Error::msg(format!("{arg} needs a value")))
+                .ok_or_else(|| usage(format!("{arg} needs a value")))
         };
         match arg.as_str() {
             "-o" => output = Some(PathBuf::from(value()?)),
@@ -36,15 +41,15 @@ fn parse_compile(args: &[String]) -> Result<CompileArgs, Error> {
             "--no-inline" => options.inline = false,
             "--c-backend" => options.c_backend = true,
             flag if flag.starts_with('-') => {
-                return Err(Error::msg(format!("unknown option {flag}\n{USAGE}")))
+                return Err(usage(format!("unknown option {flag}\n{USAGE}")))
             }
             file if input.is_none() => input = Some(PathBuf::from(file)),
-            extra => return Err(Error::msg(format!("unexpected argument {extra}"))),
+            extra => return Err(usage(format!("unexpected argument {extra}"))),
         }
     }
     Ok(CompileArgs {
-        input: input.ok_or_else(|| Error::msg("compile: missing the input file"))?,
-        output: output.ok_or_else(|| Error::msg("compile: missing -o OUT.o"))?,
+        input: input.ok_or_else(|| usage("compile: missing the input file".into()))?,
+        output: output.ok_or_else(|| usage("compile: missing -o OUT.o".into()))?,
         options,
         name,
         plugs,
@@ -55,32 +60,41 @@ fn parse_bounds(s: &str) -> Result<BoundsMode, Error> {
     match s {
         "guard" => Ok(BoundsMode::Guard),
         "explicit" => Ok(BoundsMode::Explicit),
-        other => Err(Error::msg(format!(
+        other => Err(usage(format!(
             "--bounds takes guard or explicit, not {other}"
         ))),
     }
 }
 
-/// Runs `rivet compile` on its arguments.
+/// Runs `rivet compile` on its arguments. Errors name the component as a
+/// build script would: by `--name`, else by the input file's stem.
 pub fn run(args: &[String]) -> Result<(), Error> {
+    let args = parse_compile(args)?;
+    let stem = args.input.file_stem().unwrap_or_default().to_string_lossy();
+    let name = args.name.clone().unwrap_or_else(|| stem.into_owned());
+    compile(args, &name).map_err(|e| e.named(&name))
+}
+
+/// Compiles the input to the object file, as component `name`.
+fn compile(args: CompileArgs, name: &str) -> Result<(), Error> {
     let CompileArgs {
         input,
         output,
         mut options,
-        name,
         plugs,
-    } = parse_compile(args)?;
-    let (wasm, composed) = read_input(&input, &plugs)?;
-    let object = if rivet_build::is_component(&wasm) {
-        let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-        options.symbol = symbol_name(name.as_deref().unwrap_or(&stem))?;
-        rivet_build::compile_component(&wasm, &options)
+        ..
+    } = args;
+    let source = Input::read(&input, &plugs)?;
+    let wasm = source.wasm();
+    let object = if rivet_build::is_component(wasm) {
+        options.symbol = symbol_name(name)?;
+        rivet_build::compile_component(wasm, &options)
     } else {
-        rivet_build::compile_module(&wasm, &options)
+        rivet_build::compile_module(wasm, &options)
     }
-    .map_err(|e| locate(e, &input, &wasm, &composed))?;
+    .map_err(|e| source.locate(e))?;
     std::fs::write(&output, object)
-        .map_err(|e| Error::msg(format!("writing {}: {e}", output.display())))?;
+        .map_err(|e| Error::new(ErrorKind::Io, format!("writing {}: {e}", output.display())))?;
     println!(
         "{} -> {} ({})",
         input.display(),

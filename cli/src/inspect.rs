@@ -1,9 +1,9 @@
 //! `rivet inspect`: the flattened plan, the direct calls and the generated
 //! adapter modules of a component, for reading what the compiler made of it.
 
-use crate::{locate, read_input, USAGE};
-use rivet_build::component::{decode, direct, flatten};
-use rivet_build::Error;
+use crate::USAGE;
+use rivet_build::__internal::{decode_component, direct_targets, flatten, Input};
+use rivet_build::{Error, ErrorKind};
 use rivet_descriptor::component::{Component as Plan, CoreDef, Step};
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -16,22 +16,23 @@ pub fn run(args: &[String]) -> Result<(), Error> {
             (PathBuf::from(input), plugs)
         }
         _ => {
-            return Err(Error::msg(format!(
-                "inspect takes one file and --plug options\n{USAGE}"
-            )))
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("inspect takes one file and --plug options\n{USAGE}"),
+            ))
         }
     };
-    let (wasm, composed) = read_input(&input, &plugs)?;
-    if !rivet_build::is_component(&wasm) {
-        return Err(
-            Error::msg("inspect: not a component (core modules have no plan)").in_file(&input),
-        );
+    let source = Input::read(&input, &plugs)?;
+    let wasm = source.wasm();
+    if !rivet_build::is_component(wasm) {
+        let e = "inspect: not a component (core modules have no plan)";
+        return Err(Error::new(ErrorKind::Invalid, e).in_file(&input));
     }
-    let tree = decode::decode(&wasm, true).map_err(|e| locate(e, &input, &wasm, &composed))?;
-    let flat = flatten::flatten(&tree).map_err(|e| locate(e, &input, &wasm, &composed))?;
+    let tree = decode_component(wasm, true).map_err(|e| source.locate(e))?;
+    let flat = flatten(&tree).map_err(|e| source.locate(e))?;
     print!("{}", describe_plan(&flat.plan));
     let bytes: Vec<&[u8]> = flat.modules.iter().map(|m| &*m.wasm).collect();
-    for (i, targets) in direct::targets(&flat.plan, &bytes)?.iter().enumerate() {
+    for (i, targets) in direct_targets(&flat.plan, &bytes)?.iter().enumerate() {
         for (f, t) in targets.iter().enumerate() {
             if let Some(t) = t {
                 println!(
@@ -45,8 +46,10 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         match &m.wasm {
             Cow::Borrowed(_) => println!("module {i}: guest module at offset {:#x}", m.offset),
             Cow::Owned(bytes) => {
-                let text = wasmprinter::print_bytes(bytes)
-                    .map_err(|e| Error::msg(format!("printing adapter module {i}: {e}")))?;
+                let text = wasmprinter::print_bytes(bytes).map_err(|e| {
+                    let e = format!("printing adapter module {i}: {e}");
+                    Error::new(ErrorKind::Internal, e)
+                })?;
                 let instance = flat
                     .plan
                     .steps

@@ -6,10 +6,7 @@
 mod compile;
 mod inspect;
 
-use rivet_build::compose::{compose_files, Composed};
-use rivet_build::config::read_wasm;
-use rivet_build::Error;
-use std::path::{Path, PathBuf};
+use rivet_build::{Error, ErrorKind};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -43,38 +40,17 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        _ => Err(Error::msg(format!("expected a command\n{USAGE}"))),
+        _ => Err(Error::new(
+            ErrorKind::Config,
+            format!("expected a command\n{USAGE}"),
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The report a build script prints for the same error.
         Err(e) => {
-            eprintln!("rivet: {e}");
+            eprint!("{}", e.report());
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Reads `input`, composed with `plugs` when there are any.
-pub(crate) fn read_input(
-    input: &Path,
-    plugs: &[PathBuf],
-) -> Result<(Vec<u8>, Option<Composed>), Error> {
-    if plugs.is_empty() {
-        return Ok((read_wasm(input)?, None));
-    }
-    let composed = compose_files(input, plugs)?;
-    Ok((composed.wasm.clone(), Some(composed)))
-}
-
-/// Maps an error in a composition back to its input, else names `input`.
-/// `wasm` is what was compiled: `input`'s bytes, or their composition.
-pub(crate) fn locate(e: Error, input: &Path, wasm: &[u8], composed: &Option<Composed>) -> Error {
-    let e = match composed {
-        Some(c) => c.locate(e),
-        None => e.within(wasm),
-    };
-    match e.file {
-        Some(_) => e,
-        None => e.in_file(input),
     }
 }

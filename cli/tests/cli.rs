@@ -110,17 +110,39 @@ fn inspect_prints_the_plan_and_adapters() {
     );
 }
 
+/// `ADD` as a binary, cut off inside its core module (whose section's
+/// contents start at offset 0xa).
+fn truncated_component() -> Vec<u8> {
+    wat::parse_str(ADD).unwrap()[..30].to_vec()
+}
+
 #[test]
-fn errors_are_reported_with_the_file() {
+fn errors_are_reported_as_a_build_script_reports_them() {
     let dir = temp_dir("errors");
-    let input = dir.join("bad.wasm");
-    std::fs::write(&input, b"\0asm\x0d\0\x01\0\x07\x05").unwrap();
+    let input = dir.join("truncated.wasm");
+    std::fs::write(&input, truncated_component()).unwrap();
     let out = rivet(&["compile", input.to_str().unwrap(), "-o", "x.o"]);
-    assert!(!out.status.success());
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("bad.wasm: at offset"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+    // Word for word what `Config::compile` prints for this component in a
+    // build script (rivet-build's tests/report.rs).
+    let expected = format!(
+        "error: rivet could not compile `truncated` (invalid input)\n\
+         \x20 file:   {}\n\
+         \x20 inside: the 1st core module\n\
+         \x20 offset: 0xa\n\
+         \x20 reason: module section extends past the end\n\
+         \x20 help:   check that the file is a WebAssembly component or core module, \
+         complete and valid\n",
+        input.display()
+    );
+    assert_eq!(text(&out.stderr), expected);
     let out = rivet(&["compile", "--bounds", "sometimes"]);
-    assert!(text(&out.stderr).contains("guard or explicit"));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: rivet: bad configuration\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("guard or explicit"), "{stderr}");
 }
 
 /// A script: the `add` plug as a component, and one assertion on it.

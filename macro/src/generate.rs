@@ -30,16 +30,15 @@ pub fn symbol(name: &str) -> String {
 
 /// The runtime's constructor of the import set: bindings of a plan that
 /// needs no resource or adapter intrinsic let the host leave their code out.
-fn imports_constructor(plan: &Plan) -> Ident {
+fn imports_constructor(plan: &Plan) -> TokenStream {
     let needs_intrinsics = plan.steps.iter().any(|Step::Instantiate { args, .. }| {
         args.iter()
             .any(|a| !matches!(a, CoreDef::Export { .. } | CoreDef::HostLower(_)))
     });
-    let name = match needs_intrinsics {
-        true => "new",
-        false => "without_intrinsics",
-    };
-    Ident::new(name, Span::call_site())
+    match needs_intrinsics {
+        true => quote!(rivet::ComponentImports::new()),
+        false => quote!(rivet::__private::imports_without_intrinsics()),
+    }
 }
 
 /// One function of the component, resolved for generation.
@@ -136,7 +135,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                     // and linked for this component, and the static its
                     // metadata, from the same build.
                     let c = unsafe {
-                        rivet::Component::from_static(::core::ptr::addr_of!(#symbol), &rivet_unit::UNIT, &rivet_unit::PARTS)
+                        rivet::__private::component_from_static(::core::ptr::addr_of!(#symbol), &rivet_unit::UNIT, &rivet_unit::PARTS)
                     }?;
                     Ok(LOADED.call_once(|| c).clone())
                 }
@@ -148,7 +147,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                     imports: impl #trait_name,
                 ) -> Result<Self, rivet::Error> {
                     let host = rivet::__private::Rc::new(::core::cell::RefCell::new(imports));
-                    let mut funcs = rivet::ComponentImports::#new_imports();
+                    let mut funcs = #new_imports;
                     #(#register)*
                     let _ = &host;
                     let instance = store.instantiate_component(&Self::component()?, &funcs)?;
@@ -634,7 +633,7 @@ fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
 }
 
 /// One export method: calls the export by its number through the typed path
-/// (`ComponentInstance::call_binding`, the typed call without the checks the
+/// (`rivet::__private::call_binding`, the typed call without the checks the
 /// plan settles here): numbers, `bool`, `char` and strings are lowered and
 /// lifted directly, other types through `Value`.
 fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
@@ -644,7 +643,7 @@ fn export_method(f: &Func, types: &Types) -> Result<TokenStream, String> {
     let r = result_type(f, types)?;
     let index = export_index(f, types)?;
     let args = typed_args(f, &ps, types)?;
-    let call = quote!(self.instance.call_binding(store, #index, #args));
+    let call = quote!(rivet::__private::call_binding(&self.instance, store, #index, #args));
     let body = match f.ty.result {
         Some(t) if !lifts_directly(types, t)? => quote! {
             let result: Value = #call?;
@@ -675,7 +674,7 @@ fn export_index(f: &Func, types: &Types) -> Result<u32, String> {
 }
 
 /// Whether values of component type `t` have a Rust type the runtime lowers
-/// and lifts without `Value` (`rivet::component::typed`).
+/// and lifts without `Value` (the runtime's `LowerArg` and `LiftResult`).
 fn lifts_directly(types: &Types, t: u32) -> Result<bool, String> {
     use rivet_descriptor::component::ValueType as V;
     let ty = types.value_type(t)?;
@@ -702,7 +701,7 @@ fn typed_args(f: &Func, ps: &[Ident], types: &Types) -> Result<TokenStream, Stri
     Ok(if args.len() <= 12 {
         quote!((#(#args,)*))
     } else {
-        quote!(&[#(&#args as &dyn rivet::component::typed::LowerArg),*][..])
+        quote!(&[#(&#args as &dyn rivet::__private::LowerArg),*][..])
     })
 }
 

@@ -449,7 +449,7 @@ fn host_handle(h: &Ident, name: &str, index: u32, types: &Types) -> TokenStream 
             }
             /// The resource type in the component's plan.
             pub fn resource_type() -> rivet::ResourceType {
-                rivet::ResourceType::from_index(#index)
+                rivet::__private::resource_type(#index)
             }
         }
         impl ::core::convert::From<#h> for rivet::ResourceAny {

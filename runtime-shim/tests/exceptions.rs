@@ -4,7 +4,7 @@
 
 use rivet::{BoundsMode, Extern, Func, FuncType, Instance, Module, Store, Tag, TrapKind, Val};
 use rivet::{Global, GlobalType, ValType};
-use rivet_build::emit::{compile_unit, UnitModule};
+use rivet_build::__internal::{compile_unit, UnitModule};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Compiles the modules as one unit and loads them; the library stays loaded
@@ -30,7 +30,7 @@ fn compile(wats: &[&str], bounds: BoundsMode) -> Vec<Module> {
     let base = std::env::temp_dir().join(format!("rivet-exn-{}-{n}", std::process::id()));
     let (o, so) = (base.with_extension("o"), base.with_extension("so"));
     std::fs::write(&o, obj).unwrap();
-    rivet_build::package::link_shared(std::slice::from_ref(&o), &so).unwrap();
+    rivet_build::__internal::link_shared(std::slice::from_ref(&o), &so).unwrap();
     // SAFETY: the library holds only the unit just compiled.
     let lib = unsafe { libloading::Library::new(&so) }.unwrap();
     let _ = (std::fs::remove_file(&o), std::fs::remove_file(&so));

@@ -112,7 +112,7 @@ fn write_link_load(
 ) -> Result<LoadedModule, String> {
     std::fs::write(object_path, object)
         .map_err(|e| format!("writing {}: {e}", object_path.display()))?;
-    rivet_build::package::link_shared(&[object_path.to_path_buf()], library_path)
+    rivet_build::__internal::link_shared(&[object_path.to_path_buf()], library_path)
         .map_err(|e| e.to_string())?;
     // SAFETY: the library was just linked from an object Rivet compiled; its
     // initializers are the linker's defaults only.

@@ -282,7 +282,7 @@ fn build(kind: Kind, wasm: &[u8], target: Target, stem: &Path) -> Artifact {
     let library_path = stem.with_extension("so");
     std::fs::write(&object_path, object)
         .map_err(|e| Rejection::Link(format!("writing {}: {e}", object_path.display())))?;
-    rivet_build::package::link_shared(&[object_path], &library_path)
+    rivet_build::__internal::link_shared(&[object_path], &library_path)
         .map_err(|e| Rejection::Link(e.to_string()))?;
     Ok(library_path)
 }

@@ -16,7 +16,8 @@ pub fn run() -> Result<Row, String> {
     let options = rivet_build::Options::default();
     let (mut rivet, mut wasmtime) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let (r, t) = timing::time_process(|| rivet_build::config::compile_with_plan(BIG, &options));
+        let (r, t) =
+            timing::time_process(|| rivet_build::__internal::compile_with_plan(BIG, &options));
         black_box(r.map_err(|e| format!("Rivet compiling big.wasm: {e}"))?);
         rivet.push(t.cpu);
         let (w, t) = timing::time_process(|| engine.precompile_component(BIG));

@@ -169,7 +169,7 @@ fn compile_and_link(wasm: &[u8], stem: &Path) -> Result<Elapsed, String> {
             rivet_build::compile_module(wasm, &Default::default()).map_err(|e| e.to_string())?;
         std::fs::write(&object_path, object).map_err(|e| e.to_string())?;
         let objects: [PathBuf; 1] = [object_path.clone()];
-        rivet_build::package::link_shared(&objects, &library_path).map_err(|e| e.to_string())
+        rivet_build::__internal::link_shared(&objects, &library_path).map_err(|e| e.to_string())
     });
     let _ = std::fs::remove_file(&object_path);
     let _ = std::fs::remove_file(&library_path);

@@ -9,7 +9,7 @@
 
 use super::async_error;
 pub use super::precheck::Renames;
-use crate::Error;
+use crate::{Error, ErrorKind};
 use std::borrow::Cow;
 use wasmparser::types::Types;
 use wasmparser::{
@@ -123,6 +123,7 @@ struct Decoder<'a> {
 fn start_error(payload: &Payload<'_>, e: wasmparser::BinaryReaderError) -> Error {
     let mut error = Error::from(e);
     if matches!(payload, Payload::ComponentStartSection { .. }) {
+        error.kind = ErrorKind::Unsupported;
         error.message = format!(
             "not supported: component start functions (they need component-model values): {}",
             error.message
@@ -133,7 +134,7 @@ fn start_error(payload: &Payload<'_>, e: wasmparser::BinaryReaderError) -> Error
 
 /// Validates `wasm` as a component and records its definitions.
 ///
-/// Where wasmparser 0.263 reads the spec differently (see [`super::precheck`]),
+/// Where wasmparser 0.263 reads the spec differently (see `precheck`),
 /// it validates a copy of the same length with the difference undone, while
 /// the definitions are read from `wasm` itself:
 /// - a `cancellable` immediate only occurs on async builtins: the component is
@@ -283,14 +284,22 @@ impl<'a> Decoder<'a> {
                 self.modules.push(module);
                 Item::Module(self.modules.len() - 1)
             }
-            None => return Err(Error::msg("unbalanced component nesting")),
+            None => {
+                return Err(Error::new(
+                    ErrorKind::Invalid,
+                    "unbalanced component nesting",
+                ))
+            }
         };
         match self.stack.last_mut() {
             Some(Frame::Component(items)) => {
                 items.push(item);
                 Ok(false)
             }
-            Some(Frame::Module(_)) => Err(Error::msg("a module cannot nest definitions")),
+            Some(Frame::Module(_)) => Err(Error::new(
+                ErrorKind::Invalid,
+                "a module cannot nest definitions",
+            )),
             None => Ok(true),
         }
     }
@@ -405,7 +414,10 @@ impl<'a> Decoder<'a> {
                 items.push(item);
                 Ok(())
             }
-            _ => Err(Error::msg("component item outside a component")),
+            _ => Err(Error::new(
+                ErrorKind::Invalid,
+                "component item outside a component",
+            )),
         }
     }
 }

@@ -16,7 +16,7 @@ use super::async_error;
 use super::decode::{Item, Tree};
 use super::types::{Interner, TypeScope};
 use crate::fuse::{AdapterGroup, AdapterRequest};
-use crate::Error;
+use crate::{Error, ErrorKind};
 use rivet_descriptor::abi::call_layout;
 use rivet_descriptor::component::{
     CanonOptions, Component, ComponentExport, ComponentImport, ComponentInstance, CoreDef,
@@ -408,7 +408,10 @@ impl<'a> Flattener<'_, 'a> {
             Instance::Instantiate { module_index, args } => {
                 let tree_module = match get(&scope.modules, *module_index, offset)? {
                     ModuleDef::Defined(m) => m,
-                    ModuleDef::Imported => return Err(Error::at(offset, MODULE_IMPORT)),
+                    ModuleDef::Imported => {
+                        let e = Error::new(ErrorKind::Unsupported, MODULE_IMPORT);
+                        return Err(e.at_offset(offset));
+                    }
                 };
                 let named: HashMap<&str, u32> = args.iter().map(|a| (a.name, a.index)).collect();
                 let mut defs = Vec::new();

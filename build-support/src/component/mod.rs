@@ -13,7 +13,7 @@ mod types;
 
 pub use compile::compile_component;
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 
 /// The message of every error about component-model async constructs; the test
 /// runner matches it to count such directives as skipped.
@@ -34,5 +34,5 @@ pub fn validate_component(wasm: &[u8], multi_memory: bool) -> Result<(), Error> 
 
 /// An async construct at `offset`.
 fn async_error(offset: usize) -> Error {
-    Error::at(offset, ASYNC_UNSUPPORTED)
+    Error::new(ErrorKind::Unsupported, ASYNC_UNSUPPORTED).at_offset(offset)
 }

@@ -23,8 +23,9 @@ mod describe;
 mod retype;
 
 use crate::component::decode::{decode, Item, Tree};
-use crate::config::read_wasm;
-use crate::Error;
+use crate::input::read_wasm;
+use crate::{Error, ErrorKind};
+use describe::{Difference, Shape};
 use retype::{Retyper, TypeMap};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -55,11 +56,14 @@ impl Composed {
         if e.file.is_some() {
             return e;
         }
-        Error::msg(format!(
-            "wiring the plugs into this component: {}: check that each plug exports what \
+        Error::new(
+            ErrorKind::TypeMismatch,
+            format!(
+                "wiring the plugs into this component: {}: check that each plug exports what \
              the imports of the same name expect",
-            e.message
-        ))
+                e.message
+            ),
+        )
         .in_file(socket)
     }
 
@@ -78,11 +82,10 @@ impl Composed {
 
 /// Reads `socket` and `plugs` (`.wasm` or `.wat` each) and composes them.
 pub fn compose_files(socket: &Path, plugs: &[PathBuf]) -> Result<Composed, Error> {
-    let read = |path: &Path| read_wasm(path).map_err(|e| e.in_file(path));
-    let socket_wasm = read(socket)?;
+    let socket_wasm = read_wasm(socket)?;
     let plug_wasm = plugs
         .iter()
-        .map(|p| read(p))
+        .map(|p| read_wasm(p))
         .collect::<Result<Vec<_>, Error>>()?;
     let parts: Vec<Part<'_>> = plugs
         .iter()
@@ -101,7 +104,7 @@ pub fn compose_files(socket: &Path, plugs: &[PathBuf]) -> Result<Composed, Error
 pub fn compose(socket: Part<'_>, plugs: &[Part<'_>]) -> Result<Composed, Error> {
     let mut inputs = Vec::new();
     for part in plugs.iter().chain([&socket]) {
-        let tree = decode(part.wasm, true).map_err(|e| e.in_file(part.path))?;
+        let tree = decode(part.wasm, true).map_err(|e| e.within(part.wasm).in_file(part.path))?;
         inputs.push(Input::new(part, tree));
     }
     let mut c = Composer {
@@ -165,13 +168,13 @@ impl<'a> Input<'a> {
     fn import_type(&self, name: &str) -> Result<ComponentEntityType, Error> {
         let item = self.types().as_ref().component_item_for_import(name);
         item.map(|i| i.ty)
-            .ok_or_else(|| Error::msg(format!("import `{name}` has no type")))
+            .ok_or_else(|| Error::new(ErrorKind::Internal, format!("import `{name}` has no type")))
     }
 
     fn export_type(&self, name: &str) -> Result<ComponentEntityType, Error> {
         let item = self.types().as_ref().component_item_for_export(name);
         item.map(|i| i.ty)
-            .ok_or_else(|| Error::msg(format!("export `{name}` has no type")))
+            .ok_or_else(|| Error::new(ErrorKind::Internal, format!("export `{name}` has no type")))
     }
 }
 
@@ -249,11 +252,14 @@ impl Composer<'_, '_> {
         let input = &self.inputs[k];
         for name in &input.exports {
             if let Some(&(other, _)) = self.provided.get(name) {
-                return Err(Error::msg(format!(
-                    "plugs `{}` and `{}` both export `{name}`: plug only one of them",
-                    self.inputs[other].path.display(),
-                    input.path.display()
-                )));
+                return Err(Error::new(
+                    ErrorKind::Unresolved,
+                    format!(
+                        "plugs `{}` and `{}` both export `{name}`: plug only one of them",
+                        self.inputs[other].path.display(),
+                        input.path.display()
+                    ),
+                ));
             }
             self.provided.insert(name.clone(), (k, instance));
         }
@@ -303,7 +309,8 @@ impl Composer<'_, '_> {
                     } => r
                         .type_bounds(referenced, created)
                         .map(ComponentTypeRef::Type),
-                    _ => Err(Error::msg(
+                    _ => Err(Error::new(
+                        ErrorKind::Unsupported,
                         "not supported yet: leaving unwired an import that is not a \
                          function, an instance or a type",
                     )),
@@ -358,15 +365,18 @@ impl Composer<'_, '_> {
         let socket = &self.inputs[self.inputs.len() - 1];
         for (k, plug) in self.inputs[..self.inputs.len() - 1].iter().enumerate() {
             if !self.used[k] {
-                return Err(Error::msg(format!(
-                    "plug `{}` is not used: none of its exports ({}) is imported by `{}` \
+                return Err(Error::new(
+                    ErrorKind::Unresolved,
+                    format!(
+                        "plug `{}` is not used: none of its exports ({}) is imported by `{}` \
                      (imports: {}) or by a later plug; check the interface names, or remove \
                      the plug",
-                    plug.path.display(),
-                    list(&plug.exports),
-                    socket.path.display(),
-                    list(&socket.imports),
-                )));
+                        plug.path.display(),
+                        list(&plug.exports),
+                        socket.path.display(),
+                        list(&socket.imports),
+                    ),
+                ));
             }
         }
         Ok(())
@@ -385,28 +395,59 @@ fn mismatch(inputs: &[Input<'_>], wires: &[Wire]) -> Option<Error> {
             false => provider.export_type(&w.name).ok()?,
         };
         let have = describe::entity(provider.types(), &have);
-        if want == have {
-            return None;
-        }
-        if w.shared {
-            return Some(Error::msg(format!(
-                "`{}` imports `{}` as\n    {have}\nbut `{}` imports it as\n    {want}\n\
-                 an import left to the host is shared, so its types must agree: \
-                 rebuild one of them against the same interface",
-                provider.path.display(),
-                w.name,
-                consumer.path.display(),
-            )));
-        }
-        Some(Error::msg(format!(
-            "`{}` imports `{}` as\n    {want}\nbut the plug `{}` exports it as\n    {have}\n\
-             rebuild one of them against the same interface, or do not plug `{}`",
-            consumer.path.display(),
-            w.name,
-            provider.path.display(),
-            provider.path.display(),
-        )))
+        let difference = describe::first_difference(&w.name, &want, &have)?;
+        let sides = [(consumer.path, &want), (provider.path, &have)];
+        let message = explain(w, sides, &difference);
+        Some(Error::new(ErrorKind::TypeMismatch, message))
     })
+}
+
+/// The message for wire `w`, whose consumer's and provider's (file, type)
+/// are `sides`: what differs first, with both of its types, what to do, and
+/// then both whole types, one item per line.
+fn explain(w: &Wire, sides: [(&Path, &Shape); 2], difference: &Difference<'_>) -> String {
+    let [(consumer, want), (provider, have)] =
+        sides.map(|(path, shape)| (path.display(), shape.wrapped("    ")));
+    let name = &w.name;
+    let (headline, have_label, advice, whole) = if w.shared {
+        (
+            format!(
+                "`{consumer}` and `{provider}` both import `{name}` with different types; \
+                 an import left to the host is shared, so its types must agree"
+            ),
+            format!("imported by `{provider}`"),
+            "rebuild one of them against the same interface".to_string(),
+            format!(
+                "`{provider}` imports `{name}` as\n    {have}\n\
+                 but `{consumer}` imports it as\n    {want}"
+            ),
+        )
+    } else {
+        (
+            format!(
+                "`{consumer}` imports `{name}` with another type than the plug \
+                 `{provider}` exports"
+            ),
+            format!("exported by `{provider}`"),
+            format!(
+                "rebuild one of them against the same interface, or do not plug \
+                 `{provider}`"
+            ),
+            format!(
+                "`{consumer}` imports `{name}` as\n    {want}\n\
+                 but the plug `{provider}` exports it as\n    {have}"
+            ),
+        )
+    };
+    let want_label = format!("imported by `{consumer}`");
+    let width = want_label.len().max(have_label.len());
+    let have_item = difference.have.map_or("(missing)".to_string(), Shape::line);
+    format!(
+        "{headline}; the first item that differs is `{}`:\n    \
+         {want_label:<width$}  {}\n    {have_label:<width$}  {have_item}\n{advice}\n{whole}",
+        difference.path,
+        difference.want.line(),
+    )
 }
 
 /// How an item of type `ty` is exported or aliased.

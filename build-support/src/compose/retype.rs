@@ -8,7 +8,7 @@
 //! the validator rejects the import; [`TypeMap`] remembers which index each
 //! validator type id was bound to.
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 use std::collections::HashMap;
 use wasm_encoder::{
     Alias, ComponentBuilder, ComponentOuterAliasKind, ComponentTypeEncoder, ComponentTypeRef,
@@ -308,5 +308,5 @@ fn primitive(p: PrimitiveValType) -> P {
 
 /// A construct composition cannot re-encode yet.
 fn unsupported(what: impl std::fmt::Display) -> Error {
-    Error::msg(format!("not supported yet: {what}"))
+    Error::new(ErrorKind::Unsupported, format!("not supported yet: {what}"))
 }

@@ -3,7 +3,7 @@
 //! widths and flattening come from `rivet_descriptor::abi`, shared with the
 //! runtime so that adapters and host agree byte for byte.
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 use rivet_descriptor::abi::{self, AbiType, Shape};
 pub use rivet_descriptor::abi::{discriminant_size, field_offsets};
 use rivet_descriptor::component::{Component, ValueType};
@@ -185,14 +185,17 @@ fn core_type(t: Flat) -> ValType {
 
 fn resolve_at(plan: &Component, index: u32, depth: usize) -> Result<Ty, Error> {
     if depth > MAX_DEPTH {
-        return Err(Error::msg(format!(
-            "component type {index} nests deeper than {MAX_DEPTH} levels"
-        )));
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("component type {index} nests deeper than {MAX_DEPTH} levels"),
+        ));
     }
-    let ty = plan
-        .types
-        .get(index as usize)
-        .ok_or_else(|| Error::msg(format!("unknown component type {index}")))?;
+    let ty = plan.types.get(index as usize).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("unknown component type {index}"),
+        )
+    })?;
     let sub = |i: u32| resolve_at(plan, i, depth + 1);
     let opt = |i: Option<u32>| i.map(sub).transpose();
     Ok(match ty {
@@ -231,9 +234,10 @@ fn resolve_at(plan: &Component, index: u32, depth: usize) -> Result<Ty, Error> {
         ValueType::Enum(names) => Ty::Variant(vec![None; names.len()]),
         ValueType::Option(t) => Ty::Variant(vec![None, Some(sub(*t)?)]),
         ValueType::Result { ok, err } => Ty::Variant(vec![opt(*ok)?, opt(*err)?]),
-        ValueType::Flags(names) => {
-            Ty::Flags(u32::try_from(names.len()).map_err(|_| Error::msg("too many flags"))?)
-        }
+        ValueType::Flags(names) => Ty::Flags(
+            u32::try_from(names.len())
+                .map_err(|_| Error::new(ErrorKind::Invalid, "too many flags"))?,
+        ),
         ValueType::Own(r) => Ty::Own(*r),
         ValueType::Borrow(r) => Ty::Borrow(*r),
     })

@@ -14,7 +14,7 @@ mod layout;
 mod module;
 mod strings;
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 use copy::Loc;
 use layout::Ty;
 use module::{Body, ModuleBuilder};
@@ -85,10 +85,12 @@ impl AdapterGroup {
     /// name it is exported under. On error the group is left unchanged.
     pub fn add(&mut self, request: &AdapterRequest<'_>) -> Result<String, Error> {
         let plan = request.plan;
-        let ft = plan
-            .func_types
-            .get(request.ty as usize)
-            .ok_or_else(|| Error::msg(format!("unknown component function type {}", request.ty)))?;
+        let ft = plan.func_types.get(request.ty as usize).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("unknown component function type {}", request.ty),
+            )
+        })?;
         let params = Ty::Record(
             ft.params
                 .iter()
@@ -101,16 +103,6 @@ impl AdapterGroup {
         let module = self.module.clone();
         self.module = Fuser::generate(module, request, &params, result.as_ref(), &sig, &export)?;
         Ok(export)
-    }
-
-    /// How many adapters the module holds.
-    pub fn len(&self) -> usize {
-        self.module.function_count()
-    }
-
-    /// Whether the module holds no adapter yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The module, in the binary format (valid with multi-memory), and what to
@@ -456,9 +448,10 @@ impl Fuser {
 /// the adapter needs.
 fn required<'a>(def: Option<&'a CoreDef>, option: &str, which: &str) -> Result<&'a CoreDef, Error> {
     def.ok_or_else(|| {
-        Error::msg(format!(
-            "canonical option `{option}` is required on this `canon {which}`"
-        ))
+        Error::new(
+            ErrorKind::Invalid,
+            format!("canonical option `{option}` is required on this `canon {which}`"),
+        )
     })
 }
 
@@ -510,7 +503,10 @@ fn self_and_ancestors(plan: &Component, instance: u32) -> Result<Vec<u32>, Error
             if plan.instances.is_empty() {
                 return Ok(chain);
             }
-            return Err(Error::msg(format!("unknown component instance {current}")));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("unknown component instance {current}"),
+            ));
         };
         match info.parent {
             Some(parent) if !chain.contains(&parent) => {
@@ -518,9 +514,10 @@ fn self_and_ancestors(plan: &Component, instance: u32) -> Result<Vec<u32>, Error
                 current = parent;
             }
             Some(parent) => {
-                return Err(Error::msg(format!(
-                    "component instance {parent} is its own ancestor"
-                )))
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    format!("component instance {parent} is its own ancestor"),
+                ))
             }
             None => return Ok(chain),
         }

@@ -4,7 +4,7 @@
 //! imports, never each other, so several share a module without their code
 //! changing: an import they both use is imported once.
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 use rivet_descriptor::component::CoreDef;
 use wasm_encoder::{
     CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalType,
@@ -131,11 +131,14 @@ impl ModuleBuilder {
         Validator::new_with_features(WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY)
             .validate_all(&wasm)
             .map_err(|e| {
-                Error::msg(format!(
-                    "internal error: generated adapter is invalid at offset {:#x}: {}",
-                    e.offset(),
-                    e.message()
-                ))
+                Error::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "internal error: generated adapter is invalid at offset {:#x}: {}",
+                        e.offset(),
+                        e.message()
+                    ),
+                )
             })?;
         Ok((wasm, self.imports.into_iter().map(|(d, _)| d).collect()))
     }

@@ -26,7 +26,7 @@ mod vmctx;
 mod tests;
 
 use crate::env::ModuleEnv;
-use crate::Error;
+use crate::{Error, ErrorKind};
 use cranelift_codegen::ir;
 use cranelift_frontend::FunctionBuilderContext;
 use state::FuncTranslator;
@@ -45,10 +45,12 @@ pub fn translate_function(
     func: &mut ir::Function,
     builder_ctx: &mut FunctionBuilderContext,
 ) -> Result<(), Error> {
-    let body = env
-        .bodies
-        .get(defined_index as usize)
-        .ok_or_else(|| Error::msg(format!("no body for defined function {defined_index}")))?;
+    let body = env.bodies.get(defined_index as usize).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("no body for defined function {defined_index}"),
+        )
+    })?;
     let index = env.imported_functions + defined_index;
     let ty = env.functions[index as usize];
     let mut t = FuncTranslator::new(env, func, builder_ctx, ty);

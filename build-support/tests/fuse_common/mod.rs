@@ -8,8 +8,8 @@ use libloading::Library;
 use rivet::{
     Extern, Func, FuncType, Global, GlobalType, Instance, Memory, Module, Store, Trap, Val, ValType,
 };
-use rivet_build::fuse::{adapter_module, AdapterRequest};
-use rivet_build::{package, Options};
+use rivet_build::__internal::{adapter_module, link_shared, AdapterRequest};
+use rivet_build::Options;
 use rivet_descriptor::component::{
     AbiTrap, CanonOptions, Component, CoreDef, Intrinsic, StringEncoding,
 };
@@ -93,7 +93,7 @@ impl Rig {
         let obj_path = self.dir.join(format!("m{n}.o"));
         let lib_path = self.dir.join(format!("m{n}.so"));
         std::fs::write(&obj_path, object).unwrap();
-        package::link_shared(&[obj_path], &lib_path).expect("linking");
+        link_shared(&[obj_path], &lib_path).expect("linking");
         let lib = unsafe { Library::new(&lib_path) }.expect("loading");
         let module = unsafe {
             let sym = lib

@@ -11,7 +11,9 @@ pub(crate) use rivet_descriptor::abi::{
 };
 use rivet_descriptor::abi::{AbiType, Shape};
 
-/// The runtime's types as the shared layout code sees them.
+/// The runtime's types as the shared layout code sees them (hidden: an
+/// implementation detail, not something a host calls).
+#[doc(hidden)]
 impl<'a> AbiType for &'a Type {
     fn shape(self) -> Shape<&'a Type> {
         let scalar = |bytes, flat| Shape::Scalar { bytes, flat };

@@ -485,12 +485,21 @@ impl ComponentInstance {
 
     /// Calls export number `export` (its place in the component's exports, see
     /// [`ComponentInstance::export_index`]) with arguments and a result of
-    /// host types that lower and lift straight to and from the guest's flat
-    /// values and memory; `Value`s fit any type (and are checked as in
-    /// [`ComponentInstance::call`]). The arguments are a tuple, e.g.
-    /// `inst.call_typed::<u32>(&mut store, add, (2u32, 3u32))`, or a slice of
-    /// `&dyn LowerArg` ([`LowerArgs`]). The export is resolved on its first
-    /// call; otherwise as [`ComponentInstance::call`].
+    /// Rust types that lower and lift straight to and from the guest's flat
+    /// values and memory, without building [`Value`]s:
+    /// - the arguments are a tuple of up to 12 (`(2u32, "text")`, or `()`),
+    ///   each a `bool`, an integer (`u8` … `u64`, `i8` … `i64`), `f32`,
+    ///   `f64`, `char`, `&str` or a [`Value`] (which fits any type, and is
+    ///   checked as in [`ComponentInstance::call`]);
+    /// - the result is one of those scalar types, a `String`, a [`Value`],
+    ///   an `Option<Value>` (`None` for an export without a result), or `()`
+    ///   for an export without a result.
+    ///
+    /// Each argument is checked against its parameter's type before the
+    /// guest is entered: a mismatch is the host's error, which does not poison
+    /// the instance. E.g. `inst.call_typed::<u32>(&mut store, add, (2u32,
+    /// 3u32))`. The export is resolved on its first call; otherwise as
+    /// [`ComponentInstance::call`].
     pub fn call_typed<R: LiftResult>(
         &self,
         store: &mut Store,
@@ -500,27 +509,10 @@ impl ComponentInstance {
         self.typed_call(store, export, args, false)
     }
 
-    /// [`ComponentInstance::call_typed`] for the typed bindings of
-    /// `rivet::component!`, which chose the argument and result types from
-    /// this component's plan at build time: the checks the build settled are
-    /// left out ([`LowerArg::check_bound`]), and with them the code that
-    /// describes a mismatch. Wrong types given here make wrong values, never
-    /// unsafety: every lift and store is bounds-checked. Hidden: written by
-    /// hand, a call should use `call_typed`.
-    #[doc(hidden)]
-    pub fn call_binding<R: LiftResult>(
-        &self,
-        store: &mut Store,
-        export: u32,
-        args: impl LowerArgs,
-    ) -> Result<R, Trap> {
-        self.typed_call(store, export, args, true)
-    }
-
     /// The typed call, with every type check or (`bound`) the ones left for
     /// the typed bindings.
     #[inline(always)]
-    fn typed_call<R: LiftResult>(
+    pub(crate) fn typed_call<R: LiftResult>(
         &self,
         store: &mut Store,
         export: u32,
@@ -761,4 +753,19 @@ fn missing_resource(name: &str) -> Error {
     Error::Link(format!(
         "missing component import `{name}`: a resource type the host defines"
     ))
+}
+
+/// [`ComponentInstance::call_typed`] for the typed bindings of
+/// `rivet::component!`, which chose the argument and result types from the
+/// component's plan at build time: the checks the build settled are left out
+/// ([`LowerArg::check_bound`]), and with them the code that describes a
+/// mismatch. Wrong types given here make wrong values, never unsafety: every
+/// lift and store is bounds-checked.
+pub fn call_binding<R: LiftResult>(
+    instance: &ComponentInstance,
+    store: &mut Store,
+    export: u32,
+    args: impl LowerArgs,
+) -> Result<R, Trap> {
+    instance.typed_call(store, export, args, true)
 }

@@ -6,7 +6,7 @@ pub(crate) mod convert;
 pub(crate) mod instance;
 pub(crate) mod intrinsics;
 mod resources;
-pub mod typed;
+pub(crate) mod typed;
 mod types;
 mod values;
 
@@ -15,7 +15,7 @@ mod tests;
 
 pub use convert::{Cx, Flat, FlatBuf};
 pub use instance::ComponentInstance;
-pub use types::{FuncType, ResourceType, Type};
+pub use types::{resource_type, FuncType, ResourceType, Type};
 pub use values::{ResourceAny, Value};
 
 use crate::error::{Error, Trap};
@@ -56,23 +56,6 @@ impl Component {
     /// As [`Module::from_descriptor`].
     pub unsafe fn from_descriptor(desc: *const RawDescriptor) -> Result<Component, Error> {
         Component::from_unit(module::load_unit(desc)?)
-    }
-
-    /// Loads the unit behind a descriptor, its metadata read in place from
-    /// `unit`, the static `rivet_build` writes beside the object, with the
-    /// runtime `parts` it writes beside that (what the `component!`
-    /// bindings use: nothing to decode, and no code for parts the component
-    /// does not need).
-    ///
-    /// # Safety
-    /// As [`Module::from_descriptor`]; `unit` and `parts` come from the same
-    /// build as the descriptor.
-    pub unsafe fn from_static(
-        desc: *const RawDescriptor,
-        unit: &'static rivet_descriptor::Unit,
-        parts: &'static crate::__private::Parts,
-    ) -> Result<Component, Error> {
-        Component::from_unit(module::load_static(desc, unit, parts)?)
     }
 
     /// A component from a loaded unit, which must have a plan.
@@ -208,7 +191,7 @@ pub struct ComponentImports {
     /// their results as dynamic [`Value`]s, so a host without imports does not
     /// link it (about a quarter of a small `no_std` host).
     pub(crate) lower: Option<LowerHost>,
-    /// Unset only by [`ComponentImports::without_intrinsics`], so that bindings
+    /// Unset only by [`imports_without_intrinsics`], so that bindings
     /// of a plan without resources or adapters leave their code out too.
     pub(crate) intrinsics: Option<ResolveIntrinsic>,
     /// Set by [`ComponentImports::func`] and [`ComponentImports::resource`]:
@@ -223,25 +206,12 @@ impl Default for ComponentImports {
 }
 
 impl ComponentImports {
+    /// No imports yet: add them with [`ComponentImports::func`] and
+    /// [`ComponentImports::resource`].
     pub fn new() -> Self {
         ComponentImports {
             intrinsics: Some(intrinsics::resolve_intrinsic),
-            ..Self::without_intrinsics()
-        }
-    }
-
-    /// For generated bindings whose plan, read when they were compiled,
-    /// defines no resource and fuses no adapter: the host then does not link
-    /// the code of the intrinsics those need. A plan that does need one fails
-    /// to instantiate with a format error.
-    #[doc(hidden)]
-    pub fn without_intrinsics() -> Self {
-        ComponentImports {
-            funcs: None,
-            resources: None,
-            lower: None,
-            intrinsics: None,
-            supply: None,
+            ..imports_without_intrinsics()
         }
     }
 
@@ -273,5 +243,36 @@ impl ComponentImports {
         resources.insert(name.to_string(), Rc::new(dtor));
         self.supply = Some(instance::supply);
         self
+    }
+}
+
+/// Loads the unit behind a descriptor, its metadata read in place from
+/// `unit`, the static `rivet_build` writes beside the object, with the
+/// runtime `parts` it writes beside that: what the `component!` bindings
+/// load (nothing to decode, and no code for parts the component does not
+/// need).
+///
+/// # Safety
+/// As [`Module::from_descriptor`]; `unit` and `parts` come from the same
+/// build as the descriptor.
+pub unsafe fn component_from_static(
+    desc: *const RawDescriptor,
+    unit: &'static rivet_descriptor::Unit,
+    parts: &'static Parts,
+) -> Result<Component, Error> {
+    Component::from_unit(unsafe { module::load_static(desc, unit, parts) }?)
+}
+
+/// The imports of generated bindings whose plan, read when they were
+/// compiled, defines no resource and fuses no adapter: the host then does not
+/// link the code of the intrinsics those need. A plan that does need one
+/// fails to instantiate with a format error.
+pub fn imports_without_intrinsics() -> ComponentImports {
+    ComponentImports {
+        funcs: None,
+        resources: None,
+        lower: None,
+        intrinsics: None,
+        supply: None,
     }
 }

@@ -1,6 +1,7 @@
 //! Component runtime tests with hand-built plans over real compiled core
 //! modules (WAT compiled by rivet-build, linked and loaded with dlopen).
 
+use super::instance::call_binding;
 use super::*;
 use crate::prelude::*;
 use crate::{BoundsMode, Store};
@@ -22,7 +23,7 @@ fn compile(wat: &str) -> Module {
     let base = std::env::temp_dir().join(format!("rivet-comp-{}-{n}", std::process::id()));
     let (o, so) = (base.with_extension("o"), base.with_extension("so"));
     std::fs::write(&o, obj).unwrap();
-    rivet_build::package::link_shared(std::slice::from_ref(&o), &so).unwrap();
+    rivet_build::__internal::link_shared(std::slice::from_ref(&o), &so).unwrap();
     // SAFETY: the library holds only the unit just compiled.
     let lib = unsafe { libloading::Library::new(&so) }.unwrap();
     let _ = (std::fs::remove_file(&o), std::fs::remove_file(&so));
@@ -640,7 +641,7 @@ fn imports_without_intrinsics_refuse_a_plan_that_needs_them() {
     let module = compile(&guest_with(imports, body));
     let c = Component::from_parts(Meta::leaked(plan), vec![module], None, &Parts::ALL);
     let mut store = Store::new(BoundsMode::Guard);
-    let bare = ComponentImports::without_intrinsics();
+    let bare = imports_without_intrinsics();
     match store.instantiate_component(&c, &bare) {
         Err(Error::Format(m)) => assert!(
             m.contains("resource.new of resource 0 without the intrinsics' code"),
@@ -1017,18 +1018,14 @@ fn typed_tuples_spill_only_when_their_types_can() {
     let (mut store, inst) = sum_of_seventeen();
     let sixteen = Value::Tuple((1..=16).map(Value::U32).collect());
     for _ in 0..2 {
-        let sum: u32 = inst
-            .call_binding(&mut store, 2, (sixteen.clone(), 17u32))
-            .unwrap();
+        let sum: u32 = call_binding(&inst, &mut store, 2, (sixteen.clone(), 17u32)).unwrap();
         assert_eq!(sum, 153);
         let e = inst
             .call_typed::<u32>(&mut store, 2, (1u32, 2u32))
             .unwrap_err();
         assert!(e.message.contains("type mismatch"), "{}", e.message);
     }
-    let e = inst
-        .call_binding::<u32>(&mut store, 2, (1u32, 2u32))
-        .unwrap_err();
+    let e = call_binding::<u32>(&inst, &mut store, 2, (1u32, 2u32)).unwrap_err();
     assert!(e.message.contains("too few flat values"), "{}", e.message);
     let e = inst.call_typed::<u32>(&mut store, 2, (sixteen, 17u32));
     let e = e.unwrap_err();
@@ -1041,17 +1038,15 @@ fn typed_tuples_spill_only_when_their_types_can() {
 #[test]
 fn binding_calls_check_what_the_build_cannot() {
     let (mut store, inst) = u32_identity();
-    let got: u32 = inst.call_binding(&mut store, 0, (5u32,)).unwrap();
+    let got: u32 = call_binding(&inst, &mut store, 0, (5u32,)).unwrap();
     assert_eq!(got, 5);
-    let e = inst
-        .call_binding::<u32>(&mut store, 0, (Value::String("x".into()),))
-        .unwrap_err();
+    let e = call_binding::<u32>(&inst, &mut store, 0, (Value::String("x".into()),)).unwrap_err();
     assert!(e.message.contains("type mismatch"), "{}", e.message);
-    let e = inst.call_binding::<u32>(&mut store, 0, ()).unwrap_err();
+    let e = call_binding::<u32>(&inst, &mut store, 0, ()).unwrap_err();
     assert!(e.message.contains("expects 1 arguments"), "{}", e.message);
-    let wrong: Result<u64, _> = inst.call_binding(&mut store, 0, (7i32,));
+    let wrong: Result<u64, _> = call_binding(&inst, &mut store, 0, (7i32,));
     assert_eq!(wrong.unwrap(), 7, "an i32 lowers to the same bits");
-    let got: u32 = inst.call_binding(&mut store, 0, (6u32,)).unwrap();
+    let got: u32 = call_binding(&inst, &mut store, 0, (6u32,)).unwrap();
     assert_eq!(got, 6);
 }
 

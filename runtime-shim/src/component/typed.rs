@@ -18,7 +18,7 @@ pub trait LowerArg {
     /// mismatch is the host's error and does not poison the guest.
     fn check(&self, cx: &Cx, ty: TypeRef) -> Result<(), Trap>;
     /// What is left of [`LowerArg::check`] when the typed bindings make the
-    /// call ([`crate::ComponentInstance::call_binding`]): they chose a
+    /// call ([`super::instance::call_binding`]): they chose a
     /// number, `bool`, `char` or `&str` argument from the export's type at
     /// build time, so those override this with nothing; anything else (a
     /// [`Value`], whose shape and handles only the run knows) is checked in

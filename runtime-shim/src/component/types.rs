@@ -110,13 +110,13 @@ fn unresolve(t: &Type, types: &mut Vec<ValueType>) -> u32 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ResourceType(pub(crate) u32);
 
-impl ResourceType {
-    /// The resource type with plan index `index`, as generated bindings know
-    /// it; [`crate::Component::resource_type`] finds one by name.
-    pub fn from_index(index: u32) -> ResourceType {
-        ResourceType(index)
-    }
+/// The resource type with plan index `index`, as generated bindings know it
+/// (a host finds one by name with [`crate::Component::resource_type`]).
+pub fn resource_type(index: u32) -> ResourceType {
+    ResourceType(index)
+}
 
+impl ResourceType {
     /// The plan index of the resource type.
     pub fn index(self) -> u32 {
         self.0

@@ -9,11 +9,14 @@ mod simd_run;
 mod spec;
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod spec_run;
+/// The conformance suites' location, shared with the integration tests.
+#[path = "../../../tests/testsuite/mod.rs"]
+mod testsuite;
 mod traps;
 
 use super::translate_function;
 use crate::env::{val_type, ModuleEnv};
-use crate::Error;
+use crate::{Error, ErrorKind};
 use cranelift_codegen::ir::{Function, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -183,7 +186,7 @@ fn compile_all(env: &ModuleEnv) -> Result<usize, Error> {
         let func = translate(env, i, &mut builder_ctx)?;
         let mut ctx = Context::for_function(func);
         ctx.compile(&*env.isa, &mut Default::default())
-            .map_err(|e| Error::msg(format!("function {i}: {:?}", e.inner)))?;
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("function {i}: {:?}", e.inner)))?;
     }
     Ok(env.bodies.len())
 }

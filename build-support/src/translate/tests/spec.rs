@@ -1,6 +1,7 @@
 //! The main correctness gate: every valid module of the core, multi-memory
 //! and SIMD spec suites translates and compiles, in both bounds modes.
 
+use super::testsuite::wast_files;
 use super::{compile_all, host_isa, module_env};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use rivet_descriptor::BoundsMode;
@@ -76,18 +77,8 @@ fn spec_suite_modules_compile() {
     let isa = host_isa();
     let mut counts = SuiteCounts::default();
     for dir in ["core", "multi-memory", "simd"] {
-        let dir = Path::new("/work/shared/testsuite").join(dir);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("spec suite not found at {}", dir.display());
-            return;
-        };
-        let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
-        paths.sort();
-        for path in paths
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        {
-            check_script(path, &isa, &mut counts);
+        for path in wast_files(dir) {
+            check_script(&path, &isa, &mut counts);
         }
     }
     eprintln!(

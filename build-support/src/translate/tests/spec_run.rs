@@ -8,6 +8,7 @@
 //! process, so `assert_trap` and friends are left to the full runner.
 
 use super::run::{Imports, Instance};
+use super::testsuite::wast_files;
 use rivet_descriptor::BoundsMode;
 use std::collections::HashMap;
 use std::path::Path;
@@ -373,19 +374,9 @@ fn run_script(path: &Path, bounds: BoundsMode, counts: &mut Counts) {
 fn spec_suite_assertions_return_expected_values() {
     let mut counts = Counts::default();
     for dir in ["core", "multi-memory"] {
-        let dir = Path::new("/work/shared/testsuite").join(dir);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("spec suite not found at {}", dir.display());
-            return;
-        };
-        let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
-        paths.sort();
-        for path in paths
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        {
+        for path in wast_files(dir) {
             for bounds in [BoundsMode::Guard, BoundsMode::Explicit] {
-                run_script(path, bounds, &mut counts);
+                run_script(&path, bounds, &mut counts);
             }
         }
     }
