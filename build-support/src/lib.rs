@@ -3,8 +3,8 @@
 //! The stages, one module each: [`decode`] validates a binary and builds a
 //! [`env::ModuleEnv`]; [`translate`] turns each function body into Cranelift IR;
 //! [`inline`] takes small and shared callees into their callers;
-//! [`emit`] compiles the functions and [`trampoline`]s into one object file with its
-//! descriptor; [`c_backend`] (opt-in) writes the numeric functions as C instead, which
+//! [`codegen`] compiles them to machine code on all cores; [`emit`] puts the
+//! functions and [`trampoline`]s into one object file with its descriptor; [`c_backend`] (opt-in) writes the numeric functions as C instead, which
 //! [`package`] compiles with the system C compiler and merges into that object;
 //! [`package`] links objects into libraries. [`component`] decodes and
 //! flattens components into a unit of several core modules and a plan.
@@ -14,8 +14,9 @@
 //!
 //! # In a build script
 //! ```no_run
-//! // In `main` of the build.rs of the crate that embeds the component; `rivet` is
-//! // a normal dependency of that crate and `rivet-build` a build-dependency.
+//! // In `main` of the build.rs of the crate that embeds the component; `rivet`
+//! // (package `rivet-runtime`) is a normal dependency of that crate and
+//! // `rivet-build` a build-dependency.
 //! rivet_build::Config::new()
 //!     .component("hello", "guest/hello.wat") // .wasm or .wat
 //!     .compile();
@@ -39,6 +40,7 @@
 //! fused adapters, and the imports no plug satisfies are left to the host.
 
 pub mod c_backend;
+pub mod codegen;
 pub mod component;
 pub mod compose;
 pub mod config;
@@ -58,6 +60,11 @@ pub use error::Error;
 pub use rivet_descriptor::BoundsMode;
 
 /// How to compile.
+///
+/// Whatever the options, functions are compiled in parallel on the current
+/// [`rayon`] thread pool: the global one (every core, or `RAYON_NUM_THREADS`),
+/// or the pool whose `install` the compile is called in. The object is the
+/// same byte for byte for any number of threads.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// How linear-memory accesses are checked.
