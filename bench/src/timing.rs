@@ -48,13 +48,14 @@ pub fn time<T>(f: impl FnOnce() -> T) -> (T, Elapsed) {
 }
 
 /// Like [`time`], but counting the CPU time of every thread of the process: for
-/// work that runs on a thread pool (Wasmtime's parallel compilation).
+/// work that runs on a thread pool (Rivet's and Wasmtime's parallel
+/// compilation), where wall time is less than CPU time.
 pub fn time_process<T>(f: impl FnOnce() -> T) -> (T, Elapsed) {
-    let cpu_start = process_cpu();
+    let cpu_start = process_cpu() + children_cpu();
     let start = Instant::now();
     let value = f();
     let wall = start.elapsed();
-    let cpu = process_cpu().saturating_sub(cpu_start);
+    let cpu = (process_cpu() + children_cpu()).saturating_sub(cpu_start);
     (value, Elapsed { wall, cpu })
 }
 

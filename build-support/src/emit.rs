@@ -1,22 +1,20 @@
 //! Compiles a module's functions and trampolines into one object file, with the
 //! data objects the runtime reads through the descriptor symbol.
 
+use crate::codegen::{self, Code, Job, LOOP_ALIGN};
 use crate::decode::{self, Decoded};
-use crate::env::{trap_kind, ModuleEnv};
+use crate::env::ModuleEnv;
 use crate::inline::{self, Inlining};
 use crate::trampoline::{self, Plan};
 use crate::{c_backend, package, translate, BoundsMode, Error, ErrorKind, Options};
-use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, Endianness, UserFuncName};
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
-use cranelift_codegen::print_errors::pretty_error;
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{CompiledCode, Context};
+use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_module::{
-    default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module, ModuleReloc,
-};
+use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
+use rayon::prelude::*;
 use rivet_descriptor::component::Component;
 use rivet_descriptor::{raw_offsets, FunctionCode, Unit, FORMAT_VERSION, MAGIC};
 use std::str::FromStr;
@@ -95,8 +93,6 @@ pub fn compile_unit(
     }
     let mut e = Emitter {
         object: ObjectModule::new(builder),
-        ctx: Context::new(),
-        builder_ctx: FunctionBuilderContext::new(),
         inline: options.inline,
         // With the C backend a function is defined by one of two objects,
         // merged before the final link: each is declared as an import and
@@ -317,7 +313,7 @@ fn enable_features(builder: &mut isa::Builder, features: &[String]) {
 /// wasm frames, and functions on 32-byte boundaries: the alignment Cranelift
 /// prefers for x86-64 and aarch64 (and Wasmtime gives wasm functions), where
 /// the minimum (one byte on x86-64) lets hot loops straddle fetch blocks; and
-/// the code's block layout, for [`loop_padding`].
+/// the code's block layout, for [`codegen`] to find loop heads.
 fn shared_flags() -> Result<settings::Builder, Error> {
     let mut flags = settings::builder();
     let verifier = if cfg!(debug_assertions) {
@@ -358,36 +354,13 @@ fn pad(object: &mut ObjectModule, id: FuncId, len: u64) -> Result<(), Error> {
         .map_err(backend)
 }
 
-/// The boundary a function's innermost loop starts on. Cranelift aligns
-/// functions, not loop heads, so where a hot loop falls within its cache line
-/// changes with the code before it: SHA-256's round loop ran 7.88–7.90 ms or
-/// 7.68–7.74 ms by that alone. On 32 bytes it ran 7.68–7.71 ms in every build
-/// measured, on 16 bytes 7.71–7.81 ms, on 64 bytes 7.72–8.00 ms.
-const LOOP_ALIGN: u64 = 32;
-
-/// How many bytes to put before a function so that its innermost loop (the
-/// back edge spanning the fewest bytes: its head is the block the edge jumps
-/// back to) starts on a [`LOOP_ALIGN`] boundary; `None` for a function
-/// without loops.
-fn loop_padding(code: &CompiledCode) -> Option<u64> {
-    let (_, edges) = code.get_code_bb_layout();
-    let (_, head) = edges
-        .into_iter()
-        .filter(|(from, to)| to <= from)
-        .min_by_key(|(from, to)| from - to)?;
-    let align = LOOP_ALIGN as usize;
-    Some(((align - head % align) % align) as u64)
-}
-
 fn backend(e: cranelift_module::ModuleError) -> Error {
     Error::new(ErrorKind::Internal, format!("object backend: {e}"))
 }
 
-/// The object under construction and the contexts reused for every function.
+/// The object under construction.
 struct Emitter {
     object: ObjectModule,
-    ctx: Context,
-    builder_ctx: FunctionBuilderContext,
     /// [`Options::inline`].
     inline: bool,
     /// How wasm functions are declared: local, or imports until defined when
@@ -483,6 +456,8 @@ impl Emitter {
     /// Translates, inlines into and compiles every defined function of the
     /// unit, callees first, across modules where a call is direct (see
     /// [`crate::inline`]); returns each module's code by defined index.
+    /// Translation and code generation run in parallel; inlining, which takes
+    /// in callees inlined before, runs in that order.
     fn define_functions(
         &mut self,
         declared: &[Declared<'_>],
@@ -519,28 +494,51 @@ impl Emitter {
         }
         let module: Vec<usize> = owner.iter().map(|&(i, _)| i).collect();
         let mut inlining = Inlining::new(first, calls, &module);
+        let order = inlining.order();
+        // Defined by the C object: no trap sites to record, and never
+        // inlined into Cranelift code.
+        let (in_c, in_cranelift): (Vec<usize>, Vec<usize>) = order
+            .into_iter()
+            .partition(|&f| in_c[owner[f].0][owner[f].1 as usize]);
+        let translated = translate_all(declared, &owner, &ids, &in_cranelift);
+        let mut jobs = Vec::with_capacity(in_cranelift.len());
+        for (&f, func) in in_cranelift.iter().zip(translated) {
+            let offset = modules[owner[f].0].offset;
+            let mut func = func.map_err(|e| shift(e, offset))?;
+            if self.inline {
+                let mut ctx = Context::for_function(func);
+                inlining.inline_into(f, &mut ctx)?;
+                func = ctx.func;
+            }
+            let symbol = self.symbol(ids[f]);
+            if self.linkage == Linkage::Import {
+                // Defined here, called by name from the C object too.
+                self.object
+                    .declare_function(&symbol, Linkage::Hidden, &func.signature)
+                    .map_err(backend)?;
+            }
+            jobs.push(Job {
+                id: ids[f],
+                symbol,
+                func,
+            });
+        }
+        let generated = codegen::generate(self.object.isa(), jobs);
         let mut code: Vec<Vec<Option<FunctionCode>>> = declared
             .iter()
             .map(|d| (0..d.functions.len()).map(|_| None).collect())
             .collect();
-        for f in inlining.order() {
+        let placed = self.place_all(generated)?;
+        for (f, function) in in_cranelift
+            .into_iter()
+            .zip(placed)
+            .chain(in_c.into_iter().map(|f| (f, FunctionCode::default())))
+        {
             let (i, defined) = owner[f];
             let env = &declared[i].decoded.env;
-            if in_c[i][defined as usize] {
-                // Defined by the C object; no trap sites to record, and
-                // never inlined into Cranelift code.
-                let index = env.imported_functions + defined;
-                code[i][defined as usize] = Some(FunctionCode {
-                    len: 0,
-                    traps: Vec::new().into(),
-                    name: env.names.get(&index).cloned().map(Into::into),
-                });
-                continue;
-            }
-            let function = self
-                .define_function(env, defined, ids[f], &mut inlining, f)
-                .map_err(|e| shift(e, modules[i].offset))?;
-            code[i][defined as usize] = Some(function);
+            let index = env.imported_functions + defined;
+            let name = env.names.get(&index).cloned().map(Into::into);
+            code[i][defined as usize] = Some(FunctionCode { name, ..function });
         }
         code.into_iter()
             .map(|module| module.into_iter().collect::<Option<Vec<_>>>())
@@ -553,90 +551,36 @@ impl Emitter {
             })
     }
 
-    /// Translates defined function `defined` of `env` (unit function `f`,
-    /// declared as `id`), inlines into it and compiles it.
-    fn define_function(
+    /// Places compiled functions in the object in their order, stopping at
+    /// the first that failed to compile; returns each one's size and trap
+    /// sites.
+    fn place_all(
         &mut self,
-        env: &ModuleEnv,
-        defined: u32,
-        id: FuncId,
-        inlining: &mut Inlining,
-        f: usize,
-    ) -> Result<FunctionCode, Error> {
-        let index = env.imported_functions + defined;
-        let sig = env.wasm_signature(env.functions[index as usize]);
-        if self.linkage == Linkage::Import {
-            // Defined here, called by name from the C object too.
-            let name = self.symbol(id);
-            self.object
-                .declare_function(&name, Linkage::Hidden, &sig)
-                .map_err(backend)?;
-        }
-        self.ctx.clear();
-        self.ctx.func = ir::Function::with_name_signature(name_of(id), sig);
-        translate::translate_function(env, defined, &mut self.ctx.func, &mut self.builder_ctx)?;
-        if self.inline {
-            inlining.inline_into(f, &mut self.ctx)?;
-        }
-        let mut function = self.define(id)?;
-        function.name = env.names.get(&index).cloned().map(Into::into);
-        Ok(function)
+        generated: Vec<Result<Code, Error>>,
+    ) -> Result<Vec<FunctionCode>, Error> {
+        generated
+            .into_iter()
+            .map(|code| self.place(code?))
+            .collect()
     }
 
-    /// Compiles `self.ctx.func` as `id` and returns its size and trap sites.
-    fn define(&mut self, id: FuncId) -> Result<FunctionCode, Error> {
-        let symbol = self.symbol(id);
-        if let Err(e) = self
-            .ctx
-            .compile(self.object.isa(), &mut ControlPlane::default())
-        {
-            let e = e.inner;
-            let detail = pretty_error(&self.ctx.func, e);
-            return Err(Error::new(
-                ErrorKind::Internal,
-                format!("compiling {symbol}: {detail}"),
-            ));
-        }
-        let Some(compiled) = self.ctx.compiled_code() else {
-            return Err(Error::new(
-                ErrorKind::Internal,
-                format!("compiling {symbol}: no code produced"),
-            ));
-        };
-        let buffer = &compiled.buffer;
-        let relocs: Vec<ModuleReloc> = buffer
-            .relocs()
-            .iter()
-            .map(|r| ModuleReloc::from_mach_reloc(r, &self.ctx.func, id))
-            .collect();
-        let alignment = match loop_padding(compiled) {
+    /// Puts `code` into the object, after the padding its innermost loop
+    /// asks for (see [`codegen::LOOP_ALIGN`]).
+    fn place(&mut self, code: Code) -> Result<FunctionCode, Error> {
+        let alignment = match code.loop_padding {
             Some(0) => LOOP_ALIGN,
             Some(len) => {
-                pad(&mut self.object, id, len)?;
+                pad(&mut self.object, code.id, len)?;
                 1
             }
-            None => u64::from(buffer.alignment),
+            None => code.alignment,
         };
         self.object
-            .define_function_bytes(id, alignment, buffer.data(), &relocs)
+            .define_function_bytes(code.id, alignment, &code.bytes, &code.relocs)
             .map_err(backend)?;
-        let mut traps = Vec::new();
-        for trap in buffer.traps() {
-            let Some(kind) = trap_kind(trap.code) else {
-                return Err(Error::new(
-                    ErrorKind::Internal,
-                    format!(
-                        "compiling {symbol}: unknown trap code {} at {:#x}",
-                        trap.code, trap.offset
-                    ),
-                ));
-            };
-            traps.push((trap.offset, kind));
-        }
-        traps.sort_by_key(|(offset, _)| *offset);
         Ok(FunctionCode {
-            len: buffer.data().len() as u32,
-            traps: traps.into(),
+            len: code.bytes.len() as u32,
+            traps: code.traps.into(),
             name: None,
         })
     }
@@ -650,39 +594,29 @@ impl Emitter {
         prefix: &str,
     ) -> Result<Vec<FuncId>, Error> {
         let isa = &*env.isa;
-        let mut ids = Vec::new();
+        let mut builder_ctx = FunctionBuilderContext::new();
+        let mut jobs = Vec::with_capacity(2 * plan.signatures.len());
         for (i, ty) in plan.signatures.iter().enumerate() {
-            let array_sig = trampoline::array_signature(isa);
-            let id = self
-                .object
-                .declare_function(
-                    &format!("{prefix}array_trampoline{i}"),
-                    Linkage::Local,
-                    &array_sig,
-                )
-                .map_err(backend)?;
-            self.ctx.clear();
-            self.ctx.func =
-                trampoline::array_trampoline(isa, ty, name_of(id), &mut self.builder_ctx);
-            self.define(id)?;
-            ids.push(id);
+            let symbol = format!("{prefix}array_trampoline{i}");
+            let id = self.declare_local(&symbol, &trampoline::array_signature(isa))?;
+            let func = trampoline::array_trampoline(isa, ty, name_of(id), &mut builder_ctx);
+            jobs.push(Job { id, symbol, func });
 
-            let host_sig = crate::env::wasm_signature(isa, ty);
-            let id = self
-                .object
-                .declare_function(
-                    &format!("{prefix}host_trampoline{i}"),
-                    Linkage::Local,
-                    &host_sig,
-                )
-                .map_err(backend)?;
-            self.ctx.clear();
-            self.ctx.func =
-                trampoline::host_trampoline(isa, ty, name_of(id), &mut self.builder_ctx);
-            self.define(id)?;
-            ids.push(id);
+            let symbol = format!("{prefix}host_trampoline{i}");
+            let id = self.declare_local(&symbol, &crate::env::wasm_signature(isa, ty))?;
+            let func = trampoline::host_trampoline(isa, ty, name_of(id), &mut builder_ctx);
+            jobs.push(Job { id, symbol, func });
         }
+        let ids = jobs.iter().map(|job| job.id).collect();
+        self.place_all(codegen::generate(isa, jobs))?;
         Ok(ids)
+    }
+
+    /// Declares a function local to the object.
+    fn declare_local(&mut self, symbol: &str, signature: &ir::Signature) -> Result<FuncId, Error> {
+        self.object
+            .declare_function(symbol, Linkage::Local, signature)
+            .map_err(backend)
     }
 
     /// The symbol function `id` was declared under.
@@ -815,6 +749,28 @@ impl Emitter {
     }
 }
 
+/// Translates unit functions `functions` (by unit index; `owner` gives each
+/// one's module and defined index, `ids` its declaration) to IR, in parallel;
+/// the results are in the order of `functions`.
+fn translate_all(
+    declared: &[Declared<'_>],
+    owner: &[(usize, u32)],
+    ids: &[FuncId],
+    functions: &[usize],
+) -> Vec<Result<ir::Function, Error>> {
+    functions
+        .par_iter()
+        .map_init(FunctionBuilderContext::new, |builder_ctx, &f| {
+            let (i, defined) = owner[f];
+            let env = &declared[i].decoded.env;
+            let index = env.imported_functions + defined;
+            let sig = env.wasm_signature(env.functions[index as usize]);
+            let mut func = ir::Function::with_name_signature(name_of(ids[f]), sig);
+            translate::translate_function(env, defined, &mut func, builder_ctx).map(|()| func)
+        })
+        .collect()
+}
+
 /// The IR name of a declared function: cranelift-module's function namespace (0)
 /// and the `FuncId`, which is how `ObjectModule` resolves relocations.
 fn name_of(id: FuncId) -> UserFuncName {
@@ -845,56 +801,7 @@ const MAX_NAME_CHARS: usize = 120;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cranelift_codegen::ir::{types::I32, AbiParam, InstBuilder};
     use object::{Object, ObjectSymbol};
-
-    /// `(i32) -> i32`, compiled: a countdown loop, or straight-line code.
-    fn compiled(with_loop: bool) -> Context {
-        let isa = target_isa(None, &[]).unwrap();
-        let mut sig = ir::Signature::new(isa::CallConv::SystemV);
-        sig.params.push(AbiParam::new(I32));
-        sig.returns.push(AbiParam::new(I32));
-        let mut ctx = Context::new();
-        ctx.func = ir::Function::with_name_signature(UserFuncName::user(0, 0), sig);
-        let mut fctx = FunctionBuilderContext::new();
-        let mut b = cranelift_frontend::FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let n = b.block_params(entry)[0];
-        let n = b.ins().imul(n, n);
-        if with_loop {
-            let head = b.create_block();
-            let exit = b.create_block();
-            b.append_block_param(head, I32);
-            b.ins().jump(head, &[n.into()]);
-            b.switch_to_block(head);
-            let i = b.block_params(head)[0];
-            let one = b.ins().iconst(I32, 1);
-            let next = b.ins().isub(i, one);
-            b.ins().brif(next, head, &[next.into()], exit, &[]);
-            b.switch_to_block(exit);
-            b.ins().return_(&[next]);
-        } else {
-            b.ins().return_(&[n]);
-        }
-        b.seal_all_blocks();
-        b.finalize(isa.frontend_config());
-        ctx.compile(&*isa, &mut ControlPlane::default()).unwrap();
-        ctx
-    }
-
-    #[test]
-    fn loop_padding_puts_the_loop_head_on_the_boundary() {
-        let ctx = compiled(true);
-        let code = ctx.compiled_code().unwrap();
-        let pad = loop_padding(code).expect("a loop");
-        let (_, edges) = code.get_code_bb_layout();
-        let (_, head) = edges.into_iter().find(|(from, to)| to <= from).unwrap();
-        assert!(head > 0, "the loop starts after the entry block");
-        assert_eq!((head as u64 + pad) % LOOP_ALIGN, 0);
-        assert_eq!(loop_padding(compiled(false).compiled_code().unwrap()), None);
-    }
 
     #[test]
     fn padded_functions_start_right_after_their_padding() {

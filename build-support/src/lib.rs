@@ -3,8 +3,9 @@
 //!
 //! # In a build script
 //! ```no_run
-//! // In `main` of the build.rs of the crate that embeds the component; `rivet` is
-//! // a normal dependency of that crate and `rivet-build` a build-dependency.
+//! // In `main` of the build.rs of the crate that embeds the component; `rivet`
+//! // (package `rivet-runtime`) is a normal dependency of that crate and
+//! // `rivet-build` a build-dependency.
 //! rivet_build::Config::new()
 //!     .component("hello", "guest/hello.wat") // .wasm or .wat
 //!     .compile();
@@ -35,13 +36,14 @@
 //! # Without a build script
 //! [`compile_component`] and [`compile_module`] compile bytes to an object
 //! file, [`validate_component`] and [`validate_module`] only check them; the
-//! `rivet` command (crate `rivet-cli`) is built on these.
+//! `rivet` command (package `rivet-wasm-cli`) is built on these.
 //!
 //! # Inside
 //! One module per stage: `decode` validates a core module and builds its
 //! environment, `translate` turns each function body into Cranelift IR,
-//! `inline` takes small and shared callees into their callers, `emit` compiles
-//! the functions and `trampoline`s into one object with its descriptor,
+//! `inline` takes small and shared callees into their callers, `codegen` compiles
+//! them to machine code on all cores, `emit` places the functions and
+//! `trampoline`s into one object with its descriptor,
 //! `c_backend` (opt-in) writes the numeric functions as C, which `package`
 //! compiles with the system C compiler and merges into that object; `package`
 //! also archives objects. `component` decodes and flattens components into a
@@ -50,6 +52,7 @@
 //! reads files; `config` drives it all for a crate's components.
 
 mod c_backend;
+mod codegen;
 mod component;
 mod compose;
 mod config;
@@ -88,6 +91,11 @@ pub mod __internal {
 }
 
 /// How to compile.
+///
+/// Whatever the options, functions are compiled in parallel on the current
+/// [`rayon`] thread pool: the global one (every core, or `RAYON_NUM_THREADS`),
+/// or the pool whose `install` the compile is called in. The object is the
+/// same byte for byte for any number of threads.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// How linear-memory accesses are checked.

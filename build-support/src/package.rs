@@ -4,6 +4,7 @@
 //! lowers to libcalls (`ceilf`, `nearbyint`, `fma`, …), so links add `-lm`.
 
 use crate::{Error, ErrorKind, Options};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -99,7 +100,15 @@ fn merge_in(
         cmd.arg("-c").arg(c).arg("-o").arg(o);
         run(cmd)
     };
-    in_parallel(&files, &objects[1..], compile)?;
+    // As many at once as the current rayon pool has threads; the first
+    // error in file order wins.
+    files
+        .par_iter()
+        .zip(&objects[1..])
+        .map(|(c, o)| compile(c, o))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect::<Result<(), Error>>()?;
     let merged = dir.join("unit.o");
     let mut link = compiler.to_command();
     link.args(["-r", "-nostdlib", "-o"])
@@ -108,36 +117,6 @@ fn merge_in(
     run(link)?;
     std::fs::read(&merged)
         .map_err(|e| Error::new(ErrorKind::Io, format!("reading {}: {e}", merged.display())))
-}
-
-/// Runs `job(input, output)` for each pair, as many at once as the machine
-/// has cores; the first error wins.
-fn in_parallel(
-    inputs: &[PathBuf],
-    outputs: &[PathBuf],
-    job: impl Fn(&Path, &Path) -> Result<(), Error> + Sync,
-) -> Result<(), Error> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers.min(inputs.len()))
-            .map(|_| {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(input) = inputs.get(i) else {
-                        return Ok(());
-                    };
-                    job(input, &outputs[i])?;
-                })
-            })
-            .collect();
-        // The scope joins every thread before returning, errors or not.
-        handles.into_iter().try_for_each(|h| {
-            h.join().unwrap_or_else(|_| {
-                Err(Error::new(ErrorKind::Internal, "a C compile job panicked"))
-            })
-        })
-    })
 }
 
 /// A fresh directory for one merge.

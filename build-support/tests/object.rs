@@ -336,3 +336,66 @@ fn bad_targets_are_errors() {
         assert!(err.message().contains(target), "{err}");
     }
 }
+
+/// A module of `n` functions with loops, arithmetic and calls to the
+/// functions before them (small ones are inlined, large ones called).
+fn many_functions(n: usize) -> Vec<u8> {
+    let mut wat = String::from("(module (memory 1)\n");
+    for i in 0..n {
+        let call = if i == 0 {
+            String::new()
+        } else {
+            format!("local.get 0 call {} local.get 1 i32.add local.set 1", i / 2)
+        };
+        let work =
+            "local.get 1 i32.const 7 i32.mul i32.const 3 i32.xor local.set 1 ".repeat(1 + i % 9);
+        wat.push_str(&format!(
+            "(func (export \"f{i}\") (param i32) (result i32) (local i32)
+               (loop $l {work} local.get 1 i32.const {i} i32.store
+                 (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+               {call} local.get 1)\n"
+        ));
+    }
+    wat.push(')');
+    wat::parse_str(&wat).unwrap()
+}
+
+/// What `compile` returns when run on a pool of `threads` threads.
+fn on_threads(threads: usize, compile: &(dyn Fn() -> Vec<u8> + Sync)) -> Vec<u8> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(compile)
+}
+
+#[test]
+fn objects_are_the_same_whatever_the_number_of_threads() {
+    // A component of several modules with fused adapters, a module of many
+    // functions, and the same with the C backend.
+    let front = include_bytes!("../../guests/front.wasm");
+    let module = many_functions(300);
+    let c = Options {
+        c_backend: true,
+        ..Options::default()
+    };
+    let default = Options::default();
+    let cases: [(&str, &(dyn Fn() -> Vec<u8> + Sync)); 3] = [
+        ("front.wasm", &|| {
+            rivet_build::compile_component(front, &default).unwrap()
+        }),
+        ("the module", &|| compile_module(&module, &default).unwrap()),
+        ("the module in C", &|| compile_module(&module, &c).unwrap()),
+    ];
+    for (name, compile) in cases {
+        let one = on_threads(1, compile);
+        assert!(one.len() > 20_000, "{name}: {} bytes", one.len());
+        for threads in [2, 2, 4] {
+            let other = on_threads(threads, compile);
+            assert!(
+                other == one,
+                "{name}: the object compiled on {threads} threads differs from the one on 1"
+            );
+        }
+    }
+}

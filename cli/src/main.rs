@@ -16,7 +16,8 @@ usage:
       symbol is rivet_component_NAME (components) or rivet_unit (modules); NAME
       defaults to the file's stem. --no-inline keeps every wasm call a call, so that
       a profiler shows each function on its own. --c-backend compiles the functions it
-      can with the system C compiler at -O2 (slower build, faster code).
+      can with the system C compiler at -O2 (slower build, faster code). Functions are
+      compiled on every core; RAYON_NUM_THREADS=N in the environment uses N threads.
   rivet inspect FILE.wasm|FILE.wat [--plug PLUG]...
       Prints a component's flattened plan (core instances and their wiring, lifts,
       lowers, host imports, exports), the imports called directly, and its

@@ -1,5 +1,5 @@
 //! The contract between Rivet's build-time compiler (`rivet-build`) and its runtime
-//! shim (`rivet`).
+//! shim (package `rivet-runtime`, library `rivet`).
 //!
 //! A compiled *unit* is one object file. It exports exactly one data symbol, the
 //! descriptor, laid out as [`RawDescriptor`]. The descriptor points at the unit's

@@ -1,4 +1,4 @@
-//! `rivet wast FILE...` (the `rivet` command of crate `rivet-cli`): runs spec
+//! `rivet wast FILE...` (the `rivet` command of crate `rivet-wasm-cli`): runs spec
 //! scripts through the Rivet pipeline and reports each file and the directive
 //! totals; exits non-zero if any directive failed. It lives here, beside the
 //! runner, so that the command stays a thin dispatcher.

@@ -75,7 +75,7 @@ pub fn run(dir: &Path, scratch: &Path, only: Option<&str>) -> Result<Vec<Row>, S
         rows.extend(kernels::run()?);
     }
     if pick("compile") {
-        rows.push(compile::run()?);
+        rows.extend(compile::run()?);
     }
     if pick("size") {
         rows.extend(size::run(scratch)?);
@@ -168,7 +168,8 @@ const HEADERS: [&str; 9] = [
 pub fn table(rows: &[Row]) -> crate::report::Table {
     let mut t = crate::report::Table::new(
         "Rivet vs Wasmtime 48",
-        "Medians of CPU time per operation (sizes in bytes); ratios above 1 favour Rivet.",
+        "Medians of CPU time per operation (wall time where the workload says so; sizes in \
+         bytes); ratios above 1 favour Rivet.",
         &HEADERS,
     );
     for r in rows {

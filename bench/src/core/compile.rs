@@ -3,7 +3,7 @@
 
 use crate::corpus::{self, Input};
 use crate::report::Table;
-use crate::timing::{median_elapsed, millis, rate, size, time, Elapsed};
+use crate::timing::{median_elapsed, millis, rate, size, time_process, Elapsed};
 use std::path::{Path, PathBuf};
 
 /// Runs of each large module; its median is reported.
@@ -50,7 +50,7 @@ fn compile_all(inputs: Vec<Input>) -> (Vec<(Input, Elapsed)>, usize) {
     let mut compiled = Vec::new();
     let mut rejected = 0;
     for input in inputs {
-        let (result, elapsed) = time(|| rivet_build::compile_module(&input.wasm, &options));
+        let (result, elapsed) = time_process(|| rivet_build::compile_module(&input.wasm, &options));
         match result {
             Ok(_) => compiled.push((input, elapsed)),
             Err(_) => rejected += 1,
@@ -80,9 +80,10 @@ fn suite_summary(
          scripts expect to be valid and that Rivet compiles (guard bounds mode), each \
          compiled once; {rejected} modules Rivet rejects and the scripts the `wast` crate \
          does not parse ({}) are left out. Throughput = total wasm bytes / total time, so the fixed cost \
-         per module weighs heavily on these mostly tiny modules. CPU time counts this \
-         thread and the linker processes; wall time also counts waiting for the CPU on \
-         this shared machine.",
+         per module weighs heavily on these mostly tiny modules. CPU time counts every \
+         thread of the process (functions compile in parallel) and the linker \
+         processes; wall time is what a build waits, with the parallelism and the \
+         waits for a CPU on this shared machine.",
         unparsed_names.join(", ")
     );
     let mut table = Table::new(
@@ -118,8 +119,10 @@ fn per_module(inputs: &[&Input], scratch: &Path) -> Result<Table, String> {
         &format!(
             "The {LARGEST} largest spec-suite modules and a generated module \
              ({GENERATED_FUNCTIONS} functions with loops, i32/i64/f64 arithmetic, loads, \
-             stores, direct and indirect calls). Median of {RUNS} runs, guard bounds mode; \
-             throughput from CPU time, wall time in its own column."
+             stores, direct and indirect calls). Median of {RUNS} runs, guard bounds mode, \
+             functions compiled on {} threads; throughput from CPU time (all threads), \
+             wall time in its own column.",
+            rayon::current_num_threads()
         ),
         &[
             "module",
@@ -137,7 +140,8 @@ fn per_module(inputs: &[&Input], scratch: &Path) -> Result<Table, String> {
         let mut compile = Vec::new();
         let mut linked = Vec::new();
         for run in 0..RUNS {
-            let (result, elapsed) = time(|| rivet_build::compile_module(&input.wasm, &options));
+            let (result, elapsed) =
+                time_process(|| rivet_build::compile_module(&input.wasm, &options));
             result.map_err(|e| format!("{}: {e}", input.name))?;
             compile.push(elapsed);
             let stem = scratch.join(format!("large{n}-{run}"));
@@ -164,7 +168,7 @@ fn per_module(inputs: &[&Input], scratch: &Path) -> Result<Table, String> {
 fn compile_and_link(wasm: &[u8], stem: &Path) -> Result<Elapsed, String> {
     let object_path = stem.with_extension("o");
     let library_path = stem.with_extension("so");
-    let (result, elapsed) = time(|| -> Result<(), String> {
+    let (result, elapsed) = time_process(|| -> Result<(), String> {
         let object =
             rivet_build::compile_module(wasm, &Default::default()).map_err(|e| e.to_string())?;
         std::fs::write(&object_path, object).map_err(|e| e.to_string())?;
