@@ -8,9 +8,9 @@ use crate::env::{val_type, ModuleEnv};
 use crate::Error;
 use cranelift_codegen::isa::TargetIsa;
 use rivet_descriptor::{
-    BoundsMode, ConstExpr, ConstOp, DataSegment, ElementSegment, Export, ExternIndex, FuncType, GlobalType,
-    Import, ImportType, MemoryType, Module, ModuleCounts, SegmentMode, TableType, ValType,
-    VmctxLayout,
+    BoundsMode, ConstExpr, ConstOp, DataSegment, ElementSegment, Export, ExternIndex, FuncType,
+    GlobalType, Import, ImportType, MemoryType, Module, ModuleCounts, SegmentMode, TableType,
+    ValType, VmctxLayout,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
