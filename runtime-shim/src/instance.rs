@@ -633,8 +633,8 @@ impl Builder<'_> {
         }
     }
 
-    /// The value of global `g`, which is set (an imported global, or a
-    /// defined one already initialized).
+    /// The value of global `g`, an imported one (constant expressions read
+    /// no others: the load check refuses them).
     unsafe fn global(&self, g: u32) -> ValRaw {
         *(*slot::<*const ValRaw>(self.vmctx, self.layout.global_pointer(g)))
     }
