@@ -8,9 +8,9 @@ use crate::env::{val_type, ModuleEnv};
 use crate::Error;
 use cranelift_codegen::isa::TargetIsa;
 use rivet_descriptor::{
-    BoundsMode, ConstExpr, DataSegment, ElementSegment, Export, ExternIndex, FuncType, GlobalType,
-    Import, ImportType, MemoryType, Module, ModuleCounts, SegmentMode, TableType, ValType,
-    VmctxLayout,
+    BoundsMode, ConstExpr, ConstOp, DataSegment, ElementSegment, Export, ExternIndex, FuncType,
+    GlobalType, Import, ImportType, MemoryType, Module, ModuleCounts, SegmentMode, TableType,
+    ValType, VmctxLayout,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,13 +21,18 @@ use wasmparser::{
 
 /// The features Rivet compiles: WebAssembly 2.0 (which includes fixed-width
 /// SIMD) plus, when `multi_memory` is set (everything but strict 2.0
-/// validation), multi-memory, which fused adapters need, and exception
-/// handling (tags, `throw`, `throw_ref`, `try_table`, `exnref`). Everything
-/// else (memory64, threads, GC, tail calls, legacy exceptions, extended-const,
-/// function references, …) is rejected by validation.
+/// validation), multi-memory, which fused adapters need, exception handling
+/// (tags, `throw`, `throw_ref`, `try_table`, `exnref`) and extended constant
+/// expressions (`add`, `sub`, `mul` of `i32` and `i64`, which componentize-py's
+/// dynamically linked CPython uses). Everything else (memory64, threads, GC,
+/// tail calls, legacy exceptions, function references, …) is rejected by
+/// validation.
 pub fn features(multi_memory: bool) -> WasmFeatures {
     if multi_memory {
-        WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXCEPTIONS
+        WasmFeatures::WASM2
+            | WasmFeatures::MULTI_MEMORY
+            | WasmFeatures::EXCEPTIONS
+            | WasmFeatures::EXTENDED_CONST
     } else {
         WasmFeatures::WASM2
     }
@@ -397,11 +402,29 @@ fn read_names(m: &mut RawModule, names: wasmparser::NameSectionReader) {
     }
 }
 
-/// Converts a wasm 2.0 constant expression (one instruction, then `end`).
+/// Converts a constant expression: one instruction into its own variant;
+/// integer arithmetic (extended-const) into its value when it reads no
+/// global, else into the [`ConstOp`]s the runtime evaluates at instantiation.
 fn const_expr(expr: &wasmparser::ConstExpr) -> Result<ConstExpr, Error> {
-    let mut ops = expr.get_operators_reader();
-    let offset = ops.original_position() as usize;
-    let value = match ops.read()? {
+    let mut reader = expr.get_operators_reader();
+    let start = reader.original_position() as usize;
+    let mut ops = Vec::new();
+    loop {
+        let offset = reader.original_position() as usize;
+        match reader.read()? {
+            Operator::End => break,
+            op => ops.push((offset, op)),
+        }
+    }
+    match ops.as_slice() {
+        [(offset, op)] => single(op, *offset),
+        _ => arith(&ops, start),
+    }
+}
+
+/// A constant expression of one instruction.
+fn single(op: &Operator, offset: usize) -> Result<ConstExpr, Error> {
+    Ok(match *op {
         Operator::I32Const { value } => ConstExpr::I32(value),
         Operator::I64Const { value } => ConstExpr::I64(value),
         Operator::F32Const { value } => ConstExpr::F32(value.bits()),
@@ -411,15 +434,54 @@ fn const_expr(expr: &wasmparser::ConstExpr) -> Result<ConstExpr, Error> {
         Operator::RefFunc { function_index } => ConstExpr::RefFunc(function_index),
         Operator::GlobalGet { global_index } => ConstExpr::GlobalGet(global_index),
         _ => return Err(Error::unsupported(offset, "this constant expression")),
-    };
-    let end_offset = ops.original_position() as usize;
-    match ops.read()? {
-        Operator::End => Ok(value),
-        _ => Err(Error::unsupported(
-            end_offset,
-            "extended constant expressions",
-        )),
+    })
+}
+
+/// A constant expression of several instructions (at `start`), which
+/// (validated) are `i32` or `i64` arithmetic: folded to its value unless it
+/// reads a global.
+fn arith(ops: &[(usize, Operator)], start: usize) -> Result<ConstExpr, Error> {
+    let mut steps = Vec::with_capacity(ops.len());
+    let mut wide = false;
+    for (offset, op) in ops {
+        let Some((step, is_i64)) = arith_op(op) else {
+            return Err(Error::unsupported(*offset, "this constant expression"));
+        };
+        steps.push(step);
+        wide |= is_i64;
     }
+    if steps.iter().any(|s| matches!(s, ConstOp::GlobalGet(_))) {
+        let steps = steps.into();
+        return Ok(if wide {
+            ConstExpr::I64Arith(steps)
+        } else {
+            ConstExpr::I32Arith(steps)
+        });
+    }
+    let value = ConstOp::eval(&steps, |_| 0)
+        .ok_or_else(|| Error::at(start, "constant arithmetic does not leave one value"))?;
+    Ok(if wide {
+        ConstExpr::I64(value as i64)
+    } else {
+        ConstExpr::I32(value as i32)
+    })
+}
+
+/// An instruction of constant arithmetic as a [`ConstOp`], and whether it is
+/// an `i64` instruction; `None` for any other.
+fn arith_op(op: &Operator) -> Option<(ConstOp, bool)> {
+    Some(match *op {
+        Operator::I32Const { value } => (ConstOp::Const(value.into()), false),
+        Operator::I64Const { value } => (ConstOp::Const(value), true),
+        Operator::GlobalGet { global_index } => (ConstOp::GlobalGet(global_index), false),
+        Operator::I32Add => (ConstOp::Add, false),
+        Operator::I32Sub => (ConstOp::Sub, false),
+        Operator::I32Mul => (ConstOp::Mul, false),
+        Operator::I64Add => (ConstOp::Add, true),
+        Operator::I64Sub => (ConstOp::Sub, true),
+        Operator::I64Mul => (ConstOp::Mul, true),
+        _ => return None,
+    })
 }
 
 fn table_type(t: &wasmparser::TableType) -> TableType {

@@ -313,15 +313,9 @@ mod tests {
     use crate::emit::{compile_unit, UnitModule};
     use crate::Options;
 
-    #[test]
-    fn metadata_becomes_constructor_expressions() {
-        let wasm = wat::parse_str(
-            r#"(module
-                 (import "env" "say \"hi\"\n" (func (param i32 f64)))
-                 (func (export "run"))
-                 (start 1))"#,
-        )
-        .unwrap();
+    /// The static that the metadata of `wat`, compiled, becomes.
+    fn static_of(wat: &str) -> String {
+        let wasm = wat::parse_str(wat).unwrap();
         let module = UnitModule {
             wasm: &wasm,
             offset: 0,
@@ -329,7 +323,17 @@ mod tests {
             boundary: false,
         };
         let (_, unit) = compile_unit(&[module], None, &Options::default()).unwrap();
-        let source = unit_static(&unit).unwrap();
+        unit_static(&unit).unwrap()
+    }
+
+    #[test]
+    fn metadata_becomes_constructor_expressions() {
+        let source = static_of(
+            r#"(module
+                 (import "env" "say \"hi\"\n" (func (param i32 f64)))
+                 (func (export "run"))
+                 (start 1))"#,
+        );
         for want in [
             "pub static UNIT: Unit = Unit { bounds: BoundsMode::Guard, modules: Cow::Borrowed(&[Module { ",
             "types: Cow::Borrowed(&[FuncType { params: Cow::Borrowed(&[ValType::I32, ValType::F64, ]), results: Cow::Borrowed(&[]), }, ",
@@ -340,6 +344,23 @@ mod tests {
             "component: None, }",
             // It imports and has a start function: those parts, no others.
             "pub static PARTS: rivet::__private::Parts = rivet::__private::Parts::of(0x11);",
+        ] {
+            assert!(source.contains(want), "missing `{want}` in:\n{source}");
+        }
+    }
+
+    #[test]
+    fn constant_arithmetic_is_a_constructor_and_a_part() {
+        let source = static_of(
+            r#"(module
+                 (global (import "env" "g") i32)
+                 (global i32 (i32.sub (global.get 0) (i32.const 4))))"#,
+        );
+        for want in [
+            "global_inits: Cow::Borrowed(&[ConstExpr::I32Arith(Cow::Borrowed(&[\
+             ConstOp::GlobalGet(0u32, ), ConstOp::Const(4i64, ), ConstOp::Sub, ]), ), ]), ",
+            // Imports and constant arithmetic.
+            "rivet::__private::Parts::of(0x201);",
         ] {
             assert!(source.contains(want), "missing `{want}` in:\n{source}");
         }

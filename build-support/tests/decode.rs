@@ -1,7 +1,9 @@
-//! Validation: exactly WebAssembly 2.0 plus multi-memory, errors with offsets.
+//! Validation: exactly WebAssembly 2.0 plus multi-memory, exceptions and
+//! extended-const, errors with offsets; decoding of constant expressions.
 
 use rivet_build::__internal::{decode_module, target_isa};
 use rivet_build::{compile_module, validate_module, BoundsMode, ErrorKind, Options};
+use rivet_descriptor::{parts, ConstExpr, ConstOp, SegmentMode};
 
 fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).unwrap()
@@ -57,10 +59,6 @@ fn other_proposals_are_rejected() {
         ("memory64", "(module (memory i64 1))"),
         ("tail calls", "(module (func $f (return_call $f)))"),
         (
-            "extended-const",
-            "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
-        ),
-        (
             "legacy exceptions",
             "(module (tag $t) (func try catch $t end))",
         ),
@@ -83,17 +81,76 @@ fn other_proposals_are_rejected() {
 }
 
 #[test]
-fn exceptions_are_accepted_beyond_strict_wasm_2_0() {
-    let wat = "(module (tag $t (param i32)) (func (param exnref)
+fn exceptions_and_extended_const_are_accepted_beyond_strict_wasm_2_0() {
+    let exceptions = "(module (tag $t (param i32)) (func (param exnref)
         (block $h (result i32) (try_table (catch $t $h) (throw $t (i32.const 1))) (unreachable))
         (drop) (throw_ref (local.get 0))))";
-    validate_module(&wasm(wat), &Options::default()).unwrap();
+    let extended_const = "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))";
     let strict = Options {
         multi_memory: false,
         ..Options::default()
     };
-    let err = validate_module(&wasm(wat), &strict).unwrap_err();
-    assert!(err.offset().is_some(), "{err}");
+    for wat in [exceptions, extended_const] {
+        validate_module(&wasm(wat), &Options::default()).unwrap_or_else(|e| panic!("{wat}: {e}"));
+        let err = validate_module(&wasm(wat), &strict).unwrap_err();
+        assert!(err.offset().is_some(), "{wat}: {err}");
+    }
+}
+
+/// Decodes `wat` (extended-const accepted) into its descriptor metadata.
+fn metadata(wat: &str) -> rivet_descriptor::Module {
+    let isa = target_isa(None, &[]).unwrap();
+    decode_module(&wasm(wat), isa, BoundsMode::Guard, true)
+        .unwrap()
+        .module
+}
+
+#[test]
+fn constant_arithmetic_folds_unless_it_reads_a_global() {
+    use ConstOp::{Add, Const, GlobalGet, Mul, Sub};
+    let m = metadata(
+        r#"(module
+            (global (import "env" "g") i32)
+            (global (import "env" "h") i64)
+            (memory 1)
+            (table 4 funcref)
+            (func $f)
+            (global i32 (i32.add (i32.const 0x7fffffff) (i32.const 1)))
+            (global i64 (i64.sub (i64.mul (i64.const 20) (i64.const -2)) (i64.const 2)))
+            (global i32 (i32.add (global.get 0) (i32.const 4)))
+            (global i64 (i64.mul (global.get 1) (i64.const 3)))
+            (global i32 (global.get 0))
+            (data (i32.mul (i32.const 3) (i32.const 5)) "x")
+            (data (i32.sub (global.get 0) (i32.const 1)) "y")
+            (elem (i32.mul (global.get 0) (global.get 0)) $f))"#,
+    );
+    assert_eq!(
+        m.global_inits,
+        vec![
+            ConstExpr::I32(i32::MIN),
+            ConstExpr::I64(-42),
+            ConstExpr::I32Arith(vec![GlobalGet(0), Const(4), Add].into()),
+            ConstExpr::I64Arith(vec![GlobalGet(1), Const(3), Mul].into()),
+            ConstExpr::GlobalGet(0),
+        ]
+    );
+    let offset = |mode: &SegmentMode| match mode {
+        SegmentMode::Active { offset, .. } => offset.clone(),
+        other => panic!("not active: {other:?}"),
+    };
+    assert_eq!(offset(&m.data[0].mode), ConstExpr::I32(15));
+    assert_eq!(
+        offset(&m.data[1].mode),
+        ConstExpr::I32Arith(vec![GlobalGet(0), Const(1), Sub].into())
+    );
+    assert_eq!(
+        offset(&m.elements[0].mode),
+        ConstExpr::I32Arith(vec![GlobalGet(0), GlobalGet(0), Mul].into())
+    );
+    assert_ne!(m.parts() & parts::CONST_ARITH, 0);
+    let folded = metadata("(module (global i32 (i32.mul (i32.const 6) (i32.const 7))))");
+    assert_eq!(folded.global_inits, vec![ConstExpr::I32(42)]);
+    assert_eq!(folded.parts() & parts::CONST_ARITH, 0);
 }
 
 #[test]

@@ -10,7 +10,7 @@
 
 use crate::component::{Component, Step, ValueType};
 use crate::{
-    ConstExpr, ExternIndex, ImportType, Module, ModuleCounts, SegmentMode, Unit, ValType,
+    ConstExpr, ConstOp, ExternIndex, ImportType, Module, ModuleCounts, SegmentMode, Unit, ValType,
     VmctxLayout,
 };
 use alloc::format;
@@ -138,29 +138,29 @@ fn counts(m: &Module) -> Result<(), String> {
 }
 
 fn exprs(m: &Module) -> Result<(), String> {
-    let expr_ok = |e: &ConstExpr| match *e {
-        ConstExpr::RefFunc(f) if f as usize >= m.functions.len() => {
+    let globals = m.imported_globals();
+    let global_ok = |g: u32| {
+        (g < globals).then_some(()).ok_or(format!(
+            "global.get {g} in a constant is not an imported global"
+        ))
+    };
+    let arith_ok = |ops: &[ConstOp]| {
+        ops.iter().try_for_each(|op| match *op {
+            ConstOp::GlobalGet(g) => global_ok(g),
+            _ => Ok(()),
+        })?;
+        ConstOp::eval(ops, |_| 0)
+            .map(drop)
+            .ok_or("constant arithmetic does not leave one value".to_string())
+    };
+    m.const_exprs().try_for_each(|e| match e {
+        ConstExpr::RefFunc(f) if *f as usize >= m.functions.len() => {
             Err(format!("ref.func {f} out of range"))
         }
-        ConstExpr::GlobalGet(g) if g >= m.imported_globals() => Err(format!(
-            "global.get {g} in a constant is not an imported global"
-        )),
+        ConstExpr::GlobalGet(g) => global_ok(*g),
+        ConstExpr::I32Arith(ops) | ConstExpr::I64Arith(ops) => arith_ok(ops),
         _ => Ok(()),
-    };
-    let offsets = m
-        .elements
-        .iter()
-        .map(|s| &s.mode)
-        .chain(m.data.iter().map(|s| &s.mode))
-        .filter_map(|mode| match mode {
-            SegmentMode::Active { offset, .. } => Some(offset),
-            _ => None,
-        });
-    m.global_inits
-        .iter()
-        .chain(m.elements.iter().flat_map(|s| s.items.iter()))
-        .chain(offsets)
-        .try_for_each(expr_ok)
+    })
 }
 
 fn segments(m: &Module, data_len: u64) -> Result<(), String> {

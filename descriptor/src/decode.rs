@@ -299,8 +299,9 @@ enums! {
     ImportType { 0 => Func(x), 1 => Table(x), 2 => Memory(x), 3 => Global(x), 4 => Tag(x) }
     ConstExpr {
         0 => I32(x), 1 => I64(x), 2 => F32(x), 3 => F64(x), 4 => V128(x),
-        5 => RefNull, 6 => RefFunc(x), 7 => GlobalGet(x),
+        5 => RefNull, 6 => RefFunc(x), 7 => GlobalGet(x), 8 => I32Arith(x), 9 => I64Arith(x),
     }
+    ConstOp { 0 => Const(x), 1 => GlobalGet(x), 2 => Add, 3 => Sub, 4 => Mul }
     SegmentMode { 0 => Passive, 1 => Active { index, offset }, 2 => Declared }
     ValueType {
         0 => Bool, 1 => S8, 2 => U8, 3 => S16, 4 => U16, 5 => S32, 6 => U32,
@@ -541,6 +542,19 @@ mod tests {
                 ConstExpr::RefNull,
                 ConstExpr::RefFunc(1),
                 ConstExpr::GlobalGet(0),
+                ConstExpr::I32Arith(
+                    vec![ConstOp::GlobalGet(0), ConstOp::Const(-7), ConstOp::Add].into(),
+                ),
+                ConstExpr::I64Arith(
+                    vec![
+                        ConstOp::Const(i64::MIN),
+                        ConstOp::GlobalGet(0),
+                        ConstOp::Sub,
+                        ConstOp::GlobalGet(0),
+                        ConstOp::Mul,
+                    ]
+                    .into(),
+                ),
             ]
             .into(),
             tags: vec![0].into(),

@@ -73,7 +73,7 @@ pub mod display;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 
 /// First bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"RIVETUN\0";
@@ -310,8 +310,10 @@ pub struct Export {
     pub index: ExternIndex,
 }
 
-/// A constant expression (wasm 2.0: one instruction).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+/// A constant expression: one instruction, or integer arithmetic of the
+/// extended-const proposal that reads imported globals (the compiler folds
+/// arithmetic that reads none to its value, so only these reach the runtime).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum ConstExpr {
     I32(i32),
     I64(i64),
@@ -326,10 +328,73 @@ pub enum ConstExpr {
     RefFunc(u32),
     /// Global index (an imported global in wasm 2.0).
     GlobalGet(u32),
+    /// An `i32` expression of `add`, `sub` and `mul` over constants and
+    /// imported globals, evaluated at instantiation ([`ConstOp::eval`]).
+    I32Arith(List<ConstOp>),
+    /// An `i64` expression, as [`ConstExpr::I32Arith`].
+    I64Arith(List<ConstOp>),
+}
+
+/// One instruction of an arithmetic constant expression, in the expression's
+/// postfix (wasm) order. The instructions carry no width: wasm has no constant
+/// conversions, so one expression is all `i32` or all `i64`, and its variant
+/// ([`ConstExpr::I32Arith`] or [`ConstExpr::I64Arith`]) says which.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub enum ConstOp {
+    /// Pushes a constant (an `i32` one sign-extended).
+    Const(i64),
+    /// Pushes the value of an imported global.
+    GlobalGet(u32),
+    /// Pops `b`, then `a`, and pushes `a + b`.
+    Add,
+    /// Pops `b`, then `a`, and pushes `a - b`.
+    Sub,
+    /// Pops `b`, then `a`, and pushes `a * b`.
+    Mul,
+}
+
+impl ConstExpr {
+    /// Whether this is arithmetic evaluated at instantiation.
+    pub fn is_arith(&self) -> bool {
+        matches!(self, ConstExpr::I32Arith(_) | ConstExpr::I64Arith(_))
+    }
+}
+
+impl ConstOp {
+    /// Evaluates `ops`, reading global `g` as `global(g)`. The arithmetic wraps
+    /// at 64 bits; the low 32 bits of the result are what wrapping at 32 bits
+    /// throughout would give (and do not depend on the upper bits of an
+    /// operand), so an `i32` expression takes those. `None` if the
+    /// instructions do not leave exactly one value.
+    pub fn eval(ops: &[ConstOp], mut global: impl FnMut(u32) -> u64) -> Option<u64> {
+        let mut stack: Vec<u64> = Vec::new();
+        for op in ops {
+            let value = match *op {
+                ConstOp::Const(c) => c as u64,
+                ConstOp::GlobalGet(g) => global(g),
+                ConstOp::Add => apply(&mut stack, u64::wrapping_add)?,
+                ConstOp::Sub => apply(&mut stack, u64::wrapping_sub)?,
+                ConstOp::Mul => apply(&mut stack, u64::wrapping_mul)?,
+            };
+            stack.push(value);
+        }
+        match stack[..] {
+            [value] => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// Pops `b`, then `a`, and gives `f(a, b)`; `None` if the stack has fewer
+/// than two values.
+fn apply(stack: &mut Vec<u64>, f: fn(u64, u64) -> u64) -> Option<u64> {
+    let b = stack.pop()?;
+    let a = stack.pop()?;
+    Some(f(a, b))
 }
 
 /// Where an element or data segment goes.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum SegmentMode {
     /// Copied by `table.init` / `memory.init` only.
     Passive,
@@ -442,6 +507,28 @@ impl Module {
                 parts::TABLE_BUILTINS,
             )
             | bit(!self.tags.is_empty(), parts::EXCEPTION_BUILTINS)
+            | bit(
+                self.const_exprs().any(ConstExpr::is_arith),
+                parts::CONST_ARITH,
+            )
+    }
+
+    /// Every constant expression: global initializers, element items and
+    /// active segments' offsets.
+    pub fn const_exprs(&self) -> impl Iterator<Item = &ConstExpr> {
+        let offsets = self
+            .elements
+            .iter()
+            .map(|s| &s.mode)
+            .chain(self.data.iter().map(|s| &s.mode))
+            .filter_map(|mode| match mode {
+                SegmentMode::Active { offset, .. } => Some(offset),
+                _ => None,
+            });
+        self.global_inits
+            .iter()
+            .chain(self.elements.iter().flat_map(|s| s.items.iter()))
+            .chain(offsets)
     }
 }
 
@@ -473,6 +560,9 @@ pub mod parts {
     /// Strings in an encoding other than UTF-8 (only a plan whose canonical
     /// options name one).
     pub const TRANSCODING: u32 = 1 << 8;
+    /// Evaluating arithmetic constant expressions at instantiation (only a
+    /// module with one that reads an imported global has any left).
+    pub const CONST_ARITH: u32 = 1 << 9;
 
     /// `bit` if the part is `used`, else no bits.
     pub(crate) fn bit(used: bool, bit: u32) -> u32 {
@@ -884,6 +974,37 @@ mod tests {
         assert_eq!(l.tag_pointer(0) % 8, 0);
         assert!(l.defined_tag(0) >= l.tag_pointer(2));
         assert!(l.defined_tag(1) <= l.size);
+    }
+
+    #[test]
+    fn const_arithmetic_wraps_in_wasm_order() {
+        use ConstOp::*;
+        let no_globals = |_| unreachable!("no global.get");
+        let eval = |ops: &[ConstOp]| ConstOp::eval(ops, no_globals);
+        assert_eq!(eval(&[Const(i64::MAX), Const(1), Add]), Some(1 << 63));
+        assert_eq!(eval(&[Const(2), Const(5), Sub]), Some(-3i64 as u64));
+        // 2^40 * 2^30 = 2^70, a multiple of 2^64.
+        assert_eq!(eval(&[Const(1 << 40), Const(1 << 30), Mul]), Some(0));
+        assert_eq!(eval(&[Const(-3), Const(7), Mul]), Some(-21i64 as u64));
+        // An i32 expression takes the low 32 bits, which wrapping at 64 bits
+        // leaves as wrapping at 32 would: 0x7fffffff + 1 is i32::MIN.
+        let low = eval(&[Const(i32::MAX.into()), Const(1), Add]).unwrap() as u32;
+        assert_eq!(low as i32, i32::MIN);
+        // Globals are read in order; the upper half of an i32 global's slot
+        // does not change the low 32 bits of the result.
+        let values = [0xdead_beef_0000_0003u64, 10];
+        let ops = [GlobalGet(0), Const(4), Mul, GlobalGet(1), Sub];
+        let value = ConstOp::eval(&ops, |g| values[g as usize]).unwrap();
+        assert_eq!(value as u32, 2);
+    }
+
+    #[test]
+    fn const_arithmetic_must_leave_one_value() {
+        let eval = |ops: &[ConstOp]| ConstOp::eval(ops, |_| 0);
+        assert_eq!(eval(&[]), None);
+        assert_eq!(eval(&[ConstOp::Add]), None);
+        assert_eq!(eval(&[ConstOp::Const(1), ConstOp::Mul]), None);
+        assert_eq!(eval(&[ConstOp::Const(1), ConstOp::Const(2)]), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::Extern;
 use alloc::rc::Rc;
 use rivet_descriptor::component::CoreDef;
 use rivet_descriptor::{
-    ConstExpr, ExternIndex, Import, ImportType, SegmentMode, TrapKind, VmctxLayout,
+    ConstExpr, ConstOp, ExternIndex, Import, ImportType, SegmentMode, TrapKind, VmctxLayout,
 };
 
 /// An instance of a module in a [`Store`].
@@ -193,6 +193,7 @@ pub struct Parts {
     tags: Option<BuildStage>,
     elements: Option<BuildStage>,
     start: Option<BuildStage>,
+    arith: Option<ArithStage>,
     args: Option<ArgsStage>,
     lending: Option<Lending>,
     transcoder: Option<&'static Transcoder>,
@@ -211,6 +212,8 @@ pub(crate) struct Lending {
     pub exit: fn(&ComponentState, u32) -> Result<(), Trap>,
 }
 type BuildStage = unsafe fn(&mut Builder<'_>) -> Result<(), Error>;
+/// Evaluates an arithmetic constant expression ([`Builder::arith`]).
+type ArithStage = unsafe fn(&Builder<'_>, &[ConstOp]) -> u64;
 
 impl Parts {
     /// Every part, for modules whose needs are known only at run time.
@@ -242,6 +245,7 @@ impl Parts {
             tags: pick(mask, TAGS, |b| unsafe { b.defined_tags() }),
             elements: pick(mask, ELEMENTS, |b| unsafe { b.elements() }),
             start: pick(mask, START, |b| unsafe { b.start() }),
+            arith: pick(mask, CONST_ARITH, |b, ops| unsafe { b.arith(ops) }),
             args: pick(mask, IMPORTS, intrinsics::resolve_args as ArgsStage),
             lending: pick(mask, BORROWS, lending),
             transcoder: pick(mask, TRANSCODING, &TRANSCODER),
@@ -614,6 +618,8 @@ impl Builder<'_> {
     /// Evaluates a constant expression (indices were validated at load).
     unsafe fn eval(&self, e: &ConstExpr) -> ValRaw {
         match *e {
+            ConstExpr::I32Arith(ref ops) => ValRaw::from_u32(self.run_arith(ops) as u32),
+            ConstExpr::I64Arith(ref ops) => ValRaw::from_u64(self.run_arith(ops)),
             ConstExpr::I32(x) => ValRaw::from_u32(x as u32),
             ConstExpr::I64(x) => ValRaw::from_u64(x as u64),
             ConstExpr::F32(x) => ValRaw::from_u32(x),
@@ -623,11 +629,30 @@ impl Builder<'_> {
             ConstExpr::RefFunc(f) => {
                 ValRaw::from_u64(self.vmctx.add(self.layout.funcref(f) as usize) as u64)
             }
-            ConstExpr::GlobalGet(g) => {
-                let p = *slot::<*const ValRaw>(self.vmctx, self.layout.global_pointer(g));
-                *p
-            }
+            ConstExpr::GlobalGet(g) => self.global(g),
         }
+    }
+
+    /// The value of global `g`, an imported one (constant expressions read
+    /// no others: the load check refuses them).
+    unsafe fn global(&self, g: u32) -> ValRaw {
+        *(*slot::<*const ValRaw>(self.vmctx, self.layout.global_pointer(g)))
+    }
+
+    /// Evaluates arithmetic through the module's parts: a module with some has
+    /// [`rivet_descriptor::parts::CONST_ARITH`] (its load checked that its
+    /// parts cover it), so that hosts of modules without link no evaluator.
+    unsafe fn run_arith(&self, ops: &[ConstOp]) -> u64 {
+        match self.module.inner().parts.arith {
+            Some(arith) => arith(self, ops),
+            None => 0,
+        }
+    }
+
+    /// Evaluates an arithmetic constant expression over imported globals
+    /// (its shape was checked at load or, for a static unit, at build time).
+    unsafe fn arith(&self, ops: &[ConstOp]) -> u64 {
+        ConstOp::eval(ops, |g| self.global(g).u64()).unwrap_or(0)
     }
 
     unsafe fn elements(&mut self) -> Result<(), Error> {
@@ -638,12 +663,12 @@ impl Builder<'_> {
                 .iter()
                 .map(|e| self.eval(e).u64() as usize)
                 .collect();
-            let kept = match seg.mode {
+            let kept = match &seg.mode {
                 SegmentMode::Passive => items,
                 SegmentMode::Declared => Vec::new(),
                 SegmentMode::Active { index, offset } => {
-                    let at = self.eval(&offset).u32() as u64;
-                    let table = &mut *(&mut *self.record).tables[index as usize].1;
+                    let at = self.eval(offset).u32() as u64;
+                    let table = &mut *(&mut *self.record).tables[*index as usize].1;
                     if !table.write(at, &items) {
                         return Err(Error::Trap(Trap::new(TrapKind::TableOutOfBounds)));
                     }
@@ -659,11 +684,11 @@ impl Builder<'_> {
         let inner = self.module.inner();
         for seg in inner.meta.data.iter() {
             let addr = inner.data + seg.start as usize;
-            let kept = match seg.mode {
+            let kept = match &seg.mode {
                 SegmentMode::Active { index, offset } => {
-                    let at = self.eval(&offset).u32() as u64;
+                    let at = self.eval(offset).u32() as u64;
                     let bytes = core::slice::from_raw_parts(addr as *const u8, seg.len as usize);
-                    let mem = (*(&mut *self.record).memories[index as usize].1).data_mut();
+                    let mem = (*(&mut *self.record).memories[*index as usize].1).data_mut();
                     let Some(r) = table::range(at, seg.len, mem.len() as u64) else {
                         return Err(Error::Trap(Trap::new(TrapKind::MemoryOutOfBounds)));
                     };

@@ -2,67 +2,23 @@
 //! WAT, linked into shared libraries, instantiated and called through the
 //! runtime's public API.
 
-use rivet::{BoundsMode, Extern, Func, FuncType, Instance, Module, Store, Tag, TrapKind, Val};
-use rivet::{Global, GlobalType, ValType};
-use rivet_build::__internal::{compile_unit, UnitModule};
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
-/// Compiles the modules as one unit and loads them; the library stays loaded
-/// for the test run.
+use common::{call_i32, func};
+use rivet::{BoundsMode, Extern, FuncType, Instance, Module, Store, Tag, TrapKind, Val};
+use rivet::{Global, GlobalType, ValType};
+
+/// Compiles the modules as one unit for `bounds` and loads them.
 fn compile(wats: &[&str], bounds: BoundsMode) -> Vec<Module> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let wasms: Vec<Vec<u8>> = wats.iter().map(|w| wat::parse_str(w).unwrap()).collect();
-    let units: Vec<UnitModule> = wasms
-        .iter()
-        .map(|wasm| UnitModule {
-            wasm,
-            offset: 0,
-            direct: Vec::new(),
-            boundary: false,
-        })
-        .collect();
     let options = rivet_build::Options {
         bounds,
         ..Default::default()
     };
-    let (obj, _) = compile_unit(&units, None, &options).unwrap();
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let base = std::env::temp_dir().join(format!("rivet-exn-{}-{n}", std::process::id()));
-    let (o, so) = (base.with_extension("o"), base.with_extension("so"));
-    std::fs::write(&o, obj).unwrap();
-    rivet_build::__internal::link_shared(std::slice::from_ref(&o), &so).unwrap();
-    // SAFETY: the library holds only the unit just compiled.
-    let lib = unsafe { libloading::Library::new(&so) }.unwrap();
-    let _ = (std::fs::remove_file(&o), std::fs::remove_file(&so));
-    // SAFETY: `rivet_unit` is the descriptor symbol; the library is leaked so
-    // it stays loaded.
-    let modules = unsafe {
-        let sym = lib
-            .get::<*const rivet::RawDescriptor>(b"rivet_unit\0")
-            .unwrap();
-        Module::from_descriptor(*sym).unwrap()
-    };
-    std::mem::forget(lib);
-    modules
-}
-
-fn func(store: &Store, instance: Instance, name: &str) -> Func {
-    match instance.export(store, name) {
-        Some(Extern::Func(f)) => f,
-        other => panic!("export {name}: {other:?}"),
-    }
+    common::compile(wats, &options)
 }
 
 fn export(store: &Store, instance: Instance, name: &str) -> Extern {
     instance.export(store, name).unwrap()
-}
-
-/// Calls a function returning one i32; a trap is reported by its kind.
-fn call_i32(store: &mut Store, f: Func, args: &[Val]) -> Result<i32, TrapKind> {
-    match f.call(store, args).map_err(|t| t.kind)?.as_slice() {
-        [Val::I32(v)] => Ok(*v),
-        other => panic!("expected one i32, got {other:?}"),
-    }
 }
 
 fn both_modes(test: impl Fn(BoundsMode)) {

@@ -1,5 +1,5 @@
-//! Which script files the conformance gate runs: the core, multi-memory and SIMD
-//! suites, and the component-model suite minus component-model async (`async/`)
+//! Which script files the conformance gate runs: the core, multi-memory, SIMD and
+//! extended-const suites, and the component-model suite minus component-model async (`async/`)
 //! and the files its `nyi.txt` lists as ahead of the implementations.
 
 use std::collections::BTreeSet;
@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The flat suite directories, relative to the testsuite root.
-pub const FLAT_SUITES: [&str; 3] = ["core", "multi-memory", "simd"];
+pub const FLAT_SUITES: [&str; 4] = ["core", "multi-memory", "simd", "extended-const"];
 
 /// The component-model suite directory, relative to the testsuite root.
 pub const COMPONENT_SUITE: &str = "component-model";
@@ -185,6 +185,7 @@ mod tests {
             "core/a.wast",
             "multi-memory/m.wast",
             "simd/simd_const.wast",
+            "extended-const/global.wast",
             "component-model/values/s.wast",
             "component-model/async/t.wast",
             "other/ignored.wast",
@@ -201,6 +202,7 @@ mod tests {
                 "core/i32.wast",
                 "multi-memory/m.wast",
                 "simd/simd_const.wast",
+                "extended-const/global.wast",
                 "component-model/values/s.wast"
             ]
         );

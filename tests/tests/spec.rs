@@ -1,5 +1,5 @@
-//! The spec-suite conformance gate: runs every core, multi-memory, SIMD and
-//! component-model script (see `rivet_tests::suites`) in every mode (both bounds
+//! The spec-suite conformance gate: runs every core, multi-memory, SIMD,
+//! extended-const and component-model script (see `rivet_tests::suites`) in every mode (both bounds
 //! modes, and the C backend), fails
 //! if a file listed in `ratchet.txt` does not pass completely (skipped directives
 //! allowed), and reports (without failing) on the rest.

@@ -8,8 +8,8 @@ use crate::prelude::*;
 use crate::vm::VMMemory;
 use crate::*;
 use rivet_descriptor::{
-    Builtin, ConstExpr, DataSegment, ElementSegment, Export, ExternIndex, Import, ImportType,
-    SegmentMode, Unit, VmctxLayout,
+    Builtin, ConstExpr, ConstOp, DataSegment, ElementSegment, Export, ExternIndex, Import,
+    ImportType, SegmentMode, Unit, VmctxLayout,
 };
 
 fn import(name: &str, ty: ImportType) -> Import {
@@ -392,6 +392,62 @@ fn static_units_run_the_parts_they_name() {
             }
             (other, _) => panic!("parts {mask:#x}: {other:?}"),
         }
+    }
+}
+
+/// [`rich_module`] with its global "copy" initialized by `ops` (an `i32`
+/// expression) instead of `global.get 0`.
+fn rich_with_arith(ops: Vec<ConstOp>) -> rivet_descriptor::Module {
+    let mut m = rich_module();
+    m.global_inits.to_mut()[0] = ConstExpr::I32Arith(ops.into());
+    m
+}
+
+/// Constant arithmetic is evaluated by its own runtime part: a static unit
+/// whose parts lack it is refused at load; with it, the initializer reads
+/// the imported global (1234) and wraps at 32 bits.
+#[test]
+fn constant_arithmetic_runs_through_its_part() {
+    use rivet_descriptor::parts::CONST_ARITH;
+    use ConstOp::{Const, GlobalGet, Mul, Sub};
+    let m = rich_with_arith(vec![GlobalGet(0), Const(0x40_0000), Mul, Const(1), Sub]);
+    let (fake, modules) = load_inert(BoundsMode::Guard, vec![m], b"wxyz".to_vec());
+    let used = modules[0].inner().meta.parts();
+    assert_ne!(used & CONST_ARITH, 0);
+    let refused = load_with_parts(&fake, used & !CONST_ARITH);
+    let want = format!("parts {CONST_ARITH:#x} that its static does not name");
+    assert!(matches!(&refused, Err(Error::Runtime(why)) if why.contains(&want)));
+    for modules in [modules, load_with_parts(&fake, used).unwrap()] {
+        let mut store = Store::new(BoundsMode::Guard);
+        let i = with_rich_imports(&mut store, &modules[0]).0.unwrap();
+        let Some(Extern::Global(copy)) = i.export(&store, "copy") else {
+            panic!("global export")
+        };
+        // 1234 * 2^22 - 1, modulo 2^32.
+        let want = 1234u32.wrapping_mul(0x40_0000).wrapping_sub(1) as i32;
+        assert!(matches!(copy.get(&store), Val::I32(v) if v == want));
+    }
+}
+
+#[test]
+fn malformed_constant_arithmetic_is_refused_at_load() {
+    use ConstOp::{Add, Const, GlobalGet};
+    for (ops, why) in [
+        (vec![GlobalGet(1), Const(1), Add], "global.get 1"),
+        (vec![GlobalGet(0), Add], "does not leave one value"),
+        (vec![Const(1), Const(2)], "does not leave one value"),
+    ] {
+        let m = finish(rich_with_arith(ops));
+        let functions = vec![std::ptr::dangling(); m.code.len()];
+        let unit = Unit {
+            bounds: BoundsMode::Guard,
+            modules: vec![m].into(),
+            component: None,
+        };
+        let trampolines = vec![std::ptr::dangling(); 2];
+        let fake = FakeUnit::new(&unit, functions, trampolines, b"wxyz".to_vec());
+        let err = fake.load().map(drop).unwrap_err();
+        assert!(matches!(&err, Error::Format(e) if e.contains(why)), "{err}");
     }
 }
 

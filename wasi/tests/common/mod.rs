@@ -28,7 +28,7 @@ pub fn compile(wasm: &[u8]) -> Component {
     let base = std::env::temp_dir().join(format!("rivet-wasi-{}-{n}", std::process::id()));
     let (o, so) = (base.with_extension("o"), base.with_extension("so"));
     std::fs::write(&o, obj).expect("object written");
-    rivet_build::package::link_shared(std::slice::from_ref(&o), &so).expect("linked");
+    rivet_build::__internal::link_shared(std::slice::from_ref(&o), &so).expect("linked");
     // SAFETY: the library holds only the unit just compiled.
     let lib = unsafe { libloading::Library::new(&so) }.expect("library loads");
     let _ = (std::fs::remove_file(&o), std::fs::remove_file(&so));
