@@ -200,7 +200,7 @@ impl Config {
     /// Compiles every component into `env.out_dir` and returns the `cargo:`
     /// directives to print (separate from printing so tests can check them),
     /// on `env.jobs` threads.
-    pub fn compile_in(&self, env: &BuildEnv) -> Result<Vec<String>, Error> {
+    pub(crate) fn compile_in(&self, env: &BuildEnv) -> Result<Vec<String>, Error> {
         let Some(jobs) = env.jobs else {
             return self.compile_all(env);
         };
