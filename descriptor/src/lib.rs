@@ -353,13 +353,6 @@ pub enum ConstOp {
     Mul,
 }
 
-impl ConstExpr {
-    /// Whether this is arithmetic evaluated at instantiation.
-    pub fn is_arith(&self) -> bool {
-        matches!(self, ConstExpr::I32Arith(_) | ConstExpr::I64Arith(_))
-    }
-}
-
 impl ConstOp {
     /// Evaluates `ops`, reading global `g` as `global(g)`. The arithmetic wraps
     /// at 64 bits; the low 32 bits of the result are what wrapping at 32 bits
@@ -507,10 +500,6 @@ impl Module {
                 parts::TABLE_BUILTINS,
             )
             | bit(!self.tags.is_empty(), parts::EXCEPTION_BUILTINS)
-            | bit(
-                self.const_exprs().any(ConstExpr::is_arith),
-                parts::CONST_ARITH,
-            )
     }
 
     /// Every constant expression: global initializers, element items and
@@ -539,7 +528,9 @@ impl Module {
 /// only: a component without tables, say, brings neither table creation nor
 /// the table builtins into the binary.
 pub mod parts {
-    /// Linking and writing imports.
+    /// Linking and writing imports, and evaluating arithmetic constant
+    /// expressions (which the compiler leaves only where they read an
+    /// imported global).
     pub const IMPORTS: u32 = 1 << 0;
     /// Creating defined tables.
     pub const TABLES: u32 = 1 << 1;
@@ -560,9 +551,6 @@ pub mod parts {
     /// Strings in an encoding other than UTF-8 (only a plan whose canonical
     /// options name one).
     pub const TRANSCODING: u32 = 1 << 8;
-    /// Evaluating arithmetic constant expressions at instantiation (only a
-    /// module with one that reads an imported global has any left).
-    pub const CONST_ARITH: u32 = 1 << 9;
 
     /// `bit` if the part is `used`, else no bits.
     pub(crate) fn bit(used: bool, bit: u32) -> u32 {

@@ -245,7 +245,7 @@ impl Parts {
             tags: pick(mask, TAGS, |b| unsafe { b.defined_tags() }),
             elements: pick(mask, ELEMENTS, |b| unsafe { b.elements() }),
             start: pick(mask, START, |b| unsafe { b.start() }),
-            arith: pick(mask, CONST_ARITH, |b, ops| unsafe { b.arith(ops) }),
+            arith: pick(mask, IMPORTS, |b, ops| unsafe { b.arith(ops) }),
             args: pick(mask, IMPORTS, intrinsics::resolve_args as ArgsStage),
             lending: pick(mask, BORROWS, lending),
             transcoder: pick(mask, TRANSCODING, &TRANSCODER),
@@ -639,9 +639,10 @@ impl Builder<'_> {
         *(*slot::<*const ValRaw>(self.vmctx, self.layout.global_pointer(g)))
     }
 
-    /// Evaluates arithmetic through the module's parts: a module with some has
-    /// [`rivet_descriptor::parts::CONST_ARITH`] (its load checked that its
-    /// parts cover it), so that hosts of modules without link no evaluator.
+    /// Evaluates arithmetic through the module's parts: arithmetic reads an
+    /// imported global, so a module with some has
+    /// [`rivet_descriptor::parts::IMPORTS`] (its load checked that its parts
+    /// cover it), and hosts of modules without imports link no evaluator.
     unsafe fn run_arith(&self, ops: &[ConstOp]) -> u64 {
         match self.module.inner().parts.arith {
             Some(arith) => arith(self, ops),
