@@ -168,8 +168,10 @@ fn wasi_context(options: &Options) -> wasmtime::Result<WasiCtx> {
 /// `argv[0]` is the component's file name alone, as `wasmtime run` passes it
 /// (no host path leaks into the guest).
 fn argv0(wasm: &Path) -> String {
-    wasm.file_name()
-        .map_or_else(|| wasm.display().to_string(), |n| n.to_string_lossy().into_owned())
+    wasm.file_name().map_or_else(
+        || wasm.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Calls the export `call` names with its WAVE arguments and prints the results.
@@ -220,7 +222,10 @@ fn find_func(
         0 => Err(format_err!("the component exports no function `{name}`")),
         _ => {
             let names: Vec<String> = found.into_iter().map(|(n, _)| n).collect();
-            Err(format_err!("`{name}` is in several interfaces: {}", names.join(", ")))
+            Err(format_err!(
+                "`{name}` is in several interfaces: {}",
+                names.join(", ")
+            ))
         }
     }
 }

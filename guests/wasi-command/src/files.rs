@@ -11,7 +11,7 @@ use crate::report::step;
 /// Runs every step under `DIR/files`, which must not exist yet, then removes it.
 pub fn run(dir: &str) {
     let root = Path::new(dir).join("files");
-    step("mkdir files", fs::create_dir(&root).map(|()| "ok".into()));
+    step("mkdir files", fs::create_dir(&root));
     write_read_seek(&root);
     metadata(&root);
     rename_and_list(&root);
@@ -24,15 +24,23 @@ fn write_read_seek(root: &Path) {
     let hello = root.join("hello.txt");
     step(
         "write hello.txt",
-        fs::write(&hello, "hello, world\n").map(|()| "13 bytes".into()),
+        fs::write(&hello, "hello, world\n").map(|()| "13 bytes".to_string()),
     );
-    step("read hello.txt", fs::read_to_string(&hello).map(|s| format!("{s:?}")));
+    step("read hello.txt", text(&hello));
     step("seek to 7, read 5", read_at(&hello, SeekFrom::Start(7), 5));
-    step("seek to end-6, read 6", read_at(&hello, SeekFrom::End(-6), 6));
+    step(
+        "seek to end-6, read 6",
+        read_at(&hello, SeekFrom::End(-6), 6),
+    );
     step("append bye", append(&hello, "bye\n"));
-    step("read after append", fs::read_to_string(&hello).map(|s| format!("{s:?}")));
+    step("read after append", text(&hello));
     let scratch = root.join("scratch.txt");
     step("truncate to 4", truncate(&scratch, 4));
+}
+
+/// A file's content, quoted as Rust does (escapes show stray bytes).
+fn text(path: &Path) -> io::Result<String> {
+    fs::read_to_string(path).map(|s| format!("{s:?}"))
 }
 
 fn read_at(path: &Path, from: SeekFrom, len: usize) -> io::Result<String> {
@@ -41,11 +49,17 @@ fn read_at(path: &Path, from: SeekFrom, len: usize) -> io::Result<String> {
     let mut buf = vec![0u8; len];
     file.read_exact(&mut buf)?;
     let after = file.stream_position()?;
-    Ok(format!("at {position}: {:?}, now at {after}", String::from_utf8_lossy(&buf)))
+    Ok(format!(
+        "at {position}: {:?}, now at {after}",
+        String::from_utf8_lossy(&buf)
+    ))
 }
 
 fn append(path: &Path, text: &str) -> io::Result<String> {
-    OpenOptions::new().append(true).open(path)?.write_all(text.as_bytes())?;
+    OpenOptions::new()
+        .append(true)
+        .open(path)?
+        .write_all(text.as_bytes())?;
     Ok(format!("size {}", fs::metadata(path)?.len()))
 }
 
@@ -54,7 +68,7 @@ fn truncate(path: &Path, len: u64) -> io::Result<String> {
     let mut file = File::create(path)?;
     file.write_all(b"0123456789")?;
     file.set_len(len)?;
-    Ok(format!("{:?}", fs::read_to_string(path)?))
+    text(path)
 }
 
 /// Size and type of a file, type of a directory (whose size depends on the
@@ -71,10 +85,13 @@ fn metadata(root: &Path) {
 fn rename_and_list(root: &Path) {
     step(
         "rename hello.txt greeting.txt",
-        fs::rename(root.join("hello.txt"), root.join("greeting.txt")).map(|()| "ok".into()),
+        fs::rename(root.join("hello.txt"), root.join("greeting.txt")),
     );
-    step("hello.txt exists", root.join("hello.txt").try_exists().map(|b| b.to_string()));
-    step("mkdir sub", fs::create_dir(root.join("sub")).map(|()| "ok".into()));
+    step(
+        "hello.txt exists",
+        root.join("hello.txt").try_exists().map(|b| b.to_string()),
+    );
+    step("mkdir sub", fs::create_dir(root.join("sub")));
     step("readdir", list(root));
 }
 
@@ -105,9 +122,12 @@ fn links(root: &Path) {
     // (`std::os::wasi::fs::symlink_path` is unstable).
     #[allow(deprecated)]
     let made = fs::soft_link("greeting.txt", &link);
-    step("symlink link -> greeting.txt", made.map(|()| "ok".into()));
-    step("read_link link", fs::read_link(&link).map(|t| t.display().to_string()));
-    step("read through link", fs::read_to_string(&link).map(|s| format!("{s:?}")));
+    step("symlink link -> greeting.txt", made);
+    step(
+        "read_link link",
+        fs::read_link(&link).map(|t| t.display().to_string()),
+    );
+    step("read through link", text(&link));
     step(
         "symlink_metadata link",
         fs::symlink_metadata(&link).map(|m| format!("symlink {}", m.file_type().is_symlink())),
@@ -115,20 +135,26 @@ fn links(root: &Path) {
     let hard = root.join("hard.txt");
     step(
         "hard_link greeting.txt hard.txt",
-        fs::hard_link(root.join("greeting.txt"), &hard).map(|()| "ok".into()),
+        fs::hard_link(root.join("greeting.txt"), &hard),
     );
     step("readdir", list(root));
-    step("remove greeting.txt", fs::remove_file(root.join("greeting.txt")).map(|()| "ok".into()));
-    step("read hard.txt", fs::read_to_string(&hard).map(|s| format!("{s:?}")));
-    step("read through dangling link", fs::read_to_string(&link).map(|s| format!("{s:?}")));
+    step(
+        "remove greeting.txt",
+        fs::remove_file(root.join("greeting.txt")),
+    );
+    step("read hard.txt", text(&hard));
+    step("read through dangling link", text(&link));
 }
 
 /// Removes what is left, entry by entry, then the directory itself.
 fn remove(root: &Path) {
     for name in ["link", "hard.txt", "scratch.txt"] {
-        step(&format!("remove {name}"), fs::remove_file(root.join(name)).map(|()| "ok".into()));
+        step(&format!("remove {name}"), fs::remove_file(root.join(name)));
     }
-    step("rmdir sub", fs::remove_dir(root.join("sub")).map(|()| "ok".into()));
-    step("readdir", list(root).map(|s| if s.is_empty() { "(empty)".into() } else { s }));
-    step("rmdir files", fs::remove_dir(root).map(|()| "ok".into()));
+    step("rmdir sub", fs::remove_dir(root.join("sub")));
+    step(
+        "readdir",
+        list(root).map(|s| if s.is_empty() { "(empty)".into() } else { s }),
+    );
+    step("rmdir files", fs::remove_dir(root));
 }

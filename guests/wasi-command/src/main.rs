@@ -106,10 +106,18 @@ fn clocks() {
     println!("monotonic non-decreasing: {ordered}");
     let start = Instant::now();
     std::thread::sleep(Duration::from_millis(10));
-    println!("sleep 10ms waited at least 10ms: {}", start.elapsed() >= Duration::from_millis(10));
+    println!(
+        "sleep 10ms waited at least 10ms: {}",
+        start.elapsed() >= Duration::from_millis(10)
+    );
     // 2020-01-01T00:00:00Z.
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    println!("wall clock after 2020: {}", since_epoch.as_secs() > 1_577_836_800);
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    println!(
+        "wall clock after 2020: {}",
+        since_epoch.as_secs() > 1_577_836_800
+    );
 }
 
 /// Lengths of random buffers, and whether two draws differ (equal 32-byte draws

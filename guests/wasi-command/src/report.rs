@@ -6,10 +6,28 @@
 use std::io;
 
 /// `what: VALUE` for a success, `what: error KIND (errno N)` for a failure.
-pub fn step(what: &str, outcome: io::Result<String>) {
+pub fn step(what: &str, outcome: io::Result<impl Shown>) {
     match outcome {
-        Ok(value) => println!("{what}: {value}"),
+        Ok(value) => println!("{what}: {}", value.shown()),
         Err(e) => println!("{what}: error {}", error(&e)),
+    }
+}
+
+/// How a step's successful result prints.
+pub trait Shown {
+    fn shown(self) -> String;
+}
+
+/// A step with no result (create, remove, rename) prints `ok`.
+impl Shown for () {
+    fn shown(self) -> String {
+        "ok".into()
+    }
+}
+
+impl Shown for String {
+    fn shown(self) -> String {
+        self
     }
 }
 

@@ -15,10 +15,13 @@ pub fn run(dir: &str) {
     let parent_file = format!("{dir}/../outside");
     step("read ../outside", read(&parent_file));
     step("read /etc/passwd", read("/etc/passwd"));
-    step("list ..", fs::read_dir(format!("{dir}/..")).map(|_| "listed".into()));
+    step(
+        "list ..",
+        fs::read_dir(format!("{dir}/..")).map(|_| "listed".to_string()),
+    );
     step(
         "create ../created-outside",
-        fs::write(format!("{dir}/../created-outside"), "escaped").map(|()| "created".into()),
+        fs::write(format!("{dir}/../created-outside"), "escaped"),
     );
     probe_symlink(root, "escape", "../outside");
     probe_symlink(root, "absolute", "/etc/passwd");
@@ -30,10 +33,10 @@ fn probe_symlink(root: &Path, name: &str, target: &str) {
     #[allow(deprecated)] // the one stable way to make a symlink on WASI
     let made = fs::soft_link(target, &link);
     let created = made.is_ok();
-    step(&format!("symlink {name} -> {target}"), made.map(|()| "ok".into()));
+    step(&format!("symlink {name} -> {target}"), made);
     step(&format!("read through {name}"), read(&link));
     if created {
-        step(&format!("remove {name}"), fs::remove_file(&link).map(|()| "ok".into()));
+        step(&format!("remove {name}"), fs::remove_file(&link));
     }
 }
 
