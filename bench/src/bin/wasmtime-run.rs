@@ -153,7 +153,7 @@ fn run(options: &Options) -> wasmtime::Result<()> {
 fn wasi_context(options: &Options) -> wasmtime::Result<WasiCtx> {
     let mut builder = WasiCtx::builder();
     builder.inherit_stdio().arg(argv0(&options.wasm));
-    builder.args(&options.args);
+    builder.args(options.args.as_slice());
     for (name, value) in &options.env {
         builder.env(name, value);
     }
@@ -191,7 +191,8 @@ fn invoke(
     let mut results = vec![Val::Bool(false); ty.results().len()];
     func.call(&mut *store, &params, &mut results)?;
     for result in &results {
-        println!("{}", wasm_wave::to_string(result)?);
+        let text = wasm_wave::to_string(result).map_err(|e| format_err!("result: {e}"))?;
+        println!("{text}");
     }
     Ok(())
 }
