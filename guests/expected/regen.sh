@@ -73,10 +73,10 @@ record command-files "file operations inside the preopen /sandbox" "" "" "${cmd[
 record command-clocks "clock facts that hold on any correct host" "" "" wasi-command.wasm clocks
 record command-random "random buffer lengths, and two draws differ" "" "" wasi-command.wasm random
 record command-exit-0 "exit 0" "" "" wasi-command.wasm exit 0
-record command-exit-3 "exit 3" "" "" wasi-command.wasm exit 3
+record command-exit-3 "exit 3: std sends exit(err), status 1" "" "" wasi-command.wasm exit 3
 record command-panic "a panic aborts the guest: a trap, status 134 as wasmtime run" "" "" \
   wasi-command.wasm panic
-record command-usage "no mode: usage on stderr, exit 2" "" "" wasi-command.wasm
+record command-usage "no mode: usage on stderr, exit(2) seen as status 1" "" "" wasi-command.wasm
 record command-sandbox "every way out of the preopen is refused" "" "" "${cmd[@]}" sandbox /sandbox
 record command-sandbox-no-preopen "the same probes with no directory preopened" "" "" \
   wasi-command.wasm sandbox /sandbox

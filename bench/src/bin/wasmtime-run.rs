@@ -122,7 +122,7 @@ impl WasiView for Host {
 /// Loads, links and runs the component as `options` say.
 fn run(options: &Options) -> wasmtime::Result<()> {
     let mut config = Config::new();
-    config.wasm_backtrace(false);
+    config.wasm_backtrace_max_frames(None);
     let engine = Engine::new(&config)?;
     let component = Component::from_file(&engine, &options.wasm)
         .map_err(|e| format_err!("{}: {e}", options.wasm.display()))?;
