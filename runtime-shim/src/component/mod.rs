@@ -7,6 +7,7 @@ pub(crate) mod instance;
 pub(crate) mod intrinsics;
 mod resources;
 pub mod typed;
+pub mod typed_import;
 mod types;
 mod values;
 
@@ -178,7 +179,15 @@ impl ComponentInner {
 
 /// A host implementation of an import.
 pub(crate) type HostImportFn = dyn Fn(&[Value]) -> Result<Option<Value>, Trap>;
-pub(crate) type HostImport = Rc<HostImportFn>;
+
+/// A host implementation of an import, of either kind.
+#[derive(Clone)]
+pub(crate) enum HostImport {
+    /// Gets and returns dynamic values ([`ComponentImports::func`]).
+    Dynamic(Rc<HostImportFn>),
+    /// Gets and returns Rust types ([`ComponentImports::func_typed`]).
+    Typed(Rc<dyn typed_import::TypedImport>),
+}
 
 /// The host's destructor of a resource type it defines: gets the representation.
 pub(crate) type HostDtor = Rc<dyn Fn(u32) -> Result<(), Trap>>;
@@ -253,7 +262,7 @@ impl ComponentImports {
         f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static,
     ) -> &mut Self {
         let funcs = self.funcs.get_or_insert_with(HashMap::default);
-        funcs.insert(name.to_string(), Rc::new(f));
+        funcs.insert(name.to_string(), HostImport::Dynamic(Rc::new(f)));
         self.lower = Some(intrinsics::host_lower);
         self.supply = Some(instance::supply);
         self
