@@ -197,6 +197,8 @@ tuples! {
     (A, B, C, D);
     (A, B, C, D, E);
     (A, B, C, D, E, F);
+    (A, B, C, D, E, F, G);
+    (A, B, C, D, E, F, G, H);
 }
 
 /// No value: the absent payload of a case (`result<_, E>`) and the result
@@ -240,7 +242,8 @@ impl<T: ComponentType> ComponentType for Option<T> {
 fn option_from_case<T: Lift>(
     cx: &mut Cx,
     v: &Variant,
-    (index, payload): (u32, Payload),
+    index: u32,
+    payload: Payload,
 ) -> Result<Option<T>, Trap> {
     match index {
         0 => Ok(None),
@@ -250,14 +253,10 @@ fn option_from_case<T: Lift>(
 
 impl<T: Lift> Lift for Option<T> {
     fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
-        let v = Variant::new(ty);
-        let case = v.lift(flat)?;
-        option_from_case(cx, &v, case)
+        Variant::lift_case(cx, ty, flat, option_from_case)
     }
     fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
-        let v = Variant::new(ty);
-        let case = v.load(cx, ptr)?;
-        option_from_case(cx, &v, case)
+        Variant::load_case(cx, ty, ptr, option_from_case)
     }
 }
 
@@ -293,7 +292,8 @@ impl<T: ComponentType, E: ComponentType> ComponentType for Result<T, E> {
 fn result_from_case<T: Lift, E: Lift>(
     cx: &mut Cx,
     v: &Variant,
-    (index, payload): (u32, Payload),
+    index: u32,
+    payload: Payload,
 ) -> Result<Result<T, E>, Trap> {
     match index {
         0 => payload.get(cx, v.payload_type(0)).map(Ok),
@@ -303,14 +303,10 @@ fn result_from_case<T: Lift, E: Lift>(
 
 impl<T: Lift, E: Lift> Lift for Result<T, E> {
     fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
-        let v = Variant::new(ty);
-        let case = v.lift(flat)?;
-        result_from_case(cx, &v, case)
+        Variant::lift_case(cx, ty, flat, result_from_case)
     }
     fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
-        let v = Variant::new(ty);
-        let case = v.load(cx, ptr)?;
-        result_from_case(cx, &v, case)
+        Variant::load_case(cx, ty, ptr, result_from_case)
     }
 }
 

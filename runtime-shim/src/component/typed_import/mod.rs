@@ -162,6 +162,29 @@ pub fn typecheck_record(ty: TypeRef, fields: &[(&str, fn(TypeRef) -> bool)]) -> 
     }
 }
 
+/// Whether `ty` is a variant with exactly these cases (names, and checks of
+/// their payload types, `None` for a case without one), in order.
+pub fn typecheck_variant(ty: TypeRef, cases: &[(&str, Option<fn(TypeRef) -> bool>)]) -> bool {
+    let same = |(n, t): &(Text, Option<u32>), (want, ok): &(&str, Option<fn(TypeRef) -> bool>)| {
+        n == want
+            && match (t, ok) {
+                (None, None) => true,
+                (Some(t), Some(ok)) => ok(ty.at(*t)),
+                _ => false,
+            }
+    };
+    match ty.value() {
+        ValueType::Variant(cs) => {
+            cs.len() == cases.len() && cs.iter().zip(cases).all(|(c, w)| same(c, w))
+        }
+        _ => false,
+    }
+}
+
+/// How a Rust value is made from a lifted case of a [`Variant`]: from the
+/// case's index and its payload.
+pub type FromCase<T> = fn(&mut Cx, &Variant, u32, Payload) -> Result<T, Trap>;
+
 /// The fields of a record or tuple (or a function's parameters) lifted or
 /// lowered in order, each from or into its place: how [`Lift`] and
 /// [`Lower`] of a host's record type are written.
@@ -292,6 +315,27 @@ impl<'t> Variant<'t> {
             true => Ok(index as u32),
             false => Err(Trap::fixed("invalid variant discriminant")),
         }
+    }
+
+    /// Lifts a value of variant-like type `ty` from flat values: `make`
+    /// makes it from the case.
+    pub fn lift_case<T>(
+        cx: &mut Cx,
+        ty: TypeRef,
+        flat: &mut Flat,
+        make: FromCase<T>,
+    ) -> Result<T, Trap> {
+        let v = Variant::new(ty);
+        let (index, payload) = v.lift(flat)?;
+        make(cx, &v, index, payload)
+    }
+
+    /// Loads a value of variant-like type `ty` from `ptr`: `make` makes it
+    /// from the case.
+    pub fn load_case<T>(cx: &mut Cx, ty: TypeRef, ptr: u32, make: FromCase<T>) -> Result<T, Trap> {
+        let v = Variant::new(ty);
+        let (index, payload) = v.load(cx, ptr)?;
+        make(cx, &v, index, payload)
     }
 
     /// Lifts the case's index and its payload's slots from flat values.
