@@ -659,3 +659,128 @@ fn mismatched_typed_imports_are_instantiation_errors() {
     let ok = Store::new(BoundsMode::Guard).instantiate_component(&c, &host);
     assert!(ok.is_ok());
 }
+
+/// A guest that calls its imports with bad pointers, lengths and bytes.
+const BAD_GUEST: &str = r#"(module
+  (import "host" "bytes" (func $bytes (param i32 i32) (result i32)))
+  (import "host" "text" (func $text (param i32 i32) (result i32)))
+  (import "host" "words" (func $words (param i32 i32) (result i32)))
+  (import "host" "give" (func $give (param i32)))
+  (import "host" "spread" (func $spread (param i32) (result i32)))
+  (memory (export "mem") 1)
+  (data (i32.const 8) "\ff\fe")
+  (data (i32.const 16) "\e2\82")
+  (global $bad (mut i32) (i32.const 0))
+  (global $bump (mut i32) (i32.const 4096))
+  (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+    (if (global.get $bad) (then (return (global.get $bad))))
+    (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $bump (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  (func (export "oob-list") (result i32) (call $bytes (i32.const 65530) (i32.const 100)))
+  (func (export "huge-list") (result i32) (call $bytes (i32.const 0) (i32.const 0x10000000)))
+  (func (export "bad-utf8") (result i32) (call $text (i32.const 8) (i32.const 2)))
+  (func (export "cut-utf8") (result i32) (call $text (i32.const 16) (i32.const 2)))
+  (func (export "oob-string") (result i32) (call $text (i32.const 65535) (i32.const 2)))
+  (func (export "misaligned-list") (result i32) (call $words (i32.const 2) (i32.const 1)))
+  (func (export "misaligned-ret") (result i32) (call $give (i32.const 2)) (i32.const 0))
+  (func (export "misaligned-args") (result i32) (call $spread (i32.const 2)))
+  (func (export "oob-args") (result i32) (call $spread (i32.const 65532)))
+  (func (export "realloc-misaligned") (result i32)
+    (global.set $bad (i32.const 2)) (call $give (i32.const 1024)) (i32.const 0))
+  (func (export "realloc-oob") (result i32)
+    (global.set $bad (i32.const 65532)) (call $give (i32.const 1024)) (i32.const 0))
+)"#;
+
+/// The plan of [`BAD_GUEST`]: its imports' types and its exports, each
+/// `func() -> u32`.
+fn bad_plan(exports: &[&str]) -> Plan {
+    let mut b = Builder::new();
+    let (u8t, u32t, s) = (b.ty(V::U8), b.ty(V::U32), b.ty(V::String));
+    let (bytes, words) = (b.ty(V::List(u8t)), b.ty(V::List(u32t)));
+    let six = b.ty(V::Tuple(vec![u32t; 6].into()));
+    let imports = [
+        ("bytes", b.func(&[bytes], Some(u32t))),
+        ("text", b.func(&[s], Some(u32t))),
+        ("words", b.func(&[words], Some(u32t))),
+        ("give", b.func(&[], Some(words))),
+        ("spread", b.func(&[six, six, six], Some(u32t))),
+    ];
+    for (i, (name, ty)) in imports.into_iter().enumerate() {
+        b.plan.imports.to_mut().push(ComponentImport {
+            name: name.into(),
+            ty,
+        });
+        b.plan.host_lowers.to_mut().push(HostLower {
+            import: i as u32,
+            options: opts(StringEncoding::Utf8, None),
+            instance: 0,
+        });
+    }
+    let run = b.func(&[], Some(u32t));
+    for name in exports {
+        b.export(name, name, run, opts(StringEncoding::Utf8, None));
+    }
+    let lowers: Vec<CoreDef> = (0..5).map(CoreDef::HostLower).collect();
+    b.plan.steps.to_mut().push(Step::Instantiate {
+        module: 0,
+        args: lowers.into(),
+    });
+    b.plan
+}
+
+/// The host functions of [`BAD_GUEST`], typed or dynamic.
+fn bad_host(typed: bool) -> ComponentImports {
+    let mut host = ComponentImports::new();
+    if typed {
+        host.func_typed("bytes", |b: Vec<u8>| Ok(b.len() as u32));
+        host.func_typed("text", |s: String| Ok(s.len() as u32));
+        host.func_typed("words", |w: Vec<u32>| Ok(w.len() as u32));
+        host.func_typed("give", || Ok(vec![1u32, 2, 3]));
+        type Six = (u32, u32, u32, u32, u32, u32);
+        host.func_typed("spread", |a: Six, _: Six, _: Six| Ok(a.0));
+        return host;
+    }
+    for name in ["bytes", "text", "words", "spread"] {
+        host.func(name, |_| Ok(Some(Value::U32(0))));
+    }
+    host.func("give", |_| {
+        Ok(Some(Value::List((1..=3).map(Value::U32).collect())))
+    });
+    host
+}
+
+/// Bad pointers, lengths and bytes from the guest trap in the typed path
+/// with the dynamic path's messages.
+#[test]
+fn bad_guest_input_traps_as_the_dynamic_path_does() {
+    let cases = [
+        ("oob-list", "list pointer/length out of bounds of memory"),
+        ("huge-list", "list content out-of-bounds"),
+        ("bad-utf8", "invalid utf-8"),
+        ("cut-utf8", "incomplete utf-8 byte sequence"),
+        (
+            "oob-string",
+            "string pointer/length out of bounds of memory",
+        ),
+        ("misaligned-list", "unaligned pointer"),
+        ("misaligned-ret", "unaligned pointer"),
+        ("misaligned-args", "unaligned pointer"),
+        ("oob-args", "pointer out of bounds of memory"),
+        ("realloc-misaligned", "realloc return: result not aligned"),
+        ("realloc-oob", "realloc return: beyond end of memory"),
+    ];
+    let names: Vec<&str> = cases.iter().map(|(n, _)| *n).collect();
+    let plan = bad_plan(&names);
+    let module = compile(BAD_GUEST);
+    let c = Component::from_parts(Meta::leaked(plan), vec![module], None, &Parts::ALL);
+    for (export, want) in cases {
+        for typed in [true, false] {
+            let mut store = Store::new(BoundsMode::Guard);
+            let inst = store.instantiate_component(&c, &bad_host(typed)).unwrap();
+            let e = inst.call(&mut store, export, &[]).unwrap_err();
+            assert_eq!(e.message, want, "{export}, typed: {typed}");
+        }
+    }
+}
