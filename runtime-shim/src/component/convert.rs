@@ -87,7 +87,7 @@ pub(crate) const TRANSCODER: Transcoder = Transcoder {
 /// Everything a lift or lower needs: the store, the instantiation, the guest's
 /// options and the component instance whose handle table is used. Public only
 /// as an opaque argument of [`super::typed::LowerArg`] and
-/// [`super::typed::LiftResult`].
+/// [`super::typed::LiftResult`] (and of [`super::typed_import`]'s traits).
 pub struct Cx<'a> {
     pub(crate) store: &'a mut Store,
     pub(crate) state: &'a ComponentState,
@@ -222,6 +222,30 @@ pub(crate) fn bit_to_val(b: u64, t: ValType) -> Val {
         _ => Val::I32(b as u32 as i32),
     }
 }
+
+/// Calls macro `$m` with the scalar types' conversions: for each Rust type,
+/// its component type, its size in memory, the flat bits of `$x` and the
+/// value of bits `$b`; `bytes` marks `u8`, whose lists the typed imports copy
+/// in one piece.
+macro_rules! scalar_table {
+    ($m:ident) => {
+        $m! {
+            bool: Bool, 1, |x| x as u64, |b| Ok(b as u32 != 0);
+            i8: S8, 1, |x| x as u8 as u64, |b| Ok(b as i8);
+            u8: U8, 1, |x| x as u64, |b| Ok(b as u8), bytes;
+            i16: S16, 2, |x| x as u16 as u64, |b| Ok(b as i16);
+            u16: U16, 2, |x| x as u64, |b| Ok(b as u16);
+            i32: S32, 4, |x| x as u32 as u64, |b| Ok(b as i32);
+            u32: U32, 4, |x| x as u64, |b| Ok(b as u32);
+            i64: S64, 8, |x| x as u64, |b| Ok(b as i64);
+            u64: U64, 8, |x| x, |b| Ok(b);
+            f32: F32, 4, |x| canon_f32(x.to_bits()).to_bits() as u64, |b| Ok(canon_f32(b as u32));
+            f64: F64, 8, |x| canon_f64(x.to_bits()).to_bits(), |b| Ok(canon_f64(b));
+            char: Char, 4, |x| x as u64, |b| to_char(b as u32);
+        }
+    };
+}
+pub(crate) use scalar_table;
 
 pub(crate) fn canon_f32(bits: u32) -> f32 {
     let f = f32::from_bits(bits);

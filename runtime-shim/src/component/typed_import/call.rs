@@ -1,7 +1,7 @@
 //! Registering a typed host function, checking it against the import's
 //! type when supplied, and the core function a guest calls it through.
 
-use super::{Cx, Fields, Flat, FlatBuf, Lift, Lower, TypeRef};
+use super::{for_arities, Cx, Fields, Flat, FlatBuf, Lift, Lower, TypeRef};
 use crate::component::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use crate::component::convert::{bit_to_val, val_to_bit};
 use crate::component::instance::{ComponentState, MAY_LEAVE};
@@ -61,17 +61,8 @@ macro_rules! arities {
     )*};
 }
 
-arities! {
-    ();
-    (A);
-    (A, B);
-    (A, B, C);
-    (A, B, C, D);
-    (A, B, C, D, E);
-    (A, B, C, D, E, F);
-    (A, B, C, D, E, F, G);
-    (A, B, C, D, E, F, G, H);
-}
+arities! { (); }
+for_arities!(arities);
 
 impl ComponentImports {
     /// Provides import `name` with a typed host function: its arguments are
@@ -81,8 +72,14 @@ impl ComponentImports {
     /// instantiated with these imports: a mismatch is an [`Error::Link`]
     /// naming the import and both types.
     ///
-    /// ```ignore
-    /// imports.func_typed("log", |level: u8, msg: String| -> Result<(), Trap> { … });
+    /// ```
+    /// use rivet::{ComponentImports, Trap};
+    ///
+    /// let mut imports = ComponentImports::new();
+    /// imports.func_typed("log", |level: u8, msg: String| -> Result<(), Trap> {
+    ///     eprintln!("[{level}] {msg}");
+    ///     Ok(())
+    /// });
     /// ```
     pub fn func_typed<P, R>(&mut self, name: &str, f: impl HostFn<P, R>) -> &mut Self
     where

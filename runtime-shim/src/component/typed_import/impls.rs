@@ -2,10 +2,12 @@
 //! numbers, `bool`, `char`, strings, lists, tuples, options, results,
 //! handles, enum cases and flag bits.
 
-use super::{ComponentType, EnumCase, Fields, FlagBits, Lift, Lower, Payload, Rep, Variant};
+use super::{
+    for_arities, ComponentType, EnumCase, Fields, FlagBits, Lift, Lower, Payload, Rep, Variant,
+};
 use super::{Cx, Flat, FlatBuf, ResourceAny, TypeRef, ValueType};
 use crate::component::abi;
-use crate::component::convert::{canon_f32, canon_f64, to_char};
+use crate::component::convert::{canon_f32, canon_f64, scalar_table, to_char};
 use crate::component::types::ResourceType;
 use crate::error::Trap;
 use crate::prelude::*;
@@ -67,20 +69,7 @@ macro_rules! byte_list {
     };
 }
 
-scalars! {
-    bool: Bool, 1, |x| x as u64, |b| Ok(b as u32 != 0);
-    i8: S8, 1, |x| x as u8 as u64, |b| Ok(b as i8);
-    u8: U8, 1, |x| x as u64, |b| Ok(b as u8), bytes;
-    i16: S16, 2, |x| x as u16 as u64, |b| Ok(b as i16);
-    u16: U16, 2, |x| x as u64, |b| Ok(b as u16);
-    i32: S32, 4, |x| x as u32 as u64, |b| Ok(b as i32);
-    u32: U32, 4, |x| x as u64, |b| Ok(b as u32);
-    i64: S64, 8, |x| x as u64, |b| Ok(b as i64);
-    u64: U64, 8, |x| x, |b| Ok(b);
-    f32: F32, 4, |x| canon_f32(x.to_bits()).to_bits() as u64, |b| Ok(canon_f32(b as u32));
-    f64: F64, 8, |x| canon_f64(x.to_bits()).to_bits(), |b| Ok(canon_f64(b));
-    char: Char, 4, |x| x as u64, |b| to_char(b as u32);
-}
+scalar_table!(scalars);
 
 impl ComponentType for String {
     fn typecheck(ty: TypeRef) -> bool {
@@ -190,16 +179,7 @@ macro_rules! tuples {
     )*};
 }
 
-tuples! {
-    (A);
-    (A, B);
-    (A, B, C);
-    (A, B, C, D);
-    (A, B, C, D, E);
-    (A, B, C, D, E, F);
-    (A, B, C, D, E, F, G);
-    (A, B, C, D, E, F, G, H);
-}
+for_arities!(tuples);
 
 /// No value: the absent payload of a case (`result<_, E>`) and the result
 /// of a function without one. It stands for no component type itself.

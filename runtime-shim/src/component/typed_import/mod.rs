@@ -36,6 +36,24 @@ use rivet_descriptor::abi::Shape;
 use rivet_descriptor::component::Component as Plan;
 use rivet_descriptor::Text;
 
+/// Calls macro `$m` with the tuple arities typed imports take, 1 to 8 (as
+/// tuples, and as parameter lists).
+macro_rules! for_arities {
+    ($m:ident) => {
+        $m! {
+            (A);
+            (A, B);
+            (A, B, C);
+            (A, B, C, D);
+            (A, B, C, D, E);
+            (A, B, C, D, E, F);
+            (A, B, C, D, E, F, G);
+            (A, B, C, D, E, F, G, H);
+        }
+    };
+}
+use for_arities;
+
 /// A Rust type that stands for component types.
 pub trait ComponentType {
     /// Whether a value of this Rust type can stand for component type `ty`.
