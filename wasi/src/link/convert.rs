@@ -6,8 +6,8 @@
 use crate::filesystem::{DescriptorFlags, DescriptorStat, DescriptorType, NewTimestamp, OpenFlags};
 use crate::{ErrorCode, SocketError};
 use rivet::component::typed_import::{
-    typecheck_record, typecheck_variant, ComponentType, Cx, EnumCase, Fields, FlagBits, Flat,
-    FlatBuf, Lift, Lower, Payload, Rep, TypeRef, Variant,
+    typecheck_record, typecheck_variant, Check, ComponentType, Cx, EnumCase, Fields, FlagBits,
+    Flat, FlatBuf, Lift, Lower, Payload, Rep, TypeRef, Variant,
 };
 use rivet::{Error, Trap};
 use std::time::Duration;
@@ -221,7 +221,7 @@ fn datetime_type(ty: TypeRef) -> bool {
     typecheck_record(
         ty,
         &[
-            ("seconds", u64::typecheck as fn(TypeRef) -> bool),
+            ("seconds", u64::typecheck as Check),
             ("nanoseconds", u32::typecheck),
         ],
     )
@@ -261,7 +261,7 @@ impl Lower for Datetime {
 
 impl ComponentType for NewTimestamp {
     fn typecheck(ty: TypeRef) -> bool {
-        let at: fn(TypeRef) -> bool = datetime_type;
+        let at: Check = datetime_type;
         typecheck_variant(
             ty,
             &[("no-change", None), ("now", None), ("timestamp", Some(at))],
@@ -303,7 +303,7 @@ impl StreamErr {
 
 impl ComponentType for StreamErr {
     fn typecheck(ty: TypeRef) -> bool {
-        let error: fn(TypeRef) -> bool = Rep::typecheck;
+        let error: Check = Rep::typecheck;
         typecheck_variant(
             ty,
             &[("last-operation-failed", Some(error)), ("closed", None)],
@@ -327,7 +327,7 @@ macro_rules! record {
     ($t:ty, [$($name:literal: $check:expr),*], |$v:ident| [$($field:expr),*]) => {
         impl ComponentType for $t {
             fn typecheck(ty: TypeRef) -> bool {
-                typecheck_record(ty, &[$(($name, $check as fn(TypeRef) -> bool)),*])
+                typecheck_record(ty, &[$(($name, $check as Check)),*])
             }
         }
         impl Lower for $t {

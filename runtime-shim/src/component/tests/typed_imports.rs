@@ -6,8 +6,8 @@
 use super::*;
 use crate::component::abi;
 use crate::component::typed_import::{
-    typecheck_record, typecheck_variant, ComponentType, Cx, EnumCase, Fields, FlagBits, Flat,
-    FlatBuf, Lift, Lower, Payload, Rep, TypeRef, Variant,
+    typecheck_record, typecheck_variant, Check, ComponentType, Cx, EnumCase, Fields, FlagBits,
+    Flat, FlatBuf, Lift, Lower, Payload, Rep, TypeRef, Variant,
 };
 use crate::{Trap, ValType};
 use ValueType as V;
@@ -95,7 +95,7 @@ struct Datetime {
 
 impl ComponentType for Datetime {
     fn typecheck(ty: TypeRef) -> bool {
-        let fields: [(&str, fn(TypeRef) -> bool); 2] =
+        let fields: [(&str, Check); 2] =
             [("seconds", u64::typecheck), ("nanoseconds", u32::typecheck)];
         typecheck_record(ty, &fields)
     }
@@ -141,7 +141,7 @@ enum NewTimestamp {
 
 impl ComponentType for NewTimestamp {
     fn typecheck(ty: TypeRef) -> bool {
-        let at: fn(TypeRef) -> bool = Datetime::typecheck;
+        let at: Check = Datetime::typecheck;
         typecheck_variant(
             ty,
             &[("no-change", None), ("now", None), ("timestamp", Some(at))],
@@ -174,7 +174,7 @@ enum StreamError {
 
 impl ComponentType for StreamError {
     fn typecheck(ty: TypeRef) -> bool {
-        let own: fn(TypeRef) -> bool = Rep::typecheck;
+        let own: Check = Rep::typecheck;
         typecheck_variant(
             ty,
             &[("last-operation-failed", Some(own)), ("closed", None)],
@@ -581,7 +581,7 @@ fn typed_imports_take_and_return_every_kind_wasi_uses() {
         Some(Value::Result(Ok(None)))
     );
     let busy = Value::Enum("busy".into());
-    assert_eq!(call("check", &[busy.clone()]), err(busy));
+    assert_eq!(call("check", std::slice::from_ref(&busy)), err(busy));
     let flags = |names: &[&str]| Value::Flags(names.iter().map(|n| n.to_string()).collect());
     let flipped = call("flip", &[flags(&["write", "mutate-directory"])]);
     assert_eq!(flipped, Some(flags(&["read", "write", "mutate-directory"])));

@@ -1,7 +1,7 @@
 //! Registering a typed host function, checking it against the import's
 //! type when supplied, and the core function a guest calls it through.
 
-use super::{for_arities, Cx, Fields, Flat, FlatBuf, Lift, Lower, TypeRef};
+use super::{for_arities, Check, Cx, Fields, Flat, FlatBuf, Lift, Lower, TypeRef};
 use crate::component::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use crate::component::convert::{bit_to_val, val_to_bit};
 use crate::component::instance::{ComponentState, MAY_LEAVE};
@@ -19,7 +19,7 @@ use rivet_descriptor::component::{Component as Plan, ComponentFuncType};
 /// per parameter of the import.
 pub trait LiftParams: Sized {
     /// Each parameter's type check and Rust type name, in order.
-    fn checks() -> Vec<(fn(TypeRef) -> bool, &'static str)>;
+    fn checks() -> Vec<(Check, &'static str)>;
     /// Lifts each parameter in turn from flat values.
     fn lift_each(cx: &mut Cx, fields: &mut Fields, flat: &mut Flat) -> Result<Self, Trap>;
     /// Loads each parameter in turn from the argument area in memory.
@@ -37,7 +37,7 @@ pub trait HostFn<P, R>: 'static {
 macro_rules! arities {
     ($(($($a:ident),*);)*) => {$(
         impl<$($a: Lift),*> LiftParams for ($($a,)*) {
-            fn checks() -> Vec<(fn(TypeRef) -> bool, &'static str)> {
+            fn checks() -> Vec<(Check, &'static str)> {
                 vec![$(($a::typecheck, type_name::<$a>())),*]
             }
             #[allow(unused_variables)]
@@ -144,7 +144,7 @@ impl<P: LiftParams, R: Lower, F: HostFn<P, R>> TypedImport for Typed<P, R, F> {
 fn check_types(
     plan: &Plan,
     func: &ComponentFuncType,
-    params: &[(fn(TypeRef) -> bool, &str)],
+    params: &[(Check, &str)],
     (result_ok, result): (fn(Option<TypeRef>) -> bool, &str),
 ) -> Result<(), String> {
     if params.len() != func.params.len() {

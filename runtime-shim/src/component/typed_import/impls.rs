@@ -5,7 +5,7 @@
 use super::{
     for_arities, ComponentType, EnumCase, Fields, FlagBits, Lift, Lower, Payload, Rep, Variant,
 };
-use super::{Cx, Flat, FlatBuf, ResourceAny, TypeRef, ValueType};
+use super::{Check, Cx, Flat, FlatBuf, ResourceAny, TypeRef, ValueType};
 use crate::component::abi;
 use crate::component::convert::{canon_f32, canon_f64, scalar_table, to_char};
 use crate::component::types::ResourceType;
@@ -141,7 +141,7 @@ macro_rules! tuples {
     ($(($($a:ident),*);)*) => {$(
         impl<$($a: ComponentType),*> ComponentType for ($($a,)*) {
             fn typecheck(ty: TypeRef) -> bool {
-                let checks: &[fn(TypeRef) -> bool] = &[$($a::typecheck),*];
+                let checks: &[Check] = &[$($a::typecheck),*];
                 match ty.value() {
                     ValueType::Tuple(ts) => {
                         ts.len() == checks.len()

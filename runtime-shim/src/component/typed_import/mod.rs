@@ -54,6 +54,10 @@ macro_rules! for_arities {
 }
 use for_arities;
 
+/// A check of a component type: [`ComponentType::typecheck`] of some Rust
+/// type, as lists of fields, cases and parameters hold them.
+pub type Check = fn(TypeRef) -> bool;
+
 /// A Rust type that stands for component types.
 pub trait ComponentType {
     /// Whether a value of this Rust type can stand for component type `ty`.
@@ -170,7 +174,7 @@ fn same_names<'a>(have: impl ExactSizeIterator<Item = &'a Text>, want: &[&str]) 
 /// their types), in order: what a host's record type answers to
 /// [`ComponentType::typecheck`], e.g.
 /// `typecheck_record(ty, &[("seconds", u64::typecheck), ("nanoseconds", u32::typecheck)])`.
-pub fn typecheck_record(ty: TypeRef, fields: &[(&str, fn(TypeRef) -> bool)]) -> bool {
+pub fn typecheck_record(ty: TypeRef, fields: &[(&str, Check)]) -> bool {
     match ty.value() {
         ValueType::Record(fs) => {
             fs.len() == fields.len()
@@ -182,8 +186,8 @@ pub fn typecheck_record(ty: TypeRef, fields: &[(&str, fn(TypeRef) -> bool)]) -> 
 
 /// Whether `ty` is a variant with exactly these cases (names, and checks of
 /// their payload types, `None` for a case without one), in order.
-pub fn typecheck_variant(ty: TypeRef, cases: &[(&str, Option<fn(TypeRef) -> bool>)]) -> bool {
-    let same = |(n, t): &(Text, Option<u32>), (want, ok): &(&str, Option<fn(TypeRef) -> bool>)| {
+pub fn typecheck_variant(ty: TypeRef, cases: &[(&str, Option<Check>)]) -> bool {
+    let same = |(n, t): &(Text, Option<u32>), (want, ok): &(&str, Option<Check>)| {
         n == want
             && match (t, ok) {
                 (None, None) => true,
