@@ -719,7 +719,7 @@ pub(crate) fn supply(plan: &Plan, imports: &ComponentImports) -> Result<Supplied
         .map(|i| -> Result<HostImport, Error> {
             let f = imports.funcs.as_ref().and_then(|m| m.get(&*i.name));
             let f = f.cloned().ok_or_else(|| missing_func(&i.name))?;
-            if let HostImport::Typed(t) = &f {
+            if let Some(t) = f.typed() {
                 let func = (plan.func_types.get(i.ty as usize)).ok_or_else(|| {
                     Error::Format(format!("component plan: import `{}` has no type", i.name))
                 })?;

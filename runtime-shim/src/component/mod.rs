@@ -180,13 +180,29 @@ impl ComponentInner {
 /// A host implementation of an import.
 pub(crate) type HostImportFn = dyn Fn(&[Value]) -> Result<Option<Value>, Trap>;
 
-/// A host implementation of an import, of either kind.
-#[derive(Clone)]
-pub(crate) enum HostImport {
-    /// Gets and returns dynamic values ([`ComponentImports::func`]).
-    Dynamic(Rc<HostImportFn>),
-    /// Gets and returns Rust types ([`ComponentImports::func_typed`]).
-    Typed(Rc<dyn typed_import::TypedImport>),
+/// A host implementation of an import: one that gets and returns dynamic
+/// values ([`ComponentImports::func`]) or one with Rust types
+/// ([`ComponentImports::func_typed`]). One trait object for both, so that a
+/// host supplying no imports drops its instances' (empty) lists of them
+/// with the code it always had.
+pub(crate) trait HostFunc {
+    fn dynamic(&self) -> Option<&HostImportFn> {
+        None
+    }
+    fn typed(&self) -> Option<&dyn typed_import::TypedImport> {
+        None
+    }
+}
+
+pub(crate) type HostImport = Rc<dyn HostFunc>;
+
+/// A host function of [`ComponentImports::func`].
+struct Dynamic<F>(F);
+
+impl<F: Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static> HostFunc for Dynamic<F> {
+    fn dynamic(&self) -> Option<&HostImportFn> {
+        Some(&self.0)
+    }
 }
 
 /// The host's destructor of a resource type it defines: gets the representation.
@@ -262,7 +278,7 @@ impl ComponentImports {
         f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static,
     ) -> &mut Self {
         let funcs = self.funcs.get_or_insert_with(HashMap::default);
-        funcs.insert(name.to_string(), HostImport::Dynamic(Rc::new(f)));
+        funcs.insert(name.to_string(), Rc::new(Dynamic(f)));
         self.lower = Some(intrinsics::host_lower);
         self.supply = Some(instance::supply);
         self

@@ -5,7 +5,7 @@ use super::{for_arities, Check, Cx, Fields, Flat, FlatBuf, Lift, Lower, TypeRef}
 use crate::component::abi::{self, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use crate::component::convert::{bit_to_val, val_to_bit};
 use crate::component::instance::{ComponentState, MAY_LEAVE};
-use crate::component::{ComponentImports, HostImport};
+use crate::component::{ComponentImports, HostFunc, HostImport};
 use crate::error::{Error, Trap};
 use crate::prelude::*;
 use crate::{Func, Store, Val, ValType};
@@ -86,12 +86,12 @@ impl ComponentImports {
         P: LiftParams + 'static,
         R: Lower + 'static,
     {
-        let typed: Rc<dyn TypedImport> = Rc::new(Typed {
+        let typed: HostImport = Rc::new(Typed {
             f,
             _types: PhantomData::<fn(P) -> R>,
         });
         let funcs = self.funcs.get_or_insert_with(Default::default);
-        funcs.insert(name.to_string(), HostImport::Typed(typed));
+        funcs.insert(name.to_string(), typed);
         // A host that also supplies dynamic functions lowers both kinds
         // through `host_lower`; one that supplies only typed functions does
         // not link the dynamic values' code.
@@ -114,6 +114,12 @@ pub(crate) trait TypedImport {
 struct Typed<P, R, F> {
     f: F,
     _types: PhantomData<fn(P) -> R>,
+}
+
+impl<P: LiftParams, R: Lower, F: HostFn<P, R>> HostFunc for Typed<P, R, F> {
+    fn typed(&self) -> Option<&dyn TypedImport> {
+        Some(self)
+    }
 }
 
 impl<P: LiftParams, R: Lower, F: HostFn<P, R>> TypedImport for Typed<P, R, F> {
@@ -268,11 +274,12 @@ pub(crate) fn lower(store: &mut Store, state: &Rc<ComponentState>, i: u32) -> Re
     let plan = &state.component.0.plan;
     let lower = (plan.host_lowers.get(i as usize))
         .ok_or_else(|| Error::Format(format!("component plan: host lower {i} out of range")))?;
-    let HostImport::Typed(host) = &state.imports[lower.import as usize] else {
+    let host = state.imports[lower.import as usize].clone();
+    if host.typed().is_none() {
         return Err(Error::Format(
             "internal error: a dynamic host import lowered as a typed one".into(),
         ));
-    };
+    }
     let func = &plan.func_types[plan.imports[lower.import as usize].ty as usize];
     let params: Vec<TypeRef> = (func.params.iter())
         .map(|(_, t)| TypeRef::new(plan, *t))
@@ -288,10 +295,14 @@ pub(crate) fn lower(store: &mut Store, state: &Rc<ComponentState>, i: u32) -> Re
         spill_result: flat_result.len() > MAX_FLAT_RESULTS,
         flat_result,
     };
-    let host = host.clone();
     Ok(Func::wrap_with_store(
         store,
         core,
-        move |s, args, results| call.run(s, &*host, args, results),
+        move |s, args, results| {
+            let typed = host.typed();
+            let typed =
+                typed.ok_or_else(|| Trap::fixed("internal error: not a typed host function"))?;
+            call.run(s, typed, args, results)
+        },
     ))
 }
