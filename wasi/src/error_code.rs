@@ -11,6 +11,9 @@ macro_rules! error_codes {
         pub enum ErrorCode { $($variant,)* }
 
         impl ErrorCode {
+            /// The WIT case names, in WIT (and declaration) order.
+            pub(crate) const NAMES: &'static [&'static str] = &[$($wit,)*];
+
             /// The WIT case name.
             pub fn name(self) -> &'static str {
                 match self { $(ErrorCode::$variant => $wit,)* }

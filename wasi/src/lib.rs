@@ -7,7 +7,8 @@
 //!
 //! Each WASI function is a plain method of [`WasiCtx`] on resource reps
 //! (`ctx.read(stream, len)`, `ctx.open_at(dir, …)`); [`add_to_imports`]
-//! connects them to a component's imports through the dynamic API:
+//! connects them to a component's imports as typed host functions (their
+//! arguments and results cross without a dynamic `Value` per call):
 //!
 //! ```no_run
 //! use rivet::{BoundsMode, Component, ComponentImports, Store};

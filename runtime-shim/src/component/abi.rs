@@ -5,11 +5,12 @@ use super::types::Type;
 use crate::prelude::*;
 use rivet_descriptor::ValType;
 
+pub(crate) use rivet_descriptor::abi::AbiType;
+use rivet_descriptor::abi::Shape;
 pub(crate) use rivet_descriptor::abi::{
     align_to, alignment, discriminant_size, field_offsets, flags_size, flatten, payload_offset,
     size, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
-use rivet_descriptor::abi::{AbiType, Shape};
 
 /// The runtime's types as the shared layout code sees them (hidden: an
 /// implementation detail, not something a host calls).
@@ -70,9 +71,9 @@ pub(crate) fn map_value_offset(k: &Type, v: &Type) -> u32 {
 /// lifted (`lower == false`) or lowered (`lower == true`): spilled parameters
 /// become one pointer; spilled results a returned pointer (lift) or an extra
 /// pointer parameter (lower).
-pub(crate) fn core_signature(
-    params: &[&Type],
-    result: Option<&Type>,
+pub(crate) fn core_signature<T: AbiType>(
+    params: &[T],
+    result: Option<T>,
     lower: bool,
 ) -> rivet_descriptor::FuncType {
     let mut flat_params: Vec<ValType> = params.iter().flat_map(|t| flatten(*t)).collect();

@@ -21,7 +21,7 @@ use rivet_descriptor::component::{StringEncoding, TypeRef};
 use rivet_descriptor::ValType;
 
 /// Strings and lists longer than this many bytes trap (the spec's limits).
-const MAX_BYTE_LENGTH: u64 = (1 << 28) - 1;
+pub(crate) const MAX_BYTE_LENGTH: u64 = (1 << 28) - 1;
 /// The `latin1+utf16` length tag marking UTF-16 contents.
 const UTF16_TAG: u32 = 1 << 31;
 
@@ -87,7 +87,7 @@ pub(crate) const TRANSCODER: Transcoder = Transcoder {
 /// Everything a lift or lower needs: the store, the instantiation, the guest's
 /// options and the component instance whose handle table is used. Public only
 /// as an opaque argument of [`super::typed::LowerArg`] and
-/// [`super::typed::LiftResult`].
+/// [`super::typed::LiftResult`] (and of [`super::typed_import`]'s traits).
 pub struct Cx<'a> {
     pub(crate) store: &'a mut Store,
     pub(crate) state: &'a ComponentState,
@@ -125,6 +125,15 @@ impl<'v> Flat<'v> {
     fn next32(&mut self) -> Result<u32, Trap> {
         self.next().map(|v| v as u32)
     }
+
+    /// The next `n` values, as a reader of their own (a variant's payload
+    /// slots).
+    pub(crate) fn take(&mut self, n: usize) -> Result<Flat<'v>, Trap> {
+        let slots = (self.values.get(self.at..self.at + n))
+            .ok_or_else(|| Trap::fixed("too few core values for the component type"))?;
+        self.at += n;
+        Ok(Flat::new(slots))
+    }
 }
 
 /// Flat values being lowered, on the stack: at most `MAX_FLAT_PARAMS` (more
@@ -158,12 +167,12 @@ impl FlatBuf {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// Pads with zeros (or cuts) to `len` values.
-    fn resize(&mut self, len: usize) {
+    pub(crate) fn resize(&mut self, len: usize) {
         while self.len < len && !self.overflow {
             self.push(0);
         }
@@ -182,29 +191,61 @@ impl FlatBuf {
 
 /// Core values to flat bits.
 pub(crate) fn vals_to_bits(vals: &[Val]) -> Vec<u64> {
-    vals.iter()
-        .map(|v| match *v {
-            Val::I32(x) => x as u32 as u64,
-            Val::I64(x) => x as u64,
-            Val::F32(b) => b as u64,
-            Val::F64(b) => b,
-            _ => 0,
-        })
-        .collect()
+    vals.iter().map(val_to_bit).collect()
+}
+
+/// A core value to its flat bits.
+pub(crate) fn val_to_bit(v: &Val) -> u64 {
+    match *v {
+        Val::I32(x) => x as u32 as u64,
+        Val::I64(x) => x as u64,
+        Val::F32(b) => b as u64,
+        Val::F64(b) => b,
+        _ => 0,
+    }
 }
 
 /// Flat bits to core values of the given types.
 pub(crate) fn bits_to_vals(bits: &[u64], types: &[ValType]) -> Vec<Val> {
     bits.iter()
         .zip(types)
-        .map(|(&b, t)| match t {
-            ValType::I64 => Val::I64(b as i64),
-            ValType::F32 => Val::F32(b as u32),
-            ValType::F64 => Val::F64(b),
-            _ => Val::I32(b as u32 as i32),
-        })
+        .map(|(&b, t)| bit_to_val(b, *t))
         .collect()
 }
+
+/// Flat bits to a core value of type `t`.
+pub(crate) fn bit_to_val(b: u64, t: ValType) -> Val {
+    match t {
+        ValType::I64 => Val::I64(b as i64),
+        ValType::F32 => Val::F32(b as u32),
+        ValType::F64 => Val::F64(b),
+        _ => Val::I32(b as u32 as i32),
+    }
+}
+
+/// Calls macro `$m` with the scalar types' conversions: for each Rust type,
+/// its component type, its size in memory, the flat bits of `$x` and the
+/// value of bits `$b`; `bytes` marks `u8`, whose lists the typed imports copy
+/// in one piece.
+macro_rules! scalar_table {
+    ($m:ident) => {
+        $m! {
+            bool: Bool, 1, |x| x as u64, |b| Ok(b as u32 != 0);
+            i8: S8, 1, |x| x as u8 as u64, |b| Ok(b as i8);
+            u8: U8, 1, |x| x as u64, |b| Ok(b as u8), bytes;
+            i16: S16, 2, |x| x as u16 as u64, |b| Ok(b as i16);
+            u16: U16, 2, |x| x as u64, |b| Ok(b as u16);
+            i32: S32, 4, |x| x as u32 as u64, |b| Ok(b as i32);
+            u32: U32, 4, |x| x as u64, |b| Ok(b as u32);
+            i64: S64, 8, |x| x as u64, |b| Ok(b as i64);
+            u64: U64, 8, |x| x, |b| Ok(b);
+            f32: F32, 4, |x| canon_f32(x.to_bits()).to_bits() as u64, |b| Ok(canon_f32(b as u32));
+            f64: F64, 8, |x| canon_f64(x.to_bits()).to_bits(), |b| Ok(canon_f64(b));
+            char: Char, 4, |x| x as u64, |b| to_char(b as u32);
+        }
+    };
+}
+pub(crate) use scalar_table;
 
 pub(crate) fn canon_f32(bits: u32) -> f32 {
     let f = f32::from_bits(bits);
@@ -305,7 +346,7 @@ impl Cx<'_> {
     }
 
     #[inline]
-    fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Trap> {
+    pub(crate) fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Trap> {
         let data = self.memory()?;
         let end = ptr as u64 + len as u64;
         if end > data.len() as u64 {
@@ -315,7 +356,7 @@ impl Cx<'_> {
     }
 
     #[inline]
-    fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), Trap> {
+    pub(crate) fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), Trap> {
         let data = self.memory_mut()?;
         let end = ptr as u64 + bytes.len() as u64;
         if end > data.len() as u64 {
@@ -338,7 +379,13 @@ impl Cx<'_> {
 
     /// Checks that `len` bytes at `ptr`, aligned to `align`, are in memory.
     #[inline]
-    fn check_range(&self, ptr: u32, len: u64, align: u32, what: &str) -> Result<(), Trap> {
+    pub(crate) fn check_range(
+        &self,
+        ptr: u32,
+        len: u64,
+        align: u32,
+        what: &str,
+    ) -> Result<(), Trap> {
         if !ptr.is_multiple_of(align) {
             return Err(Trap::fixed("unaligned pointer"));
         }
@@ -408,18 +455,12 @@ impl Cx<'_> {
         let cs = abi::cases(t).unwrap_or_default();
         let payload_len = abi::flatten(t).len() - 1;
         let index = vi.next32()? as usize;
-        let start = vi.at;
-        let end = start + payload_len;
-        let slots = vi
-            .values
-            .get(start..end)
-            .ok_or_else(|| Trap::fixed("too few core values for the component type"))?;
-        vi.at = end;
+        let mut slots = vi.take(payload_len)?;
         let case = *cs
             .get(index)
             .ok_or_else(|| Trap::fixed("invalid variant discriminant"))?;
         let payload = match case {
-            Some(pt) => Some(self.lift_flat(pt, &mut Flat::new(slots))?),
+            Some(pt) => Some(self.lift_flat(pt, &mut slots)?),
             None => None,
         };
         Ok(make_case(t, index, payload))
@@ -583,44 +624,60 @@ impl Cx<'_> {
         mut load_one: impl FnMut(&mut Self, u32) -> Result<T, Trap>,
     ) -> Result<Vec<T>, Trap> {
         let size = abi::size(elem);
+        self.check_list(size, abi::alignment(elem), ptr, len)?;
+        (0..len).map(|i| load_one(self, ptr + i * size)).collect()
+    }
+
+    /// Checks that a list of `len` elements of `size` bytes aligned to
+    /// `align` at `ptr` is within the spec's limit and in memory.
+    pub(crate) fn check_list(&self, size: u32, align: u32, ptr: u32, len: u32) -> Result<(), Trap> {
         let bytes = len as u64 * size as u64;
         if bytes > MAX_BYTE_LENGTH {
             return Err(Trap::fixed("list content out-of-bounds"));
         }
-        self.check_range(ptr, bytes, abi::alignment(elem), "list")?;
-        (0..len).map(|i| load_one(self, ptr + i * size)).collect()
+        self.check_range(ptr, bytes, align, "list")
     }
 
     /// `lift_own`: the handle leaves the guest's table for the host's (or, for
     /// a host-defined resource, becomes its representation again).
     fn lift_own(&mut self, r: ResourceType, i: u32) -> Result<Value, Trap> {
+        self.own_handle(r, i).map(Value::Own)
+    }
+
+    /// The handle `lift_own` gives the host.
+    pub(crate) fn own_handle(&mut self, r: ResourceType, i: u32) -> Result<ResourceAny, Trap> {
         let mut tables = self.state.tables.borrow_mut();
         let h = tables.instances[self.instance as usize]
             .table
             .take_own(i, r.0)?;
         if self.state.imported(r) {
-            return Ok(Value::Own(ResourceAny::host(r, h.rep)));
+            return Ok(ResourceAny::host(r, h.rep));
         }
         let index = tables.host.add(Handle::own(r.0, h.rep))?;
-        Ok(Value::Own(self.state.resource_any(index, r)))
+        Ok(self.state.resource_any(index, r))
     }
 
     /// `lift_borrow` (for the host): a host entry that lives for this call.
     fn lift_borrow(&mut self, r: ResourceType, i: u32) -> Result<Value, Trap> {
+        self.borrow_handle(r, i).map(Value::Borrow)
+    }
+
+    /// The handle `lift_borrow` lends the host.
+    pub(crate) fn borrow_handle(&mut self, r: ResourceType, i: u32) -> Result<ResourceAny, Trap> {
         let mut tables = self.state.tables.borrow_mut();
         let rep = tables.instances[self.instance as usize]
             .table
             .get_typed(i, r.0)?
             .rep;
         if self.state.imported(r) {
-            return Ok(Value::Borrow(ResourceAny::host(r, rep)));
+            return Ok(ResourceAny::host(r, rep));
         }
         let index = tables.host.add(Handle {
             own: false,
             ..Handle::own(r.0, rep)
         })?;
         self.temps.push(index);
-        Ok(Value::Borrow(self.state.resource_any(index, r)))
+        Ok(self.state.resource_any(index, r))
     }
 
     /// Removes the host entries made for borrows lent to the host.
@@ -831,19 +888,25 @@ impl Cx<'_> {
         mut store_one: impl FnMut(&mut Self, &T, u32) -> Result<(), Trap>,
     ) -> Result<(u32, u32), Trap> {
         let size = abi::size(elem);
-        let bytes = items.len() as u64 * size as u64;
-        if bytes > MAX_BYTE_LENGTH {
-            return Err(Trap::fixed("list too long"));
-        }
-        let ptr = self.realloc(abi::alignment(elem), bytes as u32)?;
+        let ptr = self.alloc_list(size, abi::alignment(elem), items.len())?;
         for (i, item) in items.iter().enumerate() {
             store_one(self, item, ptr + i as u32 * size)?;
         }
         Ok((ptr, items.len() as u32))
     }
 
+    /// Allocates room in the guest for a list of `len` elements of `size`
+    /// bytes aligned to `align` (within the spec's limit).
+    pub(crate) fn alloc_list(&mut self, size: u32, align: u32, len: usize) -> Result<u32, Trap> {
+        let bytes = len as u64 * size as u64;
+        if bytes > MAX_BYTE_LENGTH {
+            return Err(Trap::fixed("list too long"));
+        }
+        self.realloc(align, bytes as u32)
+    }
+
     /// `lower_own`: the host's handle moves into the guest's table.
-    fn lower_own(&mut self, h: ResourceAny, r: ResourceType) -> Result<u32, Trap> {
+    pub(crate) fn lower_own(&mut self, h: ResourceAny, r: ResourceType) -> Result<u32, Trap> {
         self.state.check_owner(h)?;
         let mut tables = self.state.tables.borrow_mut();
         let rep = match h.owner {
@@ -857,7 +920,7 @@ impl Cx<'_> {
 
     /// `lower_borrow`: lends the host's handle for the current call of the
     /// guest instance (the rep itself if the guest defines the resource).
-    fn lower_borrow(&mut self, h: ResourceAny, r: ResourceType) -> Result<u32, Trap> {
+    pub(crate) fn lower_borrow(&mut self, h: ResourceAny, r: ResourceType) -> Result<u32, Trap> {
         self.state.check_owner(h)?;
         let defines = self.state.defines(self.instance, r);
         let mut tables = self.state.tables.borrow_mut();

@@ -708,9 +708,16 @@ pub(crate) fn supply(plan: &Plan, imports: &ComponentImports) -> Result<Supplied
     let funcs = plan
         .imports
         .iter()
-        .map(|i| {
+        .map(|i| -> Result<HostImport, Error> {
             let f = imports.funcs.as_ref().and_then(|m| m.get(&*i.name));
-            f.cloned().ok_or_else(|| missing_func(&i.name))
+            let f = f.cloned().ok_or_else(|| missing_func(&i.name))?;
+            if let Some(t) = f.typed() {
+                let func = (plan.func_types.get(i.ty as usize)).ok_or_else(|| {
+                    Error::Format(format!("component plan: import `{}` has no type", i.name))
+                })?;
+                t.typecheck(plan, &i.name, func)?;
+            }
+            Ok(f)
         })
         .collect::<Result<_, _>>()?;
     let dtors = plan

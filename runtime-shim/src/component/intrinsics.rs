@@ -276,6 +276,10 @@ pub(crate) fn host_lower(
         .host_lowers
         .get(i as usize)
         .ok_or_else(|| Error::Format(format!("component plan: host lower {i} out of range")))?;
+    let host = state.imports[lower.import as usize].clone();
+    if host.typed().is_some() {
+        return super::typed_import::lower(store, state, i);
+    }
     let import = &c.plan.imports[lower.import as usize];
     let ty = c.func_type(import.ty).clone();
     let params: Vec<&Type> = ty.params.iter().map(|(_, t)| t).collect();
@@ -288,7 +292,8 @@ pub(crate) fn host_lower(
         move |s, args, results| {
             let st = &*state;
             let lower = &st.component.0.plan.host_lowers[lower_index as usize];
-            let host = st.imports[lower.import as usize].clone();
+            let host = (host.dynamic())
+                .ok_or_else(|| Trap::fixed("internal error: not a dynamic host function"))?;
             call_host(
                 s,
                 st,
@@ -296,7 +301,7 @@ pub(crate) fn host_lower(
                 &lower.options,
                 &ty,
                 &name,
-                &*host,
+                host,
                 args,
                 results,
             )

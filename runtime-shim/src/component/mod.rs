@@ -7,6 +7,7 @@ pub(crate) mod instance;
 pub(crate) mod intrinsics;
 mod resources;
 pub(crate) mod typed;
+pub mod typed_import;
 mod types;
 mod values;
 
@@ -161,7 +162,31 @@ impl ComponentInner {
 
 /// A host implementation of an import.
 pub(crate) type HostImportFn = dyn Fn(&[Value]) -> Result<Option<Value>, Trap>;
-pub(crate) type HostImport = Rc<HostImportFn>;
+
+/// A host implementation of an import: one that gets and returns dynamic
+/// values ([`ComponentImports::func`]) or one with Rust types
+/// ([`ComponentImports::func_typed`]). One trait object for both, so that a
+/// host supplying no imports drops its instances' (empty) lists of them
+/// with the code it always had.
+pub(crate) trait HostFunc {
+    fn dynamic(&self) -> Option<&HostImportFn> {
+        None
+    }
+    fn typed(&self) -> Option<&dyn typed_import::TypedImport> {
+        None
+    }
+}
+
+pub(crate) type HostImport = Rc<dyn HostFunc>;
+
+/// A host function of [`ComponentImports::func`].
+struct Dynamic<F>(F);
+
+impl<F: Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static> HostFunc for Dynamic<F> {
+    fn dynamic(&self) -> Option<&HostImportFn> {
+        Some(&self.0)
+    }
+}
 
 /// The host's destructor of a resource type it defines: gets the representation.
 pub(crate) type HostDtor = Rc<dyn Fn(u32) -> Result<(), Trap>>;
@@ -223,7 +248,7 @@ impl ComponentImports {
         f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static,
     ) -> &mut Self {
         let funcs = self.funcs.get_or_insert_with(HashMap::default);
-        funcs.insert(name.to_string(), Rc::new(f));
+        funcs.insert(name.to_string(), Rc::new(Dynamic(f)));
         self.lower = Some(intrinsics::host_lower);
         self.supply = Some(instance::supply);
         self

@@ -1079,3 +1079,5 @@ fn mistyped_plan_wiring_is_refused() {
         other => panic!("expected a format error, got {:?}", other.map(|_| ())),
     }
 }
+
+mod typed_imports;

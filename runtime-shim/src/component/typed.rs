@@ -5,7 +5,7 @@
 //! share one call path.
 
 use super::abi::MAX_FLAT_PARAMS;
-use super::convert::{canon_f32, canon_f64, to_char, Cx, Flat, FlatBuf};
+use super::convert::{canon_f32, canon_f64, scalar_table, to_char, Cx, Flat, FlatBuf};
 use super::values::{self, Value};
 use crate::error::Trap;
 use crate::prelude::*;
@@ -253,7 +253,7 @@ fn mismatch(want: &str, ty: Option<TypeRef>) -> Trap {
 /// Scalars: `$variant` is the component type, `$bytes` its size in memory,
 /// `$to` the flat bits of `$x` and `$from` the value of bits `$b`.
 macro_rules! scalars {
-    ($($t:ty: $variant:ident, $bytes:expr, |$x:ident| $to:expr, |$b:ident| $from:expr;)*) => {$(
+    ($($t:ty: $variant:ident, $bytes:expr, |$x:ident| $to:expr, |$b:ident| $from:expr $(, $_list:ident)?;)*) => {$(
         impl LowerArg for $t {
             #[inline]
             fn check(&self, _: &Cx, ty: TypeRef) -> Result<(), Trap> {
@@ -302,20 +302,7 @@ macro_rules! scalars {
     )*};
 }
 
-scalars! {
-    bool: Bool, 1, |x| x as u64, |b| Ok(b as u32 != 0);
-    i8: S8, 1, |x| x as u8 as u64, |b| Ok(b as i8);
-    u8: U8, 1, |x| x as u64, |b| Ok(b as u8);
-    i16: S16, 2, |x| x as u16 as u64, |b| Ok(b as i16);
-    u16: U16, 2, |x| x as u64, |b| Ok(b as u16);
-    i32: S32, 4, |x| x as u32 as u64, |b| Ok(b as i32);
-    u32: U32, 4, |x| x as u64, |b| Ok(b as u32);
-    i64: S64, 8, |x| x as u64, |b| Ok(b as i64);
-    u64: U64, 8, |x| x, |b| Ok(b);
-    f32: F32, 4, |x| canon_f32(x.to_bits()).to_bits() as u64, |b| Ok(canon_f32(b as u32));
-    f64: F64, 8, |x| canon_f64(x.to_bits()).to_bits(), |b| Ok(canon_f64(b));
-    char: Char, 4, |x| x as u64, |b| to_char(b as u32);
-}
+scalar_table!(scalars);
 
 impl LowerArg for &str {
     #[inline]

@@ -1,8 +1,16 @@
-//! Conversions between the runtime's [`Value`]s and the Rust types of the
-//! WASI methods, and the component's WASI resource types.
+//! The WASI types as the runtime's typed host imports see them: each Rust
+//! type of the [`WasiCtx`](crate::WasiCtx) methods says which component type
+//! it stands for (checked when a component is instantiated) and lifts from
+//! or lowers into the guest directly, without dynamic values.
 
-use rivet::{Component, Error, ResourceAny, ResourceType, Trap, Value};
-use std::collections::HashMap;
+use crate::filesystem::{DescriptorFlags, DescriptorStat, DescriptorType, NewTimestamp, OpenFlags};
+use crate::{ErrorCode, SocketError};
+use rivet::typed_import::{
+    typecheck_record, typecheck_variant, Check, ComponentType, Cx, EnumCase, Fields, FlagBits,
+    Flat, FlatBuf, Lift, Lower, Payload, Rep, TypeRef, Variant,
+};
+use rivet::{Error, Trap};
+use std::time::Duration;
 
 /// Every WASI 0.2 resource type, as `wasi:pkg/iface#resource`.
 const RESOURCES: &[&str] = &[
@@ -36,148 +44,347 @@ pub(super) fn known_resource(iface: &str, name: &str) -> Result<(), Error> {
     )))
 }
 
-/// The component's WASI resource types, by unversioned name.
-pub(crate) struct Types(HashMap<&'static str, ResourceType>);
-
-impl Types {
-    pub fn new(component: &Component) -> Result<Types, Error> {
-        let mut map = HashMap::new();
-        for name in component.imported_resources() {
-            let unversioned = strip_version(&name);
-            if let Some(known) = RESOURCES.iter().find(|r| **r == unversioned) {
-                if let Some(ty) = component.resource_type(&name) {
-                    map.insert(*known, ty);
-                }
+/// Lowers a Rust type through another that stands for the same component
+/// type (`$via`, made by `|$v| $make`), checked with `$check`.
+macro_rules! lower_via {
+    ($t:ty, |$ty:ident| $check:expr, |$v:ident| $make:expr) => {
+        impl ComponentType for $t {
+            fn typecheck($ty: TypeRef) -> bool {
+                $check
             }
         }
-        Ok(Types(map))
+        impl Lower for $t {
+            fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
+                let $v = self;
+                $make.lower(cx, ty, out)
+            }
+            fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
+                let $v = self;
+                $make.store(cx, ty, ptr)
+            }
+        }
+    };
+}
+
+/// Lifts a Rust type through another that stands for the same component
+/// type (`$via`, turned into it by `|$v| $make`), checked with `$check`.
+macro_rules! lift_via {
+    ($t:ty, |$ty:ident| $check:expr, |$v:ident: $via:ty| $make:expr) => {
+        impl ComponentType for $t {
+            fn typecheck($ty: TypeRef) -> bool {
+                $check
+            }
+        }
+        impl Lift for $t {
+            fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
+                let $v = <$via>::lift(cx, ty, flat)?;
+                Ok($make)
+            }
+            fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
+                let $v = <$via>::load(cx, ty, ptr)?;
+                Ok($make)
+            }
+        }
+    };
+}
+
+lower_via!(
+    ErrorCode,
+    |ty| EnumCase::typecheck_names(ty, ErrorCode::NAMES),
+    |c| EnumCase(*c as u32)
+);
+
+const DESCRIPTOR_TYPES: &[&str] = &[
+    "unknown",
+    "block-device",
+    "character-device",
+    "directory",
+    "fifo",
+    "symbolic-link",
+    "regular-file",
+    "socket",
+];
+
+// Declared in WIT order, so the case index is the discriminant.
+lower_via!(
+    DescriptorType,
+    |ty| EnumCase::typecheck_names(ty, DESCRIPTOR_TYPES),
+    |t| EnumCase(*t as u32)
+);
+
+const SOCKET_ERROR_CODES: &[&str] = &[
+    "unknown",
+    "access-denied",
+    "not-supported",
+    "invalid-argument",
+    "out-of-memory",
+    "timeout",
+    "concurrency-conflict",
+    "not-in-progress",
+    "would-block",
+    "invalid-state",
+    "new-socket-limit",
+    "address-not-bindable",
+    "address-in-use",
+    "remote-unreachable",
+    "connection-refused",
+    "connection-reset",
+    "connection-aborted",
+    "datagram-too-large",
+    "name-unresolvable",
+    "temporary-resolver-failure",
+    "permanent-resolver-failure",
+];
+
+lower_via!(
+    SocketError,
+    |ty| EnumCase::typecheck_names(ty, SOCKET_ERROR_CODES),
+    |e| {
+        EnumCase(match e {
+            SocketError::AccessDenied => 1,
+        })
     }
+);
 
-    /// An owned handle of resource `name` (unversioned) with `rep`.
-    pub fn own(&self, name: &str, rep: u32) -> Result<Value, Trap> {
-        let ty = self
-            .0
-            .get(name)
-            .ok_or_else(|| Trap::host(format!("the component does not import `{name}`")))?;
-        Ok(Value::Own(ResourceAny::host(*ty, rep)))
+/// `wasi:sockets/network.ip-address-family`: taken, and ignored (no socket
+/// is ever made).
+pub(super) struct AddressFamily;
+
+lift_via!(
+    AddressFamily,
+    |ty| EnumCase::typecheck_names(ty, &["ipv4", "ipv6"]),
+    |_c: EnumCase| AddressFamily
+);
+
+/// `wasi:filesystem/types.advice`: taken, and ignored (advice is optional).
+pub(super) struct Advice;
+
+const ADVICE: &[&str] = &[
+    "normal",
+    "sequential",
+    "random",
+    "will-need",
+    "dont-need",
+    "no-reuse",
+];
+
+lift_via!(
+    Advice,
+    |ty| EnumCase::typecheck_names(ty, ADVICE),
+    |_c: EnumCase| Advice
+);
+
+lower_via!(
+    DescriptorFlags,
+    |ty| FlagBits::typecheck_labels(ty, &["read", "write", "mutate-directory"]),
+    |f| FlagBits(f.read as u32 | (f.write as u32) << 1 | (f.mutate_directory as u32) << 2)
+);
+
+/// `descriptor-flags` as `open-at` takes them (a type implements one
+/// direction only through these macros).
+pub(super) struct OpenDescriptorFlags(pub DescriptorFlags);
+
+lift_via!(
+    OpenDescriptorFlags,
+    |ty| FlagBits::typecheck_labels(ty, &["read", "write", "mutate-directory"]),
+    |b: FlagBits| OpenDescriptorFlags(DescriptorFlags {
+        read: b.has(0),
+        write: b.has(1),
+        mutate_directory: b.has(2),
+    })
+);
+
+lift_via!(
+    OpenFlags,
+    |ty| FlagBits::typecheck_labels(ty, &["create", "directory", "exclusive", "truncate"]),
+    |b: FlagBits| OpenFlags {
+        create: b.has(0),
+        directory: b.has(1),
+        exclusive: b.has(2),
+        truncate: b.has(3),
     }
-}
+);
 
-/// `wasi:io/streams@0.2.6#input-stream` as `wasi:io/streams#input-stream`.
-fn strip_version(name: &str) -> String {
-    match (name.split_once('@'), name.rsplit_once('#')) {
-        (Some((path, _)), Some((_, item))) => format!("{path}#{item}"),
-        _ => name.to_string(),
-    }
-}
+/// `path-flags`: whether to follow a symlink at the end of the path.
+pub(super) struct Follow(pub bool);
 
-/// Argument `i`, or a trap when the call has fewer.
-pub(super) fn arg(args: &[Value], i: usize) -> Result<&Value, Trap> {
-    args.get(i)
-        .ok_or_else(|| Trap::host(format!("WASI call: argument {i} missing")))
-}
+lift_via!(
+    Follow,
+    |ty| FlagBits::typecheck_labels(ty, &["symlink-follow"]),
+    |b: FlagBits| Follow(b.has(0))
+);
 
-#[cold]
-fn wrong(i: usize, want: &str) -> Trap {
-    Trap::host(format!("WASI call: argument {i} is not a {want}"))
-}
+/// `wasi:clocks/wall-clock.datetime`: seconds and nanoseconds since an epoch.
+pub(super) struct Datetime(pub Duration);
 
-/// The host rep of a handle argument (`own` or `borrow`).
-pub(super) fn rep(args: &[Value], i: usize) -> Result<u32, Trap> {
-    match arg(args, i)? {
-        Value::Own(h) | Value::Borrow(h) => h.host_rep().ok_or_else(|| wrong(i, "host resource")),
-        _ => Err(wrong(i, "resource handle")),
-    }
-}
-
-pub(super) fn u64_arg(args: &[Value], i: usize) -> Result<u64, Trap> {
-    match arg(args, i)? {
-        Value::U64(v) => Ok(*v),
-        _ => Err(wrong(i, "u64")),
-    }
-}
-
-pub(super) fn u8_arg(args: &[Value], i: usize) -> Result<u8, Trap> {
-    match arg(args, i)? {
-        Value::U8(v) => Ok(*v),
-        _ => Err(wrong(i, "u8")),
-    }
-}
-
-pub(super) fn string_arg(args: &[Value], i: usize) -> Result<&str, Trap> {
-    match arg(args, i)? {
-        Value::String(s) => Ok(s),
-        _ => Err(wrong(i, "string")),
-    }
-}
-
-pub(super) fn bytes_arg(args: &[Value], i: usize) -> Result<Vec<u8>, Trap> {
-    match arg(args, i)? {
-        Value::List(items) => items
-            .iter()
-            .map(|v| match v {
-                Value::U8(b) => Ok(*b),
-                _ => Err(wrong(i, "list<u8>")),
-            })
-            .collect(),
-        _ => Err(wrong(i, "list<u8>")),
-    }
-}
-
-/// The names of the set flags of a `flags` argument.
-pub(super) fn flags_arg(args: &[Value], i: usize) -> Result<&[String], Trap> {
-    match arg(args, i)? {
-        Value::Flags(names) => Ok(names),
-        _ => Err(wrong(i, "flags")),
-    }
-}
-
-/// The case name and payload of a variant or enum argument.
-pub(super) fn case_arg(args: &[Value], i: usize) -> Result<(&str, Option<&Value>), Trap> {
-    match arg(args, i)? {
-        Value::Variant(name, payload) => Ok((name, payload.as_deref())),
-        Value::Enum(name) => Ok((name, None)),
-        _ => Err(wrong(i, "variant")),
-    }
-}
-
-/// The list of handle reps of a `list<borrow<…>>` argument.
-pub(super) fn reps_arg(args: &[Value], i: usize) -> Result<Vec<u32>, Trap> {
-    match arg(args, i)? {
-        Value::List(items) => (0..items.len()).map(|j| rep(items, j)).collect(),
-        _ => Err(wrong(i, "list of handles")),
-    }
-}
-
-pub(super) fn bytes(b: Vec<u8>) -> Value {
-    Value::List(b.into_iter().map(Value::U8).collect())
-}
-
-pub(super) fn strings(v: Vec<String>) -> Value {
-    Value::List(v.into_iter().map(Value::String).collect())
-}
-
-/// `result` `ok` with an optional payload.
-pub(super) fn ok(v: Option<Value>) -> Option<Value> {
-    Some(Value::Result(Ok(v.map(Box::new))))
-}
-
-/// `result` `err` with a payload.
-pub(super) fn err(v: Value) -> Option<Value> {
-    Some(Value::Result(Err(Some(Box::new(v)))))
-}
-
-/// `option` of a payload.
-pub(super) fn option(v: Option<Value>) -> Value {
-    Value::Option(v.map(Box::new))
-}
-
-/// `record` with fields in order.
-pub(super) fn record(fields: Vec<(&str, Value)>) -> Value {
-    Value::Record(
-        fields
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v))
-            .collect(),
+fn datetime_type(ty: TypeRef) -> bool {
+    typecheck_record(
+        ty,
+        &[
+            ("seconds", u64::typecheck as Check),
+            ("nanoseconds", u32::typecheck),
+        ],
     )
 }
+
+impl ComponentType for Datetime {
+    fn typecheck(ty: TypeRef) -> bool {
+        datetime_type(ty)
+    }
+}
+
+impl Lift for Datetime {
+    fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
+        let mut f = Fields::new(ty, 0);
+        let (secs, nanos) = (f.lift(cx, flat)?, f.lift::<u32>(cx, flat)?);
+        Ok(Datetime(Duration::new(secs, nanos)))
+    }
+    fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
+        let mut f = Fields::new(ty, ptr);
+        let (secs, nanos) = (f.load(cx)?, f.load::<u32>(cx)?);
+        Ok(Datetime(Duration::new(secs, nanos)))
+    }
+}
+
+impl Lower for Datetime {
+    fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
+        let mut f = Fields::new(ty, 0);
+        f.lower(cx, &self.0.as_secs(), out)?;
+        f.lower(cx, &self.0.subsec_nanos(), out)
+    }
+    fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
+        let mut f = Fields::new(ty, ptr);
+        f.store(cx, &self.0.as_secs())?;
+        f.store(cx, &self.0.subsec_nanos())
+    }
+}
+
+impl ComponentType for NewTimestamp {
+    fn typecheck(ty: TypeRef) -> bool {
+        let at: Check = datetime_type;
+        typecheck_variant(
+            ty,
+            &[("no-change", None), ("now", None), ("timestamp", Some(at))],
+        )
+    }
+}
+
+fn new_timestamp(cx: &mut Cx, v: &Variant, i: u32, p: Payload) -> Result<NewTimestamp, Trap> {
+    Ok(match i {
+        0 => NewTimestamp::NoChange,
+        1 => NewTimestamp::Now,
+        _ => NewTimestamp::At(p.get::<Datetime>(cx, v.payload_type(2))?.0),
+    })
+}
+
+impl Lift for NewTimestamp {
+    fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
+        Variant::lift_case(cx, ty, flat, new_timestamp)
+    }
+    fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
+        Variant::load_case(cx, ty, ptr, new_timestamp)
+    }
+}
+
+/// `wasi:io/streams.stream-error`, its `error` resource already made.
+pub(super) enum StreamErr {
+    Failed(Rep),
+    Closed,
+}
+
+impl StreamErr {
+    fn case(&self) -> (u32, Option<&dyn Lower>) {
+        match self {
+            StreamErr::Failed(e) => (0, Some(e)),
+            StreamErr::Closed => (1, None),
+        }
+    }
+}
+
+impl ComponentType for StreamErr {
+    fn typecheck(ty: TypeRef) -> bool {
+        let error: Check = Rep::typecheck;
+        typecheck_variant(
+            ty,
+            &[("last-operation-failed", Some(error)), ("closed", None)],
+        )
+    }
+}
+
+impl Lower for StreamErr {
+    fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
+        let (i, p) = self.case();
+        Variant::new(ty).lower(cx, out, i, p)
+    }
+    fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
+        let (i, p) = self.case();
+        Variant::new(ty).store(cx, ptr, i, p)
+    }
+}
+
+/// Lowers a record's fields in order, as its field types come.
+macro_rules! record {
+    ($t:ty, [$($name:literal: $check:expr),*], |$v:ident| [$($field:expr),*]) => {
+        impl ComponentType for $t {
+            fn typecheck(ty: TypeRef) -> bool {
+                typecheck_record(ty, &[$(($name, $check as Check)),*])
+            }
+        }
+        impl Lower for $t {
+            fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
+                let $v = self;
+                let mut f = Fields::new(ty, 0);
+                $(f.lower(cx, &$field, out)?;)*
+                Ok(())
+            }
+            fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
+                let $v = self;
+                let mut f = Fields::new(ty, ptr);
+                $(f.store(cx, &$field)?;)*
+                Ok(())
+            }
+        }
+    };
+}
+
+fn time(t: Option<Duration>) -> Option<Datetime> {
+    t.map(Datetime)
+}
+
+record!(
+    DescriptorStat,
+    [
+        "type": DescriptorType::typecheck,
+        "link-count": u64::typecheck,
+        "size": u64::typecheck,
+        "data-access-timestamp": Option::<Datetime>::typecheck,
+        "data-modification-timestamp": Option::<Datetime>::typecheck,
+        "status-change-timestamp": Option::<Datetime>::typecheck
+    ],
+    |s| [
+        s.type_,
+        s.link_count,
+        s.size,
+        time(s.accessed),
+        time(s.modified),
+        time(s.status_changed)
+    ]
+);
+
+/// `directory-entry`: the type and name of an entry.
+pub(super) struct DirectoryEntry(pub DescriptorType, pub String);
+
+record!(
+    DirectoryEntry,
+    ["type": DescriptorType::typecheck, "name": String::typecheck],
+    |e| [e.0, e.1]
+);
+
+/// `metadata-hash-value`, from `(upper, lower)`.
+pub(super) struct MetadataHash(pub (u64, u64));
+
+record!(
+    MetadataHash,
+    ["lower": u64::typecheck, "upper": u64::typecheck],
+    |h| [h.0 .1, h.0 .0]
+);

@@ -1,15 +1,29 @@
-//! The host function of every WASI 0.2 function: each lifts its arguments,
-//! calls one [`WasiCtx`] method and lowers the result.
+//! The host function of every WASI 0.2 function: each takes its typed
+//! arguments, calls one [`WasiCtx`] method and returns its typed result.
 
-use super::convert::*;
-use super::Handler;
+use super::convert::{Datetime, StreamErr};
+use super::{Handler, Wasi};
 use crate::cli::StdStream;
 use crate::io::StreamResult;
 use crate::WasiCtx;
-use rivet::{Trap, Value};
-use std::time::Duration;
+use rivet::typed_import::Rep;
+use rivet::{ComponentImports, Trap};
 
-type Out = Result<Option<Value>, Trap>;
+/// The registration of a WASI function: `typed!(|c, s: Rep, len: u64| body)`
+/// serves it with `body` on the context `c` (locked for the call) and the
+/// typed parameters.
+macro_rules! typed {
+    (|$c:ident $(, $p:ident: $t:ty)*| $body:expr) => {
+        |imports: &mut ComponentImports, name: &str, wasi: &Wasi| {
+            let wasi = wasi.clone();
+            imports.func_typed(name, move |$($p: $t),*| {
+                let $c: &mut WasiCtx = &mut wasi.ctx();
+                $body
+            });
+        }
+    };
+}
+pub(super) use typed;
 
 /// The handler of function `func` of interface `iface` (unversioned).
 pub(super) fn find(iface: &str, func: &str) -> Option<Handler> {
@@ -31,275 +45,255 @@ pub(super) fn find(iface: &str, func: &str) -> Option<Handler> {
 /// A table of handlers: (interface, function, handler).
 pub(super) type Handlers = &'static [(&'static str, &'static str, Handler)];
 
-const INPUT: &str = "wasi:io/streams#input-stream";
-const OUTPUT: &str = "wasi:io/streams#output-stream";
-const POLLABLE: &str = "wasi:io/poll#pollable";
-
 const CLI: Handlers = &[
-    ("wasi:cli/environment", "get-environment", |c, _, _| {
-        let pairs = c.environment().into_iter();
-        let tuples = pairs.map(|(k, v)| Value::Tuple(vec![Value::String(k), Value::String(v)]));
-        Ok(Some(Value::List(tuples.collect())))
-    }),
-    ("wasi:cli/environment", "get-arguments", |c, _, _| {
-        Ok(Some(strings(c.arguments())))
-    }),
-    ("wasi:cli/environment", "initial-cwd", |c, _, _| {
-        Ok(Some(option(c.initial_cwd().map(Value::String))))
-    }),
-    ("wasi:cli/exit", "exit", |c, _, a| {
-        let ok = matches!(arg(a, 0)?, Value::Result(Ok(_)));
-        Err(c.exit(if ok { 0 } else { 1 }))
-    }),
-    ("wasi:cli/exit", "exit-with-code", |c, _, a| {
-        Err(c.exit(u8_arg(a, 0)?.into()))
-    }),
-    ("wasi:cli/stdin", "get-stdin", |c, t, _| {
-        Ok(Some(t.own(INPUT, c.get_stdin()?)?))
-    }),
-    ("wasi:cli/stdout", "get-stdout", |c, t, _| {
-        std_stream(c, t, StdStream::Stdout)
-    }),
-    ("wasi:cli/stderr", "get-stderr", |c, t, _| {
-        std_stream(c, t, StdStream::Stderr)
-    }),
+    (
+        "wasi:cli/environment",
+        "get-environment",
+        typed!(|c| Ok(c.environment())),
+    ),
+    (
+        "wasi:cli/environment",
+        "get-arguments",
+        typed!(|c| Ok(c.arguments())),
+    ),
+    (
+        "wasi:cli/environment",
+        "initial-cwd",
+        typed!(|c| Ok(c.initial_cwd())),
+    ),
+    (
+        "wasi:cli/exit",
+        "exit",
+        typed!(
+            |c, status: Result<(), ()>| Err::<(), _>(c.exit(if status.is_ok() { 0 } else { 1 }))
+        ),
+    ),
+    (
+        "wasi:cli/exit",
+        "exit-with-code",
+        typed!(|c, code: u8| Err::<(), _>(c.exit(code.into()))),
+    ),
+    (
+        "wasi:cli/stdin",
+        "get-stdin",
+        typed!(|c| c.get_stdin().map(Rep)),
+    ),
+    (
+        "wasi:cli/stdout",
+        "get-stdout",
+        typed!(|c| c.get_std_stream(StdStream::Stdout).map(Rep)),
+    ),
+    (
+        "wasi:cli/stderr",
+        "get-stderr",
+        typed!(|c| c.get_std_stream(StdStream::Stderr).map(Rep)),
+    ),
     (
         "wasi:cli/terminal-stdin",
         "get-terminal-stdin",
-        |c, t, _| {
-            let rep = c.get_terminal_stdin()?;
-            terminal(t, "wasi:cli/terminal-input#terminal-input", rep)
-        },
+        typed!(|c| Ok(c.get_terminal_stdin()?.map(Rep))),
     ),
     (
         "wasi:cli/terminal-stdout",
         "get-terminal-stdout",
-        |c, t, _| {
-            terminal(
-                t,
-                TERMINAL_OUTPUT,
-                c.get_terminal_output(StdStream::Stdout)?,
-            )
-        },
+        typed!(|c| Ok(c.get_terminal_output(StdStream::Stdout)?.map(Rep))),
     ),
     (
         "wasi:cli/terminal-stderr",
         "get-terminal-stderr",
-        |c, t, _| {
-            terminal(
-                t,
-                TERMINAL_OUTPUT,
-                c.get_terminal_output(StdStream::Stderr)?,
-            )
-        },
+        typed!(|c| Ok(c.get_terminal_output(StdStream::Stderr)?.map(Rep))),
     ),
 ];
 
-const TERMINAL_OUTPUT: &str = "wasi:cli/terminal-output#terminal-output";
-
-fn std_stream(c: &mut WasiCtx, t: &super::Types, which: StdStream) -> Out {
-    Ok(Some(t.own(OUTPUT, c.get_std_stream(which)?)?))
-}
-
-fn terminal(t: &super::Types, name: &str, rep: Option<u32>) -> Out {
-    Ok(Some(option(rep.map(|r| t.own(name, r)).transpose()?)))
-}
-
-/// Lowers a stream result: `ok` through `f`, or a `stream-error`.
-pub(super) fn stream<T>(
-    c: &mut WasiCtx,
-    t: &super::Types,
-    r: StreamResult<T>,
-    f: impl FnOnce(T) -> Option<Value>,
-) -> Out {
+/// A stream result with its `stream-error` made: `closed`, or
+/// `last-operation-failed` with a new `error` resource.
+pub(super) fn stream<T>(c: &mut WasiCtx, r: StreamResult<T>) -> Result<Result<T, StreamErr>, Trap> {
     let e = match r? {
-        Ok(v) => return Ok(ok(f(v))),
+        Ok(v) => return Ok(Ok(v)),
         Err(e) => e,
     };
-    let v = match c.stream_error_rep(e)? {
-        None => Value::Variant("closed".into(), None),
-        Some(rep) => {
-            let error = t.own("wasi:io/error#error", rep)?;
-            Value::Variant("last-operation-failed".into(), Some(Box::new(error)))
-        }
-    };
-    Ok(err(v))
+    Ok(Err(match c.stream_error_rep(e)? {
+        None => StreamErr::Closed,
+        Some(rep) => StreamErr::Failed(Rep(rep)),
+    }))
 }
 
-fn read(c: &mut WasiCtx, t: &super::Types, a: &[Value]) -> Out {
-    let r = c.read(rep(a, 0)?, u64_arg(a, 1)?);
-    stream(c, t, r, |b| Some(bytes(b)))
-}
+const READ: Handler = typed!(|c, s: Rep, len: u64| {
+    let r = c.read(s.0, len);
+    stream(c, r)
+});
 
-fn skip(c: &mut WasiCtx, t: &super::Types, a: &[Value]) -> Out {
-    let r = c.skip(rep(a, 0)?, u64_arg(a, 1)?);
-    stream(c, t, r, |n| Some(Value::U64(n)))
-}
+const SKIP: Handler = typed!(|c, s: Rep, len: u64| {
+    let r = c.skip(s.0, len);
+    stream(c, r)
+});
 
-fn flush(c: &mut WasiCtx, t: &super::Types, a: &[Value]) -> Out {
-    let r = c.flush(rep(a, 0)?);
-    stream(c, t, r, |()| None)
-}
+const FLUSH: Handler = typed!(|c, s: Rep| {
+    let r = c.flush(s.0);
+    stream(c, r)
+});
 
-fn splice(c: &mut WasiCtx, t: &super::Types, a: &[Value]) -> Out {
-    let r = c.splice(rep(a, 0)?, rep(a, 1)?, u64_arg(a, 2)?);
-    stream(c, t, r, |n| Some(Value::U64(n)))
-}
+const SPLICE: Handler = typed!(|c, dst: Rep, src: Rep, len: u64| {
+    let r = c.splice(dst.0, src.0, len);
+    stream(c, r)
+});
 
-fn subscribe(c: &mut WasiCtx, t: &super::Types, a: &[Value]) -> Out {
-    Ok(Some(t.own(POLLABLE, c.subscribe_stream(rep(a, 0)?)?)?))
-}
+const SUBSCRIBE: Handler = typed!(|c, s: Rep| c.subscribe_stream(s.0).map(Rep));
 
 const IO: Handlers = &[
     (
         "wasi:io/error",
         "[method]error.to-debug-string",
-        |c, _, a| Ok(Some(Value::String(c.error_debug_string(rep(a, 0)?)?))),
+        typed!(|c, e: Rep| c.error_debug_string(e.0)),
     ),
-    ("wasi:io/poll", "[method]pollable.ready", |c, _, a| {
-        Ok(Some(Value::Bool(c.ready(rep(a, 0)?)?)))
-    }),
-    ("wasi:io/poll", "[method]pollable.block", |c, _, a| {
-        c.block(rep(a, 0)?).map(|()| None)
-    }),
-    ("wasi:io/poll", "poll", |c, _, a| {
-        let ready = c.poll(&reps_arg(a, 0)?)?;
-        Ok(Some(Value::List(
-            ready.into_iter().map(Value::U32).collect(),
-        )))
-    }),
-    ("wasi:io/streams", "[method]input-stream.read", read),
+    (
+        "wasi:io/poll",
+        "[method]pollable.ready",
+        typed!(|c, p: Rep| c.ready(p.0)),
+    ),
+    (
+        "wasi:io/poll",
+        "[method]pollable.block",
+        typed!(|c, p: Rep| c.block(p.0)),
+    ),
+    (
+        "wasi:io/poll",
+        "poll",
+        typed!(|c, ps: Vec<Rep>| c.poll(&ps.iter().map(|p| p.0).collect::<Vec<_>>())),
+    ),
+    ("wasi:io/streams", "[method]input-stream.read", READ),
     (
         "wasi:io/streams",
         "[method]input-stream.blocking-read",
-        read,
+        READ,
     ),
-    ("wasi:io/streams", "[method]input-stream.skip", skip),
+    ("wasi:io/streams", "[method]input-stream.skip", SKIP),
     (
         "wasi:io/streams",
         "[method]input-stream.blocking-skip",
-        skip,
+        SKIP,
     ),
     (
         "wasi:io/streams",
         "[method]input-stream.subscribe",
-        subscribe,
+        SUBSCRIBE,
     ),
     (
         "wasi:io/streams",
         "[method]output-stream.check-write",
-        |c, t, a| {
-            let r = c.check_write(rep(a, 0)?);
-            stream(c, t, r, |n| Some(Value::U64(n)))
-        },
+        typed!(|c, s: Rep| {
+            let r = c.check_write(s.0);
+            stream(c, r)
+        }),
     ),
     (
         "wasi:io/streams",
         "[method]output-stream.write",
-        |c, t, a| {
-            let r = c.write(rep(a, 0)?, &bytes_arg(a, 1)?);
-            stream(c, t, r, |()| None)
-        },
+        typed!(|c, s: Rep, bytes: Vec<u8>| {
+            let r = c.write(s.0, &bytes);
+            stream(c, r)
+        }),
     ),
     (
         "wasi:io/streams",
         "[method]output-stream.blocking-write-and-flush",
-        |c, t, a| {
-            let r = c.blocking_write_and_flush(rep(a, 0)?, &bytes_arg(a, 1)?);
-            stream(c, t, r, |()| None)
-        },
+        typed!(|c, s: Rep, bytes: Vec<u8>| {
+            let r = c.blocking_write_and_flush(s.0, &bytes);
+            stream(c, r)
+        }),
     ),
-    ("wasi:io/streams", "[method]output-stream.flush", flush),
+    ("wasi:io/streams", "[method]output-stream.flush", FLUSH),
     (
         "wasi:io/streams",
         "[method]output-stream.blocking-flush",
-        flush,
+        FLUSH,
     ),
     (
         "wasi:io/streams",
         "[method]output-stream.subscribe",
-        subscribe,
+        SUBSCRIBE,
     ),
     (
         "wasi:io/streams",
         "[method]output-stream.write-zeroes",
-        |c, t, a| {
-            let r = c.write_zeroes(rep(a, 0)?, u64_arg(a, 1)?, false);
-            stream(c, t, r, |()| None)
-        },
+        typed!(|c, s: Rep, len: u64| {
+            let r = c.write_zeroes(s.0, len, false);
+            stream(c, r)
+        }),
     ),
     (
         "wasi:io/streams",
         "[method]output-stream.blocking-write-zeroes-and-flush",
-        |c, t, a| {
-            let r = c.write_zeroes(rep(a, 0)?, u64_arg(a, 1)?, true);
-            stream(c, t, r, |()| None)
-        },
+        typed!(|c, s: Rep, len: u64| {
+            let r = c.write_zeroes(s.0, len, true);
+            stream(c, r)
+        }),
     ),
-    ("wasi:io/streams", "[method]output-stream.splice", splice),
+    ("wasi:io/streams", "[method]output-stream.splice", SPLICE),
     (
         "wasi:io/streams",
         "[method]output-stream.blocking-splice",
-        splice,
+        SPLICE,
     ),
 ];
 
-/// A `wasi:clocks/wall-clock.datetime` record.
-pub(super) fn datetime(d: Duration) -> Value {
-    record(vec![
-        ("seconds", Value::U64(d.as_secs())),
-        ("nanoseconds", Value::U32(d.subsec_nanos())),
-    ])
-}
-
 const CLOCKS: Handlers = &[
-    ("wasi:clocks/monotonic-clock", "now", |c, _, _| {
-        Ok(Some(Value::U64(c.monotonic_now())))
-    }),
-    ("wasi:clocks/monotonic-clock", "resolution", |c, _, _| {
-        Ok(Some(Value::U64(c.monotonic_resolution())))
-    }),
+    (
+        "wasi:clocks/monotonic-clock",
+        "now",
+        typed!(|c| Ok(c.monotonic_now())),
+    ),
+    (
+        "wasi:clocks/monotonic-clock",
+        "resolution",
+        typed!(|c| Ok(c.monotonic_resolution())),
+    ),
     (
         "wasi:clocks/monotonic-clock",
         "subscribe-instant",
-        |c, t, a| Ok(Some(t.own(POLLABLE, c.subscribe_instant(u64_arg(a, 0)?)?)?)),
+        typed!(|c, when: u64| c.subscribe_instant(when).map(Rep)),
     ),
     (
         "wasi:clocks/monotonic-clock",
         "subscribe-duration",
-        |c, t, a| {
-            Ok(Some(
-                t.own(POLLABLE, c.subscribe_duration(u64_arg(a, 0)?)?)?,
-            ))
-        },
+        typed!(|c, nanos: u64| c.subscribe_duration(nanos).map(Rep)),
     ),
-    ("wasi:clocks/wall-clock", "now", |c, _, _| {
-        Ok(Some(datetime(c.wall_now())))
-    }),
-    ("wasi:clocks/wall-clock", "resolution", |c, _, _| {
-        Ok(Some(datetime(c.wall_resolution())))
-    }),
+    (
+        "wasi:clocks/wall-clock",
+        "now",
+        typed!(|c| Ok(Datetime(c.wall_now()))),
+    ),
+    (
+        "wasi:clocks/wall-clock",
+        "resolution",
+        typed!(|c| Ok(Datetime(c.wall_resolution()))),
+    ),
 ];
 
 const RANDOM: Handlers = &[
-    ("wasi:random/random", "get-random-bytes", |c, _, a| {
-        Ok(Some(bytes(c.random_bytes(u64_arg(a, 0)?)?)))
-    }),
-    ("wasi:random/random", "get-random-u64", |c, _, _| {
-        Ok(Some(Value::U64(c.random_u64()?)))
-    }),
+    (
+        "wasi:random/random",
+        "get-random-bytes",
+        typed!(|c, len: u64| c.random_bytes(len)),
+    ),
+    (
+        "wasi:random/random",
+        "get-random-u64",
+        typed!(|c| c.random_u64()),
+    ),
     (
         "wasi:random/insecure",
         "get-insecure-random-bytes",
-        |c, _, a| Ok(Some(bytes(c.insecure_random_bytes(u64_arg(a, 0)?)?))),
+        typed!(|c, len: u64| c.insecure_random_bytes(len)),
     ),
     (
         "wasi:random/insecure",
         "get-insecure-random-u64",
-        |c, _, _| Ok(Some(Value::U64(c.insecure_random_u64()?))),
+        typed!(|c| c.insecure_random_u64()),
     ),
-    ("wasi:random/insecure-seed", "insecure-seed", |c, _, _| {
-        let (a, b) = c.insecure_seed();
-        Ok(Some(Value::Tuple(vec![Value::U64(a), Value::U64(b)])))
-    }),
+    (
+        "wasi:random/insecure-seed",
+        "insecure-seed",
+        typed!(|c| Ok(c.insecure_seed())),
+    ),
 ];

@@ -1,7 +1,9 @@
 //! The one layer between the runtime and the WASI methods of [`WasiCtx`]:
-//! it finds a component's `wasi:*@0.2.x` imports, registers a host function
-//! for each on [`ComponentImports`], and converts between the runtime's
-//! dynamic [`Value`]s and the methods' Rust types.
+//! it finds a component's `wasi:*@0.2.x` imports and registers a typed host
+//! function for each on [`ComponentImports`] (`func_typed`): arguments are
+//! lifted straight into the methods' Rust types and results lowered
+//! straight back, without a dynamic `Value` per call (`list<u8>` crosses as
+//! one copy of the bytes).
 
 mod convert;
 mod fs;
@@ -9,7 +11,6 @@ mod handlers;
 mod sockets;
 
 use crate::WasiCtx;
-use convert::Types;
 use rivet::{Component, ComponentImports, ComponentInstance, Error, Store, Trap, Value};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,9 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// any 0.2.x up to it is served, as semver says.
 const NEWEST_PATCH: u32 = 12;
 
-/// A host function of one WASI import: the context, the component's resource
-/// types, the lifted arguments; the result to lower, or a trap.
-type Handler = fn(&mut WasiCtx, &Types, &[Value]) -> Result<Option<Value>, Trap>;
+/// Registers the host function of one WASI import under its name, serving
+/// it from the context (see `handlers::typed!`).
+type Handler = fn(&mut ComponentImports, &str, &Wasi);
 
 /// A [`WasiCtx`] serving one component instance: made by [`add_to_imports`],
 /// shared with the host functions it registered.
@@ -81,13 +82,10 @@ pub fn add_to_imports(
         ctx: Arc::new(Mutex::new(ctx)),
         run: run_export(exports.iter().map(|(n, _)| n.as_str())).map(Arc::from),
     };
-    let types = Arc::new(Types::new(component)?);
     for (name, _) in component.imports() {
-        let Some(handler) = handler_for(&name)? else {
-            continue;
-        };
-        let (wasi, types) = (wasi.clone(), types.clone());
-        imports.func(&name, move |args| handler(&mut wasi.ctx(), &types, args));
+        if let Some(register) = handler_for(&name)? {
+            register(imports, &name, &wasi);
+        }
     }
     for name in component.imported_resources() {
         if let Some(iface) = wasi_interface(&name)? {

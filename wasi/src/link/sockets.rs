@@ -1,44 +1,52 @@
 //! Handlers of `wasi:sockets` (see [`crate::sockets`]: denied).
 
-use super::convert::*;
-use super::handlers::Handlers;
-use rivet::{Trap, Value};
+use super::convert::AddressFamily;
+use super::handlers::{typed, Handlers};
+use super::{Handler, Wasi};
+use crate::{SocketError, WasiCtx};
+use rivet::typed_import::Rep;
+use rivet::{ComponentImports, Trap};
 
-fn denied() -> Option<Value> {
-    err(Value::Enum("access-denied".into()))
-}
+/// No socket can be created, so a guest has no socket handle to call a
+/// method on: such a call traps lifting its `self` handle before this runs.
+/// Registered dynamically, as one function for every signature; it never
+/// gets its arguments as values, since they are never lifted.
+const NO_SOCKET: Handler = |imports, name, _| {
+    imports.func(name, |_| {
+        Err(Trap::host(
+            "WASI socket handle used, but this host creates no sockets",
+        ))
+    });
+};
 
-/// No socket can be created, so a method call on one has a handle this
-/// host never made.
-fn no_socket(_: &mut crate::WasiCtx, _: &super::Types, _: &[Value]) -> Result<Option<Value>, Trap> {
-    Err(Trap::host(
-        "WASI socket handle used, but this host creates no sockets",
-    ))
-}
+const CREATE: Handler = typed!(|c, _family: AddressFamily| Ok(c.create_socket().map(Rep)));
 
 /// Generates the socket table: the functions that do something, then every
-/// method of the socket resources, all served by `no_socket`.
+/// method of the socket resources, all served by `NO_SOCKET`.
 macro_rules! sockets {
     ($($iface:literal: $($method:literal),*;)*) => {
         pub(super) const SOCKETS: Handlers = &[
-            ("wasi:sockets/instance-network", "instance-network", |c, t, _| {
-                Ok(Some(t.own("wasi:sockets/network#network", c.instance_network()?)?))
-            }),
-            ("wasi:sockets/network", "network-error-code", |_, _, _| Ok(Some(option(None)))),
-            ("wasi:sockets/tcp-create-socket", "create-tcp-socket", |c, _, _| {
-                Ok(c.create_socket().map_or_else(|_| denied(), |_| None))
-            }),
-            ("wasi:sockets/udp-create-socket", "create-udp-socket", |c, _, _| {
-                Ok(c.create_socket().map_or_else(|_| denied(), |_| None))
-            }),
-            ("wasi:sockets/ip-name-lookup", "resolve-addresses", |c, _, a| {
-                Ok(c.resolve_addresses(rep(a, 0)?)?.map_or_else(|_| denied(), |_| None))
-            }),
-            $($(($iface, $method, no_socket),)*)*
+            (
+                "wasi:sockets/instance-network",
+                "instance-network",
+                typed!(|c| c.instance_network().map(Rep)),
+            ),
+            (
+                "wasi:sockets/network",
+                "network-error-code",
+                typed!(|_c, _error: Rep| Ok(None::<SocketError>)),
+            ),
+            ("wasi:sockets/tcp-create-socket", "create-tcp-socket", CREATE),
+            ("wasi:sockets/udp-create-socket", "create-udp-socket", CREATE),
+            (
+                "wasi:sockets/ip-name-lookup",
+                "resolve-addresses",
+                typed!(|c, network: Rep, _name: String| Ok(c.resolve_addresses(network.0)?.map(Rep))),
+            ),
+            $($(($iface, $method, NO_SOCKET),)*)*
         ];
     };
 }
-
 sockets! {
     "wasi:sockets/ip-name-lookup": "[method]resolve-address-stream.resolve-next-address",
         "[method]resolve-address-stream.subscribe";
