@@ -43,7 +43,7 @@ impl ErrorKind {
                                    module, complete and valid"
                 .into(),
             ErrorKind::Unsupported => {
-                format!("build the input without {feature}: Rivet does not support it yet")
+                format!("Rivet does not support this yet ({feature}): build without it")
             }
             ErrorKind::TypeMismatch => "build the component and its plugs against the same \
                                         version of each interface they share"
@@ -365,8 +365,8 @@ mod tests {
              file:   app.wasm\n  \
              offset: 0x2a\n  \
              reason: not supported yet: component start functions\n  \
-             help:   build the input without component start functions: Rivet does not \
-             support it yet\n"
+             help:   Rivet does not support this yet (component start functions): build \
+             without it\n"
         );
         let e = Error::new(ErrorKind::Toolchain, "cc failed:\nline 1\nline 2");
         assert_eq!(
