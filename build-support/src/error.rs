@@ -14,7 +14,9 @@ pub enum ErrorKind {
     /// component that fails validation, text that does not parse, or a core
     /// module where a component is expected.
     Invalid,
-    /// The input uses a feature Rivet does not support yet; the message names it.
+    /// The input or the options ask for something Rivet does not support
+    /// yet (a feature, a target, a combination of options); the message
+    /// names it.
     Unsupported,
     /// A plug's export and the import it is wired to (or two imports left to
     /// the host under one name) have different types.
