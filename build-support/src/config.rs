@@ -543,6 +543,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TypeMismatch, "{e}");
         assert_eq!(e.component(), Some("twice"));
+        // The wiring's error names the socket's file.
+        assert_eq!(e.file(), Some(twice.as_path()));
         let e = e.to_string();
         assert!(e.contains("twice.wat` imports `add` as"), "{e}");
         assert!(e.contains("func(a: u32, b: u32) -> u32"), "{e}");

@@ -14,7 +14,9 @@ pub enum ErrorKind {
     /// component that fails validation, text that does not parse, or a core
     /// module where a component is expected.
     Invalid,
-    /// The input uses a feature Rivet does not support yet; the message names it.
+    /// The input or the options ask for something Rivet does not support
+    /// yet (a feature, a target, a combination of options); the message
+    /// names it.
     Unsupported,
     /// A plug's export and the import it is wired to (or two imports left to
     /// the host under one name) have different types.
@@ -43,7 +45,7 @@ impl ErrorKind {
                                    module, complete and valid"
                 .into(),
             ErrorKind::Unsupported => {
-                format!("build the input without {feature}: Rivet does not support it yet")
+                format!("Rivet does not support this yet ({feature}): build without it")
             }
             ErrorKind::TypeMismatch => "build the component and its plugs against the same \
                                         version of each interface they share"
@@ -365,8 +367,8 @@ mod tests {
              file:   app.wasm\n  \
              offset: 0x2a\n  \
              reason: not supported yet: component start functions\n  \
-             help:   build the input without component start functions: Rivet does not \
-             support it yet\n"
+             help:   Rivet does not support this yet (component start functions): build \
+             without it\n"
         );
         let e = Error::new(ErrorKind::Toolchain, "cc failed:\nline 1\nline 2");
         assert_eq!(

@@ -22,11 +22,12 @@ enum Source {
 
 impl Input {
     /// Reads `path` (`.wasm` or `.wat`), composed with `plugs` (in order)
-    /// when there are any.
+    /// when there are any. An error of the composition that names no file
+    /// (the wiring) names `path`, the socket.
     pub fn read(path: &Path, plugs: &[PathBuf]) -> Result<Input, Error> {
         let source = match plugs {
             [] => Source::File(read_wasm(path)?),
-            _ => Source::Composed(compose_files(path, plugs)?),
+            _ => Source::Composed(compose_files(path, plugs).map_err(|e| or_in(e, path))?),
         };
         Ok(Input {
             path: path.to_path_buf(),
@@ -50,10 +51,15 @@ impl Input {
             Source::File(wasm) => e.within(wasm),
             Source::Composed(c) => c.locate(e),
         };
-        match e.file {
-            Some(_) => e,
-            None => e.in_file(&self.path),
-        }
+        or_in(e, &self.path)
+    }
+}
+
+/// `e`, in file `path` unless it names its own.
+fn or_in(e: Error, path: &Path) -> Error {
+    match e.file {
+        Some(_) => e,
+        None => e.in_file(path),
     }
 }
 

@@ -3,42 +3,14 @@
 //! build script, with no panic message or backtrace. The test runs its own
 //! binary again as that build script, with the variables cargo would set.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
+use truncated::{expected_report, truncated_component};
+
+mod truncated;
 
 /// Set in the child: the component it compiles, as a build script would.
 const CHILD_INPUT: &str = "RIVET_REPORT_TEST_INPUT";
-
-/// A component exporting `add`, cut off inside its core module (whose
-/// section's contents start at offset 0xa: the 8-byte header, the section's
-/// id and its one-byte size).
-fn truncated_component() -> Vec<u8> {
-    let wasm = wat::parse_str(
-        r#"(component
-             (core module $m (func (export "add") (param i32 i32) (result i32)
-               (i32.add (local.get 0) (local.get 1))))
-             (core instance $i (instantiate $m))
-             (func (export "add") (param "a" u32) (param "b" u32) (result u32)
-               (canon lift (core func $i "add"))))"#,
-    )
-    .unwrap();
-    wasm[..30].to_vec()
-}
-
-/// The report both `Config::compile` and `rivet compile` print for `file`
-/// (`truncated_component`, named `truncated`).
-fn expected_report(file: &Path) -> String {
-    format!(
-        "error: rivet could not compile `truncated` (invalid input)\n\
-         \x20 file:   {}\n\
-         \x20 inside: the 1st core module\n\
-         \x20 offset: 0xa\n\
-         \x20 reason: module section extends past the end\n\
-         \x20 help:   check that the file is a WebAssembly component or core module, \
-         complete and valid\n",
-        file.display()
-    )
-}
 
 #[test]
 fn compile_prints_the_report_and_exits_with_status_1() {

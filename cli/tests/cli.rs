@@ -4,6 +4,11 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use truncated::{expected_report, truncated_component};
+
+/// The truncated component and its report, shared with rivet-build's tests.
+#[path = "../../build-support/tests/truncated/mod.rs"]
+mod truncated;
 
 /// A component exporting `add`, and a second instance calling it through an
 /// adapter (so inspect has a generated module to print).
@@ -110,12 +115,6 @@ fn inspect_prints_the_plan_and_adapters() {
     );
 }
 
-/// `ADD` as a binary, cut off inside its core module (whose section's
-/// contents start at offset 0xa).
-fn truncated_component() -> Vec<u8> {
-    wat::parse_str(ADD).unwrap()[..30].to_vec()
-}
-
 #[test]
 fn errors_are_reported_as_a_build_script_reports_them() {
     let dir = temp_dir("errors");
@@ -125,17 +124,7 @@ fn errors_are_reported_as_a_build_script_reports_them() {
     assert_eq!(out.status.code(), Some(1));
     // Word for word what `Config::compile` prints for this component in a
     // build script (rivet-build's tests/report.rs).
-    let expected = format!(
-        "error: rivet could not compile `truncated` (invalid input)\n\
-         \x20 file:   {}\n\
-         \x20 inside: the 1st core module\n\
-         \x20 offset: 0xa\n\
-         \x20 reason: module section extends past the end\n\
-         \x20 help:   check that the file is a WebAssembly component or core module, \
-         complete and valid\n",
-        input.display()
-    );
-    assert_eq!(text(&out.stderr), expected);
+    assert_eq!(text(&out.stderr), expected_report(&input));
     let out = rivet(&["compile", "--bounds", "sometimes"]);
     let stderr = text(&out.stderr);
     assert!(
