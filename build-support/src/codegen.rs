@@ -59,19 +59,28 @@ fn generate_one(isa: &dyn TargetIsa, ctx: &mut Context, job: Job) -> Result<Code
     if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
         let e = e.inner;
         let detail = pretty_error(&ctx.func, e);
-        return Err(Error::new(ErrorKind::Internal, format!("compiling {symbol}: {detail}")));
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!("compiling {symbol}: {detail}"),
+        ));
     }
     let Some(compiled) = ctx.compiled_code() else {
-        return Err(Error::new(ErrorKind::Internal, format!("compiling {symbol}: no code produced")));
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!("compiling {symbol}: no code produced"),
+        ));
     };
     let buffer = &compiled.buffer;
     let mut traps = Vec::with_capacity(buffer.traps().len());
     for trap in buffer.traps() {
         let Some(kind) = trap_kind(trap.code) else {
-            return Err(Error::new(ErrorKind::Internal, format!(
-                "compiling {symbol}: unknown trap code {} at {:#x}",
-                trap.code, trap.offset
-            )));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!(
+                    "compiling {symbol}: unknown trap code {} at {:#x}",
+                    trap.code, trap.offset
+                ),
+            ));
         };
         traps.push((trap.offset, kind));
     }

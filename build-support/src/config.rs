@@ -207,7 +207,12 @@ impl Config {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(jobs)
             .build()
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("starting {jobs} compile threads: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("starting {jobs} compile threads: {e}"),
+                )
+            })?;
         pool.install(|| self.compile_all(env))
     }
 

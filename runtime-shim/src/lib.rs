@@ -143,12 +143,12 @@ mod vm;
 #[cfg(test)]
 mod tests;
 
-/// A component function's type, as [`Component::exports`] lists it.
-pub use component::FuncType as ComponentFuncType;
 /// Typed host functions (`ComponentImports::func_typed`): the traits that carry
 /// Rust values across the Canonical ABI without `Value`s, and the helpers for
 /// a host's own records, variants, enums and flags.
 pub use component::typed_import;
+/// A component function's type, as [`Component::exports`] lists it.
+pub use component::FuncType as ComponentFuncType;
 pub use component::{
     Component, ComponentImports, ComponentInstance, ResourceAny, ResourceType, Type, Value,
 };
