@@ -456,85 +456,34 @@ impl Emitter {
     /// Translates, inlines into and compiles every defined function of the
     /// unit, callees first, across modules where a call is direct (see
     /// [`crate::inline`]); returns each module's code by defined index.
-    /// Translation and code generation run in parallel; inlining, which takes
-    /// in callees inlined before, runs in that order.
     fn define_functions(
         &mut self,
         declared: &[Declared<'_>],
         modules: &[UnitModule<'_>],
         in_c: &[Vec<bool>],
     ) -> Result<Vec<Vec<FunctionCode>>, Error> {
-        // Unit functions are numbered in declaration order, as their FuncIds.
-        let ids: Vec<FuncId> = declared
-            .iter()
-            .flat_map(|d| d.functions.iter().copied())
-            .collect();
-        let first = ids.first().map_or(0, |id| id.as_u32());
-        if ids
-            .iter()
-            .enumerate()
-            .any(|(k, id)| id.as_u32() != first + k as u32)
-        {
-            return Err(Error::new(
-                ErrorKind::Internal,
-                "the unit's functions were not declared consecutively",
-            ));
-        }
-        let mut owner = Vec::with_capacity(ids.len());
-        let mut calls = Vec::with_capacity(ids.len());
-        for (i, (d, m)) in declared.iter().zip(modules).enumerate() {
-            let names = inline::direct_calls(&d.decoded.env).map_err(|e| shift(e, m.offset))?;
-            for (defined, callees) in names.into_iter().enumerate() {
-                owner.push((i, defined as u32));
-                let callees = callees
-                    .into_iter()
-                    .filter_map(|name| name.checked_sub(first));
-                calls.push(callees.map(|f| f as usize).collect());
-            }
-        }
-        let module: Vec<usize> = owner.iter().map(|&(i, _)| i).collect();
-        let mut inlining = Inlining::new(first, calls, &module);
-        let order = inlining.order();
-        // Defined by the C object: no trap sites to record, and never
+        let graph = CallGraph::new(declared, modules)?;
+        let mut inlining = graph.inlining();
+        // Functions the C object defines: no trap sites to record, and never
         // inlined into Cranelift code.
-        let (in_c, in_cranelift): (Vec<usize>, Vec<usize>) = order
+        let (c_functions, cranelift_functions): (Vec<usize>, Vec<usize>) = inlining
+            .order()
             .into_iter()
-            .partition(|&f| in_c[owner[f].0][owner[f].1 as usize]);
-        let translated = translate_all(declared, &owner, &ids, &in_cranelift);
-        let mut jobs = Vec::with_capacity(in_cranelift.len());
-        for (&f, func) in in_cranelift.iter().zip(translated) {
-            let offset = modules[owner[f].0].offset;
-            let mut func = func.map_err(|e| shift(e, offset))?;
-            if self.inline {
-                let mut ctx = Context::for_function(func);
-                inlining.inline_into(f, &mut ctx)?;
-                func = ctx.func;
-            }
-            let symbol = self.symbol(ids[f]);
-            if self.linkage == Linkage::Import {
-                // Defined here, called by name from the C object too.
-                self.object
-                    .declare_function(&symbol, Linkage::Hidden, &func.signature)
-                    .map_err(backend)?;
-            }
-            jobs.push(Job {
-                id: ids[f],
-                symbol,
-                func,
-            });
+            .partition(|&f| in_c[graph.owner[f].0][graph.owner[f].1 as usize]);
+        let mut placed = Vec::with_capacity(cranelift_functions.len());
+        for batch in cranelift_functions.chunks(BATCH) {
+            let jobs = self.jobs(declared, modules, &graph, batch, &mut inlining)?;
+            placed.extend(self.place_all(codegen::generate(self.object.isa(), jobs))?);
         }
-        let generated = codegen::generate(self.object.isa(), jobs);
         let mut code: Vec<Vec<Option<FunctionCode>>> = declared
             .iter()
             .map(|d| (0..d.functions.len()).map(|_| None).collect())
             .collect();
-        let placed = self.place_all(generated)?;
-        for (f, function) in in_cranelift
+        let in_c = c_functions
             .into_iter()
-            .zip(placed)
-            .chain(in_c.into_iter().map(|f| (f, FunctionCode::default())))
-        {
-            let (i, defined) = owner[f];
+            .map(|f| (f, FunctionCode::default()));
+        for (f, function) in cranelift_functions.into_iter().zip(placed).chain(in_c) {
+            let (i, defined) = graph.owner[f];
             let env = &declared[i].decoded.env;
             let index = env.imported_functions + defined;
             let name = env.names.get(&index).cloned().map(Into::into);
@@ -549,6 +498,40 @@ impl Emitter {
                     "a defined function was left out of the call graph",
                 )
             })
+    }
+
+    /// The IR of unit functions `functions`, in that order (callees first):
+    /// translated in parallel, then inlined into one after the other, since
+    /// a caller takes in its callees' inlined bodies.
+    fn jobs(
+        &mut self,
+        declared: &[Declared<'_>],
+        modules: &[UnitModule<'_>],
+        graph: &CallGraph,
+        functions: &[usize],
+        inlining: &mut Inlining,
+    ) -> Result<Vec<Job>, Error> {
+        let translated = translate_all(declared, graph, functions);
+        let mut jobs = Vec::with_capacity(functions.len());
+        for (&f, func) in functions.iter().zip(translated) {
+            let offset = modules[graph.owner[f].0].offset;
+            let mut func = func.map_err(|e| shift(e, offset))?;
+            if self.inline {
+                let mut ctx = Context::for_function(func);
+                inlining.inline_into(f, &mut ctx)?;
+                func = ctx.func;
+            }
+            let id = graph.ids[f];
+            let symbol = self.symbol(id);
+            if self.linkage == Linkage::Import {
+                // Defined here, called by name from the C object too.
+                self.object
+                    .declare_function(&symbol, Linkage::Hidden, &func.signature)
+                    .map_err(backend)?;
+            }
+            jobs.push(Job { id, symbol, func });
+        }
+        Ok(jobs)
     }
 
     /// Places compiled functions in the object in their order, stopping at
@@ -749,23 +732,78 @@ impl Emitter {
     }
 }
 
-/// Translates unit functions `functions` (by unit index; `owner` gives each
-/// one's module and defined index, `ids` its declaration) to IR, in parallel;
-/// the results are in the order of `functions`.
+/// How many functions are translated and compiled together: their IR is held
+/// at once, so a batch bounds the memory a large module takes (all of
+/// `big.wasm`'s IR at once nearly tripled the compiler's peak), while keeping
+/// every thread busy.
+const BATCH: usize = 256;
+
+/// The unit's functions and their direct calls, numbered in declaration
+/// order (their `FuncId`s are consecutive).
+struct CallGraph {
+    /// The declaration of each unit function.
+    ids: Vec<FuncId>,
+    /// The module and defined index of each.
+    owner: Vec<(usize, u32)>,
+    /// The unit functions each one calls directly, one entry per call site.
+    calls: Vec<Vec<usize>>,
+}
+
+impl CallGraph {
+    fn new(declared: &[Declared<'_>], modules: &[UnitModule<'_>]) -> Result<CallGraph, Error> {
+        let ids: Vec<FuncId> = declared
+            .iter()
+            .flat_map(|d| d.functions.iter().copied())
+            .collect();
+        let first = ids.first().map_or(0, |id| id.as_u32());
+        if ids
+            .iter()
+            .enumerate()
+            .any(|(k, id)| id.as_u32() != first + k as u32)
+        {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "the unit's functions were not declared consecutively",
+            ));
+        }
+        let mut owner = Vec::with_capacity(ids.len());
+        let mut calls = Vec::with_capacity(ids.len());
+        for (i, (d, m)) in declared.iter().zip(modules).enumerate() {
+            let names = inline::direct_calls(&d.decoded.env).map_err(|e| shift(e, m.offset))?;
+            for (defined, callees) in names.into_iter().enumerate() {
+                owner.push((i, defined as u32));
+                let callees = callees
+                    .into_iter()
+                    .filter_map(|name| name.checked_sub(first));
+                calls.push(callees.map(|f| f as usize).collect());
+            }
+        }
+        Ok(CallGraph { ids, owner, calls })
+    }
+
+    /// The inliner's view of the graph.
+    fn inlining(&self) -> Inlining {
+        let first = self.ids.first().map_or(0, |id| id.as_u32());
+        let module: Vec<usize> = self.owner.iter().map(|&(i, _)| i).collect();
+        Inlining::new(first, self.calls.clone(), &module)
+    }
+}
+
+/// Translates unit functions `functions` to IR, in parallel; the results
+/// are in the order of `functions`.
 fn translate_all(
     declared: &[Declared<'_>],
-    owner: &[(usize, u32)],
-    ids: &[FuncId],
+    graph: &CallGraph,
     functions: &[usize],
 ) -> Vec<Result<ir::Function, Error>> {
     functions
         .par_iter()
         .map_init(FunctionBuilderContext::new, |builder_ctx, &f| {
-            let (i, defined) = owner[f];
+            let (i, defined) = graph.owner[f];
             let env = &declared[i].decoded.env;
             let index = env.imported_functions + defined;
             let sig = env.wasm_signature(env.functions[index as usize]);
-            let mut func = ir::Function::with_name_signature(name_of(ids[f]), sig);
+            let mut func = ir::Function::with_name_signature(name_of(graph.ids[f]), sig);
             translate::translate_function(env, defined, &mut func, builder_ctx).map(|()| func)
         })
         .collect()

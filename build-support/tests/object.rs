@@ -371,10 +371,12 @@ fn on_threads(threads: usize, compile: &(dyn Fn() -> Vec<u8> + Sync)) -> Vec<u8>
 
 #[test]
 fn objects_are_the_same_whatever_the_number_of_threads() {
-    // A component of several modules with fused adapters, a module of many
-    // functions, and the same with the C backend.
+    // A component of several modules with fused adapters, a module of more
+    // functions than a batch, and a smaller one with the C backend (GCC takes
+    // seconds per hundred of these functions).
     let front = include_bytes!("../../guests/front.wasm");
     let module = many_functions(300);
+    let small = many_functions(40);
     let c = Options {
         c_backend: true,
         ..Options::default()
@@ -385,11 +387,13 @@ fn objects_are_the_same_whatever_the_number_of_threads() {
             rivet_build::compile_component(front, &default).unwrap()
         }),
         ("the module", &|| compile_module(&module, &default).unwrap()),
-        ("the module in C", &|| compile_module(&module, &c).unwrap()),
+        ("the small module in C", &|| {
+            compile_module(&small, &c).unwrap()
+        }),
     ];
     for (name, compile) in cases {
         let one = on_threads(1, compile);
-        assert!(one.len() > 20_000, "{name}: {} bytes", one.len());
+        assert!(one.len() > 10_000, "{name}: {} bytes", one.len());
         for threads in [2, 2, 4] {
             let other = on_threads(threads, compile);
             assert!(
