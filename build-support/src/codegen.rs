@@ -54,33 +54,27 @@ pub fn generate(isa: &dyn TargetIsa, jobs: Vec<Job>) -> Vec<Result<Code, Error>>
 /// Compiles one job in `ctx` (reused between the jobs of one thread).
 fn generate_one(isa: &dyn TargetIsa, ctx: &mut Context, job: Job) -> Result<Code, Error> {
     let Job { id, symbol, func } = job;
+    // Every failure here is Cranelift's or the translator's, not the input's.
+    let fail =
+        |detail: String| Error::new(ErrorKind::Internal, format!("compiling {symbol}: {detail}"));
     ctx.clear();
     ctx.func = func;
     if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
+        // The inner error owns nothing of `ctx`; the outer one borrows it.
         let e = e.inner;
-        let detail = pretty_error(&ctx.func, e);
-        return Err(Error::new(
-            ErrorKind::Internal,
-            format!("compiling {symbol}: {detail}"),
-        ));
+        return Err(fail(pretty_error(&ctx.func, e)));
     }
     let Some(compiled) = ctx.compiled_code() else {
-        return Err(Error::new(
-            ErrorKind::Internal,
-            format!("compiling {symbol}: no code produced"),
-        ));
+        return Err(fail("no code produced".to_string()));
     };
     let buffer = &compiled.buffer;
     let mut traps = Vec::with_capacity(buffer.traps().len());
     for trap in buffer.traps() {
         let Some(kind) = trap_kind(trap.code) else {
-            return Err(Error::new(
-                ErrorKind::Internal,
-                format!(
-                    "compiling {symbol}: unknown trap code {} at {:#x}",
-                    trap.code, trap.offset
-                ),
-            ));
+            return Err(fail(format!(
+                "unknown trap code {} at {:#x}",
+                trap.code, trap.offset
+            )));
         };
         traps.push((trap.offset, kind));
     }
