@@ -65,6 +65,7 @@ mod error_code;
 mod filesystem;
 mod io;
 mod link;
+mod poll;
 mod random;
 mod sockets;
 mod stdio;
@@ -78,8 +79,11 @@ pub use filesystem::{
     DescriptorFlags, DescriptorStat, DescriptorType, DirPerms, FilePerms, FsResult, NewTimestamp,
     OpenFlags,
 };
-pub use io::{StreamError, StreamResult};
+pub use io::{FailureCode, StreamError, StreamResult};
 pub use link::{add_to_imports, run_export, Wasi};
 pub use random::{OsRandom, RandomSource};
-pub use sockets::{Network, SocketError};
+pub use sockets::{
+    AddressFamily, IncomingDatagram, Network, OutgoingDatagram, SocketAddrUse, SocketError,
+    SocketOption, SocketResult,
+};
 pub use stdio::{MemoryInputPipe, MemoryOutputPipe};
