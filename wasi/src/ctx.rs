@@ -14,6 +14,7 @@ use crate::{Network, SocketAddrUse};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Everything one guest instance may reach, and the resources it holds.
 ///
@@ -39,9 +40,18 @@ pub struct WasiCtx {
     /// Which addresses the guest may bind, connect and send to (any, when
     /// there is no check).
     pub(crate) addr_check: Option<AddrCheck>,
+    /// Cloned by each running name lookup thread: their count.
+    pub(crate) lookups: Arc<()>,
     /// Set by `exit`/`exit-with-code`: the status the guest asked to end with.
     pub(crate) exit: Option<i32>,
 }
+
+/// The context is `Send`, as documented: a store holding it may move
+/// between threads (checked when the crate builds).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<WasiCtx>();
+};
 
 impl WasiCtx {
     /// A builder starting from the empty context.
@@ -94,6 +104,7 @@ impl Default for WasiCtxBuilder {
                 insecure_seed: (0, 0),
                 network: Network::default(),
                 addr_check: None,
+                lookups: Arc::new(()),
                 exit: None,
             },
             seed_given: false,

@@ -166,6 +166,16 @@ impl OutputStream {
         self.closed_on_failure(done)
     }
 
+    /// How many more bytes a write may give: what `check-write` permits,
+    /// less what a socket's stream still queues (so a guest that writes
+    /// without asking cannot grow the queue without bound).
+    fn room(&self) -> u64 {
+        match self {
+            OutputStream::Tcp(t) => WRITE_PERMIT.saturating_sub(t.queued()),
+            _ => WRITE_PERMIT,
+        }
+    }
+
     /// A failed operation closes the stream, as the WIT says.
     fn closed_on_failure<T>(&mut self, r: Result<T, StreamError>) -> Result<T, StreamError> {
         if r.is_err() {
@@ -228,8 +238,9 @@ impl WasiCtx {
 
     /// `output-stream.write`: a trap past the permit of `check-write`.
     pub fn write(&mut self, stream: u32, bytes: &[u8]) -> StreamResult<()> {
-        permit(bytes.len() as u64, WRITE_PERMIT, "write")?;
-        Ok(self.table.output(stream)?.write(bytes))
+        let out = self.table.output(stream)?;
+        permit(bytes.len() as u64, out.room(), "write")?;
+        Ok(out.write(bytes))
     }
 
     /// `output-stream.blocking-write-and-flush`: at most 4096 bytes, else a trap.
@@ -255,9 +266,8 @@ impl WasiCtx {
 
     /// `output-stream.write-zeroes` (and, flushing, `blocking-write-zeroes-and-flush`).
     pub fn write_zeroes(&mut self, stream: u32, len: u64, flush: bool) -> StreamResult<()> {
-        let name = "write-zeroes";
-        permit(len, WRITE_PERMIT, name)?;
         let out = self.table.output(stream)?;
+        permit(len, out.room(), "write-zeroes")?;
         let mut done = out.write(&vec![0; len as usize]);
         if flush {
             done = done.and_then(|()| out.flush(true));
@@ -277,8 +287,8 @@ impl WasiCtx {
     }
 
     fn splice_with(&mut self, dst: u32, src: u32, len: u64, blocking: bool) -> StreamResult<u64> {
-        self.table.output(dst)?;
-        let read = self.table.input(src)?.read(len.min(WRITE_PERMIT), blocking);
+        let room = self.table.output(dst)?.room();
+        let read = self.table.input(src)?.read(len.min(room), blocking);
         let bytes = match read {
             Ok(b) => b,
             Err(e) => return Ok(Err(e)),

@@ -46,17 +46,21 @@
 //!   preopen: creating, removing or opening for write under a read-only
 //!   directory is `read-only`; a file opened for more than the file
 //!   permissions allow is `not-permitted`.
-//! - Sockets are denied (`access-denied`, as Wasmtime does by default);
-//!   allowing them is not supported yet ([`WasiCtxBuilder::network`]).
+//! - The network is denied (`access-denied`, as Wasmtime does by default)
+//!   until [`WasiCtxBuilder::network`] allows TCP, UDP or name lookup, each
+//!   on its own; [`WasiCtxBuilder::socket_addr_check`] can further limit
+//!   the addresses bound, connected and sent to.
 //! - Bad handles, writes past `check-write`'s permit or the 4096 bytes of
 //!   `blocking-write-and-flush`, an empty `poll`, huge random lengths, and
 //!   dropping a stream or descriptor before its pollables or streams are
 //!   traps of the guest call, never host panics; huge read lengths read at
 //!   most 1 MiB. The host and its other instances run on after a trap.
 //!
-//! Streams are synchronous underneath (stdio, in-memory pipes, files): a
-//! non-blocking call does its work at once and stream pollables are always
-//! ready; clock pollables wait on the (replaceable) monotonic clock.
+//! Stdio, in-memory pipes and files are synchronous underneath: a
+//! non-blocking call does its work at once and their pollables are always
+//! ready. Sockets are non-blocking host sockets following the WIT's state
+//! machines; a connected TCP socket's streams are `wasi:io` streams, and
+//! `poll` waits on sockets and the (replaceable) monotonic clock together.
 
 mod cli;
 mod clocks;

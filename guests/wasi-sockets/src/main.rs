@@ -90,7 +90,10 @@ fn wait(pollable: &Pollable) {
 
 /// Runs an asynchronous step to its end: retries while it says
 /// `would-block`, waiting on the socket's pollable in between.
-fn finish<T>(pollable: &Pollable, mut step: impl FnMut() -> Result<T, ErrorCode>) -> Result<T, ErrorCode> {
+fn finish<T>(
+    pollable: &Pollable,
+    mut step: impl FnMut() -> Result<T, ErrorCode>,
+) -> Result<T, ErrorCode> {
     loop {
         match step() {
             Err(ErrorCode::WouldBlock) => wait(pollable),

@@ -14,18 +14,25 @@ pub fn run(tcp: u16, udp: u16) {
     println!("tcp reply: {}", read_all(&mut stream));
 
     let socket = UdpSocket::bind("127.0.0.1:0").expect("udp bind");
-    socket.send_to(b"std datagram", ("127.0.0.1", udp)).expect("send_to");
+    socket
+        .send_to(b"std datagram", ("127.0.0.1", udp))
+        .expect("send_to");
     let mut buf = [0; 256];
     let (n, from) = socket.recv_from(&mut buf).expect("recv_from");
     let reply = String::from_utf8_lossy(&buf[..n]);
     println!("udp reply: {reply} (from the peer: {})", from.port() == udp);
 
     let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
-    println!("listening on {}", listener.local_addr().expect("local_addr").port());
+    println!(
+        "listening on {}",
+        listener.local_addr().expect("local_addr").port()
+    );
     let (mut client, _) = listener.accept().expect("accept");
     let got = read_all(&mut client);
     println!("received: {got}");
-    client.write_all(format!("pong: {got}").as_bytes()).expect("reply");
+    client
+        .write_all(format!("pong: {got}").as_bytes())
+        .expect("reply");
 }
 
 fn read_all(stream: &mut TcpStream) -> String {

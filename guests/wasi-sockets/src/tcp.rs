@@ -1,6 +1,6 @@
 //! TCP through `wasi:sockets/tcp`: a client and a server, each step printed.
 
-use crate::{expect, finish, loopback, loopback_v6, port_of, report, wait, any_v4};
+use crate::{any_v4, expect, finish, loopback, loopback_v6, port_of, report, wait};
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::network::{IpAddressFamily, IpSocketAddress};
@@ -11,12 +11,24 @@ use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 /// its sending side down and prints what the peer answers.
 pub fn client(port: u16) {
     let net = instance_network();
-    let s = expect("create-tcp-socket", create_tcp_socket(IpAddressFamily::Ipv4));
+    let s = expect(
+        "create-tcp-socket",
+        create_tcp_socket(IpAddressFamily::Ipv4),
+    );
     report("finish-connect before start", s.finish_connect());
     report("remote-address before connect", s.remote_address());
-    report("start-connect to 0.0.0.0", s.start_connect(&net, any_v4(port)));
-    report("start-connect to port 0", s.start_connect(&net, loopback(0)));
-    report("start-connect to an ipv6 address", s.start_connect(&net, loopback_v6(port)));
+    report(
+        "start-connect to 0.0.0.0",
+        s.start_connect(&net, any_v4(port)),
+    );
+    report(
+        "start-connect to port 0",
+        s.start_connect(&net, loopback(0)),
+    );
+    report(
+        "start-connect to an ipv6 address",
+        s.start_connect(&net, loopback_v6(port)),
+    );
     expect("start-connect", s.start_connect(&net, loopback(port)));
     report("start-connect again", s.start_connect(&net, loopback(port)));
     let pollable = s.subscribe();
@@ -30,7 +42,10 @@ pub fn client(port: u16) {
     write_all(&output, b"hello over tcp");
     expect("shutdown send", s.shutdown(ShutdownType::Send));
     report("shutdown send again", s.shutdown(ShutdownType::Send));
-    println!("write after shutdown: {}", stream_error(output.check_write()));
+    println!(
+        "write after shutdown: {}",
+        stream_error(output.check_write())
+    );
     println!("received: {}", read_to_end(&input));
     drop((input, output, pollable));
 }
@@ -40,11 +55,17 @@ pub fn client(port: u16) {
 /// answers `pong: ` and what it read.
 pub fn server() {
     let net = instance_network();
-    let s = expect("create-tcp-socket", create_tcp_socket(IpAddressFamily::Ipv4));
+    let s = expect(
+        "create-tcp-socket",
+        create_tcp_socket(IpAddressFamily::Ipv4),
+    );
     report("start-listen unbound", s.start_listen());
     report("local-address unbound", s.local_address());
     report("finish-bind before start", s.finish_bind());
-    report("start-bind to an ipv6 address", s.start_bind(&net, loopback_v6(0)));
+    report(
+        "start-bind to an ipv6 address",
+        s.start_bind(&net, loopback_v6(0)),
+    );
     expect("start-bind", s.start_bind(&net, loopback(0)));
     report("start-bind while binding", s.start_bind(&net, loopback(0)));
     expect("finish-bind", s.finish_bind());
@@ -58,7 +79,10 @@ pub fn server() {
     expect("finish-listen", s.finish_listen());
     report("finish-listen again", s.finish_listen());
     println!("is-listening: {}", s.is_listening());
-    report("start-connect while listening", s.start_connect(&net, loopback(9)));
+    report(
+        "start-connect while listening",
+        s.start_connect(&net, loopback(9)),
+    );
     report("shutdown while listening", s.shutdown(ShutdownType::Both));
     report("accept with no client", s.accept());
     let local = expect("local-address", s.local_address());
@@ -70,9 +94,17 @@ pub fn server() {
 }
 
 /// The server's side of one accepted connection.
-fn serve(client: &TcpSocket, input: &InputStream, output: &OutputStream, listener: &IpSocketAddress) {
+fn serve(
+    client: &TcpSocket,
+    input: &InputStream,
+    output: &OutputStream,
+    listener: &IpSocketAddress,
+) {
     let local = expect("accepted local-address", client.local_address());
-    println!("accepted on the listener's port: {}", port_of(&local) == port_of(listener));
+    println!(
+        "accepted on the listener's port: {}",
+        port_of(&local) == port_of(listener)
+    );
     expect("accepted remote-address", client.remote_address());
     println!("accepted is-listening: {}", client.is_listening());
     let got = read_to_end(input);
@@ -85,7 +117,10 @@ fn serve(client: &TcpSocket, input: &InputStream, output: &OutputStream, listene
 /// Drops a socket while a pollable made from it is alive, which the WIT lets
 /// a host refuse with a trap.
 pub fn drop_before_pollable() {
-    let s = expect("create-tcp-socket", create_tcp_socket(IpAddressFamily::Ipv4));
+    let s = expect(
+        "create-tcp-socket",
+        create_tcp_socket(IpAddressFamily::Ipv4),
+    );
     let pollable = s.subscribe();
     println!("dropping the socket first");
     drop(s);

@@ -14,9 +14,15 @@ use crate::table::Entry;
 use crate::WasiCtx;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv6Addr, ToSocketAddrs};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 type Addresses = Result<VecDeque<IpAddr>, SocketError>;
+
+/// The most lookup threads one context may have running (a guest dropping
+/// its lookups does not end their threads): past it, a new lookup is a
+/// `temporary-resolver-failure` until one ends.
+const MAX_RUNNING: usize = 16;
 
 /// A `resolve-address-stream`: the lookup's thread until it is done, then
 /// the addresses still to hand out.
@@ -27,16 +33,11 @@ pub(crate) struct ResolveStream {
 
 impl ResolveStream {
     /// Starts resolving `name`; `invalid-argument` when it is not a name.
-    fn start(name: &str) -> Result<ResolveStream, SocketError> {
+    /// Each thread holds a clone of `threads` while it runs.
+    fn start(name: &str, threads: &Arc<()>) -> Result<ResolveStream, SocketError> {
         let (running, result) = match parse(name)? {
             Target::Ip(ip) => (None, Ok(VecDeque::from([ip]))),
-            Target::Host(host) => {
-                let spawned = std::thread::Builder::new()
-                    .name("wasi-name-lookup".into())
-                    .spawn(move || lookup(&host));
-                let thread = spawned.map_err(|_| SocketError::TemporaryResolverFailure)?;
-                (Some(thread), Ok(VecDeque::new()))
-            }
+            Target::Host(host) => (Some(spawn(host, threads)?), Ok(VecDeque::new())),
         };
         Ok(ResolveStream { running, result })
     }
@@ -61,6 +62,21 @@ impl ResolveStream {
             _ => Readiness::Now,
         }
     }
+}
+
+/// A thread resolving `host`, unless too many run already.
+fn spawn(host: String, threads: &Arc<()>) -> Result<JoinHandle<Addresses>, SocketError> {
+    if Arc::strong_count(threads) > MAX_RUNNING {
+        return Err(SocketError::TemporaryResolverFailure);
+    }
+    let token = threads.clone();
+    let spawned = std::thread::Builder::new()
+        .name("wasi-name-lookup".into())
+        .spawn(move || {
+            let _running = token;
+            lookup(&host)
+        });
+    spawned.map_err(|_| SocketError::TemporaryResolverFailure)
 }
 
 enum Target {
@@ -118,7 +134,7 @@ impl WasiCtx {
         if !self.network.ip_name_lookup {
             return Ok(Err(SocketError::AccessDenied));
         }
-        match ResolveStream::start(name) {
+        match ResolveStream::start(name, &self.lookups) {
             Ok(stream) => self.table.push(Entry::Resolve(stream), None).map(Ok),
             Err(e) => Ok(Err(e)),
         }

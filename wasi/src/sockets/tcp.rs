@@ -384,6 +384,11 @@ impl TcpWriter {
         })
     }
 
+    /// Bytes written but not sent yet.
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued.len() as u64
+    }
+
     pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), StreamError> {
         self.check_open()?;
         self.queued.extend_from_slice(bytes);
