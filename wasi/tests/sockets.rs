@@ -7,7 +7,8 @@
 mod common;
 
 use rivet::{Component, Trap};
-use rivet_wasi::{MemoryOutputPipe, Network, SocketAddrUse, WasiCtx, WasiCtxBuilder};
+use rivet_wasi::{AddressFamily, FailureCode, MemoryOutputPipe, Network, SocketAddrUse};
+use rivet_wasi::{SocketError, StreamError, WasiCtx, WasiCtxBuilder};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::sync::OnceLock;
@@ -413,4 +414,93 @@ fn misusing_a_socket_traps_and_the_host_runs_on() {
         "hello over tcp",
         "a new instance after the traps"
     );
+}
+
+/// A context connected over TCP to a std peer: the context, the
+/// connection's input and output streams, and the peer's end.
+fn connected() -> (WasiCtx, u32, u32, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("peer listens");
+    let addr = listener.local_addr().expect("peer's address");
+    let mut ctx = WasiCtx::builder().network(ALL).build();
+    let net = ctx.instance_network().unwrap();
+    let socket = ctx.create_tcp_socket(AddressFamily::Ipv4).unwrap().unwrap();
+    ctx.tcp_start_connect(socket, net, addr).unwrap().unwrap();
+    let pollable = ctx.subscribe(socket).unwrap();
+    ctx.block(pollable).unwrap();
+    let (input, output) = ctx.tcp_finish_connect(socket).unwrap().unwrap();
+    let (peer, _) = listener.accept().expect("peer accepts");
+    (ctx, input, output, peer)
+}
+
+#[test]
+fn a_peer_that_does_not_read_stops_check_write_and_bounds_the_queue() {
+    let (mut ctx, _input, output, _peer) = connected();
+    let mut written = 0u64;
+    let permit = loop {
+        let permit = ctx.check_write(output).unwrap().unwrap();
+        if permit == 0 || written > 256 << 20 {
+            break permit;
+        }
+        ctx.write(output, &vec![7; permit as usize])
+            .unwrap()
+            .unwrap();
+        written += permit;
+    };
+    assert_eq!(
+        permit, 0,
+        "the socket's buffers filled after {written} bytes"
+    );
+    let err = ctx
+        .write(output, &vec![7; 1 << 20])
+        .expect_err("a write past the permit");
+    assert!(err.message.contains("exceeds the permitted"), "{err}");
+}
+
+#[test]
+fn a_reset_connection_fails_the_stream_with_its_network_error_code() {
+    let (mut ctx, input, _output, peer) = connected();
+    // No lingering: closing sends a reset instead of the end of the stream.
+    socket2::SockRef::from(&peer)
+        .set_linger(Some(Duration::ZERO))
+        .expect("linger");
+    drop(peer);
+    match ctx.blocking_read(input, 16).unwrap() {
+        Err(StreamError::Failed(_, code)) => {
+            assert_eq!(code, FailureCode::Network(SocketError::ConnectionReset));
+        }
+        other => panic!("expected a failed read, got {other:?}"),
+    }
+    assert_eq!(
+        ctx.read(input, 16).unwrap(),
+        Err(StreamError::Closed),
+        "closed after failing"
+    );
+}
+
+/// `network-error-code`, the one socket function the guest does not import
+/// (WASI marks it unstable), with its WIT type.
+const NETWORK_ERROR_CODE: &str = r#"(component
+  (import "wasi:io/error@0.2.12" (instance $error
+    (export "error" (type (sub resource)))))
+  (alias export $error "error" (type $error-t))
+  (import "wasi:sockets/network@0.2.12" (instance $network
+    (alias outer 1 $error-t (type $e))
+    (export "error" (type $err (eq $e)))
+    (type $ec (enum "unknown" "access-denied" "not-supported" "invalid-argument" "out-of-memory"
+      "timeout" "concurrency-conflict" "not-in-progress" "would-block" "invalid-state"
+      "new-socket-limit" "address-not-bindable" "address-in-use" "remote-unreachable"
+      "connection-refused" "connection-reset" "connection-aborted" "datagram-too-large"
+      "name-unresolvable" "temporary-resolver-failure" "permanent-resolver-failure"))
+    (export "error-code" (type $error-code (eq $ec)))
+    (export "network-error-code" (func (param "err" (borrow $err)) (result (option $error-code))))))
+  (core module $m (memory (export "mem") 1))
+  (core instance $main (instantiate $m))
+  (alias core export $main "mem" (core memory $mem))
+  (core func (canon lower (func $network "network-error-code") (memory $mem))))"#;
+
+#[test]
+fn network_error_code_matches_its_wit_type() {
+    let component = common::compile(NETWORK_ERROR_CODE.as_bytes());
+    // Instantiating checks the registered Rust types against the import's.
+    let _ = common::instantiate(&component, WasiCtx::default());
 }
