@@ -117,50 +117,77 @@ impl WasiCtx {
     /// wait, for the caller to look again.
     fn round(&self, pollables: &[u32], wait: bool) -> Result<Vec<u32>, Trap> {
         let now = self.monotonic.now();
-        let mut ready = Vec::new();
-        let (mut socket_index, mut sockets) = (Vec::new(), Vec::new());
-        let (mut deadline, mut soon) = (None::<u64>, false);
+        let mut round = Round::gather(&self.table, pollables, now)?;
+        let timeout = round.timeout(now, wait);
+        if !round.sockets.is_empty() {
+            os_poll(&mut round.sockets, timeout)?;
+            let events = round.sockets.iter().map(|s| !s.revents().is_empty());
+            let with_events = round.socket_index.iter().zip(events).filter(|s| s.1);
+            round.ready.extend(with_events.map(|s| *s.0));
+        } else if round.soon && timeout != Some(Duration::ZERO) {
+            std::thread::sleep(timeout.unwrap_or(SOON));
+        }
+        let idle = wait && round.ready.is_empty() && !round.soon;
+        if let Some(d) = round.deadline.filter(|_| idle) {
+            // The clock may be one the host replaced, which reaches a
+            // deadline only when asked to wait for it.
+            self.monotonic.wait_until(d);
+        }
+        round.ready.sort_unstable();
+        Ok(round.ready)
+    }
+}
+
+/// What a round of `poll` found: the pollables ready now, and what the
+/// others wait for.
+struct Round<'t> {
+    ready: Vec<u32>,
+    /// The pollables waiting on sockets, and the sockets' events.
+    socket_index: Vec<u32>,
+    sockets: Vec<PollFd<'t>>,
+    /// The earliest clock deadline not reached yet.
+    deadline: Option<u64>,
+    /// Whether a pollable waits for a name lookup.
+    soon: bool,
+}
+
+impl<'t> Round<'t> {
+    fn gather(table: &'t Table, pollables: &[u32], now: u64) -> Result<Round<'t>, Trap> {
+        let mut round = Round {
+            ready: Vec::new(),
+            socket_index: Vec::new(),
+            sockets: Vec::new(),
+            deadline: None,
+            soon: false,
+        };
         for (i, &p) in (0u32..).zip(pollables) {
-            match readiness_of(&self.table, p)? {
-                Readiness::Now => ready.push(i),
-                Readiness::Until(t) if t <= now => ready.push(i),
-                Readiness::Until(t) => deadline = Some(deadline.map_or(t, |d| d.min(t))),
-                Readiness::Soon => soon = true,
+            match readiness_of(table, p)? {
+                Readiness::Now => round.ready.push(i),
+                Readiness::Until(t) if t <= now => round.ready.push(i),
+                Readiness::Until(t) => {
+                    round.deadline = Some(round.deadline.map_or(t, |d| d.min(t)))
+                }
+                Readiness::Soon => round.soon = true,
                 Readiness::Fd(fd, events) => {
-                    socket_index.push(i);
-                    sockets.push(PollFd::from_borrowed_fd(fd, events));
+                    round.socket_index.push(i);
+                    round.sockets.push(PollFd::from_borrowed_fd(fd, events));
                 }
             }
         }
-        let mut timeout = deadline.map(|d| Duration::from_nanos(d - now));
-        if soon {
-            timeout = Some(timeout.map_or(SOON, |t| t.min(SOON)));
+        Ok(round)
+    }
+
+    /// How long the round may wait (`None`: without a limit): not at all
+    /// when something is ready or the caller does not wait.
+    fn timeout(&self, now: u64, wait: bool) -> Option<Duration> {
+        if !wait || !self.ready.is_empty() {
+            return Some(Duration::ZERO);
         }
-        if !wait || !ready.is_empty() {
-            timeout = Some(Duration::ZERO);
+        let until_deadline = self.deadline.map(|d| Duration::from_nanos(d - now));
+        match self.soon {
+            true => Some(until_deadline.map_or(SOON, |t| t.min(SOON))),
+            false => until_deadline,
         }
-        if !sockets.is_empty() {
-            os_poll(&mut sockets, timeout)?;
-            let with_events = sockets.iter().map(|s| !s.revents().is_empty());
-            ready.extend(
-                socket_index
-                    .iter()
-                    .zip(with_events)
-                    .filter(|s| s.1)
-                    .map(|s| *s.0),
-            );
-        } else if soon && timeout != Some(Duration::ZERO) {
-            std::thread::sleep(timeout.unwrap_or(SOON));
-        }
-        if wait && ready.is_empty() && !soon {
-            // The clock may be one the host replaced, which reaches a
-            // deadline only when asked to wait for it.
-            if let Some(d) = deadline {
-                self.monotonic.wait_until(d);
-            }
-        }
-        ready.sort_unstable();
-        Ok(ready)
     }
 }
 

@@ -3,6 +3,18 @@
 //! and prints each outcome, against peers of the test's own on 127.0.0.1
 //! (std sockets on threads, each bounded in time). Nothing leaves the
 //! loopback interface; "localhost" resolves through the hosts file.
+//!
+//! The expected outputs of the `tcp-client`, `tcp-server`, `lookup`,
+//! `options` and `std` modes are what Wasmtime 48 printed for the same
+//! guest, with the same peers (the port in `listening on PORT` aside):
+//! `wasmtime-run --inherit-network --allow-ip-name-lookup wasi-sockets.wasm
+//! MODE [PORT]...` (bench/src/bin/wasmtime-run.rs, as `wasmtime run -S
+//! inherit-network -S allow-ip-name-lookup`). Where Rivet differs on purpose:
+//! `udp` (Wasmtime 48 traps at the second `stream`, "`connect` needs
+//! exclusive access", though the guest dropped the first streams), and the
+//! defaults (`wasmtime run` makes sockets and refuses every address, and
+//! refuses name lookup with `permanent-resolver-failure`; Rivet refuses the
+//! socket itself and the lookup with `access-denied`).
 
 mod common;
 
