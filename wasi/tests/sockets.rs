@@ -8,13 +8,12 @@
 //! `options` and `std` modes are what Wasmtime 48 printed for the same
 //! guest, with the same peers (the port in `listening on PORT` aside):
 //! `wasmtime-run --inherit-network --allow-ip-name-lookup wasi-sockets.wasm
-//! MODE [PORT]...` (bench/src/bin/wasmtime-run.rs, as `wasmtime run -S
-//! inherit-network -S allow-ip-name-lookup`). Where Rivet differs on purpose:
-//! `udp` (Wasmtime 48 traps at the second `stream`, "`connect` needs
-//! exclusive access", though the guest dropped the first streams), and the
-//! defaults (`wasmtime run` makes sockets and refuses every address, and
-//! refuses name lookup with `permanent-resolver-failure`; Rivet refuses the
-//! socket itself and the lookup with `access-denied`).
+//! MODE [PORT]...` (bench/src/bin/wasmtime-run.rs). So is `denied` with
+//! nothing allowed (`wasmtime-run wasi-sockets.wasm denied`), but for name
+//! lookup, which Wasmtime refuses with `permanent-resolver-failure` and
+//! Rivet with `access-denied`, as the WIT names a refusal. `udp` was not
+//! compared: Wasmtime 48 traps at its second `stream` ("`connect` needs
+//! exclusive access", though the guest dropped the first streams).
 
 mod common;
 

@@ -9,11 +9,11 @@
 //!              [--allow-ip-name-lookup] [--invoke 'CALL'] WASM [ARG]...
 //! ```
 //!
-//! `--inherit-network` and `--allow-ip-name-lookup` are `wasmtime run`'s
-//! `-S inherit-network` and `-S allow-ip-name-lookup`: the guest may bind,
-//! connect and send to any address, and resolve names. Without them TCP and
-//! UDP sockets can be made but every address is refused (`access-denied`),
-//! and name lookup is denied, as `wasmtime run` does.
+//! `--inherit-network` lets the guest make TCP and UDP sockets and bind,
+//! connect and send to any address; `--allow-ip-name-lookup` lets it resolve
+//! names (after `wasmtime run`'s `-S inherit-network`, `-S tcp`, `-S udp` and
+//! `-S allow-ip-name-lookup`). Without them `wasmtime-wasi`'s defaults hold:
+//! no socket can be made and no name resolved.
 //!
 //! Without `--invoke` the component is a command: its `wasi:cli/run` export runs
 //! with `WASM`'s file name as `argv[0]` and the `ARG`s after it. With `--invoke`
@@ -173,11 +173,8 @@ fn wasi_context(options: &Options) -> wasmtime::Result<WasiCtx> {
     for (name, value) in &options.env {
         builder.env(name, value);
     }
-    // `wasmtime run` allows TCP and UDP sockets unless told otherwise (the
-    // library's default is to deny them); the addresses are what it gates.
-    builder.allow_tcp(true).allow_udp(true);
     if options.network {
-        builder.inherit_network();
+        builder.allow_tcp(true).allow_udp(true).inherit_network();
     }
     builder.allow_ip_name_lookup(options.name_lookup);
     for (host, guest) in &options.dirs {
