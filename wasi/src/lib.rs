@@ -51,10 +51,11 @@
 //!   on its own; [`WasiCtxBuilder::socket_addr_check`] can further limit
 //!   the addresses bound, connected and sent to.
 //! - Bad handles, writes past `check-write`'s permit or the 4096 bytes of
-//!   `blocking-write-and-flush`, an empty `poll`, huge random lengths, and
-//!   dropping a stream or descriptor before its pollables or streams are
-//!   traps of the guest call, never host panics; huge read lengths read at
-//!   most 1 MiB. The host and its other instances run on after a trap.
+//!   `blocking-write-and-flush`, datagrams sent without `check-send`'s
+//!   permit, an empty `poll`, huge random lengths, and dropping a stream,
+//!   descriptor or socket before its pollables or streams are traps of the
+//!   guest call, never host panics; huge read lengths read at most 1 MiB.
+//!   The host and its other instances run on after a trap.
 //!
 //! Stdio, in-memory pipes and files are synchronous underneath: a
 //! non-blocking call does its work at once and their pollables are always
