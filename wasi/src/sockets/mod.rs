@@ -28,11 +28,13 @@ macro_rules! ctx_methods {
 mod lookup;
 mod options;
 mod tcp;
+mod tcp_stream;
 mod udp;
 
 pub(crate) use lookup::ResolveStream;
 pub use options::SocketOption;
-pub(crate) use tcp::{TcpReader, TcpSocket, TcpWriter};
+pub(crate) use tcp::TcpSocket;
+pub(crate) use tcp_stream::{TcpReader, TcpWriter};
 pub use udp::{IncomingDatagram, OutgoingDatagram};
 pub(crate) use udp::{IncomingDatagrams, OutgoingDatagrams, UdpSocket};
 
