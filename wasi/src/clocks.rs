@@ -1,7 +1,7 @@
 //! `wasi:clocks`: the wall clock and the monotonic clock, each replaceable
 //! through a trait so that tests (and reproducible hosts) can fix time.
 
-use crate::io::Pollable;
+use crate::poll::Pollable;
 use crate::table::Entry;
 use crate::WasiCtx;
 use rivet::Trap;

@@ -7,11 +7,14 @@
 use crate::clocks::{HostMonotonicClock, HostWallClock, MonotonicClock, WallClock};
 use crate::filesystem::{DirPerms, FilePerms, Preopen};
 use crate::random::{next_u64, OsRandom, RandomSource};
+use crate::sockets::AddrCheck;
 use crate::stdio::{StdinSource, StdoutSink};
 use crate::table::Table;
-use crate::Network;
+use crate::{Network, SocketAddrUse};
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Everything one guest instance may reach, and the resources it holds.
 ///
@@ -32,9 +35,23 @@ pub struct WasiCtx {
     pub(crate) random: Box<dyn RandomSource>,
     pub(crate) insecure_random: Box<dyn RandomSource>,
     pub(crate) insecure_seed: (u64, u64),
+    /// The protocols the guest may use.
+    pub(crate) network: Network,
+    /// Which addresses the guest may bind, connect and send to (any, when
+    /// there is no check).
+    pub(crate) addr_check: Option<AddrCheck>,
+    /// Cloned by each running name lookup thread: their count.
+    pub(crate) lookups: Arc<()>,
     /// Set by `exit`/`exit-with-code`: the status the guest asked to end with.
     pub(crate) exit: Option<i32>,
 }
+
+/// The context is `Send`, as documented: a store holding it may move
+/// between threads (checked when the crate builds).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<WasiCtx>();
+};
 
 impl WasiCtx {
     /// A builder starting from the empty context.
@@ -85,6 +102,9 @@ impl Default for WasiCtxBuilder {
                 random: Box::new(OsRandom),
                 insecure_random: Box::new(OsRandom),
                 insecure_seed: (0, 0),
+                network: Network::default(),
+                addr_check: None,
+                lookups: Arc::new(()),
                 exit: None,
             },
             seed_given: false,
@@ -199,15 +219,22 @@ impl WasiCtxBuilder {
     }
 
     /// The guest's network access, per protocol. All are denied by default
-    /// (as Wasmtime does); allowing any is not supported yet and fails.
-    pub fn network(self, network: Network) -> io::Result<Self> {
-        if network.any() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "allowing WASI network access: not supported yet",
-            ));
-        }
-        Ok(self)
+    /// (as Wasmtime does): a protocol not allowed is `access-denied`.
+    pub fn network(mut self, network: Network) -> Self {
+        self.ctx.network = network;
+        self
+    }
+
+    /// Limits the addresses the guest may bind to, connect to and send
+    /// datagrams to: `check` allows an address for a use by returning
+    /// `true`; anything else is `access-denied`. Without a check, every
+    /// address is allowed to the protocols [`WasiCtxBuilder::network`] allows.
+    pub fn socket_addr_check(
+        mut self,
+        check: impl Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.ctx.addr_check = Some(Box::new(check));
+        self
     }
 
     /// The context.

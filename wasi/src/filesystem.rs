@@ -576,7 +576,10 @@ impl WasiCtx {
 
     /// `filesystem-error-code`: the code of an `error` from a file stream.
     pub fn filesystem_error_code(&mut self, error: u32) -> Result<Option<ErrorCode>, Trap> {
-        Ok(self.table.error(error)?.1)
+        Ok(match self.table.error(error)?.1 {
+            crate::FailureCode::Filesystem(code) => Some(code),
+            crate::FailureCode::Network(_) => None,
+        })
     }
 }
 

@@ -1,20 +1,25 @@
-//! `wasi:io`: input and output streams, pollables and errors, as methods of
-//! [`WasiCtx`] on resource reps.
+//! `wasi:io`: input and output streams and errors, as methods of
+//! [`WasiCtx`] on resource reps (pollables: [`crate::poll`]).
 //!
-//! Every stream here is synchronous underneath (the host's stdio, an
-//! in-memory pipe, a file): a non-blocking call does the work at once and a
-//! stream's pollable is always ready. Clock pollables wait for their instant.
+//! The host's stdio, in-memory pipes and files are synchronous underneath: a
+//! non-blocking call does the work at once and their pollables are always
+//! ready. A connected TCP socket's streams are non-blocking: a read takes
+//! what has arrived, a write queues what the socket cannot take yet (and
+//! `check-write` permits nothing until it has), and the blocking calls wait
+//! on the socket.
 
+use crate::poll::Readiness;
+use crate::sockets::{TcpReader, TcpWriter};
 use crate::stdio::{lock, SharedReader, SharedWriter};
 use crate::table::Entry;
-use crate::{ErrorCode, WasiCtx};
+use crate::{ErrorCode, SocketError, WasiCtx};
 use cap_std::fs::{File, FileExt};
 use rivet::Trap;
 use std::sync::Arc;
 
 /// The most bytes one read returns, whatever length the guest asks for: a
 /// huge length reads this much instead of reserving it.
-const READ_CHUNK: u64 = 1 << 20;
+pub(crate) const READ_CHUNK: u64 = 1 << 20;
 
 /// What `check-write` permits: a write of more traps, as the WIT says.
 pub(crate) const WRITE_PERMIT: u64 = 1 << 20;
@@ -27,16 +32,30 @@ const BLOCKING_WRITE_MAX: u64 = 4096;
 pub enum StreamError {
     /// The last operation failed; the stream is closed from now on. The
     /// message becomes the `error` resource's debug string, and the code is
-    /// what `filesystem-error-code` tells for it.
-    Failed(String, Option<ErrorCode>),
+    /// what `filesystem-error-code` or `network-error-code` tells for it.
+    Failed(String, FailureCode),
     /// The stream is closed: no more bytes will come or be accepted.
     Closed,
+}
+
+/// The error code behind a failed stream operation: a file stream's or a
+/// socket stream's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCode {
+    Filesystem(ErrorCode),
+    Network(SocketError),
 }
 
 impl StreamError {
     fn io(e: std::io::Error) -> Self {
         let code = ErrorCode::from_io(&e);
-        StreamError::Failed(e.to_string(), Some(code))
+        StreamError::Failed(e.to_string(), FailureCode::Filesystem(code))
+    }
+
+    /// A socket stream's failure.
+    pub(crate) fn network(e: std::io::Error) -> Self {
+        let code = SocketError::from_io(&e);
+        StreamError::Failed(e.to_string(), FailureCode::Network(code))
     }
 }
 
@@ -49,6 +68,8 @@ pub(crate) enum InputStream {
         file: Arc<File>,
         offset: u64,
     },
+    /// What a connected TCP socket receives.
+    Tcp(TcpReader),
     /// At its end, or failed before.
     Closed,
 }
@@ -60,70 +81,114 @@ pub(crate) enum OutputStream {
         file: Arc<File>,
         offset: Option<u64>,
     },
+    /// What a connected TCP socket sends.
+    Tcp(TcpWriter),
     Closed,
 }
 
-/// What a pollable waits for.
-pub(crate) enum Pollable {
-    /// Readiness of a synchronous stream: always.
-    Ready,
-    /// The monotonic clock reaching this instant (nanoseconds).
-    Until(u64),
-}
-
 impl InputStream {
-    fn read(&mut self, len: u64) -> Result<Vec<u8>, StreamError> {
-        let mut buf = vec![0; len.min(READ_CHUNK) as usize];
-        let n = match self {
+    /// Reads at most `len` bytes; waits for some when `blocking` and the
+    /// stream is a socket's (the others never make a reader wait).
+    fn read(&mut self, len: u64, blocking: bool) -> Result<Vec<u8>, StreamError> {
+        let read = match self {
             InputStream::Closed => return Err(StreamError::Closed),
-            InputStream::Host(r) => lock(r).read(&mut buf),
-            InputStream::File { file, offset } => {
-                let n = file.read_at(&mut buf, *offset);
-                if let Ok(n) = n {
-                    *offset += n as u64;
-                }
-                n
-            }
+            InputStream::Host(r) => read_with(len, |buf| lock(r).read(buf)),
+            InputStream::File { file, offset } => read_with(len, |buf| {
+                let n = file.read_at(buf, *offset)?;
+                *offset += n as u64;
+                Ok(n)
+            }),
+            InputStream::Tcp(t) => t.read(len, blocking),
         };
-        match n {
-            Ok(0) if len > 0 => {
-                *self = InputStream::Closed;
-                Err(StreamError::Closed)
-            }
-            Ok(n) => {
-                buf.truncate(n);
-                Ok(buf)
-            }
-            Err(e) => {
-                *self = InputStream::Closed;
-                Err(StreamError::io(e))
-            }
+        if read.is_err() {
+            *self = InputStream::Closed;
+        }
+        read
+    }
+
+    pub(crate) fn readiness(&self) -> Readiness<'_> {
+        match self {
+            InputStream::Tcp(t) => t.readiness(),
+            _ => Readiness::Now,
         }
     }
 }
 
+/// Reads at most `len` bytes (and at most [`READ_CHUNK`]) with `read`: none
+/// for a non-zero length is the end of the stream.
+fn read_with(
+    len: u64,
+    read: impl FnOnce(&mut [u8]) -> std::io::Result<usize>,
+) -> Result<Vec<u8>, StreamError> {
+    let mut buf = vec![0; len.min(READ_CHUNK) as usize];
+    match read(&mut buf) {
+        Ok(0) if len > 0 => Err(StreamError::Closed),
+        Ok(n) => {
+            buf.truncate(n);
+            Ok(buf)
+        }
+        Err(e) => Err(StreamError::io(e)),
+    }
+}
+
 impl OutputStream {
+    /// `check-write`: how many bytes the next write may give.
+    fn check_write(&mut self) -> Result<u64, StreamError> {
+        let permit = match self {
+            OutputStream::Closed => return Err(StreamError::Closed),
+            OutputStream::Tcp(t) => t.check_write(),
+            _ => Ok(WRITE_PERMIT),
+        };
+        self.closed_on_failure(permit)
+    }
+
     fn write(&mut self, bytes: &[u8]) -> Result<(), StreamError> {
         let done = match self {
             OutputStream::Closed => return Err(StreamError::Closed),
-            OutputStream::Host(w) => lock(w).write_all(bytes),
-            OutputStream::File { file, offset } => write_file(file, offset, bytes),
+            OutputStream::Host(w) => lock(w).write_all(bytes).map_err(StreamError::io),
+            OutputStream::File { file, offset } => {
+                write_file(file, offset, bytes).map_err(StreamError::io)
+            }
+            OutputStream::Tcp(t) => t.write(bytes),
         };
-        done.map_err(|e| self.fail(e))
+        self.closed_on_failure(done)
     }
 
-    fn flush(&mut self) -> Result<(), StreamError> {
+    /// Flushes; a socket's stream sends what it queued, all of it when
+    /// `blocking`, else what the socket takes now.
+    fn flush(&mut self, blocking: bool) -> Result<(), StreamError> {
         let done = match self {
             OutputStream::Closed => return Err(StreamError::Closed),
-            OutputStream::Host(w) => lock(w).flush(),
+            OutputStream::Host(w) => lock(w).flush().map_err(StreamError::io),
             OutputStream::File { .. } => Ok(()),
+            OutputStream::Tcp(t) => t.flush(blocking),
         };
-        done.map_err(|e| self.fail(e))
+        self.closed_on_failure(done)
     }
 
-    fn fail(&mut self, e: std::io::Error) -> StreamError {
-        *self = OutputStream::Closed;
-        StreamError::io(e)
+    /// How many more bytes a write may give: what `check-write` permits,
+    /// less what a socket's stream still queues (so a guest that writes
+    /// without asking cannot grow the queue without bound).
+    fn room(&self) -> u64 {
+        match self {
+            OutputStream::Tcp(t) => WRITE_PERMIT.saturating_sub(t.queued()),
+            _ => WRITE_PERMIT,
+        }
+    }
+
+    /// A failed operation closes the stream, as the WIT says.
+    fn closed_on_failure<T>(&mut self, r: Result<T, StreamError>) -> Result<T, StreamError> {
+        if r.is_err() {
+            *self = OutputStream::Closed;
+        }
+        r
+    }
+
+    pub(crate) fn readiness(&self) -> Readiness<'_> {
+        match self {
+            OutputStream::Tcp(t) => t.readiness(),
+            _ => Readiness::Now,
+        }
     }
 }
 
@@ -145,29 +210,37 @@ fn write_file(file: &File, offset: &mut Option<u64>, bytes: &[u8]) -> std::io::R
 }
 
 impl WasiCtx {
-    /// `input-stream.read`; also `blocking-read`, the streams being
-    /// synchronous (see the module documentation).
+    /// `input-stream.read`: what can be read now (nothing yet, from a
+    /// socket, is an empty list).
     pub fn read(&mut self, stream: u32, len: u64) -> StreamResult<Vec<u8>> {
-        Ok(self.table.input(stream)?.read(len))
+        Ok(self.table.input(stream)?.read(len, false))
     }
 
-    /// `input-stream.skip` and `blocking-skip`: reads and discards.
+    /// `input-stream.blocking-read`: waits until some bytes or the end come.
+    pub fn blocking_read(&mut self, stream: u32, len: u64) -> StreamResult<Vec<u8>> {
+        Ok(self.table.input(stream)?.read(len, true))
+    }
+
+    /// `input-stream.skip`: reads and discards.
     pub fn skip(&mut self, stream: u32, len: u64) -> StreamResult<u64> {
         Ok(self.read(stream, len)?.map(|b| b.len() as u64))
     }
 
+    /// `input-stream.blocking-skip`.
+    pub fn blocking_skip(&mut self, stream: u32, len: u64) -> StreamResult<u64> {
+        Ok(self.blocking_read(stream, len)?.map(|b| b.len() as u64))
+    }
+
     /// `output-stream.check-write`.
     pub fn check_write(&mut self, stream: u32) -> StreamResult<u64> {
-        Ok(match self.table.output(stream)? {
-            OutputStream::Closed => Err(StreamError::Closed),
-            _ => Ok(WRITE_PERMIT),
-        })
+        Ok(self.table.output(stream)?.check_write())
     }
 
     /// `output-stream.write`: a trap past the permit of `check-write`.
     pub fn write(&mut self, stream: u32, bytes: &[u8]) -> StreamResult<()> {
-        permit(bytes.len() as u64, WRITE_PERMIT, "write")?;
-        Ok(self.table.output(stream)?.write(bytes))
+        let out = self.table.output(stream)?;
+        permit(bytes.len() as u64, out.room(), "write")?;
+        Ok(out.write(bytes))
     }
 
     /// `output-stream.blocking-write-and-flush`: at most 4096 bytes, else a trap.
@@ -178,84 +251,50 @@ impl WasiCtx {
             "blocking-write-and-flush",
         )?;
         let out = self.table.output(stream)?;
-        Ok(out.write(bytes).and_then(|()| out.flush()))
+        Ok(out.write(bytes).and_then(|()| out.flush(true)))
     }
 
-    /// `output-stream.flush` and `blocking-flush`.
+    /// `output-stream.flush`: starts sending what a socket's stream queued.
     pub fn flush(&mut self, stream: u32) -> StreamResult<()> {
-        Ok(self.table.output(stream)?.flush())
+        Ok(self.table.output(stream)?.flush(false))
+    }
+
+    /// `output-stream.blocking-flush`: waits until all is sent.
+    pub fn blocking_flush(&mut self, stream: u32) -> StreamResult<()> {
+        Ok(self.table.output(stream)?.flush(true))
     }
 
     /// `output-stream.write-zeroes` (and, flushing, `blocking-write-zeroes-and-flush`).
     pub fn write_zeroes(&mut self, stream: u32, len: u64, flush: bool) -> StreamResult<()> {
-        let name = "write-zeroes";
-        permit(len, WRITE_PERMIT, name)?;
         let out = self.table.output(stream)?;
+        permit(len, out.room(), "write-zeroes")?;
         let mut done = out.write(&vec![0; len as usize]);
         if flush {
-            done = done.and_then(|()| out.flush());
+            done = done.and_then(|()| out.flush(true));
         }
         Ok(done)
     }
 
-    /// `output-stream.splice` and `blocking-splice`: reads up to `len` bytes
-    /// from `src` and writes them; returns how many moved.
+    /// `output-stream.splice`: reads up to `len` bytes from `src` and writes
+    /// them; returns how many moved.
     pub fn splice(&mut self, dst: u32, src: u32, len: u64) -> StreamResult<u64> {
-        self.table.output(dst)?;
-        let bytes = match self.read(src, len.min(WRITE_PERMIT))? {
+        self.splice_with(dst, src, len, false)
+    }
+
+    /// `output-stream.blocking-splice`: waits for bytes to read.
+    pub fn blocking_splice(&mut self, dst: u32, src: u32, len: u64) -> StreamResult<u64> {
+        self.splice_with(dst, src, len, true)
+    }
+
+    fn splice_with(&mut self, dst: u32, src: u32, len: u64, blocking: bool) -> StreamResult<u64> {
+        let room = self.table.output(dst)?.room();
+        let read = self.table.input(src)?.read(len.min(room), blocking);
+        let bytes = match read {
             Ok(b) => b,
             Err(e) => return Ok(Err(e)),
         };
         let moved = bytes.len() as u64;
         Ok(self.table.output(dst)?.write(&bytes).map(|()| moved))
-    }
-
-    /// `subscribe` of an input or output stream: a pollable that is a child
-    /// of the stream, always ready.
-    pub fn subscribe_stream(&mut self, stream: u32) -> Result<u32, Trap> {
-        match self.table.get_mut(stream)? {
-            Entry::Input(_) | Entry::Output(_) => {}
-            _ => return Err(Trap::host(format!("handle {stream} is not a stream"))),
-        }
-        self.table
-            .push(Entry::Pollable(Pollable::Ready), Some(stream))
-    }
-
-    /// `pollable.ready`.
-    pub fn ready(&mut self, pollable: u32) -> Result<bool, Trap> {
-        let now = self.monotonic.now();
-        Ok(match self.table.pollable(pollable)? {
-            Pollable::Ready => true,
-            Pollable::Until(t) => now >= *t,
-        })
-    }
-
-    /// `pollable.block`.
-    pub fn block(&mut self, pollable: u32) -> Result<(), Trap> {
-        self.poll(&[pollable]).map(drop)
-    }
-
-    /// `poll`: the indices of the ready pollables, waiting for the earliest
-    /// deadline when none is. An empty list traps, as the WIT says.
-    pub fn poll(&mut self, pollables: &[u32]) -> Result<Vec<u32>, Trap> {
-        if pollables.is_empty() {
-            return Err(Trap::host("poll: empty list of pollables"));
-        }
-        let mut earliest = u64::MAX;
-        for &p in pollables {
-            match self.table.pollable(p)? {
-                Pollable::Ready => earliest = 0,
-                Pollable::Until(t) => earliest = earliest.min(*t),
-            }
-        }
-        self.monotonic.wait_until(earliest);
-        let mut ready = Vec::new();
-        for (i, &p) in pollables.iter().enumerate() {
-            if self.ready(p)? {
-                ready.push(i as u32);
-            }
-        }
-        Ok(ready)
     }
 
     /// `error.to-debug-string`.

@@ -46,17 +46,22 @@
 //!   preopen: creating, removing or opening for write under a read-only
 //!   directory is `read-only`; a file opened for more than the file
 //!   permissions allow is `not-permitted`.
-//! - Sockets are denied (`access-denied`, as Wasmtime does by default);
-//!   allowing them is not supported yet ([`WasiCtxBuilder::network`]).
+//! - The network is denied (`access-denied`, as Wasmtime does by default)
+//!   until [`WasiCtxBuilder::network`] allows TCP, UDP or name lookup, each
+//!   on its own; [`WasiCtxBuilder::socket_addr_check`] can further limit
+//!   the addresses bound, connected and sent to.
 //! - Bad handles, writes past `check-write`'s permit or the 4096 bytes of
-//!   `blocking-write-and-flush`, an empty `poll`, huge random lengths, and
-//!   dropping a stream or descriptor before its pollables or streams are
-//!   traps of the guest call, never host panics; huge read lengths read at
-//!   most 1 MiB. The host and its other instances run on after a trap.
+//!   `blocking-write-and-flush`, datagrams sent without `check-send`'s
+//!   permit, an empty `poll`, huge random lengths, and dropping a stream,
+//!   descriptor or socket before its pollables or streams are traps of the
+//!   guest call, never host panics; huge read lengths read at most 1 MiB.
+//!   The host and its other instances run on after a trap.
 //!
-//! Streams are synchronous underneath (stdio, in-memory pipes, files): a
-//! non-blocking call does its work at once and stream pollables are always
-//! ready; clock pollables wait on the (replaceable) monotonic clock.
+//! Stdio, in-memory pipes and files are synchronous underneath: a
+//! non-blocking call does its work at once and their pollables are always
+//! ready. Sockets are non-blocking host sockets following the WIT's state
+//! machines; a connected TCP socket's streams are `wasi:io` streams, and
+//! `poll` waits on sockets and the (replaceable) monotonic clock together.
 
 mod cli;
 mod clocks;
@@ -65,6 +70,7 @@ mod error_code;
 mod filesystem;
 mod io;
 mod link;
+mod poll;
 mod random;
 mod sockets;
 mod stdio;
@@ -78,8 +84,11 @@ pub use filesystem::{
     DescriptorFlags, DescriptorStat, DescriptorType, DirPerms, FilePerms, FsResult, NewTimestamp,
     OpenFlags,
 };
-pub use io::{StreamError, StreamResult};
+pub use io::{FailureCode, StreamError, StreamResult};
 pub use link::{add_to_imports, run_export, Wasi};
 pub use random::{OsRandom, RandomSource};
-pub use sockets::{Network, SocketError};
+pub use sockets::{
+    AddressFamily, IncomingDatagram, Network, OutgoingDatagram, SocketAddrUse, SocketError,
+    SocketOption, SocketResult,
+};
 pub use stdio::{MemoryInputPipe, MemoryOutputPipe};

@@ -9,7 +9,9 @@
 //! a child pointing at nothing.
 
 use crate::filesystem::{Descriptor, DirEntries};
-use crate::io::{InputStream, OutputStream, Pollable};
+use crate::io::{FailureCode, InputStream, OutputStream};
+use crate::poll::Pollable;
+use crate::sockets::{IncomingDatagrams, OutgoingDatagrams, ResolveStream, TcpSocket, UdpSocket};
 use rivet::Trap;
 
 /// At most this many live resources per context: a guest that leaks handles
@@ -21,18 +23,23 @@ pub(crate) enum Entry {
     Input(InputStream),
     Output(OutputStream),
     Pollable(Pollable),
-    /// An `error` of `wasi:io/error`: its message, and the filesystem error
-    /// code it stands for, when it came from a file stream.
-    Error(String, Option<crate::ErrorCode>),
+    /// An `error` of `wasi:io/error`: its message, and the filesystem or
+    /// network error code it stands for.
+    Error(String, FailureCode),
     Descriptor(Descriptor),
     DirEntries(DirEntries),
     Terminal,
     Network,
+    Tcp(TcpSocket),
+    Udp(UdpSocket),
+    Incoming(IncomingDatagrams),
+    Outgoing(OutgoingDatagrams),
+    Resolve(ResolveStream),
 }
 
 impl Entry {
     /// The WIT name of the resource kind, for trap messages.
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Entry::Input(_) => "input-stream",
             Entry::Output(_) => "output-stream",
@@ -42,7 +49,21 @@ impl Entry {
             Entry::DirEntries(_) => "directory-entry-stream",
             Entry::Terminal => "terminal",
             Entry::Network => "network",
+            Entry::Tcp(_) => "tcp-socket",
+            Entry::Udp(_) => "udp-socket",
+            Entry::Incoming(_) => "incoming-datagram-stream",
+            Entry::Outgoing(_) => "outgoing-datagram-stream",
+            Entry::Resolve(_) => "resolve-address-stream",
         }
+    }
+
+    /// The trap of a handle `rep` to this entry used as a `wanted`.
+    #[cold]
+    pub(crate) fn wrong_kind(&self, rep: u32, wanted: &str) -> Trap {
+        Trap::host(format!(
+            "WASI resource handle {rep} is a {}, not a {wanted}",
+            self.kind()
+        ))
     }
 }
 
@@ -65,7 +86,7 @@ macro_rules! accessor {
         pub(crate) fn $name(&mut self, rep: u32) -> Result<&mut $ty, Trap> {
             match self.get_mut(rep)? {
                 Entry::$variant(x) => Ok(x),
-                other => Err(wrong_kind(rep, other.kind(), $wit)),
+                other => Err(other.wrong_kind(rep, $wit)),
             }
         }
     };
@@ -117,11 +138,16 @@ impl Table {
         Ok(&mut self.slot_mut(rep)?.entry)
     }
 
+    pub(crate) fn get(&self, rep: u32) -> Result<&Entry, Trap> {
+        let slot = self.slots.get(rep as usize).and_then(Option::as_ref);
+        Ok(&slot.ok_or_else(|| unknown(rep))?.entry)
+    }
+
     fn slot_mut(&mut self, rep: u32) -> Result<&mut Slot, Trap> {
         self.slots
             .get_mut(rep as usize)
             .and_then(Option::as_mut)
-            .ok_or_else(|| Trap::host(format!("unknown WASI resource handle {rep}")))
+            .ok_or_else(|| unknown(rep))
     }
 
     /// Live entries (for tests and leak checks).
@@ -131,8 +157,22 @@ impl Table {
 
     accessor!(input, Input, InputStream, "input-stream");
     accessor!(output, Output, OutputStream, "output-stream");
-    accessor!(pollable, Pollable, Pollable, "pollable");
     accessor!(descriptor, Descriptor, Descriptor, "descriptor");
+    accessor!(tcp, Tcp, TcpSocket, "tcp-socket");
+    accessor!(udp, Udp, UdpSocket, "udp-socket");
+    accessor!(
+        incoming,
+        Incoming,
+        IncomingDatagrams,
+        "incoming-datagram-stream"
+    );
+    accessor!(
+        outgoing,
+        Outgoing,
+        OutgoingDatagrams,
+        "outgoing-datagram-stream"
+    );
+    accessor!(resolve, Resolve, ResolveStream, "resolve-address-stream");
     accessor!(
         dir_entries,
         DirEntries,
@@ -141,19 +181,17 @@ impl Table {
     );
 
     /// The message and code of the `error` at `rep`.
-    pub(crate) fn error(&mut self, rep: u32) -> Result<(&str, Option<crate::ErrorCode>), Trap> {
+    pub(crate) fn error(&mut self, rep: u32) -> Result<(&str, FailureCode), Trap> {
         match self.get_mut(rep)? {
             Entry::Error(m, code) => Ok((m, *code)),
-            other => Err(wrong_kind(rep, other.kind(), "error")),
+            other => Err(other.wrong_kind(rep, "error")),
         }
     }
 }
 
 #[cold]
-fn wrong_kind(rep: u32, found: &str, wanted: &str) -> Trap {
-    Trap::host(format!(
-        "WASI resource handle {rep} is a {found}, not a {wanted}"
-    ))
+fn unknown(rep: u32) -> Trap {
+    Trap::host(format!("unknown WASI resource handle {rep}"))
 }
 
 #[cfg(test)]

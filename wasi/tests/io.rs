@@ -109,7 +109,7 @@ fn streams_end_close_and_bound_their_lengths() {
         "stdin was read"
     );
     assert_eq!(out.contents(), [0, 0]);
-    let pollable = ctx.subscribe_stream(output).unwrap();
+    let pollable = ctx.subscribe(output).unwrap();
     assert!(ctx.drop_resource(output).is_err(), "its pollable is alive");
     ctx.drop_resource(pollable).unwrap();
     ctx.drop_resource(output).unwrap();

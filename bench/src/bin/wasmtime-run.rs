@@ -5,8 +5,15 @@
 //! itself is not a crates.io library.
 //!
 //! ```text
-//! wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... [--invoke 'CALL'] WASM [ARG]...
+//! wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... [--inherit-network]
+//!              [--allow-ip-name-lookup] [--invoke 'CALL'] WASM [ARG]...
 //! ```
+//!
+//! `--inherit-network` lets the guest make TCP and UDP sockets and bind,
+//! connect and send to any address; `--allow-ip-name-lookup` lets it resolve
+//! names (after `wasmtime run`'s `-S inherit-network`, `-S tcp`, `-S udp` and
+//! `-S allow-ip-name-lookup`). Without them `wasmtime-wasi`'s defaults hold:
+//! no socket can be made and no name resolved.
 //!
 //! Without `--invoke` the component is a command: its `wasi:cli/run` export runs
 //! with `WASM`'s file name as `argv[0]` and the `ARG`s after it. With `--invoke`
@@ -31,7 +38,7 @@ use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 const USAGE: &str = "usage: wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... \
-                     [--invoke 'CALL'] WASM [ARG]...";
+                     [--inherit-network] [--allow-ip-name-lookup] [--invoke 'CALL'] WASM [ARG]...";
 
 /// The exit status `wasmtime run` gives a trap on Unix: that of a process
 /// killed by `SIGABRT`.
@@ -56,6 +63,10 @@ struct Options {
     /// `(host, guest)` directory pairs to preopen, read-write.
     dirs: Vec<(String, String)>,
     env: Vec<(String, String)>,
+    /// `--inherit-network`: any address may be used.
+    network: bool,
+    /// `--allow-ip-name-lookup`.
+    name_lookup: bool,
     invoke: Option<String>,
     wasm: PathBuf,
     args: Vec<String>,
@@ -65,6 +76,7 @@ impl Options {
     /// Options come before `WASM`; everything after it goes to the guest.
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
         let (mut dirs, mut env, mut invoke) = (Vec::new(), Vec::new(), None);
+        let (mut network, mut name_lookup) = (false, false);
         let wasm = loop {
             let arg = args.next().ok_or("no component given")?;
             match arg.as_str() {
@@ -74,6 +86,8 @@ impl Options {
                 }
                 "--env" => env.push(split(&value(&mut args, "--env")?, "=")?),
                 "--invoke" => invoke = Some(value(&mut args, "--invoke")?),
+                "--inherit-network" => network = true,
+                "--allow-ip-name-lookup" => name_lookup = true,
                 flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
                 _ => break PathBuf::from(arg),
             }
@@ -81,6 +95,8 @@ impl Options {
         Ok(Self {
             dirs,
             env,
+            network,
+            name_lookup,
             invoke,
             wasm,
             args: args.collect(),
@@ -148,8 +164,8 @@ fn run(options: &Options) -> wasmtime::Result<()> {
     }
 }
 
-/// The guest's WASI world: stdio inherited, the arguments, environment and
-/// directories of the command line.
+/// The guest's WASI world: stdio inherited, the arguments, environment,
+/// directories and network access of the command line.
 fn wasi_context(options: &Options) -> wasmtime::Result<WasiCtx> {
     let mut builder = WasiCtx::builder();
     builder.inherit_stdio().arg(argv0(&options.wasm));
@@ -157,6 +173,10 @@ fn wasi_context(options: &Options) -> wasmtime::Result<WasiCtx> {
     for (name, value) in &options.env {
         builder.env(name, value);
     }
+    if options.network {
+        builder.allow_tcp(true).allow_udp(true).inherit_network();
+    }
+    builder.allow_ip_name_lookup(options.name_lookup);
     for (host, guest) in &options.dirs {
         builder
             .preopened_dir(host, guest, FsPerms::ReadWrite)

@@ -4,7 +4,7 @@
 //! or lowers into the guest directly, without dynamic values.
 
 use crate::filesystem::{DescriptorFlags, DescriptorStat, DescriptorType, NewTimestamp, OpenFlags};
-use crate::{ErrorCode, SocketError};
+use crate::ErrorCode;
 use rivet::typed_import::{
     typecheck_record, typecheck_variant, Check, ComponentType, Cx, EnumCase, Fields, FlagBits,
     Flat, FlatBuf, Lift, Lower, Payload, Rep, TypeRef, Variant,
@@ -88,6 +88,65 @@ macro_rules! lift_via {
     };
 }
 
+/// A record type's [`ComponentType`]: its field names, and the checks of
+/// their types, in order.
+macro_rules! record_type {
+    ($t:ty, [$($name:literal: $check:expr),*]) => {
+        impl ComponentType for $t {
+            fn typecheck(ty: TypeRef) -> bool {
+                typecheck_record(ty, &[$(($name, $check as Check)),*])
+            }
+        }
+    };
+}
+
+/// Lifts a record's fields in order, as Rust types, into `$make`.
+macro_rules! record_lift {
+    ($t:ty, |$($field:ident: $ft:ty),*| $make:expr) => {
+        impl Lift for $t {
+            fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
+                let mut f = Fields::new(ty, 0);
+                $(let $field: $ft = f.lift(cx, flat)?;)*
+                Ok($make)
+            }
+            fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
+                let mut f = Fields::new(ty, ptr);
+                $(let $field: $ft = f.load(cx)?;)*
+                Ok($make)
+            }
+        }
+    };
+}
+
+/// Lowers a record's fields in order, as its field types come.
+macro_rules! record_lower {
+    ($t:ty, |$v:ident| [$($field:expr),*]) => {
+        impl Lower for $t {
+            fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
+                let $v = self;
+                let mut f = Fields::new(ty, 0);
+                $(f.lower(cx, &$field, out)?;)*
+                Ok(())
+            }
+            fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
+                let $v = self;
+                let mut f = Fields::new(ty, ptr);
+                $(f.store(cx, &$field)?;)*
+                Ok(())
+            }
+        }
+    };
+}
+
+/// A record the host only returns: its type and its lowering.
+macro_rules! record {
+    ($t:ty, [$($name:literal: $check:expr),*], |$v:ident| [$($field:expr),*]) => {
+        record_type!($t, [$($name: $check),*]);
+        record_lower!($t, |$v| [$($field),*]);
+    };
+}
+pub(super) use {lift_via, lower_via, record, record_lift, record_lower, record_type};
+
 lower_via!(
     ErrorCode,
     |ty| EnumCase::typecheck_names(ty, ErrorCode::NAMES),
@@ -110,50 +169,6 @@ lower_via!(
     DescriptorType,
     |ty| EnumCase::typecheck_names(ty, DESCRIPTOR_TYPES),
     |t| EnumCase(*t as u32)
-);
-
-const SOCKET_ERROR_CODES: &[&str] = &[
-    "unknown",
-    "access-denied",
-    "not-supported",
-    "invalid-argument",
-    "out-of-memory",
-    "timeout",
-    "concurrency-conflict",
-    "not-in-progress",
-    "would-block",
-    "invalid-state",
-    "new-socket-limit",
-    "address-not-bindable",
-    "address-in-use",
-    "remote-unreachable",
-    "connection-refused",
-    "connection-reset",
-    "connection-aborted",
-    "datagram-too-large",
-    "name-unresolvable",
-    "temporary-resolver-failure",
-    "permanent-resolver-failure",
-];
-
-lower_via!(
-    SocketError,
-    |ty| EnumCase::typecheck_names(ty, SOCKET_ERROR_CODES),
-    |e| {
-        EnumCase(match e {
-            SocketError::AccessDenied => 1,
-        })
-    }
-);
-
-/// `wasi:sockets/network.ip-address-family`: taken, and ignored (no socket
-/// is ever made).
-pub(super) struct AddressFamily;
-
-lift_via!(
-    AddressFamily,
-    |ty| EnumCase::typecheck_names(ty, &["ipv4", "ipv6"]),
-    |_c: EnumCase| AddressFamily
 );
 
 /// `wasi:filesystem/types.advice`: taken, and ignored (advice is optional).
@@ -217,51 +232,15 @@ lift_via!(
 /// `wasi:clocks/wall-clock.datetime`: seconds and nanoseconds since an epoch.
 pub(super) struct Datetime(pub Duration);
 
-fn datetime_type(ty: TypeRef) -> bool {
-    typecheck_record(
-        ty,
-        &[
-            ("seconds", u64::typecheck as Check),
-            ("nanoseconds", u32::typecheck),
-        ],
-    )
-}
-
-impl ComponentType for Datetime {
-    fn typecheck(ty: TypeRef) -> bool {
-        datetime_type(ty)
-    }
-}
-
-impl Lift for Datetime {
-    fn lift(cx: &mut Cx, ty: TypeRef, flat: &mut Flat) -> Result<Self, Trap> {
-        let mut f = Fields::new(ty, 0);
-        let (secs, nanos) = (f.lift(cx, flat)?, f.lift::<u32>(cx, flat)?);
-        Ok(Datetime(Duration::new(secs, nanos)))
-    }
-    fn load(cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<Self, Trap> {
-        let mut f = Fields::new(ty, ptr);
-        let (secs, nanos) = (f.load(cx)?, f.load::<u32>(cx)?);
-        Ok(Datetime(Duration::new(secs, nanos)))
-    }
-}
-
-impl Lower for Datetime {
-    fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
-        let mut f = Fields::new(ty, 0);
-        f.lower(cx, &self.0.as_secs(), out)?;
-        f.lower(cx, &self.0.subsec_nanos(), out)
-    }
-    fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
-        let mut f = Fields::new(ty, ptr);
-        f.store(cx, &self.0.as_secs())?;
-        f.store(cx, &self.0.subsec_nanos())
-    }
-}
+record_type!(Datetime, ["seconds": u64::typecheck, "nanoseconds": u32::typecheck]);
+record_lift!(Datetime, |secs: u64, nanos: u32| Datetime(Duration::new(
+    secs, nanos
+)));
+record_lower!(Datetime, |d| [d.0.as_secs(), d.0.subsec_nanos()]);
 
 impl ComponentType for NewTimestamp {
     fn typecheck(ty: TypeRef) -> bool {
-        let at: Check = datetime_type;
+        let at: Check = Datetime::typecheck;
         typecheck_variant(
             ty,
             &[("no-change", None), ("now", None), ("timestamp", Some(at))],
@@ -320,31 +299,6 @@ impl Lower for StreamErr {
         let (i, p) = self.case();
         Variant::new(ty).store(cx, ptr, i, p)
     }
-}
-
-/// Lowers a record's fields in order, as its field types come.
-macro_rules! record {
-    ($t:ty, [$($name:literal: $check:expr),*], |$v:ident| [$($field:expr),*]) => {
-        impl ComponentType for $t {
-            fn typecheck(ty: TypeRef) -> bool {
-                typecheck_record(ty, &[$(($name, $check as Check)),*])
-            }
-        }
-        impl Lower for $t {
-            fn lower(&self, cx: &mut Cx, ty: TypeRef, out: &mut FlatBuf) -> Result<(), Trap> {
-                let $v = self;
-                let mut f = Fields::new(ty, 0);
-                $(f.lower(cx, &$field, out)?;)*
-                Ok(())
-            }
-            fn store(&self, cx: &mut Cx, ty: TypeRef, ptr: u32) -> Result<(), Trap> {
-                let $v = self;
-                let mut f = Fields::new(ty, ptr);
-                $(f.store(cx, &$field)?;)*
-                Ok(())
-            }
-        }
-    };
 }
 
 fn time(t: Option<Duration>) -> Option<Datetime> {

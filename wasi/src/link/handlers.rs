@@ -27,16 +27,8 @@ pub(super) use typed;
 
 /// The handler of function `func` of interface `iface` (unversioned).
 pub(super) fn find(iface: &str, func: &str) -> Option<Handler> {
-    let tables = [
-        CLI,
-        IO,
-        CLOCKS,
-        RANDOM,
-        crate::link::fs::FILESYSTEM,
-        crate::link::sockets::SOCKETS,
-    ];
-    tables
-        .iter()
+    let tables = [CLI, IO, CLOCKS, RANDOM, crate::link::fs::FILESYSTEM];
+    (tables.iter().chain(crate::link::sockets::TABLES))
         .flat_map(|t| t.iter())
         .find(|(i, f, _)| *i == iface && *f == func)
         .map(|(_, _, h)| *h)
@@ -118,27 +110,19 @@ pub(super) fn stream<T>(c: &mut WasiCtx, r: StreamResult<T>) -> Result<Result<T,
     }))
 }
 
-const READ: Handler = typed!(|c, s: Rep, len: u64| {
-    let r = c.read(s.0, len);
-    stream(c, r)
-});
+/// A stream method `$method` of the context taking a stream (and `$p`),
+/// its stream result made.
+macro_rules! stream_method {
+    ($method:ident($($p:ident: $t:ty),*)) => {
+        typed!(|c, s: Rep $(, $p: $t)*| {
+            let r = c.$method(s.0 $(, $p)*);
+            stream(c, r)
+        })
+    };
+}
 
-const SKIP: Handler = typed!(|c, s: Rep, len: u64| {
-    let r = c.skip(s.0, len);
-    stream(c, r)
-});
-
-const FLUSH: Handler = typed!(|c, s: Rep| {
-    let r = c.flush(s.0);
-    stream(c, r)
-});
-
-const SPLICE: Handler = typed!(|c, dst: Rep, src: Rep, len: u64| {
-    let r = c.splice(dst.0, src.0, len);
-    stream(c, r)
-});
-
-const SUBSCRIBE: Handler = typed!(|c, s: Rep| c.subscribe_stream(s.0).map(Rep));
+/// `subscribe` of any resource with a pollable.
+pub(super) const SUBSCRIBE: Handler = typed!(|c, s: Rep| c.subscribe(s.0).map(Rep));
 
 const IO: Handlers = &[
     (
@@ -161,17 +145,25 @@ const IO: Handlers = &[
         "poll",
         typed!(|c, ps: Vec<Rep>| c.poll(&ps.iter().map(|p| p.0).collect::<Vec<_>>())),
     ),
-    ("wasi:io/streams", "[method]input-stream.read", READ),
+    (
+        "wasi:io/streams",
+        "[method]input-stream.read",
+        stream_method!(read(len: u64)),
+    ),
     (
         "wasi:io/streams",
         "[method]input-stream.blocking-read",
-        READ,
+        stream_method!(blocking_read(len: u64)),
     ),
-    ("wasi:io/streams", "[method]input-stream.skip", SKIP),
+    (
+        "wasi:io/streams",
+        "[method]input-stream.skip",
+        stream_method!(skip(len: u64)),
+    ),
     (
         "wasi:io/streams",
         "[method]input-stream.blocking-skip",
-        SKIP,
+        stream_method!(blocking_skip(len: u64)),
     ),
     (
         "wasi:io/streams",
@@ -181,10 +173,7 @@ const IO: Handlers = &[
     (
         "wasi:io/streams",
         "[method]output-stream.check-write",
-        typed!(|c, s: Rep| {
-            let r = c.check_write(s.0);
-            stream(c, r)
-        }),
+        stream_method!(check_write()),
     ),
     (
         "wasi:io/streams",
@@ -202,11 +191,15 @@ const IO: Handlers = &[
             stream(c, r)
         }),
     ),
-    ("wasi:io/streams", "[method]output-stream.flush", FLUSH),
+    (
+        "wasi:io/streams",
+        "[method]output-stream.flush",
+        stream_method!(flush()),
+    ),
     (
         "wasi:io/streams",
         "[method]output-stream.blocking-flush",
-        FLUSH,
+        stream_method!(blocking_flush()),
     ),
     (
         "wasi:io/streams",
@@ -229,11 +222,21 @@ const IO: Handlers = &[
             stream(c, r)
         }),
     ),
-    ("wasi:io/streams", "[method]output-stream.splice", SPLICE),
+    (
+        "wasi:io/streams",
+        "[method]output-stream.splice",
+        typed!(|c, dst: Rep, src: Rep, len: u64| {
+            let r = c.splice(dst.0, src.0, len);
+            stream(c, r)
+        }),
+    ),
     (
         "wasi:io/streams",
         "[method]output-stream.blocking-splice",
-        SPLICE,
+        typed!(|c, dst: Rep, src: Rep, len: u64| {
+            let r = c.blocking_splice(dst.0, src.0, len);
+            stream(c, r)
+        }),
     ),
 ];
 

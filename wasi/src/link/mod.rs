@@ -8,6 +8,7 @@
 mod convert;
 mod fs;
 mod handlers;
+mod net;
 mod sockets;
 
 use crate::WasiCtx;
