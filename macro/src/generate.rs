@@ -5,6 +5,7 @@
 use crate::convert;
 use crate::names::{camel, func_part, ident, interface_names, method_names, snake};
 use crate::types::Types;
+use crate::wasi::{is_wasi, Wasi};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 use rivet_descriptor::component::{Component as Plan, ComponentFuncType, CoreDef, Step};
@@ -52,7 +53,8 @@ struct Func<'p> {
 /// The bindings for component `component` (its build.rs name) under the Rust
 /// name `name`, from its plan.
 pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStream, String> {
-    let exports = exports(name, plan)?;
+    let wasi = Wasi::of(plan)?;
+    let exports = exports(name, plan, wasi.as_ref())?;
     let hosts = host_traits(name, plan)?;
     let imports: Vec<&Func> = hosts.iter().flat_map(|h| &h.funcs).collect();
     let mut types = Types::new(plan, &name.to_string());
@@ -101,10 +103,22 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
     let doc = format!(
         "Typed bindings for the Rivet component `{component}` (see `{trait_name}` for its imports)."
     );
+    let wasi_field = wasi.as_ref().map(Wasi::field);
+    let wasi_param = wasi.as_ref().map(Wasi::param);
+    let wasi_doc = wasi.as_ref().map(Wasi::doc);
+    let wasi_methods = wasi.as_ref().map(Wasi::methods);
+    let finish = match &wasi {
+        Some(w) => w.instantiate(),
+        None => quote! {
+            let instance = store.instantiate_component(&Self::component()?, &funcs)?;
+            Ok(Self { instance })
+        },
+    };
     Ok(quote! {
         #[doc = #doc]
         pub struct #name {
             instance: rivet::ComponentInstance,
+            #wasi_field
         }
         #(#view_structs)*
         #definitions
@@ -142,16 +156,17 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
 
                 /// Instantiates the component in `store`, with `imports` as the
                 /// host's implementation of its imports.
+                #wasi_doc
                 pub fn instantiate(
                     store: &mut rivet::Store,
                     imports: impl #trait_name,
+                    #wasi_param
                 ) -> Result<Self, rivet::Error> {
                     let host = rivet::__private::Rc::new(::core::cell::RefCell::new(imports));
                     let mut funcs = #new_imports;
                     #(#register)*
                     let _ = &host;
-                    let instance = store.instantiate_component(&Self::component()?, &funcs)?;
-                    Ok(Self { instance })
+                    #finish
                 }
 
                 /// The underlying instance, for the dynamic API.
@@ -169,6 +184,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                 }
 
                 #(#methods)*
+                #wasi_methods
             }
             #(#views)*
             #(#handle_methods)*
@@ -324,15 +340,20 @@ struct ExportGroup<'p> {
 /// The exports, in first-export order; an interface's accessor is named
 /// after its last path segment (the whole path when two share one) and its
 /// view `<Struct><Interface>Exports`, as the host traits are named.
-fn exports<'p>(name: &Ident, plan: &'p Plan) -> Result<Exports<'p>, String> {
+/// A WASI command's `run` export is left out: it is the struct's `run`.
+fn exports<'p>(name: &Ident, plan: &'p Plan, wasi: Option<&Wasi>) -> Result<Exports<'p>, String> {
+    let bound = |n: &str| !wasi.is_some_and(|w| w.is_run_export(n));
     let mut ifaces: Vec<&str> = Vec::new();
-    for i in plan.exports.iter().filter_map(|e| iface_of(&e.name)) {
-        if !ifaces.contains(&i) {
-            ifaces.push(i);
+    for e in plan.exports.iter().filter(|e| bound(&e.name)) {
+        match iface_of(&e.name) {
+            Some(i) if !ifaces.contains(&i) => ifaces.push(i),
+            _ => {}
         }
     }
-    let top = export_funcs(plan, None, RESERVED)?;
-    let mut taken: Vec<String> = RESERVED.iter().map(|r| r.to_string()).collect();
+    let extra = wasi.map_or(&[][..], Wasi::reserved);
+    let reserved: Vec<&str> = RESERVED.iter().chain(extra).copied().collect();
+    let top = export_funcs(plan, None, &reserved)?;
+    let mut taken: Vec<String> = reserved.iter().map(|r| r.to_string()).collect();
     taken.extend(top.iter().map(|f| f.method.to_string()));
     let accessors = interface_names(&ifaces, snake);
     let views = interface_names(&ifaces, camel);
@@ -418,10 +439,8 @@ fn host_traits<'p>(name: &Ident, plan: &'p Plan) -> Result<Vec<HostTrait<'p>>, S
     let mut ifaces: Vec<Option<&str>> = Vec::new();
     let names = plan.imports.iter().map(|i| i.name.as_ref());
     let resources = plan.resources.iter().filter(|r| r.imported);
-    for i in names
-        .chain(resources.map(|r| r.name.as_ref()))
-        .map(iface_of)
-    {
+    let names = names.chain(resources.map(|r| r.name.as_ref()));
+    for i in names.filter(|n| !is_wasi(n)).map(iface_of) {
         if !ifaces.contains(&i) {
             ifaces.push(i);
         }

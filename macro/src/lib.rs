@@ -60,6 +60,7 @@ mod convert;
 mod generate;
 mod names;
 mod types;
+mod wasi;
 
 use proc_macro::TokenStream;
 use rivet_descriptor::component::Component as Plan;
