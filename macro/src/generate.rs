@@ -982,6 +982,94 @@ mod tests {
         assert!(code.contains("# [doc = \"Calls the export `make: func(p: record { first-name: string, age: u32 }) -> own<my:pkg/api#counter>`.\"] pub fn make"), "{code}");
     }
 
+    /// `plan()` with WASI 0.2 imports (a function returning an imported
+    /// WASI resource), the command export `wasi:cli/run` and a top-level
+    /// export named `run`.
+    fn wasi_plan() -> Plan {
+        let mut p = plan();
+        let types = p.types.to_mut();
+        types.push(V::Own(2)); // 14
+        types.push(V::Result {
+            ok: None,
+            err: None,
+        }); // 15
+        let funcs = p.func_types.to_mut();
+        funcs.push(ComponentFuncType {
+            params: vec![].into(),
+            result: Some(14),
+        }); // 5
+        funcs.push(ComponentFuncType {
+            params: vec![].into(),
+            result: Some(15),
+        }); // 6
+        p.resources.to_mut().push(ResourceDef {
+            instance: 0,
+            dtor: None,
+            name: "wasi:io/streams@0.2.6#output-stream".into(),
+            imported: true,
+        });
+        p.imports.to_mut().push(ComponentImport {
+            name: "wasi:cli/stdout@0.2.6#get-stdout".into(),
+            ty: 5,
+        });
+        let lift = p.lifts[0].clone();
+        p.lifts.to_mut().push(Lift { ty: 6, ..lift });
+        for name in ["wasi:cli/run@0.2.6#run", "run"] {
+            p.exports.to_mut().push(ComponentExport {
+                name: name.into(),
+                lift: 4,
+            });
+        }
+        p
+    }
+
+    #[test]
+    fn wasi_imports_are_left_to_rivet_wasi_and_run_is_a_method() {
+        let code = generated(&wasi_plan());
+        for want in [
+            "pub struct Hello { instance : rivet :: ComponentInstance , wasi : :: rivet_wasi :: Wasi , }",
+            "imports : impl HelloImports , wasi : :: rivet_wasi :: WasiCtx ,) -> Result < Self , rivet :: Error >",
+            "let wasi = :: rivet_wasi :: add_to_imports (& mut funcs , & component , wasi) ? ;",
+            "Ok (Self { instance , wasi })",
+            "pub fn wasi (& self) -> & :: rivet_wasi :: Wasi { & self . wasi }",
+            "pub fn run (& self , store : & mut rivet :: Store) -> Result < i32 , Trap > { self . wasi . run (store , & self . instance) }",
+            // The component's own top-level `run` export steps aside.
+            "pub fn run_ (& self , store : & mut rivet :: Store ,)",
+            // The host still implements its own interfaces.
+            "pub trait HelloImports : HelloLogHost + HelloKvHost + 'static { }",
+        ] {
+            assert!(code.contains(want), "missing `{want}` in:\n{code}");
+        }
+        for unwanted in [
+            "HelloStdoutHost",
+            "HelloOutputStream",
+            "HelloRunExports",
+            "get_stdout",
+        ] {
+            assert!(!code.contains(unwanted), "`{unwanted}` in:\n{code}");
+        }
+    }
+
+    #[test]
+    fn a_wasi_import_of_another_version_beside_wasi_0_2_is_an_error() {
+        let name = Ident::new("Hello", Span::call_site());
+        let mut p = wasi_plan();
+        p.imports.to_mut().push(ComponentImport {
+            name: "wasi:cli/stdout@0.3.0#get-stdout".into(),
+            ty: 5,
+        });
+        let e = generate(&name, "hello", &p).unwrap_err();
+        assert!(
+            e.contains("`wasi:cli/stdout@0.3.0#get-stdout` is not WASI 0.2"),
+            "{e}"
+        );
+        // Alone, it is an interface like any other: the host implements it.
+        p.imports.to_mut().retain(|i| !i.name.contains("@0.2."));
+        p.resources.to_mut()[2].name = "wasi:io/streams@0.3.0#output-stream".into();
+        p.exports.to_mut().retain(|e| !e.name.starts_with("wasi:"));
+        assert!(generated(&p).contains("pub trait HelloStdoutHost"));
+    }
+
     #[test]
     fn corrupt_plans_are_errors_not_panics() {
         let name = Ident::new("Hello", Span::call_site());

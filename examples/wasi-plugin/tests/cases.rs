@@ -147,8 +147,10 @@ fn parse_call(command: &[String]) -> Result<Call, String> {
         other => return Err(format!("unknown component {other}")),
     };
     let call = invoke.ok_or("no --invoke")?;
-    let arg = (call.strip_prefix("handle(").and_then(|c| c.strip_suffix(')')))
-        .ok_or(format!("not a call of handle: `{call}`"))?;
+    let arg = (call
+        .strip_prefix("handle(")
+        .and_then(|c| c.strip_suffix(')')))
+    .ok_or(format!("not a call of handle: `{call}`"))?;
     let input = wave_string(arg)?;
     Ok(Call { dirs, kind, input })
 }
@@ -195,8 +197,15 @@ fn working_dir(case: &Case) -> tempfile::TempDir {
     std::fs::write(work.path().join("outside"), "outside the sandbox\n").expect("outside written");
     std::fs::create_dir(work.path().join("sandbox")).expect("sandbox made");
     if let Some(setup) = &case.setup {
-        let status = Command::new("sh").args(["-c", setup]).current_dir(work.path()).status();
-        assert!(status.is_ok_and(|s| s.success()), "{}: setup `{setup}` failed", case.name);
+        let status = Command::new("sh")
+            .args(["-c", setup])
+            .current_dir(work.path())
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "{}: setup `{setup}` failed",
+            case.name
+        );
     }
     work
 }
@@ -219,7 +228,11 @@ fn files_after(work: &Path) -> String {
     paths.sort_by_key(rel);
     let shown = paths.iter().map(|p| match p.is_dir() {
         true => format!("{}/", rel(p)),
-        false => format!("{} ({} bytes)", rel(p), p.metadata().expect("metadata").len()),
+        false => format!(
+            "{} ({} bytes)",
+            rel(p),
+            p.metadata().expect("metadata").len()
+        ),
     });
     shown.collect::<Vec<_>>().join(" ")
 }
@@ -227,7 +240,11 @@ fn files_after(work: &Path) -> String {
 /// Runs one case through the bindings and compares it with the recording.
 fn run_case(case: &Case) {
     let call = parse_call(&case.command).unwrap_or_else(|e| panic!("{}: {e}", case.name));
-    assert_eq!(case.status, 0, "{}: only returning calls are recorded", case.name);
+    assert_eq!(
+        case.status, 0,
+        "{}: only returning calls are recorded",
+        case.name
+    );
     let work = working_dir(case);
     let (stdout, stderr) = (MemoryOutputPipe::new(), MemoryOutputPipe::new());
     let stdin = match &case.stdin {
@@ -245,11 +262,25 @@ fn run_case(case: &Case) {
     let plugin = (call.kind.instantiate(&mut store, ctx.build())).expect("instantiates");
     let result = plugin.handle(&mut store, &call.input);
     let result = result.unwrap_or_else(|trap| panic!("{}: the guest trapped: {trap}", case.name));
-    let printed = [stdout.contents(), format!("{}\n", wave(&result)).into_bytes()].concat();
+    let printed = [
+        stdout.contents(),
+        format!("{}\n", wave(&result)).into_bytes(),
+    ]
+    .concat();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     assert_eq!(text(&printed), text(&case.stdout), "{}: stdout", case.name);
-    assert_eq!(text(&stderr.contents()), text(&case.stderr), "{}: stderr", case.name);
-    assert_eq!(files_after(work.path()), case.files_after, "{}: files", case.name);
+    assert_eq!(
+        text(&stderr.contents()),
+        text(&case.stderr),
+        "{}: stderr",
+        case.name
+    );
+    assert_eq!(
+        files_after(work.path()),
+        case.files_after,
+        "{}: files",
+        case.name
+    );
 }
 
 /// Every recorded case of `plugin` (`wasi-plugin`, `py-plugin`).
@@ -267,7 +298,11 @@ fn cases(plugin: &str) -> Vec<Case> {
             parse_case(&name, &bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
         })
         .collect();
-    assert!(!cases.is_empty(), "no {plugin}-*.txt cases in {}", dir.display());
+    assert!(
+        !cases.is_empty(),
+        "no {plugin}-*.txt cases in {}",
+        dir.display()
+    );
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     cases
 }
@@ -306,7 +341,11 @@ fn the_host_prints_what_the_plugin_does() {
         .args(["first", "", "second"])
         .output()
         .expect("the example runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let expected = format!(
         "host: giving the plugin {} as `.`\n\
          plugin: handling \"first\"\nhost: handle(\"first\") = ok(\"1 lines\")\n\
