@@ -25,6 +25,19 @@
 //! * the `extern` declaration of the descriptor symbol
 //!   `rivet_component_hello`, loaded once per process.
 //!
+//! WASI: a component importing WASI 0.2 (`wasi:*@0.2.x`) gets no host trait
+//! for those imports; the `rivet-wasi` crate serves them, so the host crate
+//! must depend on `rivet-wasi` (the generated code names `::rivet_wasi`;
+//! without it rustc reports that it cannot find `rivet_wasi`).
+//! `Hello::instantiate(&mut store, imports, ctx)` takes the
+//! `rivet_wasi::WasiCtx` the guest's WASI imports see, `hello.wasi()` returns
+//! the `rivet_wasi::Wasi` serving the instance (its `ctx()` is the context),
+//! and a command, exporting `wasi:cli/run@0.2.x`, gets
+//! `hello.run(&mut store) -> Result<i32, Trap>`, its exit status (0 for `ok`,
+//! 1 for `err`, `n` for `exit-with-code(n)`, another trap as the `Err`)
+//! instead of a view of that interface. A `wasi:` import of another version
+//! beside WASI 0.2 ones is a compile error naming it.
+//!
 //! Every generated item's rustdoc gives its component-side signature; when the
 //! component carries WIT docs (wit-component's `package-docs` section), they
 //! come first, for functions, interfaces, named types and resources.
