@@ -432,15 +432,18 @@ fn iface_of(name: &str) -> Option<&str> {
     name.rsplit_once('#').map(|(i, _)| i)
 }
 
+/// The names of the imported functions, then of the imported resources.
+pub fn imported_names(plan: &Plan) -> impl Iterator<Item = &str> {
+    let resources = plan.resources.iter().filter(|r| r.imported);
+    (plan.imports.iter().map(|i| i.name.as_ref())).chain(resources.map(|r| r.name.as_ref()))
+}
+
 /// One trait per imported interface, in first-import order; named
 /// `<Struct><Interface>Host` after the interface's last path segment (the whole
 /// path when two share one), `<Struct>WorldHost` for top-level imports.
 fn host_traits<'p>(name: &Ident, plan: &'p Plan) -> Result<Vec<HostTrait<'p>>, String> {
     let mut ifaces: Vec<Option<&str>> = Vec::new();
-    let names = plan.imports.iter().map(|i| i.name.as_ref());
-    let resources = plan.resources.iter().filter(|r| r.imported);
-    let names = names.chain(resources.map(|r| r.name.as_ref()));
-    for i in names.filter(|n| !is_wasi(n)).map(iface_of) {
+    for i in imported_names(plan).filter(|n| !is_wasi(n)).map(iface_of) {
         if !ifaces.contains(&i) {
             ifaces.push(i);
         }

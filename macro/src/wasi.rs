@@ -4,6 +4,7 @@
 //! does not depend on it, so what WASI 0.2 is stays rivet-wasi's to say:
 //! here only the import names are sorted.
 
+use crate::generate::imported_names;
 use proc_macro2::TokenStream;
 use quote::quote;
 use rivet_descriptor::component::Component as Plan;
@@ -31,15 +32,7 @@ impl Wasi {
     /// Another `wasi:` import beside WASI 0.2 (another version, or a
     /// pre-release) is an error, since rivet-wasi would refuse to serve it.
     pub fn of(plan: &Plan) -> Result<Option<Wasi>, String> {
-        let names = plan.imports.iter().map(|i| i.name.as_ref());
-        let names: Vec<&str> = names
-            .chain(
-                plan.resources
-                    .iter()
-                    .filter(|r| r.imported)
-                    .map(|r| r.name.as_ref()),
-            )
-            .collect();
+        let names: Vec<&str> = imported_names(plan).collect();
         if !names.iter().any(|n| is_wasi(n)) {
             return Ok(None);
         }
