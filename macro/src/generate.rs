@@ -52,7 +52,12 @@ struct Func<'p> {
 
 /// The bindings for component `component` (its build.rs name) under the Rust
 /// name `name`, from its plan.
-pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStream, String> {
+pub fn generate(
+    name: &Ident,
+    component: &str,
+    plan: &Plan,
+    metadata: Metadata,
+) -> Result<TokenStream, String> {
     let wasi = Wasi::of(plan)?;
     let exports = exports(name, plan, wasi.as_ref())?;
     let hosts = host_traits(name, plan)?;
@@ -99,7 +104,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
         .collect::<Result<Vec<_>, _>>()?;
     let symbol = Ident::new(&symbol(component), Span::call_site());
     let new_imports = imports_constructor(plan);
-    let unit = format!("/rivet/{component}.rs");
+    let (unit_mod, load) = loader(component, &symbol, metadata);
     let doc = format!(
         "Typed bindings for the Rivet component `{component}` (see `{trait_name}` for its imports)."
     );
@@ -129,12 +134,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
             #[allow(unused_imports)]
             use rivet::__private::{format, vec, Box, String, ToString, Vec};
             #support
-            /// The component's metadata and the runtime parts it uses as
-            /// statics, which rivet_build writes beside the plan.
-            #[allow(unused_imports, clippy::all)]
-            mod rivet_unit {
-                include!(concat!(env!("OUT_DIR"), #unit));
-            }
+            #unit_mod
             impl #name {
                 /// The compiled component, loaded from its descriptor once.
                 pub fn component() -> Result<rivet::Component, rivet::Error> {
@@ -146,11 +146,9 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                         static #symbol: rivet::RawDescriptor;
                     }
                     // SAFETY: the symbol is the descriptor rivet_build compiled
-                    // and linked for this component, and the static its
-                    // metadata, from the same build.
-                    let c = unsafe {
-                        rivet::__private::component_from_static(::core::ptr::addr_of!(#symbol), &rivet_unit::UNIT, &rivet_unit::PARTS)
-                    }?;
+                    // and linked for this component, and the static (if any)
+                    // its metadata, from the same build.
+                    let c = unsafe { #load }?;
                     Ok(LOADED.call_once(|| c).clone())
                 }
 
@@ -190,6 +188,44 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
             #(#handle_methods)*
         };
     })
+}
+
+/// Where the bindings read the unit's metadata (the runtime's description of
+/// the compiled modules) from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metadata {
+    /// The `static` rivet_build wrote beside the plan, included and read in
+    /// place: the host links no metadata reader.
+    Static,
+    /// The descriptor's postcard bytes, decoded and checked at load: for
+    /// units whose static costs rustc far more than decoding costs the host.
+    Descriptor,
+}
+
+/// The module that includes the metadata static (none when the metadata is
+/// decoded from the descriptor), and the expression loading the component
+/// from `symbol`, the descriptor.
+fn loader(component: &str, symbol: &Ident, metadata: Metadata) -> (TokenStream, TokenStream) {
+    let addr = quote!(::core::ptr::addr_of!(#symbol));
+    if metadata == Metadata::Descriptor {
+        return (
+            TokenStream::new(),
+            quote!(rivet::Component::from_descriptor(#addr)),
+        );
+    }
+    let unit = format!("/rivet/{component}.rs");
+    let unit_mod = quote! {
+        /// The component's metadata and the runtime parts it uses as
+        /// statics, which rivet_build writes beside the plan.
+        #[allow(unused_imports, clippy::all)]
+        mod rivet_unit {
+            include!(concat!(env!("OUT_DIR"), #unit));
+        }
+    };
+    let load = quote! {
+        rivet::__private::component_from_static(#addr, &rivet_unit::UNIT, &rivet_unit::PARTS)
+    };
+    (unit_mod, load)
 }
 
 /// The view type of one exported interface: it borrows the instance, so
@@ -836,7 +872,7 @@ mod tests {
 
     fn generated(plan: &Plan) -> String {
         let name = Ident::new("Hello", Span::call_site());
-        let code = generate(&name, "hello", plan).unwrap();
+        let code = generate(&name, "hello", plan, Metadata::Static).unwrap();
         let file = syn::parse_file(&code.to_string()).unwrap();
         quote!(#file).to_string()
     }
@@ -1061,7 +1097,7 @@ mod tests {
             name: "wasi:cli/stdout@0.3.0#get-stdout".into(),
             ty: 5,
         });
-        let e = generate(&name, "hello", &p).unwrap_err();
+        let e = generate(&name, "hello", &p, Metadata::Static).unwrap_err();
         assert!(
             e.contains("`wasi:cli/stdout@0.3.0#get-stdout` is not WASI 0.2"),
             "{e}"
@@ -1078,26 +1114,39 @@ mod tests {
         let name = Ident::new("Hello", Span::call_site());
         let mut p = plan();
         p.types.to_mut()[3] = V::List(99);
-        let e = generate(&name, "hello", &p).unwrap_err();
+        let e = generate(&name, "hello", &p, Metadata::Static).unwrap_err();
         assert!(e.contains("type index 99"), "{e}");
         let mut p = plan();
         p.types.to_mut()[3] = V::List(3);
-        let e = generate(&name, "hello", &p).unwrap_err();
+        let e = generate(&name, "hello", &p, Metadata::Static).unwrap_err();
         assert!(e.contains("nest too deeply"), "{e}");
         let mut p = plan();
         p.types.to_mut()[10] = V::Own(5);
-        let e = generate(&name, "hello", &p).unwrap_err();
+        let e = generate(&name, "hello", &p, Metadata::Static).unwrap_err();
         assert!(e.contains("resource index 5"), "{e}");
         let mut p = plan();
         p.exports.to_mut()[0].lift = 40;
-        assert!(generate(&name, "hello", &p)
+        assert!(generate(&name, "hello", &p, Metadata::Static)
             .unwrap_err()
             .contains("lift 40"));
         let mut p = plan();
         p.exports.to_mut()[1].name = "greet".into();
-        assert!(generate(&name, "hello", &p)
+        assert!(generate(&name, "hello", &p, Metadata::Static)
             .unwrap_err()
             .contains("both map"));
+    }
+
+    #[test]
+    fn large_metadata_is_decoded_from_the_descriptor_not_included() {
+        let name = Ident::new("Hello", Span::call_site());
+        let code = generate(&name, "hello", &plan(), Metadata::Descriptor).unwrap();
+        let code = code.to_string();
+        assert!(
+            code.contains("rivet :: Component :: from_descriptor (:: core :: ptr :: addr_of ! (rivet_component_hello))"),
+            "{code}"
+        );
+        assert!(!code.contains("rivet_unit"), "{code}");
+        assert!(generated(&plan()).contains("mod rivet_unit"));
     }
 
     #[test]
