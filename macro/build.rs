@@ -1,6 +1,7 @@
-//! Records a hand-built component plan in OUT_DIR, as rivet_build::Config
+//! Records hand-built component plans in OUT_DIR, as rivet_build::Config
 //! would, so `tests/bindings.rs` can expand `rivet::component!` and type-check
-//! the generated code against the real runtime API.
+//! the generated code against the real runtime API, and `tests/ui.rs` can
+//! check the errors of WASI commands' bindings.
 
 use rivet_descriptor::component::{
     Component, ComponentExport, ComponentFuncType, ComponentImport, CoreDef, Lift, ResourceDef,
@@ -97,17 +98,87 @@ fn main() {
         .into(),
         ..Component::default()
     };
+    record("fixture", &plan);
+    record("wasi-command", &wasi_command(&[]));
+    record(
+        "wasi-mixed",
+        &wasi_command(&["wasi:cli/stdout@0.3.0#get-stdout"]),
+    );
+    println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// A WASI command's plan: `get-stdout` of WASI 0.2.6 returning an imported
+/// `output-stream`, the export `wasi:cli/run@0.2.6#run`, and `extra`
+/// imports of the same type.
+fn wasi_command(extra: &[&str]) -> Component {
+    let import = |name: &str| ComponentImport {
+        name: name.to_string().into(),
+        ty: 0,
+    };
+    let imports = std::iter::once("wasi:cli/stdout@0.2.6#get-stdout")
+        .chain(extra.iter().copied())
+        .map(import);
+    Component {
+        types: vec![
+            V::Own(0),
+            V::Result {
+                ok: None,
+                err: None,
+            },
+        ]
+        .into(),
+        resources: vec![ResourceDef {
+            instance: 0,
+            imported: true,
+            dtor: None,
+            name: "wasi:io/streams@0.2.6#output-stream".into(),
+        }]
+        .into(),
+        func_types: vec![
+            ComponentFuncType {
+                params: vec![].into(),
+                result: Some(0),
+            },
+            ComponentFuncType {
+                params: vec![].into(),
+                result: Some(1),
+            },
+        ]
+        .into(),
+        imports: imports.collect(),
+        lifts: vec![Lift {
+            func: CoreDef::Export {
+                instance: 0,
+                name: "run".into(),
+            },
+            ty: 1,
+            options: Default::default(),
+            instance: 0,
+            layout: Default::default(),
+        }]
+        .into(),
+        exports: vec![ComponentExport {
+            name: "wasi:cli/run@0.2.6#run".into(),
+            lift: 0,
+        }]
+        .into(),
+        ..Component::default()
+    }
+}
+
+/// Writes `plan` as component `name`'s, with the metadata statics the
+/// bindings include: the fixtures' bindings are only type-checked, never
+/// instantiated, so an empty unit serves.
+fn record(name: &str, plan: &Component) {
     let dir = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("rivet");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
-        dir.join("fixture.plan"),
-        postcard::to_allocvec(&plan).unwrap(),
+        dir.join(format!("{name}.plan")),
+        postcard::to_allocvec(plan).unwrap(),
     )
     .unwrap();
-    // The metadata statics the bindings include: the fixture's bindings are
-    // only type-checked, never instantiated, so an empty unit serves.
     std::fs::write(
-        dir.join("fixture.rs"),
+        dir.join(format!("{name}.rs")),
         "pub static UNIT: rivet::__private::descriptor::Unit = rivet::__private::descriptor::Unit {\n\
          bounds: rivet::BoundsMode::Guard,\n\
          modules: rivet::__private::Cow::Borrowed(&[]),\n\
@@ -116,5 +187,4 @@ fn main() {
          pub static PARTS: rivet::__private::Parts = rivet::__private::Parts::of(0);\n",
     )
     .unwrap();
-    println!("cargo:rerun-if-changed=build.rs");
 }

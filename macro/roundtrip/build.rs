@@ -4,5 +4,6 @@ fn main() {
     rivet_build::Config::new()
         .component("all-types", "guest/all-types.wat")
         .component("geometry", "guest/geometry.wat")
+        .component("wasi-run", "guest/wasi-run.wat")
         .compile();
 }

@@ -18,8 +18,7 @@ pub fn support(types: &Types) -> Result<TokenStream, String> {
     for (i, name) in types.generated()? {
         named.extend(named_impls(name, types.value_type(i)?)?);
     }
-    let resources = &types.plan().resources;
-    let handles = types.handles().iter().zip(resources.iter()).map(|(h, r)| {
+    let handles = types.bound_handles().map(|(_, h, r)| {
         if r.imported {
             return quote! {
                 impl Lower for #h {

@@ -5,6 +5,7 @@
 use crate::convert;
 use crate::names::{camel, func_part, ident, interface_names, method_names, snake};
 use crate::types::Types;
+use crate::wasi::{is_wasi, Wasi};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 use rivet_descriptor::component::{Component as Plan, ComponentFuncType, CoreDef, Step};
@@ -51,8 +52,14 @@ struct Func<'p> {
 
 /// The bindings for component `component` (its build.rs name) under the Rust
 /// name `name`, from its plan.
-pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStream, String> {
-    let exports = exports(name, plan)?;
+pub fn generate(
+    name: &Ident,
+    component: &str,
+    plan: &Plan,
+    metadata: Metadata,
+) -> Result<TokenStream, String> {
+    let wasi = Wasi::of(plan)?;
+    let exports = exports(name, plan, wasi.as_ref())?;
     let hosts = host_traits(name, plan)?;
     let imports: Vec<&Func> = hosts.iter().flat_map(|h| &h.funcs).collect();
     let mut types = Types::new(plan, &name.to_string());
@@ -97,14 +104,26 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
         .collect::<Result<Vec<_>, _>>()?;
     let symbol = Ident::new(&symbol(component), Span::call_site());
     let new_imports = imports_constructor(plan);
-    let unit = format!("/rivet/{component}.rs");
+    let (unit_mod, load) = loader(component, &symbol, metadata);
     let doc = format!(
         "Typed bindings for the Rivet component `{component}` (see `{trait_name}` for its imports)."
     );
+    let wasi_field = wasi.as_ref().map(Wasi::field);
+    let wasi_param = wasi.as_ref().map(Wasi::param);
+    let wasi_doc = wasi.as_ref().map(Wasi::doc);
+    let wasi_methods = wasi.as_ref().map(Wasi::methods);
+    let finish = match &wasi {
+        Some(w) => w.instantiate(),
+        None => quote! {
+            let instance = store.instantiate_component(&Self::component()?, &funcs)?;
+            Ok(Self { instance })
+        },
+    };
     Ok(quote! {
         #[doc = #doc]
         pub struct #name {
             instance: rivet::ComponentInstance,
+            #wasi_field
         }
         #(#view_structs)*
         #definitions
@@ -115,12 +134,7 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
             #[allow(unused_imports)]
             use rivet::__private::{format, vec, Box, String, ToString, Vec};
             #support
-            /// The component's metadata and the runtime parts it uses as
-            /// statics, which rivet_build writes beside the plan.
-            #[allow(unused_imports, clippy::all)]
-            mod rivet_unit {
-                include!(concat!(env!("OUT_DIR"), #unit));
-            }
+            #unit_mod
             impl #name {
                 /// The compiled component, loaded from its descriptor once.
                 pub fn component() -> Result<rivet::Component, rivet::Error> {
@@ -132,26 +146,25 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                         static #symbol: rivet::RawDescriptor;
                     }
                     // SAFETY: the symbol is the descriptor rivet_build compiled
-                    // and linked for this component, and the static its
-                    // metadata, from the same build.
-                    let c = unsafe {
-                        rivet::__private::component_from_static(::core::ptr::addr_of!(#symbol), &rivet_unit::UNIT, &rivet_unit::PARTS)
-                    }?;
+                    // and linked for this component, and the static (if any)
+                    // its metadata, from the same build.
+                    let c = unsafe { #load }?;
                     Ok(LOADED.call_once(|| c).clone())
                 }
 
                 /// Instantiates the component in `store`, with `imports` as the
                 /// host's implementation of its imports.
+                #wasi_doc
                 pub fn instantiate(
                     store: &mut rivet::Store,
                     imports: impl #trait_name,
+                    #wasi_param
                 ) -> Result<Self, rivet::Error> {
                     let host = rivet::__private::Rc::new(::core::cell::RefCell::new(imports));
                     let mut funcs = #new_imports;
                     #(#register)*
                     let _ = &host;
-                    let instance = store.instantiate_component(&Self::component()?, &funcs)?;
-                    Ok(Self { instance })
+                    #finish
                 }
 
                 /// The underlying instance, for the dynamic API.
@@ -169,11 +182,50 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                 }
 
                 #(#methods)*
+                #wasi_methods
             }
             #(#views)*
             #(#handle_methods)*
         };
     })
+}
+
+/// Where the bindings read the unit's metadata (the runtime's description of
+/// the compiled modules) from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metadata {
+    /// The `static` rivet_build wrote beside the plan, included and read in
+    /// place: the host links no metadata reader.
+    Static,
+    /// The descriptor's postcard bytes, decoded and checked at load: for
+    /// units whose static costs rustc far more than decoding costs the host.
+    Descriptor,
+}
+
+/// The module that includes the metadata static (none when the metadata is
+/// decoded from the descriptor), and the expression loading the component
+/// from `symbol`, the descriptor.
+fn loader(component: &str, symbol: &Ident, metadata: Metadata) -> (TokenStream, TokenStream) {
+    let addr = quote!(::core::ptr::addr_of!(#symbol));
+    if metadata == Metadata::Descriptor {
+        return (
+            TokenStream::new(),
+            quote!(rivet::Component::from_descriptor(#addr)),
+        );
+    }
+    let unit = format!("/rivet/{component}.rs");
+    let unit_mod = quote! {
+        /// The component's metadata and the runtime parts it uses as
+        /// statics, which rivet_build writes beside the plan.
+        #[allow(unused_imports, clippy::all)]
+        mod rivet_unit {
+            include!(concat!(env!("OUT_DIR"), #unit));
+        }
+    };
+    let load = quote! {
+        rivet::__private::component_from_static(#addr, &rivet_unit::UNIT, &rivet_unit::PARTS)
+    };
+    (unit_mod, load)
 }
 
 /// The view type of one exported interface: it borrows the instance, so
@@ -324,15 +376,20 @@ struct ExportGroup<'p> {
 /// The exports, in first-export order; an interface's accessor is named
 /// after its last path segment (the whole path when two share one) and its
 /// view `<Struct><Interface>Exports`, as the host traits are named.
-fn exports<'p>(name: &Ident, plan: &'p Plan) -> Result<Exports<'p>, String> {
+/// A WASI command's `run` export is left out: it is the struct's `run`.
+fn exports<'p>(name: &Ident, plan: &'p Plan, wasi: Option<&Wasi>) -> Result<Exports<'p>, String> {
+    let bound = |n: &str| !wasi.is_some_and(|w| w.is_run_export(n));
     let mut ifaces: Vec<&str> = Vec::new();
-    for i in plan.exports.iter().filter_map(|e| iface_of(&e.name)) {
-        if !ifaces.contains(&i) {
-            ifaces.push(i);
+    for e in plan.exports.iter().filter(|e| bound(&e.name)) {
+        match iface_of(&e.name) {
+            Some(i) if !ifaces.contains(&i) => ifaces.push(i),
+            _ => {}
         }
     }
-    let top = export_funcs(plan, None, RESERVED)?;
-    let mut taken: Vec<String> = RESERVED.iter().map(|r| r.to_string()).collect();
+    let extra = wasi.map_or(&[][..], Wasi::reserved);
+    let reserved: Vec<&str> = RESERVED.iter().chain(extra).copied().collect();
+    let top = export_funcs(plan, None, &reserved)?;
+    let mut taken: Vec<String> = reserved.iter().map(|r| r.to_string()).collect();
     taken.extend(top.iter().map(|f| f.method.to_string()));
     let accessors = interface_names(&ifaces, snake);
     let views = interface_names(&ifaces, camel);
@@ -411,17 +468,18 @@ fn iface_of(name: &str) -> Option<&str> {
     name.rsplit_once('#').map(|(i, _)| i)
 }
 
+/// The names of the imported functions, then of the imported resources.
+pub fn imported_names(plan: &Plan) -> impl Iterator<Item = &str> {
+    let resources = plan.resources.iter().filter(|r| r.imported);
+    (plan.imports.iter().map(|i| i.name.as_ref())).chain(resources.map(|r| r.name.as_ref()))
+}
+
 /// One trait per imported interface, in first-import order; named
 /// `<Struct><Interface>Host` after the interface's last path segment (the whole
 /// path when two share one), `<Struct>WorldHost` for top-level imports.
 fn host_traits<'p>(name: &Ident, plan: &'p Plan) -> Result<Vec<HostTrait<'p>>, String> {
     let mut ifaces: Vec<Option<&str>> = Vec::new();
-    let names = plan.imports.iter().map(|i| i.name.as_ref());
-    let resources = plan.resources.iter().filter(|r| r.imported);
-    for i in names
-        .chain(resources.map(|r| r.name.as_ref()))
-        .map(iface_of)
-    {
+    for i in imported_names(plan).filter(|n| !is_wasi(n)).map(iface_of) {
         if !ifaces.contains(&i) {
             ifaces.push(i);
         }
@@ -814,7 +872,7 @@ mod tests {
 
     fn generated(plan: &Plan) -> String {
         let name = Ident::new("Hello", Span::call_site());
-        let code = generate(&name, "hello", plan).unwrap();
+        let code = generate(&name, "hello", plan, Metadata::Static).unwrap();
         let file = syn::parse_file(&code.to_string()).unwrap();
         quote!(#file).to_string()
     }
@@ -963,31 +1021,132 @@ mod tests {
         assert!(code.contains("# [doc = \"Calls the export `make: func(p: record { first-name: string, age: u32 }) -> own<my:pkg/api#counter>`.\"] pub fn make"), "{code}");
     }
 
+    /// `plan()` with WASI 0.2 imports (a function returning an imported
+    /// WASI resource), the command export `wasi:cli/run` and a top-level
+    /// export named `run`.
+    fn wasi_plan() -> Plan {
+        let mut p = plan();
+        let types = p.types.to_mut();
+        types.push(V::Own(2)); // 14
+        types.push(V::Result {
+            ok: None,
+            err: None,
+        }); // 15
+        let funcs = p.func_types.to_mut();
+        funcs.push(ComponentFuncType {
+            params: vec![].into(),
+            result: Some(14),
+        }); // 5
+        funcs.push(ComponentFuncType {
+            params: vec![].into(),
+            result: Some(15),
+        }); // 6
+        p.resources.to_mut().push(ResourceDef {
+            instance: 0,
+            dtor: None,
+            name: "wasi:io/streams@0.2.6#output-stream".into(),
+            imported: true,
+        });
+        p.imports.to_mut().push(ComponentImport {
+            name: "wasi:cli/stdout@0.2.6#get-stdout".into(),
+            ty: 5,
+        });
+        let lift = p.lifts[0].clone();
+        p.lifts.to_mut().push(Lift { ty: 6, ..lift });
+        for name in ["wasi:cli/run@0.2.6#run", "run"] {
+            p.exports.to_mut().push(ComponentExport {
+                name: name.into(),
+                lift: 4,
+            });
+        }
+        p
+    }
+
+    #[test]
+    fn wasi_imports_are_left_to_rivet_wasi_and_run_is_a_method() {
+        let code = generated(&wasi_plan());
+        for want in [
+            "pub struct Hello { instance : rivet :: ComponentInstance , wasi : :: rivet_wasi :: Wasi , }",
+            "imports : impl HelloImports , wasi : :: rivet_wasi :: WasiCtx ,) -> Result < Self , rivet :: Error >",
+            "let wasi = :: rivet_wasi :: add_to_imports (& mut funcs , & component , wasi) ? ;",
+            "Ok (Self { instance , wasi })",
+            "pub fn wasi (& self) -> & :: rivet_wasi :: Wasi { & self . wasi }",
+            "pub fn run (& self , store : & mut rivet :: Store) -> Result < i32 , Trap > { self . wasi . run (store , & self . instance) }",
+            // The component's own top-level `run` export steps aside.
+            "pub fn run_ (& self , store : & mut rivet :: Store ,)",
+            // The host still implements its own interfaces.
+            "pub trait HelloImports : HelloLogHost + HelloKvHost + 'static { }",
+        ] {
+            assert!(code.contains(want), "missing `{want}` in:\n{code}");
+        }
+        for unwanted in [
+            "HelloStdoutHost",
+            "HelloOutputStream",
+            "HelloRunExports",
+            "get_stdout",
+        ] {
+            assert!(!code.contains(unwanted), "`{unwanted}` in:\n{code}");
+        }
+    }
+
+    #[test]
+    fn a_wasi_import_of_another_version_beside_wasi_0_2_is_an_error() {
+        let name = Ident::new("Hello", Span::call_site());
+        let mut p = wasi_plan();
+        p.imports.to_mut().push(ComponentImport {
+            name: "wasi:cli/stdout@0.3.0#get-stdout".into(),
+            ty: 5,
+        });
+        let e = generate(&name, "hello", &p, Metadata::Static).unwrap_err();
+        assert!(
+            e.contains("`wasi:cli/stdout@0.3.0#get-stdout` is not WASI 0.2"),
+            "{e}"
+        );
+        // Alone, it is an interface like any other: the host implements it.
+        p.imports.to_mut().retain(|i| !i.name.contains("@0.2."));
+        p.resources.to_mut()[2].name = "wasi:io/streams@0.3.0#output-stream".into();
+        p.exports.to_mut().retain(|e| !e.name.starts_with("wasi:"));
+        assert!(generated(&p).contains("pub trait HelloStdoutHost"));
+    }
+
     #[test]
     fn corrupt_plans_are_errors_not_panics() {
         let name = Ident::new("Hello", Span::call_site());
         let mut p = plan();
         p.types.to_mut()[3] = V::List(99);
-        let e = generate(&name, "hello", &p).unwrap_err();
+        let e = generate(&name, "hello", &p, Metadata::Static).unwrap_err();
         assert!(e.contains("type index 99"), "{e}");
         let mut p = plan();
         p.types.to_mut()[3] = V::List(3);
-        let e = generate(&name, "hello", &p).unwrap_err();
+        let e = generate(&name, "hello", &p, Metadata::Static).unwrap_err();
         assert!(e.contains("nest too deeply"), "{e}");
         let mut p = plan();
         p.types.to_mut()[10] = V::Own(5);
-        let e = generate(&name, "hello", &p).unwrap_err();
+        let e = generate(&name, "hello", &p, Metadata::Static).unwrap_err();
         assert!(e.contains("resource index 5"), "{e}");
         let mut p = plan();
         p.exports.to_mut()[0].lift = 40;
-        assert!(generate(&name, "hello", &p)
+        assert!(generate(&name, "hello", &p, Metadata::Static)
             .unwrap_err()
             .contains("lift 40"));
         let mut p = plan();
         p.exports.to_mut()[1].name = "greet".into();
-        assert!(generate(&name, "hello", &p)
+        assert!(generate(&name, "hello", &p, Metadata::Static)
             .unwrap_err()
             .contains("both map"));
+    }
+
+    #[test]
+    fn large_metadata_is_decoded_from_the_descriptor_not_included() {
+        let name = Ident::new("Hello", Span::call_site());
+        let code = generate(&name, "hello", &plan(), Metadata::Descriptor).unwrap();
+        let code = code.to_string();
+        assert!(
+            code.contains("rivet :: Component :: from_descriptor (:: core :: ptr :: addr_of ! (rivet_component_hello))"),
+            "{code}"
+        );
+        assert!(!code.contains("rivet_unit"), "{code}");
+        assert!(generated(&plan()).contains("mod rivet_unit"));
     }
 
     #[test]

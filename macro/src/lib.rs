@@ -23,7 +23,22 @@
 //!   those traits (by `()` when there are none): what `instantiate` takes;
 //! * Rust types for the component types the functions use (see below);
 //! * the `extern` declaration of the descriptor symbol
-//!   `rivet_component_hello`, loaded once per process.
+//!   `rivet_component_hello`, loaded once per process: its metadata read in
+//!   place from the static build.rs wrote (`$OUT_DIR/rivet/hello.rs`), or,
+//!   when that static's source is over 4 MiB, decoded from the descriptor.
+//!
+//! WASI: a component importing WASI 0.2 (`wasi:*@0.2.x`) gets no host trait
+//! for those imports; the `rivet-wasi` crate serves them, so the host crate
+//! must depend on `rivet-wasi` (the generated code names `::rivet_wasi`;
+//! without it rustc reports that it cannot find `rivet_wasi`).
+//! `Hello::instantiate(&mut store, imports, ctx)` takes the
+//! `rivet_wasi::WasiCtx` the guest's WASI imports see, `hello.wasi()` returns
+//! the `rivet_wasi::Wasi` serving the instance (its `ctx()` is the context),
+//! and a command, exporting `wasi:cli/run@0.2.x`, gets
+//! `hello.run(&mut store) -> Result<i32, Trap>`, its exit status (0 for `ok`,
+//! 1 for `err`, `n` for `exit-with-code(n)`, another trap as the `Err`)
+//! instead of a view of that interface. A `wasi:` import of another version
+//! beside WASI 0.2 ones is a compile error naming it.
 //!
 //! Every generated item's rustdoc gives its component-side signature; when the
 //! component carries WIT docs (wit-component's `package-docs` section), they
@@ -60,6 +75,7 @@ mod convert;
 mod generate;
 mod names;
 mod types;
+mod wasi;
 
 use proc_macro::TokenStream;
 use rivet_descriptor::component::Component as Plan;
@@ -101,6 +117,14 @@ impl Parse for Args {
     }
 }
 
+/// The largest metadata static (Rust source, `$OUT_DIR/rivet/NAME.rs`) the
+/// bindings include; a larger unit's metadata is decoded from its descriptor
+/// when first loaded. Compiling the 21.6 MB static of `guests/py-plugin.wasm`
+/// (CPython, 13,000 functions) took rustc 61 s and 8.2 GB without
+/// incremental compilation; decoding the same metadata takes the host
+/// milliseconds.
+const STATIC_METADATA_LIMIT: u64 = 4 << 20;
+
 fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
     let component = args.component.value();
     let fail = |msg: String| syn::Error::new_spanned(&args.component, msg);
@@ -128,13 +152,17 @@ fn expand(args: &Args) -> syn::Result<proc_macro2::TokenStream> {
         ))
     })?;
     let unit = path.with_extension("rs");
-    if !unit.exists() {
+    let Ok(unit) = std::fs::metadata(&unit) else {
         return Err(fail(format!(
             "no metadata for component `{component}` (`$OUT_DIR/rivet/{component}.rs`); \
              rebuild with the same rivet-build version as rivet"
         )));
-    }
-    let code = generate::generate(&args.name, &component, &plan)
+    };
+    let metadata = match unit.len() > STATIC_METADATA_LIMIT {
+        true => generate::Metadata::Descriptor,
+        false => generate::Metadata::Static,
+    };
+    let code = generate::generate(&args.name, &component, &plan, metadata)
         .map_err(|e| fail(format!("component `{component}`: {e}")))?;
     let path = path.display().to_string();
     Ok(quote::quote! {

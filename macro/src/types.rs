@@ -14,9 +14,10 @@
 //! defines.
 
 use crate::names::{camel, ident, snake};
+use crate::wasi::is_wasi;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
-use rivet_descriptor::component::{Component as Plan, ValueType};
+use rivet_descriptor::component::{Component as Plan, ResourceDef, ValueType};
 use std::collections::{BTreeSet, HashMap};
 
 /// Deeper nesting only arises from corrupt (cyclic) plans.
@@ -35,6 +36,8 @@ pub struct Types<'a> {
     pub tuple_arities: BTreeSet<usize>,
     /// Handle type per resource index.
     handles: Vec<Ident>,
+    /// Resources whose handles some visited type carries.
+    reached: BTreeSet<u32>,
     /// Structural key → the WIT name of a generated type named after one.
     wit: HashMap<String, &'a str>,
 }
@@ -63,6 +66,7 @@ impl<'a> Types<'a> {
             counters: HashMap::new(),
             tuple_arities: BTreeSet::new(),
             handles,
+            reached: BTreeSet::new(),
             wit: HashMap::new(),
         }
     }
@@ -136,6 +140,7 @@ impl<'a> Types<'a> {
             if *r as usize >= self.handles.len() {
                 return Err(format!("corrupt plan: resource index {r} out of range"));
             }
+            self.reached.insert(*r);
         }
         if let Some(kind) = kind {
             let key = self.key(i, depth)?;
@@ -279,12 +284,7 @@ impl<'a> Types<'a> {
         for &i in &self.named {
             out.extend(self.definition(i)?);
         }
-        for (i, (h, r)) in self
-            .handles
-            .iter()
-            .zip(self.plan.resources.iter())
-            .enumerate()
-        {
+        for (i, h, r) in self.bound_handles() {
             out.extend(if r.imported {
                 host_handle(h, &r.name, i as u32, self)
             } else {
@@ -394,6 +394,16 @@ impl<'a> Types<'a> {
     /// The handle type per plan resource.
     pub fn handles(&self) -> &[Ident] {
         &self.handles
+    }
+
+    /// The handle types the bindings define, with their resource index and
+    /// definition: every resource's but those of WASI that no function of
+    /// the bindings passes (rivet-wasi serves them).
+    pub fn bound_handles(&self) -> impl Iterator<Item = (usize, &Ident, &'a ResourceDef)> {
+        let resources = self.plan.resources.iter();
+        (self.handles.iter().zip(resources).enumerate())
+            .filter(|(i, (_, r))| !is_wasi(&r.name) || self.reached.contains(&(*i as u32)))
+            .map(|(i, (h, r))| (i, h, r))
     }
 
     pub fn plan(&self) -> &'a Plan {

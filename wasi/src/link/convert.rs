@@ -189,24 +189,41 @@ lift_via!(
     |_c: EnumCase| Advice
 );
 
+/// `wasi:filesystem/types.descriptor-flags`, in WIT order.
+const DESCRIPTOR_FLAGS: &[&str] = &[
+    "read",
+    "write",
+    "file-integrity-sync",
+    "data-integrity-sync",
+    "requested-write-sync",
+    "mutate-directory",
+];
+
 lower_via!(
     DescriptorFlags,
-    |ty| FlagBits::typecheck_labels(ty, &["read", "write", "mutate-directory"]),
-    |f| FlagBits(f.read as u32 | (f.write as u32) << 1 | (f.mutate_directory as u32) << 2)
+    |ty| FlagBits::typecheck_labels(ty, DESCRIPTOR_FLAGS),
+    |f| FlagBits(f.read as u32 | (f.write as u32) << 1 | (f.mutate_directory as u32) << 5)
 );
 
 /// `descriptor-flags` as `open-at` takes them (a type implements one
-/// direction only through these macros).
-pub(super) struct OpenDescriptorFlags(pub DescriptorFlags);
+/// direction only through these macros); `sync` is any of the three
+/// synchronized-I/O flags.
+pub(super) struct OpenDescriptorFlags {
+    pub flags: DescriptorFlags,
+    pub sync: bool,
+}
 
 lift_via!(
     OpenDescriptorFlags,
-    |ty| FlagBits::typecheck_labels(ty, &["read", "write", "mutate-directory"]),
-    |b: FlagBits| OpenDescriptorFlags(DescriptorFlags {
-        read: b.has(0),
-        write: b.has(1),
-        mutate_directory: b.has(2),
-    })
+    |ty| FlagBits::typecheck_labels(ty, DESCRIPTOR_FLAGS),
+    |b: FlagBits| OpenDescriptorFlags {
+        flags: DescriptorFlags {
+            read: b.has(0),
+            write: b.has(1),
+            mutate_directory: b.has(5),
+        },
+        sync: b.has(2) || b.has(3) || b.has(4),
+    }
 );
 
 lift_via!(

@@ -4,7 +4,7 @@ use super::convert::{Advice, DirectoryEntry, Follow, MetadataHash, OpenDescripto
 use super::handlers::{typed, Handlers};
 use super::{Handler, Wasi};
 use crate::filesystem::{NewTimestamp, OpenFlags};
-use crate::WasiCtx;
+use crate::{ErrorCode, WasiCtx};
 use rivet::typed_import::Rep;
 use rivet::ComponentImports;
 
@@ -126,7 +126,11 @@ pub(super) const FILESYSTEM: Handlers = &[
                 path: String,
                 open: OpenFlags,
                 flags: OpenDescriptorFlags| {
-            Ok(c.open_at(fd.0, f.0, &path, open, flags.0)?.map(Rep))
+            // Synchronized I/O is not offered (Wasmtime 48 refuses it too).
+            if flags.sync {
+                return Ok(Err(ErrorCode::Unsupported));
+            }
+            Ok(c.open_at(fd.0, f.0, &path, open, flags.flags)?.map(Rep))
         }),
     ),
     (
