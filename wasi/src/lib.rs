@@ -79,7 +79,7 @@ pub use filesystem::{
     OpenFlags,
 };
 pub use io::{StreamError, StreamResult};
-pub use link::{add_to_imports, run_export, Wasi};
+pub use link::{add_to_imports, run_export, serves_import, serves_resource, Wasi};
 pub use random::{OsRandom, RandomSource};
 pub use sockets::{Network, SocketError};
 pub use stdio::{MemoryInputPipe, MemoryOutputPipe};

@@ -174,10 +174,22 @@ lift_via!(
     |_c: EnumCase| Advice
 );
 
+/// The labels of `descriptor-flags`, in bit order. The three sync flags are
+/// never reported and ignored when opening: writes reach the host's file
+/// system as they are made.
+const DESCRIPTOR_FLAGS: &[&str] = &[
+    "read",
+    "write",
+    "file-integrity-sync",
+    "data-integrity-sync",
+    "requested-write-sync",
+    "mutate-directory",
+];
+
 lower_via!(
     DescriptorFlags,
-    |ty| FlagBits::typecheck_labels(ty, &["read", "write", "mutate-directory"]),
-    |f| FlagBits(f.read as u32 | (f.write as u32) << 1 | (f.mutate_directory as u32) << 2)
+    |ty| FlagBits::typecheck_labels(ty, DESCRIPTOR_FLAGS),
+    |f| FlagBits(f.read as u32 | (f.write as u32) << 1 | (f.mutate_directory as u32) << 5)
 );
 
 /// `descriptor-flags` as `open-at` takes them (a type implements one
@@ -186,11 +198,11 @@ pub(super) struct OpenDescriptorFlags(pub DescriptorFlags);
 
 lift_via!(
     OpenDescriptorFlags,
-    |ty| FlagBits::typecheck_labels(ty, &["read", "write", "mutate-directory"]),
+    |ty| FlagBits::typecheck_labels(ty, DESCRIPTOR_FLAGS),
     |b: FlagBits| OpenDescriptorFlags(DescriptorFlags {
         read: b.has(0),
         write: b.has(1),
-        mutate_directory: b.has(2),
+        mutate_directory: b.has(5),
     })
 );
 

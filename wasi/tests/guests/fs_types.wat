@@ -36,7 +36,8 @@
     (export "error-code" (type $error-code (eq $ec)))
     (type $dty (enum "unknown" "block-device" "character-device" "directory" "fifo" "symbolic-link" "regular-file" "socket"))
     (export "descriptor-type" (type $descriptor-type (eq $dty)))
-    (type $df (flags "read" "write" "mutate-directory"))
+    (type $df (flags "read" "write" "file-integrity-sync" "data-integrity-sync"
+      "requested-write-sync" "mutate-directory"))
     (export "descriptor-flags" (type $descriptor-flags (eq $df)))
     (type $pf (flags "symlink-follow"))
     (export "path-flags" (type $path-flags (eq $pf)))

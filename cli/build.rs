@@ -1,0 +1,118 @@
+//! Builds the launcher (`launcher/`, the body of every executable `rivet exe`
+//! makes) as a static library, once, so that `rivet exe` needs nothing but a
+//! C linker: `src/exe.rs` embeds the archive and the list of system
+//! libraries it needs.
+//!
+//! The build is a nested `cargo rustc` in release mode, into a target
+//! directory of its own under `OUT_DIR` (the outer build holds its own
+//! target directory's lock), `--locked --offline`: the launcher's
+//! dependencies are a subset of this crate's, already downloaded. It shares
+//! the outer build's jobserver (`CARGO_MAKEFLAGS` is kept), so the two builds
+//! together use no more cores than cargo was given. After the first time it
+//! is incremental: it reruns only when the launcher or a crate it is built
+//! from changes.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Variables cargo sets for a build script that would steer the nested
+/// build away from a plain release build of the launcher: the outer target
+/// directory, the outer build's flags, and clippy's driver.
+const CLEARED: &[&str] = &[
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "RUSTC_WORKSPACE_WRAPPER",
+];
+
+/// The workspace folders the launcher is built from: a change in any of
+/// them rebuilds it.
+const SOURCES: &[&str] = &[
+    "launcher",
+    "wasi",
+    "runtime-shim",
+    "descriptor",
+    "macro/src",
+    "Cargo.lock",
+    "Cargo.toml",
+];
+
+fn main() {
+    let out = PathBuf::from(env("OUT_DIR"));
+    let root = PathBuf::from(env("CARGO_MANIFEST_DIR")).join("..");
+    let target = env("TARGET");
+    for source in SOURCES {
+        println!("cargo:rerun-if-changed=../{source}");
+    }
+    let libs = out.join("launcher-native-libs.txt");
+    build_launcher(&root, &out, &target, &libs);
+    let archive = out
+        .join("launcher")
+        .join(&target)
+        .join("release/librivet_launcher.a");
+    let native_libs = std::fs::read_to_string(&libs)
+        .unwrap_or_else(|e| fail(&format!("reading {}: {e}", libs.display())));
+    println!(
+        "cargo:rustc-env=RIVET_LAUNCHER_ARCHIVE={}",
+        archive.display()
+    );
+    println!("cargo:rustc-env=RIVET_LAUNCHER_LIBS={}", native_libs.trim());
+    println!("cargo:rustc-env=RIVET_LAUNCHER_TARGET={target}");
+    println!(
+        "cargo:rustc-env=RIVET_LAUNCHER_ID={:016x}",
+        launcher_id(&archive)
+    );
+}
+
+/// Runs the nested build; the launcher's system libraries go to `libs`.
+fn build_launcher(root: &Path, out: &Path, target: &str, libs: &Path) {
+    let mut cmd = Command::new(env("CARGO"));
+    cmd.arg("rustc")
+        .arg("--manifest-path")
+        .arg(root.join("launcher/Cargo.toml"))
+        .args(["--lib", "--release", "--locked", "--offline", "--quiet"])
+        .args(["--crate-type", "staticlib", "--target", target])
+        .arg("--target-dir")
+        .arg(out.join("launcher"))
+        .arg("--")
+        .arg(format!("--print=native-static-libs={}", libs.display()));
+    for var in CLEARED {
+        cmd.env_remove(var);
+    }
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| fail(&format!("running {cmd:?}: {e}")));
+    if !output.status.success() {
+        fail(&format!(
+            "building the launcher (the body of `rivet exe` executables) failed:\n{}\n\
+             If a dependency is missing, run `cargo fetch --locked` in the repository \
+             (or install with `cargo install --locked --path cli`).",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+}
+
+/// A fingerprint of the archive, for `rivet run`'s cache: executables built
+/// with another launcher are not reused.
+fn launcher_id(archive: &Path) -> u64 {
+    let bytes = std::fs::read(archive)
+        .unwrap_or_else(|e| fail(&format!("reading {}: {e}", archive.display())));
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| fail(&format!("cargo did not set {name}")))
+}
+
+/// Stops the build with `message` (cargo shows a build script's stderr).
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
