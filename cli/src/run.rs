@@ -123,3 +123,41 @@ fn cache_key(wasm: &[u8], grants: &Grants) -> String {
     }
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn options_go_before_the_file_or_before_a_double_dash_after_it() {
+        let (input, grants, rest) =
+            parse(&args("--dir a::/b --env K=V app.wasm x --env y")).unwrap();
+        assert_eq!(input, "app.wasm");
+        assert_eq!(grants.dirs, [("a".into(), "/b".into())]);
+        assert_eq!(grants.env, [("K".into(), Some("V".into()))]);
+        assert_eq!(rest, args("x --env y"), "after the file, the guest's");
+        let (_, grants, rest) =
+            parse(&args("app.wasm --dir d --env K -S inherit-env -- -- z")).unwrap();
+        assert_eq!(grants.dirs, [("d".into(), "d".into())]);
+        assert_eq!(grants.env, [("K".into(), None)]);
+        assert!(grants.inherit_env);
+        assert_eq!(rest, args("-- z"), "after the first `--`");
+        let (_, grants, rest) = parse(&args("app.wasm grep -- -x")).unwrap();
+        assert_eq!((grants, rest), (Grants::default(), args("grep -- -x")));
+    }
+
+    #[test]
+    fn bad_options_are_errors() {
+        let e = parse(&args("--bogus app.wasm")).unwrap_err();
+        assert!(e.message().contains("unknown option --bogus"), "{e}");
+        let e = parse(&args("--dir")).unwrap_err();
+        assert!(e.message().contains("--dir needs a value"), "{e}");
+        let e = parse(&args("-S tcp app.wasm")).unwrap_err();
+        assert!(e.message().contains("not supported: -S tcp"), "{e}");
+        assert!(parse(&[]).is_err());
+    }
+}
