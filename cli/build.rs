@@ -4,8 +4,8 @@
 //! libraries it needs.
 //!
 //! The build is a nested `cargo rustc` in release mode, into a target
-//! directory of its own under `OUT_DIR` (the outer build holds its own
-//! target directory's lock), `--locked --offline`: the launcher's
+//! directory of its own (the outer build holds its own target directory's
+//! lock), `--locked --offline`: the launcher's
 //! dependencies are a subset of this crate's, already downloaded. It shares
 //! the outer build's jobserver (`CARGO_MAKEFLAGS` is kept), so the two builds
 //! together use no more cores than cargo was given. After the first time it
@@ -49,12 +49,10 @@ fn main() {
     for source in SOURCES {
         println!("cargo:rerun-if-changed=../{source}");
     }
-    let libs = out.join("launcher-native-libs.txt");
-    build_launcher(&root, &out, &target, &libs);
-    let archive = out
-        .join("launcher")
-        .join(&target)
-        .join("release/librivet_launcher.a");
+    let dir = launcher_target_dir(&out);
+    let libs = dir.join("native-static-libs.txt");
+    build_launcher(&root, &dir, &target, &libs);
+    let archive = dir.join(&target).join("release/librivet_launcher.a");
     let native_libs = std::fs::read_to_string(&libs)
         .unwrap_or_else(|e| fail(&format!("reading {}: {e}", libs.display())));
     println!(
@@ -69,8 +67,24 @@ fn main() {
     );
 }
 
-/// Runs the nested build; the launcher's system libraries go to `libs`.
-fn build_launcher(root: &Path, out: &Path, target: &str, libs: &Path) {
+/// The nested build's target directory: `rivet-launcher` in the outer
+/// target directory, so that every outer build (clippy's, the tests', a
+/// release build) shares one launcher build (cargo locks it for each);
+/// under `OUT_DIR` if that is not laid out as `TARGET/PROFILE/build/PKG/out`.
+fn launcher_target_dir(out: &Path) -> PathBuf {
+    let build = out.parent().and_then(Path::parent);
+    let target = build
+        .filter(|b| b.ends_with("build"))
+        .and_then(|b| b.parent()?.parent());
+    match target {
+        Some(target) => target.join("rivet-launcher"),
+        None => out.join("launcher"),
+    }
+}
+
+/// Runs the nested build into `dir`; the launcher's system libraries go to
+/// `libs`.
+fn build_launcher(root: &Path, dir: &Path, target: &str, libs: &Path) {
     let mut cmd = Command::new(env("CARGO"));
     cmd.arg("rustc")
         .arg("--manifest-path")
@@ -78,7 +92,7 @@ fn build_launcher(root: &Path, out: &Path, target: &str, libs: &Path) {
         .args(["--lib", "--release", "--locked", "--offline", "--quiet"])
         .args(["--crate-type", "staticlib", "--target", target])
         .arg("--target-dir")
-        .arg(out.join("launcher"))
+        .arg(dir)
         .arg("--")
         .arg(format!("--print=native-static-libs={}", libs.display()));
     for var in CLEARED {
