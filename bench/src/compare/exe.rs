@@ -42,7 +42,7 @@ pub fn run(scratch: &Path) -> Result<Vec<Row>, String> {
             .arg("-o")
             .arg(&exe),
     )?;
-    command(wasmtime_compile(&tools, &hello, &cwasm))?;
+    command(&mut wasmtime_compile(&tools, &hello, &cwasm))?;
     let mut rows = start_to_exit(&tools, &exe, &cwasm)?;
     rows.push(size(&exe, &tools.native_hello, scratch)?);
     for (workload, guest) in [
