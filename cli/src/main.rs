@@ -37,7 +37,7 @@ usage:
   rivet run [OPTIONS] APP.wasm [ARGS]...      (or: rivet run APP.wasm [OPTIONS] -- [ARGS]...)
       Builds APP.wasm as rivet exe does, into a cache ($RIVET_CACHE_DIR, else
       $XDG_CACHE_HOME/rivet, else ~/.cache/rivet), and runs it with ARGS (argv[0] is
-      APP.wasm as given). OPTIONS are rivet exe's grant options. The exit status is the
+      APP.wasm's file name). OPTIONS are rivet exe's grant options. The exit status is the
       guest's; a trap prints `Error: ...` on stderr and exits with 134, as wasmtime run.
   rivet wast [--mode guard|explicit|c|both|all] [--verbose] FILE...
       Runs spec scripts (.wast) through the whole pipeline: every module and component

@@ -25,8 +25,8 @@ pub fn run(args: &[String]) -> Error {
 }
 
 /// Parses the arguments and builds the executable if the cache does not
-/// hold it: its path, the guest's `argv[0]` (the file as given, as
-/// `wasmtime run` passes it) and the other arguments.
+/// hold it: its path, the guest's `argv[0]` (the file's name without its
+/// directories, as `wasmtime run` passes it) and the other arguments.
 fn prepare(args: &[String]) -> Result<(PathBuf, String, Vec<String>), Error> {
     let (input, grants, guest_args) = parse(args)?;
     let wasm = std::fs::read(&input).map_err(|e| io_error(Path::new(&input), e))?;
@@ -45,7 +45,10 @@ fn prepare(args: &[String]) -> Result<(PathBuf, String, Vec<String>), Error> {
         exe::build(&spec, &partial)?;
         std::fs::rename(&partial, &path).map_err(|e| io_error(&path, e))?;
     }
-    Ok((path, input, guest_args))
+    let argv0 = Path::new(&input)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    Ok((path, argv0.unwrap_or(input), guest_args))
 }
 
 /// The input file, the grants and the guest's arguments. Options go before

@@ -185,7 +185,9 @@ fn differences(case: &Case, mut cmd: Command, dir: &Path) -> Vec<String> {
         .stdin(stdin)
         .output()
         .expect("the command starts");
-    compare(case, &out, dir)
+    let diffs = compare(case, &out, dir);
+    let _ = std::fs::remove_dir_all(dir);
+    diffs
 }
 
 fn compare(case: &Case, out: &Output, dir: &Path) -> Vec<String> {
@@ -268,8 +270,9 @@ fn recorded_cases_run_through_rivet_run_as_under_wasmtime() {
             &c.args[..file]
         })
         .collect();
-    let built = std::fs::read_dir(cache_dir().join("run")).unwrap().count();
-    assert_eq!(built, option_sets.len(), "{option_sets:?}");
+    let built = std::fs::read_dir(cache_dir().join("run")).unwrap();
+    assert_eq!(built.count(), option_sets.len(), "{option_sets:?}");
+    let _ = std::fs::remove_dir_all(cache_dir().join("run"));
 }
 
 /// The cases one executable runs: its grants are the preopen and the two
@@ -324,6 +327,7 @@ fn one_executable_runs_the_cases_with_the_grants_it_recorded() {
         diffs.extend(differences(&case, cmd, &workdir(&format!("exe-{name}"))));
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A command (it exports `wasi:cli/run`) that imports `IMPORT` with a
@@ -362,6 +366,7 @@ fn exe_fails(name: &str, wat: &str, flags: &[&str], env: &[(&str, &str)]) -> Str
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{name}: rivet exe fails");
     assert!(!dir.join(name).exists(), "{name}: no executable left");
+    let _ = std::fs::remove_dir_all(&dir);
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -419,4 +424,63 @@ fn exe_errors_say_what_is_wrong() {
         stderr.contains("`/nonexistent/cc` was not found: install a C compiler"),
         "{stderr}"
     );
+}
+
+/// `rivet run` in a fresh working directory with `env` in the process's
+/// environment (and a cache of its own, so that the recorded cases' test
+/// counts its builds alone); stdout, and the status's success.
+fn run_with_env(tag: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = workdir(tag);
+    let out = rivet()
+        .env("RIVET_CACHE_DIR", cache_dir().join("env"))
+        .arg("run")
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn variables_come_from_the_process_only_when_granted() {
+    let process = [("FROM_PROCESS", "p"), ("GREETING", "from the process")];
+    // `--env NAME` passes the process's value; a name it lacks stays unset.
+    let args = [
+        "--env",
+        "FROM_PROCESS",
+        "--env",
+        "NOT_IN_PROCESS",
+        "--env",
+        "GIVEN=1",
+    ];
+    let probe = [
+        "wasi-command.wasm",
+        "env",
+        "FROM_PROCESS",
+        "NOT_IN_PROCESS",
+        "GIVEN",
+        "GREETING",
+    ];
+    let stdout = run_with_env("env-names", &[&args[..], &probe].concat(), &process);
+    assert_eq!(
+        stdout,
+        "FROM_PROCESS=p\nNOT_IN_PROCESS unset\nGIVEN=1\nGREETING unset\ncount 2\n"
+    );
+    // `--inherit-env` passes them all, and a value given with `--env` wins.
+    let args = ["--inherit-env", "--env", "GREETING=given"];
+    let probe = ["wasi-command.wasm", "env", "FROM_PROCESS", "GREETING"];
+    let stdout = run_with_env("env-inherit", &[&args[..], &probe].concat(), &process);
+    assert!(
+        stdout.starts_with("FROM_PROCESS=p\nGREETING=given\ncount "),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(cache_dir().join("env"));
 }
