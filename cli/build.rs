@@ -52,7 +52,7 @@ fn main() {
     let dir = launcher_target_dir(&out);
     let libs = dir.join("native-static-libs.txt");
     build_launcher(&root, &dir, &target, &libs);
-    let archive = dir.join(&target).join("release/librivet_launcher.a");
+    let archive = without_debug_info(&dir.join(&target).join("release/librivet_launcher.a"));
     let native_libs = std::fs::read_to_string(&libs)
         .unwrap_or_else(|e| fail(&format!("reading {}: {e}", libs.display())));
     println!(
@@ -108,6 +108,32 @@ fn build_launcher(root: &Path, dir: &Path, target: &str, libs: &Path) {
              (or install with `cargo install --locked --path cli`).",
             String::from_utf8_lossy(&output.stderr)
         ));
+    }
+}
+
+/// The archive without its debug information (the standard library's,
+/// mostly: two thirds of an executable's size, of no use in one; symbol
+/// names stay, for profilers), made with binutils' `strip` (`$STRIP` names
+/// another). Without a working `strip`, the archive as it is, with a warning.
+fn without_debug_info(archive: &Path) -> PathBuf {
+    let stripped = archive.with_file_name("librivet_launcher-nodebug.a");
+    let strip = std::env::var_os("STRIP").unwrap_or_else(|| "strip".into());
+    let status = Command::new(&strip)
+        .arg("--strip-debug")
+        .arg(archive)
+        .arg("-o")
+        .arg(&stripped)
+        .status();
+    match status {
+        Ok(s) if s.success() => stripped,
+        other => {
+            println!(
+                "cargo:warning=`{} --strip-debug` failed ({other:?}): executables made by \
+                 `rivet exe` will carry the standard library's debug information",
+                strip.to_string_lossy()
+            );
+            archive.to_path_buf()
+        }
     }
 }
 
