@@ -1,5 +1,6 @@
-//! `rivet`: compile, inspect and test WebAssembly from the command line,
-//! outside a build script. A crate of its own because it joins the compiler
+//! `rivet`: run WASI commands and make native executables of them, and
+//! compile, inspect and test WebAssembly from the command line, outside a
+//! build script. A crate of its own because it joins the compiler
 //! (`rivet-build`) and the conformance runner (`rivet-tests`), which depends on
 //! the compiler itself.
 

@@ -419,6 +419,22 @@ fn exe_errors_say_what_is_wrong() {
         stderr.contains("not supported yet: `rivet exe --target riscv64gc-unknown-linux-gnu`"),
         "{stderr}"
     );
+    // This machine's own triple is the one target supported: its baseline.
+    let dir = workdir("own-target");
+    std::fs::write(dir.join("command.wat"), &command).unwrap();
+    let out = rivet()
+        .args(["exe", "command.wat", "-o", "command"])
+        .args(["--target", env!("RIVET_LAUNCHER_TARGET")])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("command").exists());
+    let _ = std::fs::remove_dir_all(&dir);
     let stderr = exe_fails("linker", &command, &[], &[("CC", "/nonexistent/cc")]);
     assert!(
         stderr.contains("`/nonexistent/cc` was not found: install a C compiler"),
