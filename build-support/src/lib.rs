@@ -87,7 +87,7 @@ pub mod __internal {
     pub use crate::emit::{compile_unit, target_isa, UnitModule};
     pub use crate::fuse::{adapter_module, AdapterRequest};
     pub use crate::input::Input;
-    pub use crate::package::{archive, link_shared};
+    pub use crate::package::{archive, link_executable, link_shared};
 }
 
 /// How to compile.

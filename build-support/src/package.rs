@@ -20,6 +20,26 @@ pub fn link_shared(objects: &[PathBuf], output: &Path) -> Result<(), Error> {
     run(cmd)
 }
 
+/// Links `inputs` (C sources, objects and archives, in link order) with the
+/// system libraries `libs` (`-lNAME`) into the executable `output`, with the
+/// system C compiler. Sections nothing refers to are dropped, as rustc does
+/// for its executables.
+pub fn link_executable(inputs: &[PathBuf], libs: &[String], output: &Path) -> Result<(), Error> {
+    let mut cmd = compiler(None)?.to_command();
+    let gc = if cfg!(target_os = "macos") {
+        "-Wl,-dead_strip"
+    } else {
+        "-Wl,--gc-sections"
+    };
+    cmd.arg("-o")
+        .arg(output)
+        .args(inputs)
+        .arg("-lm")
+        .args(libs)
+        .arg(gc);
+    run(cmd)
+}
+
 /// Archives `objects` into the static library `out_dir/lib<lib_name>.a`, replacing
 /// any previous one, and returns its path. This is what a build script links.
 pub fn archive(objects: &[PathBuf], out_dir: &Path, lib_name: &str) -> Result<PathBuf, Error> {
@@ -193,9 +213,17 @@ fn host_build() -> cc::Build {
 /// Runs `cmd`; on failure the error names the command and carries its output.
 fn run(mut cmd: Command) -> Result<(), Error> {
     let shown = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .map_err(|e| Error::new(ErrorKind::Toolchain, format!("running {shown}: {e}")))?;
+    let out = cmd.output().map_err(|e| {
+        let program = cmd.get_program().to_string_lossy();
+        let message = match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "`{program}` was not found: install a C compiler and archiver (gcc or clang, \
+                 and binutils), or name them in the CC and AR environment variables"
+            ),
+            _ => format!("running {shown}: {e}"),
+        };
+        Error::new(ErrorKind::Toolchain, message)
+    })?;
     if out.status.success() {
         return Ok(());
     }

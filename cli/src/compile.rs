@@ -1,12 +1,13 @@
 //! `rivet compile`: one input (composed with its plugs) to one object file.
 
 use crate::USAGE;
-use rivet_build::__internal::{symbol_name, Input};
+use rivet_build::__internal::{compile_with_plan, symbol_name, Input};
 use rivet_build::{BoundsMode, Error, ErrorKind, Options};
+use rivet_descriptor::component::Component as Plan;
 use std::path::PathBuf;
 
 /// A usage error.
-fn usage(message: String) -> Error {
+pub fn usage(message: String) -> Error {
     Error::new(ErrorKind::Config, message)
 }
 
@@ -87,12 +88,10 @@ fn compile(args: CompileArgs, name: &str) -> Result<(), Error> {
     let source = Input::read(&input, &plugs)?;
     let wasm = source.wasm();
     let object = if rivet_build::is_component(wasm) {
-        options.symbol = symbol_name(name)?;
-        rivet_build::compile_component(wasm, &options)
+        compile_component(&source, name, &mut options)?.0
     } else {
-        rivet_build::compile_module(wasm, &options)
-    }
-    .map_err(|e| source.locate(e))?;
+        rivet_build::compile_module(wasm, &options).map_err(|e| source.locate(e))?
+    };
     std::fs::write(&output, object)
         .map_err(|e| Error::new(ErrorKind::Io, format!("writing {}: {e}", output.display())))?;
     println!(
@@ -102,4 +101,15 @@ fn compile(args: CompileArgs, name: &str) -> Result<(), Error> {
         options.symbol
     );
     Ok(())
+}
+
+/// Compiles the component `source` with the descriptor symbol of component
+/// `name` (set in `options`): the object and the plan.
+pub fn compile_component(
+    source: &Input,
+    name: &str,
+    options: &mut Options,
+) -> Result<(Vec<u8>, Plan), Error> {
+    options.symbol = symbol_name(name)?;
+    compile_with_plan(source.wasm(), options).map_err(|e| source.locate(e))
 }

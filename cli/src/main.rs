@@ -1,10 +1,13 @@
-//! `rivet`: compile, inspect and test WebAssembly from the command line,
-//! outside a build script. A crate of its own because it joins the compiler
+//! `rivet`: run WASI commands and make native executables of them, and
+//! compile, inspect and test WebAssembly from the command line, outside a
+//! build script. A crate of its own because it joins the compiler
 //! (`rivet-build`) and the conformance runner (`rivet-tests`), which depends on
 //! the compiler itself.
 
 mod compile;
+mod exe;
 mod inspect;
+mod run;
 
 use rivet_build::{Error, ErrorKind};
 use std::process::ExitCode;
@@ -24,6 +27,19 @@ usage:
       generated adapter modules (each holding every adapter that can share it) as WAT.
   --plug PLUG (repeatable) first composes the component FILE with PLUG: PLUG's exports
       satisfy FILE's imports (and later plugs' imports) of the same name.
+  rivet exe APP.wasm -o APP [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--inherit-env] [--allow-network] [--target TRIPLE]
+      Makes a native executable of a WASI command (a component exporting wasi:cli/run):
+      the compiled component, the runtime and the WASI host, linked by the system C
+      compiler. It grants the guest only what the options say: --dir preopens HOST
+      read-write as GUEST (a relative HOST is resolved where the executable runs),
+      --env sets a variable (without =VALUE: passes the one it runs with). Without
+      --target the code uses every feature of this machine's CPU; --target with this
+      machine's triple builds for the triple's baseline, to run on other machines.
+  rivet run [OPTIONS] APP.wasm [ARGS]...      (or: rivet run APP.wasm [OPTIONS] -- [ARGS]...)
+      Builds APP.wasm as rivet exe does, into a cache ($RIVET_CACHE_DIR, else
+      $XDG_CACHE_HOME/rivet, else ~/.cache/rivet), and runs it with ARGS (argv[0] is
+      APP.wasm's file name). OPTIONS are rivet exe's grant options. The exit status is the
+      guest's; a trap prints `Error: ...` on stderr and exits with 134, as wasmtime run.
   rivet wast [--mode guard|explicit|c|both|all] [--verbose] FILE...
       Runs spec scripts (.wast) through the whole pipeline: every module and component
       is compiled, linked by the system C compiler, loaded and checked; in every mode
@@ -36,6 +52,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("compile") => compile::run(&args[1..]),
         Some("inspect") => inspect::run(&args[1..]),
+        Some("exe") => exe::run(&args[1..]),
+        Some("run") => Err(run::run(&args[1..])),
         Some("wast") => return rivet_tests::wast_command::main(args.into_iter().skip(1)),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

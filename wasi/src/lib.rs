@@ -85,7 +85,7 @@ pub use filesystem::{
     OpenFlags,
 };
 pub use io::{FailureCode, StreamError, StreamResult};
-pub use link::{add_to_imports, run_export, Wasi};
+pub use link::{add_to_imports, run_export, serves_import, serves_resource, Wasi};
 pub use random::{OsRandom, RandomSource};
 pub use sockets::{
     AddressFamily, IncomingDatagram, Network, OutgoingDatagram, SocketAddrUse, SocketError,

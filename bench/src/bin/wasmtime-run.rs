@@ -5,8 +5,13 @@
 //! itself is not a crates.io library.
 //!
 //! ```text
+<<<<<<< HEAD
 //! wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... [--inherit-network]
 //!              [--allow-ip-name-lookup] [--invoke 'CALL'] WASM [ARG]...
+=======
+//! wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... [--invoke 'CALL'] [--allow-precompiled] WASM [ARG]...
+//! wasmtime-run compile WASM -o OUT.cwasm
+>>>>>>> exe
 //! ```
 //!
 //! `--inherit-network` lets the guest make TCP and UDP sockets and bind,
@@ -21,6 +26,11 @@
 //! `wasmtime run --invoke` (`'handle("text")'`), naming a top-level export or a
 //! function of the one exported interface that has it; each result is printed
 //! in WAVE on its own line.
+//!
+//! As with `wasmtime compile` and `wasmtime run --allow-precompiled`,
+//! `compile` precompiles the component to `OUT.cwasm` and
+//! `--allow-precompiled` runs such a file: the bench times both (a command's
+//! start to exit without the compile, and the compile alone).
 //!
 //! The exit status follows `wasmtime run` (its `src/commands/run.rs`): the
 //! status the guest passed to `wasi:cli/exit`; 134, a Unix abort's
@@ -38,14 +48,26 @@ use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 const USAGE: &str = "usage: wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... \
+<<<<<<< HEAD
                      [--inherit-network] [--allow-ip-name-lookup] [--invoke 'CALL'] WASM [ARG]...";
+=======
+                     [--invoke 'CALL'] [--allow-precompiled] WASM [ARG]...\n       \
+                     wasmtime-run compile WASM -o OUT.cwasm";
+>>>>>>> exe
 
 /// The exit status `wasmtime run` gives a trap on Unix: that of a process
 /// killed by `SIGABRT`.
 const TRAP_STATUS: i32 = 128 + 6;
 
 fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let ["compile", wasm, "-o", out] = args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        return match precompile(Path::new(wasm), Path::new(out)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => exit_for(&error),
+        };
+    }
+    let options = match Options::parse(args.into_iter()) {
         Ok(options) => options,
         Err(message) => {
             eprintln!("wasmtime-run: {message}\n{USAGE}");
@@ -68,6 +90,8 @@ struct Options {
     /// `--allow-ip-name-lookup`.
     name_lookup: bool,
     invoke: Option<String>,
+    /// `WASM` may be a component precompiled by `wasmtime-run compile`.
+    allow_precompiled: bool,
     wasm: PathBuf,
     args: Vec<String>,
 }
@@ -76,7 +100,11 @@ impl Options {
     /// Options come before `WASM`; everything after it goes to the guest.
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
         let (mut dirs, mut env, mut invoke) = (Vec::new(), Vec::new(), None);
+<<<<<<< HEAD
         let (mut network, mut name_lookup) = (false, false);
+=======
+        let mut allow_precompiled = false;
+>>>>>>> exe
         let wasm = loop {
             let arg = args.next().ok_or("no component given")?;
             match arg.as_str() {
@@ -86,8 +114,12 @@ impl Options {
                 }
                 "--env" => env.push(split(&value(&mut args, "--env")?, "=")?),
                 "--invoke" => invoke = Some(value(&mut args, "--invoke")?),
+<<<<<<< HEAD
                 "--inherit-network" => network = true,
                 "--allow-ip-name-lookup" => name_lookup = true,
+=======
+                "--allow-precompiled" => allow_precompiled = true,
+>>>>>>> exe
                 flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
                 _ => break PathBuf::from(arg),
             }
@@ -98,6 +130,7 @@ impl Options {
             network,
             name_lookup,
             invoke,
+            allow_precompiled,
             wasm,
             args: args.collect(),
         })
@@ -135,13 +168,42 @@ impl WasiView for Host {
     }
 }
 
-/// Loads, links and runs the component as `options` say.
-fn run(options: &Options) -> wasmtime::Result<()> {
+/// The engine, the same for `compile` and for running: a precompiled
+/// component loads only into an engine configured as the one that made it.
+fn engine() -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.wasm_backtrace_max_frames(None);
-    let engine = Engine::new(&config)?;
-    let component = Component::from_file(&engine, &options.wasm)
-        .map_err(|e| format_err!("{}: {e}", options.wasm.display()))?;
+    Engine::new(&config)
+}
+
+/// `wasmtime-run compile`: writes the precompiled component.
+fn precompile(wasm: &Path, out: &Path) -> wasmtime::Result<()> {
+    let bytes = std::fs::read(wasm).map_err(|e| format_err!("{}: {e}", wasm.display()))?;
+    let cwasm = engine()?.precompile_component(&bytes)?;
+    std::fs::write(out, cwasm).map_err(|e| format_err!("{}: {e}", out.display()))
+}
+
+/// The component of `options`: compiled, or with `--allow-precompiled` and a
+/// precompiled file, loaded as it is.
+fn load(engine: &Engine, options: &Options) -> wasmtime::Result<Component> {
+    let path = &options.wasm;
+    let component = match Engine::detect_precompiled_file(path) {
+        Ok(None) => Component::from_file(engine, path),
+        // SAFETY: the file is one `wasmtime-run compile` wrote (the flag says
+        // the caller trusts it), as `wasmtime run --allow-precompiled` requires.
+        Ok(Some(_)) if options.allow_precompiled => unsafe {
+            Component::deserialize_file(engine, path)
+        },
+        Ok(Some(_)) => Err(format_err!("precompiled: run with --allow-precompiled")),
+        Err(e) => Err(e),
+    };
+    component.map_err(|e| format_err!("{}: {e}", path.display()))
+}
+
+/// Loads, links and runs the component as `options` say.
+fn run(options: &Options) -> wasmtime::Result<()> {
+    let engine = engine()?;
+    let component = load(&engine, options)?;
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     let host = Host {

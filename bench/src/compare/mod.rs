@@ -4,6 +4,7 @@
 
 mod calls;
 mod compile;
+mod exe;
 mod kernels;
 mod rivet_side;
 mod sample;
@@ -48,7 +49,7 @@ impl Row {
 }
 
 /// Short names of the workloads, for `--only NAME`, in run order.
-pub const WORKLOADS: [&str; 9] = [
+pub const WORKLOADS: [&str; 10] = [
     "instantiate",
     "add",
     "echo",
@@ -58,6 +59,7 @@ pub const WORKLOADS: [&str; 9] = [
     "kernels",
     "compile",
     "size",
+    "exe",
 ];
 
 /// Runs every workload and writes `results.csv` and `RESULTS.md` into `dir`;
@@ -79,6 +81,9 @@ pub fn run(dir: &Path, scratch: &Path, only: Option<&str>) -> Result<Vec<Row>, S
     }
     if pick("size") {
         rows.extend(size::run(scratch)?);
+    }
+    if pick("exe") {
+        rows.extend(exe::run(scratch)?);
     }
     if only.is_some() {
         return Ok(rows);

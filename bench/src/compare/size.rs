@@ -77,7 +77,7 @@ impl Host {
     }
 }
 
-fn workspace_root() -> PathBuf {
+pub(super) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("bench/ has a parent")
@@ -136,7 +136,7 @@ fn stripped_size(root: &Path, host: Host, scratch: &Path) -> Result<f64, String>
     Ok(len as f64)
 }
 
-fn command(cmd: &mut Command) -> Result<String, String> {
+pub(super) fn command(cmd: &mut Command) -> Result<String, String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if !out.status.success() {
         return Err(format!(

@@ -89,13 +89,29 @@ pub fn add_to_imports(
         }
     }
     for name in component.imported_resources() {
-        if let Some(iface) = wasi_interface(&name)? {
-            convert::known_resource(iface, &name)?;
+        if serves_resource(&name)? {
             let wasi = wasi.clone();
             imports.resource(&name, move |rep| wasi.ctx().drop_resource(rep));
         }
     }
     Ok(wasi)
+}
+
+/// Whether [`add_to_imports`] serves the function import `name`: `Ok(true)`
+/// for a WASI 0.2 function, `Ok(false)` for an import that is not WASI's
+/// (left to the host), and the error `add_to_imports` would give otherwise.
+/// For tools that check a component before it is loaded.
+pub fn serves_import(name: &str) -> Result<bool, Error> {
+    handler_for(name).map(|h| h.is_some())
+}
+
+/// As [`serves_import`], for an imported resource type.
+pub fn serves_resource(name: &str) -> Result<bool, Error> {
+    let Some(iface) = wasi_interface(name)? else {
+        return Ok(false);
+    };
+    convert::known_resource(iface, name)?;
+    Ok(true)
 }
 
 /// The handler of import `name` (`wasi:pkg/iface@0.2.x#func`); `None` for an
