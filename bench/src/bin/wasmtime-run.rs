@@ -5,13 +5,9 @@
 //! itself is not a crates.io library.
 //!
 //! ```text
-<<<<<<< HEAD
 //! wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... [--inherit-network]
-//!              [--allow-ip-name-lookup] [--invoke 'CALL'] WASM [ARG]...
-=======
-//! wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... [--invoke 'CALL'] [--allow-precompiled] WASM [ARG]...
+//!              [--allow-ip-name-lookup] [--invoke 'CALL'] [--allow-precompiled] WASM [ARG]...
 //! wasmtime-run compile WASM -o OUT.cwasm
->>>>>>> exe
 //! ```
 //!
 //! `--inherit-network` lets the guest make TCP and UDP sockets and bind,
@@ -48,12 +44,9 @@ use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 const USAGE: &str = "usage: wasmtime-run [--dir HOST::GUEST]... [--env NAME=VALUE]... \
-<<<<<<< HEAD
-                     [--inherit-network] [--allow-ip-name-lookup] [--invoke 'CALL'] WASM [ARG]...";
-=======
-                     [--invoke 'CALL'] [--allow-precompiled] WASM [ARG]...\n       \
+                     [--inherit-network] [--allow-ip-name-lookup] [--invoke 'CALL'] \
+                     [--allow-precompiled] WASM [ARG]...\n       \
                      wasmtime-run compile WASM -o OUT.cwasm";
->>>>>>> exe
 
 /// The exit status `wasmtime run` gives a trap on Unix: that of a process
 /// killed by `SIGABRT`.
@@ -100,11 +93,8 @@ impl Options {
     /// Options come before `WASM`; everything after it goes to the guest.
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
         let (mut dirs, mut env, mut invoke) = (Vec::new(), Vec::new(), None);
-<<<<<<< HEAD
         let (mut network, mut name_lookup) = (false, false);
-=======
         let mut allow_precompiled = false;
->>>>>>> exe
         let wasm = loop {
             let arg = args.next().ok_or("no component given")?;
             match arg.as_str() {
@@ -114,12 +104,9 @@ impl Options {
                 }
                 "--env" => env.push(split(&value(&mut args, "--env")?, "=")?),
                 "--invoke" => invoke = Some(value(&mut args, "--invoke")?),
-<<<<<<< HEAD
                 "--inherit-network" => network = true,
                 "--allow-ip-name-lookup" => name_lookup = true,
-=======
                 "--allow-precompiled" => allow_precompiled = true,
->>>>>>> exe
                 flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
                 _ => break PathBuf::from(arg),
             }
