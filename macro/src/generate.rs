@@ -144,9 +144,9 @@ pub fn generate(name: &Ident, component: &str, plan: &Plan) -> Result<TokenStrea
                 /// host's implementation of its imports.
                 pub fn instantiate(
                     store: &mut rivet::Store,
-                    imports: impl #trait_name,
+                    imports: impl #trait_name + Send + 'static,
                 ) -> Result<Self, rivet::Error> {
-                    let host = rivet::__private::Rc::new(::core::cell::RefCell::new(imports));
+                    let host = rivet::__private::Arc::new(rivet::__private::Mutex::new(imports));
                     let mut funcs = #new_imports;
                     #(#register)*
                     let _ = &host;
@@ -611,7 +611,7 @@ fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
                 funcs.func(#name, move |args: &[Value]| -> Result<Option<Value>, Trap> {
                     let mut args = args.iter().cloned();
                     #(let #ps: #ts = Lift::lift(next(&mut args, #what)?)?;)*
-                    let r = #t::#m(&mut *host.borrow_mut(), #(#ps),*)?;
+                    let r = #t::#m(&mut *rivet::__private::lock_host(&host)?, #(#ps),*)?;
                     #ret
                 });
             }
@@ -624,7 +624,7 @@ fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
             {
                 let host = host.clone();
                 funcs.resource(#name, move |rep: u32| -> Result<(), Trap> {
-                    #t::#m(&mut *host.borrow_mut(), #handle::new(rep))
+                    #t::#m(&mut *rivet::__private::lock_host(&host)?, #handle::new(rep))
                 });
             }
         });
