@@ -99,9 +99,9 @@ extern "C" {}
 #[doc(hidden)]
 pub mod __private {
     pub use crate::component::instance::call_binding;
+    pub use crate::component::lock_host;
     pub use crate::component::typed::{LiftResult, LowerArg, LowerArgs, Params};
     pub use crate::component::{component_from_static, imports_without_intrinsics, resource_type};
-    pub use crate::component::lock_host;
     pub use crate::component::{Cx, Flat, FlatBuf};
     /// The runtime parts a unit uses, for the static `rivet_build` writes.
     pub use crate::instance::Parts;
@@ -109,10 +109,10 @@ pub mod __private {
     pub use alloc::borrow::Cow;
     pub use alloc::collections::BTreeMap;
     pub use alloc::sync::Arc;
-    /// The lock around a bindings' host, shared by its import functions.
-    pub use spin::Mutex;
     /// The metadata types, for the static `rivet_build` writes.
     pub use rivet_descriptor as descriptor;
+    /// The lock around a bindings' host, shared by its import functions.
+    pub use spin::Mutex;
     pub use spin::Once;
 }
 

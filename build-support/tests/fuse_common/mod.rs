@@ -15,9 +15,9 @@ use rivet_descriptor::component::{
 };
 use rivet_descriptor::{BoundsMode, RawDescriptor};
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Core instance numbers the plans in these tests use.
 pub const CALLEE: u32 = 0;

@@ -6,8 +6,8 @@
 //! the guest for one call, and one the host gives away for good.
 
 use rivet::{BoundsMode, Store, Trap};
-use std::sync::{Arc, Mutex};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 // `Kv` with one method per export; the traits `KvStoreHost` (the interface
 // `example:kv/store`, with its resource `store` as handle type `KvStore`) and
@@ -104,7 +104,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A store of the host's own, lent to the guest for one call.
     let mine = stores.lock().unwrap().open("host-store".into());
     stores
-        .lock().unwrap()
+        .lock()
+        .unwrap()
         .get(mine)?
         .entries
         .insert("color".into(), "blue".into());

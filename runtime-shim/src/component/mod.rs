@@ -184,7 +184,9 @@ pub(crate) type HostImport = Arc<dyn HostFunc + Send + Sync>;
 /// A host function of [`ComponentImports::func`].
 struct Dynamic<F>(F);
 
-impl<F: Fn(&[Value]) -> Result<Option<Value>, Trap> + Send + Sync + 'static> HostFunc for Dynamic<F> {
+impl<F: Fn(&[Value]) -> Result<Option<Value>, Trap> + Send + Sync + 'static> HostFunc
+    for Dynamic<F>
+{
     fn dynamic(&self) -> Option<&HostImportFn> {
         Some(&self.0)
     }

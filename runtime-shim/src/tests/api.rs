@@ -124,7 +124,11 @@ fn host_function_called_from_host() {
     let e = add.call(&mut store, &[Val::I32(2)]).unwrap_err();
     assert_eq!(e.kind, TrapKind::Host);
     assert!(add.call(&mut store, &[Val::I32(2), Val::I64(1)]).is_err());
-    assert_eq!(calls.load(Ordering::Relaxed), 1, "type errors never reach the closure");
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        1,
+        "type errors never reach the closure"
+    );
 }
 
 #[test]

@@ -223,13 +223,15 @@ fn prepare(module: &Module) -> Prepared {
     let mut store = Store::new(BoundsMode::Guard);
     let mode = Arc::new(AtomicU8::new(0));
     let seen = mode.clone();
-    let host = Func::wrap(&mut store, ty, move |_, results| match seen.load(Ordering::Relaxed) {
-        0 => {
-            results[0] = Val::I32(7);
-            Ok(())
+    let host = Func::wrap(&mut store, ty, move |_, results| {
+        match seen.load(Ordering::Relaxed) {
+            0 => {
+                results[0] = Val::I32(7);
+                Ok(())
+            }
+            1 => Err(Trap::host("denied")),
+            _ => panic!("host panicked"),
         }
-        1 => Err(Trap::host("denied")),
-        _ => panic!("host panicked"),
     });
     let instance = store.instantiate(module, &[Extern::Func(host)]).unwrap();
     let funcs = ["ret42", "ud2", "oob", "callhost", "stack_room", "probe"]
