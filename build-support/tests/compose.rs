@@ -5,9 +5,8 @@
 use rivet::{BoundsMode, Component, ComponentImports, Store, Value};
 use rivet_build::__internal::{compose, decode_component, flatten, link_shared, Part};
 use rivet_build::{compile_component, Error, ErrorKind, Options};
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// Exports the instance `math` with `double(x) = 2x`.
 const DOUBLE: &str = r#"
@@ -136,11 +135,11 @@ fn plugs_satisfy_imports_transitively_and_the_rest_stays_with_the_host() {
     assert_eq!((flat.modules.len() - adapters, adapters), (3, 2));
 
     let (_lib, component) = load("chain", &wasm);
-    let logged = Rc::new(RefCell::new(Vec::new()));
+    let logged = Arc::new(Mutex::new(Vec::new()));
     let mut imports = ComponentImports::new();
     let log = logged.clone();
     imports.func("log", move |args| {
-        log.borrow_mut().push(args[0].clone());
+        log.lock().unwrap().push(args[0].clone());
         Ok(None)
     });
     imports.func("offset", |_| Ok(Some(Value::U32(5))));
@@ -149,7 +148,7 @@ fn plugs_satisfy_imports_transitively_and_the_rest_stays_with_the_host() {
     // run(3) = bump(double(3)) + 5 = (2 * 6 + 10) + 5, logging 6.
     let result = instance.call(&mut store, "run", &[Value::U32(3)]).unwrap();
     assert_eq!(result, Some(Value::U32(27)));
-    assert_eq!(*logged.borrow(), [Value::U32(6)]);
+    assert_eq!(*logged.lock().unwrap(), [Value::U32(6)]);
 }
 
 #[test]

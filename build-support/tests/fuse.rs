@@ -843,5 +843,5 @@ fn handles_go_through_the_intrinsics() {
         f.call(&[Val::I32(1), Val::I32(2)]).unwrap()[0].unwrap_i32(),
         1203
     );
-    assert_eq!(*f.events.borrow(), ["enter 0", "exit 0"]);
+    assert_eq!(*f.events.lock().unwrap(), ["enter 0", "exit 0"]);
 }

@@ -157,10 +157,10 @@ pub fn generate(
                 #wasi_doc
                 pub fn instantiate(
                     store: &mut rivet::Store,
-                    imports: impl #trait_name,
+                    imports: impl #trait_name + Send + 'static,
                     #wasi_param
                 ) -> Result<Self, rivet::Error> {
-                    let host = rivet::__private::Rc::new(::core::cell::RefCell::new(imports));
+                    let host = rivet::__private::Arc::new(rivet::__private::Mutex::new(imports));
                     let mut funcs = #new_imports;
                     #(#register)*
                     let _ = &host;
@@ -669,7 +669,7 @@ fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
                 funcs.func(#name, move |args: &[Value]| -> Result<Option<Value>, Trap> {
                     let mut args = args.iter().cloned();
                     #(let #ps: #ts = Lift::lift(next(&mut args, #what)?)?;)*
-                    let r = #t::#m(&mut *host.borrow_mut(), #(#ps),*)?;
+                    let r = #t::#m(&mut *rivet::__private::lock_host(&host)?, #(#ps),*)?;
                     #ret
                 });
             }
@@ -682,7 +682,7 @@ fn register_host(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
             {
                 let host = host.clone();
                 funcs.resource(#name, move |rep: u32| -> Result<(), Trap> {
-                    #t::#m(&mut *host.borrow_mut(), #handle::new(rep))
+                    #t::#m(&mut *rivet::__private::lock_host(&host)?, #handle::new(rep))
                 });
             }
         });

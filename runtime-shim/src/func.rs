@@ -71,11 +71,12 @@ impl Func {
     /// of results, pre-filled with zero values of the right types); returning Err traps
     /// the calling wasm with TrapKind::Host and that Trap reaches the host caller.
     /// A panic in `f` is caught, never unwinds through wasm frames, and is resumed
-    /// in the host after the outermost wasm call returns.
+    /// in the host after the outermost wasm call returns. `f` is `Send`, as the
+    /// store that holds it is.
     pub fn wrap(
         store: &mut Store,
         ty: FuncType,
-        f: impl Fn(&[Val], &mut [Val]) -> Result<(), Trap> + 'static,
+        f: impl Fn(&[Val], &mut [Val]) -> Result<(), Trap> + Send + 'static,
     ) -> Func {
         Func::add_host(store, signatures::intern(&ty), HostFn::Plain(Box::new(f)))
     }
@@ -86,7 +87,7 @@ impl Func {
     pub fn wrap_with_store(
         store: &mut Store,
         ty: FuncType,
-        f: impl Fn(&mut Store, &[Val], &mut [Val]) -> Result<(), Trap> + 'static,
+        f: impl Fn(&mut Store, &[Val], &mut [Val]) -> Result<(), Trap> + Send + 'static,
     ) -> Func {
         Func::wrap_sig(store, signatures::intern(&ty), f)
     }

@@ -99,6 +99,7 @@ extern "C" {}
 #[doc(hidden)]
 pub mod __private {
     pub use crate::component::instance::call_binding;
+    pub use crate::component::lock_host;
     pub use crate::component::typed::{LiftResult, LowerArg, LowerArgs, Params};
     pub use crate::component::{component_from_static, imports_without_intrinsics, resource_type};
     pub use crate::component::{Cx, Flat, FlatBuf};
@@ -107,9 +108,11 @@ pub mod __private {
     pub use crate::prelude::*;
     pub use alloc::borrow::Cow;
     pub use alloc::collections::BTreeMap;
-    pub use alloc::rc::Rc;
+    pub use alloc::sync::Arc;
     /// The metadata types, for the static `rivet_build` writes.
     pub use rivet_descriptor as descriptor;
+    /// The lock around a bindings' host, shared by its import functions.
+    pub use spin::Mutex;
     pub use spin::Once;
 }
 
@@ -189,3 +192,16 @@ impl Extern {
         }
     }
 }
+
+/// What a host keeps of wasm moves between threads, with or without `std`
+/// (see [`Store`] for why it is `Send` and not `Sync`).
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<Store>();
+    send::<Module>();
+    send::<Component>();
+    send::<ComponentInstance>();
+    send::<ComponentImports>();
+    send::<Func>();
+    send::<Instance>();
+};

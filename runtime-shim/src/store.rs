@@ -12,12 +12,11 @@ use crate::prelude::*;
 use crate::refs::{Refs, RefsPtr};
 use crate::table::{Table, TableData};
 use crate::tag::{Tag, TagData};
-use crate::thread::{self, ThreadState};
+use crate::thread;
 use crate::values::Val;
 use crate::vm::{VMStoreContext, VmSlot};
 use crate::{stack, trap, Extern};
 use core::cell::{Cell, RefCell};
-use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU64, Ordering};
 use rivet_descriptor::{BoundsMode, ValType};
 
@@ -33,15 +32,15 @@ static NEXT_STORE: AtomicU64 = AtomicU64::new(1);
 const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
 
 /// Owns instances, memories, tables, globals, host functions and externref handles.
-/// Everything created in a store lives until the store is dropped. Not Send.
+/// Everything created in a store lives until the store is dropped.
+///
+/// `Send` (not `Sync`): a store, with everything in it, may move to another
+/// thread between calls; each call takes its stack limit and trap state from
+/// the thread making it.
 pub struct Store {
     id: StoreId,
     bounds: BoundsMode,
     max_wasm_stack: usize,
-    /// The creating thread's state: the store never leaves that thread (it is
-    /// not `Send`), so every call into wasm finds it here without asking the
-    /// C helper.
-    thread: &'static ThreadState,
     /// What compiled code and host-function dispatch reach by pointer, in one
     /// allocation.
     shared: VmSlot<Shared>,
@@ -59,8 +58,17 @@ pub struct Store {
     /// records; last, so that everything in or pointing into them is dropped
     /// before it.
     pub(crate) bump: Bump,
-    _not_send: PhantomData<*mut ()>,
 }
+
+// SAFETY: what is not `Send` in a store is its own: the raw pointers point
+// into its arenas and shared record, and the `Rc`s of its component states
+// (held by its instances' runtime host functions) never leave it, since
+// `ComponentInstance` and the other handles are plain indices. Host code put
+// into a store must be `Send` (the public constructors of host functions and
+// `ComponentImports` require it). So moving the store moves everything that
+// refers to that state together, and `&mut self` on every call keeps two
+// threads from using it at once (it is not `Sync`).
+unsafe impl Send for Store {}
 
 /// The store's records that compiled code and host-function dispatch reach by
 /// raw pointer: the stack limit and pending exception, the function and
@@ -79,7 +87,6 @@ impl Store {
             id,
             bounds,
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
-            thread: thread::state(),
             shared: VmSlot::owned(Shared {
                 ctx: VMStoreContext::new(),
                 refs: RefCell::new(Refs::new(id)),
@@ -93,7 +100,6 @@ impl Store {
             instances: Arena::new(),
             components: Vec::new(),
             bump: Bump::new(),
-            _not_send: PhantomData,
         }
     }
 
@@ -140,7 +146,8 @@ impl Store {
         unsafe { &raw mut (*self.shared.ptr()).active }
     }
 
-    /// Calls into wasm with this store's stack limit in force.
+    /// Calls into wasm with this store's stack limit in force, taken from the
+    /// calling thread's stack (the store may have been created on another).
     ///
     /// Safety: as [`trap::enter`]; the code belongs to an instance of this store.
     pub(crate) unsafe fn enter_wasm(
@@ -150,7 +157,7 @@ impl Store {
         vmctx: *mut u8,
         values: *mut crate::vm::ValRaw,
     ) -> Result<(), Trap> {
-        let _guard = stack::enter(self.ctx(), self.max_wasm_stack, self.thread);
+        let _guard = stack::enter(self.ctx(), self.max_wasm_stack, thread::state());
         let active = &*self.active_ptr();
         let this: *mut Store = self;
         let outer = active.replace(this);

@@ -16,8 +16,8 @@ use rivet_descriptor::component::{
 use rivet_descriptor::{BoundsMode, RawDescriptor};
 use std::cell::RefCell;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Core instance numbers the plans in these tests use.
 pub const CALLEE: u32 = 0;
@@ -138,7 +138,7 @@ pub struct Fused {
     /// Flags globals of the callee (0) and caller (1).
     pub flags: [Global; 2],
     /// Intrinsic calls other than transfers, in order.
-    pub events: Rc<RefCell<Vec<String>>>,
+    pub events: Arc<Mutex<Vec<String>>>,
 }
 
 /// One scenario: a plan with function type `ty`, the callee's functions (its
@@ -200,7 +200,7 @@ impl Scenario<'_> {
             Global::new(store, flag_ty, Val::I32(3)).unwrap(),
             Global::new(store, flag_ty, Val::I32(3)).unwrap(),
         ];
-        let events = Rc::new(RefCell::new(Vec::new()));
+        let events = Arc::new(Mutex::new(Vec::new()));
         let imports: Vec<Extern> = adapter
             .imports
             .iter()
@@ -229,7 +229,7 @@ fn wire(
     def: &CoreDef,
     instances: [&Instance; 2],
     flags: &[Global; 2],
-    events: &Rc<RefCell<Vec<String>>>,
+    events: &Arc<Mutex<Vec<String>>>,
 ) -> Extern {
     let i32_to_i32 = FuncType {
         params: vec![ValType::I32].into(),
@@ -251,7 +251,7 @@ fn wire(
                 results: vec![].into(),
             },
             move |_, _| {
-                events.borrow_mut().push(name.clone());
+                events.lock().unwrap().push(name.clone());
                 Ok(())
             },
         ))

@@ -6,9 +6,8 @@
 //! the guest for one call, and one the host gives away for good.
 
 use rivet::{BoundsMode, Store, Trap};
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 // `Kv` with one method per export; the traits `KvStoreHost` (the interface
 // `example:kv/store`, with its resource `store` as handle type `KvStore`) and
@@ -49,22 +48,22 @@ impl Stores {
 
 /// The host's side of the component's imports, sharing the table with `main`.
 struct Host {
-    stores: Rc<RefCell<Stores>>,
+    stores: Arc<Mutex<Stores>>,
 }
 
 impl KvStoreHost for Host {
     fn store_new(&mut self, name: String) -> Result<KvStore, Trap> {
-        Ok(self.stores.borrow_mut().open(name))
+        Ok(self.stores.lock().unwrap().open(name))
     }
 
     fn store_get(&mut self, self_: KvStore, key: String) -> Result<Option<String>, Trap> {
-        let mut stores = self.stores.borrow_mut();
+        let mut stores = self.stores.lock().unwrap();
         let store = stores.get(self_)?;
         Ok(store.entries.get(&key).cloned())
     }
 
     fn store_set(&mut self, self_: KvStore, key: String, value: String) -> Result<(), Trap> {
-        let mut stores = self.stores.borrow_mut();
+        let mut stores = self.stores.lock().unwrap();
         let store = stores.get(self_)?;
         println!("host: {}[{key}] = {value}", store.name);
         store.entries.insert(key, value);
@@ -72,7 +71,7 @@ impl KvStoreHost for Host {
     }
 
     fn store_drop(&mut self, handle: KvStore) -> Result<(), Trap> {
-        let mut stores = self.stores.borrow_mut();
+        let mut stores = self.stores.lock().unwrap();
         let name = stores.get(handle)?.name.clone();
         stores.0[handle.rep() as usize] = None;
         println!("host: store `{name}` (rep {}) dropped", handle.rep());
@@ -88,7 +87,7 @@ impl KvWorldHost for Host {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let stores = Rc::new(RefCell::new(Stores::default()));
+    let stores = Arc::new(Mutex::new(Stores::default()));
     let mut store = Store::new(BoundsMode::Guard);
     let kv = Kv::instantiate(
         &mut store,
@@ -103,9 +102,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("recall missing: {:?}", kv.recall(&mut store, "missing")?);
 
     // A store of the host's own, lent to the guest for one call.
-    let mine = stores.borrow_mut().open("host-store".into());
+    let mine = stores.lock().unwrap().open("host-store".into());
     stores
-        .borrow_mut()
+        .lock()
+        .unwrap()
         .get(mine)?
         .entries
         .insert("color".into(), "blue".into());
@@ -117,6 +117,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     kv.adopt(&mut store, mine)?;
     println!("recall color: {:?}", kv.recall(&mut store, "color")?);
     kv.close(&mut store)?;
-    println!("live stores: {}", stores.borrow().live());
+    println!("live stores: {}", stores.lock().unwrap().live());
     Ok(())
 }

@@ -8,20 +8,20 @@ rivet::component!(Pipeline, "pipeline");
 
 /// Records every line the components log through the host.
 #[derive(Default)]
-struct Log(std::rc::Rc<std::cell::RefCell<Vec<String>>>);
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
 impl PipelineLogHost for Log {
     fn log(&mut self, line: String) -> Result<(), Trap> {
-        self.0.borrow_mut().push(line);
+        self.0.lock().unwrap().push(line);
         Ok(())
     }
 }
 
 #[test]
 fn strings_records_and_variants_cross_the_plugs() {
-    let lines = std::rc::Rc::default();
+    let lines = std::sync::Arc::default();
     let mut store = Store::new(BoundsMode::Guard);
-    let pipeline = Pipeline::instantiate(&mut store, Log(std::rc::Rc::clone(&lines))).unwrap();
+    let pipeline = Pipeline::instantiate(&mut store, Log(std::sync::Arc::clone(&lines))).unwrap();
 
     let summary = pipeline.process(&mut store, "to be or not to be").unwrap();
     assert_eq!(summary.shouted, "TO BE OR NOT TO BE");
@@ -34,7 +34,7 @@ fn strings_records_and_variants_cross_the_plugs() {
     assert_eq!(format!("{:?}", summary.verdict), "Long(6)");
     // `front` and the `count` plug share the one host import.
     assert_eq!(
-        *lines.borrow(),
+        *lines.lock().unwrap(),
         ["front: 18 bytes in", "front: 6 words", "count: judging"]
     );
 

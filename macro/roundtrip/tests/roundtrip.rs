@@ -7,8 +7,7 @@
 
 use rivet::{BoundsMode, Store, Trap};
 use rivet_macro_roundtrip::*;
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// What the host's imports received, rendered with `Debug`, in call order;
 /// and the reps of host-defined `thing`s the guest dropped.
@@ -18,11 +17,11 @@ struct Seen {
     dropped: Vec<u32>,
 }
 
-struct Host(Rc<RefCell<Seen>>);
+struct Host(Arc<Mutex<Seen>>);
 
 impl Host {
     fn saw<T: std::fmt::Debug>(&self, x: &T) {
-        self.0.borrow_mut().args.push(format!("{x:?}"));
+        self.0.lock().unwrap().args.push(format!("{x:?}"));
     }
 }
 
@@ -145,21 +144,21 @@ impl AllWorldHost for Host {
         Ok(AllThing::new(x.rep() + 100))
     }
     fn thing_drop(&mut self, handle: AllThing) -> Result<(), Trap> {
-        self.0.borrow_mut().dropped.push(handle.rep());
+        self.0.lock().unwrap().dropped.push(handle.rep());
         Ok(())
     }
 }
 
-fn setup() -> (Store, All, Rc<RefCell<Seen>>) {
-    let seen = Rc::new(RefCell::new(Seen::default()));
+fn setup() -> (Store, All, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
     let mut store = Store::new(BoundsMode::Guard);
     let all = All::instantiate(&mut store, Host(seen.clone())).expect("instantiates");
     (store, all, seen)
 }
 
 /// The arguments the host received since the last call, rendered.
-fn received(seen: &Rc<RefCell<Seen>>) -> Vec<String> {
-    std::mem::take(&mut seen.borrow_mut().args)
+fn received(seen: &Arc<Mutex<Seen>>) -> Vec<String> {
+    std::mem::take(&mut seen.lock().unwrap().args)
 }
 
 #[test]
@@ -307,7 +306,7 @@ fn host_defined_resources_cross_both_ways_and_drop_in_the_host() -> Result<(), T
     // The host owns the returned handle again; dropping it runs the host's
     // destructor.
     all.resource_drop(&mut s, back)?;
-    assert_eq!(seen.borrow().dropped, [105]);
+    assert_eq!(seen.lock().unwrap().dropped, [105]);
     Ok(())
 }
 

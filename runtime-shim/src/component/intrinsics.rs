@@ -286,9 +286,11 @@ pub(crate) fn host_lower(
     let core = abi::core_signature(&params, ty.result.as_ref(), true);
     let (lower_index, name) = (i, import.name.clone());
     let state = state.clone();
-    Ok(Func::wrap_with_store(
+    // The closure holds the instantiation's state, an `Rc` that never leaves
+    // the store (see the store's `Send`): `wrap_sig` has no `Send` bound.
+    Ok(Func::wrap_sig(
         store,
-        core,
+        crate::signatures::intern(&core),
         move |s, args, results| {
             let st = &*state;
             let lower = &st.component.0.plan.host_lowers[lower_index as usize];

@@ -177,19 +177,23 @@ pub(crate) trait HostFunc {
     }
 }
 
-pub(crate) type HostImport = Rc<dyn HostFunc>;
+/// Shared by [`ComponentImports`] and every store instantiated with them,
+/// which may be on other threads: hence `Arc`, and `Send + Sync` functions.
+pub(crate) type HostImport = Arc<dyn HostFunc + Send + Sync>;
 
 /// A host function of [`ComponentImports::func`].
 struct Dynamic<F>(F);
 
-impl<F: Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static> HostFunc for Dynamic<F> {
+impl<F: Fn(&[Value]) -> Result<Option<Value>, Trap> + Send + Sync + 'static> HostFunc
+    for Dynamic<F>
+{
     fn dynamic(&self) -> Option<&HostImportFn> {
         Some(&self.0)
     }
 }
 
 /// The host's destructor of a resource type it defines: gets the representation.
-pub(crate) type HostDtor = Rc<dyn Fn(u32) -> Result<(), Trap>>;
+pub(crate) type HostDtor = Arc<dyn Fn(u32) -> Result<(), Trap> + Send + Sync>;
 
 /// How a plan's host import becomes a core function (`intrinsics::host_lower`).
 pub(crate) type LowerHost =
@@ -245,10 +249,10 @@ impl ComponentImports {
     pub fn func(
         &mut self,
         name: &str,
-        f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + 'static,
+        f: impl Fn(&[Value]) -> Result<Option<Value>, Trap> + Send + Sync + 'static,
     ) -> &mut Self {
         let funcs = self.funcs.get_or_insert_with(HashMap::default);
-        funcs.insert(name.to_string(), Rc::new(Dynamic(f)));
+        funcs.insert(name.to_string(), Arc::new(Dynamic(f)));
         self.lower = Some(intrinsics::host_lower);
         self.supply = Some(instance::supply);
         self
@@ -262,10 +266,10 @@ impl ComponentImports {
     pub fn resource(
         &mut self,
         name: &str,
-        dtor: impl Fn(u32) -> Result<(), Trap> + 'static,
+        dtor: impl Fn(u32) -> Result<(), Trap> + Send + Sync + 'static,
     ) -> &mut Self {
         let resources = self.resources.get_or_insert_with(HashMap::default);
-        resources.insert(name.to_string(), Rc::new(dtor));
+        resources.insert(name.to_string(), Arc::new(dtor));
         self.supply = Some(instance::supply);
         self
     }
@@ -286,6 +290,16 @@ pub unsafe fn component_from_static(
     parts: &'static Parts,
 ) -> Result<Component, Error> {
     Component::from_unit(unsafe { module::load_static(desc, unit, parts) }?)
+}
+
+/// The host of generated bindings, locked for one import call (the bindings
+/// share it, behind a lock, between their import functions, which must be
+/// `Send + Sync`). Calls into a store are one at a time, so the lock is only
+/// ever found taken when an import re-enters the host through a nested call
+/// into the component: a trap, where waiting would never end.
+pub fn lock_host<T>(host: &spin::Mutex<T>) -> Result<spin::MutexGuard<'_, T>, Trap> {
+    host.try_lock()
+        .ok_or_else(|| Trap::fixed("host import re-entered while it is running"))
 }
 
 /// The imports of generated bindings whose plan, read when they were

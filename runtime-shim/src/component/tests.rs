@@ -11,7 +11,6 @@ use rivet_descriptor::component::{
     ComponentInstance as PlanInstance, CoreDef, HostLower, Lift, ResourceDef, Step, StringEncoding,
     ValueType,
 };
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Compiles `wat` into a loaded module; the library stays loaded for the test run.
@@ -791,11 +790,11 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
     assert_eq!(c.imported_resources(), vec!["kv#store".to_string()]);
 
     // The host's "table": rep i holds the value 10 * i; `get` adds its argument.
-    let dropped = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let dropped = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut host = ComponentImports::new();
     let log = dropped.clone();
     host.resource("kv#store", move |rep| {
-        log.borrow_mut().push(rep);
+        log.lock().unwrap().push(rep);
         Ok(())
     });
     host.func("kv#[constructor]store", move |args| match args {
@@ -819,7 +818,7 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
         call1(&mut store, &inst, "run", Value::U32(4)),
         Value::U32(41)
     );
-    assert_eq!(*dropped.borrow(), vec![4]);
+    assert_eq!(*dropped.lock().unwrap(), vec![4]);
     // An own handle comes out as the host's rep; the guest's table lets go.
     let Some(Value::Own(h)) = call1_opt(&mut store, &inst, "keep", Value::U32(5)) else {
         panic!("expected an own handle")
@@ -834,17 +833,17 @@ fn host_defined_resources_pass_both_ways_and_drop_in_the_host() {
         call1(&mut store, &inst, "use", Value::Own(h)),
         Value::U32(52)
     );
-    assert_eq!(dropped.borrow().len(), 1, "lending must not drop");
+    assert_eq!(dropped.lock().unwrap().len(), 1, "lending must not drop");
     // Given to the guest and dropped there.
     assert_eq!(
         inst.call(&mut store, "take", &[Value::Own(h)]).unwrap(),
         None
     );
-    assert_eq!(*dropped.borrow(), vec![4, 5]);
+    assert_eq!(*dropped.lock().unwrap(), vec![4, 5]);
     // The host can drop its own handles through the instance as well.
     inst.resource_drop(&mut store, ResourceAny::host(ty, 6))
         .unwrap();
-    assert_eq!(*dropped.borrow(), vec![4, 5, 6]);
+    assert_eq!(*dropped.lock().unwrap(), vec![4, 5, 6]);
     // Spec rule: a borrow must be dropped before the call returns.
     let e = inst
         .call(&mut store, "leak-borrow", &[Value::Borrow(h)])

@@ -3,8 +3,8 @@
 use super::fake::func_type;
 use crate::prelude::*;
 use crate::*;
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 fn mem(min: u64, max: Option<u64>) -> MemoryType {
     MemoryType {
@@ -106,10 +106,10 @@ fn tables_hold_externrefs_and_grow() {
 fn host_function_called_from_host() {
     let mut store = Store::new(BoundsMode::Guard);
     let ty = func_type(&[ValType::I32, ValType::I32], &[ValType::I32]);
-    let calls = Rc::new(Cell::new(0));
+    let calls = Arc::new(AtomicU32::new(0));
     let seen = calls.clone();
     let add = Func::wrap(&mut store, ty.clone(), move |args, results| {
-        seen.set(seen.get() + 1);
+        seen.fetch_add(1, Ordering::Relaxed);
         match (args[0], args[1]) {
             (Val::I32(a), Val::I32(b)) => {
                 results[0] = Val::I32(a.wrapping_add(b));
@@ -124,7 +124,11 @@ fn host_function_called_from_host() {
     let e = add.call(&mut store, &[Val::I32(2)]).unwrap_err();
     assert_eq!(e.kind, TrapKind::Host);
     assert!(add.call(&mut store, &[Val::I32(2), Val::I64(1)]).is_err());
-    assert_eq!(calls.get(), 1, "type errors never reach the closure");
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        1,
+        "type errors never reach the closure"
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@ use super::fake::{empty, finish, func_type, FakeUnit};
 use crate::prelude::*;
 use crate::*;
 use rivet_descriptor::{Export, ExternIndex, FunctionCode, Import, ImportType, Unit};
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 
 /// Array trampoline for `() -> i32`: calls `code(vmctx)`, stores eax to values[0].
 const ARRAY_TRAMPOLINE: &[u8] = &[
@@ -209,26 +209,44 @@ fn load() -> Loaded {
     }
 }
 
-/// Instantiates the module and exercises every kind of exit.
-fn scenario() {
-    let Loaded { module, .. } = &load();
+/// A store with the module instantiated, and its host function's mode.
+struct Prepared {
+    store: Store,
+    mode: Arc<AtomicU8>,
+    funcs: [Func; 6],
+}
+
+/// Instantiates the module, with a host function whose `mode` says whether
+/// it returns 7, traps or panics.
+fn prepare(module: &Module) -> Prepared {
     let ty = func_type(&[], &[ValType::I32]);
     let mut store = Store::new(BoundsMode::Guard);
-    let mode = Rc::new(Cell::new(0u8));
+    let mode = Arc::new(AtomicU8::new(0));
     let seen = mode.clone();
-    let host = Func::wrap(&mut store, ty, move |_, results| match seen.get() {
-        0 => {
-            results[0] = Val::I32(7);
-            Ok(())
+    let host = Func::wrap(&mut store, ty, move |_, results| {
+        match seen.load(Ordering::Relaxed) {
+            0 => {
+                results[0] = Val::I32(7);
+                Ok(())
+            }
+            1 => Err(Trap::host("denied")),
+            _ => panic!("host panicked"),
         }
-        1 => Err(Trap::host("denied")),
-        _ => panic!("host panicked"),
     });
     let instance = store.instantiate(module, &[Extern::Func(host)]).unwrap();
-    let [ret42, ud2, oob, callhost, stack_room, probe] =
-        ["ret42", "ud2", "oob", "callhost", "stack_room", "probe"]
-            .map(|n| exported(&store, instance, n));
+    let funcs = ["ret42", "ud2", "oob", "callhost", "stack_room", "probe"]
+        .map(|n| exported(&store, instance, n));
+    Prepared { store, mode, funcs }
+}
 
+/// Exercises every kind of exit on the calling thread, whichever thread
+/// prepared the store: the stack limit must be this thread's.
+fn exercise(p: Prepared) {
+    let Prepared {
+        mut store,
+        mode,
+        funcs: [ret42, ud2, oob, callhost, stack_room, probe],
+    } = p;
     assert_eq!(call_i32(&mut store, ret42).unwrap(), 42);
     assert_eq!(
         call_i32(&mut store, ud2).unwrap_err().kind,
@@ -255,13 +273,13 @@ fn scenario() {
     assert_eq!(call_i32(&mut store, ret42).unwrap(), 42);
 
     assert_eq!(call_i32(&mut store, callhost).unwrap(), 7);
-    mode.set(1);
+    mode.store(1, Ordering::Relaxed);
     let e = call_i32(&mut store, callhost).unwrap_err();
     assert_eq!((e.kind, e.message.as_ref()), (TrapKind::Host, "denied"));
     // Without `std` a host panic aborts instead (see `func::dispatch`).
     #[cfg(feature = "std")]
     {
-        mode.set(2);
+        mode.store(2, Ordering::Relaxed);
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _ = call_i32(&mut store, callhost);
         }));
@@ -270,7 +288,7 @@ fn scenario() {
             Some(&"host panicked")
         );
     }
-    mode.set(0);
+    mode.store(0, Ordering::Relaxed);
     assert_eq!(call_i32(&mut store, callhost).unwrap(), 7);
     assert_eq!(
         call_i32(&mut store, oob).unwrap_err().kind,
@@ -291,9 +309,31 @@ fn scenario() {
     assert!(room > 200 && room < 256, "room {room} KiB");
 }
 
+/// Prepares and exercises a store on the calling thread.
+fn scenario() {
+    exercise(prepare(&load().module));
+}
+
 #[test]
 fn traps_and_host_calls_on_the_test_thread() {
     scenario();
+}
+
+/// A store created on the test thread and moved to a thread with a much
+/// smaller stack: its traps, stack overflow and stack limit are the new
+/// thread's.
+#[test]
+fn traps_and_host_calls_after_the_store_moves_to_another_thread() {
+    let loaded = load();
+    let prepared = prepare(&loaded.module);
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn_scoped(s, move || exercise(prepared))
+            .unwrap()
+            .join()
+            .unwrap()
+    });
 }
 
 #[test]

@@ -10,6 +10,7 @@ use crate::error::{Error, Trap};
 use crate::prelude::*;
 use crate::{Func, Store, Val, ValType};
 use alloc::rc::Rc;
+use alloc::sync::Arc;
 use core::any::type_name;
 use core::marker::PhantomData;
 use rivet_descriptor::abi::record_layout;
@@ -29,7 +30,7 @@ pub trait LiftParams: Sized {
 /// A Rust function serving an import: `Fn(P1, P2, …) -> Result<R, Trap>`
 /// with [`Lift`] parameters and a [`Lower`] result (`()` for none). An
 /// `Err` is a trap of the guest's call.
-pub trait HostFn<P, R>: 'static {
+pub trait HostFn<P, R>: Send + Sync + 'static {
     fn call(&self, params: P) -> Result<R, Trap>;
 }
 
@@ -51,7 +52,7 @@ macro_rules! arities {
         }
         impl<Host, R, $($a),*> HostFn<($($a,)*), R> for Host
         where
-            Host: Fn($($a),*) -> Result<R, Trap> + 'static,
+            Host: Fn($($a),*) -> Result<R, Trap> + Send + Sync + 'static,
         {
             #[allow(non_snake_case)]
             fn call(&self, ($($a,)*): ($($a,)*)) -> Result<R, Trap> {
@@ -86,7 +87,7 @@ impl ComponentImports {
         P: LiftParams + 'static,
         R: Lower + 'static,
     {
-        let typed: HostImport = Rc::new(Typed {
+        let typed: HostImport = Arc::new(Typed {
             f,
             _types: PhantomData::<fn(P) -> R>,
         });
@@ -295,9 +296,11 @@ pub(crate) fn lower(store: &mut Store, state: &Rc<ComponentState>, i: u32) -> Re
         spill_result: flat_result.len() > MAX_FLAT_RESULTS,
         flat_result,
     };
-    Ok(Func::wrap_with_store(
+    // The closure holds the instantiation's state, an `Rc` that never leaves
+    // the store (see the store's `Send`): `wrap_sig` has no `Send` bound.
+    Ok(Func::wrap_sig(
         store,
-        core,
+        crate::signatures::intern(&core),
         move |s, args, results| {
             let typed = host.typed();
             let typed =
