@@ -511,7 +511,10 @@ fn the_network_is_granted_by_its_flag_alone() {
     let stdout = String::from_utf8_lossy(&granted.stdout);
     let stderr = String::from_utf8_lossy(&granted.stderr);
     assert!(granted.status.success(), "{stderr}");
-    assert!(stdout.contains("localhost includes 127.0.0.1: true"), "{stdout}");
+    assert!(
+        stdout.contains("localhost includes 127.0.0.1: true"),
+        "{stdout}"
+    );
     let denied = run(&[]);
     let stderr = String::from_utf8_lossy(&denied.stderr);
     assert_eq!(denied.status.code(), Some(134), "{stderr}");
