@@ -5,7 +5,11 @@
 //! same Rust program built natively: start to exit of the whole process, and
 //! the stripped size of the executable. Then the build: `rivet exe` on the
 //! hello and on the largest command guest (`guests/wasi-command`) against
-//! `wasmtime-run compile`. Every contender is a process of its own.
+//! `wasmtime-run compile`. Last, a file-heavy command (`guests/wasi-command`'s
+//! `heavy` mode: 16 MiB written to a file in its preopen and read back, in
+//! 64 KiB chunks, through `wasi:filesystem` and `wasi:io` streams) as a `rivet
+//! exe` executable against Wasmtime with `wasmtime-wasi`. Every contender is a
+//! process of its own.
 
 use super::sample::nanos;
 use super::size::{command, workspace_root};
@@ -20,6 +24,8 @@ const ROUNDS: usize = 11;
 const RUNS: u32 = 10;
 /// Rounds of the build measurement.
 const BUILDS: usize = 5;
+/// Rounds of the file-heavy command, each running both contenders once.
+const HEAVY_ROUNDS: usize = 7;
 
 /// The programs measured, built once.
 struct Tools {
@@ -55,6 +61,8 @@ pub fn run(scratch: &Path) -> Result<Vec<Row>, String> {
         let wasm = root.join(format!("guests/{guest}.wasm"));
         rows.push(build_time(workload, &tools, &wasm, scratch)?);
     }
+    let command_wasm = root.join("guests/wasi-command.wasm");
+    rows.push(file_heavy(&tools, &command_wasm, scratch)?);
     Ok(rows)
 }
 
@@ -198,5 +206,52 @@ fn build_time(
         native: None,
         target: "–".to_string(),
         met: None,
+    })
+}
+
+/// The file-heavy command under both contenders, alternating, each given the
+/// same host directory as `/sandbox`: CPU time of each whole process
+/// (start-up included, a small part of it), medians. The command checks what
+/// it read back and removes its file; a failed run fails the workload.
+fn file_heavy(tools: &Tools, wasm: &Path, scratch: &Path) -> Result<Row, String> {
+    let sandbox = scratch.join("heavy-sandbox");
+    std::fs::create_dir_all(&sandbox).map_err(|e| format!("{}: {e}", sandbox.display()))?;
+    let dir = format!("{}::/sandbox", sandbox.display());
+    let (exe, cwasm) = (scratch.join("command-rivet"), scratch.join("command.cwasm"));
+    let mut build = Command::new(&tools.rivet);
+    command(
+        build
+            .arg("exe")
+            .arg(wasm)
+            .arg("-o")
+            .arg(&exe)
+            .args(["--dir", &dir]),
+    )?;
+    command(&mut wasmtime_compile(tools, wasm, &cwasm))?;
+    let mut rivet = Command::new(&exe);
+    rivet.args(["heavy", "/sandbox"]);
+    let mut wasmtime = Command::new(&tools.wasmtime_run);
+    wasmtime
+        .args(["--dir", &dir, "--allow-precompiled"])
+        .arg(&cwasm);
+    wasmtime.args(["heavy", "/sandbox"]);
+    let (mut r, mut w) = (Vec::new(), Vec::new());
+    for _ in 0..HEAVY_ROUNDS {
+        for (cmd, samples) in [(&mut rivet, &mut r), (&mut wasmtime, &mut w)] {
+            let (result, elapsed) = timing::time(|| command(cmd));
+            result?;
+            samples.push(elapsed.cpu);
+        }
+    }
+    let (r, w) = (timing::median(&r), timing::median(&w));
+    Ok(Row {
+        workload: "file-heavy command, 16 MiB through wasi:filesystem in 64 KiB chunks: rivet exe vs wasmtime-wasi (CPU)",
+        unit: Unit::Nanos,
+        rivet: Some(nanos(r)),
+        wasmtime: Some(nanos(w)),
+        pooling: None,
+        native: None,
+        target: "≥ 1.0".to_string(),
+        met: Some(w >= r),
     })
 }
