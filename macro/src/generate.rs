@@ -1067,7 +1067,7 @@ mod tests {
         let code = generated(&wasi_plan());
         for want in [
             "pub struct Hello { instance : rivet :: ComponentInstance , wasi : :: rivet_wasi :: Wasi , }",
-            "imports : impl HelloImports , wasi : :: rivet_wasi :: WasiCtx ,) -> Result < Self , rivet :: Error >",
+            "imports : impl HelloImports + Send + 'static , wasi : :: rivet_wasi :: WasiCtx ,) -> Result < Self , rivet :: Error >",
             "let wasi = :: rivet_wasi :: add_to_imports (& mut funcs , & component , wasi) ? ;",
             "Ok (Self { instance , wasi })",
             "pub fn wasi (& self) -> & :: rivet_wasi :: Wasi { & self . wasi }",
