@@ -4,179 +4,51 @@
 //! byte; one executable run for several of them; and the errors a user can
 //! act on.
 
+use rivet_tests::recorded::{self, files_after, Case};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// One recorded case (format in guests/expected/README.md).
-struct Case {
-    name: String,
-    /// The command line after `wasmtime-run`.
-    args: Vec<String>,
-    setup: Option<String>,
-    stdin: Option<String>,
-    status: i32,
-    files_after: String,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn expected_dir() -> PathBuf {
-    repo().join("guests/expected")
-}
-
 /// Every `command-*.txt` case, in name order.
 fn cases() -> Vec<Case> {
-    let dir = expected_dir();
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let mut names: Vec<String> = entries
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("command-") && n.ends_with(".txt"))
-        .collect();
-    names.sort();
-    assert!(!names.is_empty(), "no command-*.txt in {}", dir.display());
-    names
-        .iter()
-        .map(|n| case(n.trim_end_matches(".txt")))
-        .collect()
+    recorded::cases("command-").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The case `name`.
 fn case(name: &str) -> Case {
-    let path = expected_dir().join(format!("{name}.txt"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    parse_case(name, &bytes)
+    recorded::case(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn parse_case(name: &str, bytes: &[u8]) -> Case {
-    let mut rest = bytes;
-    let field = |rest: &mut &[u8], key: &str| field(name, rest, key);
-    let command = field(&mut rest, "command: wasmtime-run ");
-    let none = |v: String| (v != "none").then_some(v);
-    let setup = none(field(&mut rest, "setup: "));
-    let stdin = none(field(&mut rest, "stdin: "));
-    let status = field(&mut rest, "status: ")
-        .parse()
-        .expect("status is a number");
-    let files_after = field(&mut rest, "files after: ");
-    let stdout_len = block_len(&field(&mut rest, "stdout "));
-    let stdout = rest[..stdout_len].to_vec();
-    rest = &rest[stdout_len + 1..];
-    let stderr_len = block_len(&field(&mut rest, "stderr "));
-    Case {
-        name: name.into(),
-        args: split_quoted(&command),
-        setup,
-        stdin,
-        status,
-        files_after,
-        stdout,
-        stderr: rest[..stderr_len].to_vec(),
-    }
+/// The arguments of `case`'s command line after `wasmtime-run`.
+fn args(case: &Case) -> &[String] {
+    &case.command[1..]
 }
 
-/// The value of the next line of `rest` that is not a comment, which must
-/// start with `key`; `rest` moves past it.
-fn field(case: &str, rest: &mut &[u8], key: &str) -> String {
-    loop {
-        let end = rest.iter().position(|&b| b == b'\n');
-        let end = end.unwrap_or_else(|| panic!("{case}: no `{key}` line"));
-        let line = String::from_utf8_lossy(&rest[..end]).into_owned();
-        *rest = &rest[end + 1..];
-        if !line.starts_with("# ") {
-            let value = line.strip_prefix(key);
-            return value
-                .unwrap_or_else(|| panic!("{case}: `{line}`, not `{key}`"))
-                .into();
-        }
-    }
-}
-
-/// `N` of `N bytes:`.
-fn block_len(header: &str) -> usize {
-    let n = header.strip_suffix(" bytes:").expect("`N bytes:`");
-    n.parse().expect("a byte count")
-}
-
-/// Splits a line of arguments quoted as bash's `printf %q` quotes them
-/// (backslash escapes and single quotes).
-fn split_quoted(line: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut chars = line.chars();
-    let mut current: Option<String> = None;
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' => args.extend(current.take()),
-            '\\' => current.get_or_insert_default().extend(chars.next()),
-            '\'' => {
-                let quoted = current.get_or_insert_default();
-                quoted.extend(chars.by_ref().take_while(|&c| c != '\''));
-            }
-            '$' | '"' => panic!("quoting not handled by this reader: {line}"),
-            c => current.get_or_insert_default().push(c),
-        }
-    }
-    args.extend(current);
-    args
-}
-
-/// A fresh working directory as the recording had: the guest, a file
-/// `outside` beside the preopen, an empty `sandbox/`.
+/// A fresh working directory holding the guest (a case's [`Case::prepare`]
+/// adds the rest of what the recording had).
 fn workdir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rivet-cmd-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("sandbox")).unwrap();
-    std::fs::write(dir.join("outside"), "outside the sandbox\n").unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
     let guest = repo().join("guests/wasi-command.wasm");
     std::fs::copy(&guest, dir.join("wasi-command.wasm"))
         .unwrap_or_else(|e| panic!("{}: {e}", guest.display()));
     dir
 }
 
-/// What `files after` lists: every path under `dir` but the components, in
-/// byte order, directories with a `/`, files with their sizes.
-fn files_after(dir: &Path) -> String {
-    let mut paths = BTreeSet::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if path.is_dir() && !path.is_symlink() {
-                paths.insert((rel.clone(), format!("{rel}/")));
-                todo.push(path);
-            } else if !rel.ends_with(".wasm") {
-                let size = std::fs::symlink_metadata(&path).unwrap().len();
-                paths.insert((rel.clone(), format!("{rel} ({size} bytes)")));
-            }
-        }
-    }
-    let shown: Vec<String> = paths.into_iter().map(|(_, s)| s).collect();
-    shown.join(" ")
-}
-
 /// Runs `cmd` in a fresh working directory for `case`, with its setup and
 /// stdin, and returns what differs from the recording (empty if nothing).
 fn differences(case: &Case, mut cmd: Command, dir: &Path) -> Vec<String> {
-    if let Some(setup) = &case.setup {
-        let ok = Command::new("sh")
-            .args(["-c", setup])
-            .current_dir(dir)
-            .status();
-        assert!(ok.unwrap().success(), "{}: setup `{setup}`", case.name);
-    }
+    case.prepare(dir).unwrap_or_else(|e| panic!("{e}"));
     let stdin = match &case.stdin {
         Some(file) => {
-            Stdio::from(std::fs::File::open(expected_dir().join("inputs").join(file)).unwrap())
+            let path = recorded::expected_dir().join("inputs").join(file);
+            Stdio::from(std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}")))
         }
         None => Stdio::null(),
     };
@@ -218,7 +90,11 @@ fn compare(case: &Case, out: &Output, dir: &Path) -> Vec<String> {
         format!("{:?}", want.map(text)),
         format!("{:?}", got.map(text)),
     );
-    differ("files after", case.files_after.clone(), files_after(dir));
+    differ(
+        "files after",
+        case.files_after.clone(),
+        files_after(dir).unwrap(),
+    );
     diffs
 }
 
@@ -254,7 +130,7 @@ fn recorded_cases_run_through_rivet_run_as_under_wasmtime() {
     let mut diffs = Vec::new();
     for case in &cases {
         let mut cmd = rivet();
-        cmd.arg("run").args(&case.args);
+        cmd.arg("run").args(args(case));
         diffs.extend(differences(case, cmd, &workdir(&case.name)));
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
@@ -262,12 +138,8 @@ fn recorded_cases_run_through_rivet_run_as_under_wasmtime() {
     let option_sets: BTreeSet<&[String]> = cases
         .iter()
         .map(|c| {
-            let file = c
-                .args
-                .iter()
-                .position(|a| a == "wasi-command.wasm")
-                .unwrap();
-            &c.args[..file]
+            let file = args(c).iter().position(|a| a == "wasi-command.wasm");
+            &args(c)[..file.unwrap()]
         })
         .collect();
     let built = std::fs::read_dir(cache_dir().join("run")).unwrap();
@@ -312,15 +184,12 @@ fn one_executable_runs_the_cases_with_the_grants_it_recorded() {
     let mut diffs = Vec::new();
     for name in EXE_CASES {
         let case = case(name);
-        let file = case
-            .args
-            .iter()
-            .position(|a| a == "wasi-command.wasm")
-            .unwrap();
+        let file = args(&case).iter().position(|a| a == "wasi-command.wasm");
+        let file = file.unwrap();
         let mut cmd = Command::new(&exe);
         // The process's own environment does not reach the guest: `env`
         // still finds MISSING unset.
-        cmd.args(&case.args[file + 1..])
+        cmd.args(&args(&case)[file + 1..])
             .env("MISSING", "from the process");
         // The preopen `sandbox` is relative: resolved in each case's own
         // working directory, not the one the executable was built in.

@@ -12,7 +12,8 @@
 //! * [`values`] and [`traps`] check results, [`component_values`] those of
 //!   component exports; [`spectest`] is the host module;
 //!   [`report`] formats output; [`ratchet`] tracks files that must keep passing;
-//!   [`suites`] selects the files the conformance gate runs; [`wast_command`]
+//!   [`suites`] selects the files the conformance gate runs; [`recorded`] reads
+//!   the WASI guests' runs Wasmtime recorded; [`wast_command`]
 //!   is `rivet wast`.
 
 pub mod component_values;
@@ -20,6 +21,7 @@ pub mod loader;
 pub mod pipeline;
 pub mod prepare;
 pub mod ratchet;
+pub mod recorded;
 pub mod report;
 pub mod runner;
 pub mod script;

@@ -6,28 +6,10 @@
 //! the files left behind must equal the recording.
 
 use rivet::{BoundsMode, Store};
+use rivet_tests::recorded::{self, files_after, unquote, Case};
 use rivet_wasi::{DirPerms, FilePerms, MemoryInputPipe, MemoryOutputPipe, WasiCtx};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use wasi_plugin::{wave, Kind};
-
-/// `guests/expected/`.
-fn expected_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests/expected")
-}
-
-/// One recorded run.
-struct Case {
-    name: String,
-    /// The runner's command line, unquoted.
-    command: Vec<String>,
-    setup: Option<String>,
-    stdin: Option<String>,
-    status: i32,
-    files_after: String,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
 
 /// What a case asks of the plugin: its preopens (host path, guest path),
 /// the plugin and the input of `handle`.
@@ -35,87 +17,6 @@ struct Call {
     dirs: Vec<(String, String)>,
     kind: Kind,
     input: String,
-}
-
-/// Parses a case file: header lines, then the two byte blocks.
-fn parse_case(name: &str, bytes: &[u8]) -> Result<Case, String> {
-    let (mut header, mut rest) = (Vec::new(), bytes);
-    let stdout = loop {
-        let (line, after) = split_line(rest)?;
-        rest = after;
-        if let Some(n) = block_len(&line, "stdout") {
-            let (block, after) = take_block(rest, n?)?;
-            rest = after;
-            break block;
-        }
-        header.push(line);
-    };
-    let (line, rest) = split_line(rest)?;
-    let n = block_len(&line, "stderr").ok_or(format!("expected the stderr block, got `{line}`"))?;
-    let (stderr, rest) = take_block(rest, n?)?;
-    if !rest.is_empty() {
-        return Err(format!("{} bytes after the stderr block", rest.len()));
-    }
-    let field = |key: &str| -> Result<String, String> {
-        let prefix = format!("{key}: ");
-        (header.iter().find_map(|l| l.strip_prefix(&prefix)))
-            .map(str::to_string)
-            .ok_or(format!("no `{key}:` line"))
-    };
-    let optional = |v: String| (v != "none").then_some(v);
-    Ok(Case {
-        name: name.to_string(),
-        command: unquote(&field("command")?)?,
-        setup: optional(field("setup")?),
-        stdin: optional(field("stdin")?),
-        status: (field("status")?.parse()).map_err(|e| format!("status: {e}"))?,
-        files_after: field("files after")?,
-        stdout,
-        stderr,
-    })
-}
-
-/// The first line of `bytes` (without its newline) and what follows it.
-fn split_line(bytes: &[u8]) -> Result<(String, &[u8]), String> {
-    let end = (bytes.iter().position(|&b| b == b'\n')).ok_or("a header line has no newline")?;
-    let line = String::from_utf8(bytes[..end].to_vec()).map_err(|e| e.to_string())?;
-    Ok((line, &bytes[end + 1..]))
-}
-
-/// N of a `WHAT N bytes:` line; `None` for another line.
-fn block_len(line: &str, what: &str) -> Option<Result<usize, String>> {
-    let n = line.strip_prefix(what)?.strip_suffix(" bytes:")?.trim();
-    Some(n.parse().map_err(|e| format!("`{line}`: {e}")))
-}
-
-/// A block of `n` bytes and the newline after it.
-fn take_block(bytes: &[u8], n: usize) -> Result<(Vec<u8>, &[u8]), String> {
-    match (bytes.get(..n), bytes.get(n)) {
-        (Some(block), Some(b'\n')) => Ok((block.to_vec(), &bytes[n + 1..])),
-        _ => Err(format!("a block of {n} bytes is not followed by a newline")),
-    }
-}
-
-/// Words of a command line quoted as bash's `printf %q` does with the
-/// characters the cases use: backslash escapes, and `''` for an empty word.
-fn unquote(line: &str) -> Result<Vec<String>, String> {
-    let (mut words, mut word, mut chars) = (Vec::new(), None::<String>, line.chars());
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' => words.extend(word.take()),
-            '\\' => {
-                let escaped = chars.next().ok_or("a command line ends in `\\`")?;
-                word.get_or_insert_default().push(escaped);
-            }
-            '\'' if chars.next() == Some('\'') => {
-                word.get_or_insert_default();
-            }
-            '\'' | '"' | '$' => return Err(format!("quoting not supported yet: `{line}`")),
-            c => word.get_or_insert_default().push(c),
-        }
-    }
-    words.extend(word);
-    Ok(words)
 }
 
 /// The call a command line makes:
@@ -190,51 +91,11 @@ fn unicode_escape(chars: &mut std::str::Chars) -> Result<char, String> {
     Ok(c)
 }
 
-/// The working directory of README.md: a file beside the preopen and an
-/// empty `sandbox/`, then the case's setup.
+/// A fresh working directory prepared as the recording's was.
 fn working_dir(case: &Case) -> tempfile::TempDir {
     let work = tempfile::tempdir().expect("a temporary directory");
-    std::fs::write(work.path().join("outside"), "outside the sandbox\n").expect("outside written");
-    std::fs::create_dir(work.path().join("sandbox")).expect("sandbox made");
-    if let Some(setup) = &case.setup {
-        let status = Command::new("sh")
-            .args(["-c", setup])
-            .current_dir(work.path())
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()),
-            "{}: setup `{setup}` failed",
-            case.name
-        );
-    }
+    case.prepare(work.path()).unwrap_or_else(|e| panic!("{e}"));
     work
-}
-
-/// What the case left in `work`, as `files after:` shows it: every path
-/// sorted bytewise, directories with a `/`, files with their size.
-fn files_after(work: &Path) -> String {
-    let mut paths = Vec::new();
-    let mut dirs = vec![work.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("readable") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                dirs.push(path.clone());
-            }
-            paths.push(path);
-        }
-    }
-    let rel = |p: &PathBuf| p.strip_prefix(work).unwrap().to_string_lossy().into_owned();
-    paths.sort_by_key(rel);
-    let shown = paths.iter().map(|p| match p.is_dir() {
-        true => format!("{}/", rel(p)),
-        false => format!(
-            "{} ({} bytes)",
-            rel(p),
-            p.metadata().expect("metadata").len()
-        ),
-    });
-    shown.collect::<Vec<_>>().join(" ")
 }
 
 /// Runs one case through the bindings and compares it with the recording.
@@ -247,10 +108,7 @@ fn run_case(case: &Case) {
     );
     let work = working_dir(case);
     let (stdout, stderr) = (MemoryOutputPipe::new(), MemoryOutputPipe::new());
-    let stdin = match &case.stdin {
-        Some(file) => std::fs::read(expected_dir().join("inputs").join(file)).expect("stdin file"),
-        None => Vec::new(),
-    };
+    let stdin = case.stdin_bytes().unwrap_or_else(|e| panic!("{e}"));
     let mut ctx = (WasiCtx::builder().stdin(MemoryInputPipe::new(stdin)))
         .stdout(stdout.clone())
         .stderr(stderr.clone());
@@ -276,7 +134,7 @@ fn run_case(case: &Case) {
         case.name
     );
     assert_eq!(
-        files_after(work.path()),
+        files_after(work.path()).unwrap(),
         case.files_after,
         "{}: files",
         case.name
@@ -285,26 +143,7 @@ fn run_case(case: &Case) {
 
 /// Every recorded case of `plugin` (`wasi-plugin`, `py-plugin`).
 fn cases(plugin: &str) -> Vec<Case> {
-    let dir = expected_dir();
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let mut cases: Vec<Case> = (entries.map(|e| e.expect("an entry").path()))
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            name.starts_with(&format!("{plugin}-")) && name.ends_with(".txt")
-        })
-        .map(|p| {
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&p).expect("the case reads");
-            parse_case(&name, &bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        })
-        .collect();
-    assert!(
-        !cases.is_empty(),
-        "no {plugin}-*.txt cases in {}",
-        dir.display()
-    );
-    cases.sort_by(|a, b| a.name.cmp(&b.name));
-    cases
+    recorded::cases(&format!("{plugin}-")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -318,13 +157,7 @@ fn the_python_plugin_does_what_wasmtime_recorded() {
 }
 
 #[test]
-fn case_files_and_command_lines_parse_strictly() {
-    let case = parse_case("x", b"command: a b\\ c ''\nsetup: none\nstdin: none\nstatus: 0\nfiles after: \nstdout 2 bytes:\nhi\nstderr 0 bytes:\n\n");
-    let case = case.expect("a well-formed case");
-    assert_eq!(case.command, ["a", "b c", ""]);
-    assert_eq!((case.stdout, case.stderr), (b"hi".to_vec(), Vec::new()));
-    let short = parse_case("x", b"status: 0\nstdout 5 bytes:\nhi\n");
-    assert!(short.err().unwrap().contains("5 bytes"));
+fn command_lines_and_wave_parse_strictly() {
     let e = parse_call(&unquote("wasmtime-run --invoke handle\\(\\\"a\\\"\\) x.wasm").unwrap());
     assert!(e.err().unwrap().contains("unknown component x.wasm"));
     assert_eq!(wave_string(r#""a\"\u{e9}\n""#).unwrap(), "a\"é\n");
