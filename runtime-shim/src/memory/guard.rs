@@ -17,7 +17,7 @@ use rivet_descriptor::GUARD_RESERVATION;
 static POOL: Mutex<Vec<Pooled>> = Mutex::new(Vec::new());
 
 /// How many released reservations are kept (each holds address space and at
-/// most `os::KEEP_MAX` cleared resident bytes).
+/// most 512 KiB of cleared resident pages).
 const POOL_MAX: usize = 32;
 
 /// A reservation in the pool: its base and how many leading bytes are

@@ -69,67 +69,117 @@ pub(super) unsafe fn unmap(base: *mut u8, len: usize) {
     }
 }
 
-/// The most bytes whose residency one `mincore` call reports into
-/// [`reset`]'s buffer at 4 KiB pages; longer memories are given back whole.
+/// The longest memory [`reset`] clears page by page; longer ones are given
+/// back whole.
 const SCAN_MAX: usize = 16 << 20;
 
-/// Resident bytes above which [`reset`] gives the pages back to the system
-/// rather than zeroing them in place: past this, clearing costs more than the
-/// `madvise` (and the faults that refill the pages later), and a pooled memory
-/// holding more would keep too much of the process resident.
+/// Resident bytes above which [`reset`] gives the rest of a memory's pages
+/// back to the system rather than clearing them in place: past this, clearing
+/// costs more than the `madvise` (and the faults that refill the pages later),
+/// and a pooled memory holding more would keep too much of the process
+/// resident.
 const KEEP_MAX: usize = 512 << 10;
 
+/// Pages whose state one read of `/proc/self/pagemap` fetches.
+const BATCH: usize = 512;
+
+/// Pagemap bits: the page is present, or swapped out (or migrating).
+const PRESENT: u64 = 1 << 63;
+const SWAPPED: u64 = 1 << 62;
+
 /// Makes `[base, base+len)` read as zeros again, as a fresh mapping would.
-/// With `keep`, pages that are resident and few are cleared in place, so the
-/// next memory reuses them with no system call that edits page tables (a
-/// `madvise(MADV_DONTNEED)` flushes the TLB of every core running the process,
-/// which is what made creating and dropping memories on two threads slower
-/// than on one); the non-resident rest is still discarded, as a page swapped
-/// out holds data too. False when the system refused (the caller then unmaps).
+/// With `keep`, the pages the memory wrote are cleared in place, found in
+/// `/proc/self/pagemap`, so the next memory reuses them with no system call
+/// that edits page tables (a `madvise(MADV_DONTNEED)` of present pages flushes
+/// the TLB of every core running the process, which is what made creating and
+/// dropping memories on two threads slower than on one). Pages never touched
+/// are left alone; pages swapped out, which hold data too, are discarded.
+/// Without `keep`, or without a readable pagemap, all pages are discarded.
+/// False when the system refused (the caller then unmaps or clears).
 ///
 /// Safety: the range is read/write, private and anonymous, owned by the
 /// caller, and nothing else uses it during the call.
 pub(super) unsafe fn reset(base: *mut u8, len: usize, keep: bool) -> bool {
+    let page = page_size();
     if len == 0 {
         return true;
     }
-    let page = page_size();
-    let pages = len.div_ceil(page);
-    let mut resident = [0u8; SCAN_MAX / 4096];
-    let scanned = keep
-        && pages <= resident.len()
-        && libc::mincore(base.cast(), len, resident.as_mut_ptr()) == 0;
-    let resident = &resident[..pages];
-    if !scanned || resident.iter().filter(|&&r| r & 1 != 0).count() * page > KEEP_MAX {
+    if !keep || len > SCAN_MAX {
         return discard(base, len);
     }
-    let mut at = 0;
-    while at < pages {
-        let here = resident[at] & 1;
-        let run = resident[at..]
-            .iter()
-            .take_while(|&&r| r & 1 == here)
-            .count();
-        let (start, bytes) = (base.add(at * page), run * page);
-        if here != 0 {
-            clear_pages(start, bytes, page);
-        } else if !discard(start, bytes) {
-            return false;
+    let pages = len.div_ceil(page);
+    let mut states = [0u64; BATCH];
+    let mut kept = 0;
+    for first in (0..pages).step_by(BATCH) {
+        let count = BATCH.min(pages - first);
+        let start = base.add(first * page);
+        if !page_states(start, &mut states[..count]) {
+            return discard(start, len - first * page);
         }
-        at += run;
+        for (i, &state) in states[..count].iter().enumerate() {
+            let at = start.add(i * page);
+            if state & PRESENT != 0 {
+                if kept == KEEP_MAX {
+                    return discard(at, len - (first + i) * page);
+                }
+                clear_page(at, page);
+                kept += page;
+            } else if state & SWAPPED != 0 && !discard(at, page) {
+                return false;
+            }
+        }
     }
     true
 }
 
-/// Zeroes the pages of `[start, start+bytes)` that are not zero already (a
-/// page only ever read maps the shared zero page, and writing it would
-/// allocate one). Safety: as for [`reset`].
-unsafe fn clear_pages(start: *mut u8, bytes: usize, page: usize) {
-    for offset in (0..bytes).step_by(page) {
-        let words = core::slice::from_raw_parts_mut(start.add(offset).cast::<u64>(), page / 8);
-        if words.iter().any(|&w| w != 0) {
-            words.fill(0);
-        }
+/// Reads the pagemap entries of the pages from `start` into `states`.
+fn page_states(start: *mut u8, states: &mut [u64]) -> bool {
+    let Some(fd) = pagemap() else {
+        return false;
+    };
+    let offset = (start as usize / page_size() * 8) as libc::off_t;
+    let bytes = core::mem::size_of_val(states);
+    // SAFETY: reads at most `bytes` into `states`.
+    let read = unsafe { libc::pread(fd, states.as_mut_ptr().cast(), bytes, offset) };
+    read == bytes as isize
+}
+
+/// This process's `/proc/self/pagemap`, opened once (None where it cannot be,
+/// e.g. without `/proc`).
+fn pagemap() -> Option<libc::c_int> {
+    use core::sync::atomic::{AtomicI32, Ordering};
+    /// -2: not opened yet; -1: cannot be.
+    static FD: AtomicI32 = AtomicI32::new(-2);
+    let mut fd = FD.load(Ordering::Acquire);
+    if fd == -2 {
+        // SAFETY: a NUL-terminated path.
+        let opened = unsafe {
+            libc::open(
+                c"/proc/self/pagemap".as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        fd = match FD.compare_exchange(-2, opened.max(-1), Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => opened.max(-1),
+            Err(winner) => {
+                if opened >= 0 {
+                    // SAFETY: our own descriptor; another thread's is kept.
+                    unsafe { libc::close(opened) };
+                }
+                winner
+            }
+        };
+    }
+    (fd >= 0).then_some(fd)
+}
+
+/// Zeroes the page at `at` unless it is zero already (a page only ever read
+/// maps the shared zero page, and writing it would allocate one). Safety: as
+/// for [`reset`].
+unsafe fn clear_page(at: *mut u8, page: usize) {
+    let words = core::slice::from_raw_parts_mut(at.cast::<u64>(), page / 8);
+    if words.iter().any(|&w| w != 0) {
+        words.fill(0);
     }
 }
 
