@@ -11,6 +11,7 @@ use rivet_descriptor::{BoundsMode, MemoryType, WASM_PAGE_SIZE};
 const MAX_PAGES: u64 = 65536;
 
 mod guard;
+mod local;
 mod os;
 mod slab;
 

@@ -11,6 +11,7 @@
 //! always reads as zeros: a released one is cleared up to the length its
 //! memory reached, the only bytes it can have written.
 
+use super::local::{self, Spill};
 use super::os;
 use crate::error::Error;
 use crate::prelude::*;
@@ -37,6 +38,23 @@ struct Class {
     end: usize,
 }
 
+local::cache!(LOCAL: Slot);
+
+/// Free slots each thread keeps for itself, before [`SLAB`].
+const LOCAL_MAX: usize = 4;
+
+/// A free slot: its class and base.
+struct Slot {
+    class: usize,
+    base: usize,
+}
+
+impl Spill for Slot {
+    fn spill(self) {
+        SLAB.lock()[self.class].free.push(self.base);
+    }
+}
+
 static SLAB: Mutex<[Class; CLASSES]> = Mutex::new(
     [const {
         Class {
@@ -61,6 +79,9 @@ pub(super) fn slot_bytes(class: usize) -> usize {
 
 /// A free slot of `class`, all zeros.
 pub(super) fn take(class: usize) -> Result<*mut u8, Error> {
+    if let Some(slot) = local::take(&LOCAL, |s| s.class == class) {
+        return Ok(slot.base as *mut u8);
+    }
     let mut slab = SLAB.lock();
     let c = &mut slab[class];
     if let Some(base) = c.free.pop() {
@@ -85,15 +106,22 @@ pub(super) fn take(class: usize) -> Result<*mut u8, Error> {
     Ok(base as *mut u8)
 }
 
-/// Returns a slot of `class` whose memory reached `used` bytes.
+/// Returns a slot of `class` whose memory reached `used` bytes, to this
+/// thread's cache or else the process-wide list.
 ///
 /// Safety: the slot came from [`take`] with this class, and the caller gives
 /// it up.
 pub(super) unsafe fn give_back(class: usize, base: *mut u8, used: usize) {
-    let warm = SLAB.lock()[class].free.len() < WARM_MAX;
+    let warm = local::has_room(&LOCAL, LOCAL_MAX) || SLAB.lock()[class].free.len() < WARM_MAX;
     if !os::reset(base, used, warm) {
         // The system refused to discard the pages: clear them all instead.
         core::ptr::write_bytes(base, 0, used);
     }
-    SLAB.lock()[class].free.push(base as usize);
+    let slot = Slot {
+        class,
+        base: base as usize,
+    };
+    if let Some(slot) = local::put(&LOCAL, slot, LOCAL_MAX) {
+        slot.spill();
+    }
 }
