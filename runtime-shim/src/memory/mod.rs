@@ -278,4 +278,25 @@ mod tests {
             assert_zeros(&memory(16, mode), &format!("{mode} after a full memory"));
         }
     }
+
+    /// Storage a thread cached for itself goes to the process-wide lists when
+    /// the thread ends, and reads as zeros wherever it is taken next.
+    #[test]
+    fn storage_cached_by_an_ended_thread_reads_as_zeros_elsewhere() {
+        let modes = [BoundsMode::Guard, BoundsMode::Explicit];
+        std::thread::spawn(move || {
+            for mode in modes {
+                let mut m = memory(3, mode);
+                m.data_mut().fill(7);
+            }
+        })
+        .join()
+        .unwrap();
+        for mode in modes {
+            let taken: Vec<MemoryData> = (0..4).map(|_| memory(3, mode)).collect();
+            for m in &taken {
+                assert_zeros(m, &format!("{mode} after another thread"));
+            }
+        }
+    }
 }
