@@ -299,4 +299,35 @@ mod tests {
             }
         }
     }
+
+    /// A child forked after this process opened its pagemap finds the pages
+    /// it wrote in its own: the parent's would show them untouched.
+    #[test]
+    fn a_forked_child_clears_what_it_wrote() {
+        const PAGES: u64 = 16;
+        // The slot lands in this thread's cache, which the child takes from
+        // without a lock another thread may hold at the fork; the pagemap is
+        // opened.
+        drop(memory(PAGES, BoundsMode::Explicit));
+        // SAFETY: the child uses this thread's cached slot and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let mut m = memory(PAGES, BoundsMode::Explicit);
+            m.data_mut()[700_000] = 1;
+            drop(m);
+            let clean = memory(PAGES, BoundsMode::Explicit)
+                .data()
+                .iter()
+                .all(|&b| b == 0);
+            // SAFETY: ends the child without running the parent's test harness.
+            unsafe { libc::_exit(i32::from(!clean)) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just forked.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child read a byte it had written before (wait status {status})"
+        );
+    }
 }

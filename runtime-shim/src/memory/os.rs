@@ -144,33 +144,40 @@ fn page_states(start: *mut u8, states: &mut [u64]) -> bool {
     read == bytes as isize
 }
 
-/// This process's `/proc/self/pagemap`, opened once (None where it cannot be,
-/// e.g. without `/proc`).
+/// This process's `/proc/self/pagemap`, opened once per process (None where
+/// it cannot be, e.g. without `/proc`). The process id is kept with the
+/// descriptor: after a `fork` the inherited one reads the parent's pages, so
+/// the child opens its own (the inherited copy stays open, unused).
 fn pagemap() -> Option<libc::c_int> {
-    use core::sync::atomic::{AtomicI32, Ordering};
-    /// -2: not opened yet; -1: cannot be.
-    static FD: AtomicI32 = AtomicI32::new(-2);
-    let mut fd = FD.load(Ordering::Acquire);
-    if fd == -2 {
-        // SAFETY: a NUL-terminated path.
-        let opened = unsafe {
-            libc::open(
-                c"/proc/self/pagemap".as_ptr(),
-                libc::O_RDONLY | libc::O_CLOEXEC,
-            )
-        };
-        fd = match FD.compare_exchange(-2, opened.max(-1), Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => opened.max(-1),
-            Err(winner) => {
-                if opened >= 0 {
-                    // SAFETY: our own descriptor; another thread's is kept.
-                    unsafe { libc::close(opened) };
-                }
-                winner
-            }
-        };
+    use core::sync::atomic::{AtomicU64, Ordering};
+    /// `pid << 32 | (fd + 1)`, with 0 for a descriptor that cannot be opened;
+    /// 0 before any.
+    static OPENED: AtomicU64 = AtomicU64::new(0);
+    let decode = |v: u64| (v as u32).checked_sub(1).map(|fd| fd as libc::c_int);
+    // SAFETY: plain queries.
+    let pid = u64::from(unsafe { libc::getpid() } as u32);
+    let known = OPENED.load(Ordering::Acquire);
+    if known != 0 && known >> 32 == pid {
+        return decode(known);
     }
-    (fd >= 0).then_some(fd)
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/pagemap".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    let mine = pid << 32 | u64::from((fd + 1).max(0) as u32);
+    match OPENED.compare_exchange(known, mine, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => decode(mine),
+        Err(theirs) => {
+            if fd >= 0 {
+                // SAFETY: our own descriptor; the other thread's is kept.
+                unsafe { libc::close(fd) };
+            }
+            decode(theirs)
+        }
+    }
 }
 
 /// Zeroes the page at `at` unless it is zero already (a page only ever read
