@@ -136,7 +136,7 @@ fn checked(sum: u32, live: Live) -> Result<Live, String> {
 /// allocator sized for `count` pairs (its defaults otherwise: 4 GiB
 /// reservations, so the pool may not fit in the address space).
 fn wasmtime_makers(count: usize) -> Result<Vec<Make>, String> {
-    if wt::engines()?.is_empty() {
+    if wt::left_out() {
         return Ok(Vec::new());
     }
     let mut pool = PoolingAllocationConfig::default();
@@ -148,9 +148,10 @@ fn wasmtime_makers(count: usize) -> Result<Vec<Make>, String> {
     let mut pooling = Config::new();
     pooling.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let mut makers = vec![wasmtime_maker(&wt::default_engine()?)?];
-    // A pool that cannot be reserved holds no instance: its rows stay empty.
-    if let Ok(engine) = Engine::new(&pooling) {
-        makers.push(wasmtime_maker(&engine)?);
+    // A pool that cannot be reserved holds no instance: its cells stay empty.
+    match Engine::new(&pooling) {
+        Ok(engine) => makers.push(wasmtime_maker(&engine)?),
+        Err(e) => eprintln!("Wasmtime's pool for {count} pairs: {e}"),
     }
     Ok(makers)
 }
