@@ -33,6 +33,13 @@ fn main() {
         }
         config.compile();
     }
+    // The echo pair in explicit bounds mode too, for the instances rows.
+    let wasm = out.join("pair.wasm");
+    rivet_build::Config::new()
+        .host_cpu()
+        .bounds(rivet_build::BoundsMode::Explicit)
+        .component("pair_explicit", &wasm)
+        .compile();
 }
 
 /// Writes `source` (WAT or binary) as binary wasm to `dest`.

@@ -73,7 +73,7 @@ pub mod display;
 
 /// Bumped on every change to anything in this crate; the runtime refuses a
 /// descriptor with another version.
-pub const FORMAT_VERSION: u32 = 9;
+pub const FORMAT_VERSION: u32 = 10;
 
 /// First bytes of every descriptor.
 pub const MAGIC: [u8; 8] = *b"RIVETUN\0";
@@ -82,13 +82,17 @@ pub const MAGIC: [u8; 8] = *b"RIVETUN\0";
 pub const WASM_PAGE_SIZE: u64 = 65536;
 
 /// In guard-region mode every 32-bit memory reserves this many bytes of address
-/// space (4 GiB of addressable memory plus a 2 GiB guard), so that an access
+/// space (4 GiB of addressable memory plus a 32 MiB guard), so that an access
 /// `base + zext(index) + offset` with `offset + size <= GUARD_BYTES` needs no check.
 pub const GUARD_RESERVATION: u64 = (4 << 30) + GUARD_BYTES;
 
 /// Guard bytes after the 4 GiB of a 32-bit memory in guard-region mode. Accesses
 /// whose static offset plus access size exceed this get an explicit bounds check.
-pub const GUARD_BYTES: u64 = 2 << 30;
+/// 32 MiB covers the static offsets compilers emit (a struct field, a stack
+/// slot) while keeping a reservation small enough that the 128 TiB of a 48-bit
+/// address space holds 32,000 of them; a larger guard only buys checks on
+/// offsets no real code uses.
+pub const GUARD_BYTES: u64 = 32 << 20;
 
 /// The header every compiled unit exports under its descriptor symbol.
 /// `#[repr(C)]`: the compiler emits it field by field with relocations.

@@ -3,6 +3,12 @@
 //! `guests/front.wasm`) is the socket; the WAT components `upper` and `count`
 //! are plugged into it. `rivet:pipeline/log`, which no plug exports, stays an
 //! import that the host provides.
+//!
+//! Also compiles the bench's echo pair (two components, a memory each) in both
+//! bounds modes, for `tests/instances.rs`: many live instances and churn
+//! across threads.
+
+use rivet_build::BoundsMode;
 
 fn main() {
     rivet_build::Config::new()
@@ -10,4 +16,13 @@ fn main() {
         .plug("pipeline", "components/upper.wat")
         .plug("pipeline", "components/count.wat")
         .compile();
+    for (name, bounds) in [
+        ("pair", BoundsMode::Guard),
+        ("pair_explicit", BoundsMode::Explicit),
+    ] {
+        rivet_build::Config::new()
+            .bounds(bounds)
+            .component(name, "../../bench/components/pair.wat")
+            .compile();
+    }
 }

@@ -1,5 +1,5 @@
-//! The process-wide locks (code spans, interned function types, the pool of
-//! memory reservations): with `std`, `std`'s, which put a waiting thread to
+//! The process-wide locks (code spans, interned function types, the pools of
+//! released memory storage): with `std`, `std`'s, which put a waiting thread to
 //! sleep, so that a thread preempted while holding one does not leave the
 //! others spinning through their time slices; without `std`, spin locks, as a
 //! `no_std` host has no way to park a thread. Each is held for a search and a

@@ -5,6 +5,7 @@
 mod calls;
 mod compile;
 mod exe;
+mod instances;
 mod kernels;
 mod rivet_side;
 mod sample;
@@ -20,6 +21,8 @@ pub use wasmtime_side::leave_out as leave_out_wasmtime;
 pub enum Unit {
     Nanos,
     Bytes,
+    /// A count or a ratio.
+    Count,
 }
 
 /// One workload: a median per contender (`None` where it does not apply) and the
@@ -37,19 +40,28 @@ pub struct Row {
 }
 
 impl Row {
-    /// Wasmtime (default configuration) / Rivet: above 1 means Rivet is faster or smaller.
+    /// Wasmtime (default configuration) / Rivet: above 1 means Rivet is faster
+    /// or smaller (or, for counts, where more is better, Rivet / Wasmtime).
     pub fn ratio(&self) -> Option<f64> {
-        Some(self.wasmtime? / self.rivet?)
+        self.favouring_rivet(self.wasmtime?)
     }
 
-    /// Wasmtime with the pooling allocator / Rivet.
+    /// As [`Row::ratio`], against Wasmtime with the pooling allocator.
     pub fn pooling_ratio(&self) -> Option<f64> {
-        Some(self.pooling? / self.rivet?)
+        self.favouring_rivet(self.pooling?)
+    }
+
+    fn favouring_rivet(&self, other: f64) -> Option<f64> {
+        let rivet = self.rivet?;
+        Some(match self.unit {
+            Unit::Count => rivet / other,
+            Unit::Nanos | Unit::Bytes => other / rivet,
+        })
     }
 }
 
 /// Short names of the workloads, for `--only NAME`, in run order.
-pub const WORKLOADS: [&str; 10] = [
+pub const WORKLOADS: [&str; 11] = [
     "instantiate",
     "add",
     "echo",
@@ -60,6 +72,7 @@ pub const WORKLOADS: [&str; 10] = [
     "compile",
     "size",
     "exe",
+    "instances",
 ];
 
 /// Runs every workload and writes `results.csv` and `RESULTS.md` into `dir`;
@@ -84,6 +97,9 @@ pub fn run(dir: &Path, scratch: &Path, only: Option<&str>) -> Result<Vec<Row>, S
     }
     if pick("exe") {
         rows.extend(exe::run(scratch)?);
+    }
+    if pick("instances") {
+        rows.extend(instances::run()?);
     }
     if only.is_some() {
         return Ok(rows);
@@ -131,6 +147,8 @@ fn human(v: Option<f64>, unit: Unit) -> String {
         Unit::Bytes if v < 1e4 => format!("{v:.0} B"),
         Unit::Bytes if v < 1e6 => format!("{:.1} KB", v / 1e3),
         Unit::Bytes => format!("{:.2} MB", v / 1e6),
+        Unit::Count if v < 100.0 => format!("{v:.2}"),
+        Unit::Count => format!("{v:.0}"),
     }
 }
 

@@ -3,6 +3,7 @@
 
 rivet::component!(Host, "host");
 rivet::component!(Pair, "pair");
+rivet::component!(PairExplicit, "pair_explicit");
 rivet::component!(Records, "records");
 rivet::component!(Kernels, "kernels");
 rivet::component!(KernelsCranelift, "kernels_cranelift");

@@ -23,10 +23,15 @@ pub fn leave_out() {
     RIVET_ONLY.store(true, Ordering::Relaxed);
 }
 
+/// Whether [`leave_out`] was called.
+pub fn left_out() -> bool {
+    RIVET_ONLY.load(Ordering::Relaxed)
+}
+
 /// Wasmtime with its default configuration, and with the pooling allocator
 /// (otherwise default), in that order; none after [`leave_out`].
 pub fn engines() -> Result<Vec<Engine>, String> {
-    if RIVET_ONLY.load(Ordering::Relaxed) {
+    if left_out() {
         return Ok(Vec::new());
     }
     let mut pooling = Config::new();

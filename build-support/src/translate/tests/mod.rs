@@ -352,9 +352,18 @@ fn bounds_checks_follow_the_mode() {
     assert!(!guard.contains("trapnz"), "{guard}");
     assert!(explicit.contains("trapnz"), "{explicit}");
     assert!(explicit.contains("icmp ugt"), "{explicit}");
-    let far = "(module (memory 1) (func (param i32) (result i32)
-        (i32.load offset=0x7fff_fffe (local.get 0))))";
-    assert!(clif_of(far, BoundsMode::Guard).contains("trapnz"));
+    // An access is checked in guard mode exactly when it may end past the
+    // guard after the 4 GiB: its offset plus size exceeds `GUARD_BYTES`.
+    let load_at = |offset: u64| {
+        let wat = format!(
+            "(module (memory 1) (func (param i32) (result i32)
+                (i32.load offset={offset} (local.get 0))))"
+        );
+        clif_of(&wat, BoundsMode::Guard).contains("trapnz")
+    };
+    assert!(!load_at(rivet_descriptor::GUARD_BYTES - 4));
+    assert!(load_at(rivet_descriptor::GUARD_BYTES - 3));
+    assert!(load_at(0x7fff_fffe));
 }
 
 #[test]
