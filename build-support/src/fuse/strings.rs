@@ -8,8 +8,9 @@
 //! `store_string_*` functions call it (same order, arguments and checks of
 //! each returned pointer), since a guest can observe every call: where the
 //! spec first allocates optimistically and then grows or shrinks, so does
-//! the adapter, with the measured sizes deciding which calls happen. Only
-//! the bytes are written once, into the allocation they end up in.
+//! the adapter, with the measured sizes deciding which calls happen. The
+//! bytes are written once, after any growing call (the spec writes an
+//! ASCII or Latin-1 prefix before it, which `realloc` keeps either way).
 //! UTF-8 into UTF-8 needs no measuring (a valid string keeps its length), so
 //! it is one pass that validates and copies together.
 //! Both passes over UTF-8 take runs of ASCII 64 and then 16 bytes at a time
@@ -303,7 +304,7 @@ impl Fuser {
     /// half of `latin1+utf16`): allocated as UTF-16; if every code point
     /// fits Latin-1 the string is stored as Latin-1 and the allocation
     /// shrunk to it, with the alignment of 2 every `latin1+utf16`
-    /// allocation has (see tests/KNOWN-DRIFT.md).
+    /// allocation has, where the spec's text passes 1 (see docs/support.md).
     fn store_probably_utf16(&mut self, s: &Source, m: &Measure, out: (u32, u32)) {
         let size = self.scaled(s.units, 2);
         let new_ptr = self.allocate(2, size, AbiTrap::StringOutOfBounds);
