@@ -377,6 +377,241 @@ fn malformed_strings_trap() {
     }
 }
 
+/// A source string as the spec's `store_string` sees it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Src {
+    Utf8,
+    Utf16,
+    /// The Latin-1 half of `latin1+utf16`.
+    Latin1,
+    /// The UTF-16 half of `latin1+utf16`.
+    CompactUtf16,
+}
+
+impl Src {
+    /// The source a string with (tagged) length `len` in `enc` is.
+    fn of(enc: StringEncoding, len: u32) -> Src {
+        match enc {
+            StringEncoding::Utf8 => Src::Utf8,
+            StringEncoding::Utf16 => Src::Utf16,
+            StringEncoding::CompactUtf16 if len & 1 << 31 != 0 => Src::CompactUtf16,
+            StringEncoding::CompactUtf16 => Src::Latin1,
+        }
+    }
+
+    fn code_units(self, text: &str) -> u32 {
+        match self {
+            Src::Utf8 => text.len() as u32,
+            Src::Latin1 => text.chars().count() as u32,
+            Src::Utf16 | Src::CompactUtf16 => text.encode_utf16().count() as u32,
+        }
+    }
+}
+
+/// The `realloc` calls, as (old size, alignment, new size), that the
+/// spec's `store_string_*` functions make to store `text` from `src` in
+/// encoding `to`.
+fn spec_reallocs(text: &str, src: Src, to: StringEncoding) -> Vec<[u32; 3]> {
+    let n = src.code_units(text);
+    let utf8 = text.len() as u32;
+    let utf16 = text.encode_utf16().count() as u32;
+    let latin1 = text.chars().all(|c| (c as u32) < 256);
+    let mut calls = vec![];
+    let mut call = |old, align, new| calls.push([old, align, new]);
+    match (to, src) {
+        (StringEncoding::Utf8, Src::Utf8) => call(0, 1, n),
+        // store_string_to_utf8
+        (StringEncoding::Utf8, _) => {
+            call(0, 1, n);
+            if !text.is_ascii() {
+                let worst = n * if src == Src::Latin1 { 2 } else { 3 };
+                call(n, 1, worst);
+                if worst > utf8 {
+                    call(worst, 1, utf8);
+                }
+            }
+        }
+        // store_utf8_to_utf16
+        (StringEncoding::Utf16, Src::Utf8) => {
+            call(0, 2, 2 * n);
+            if 2 * utf16 < 2 * n {
+                call(2 * n, 2, 2 * utf16);
+            }
+        }
+        // store_string_copy
+        (StringEncoding::Utf16, _) => call(0, 2, 2 * n),
+        (StringEncoding::CompactUtf16, Src::Latin1) => call(0, 2, n),
+        // store_probably_utf16_to_latin1_or_utf16, shrinking with the
+        // alignment of 2 of every latin1+utf16 allocation
+        (StringEncoding::CompactUtf16, Src::CompactUtf16) => {
+            call(0, 2, 2 * n);
+            if latin1 {
+                call(2 * n, 2, n);
+            }
+        }
+        // store_string_to_latin1_or_utf16
+        (StringEncoding::CompactUtf16, _) => {
+            call(0, 2, n);
+            let chars = text.chars().count() as u32;
+            if !latin1 {
+                call(n, 2, 2 * n);
+                if 2 * n > 2 * utf16 {
+                    call(2 * n, 2, 2 * utf16);
+                }
+            } else if chars < n {
+                call(n, 2, chars);
+            }
+        }
+    }
+    calls
+}
+
+/// Checks the logged `realloc` calls against the spec's: the same sizes and
+/// alignments, the first a fresh allocation, each later one resizing what
+/// the one before returned.
+fn assert_reallocs(got: &[[u32; 5]], want: &[[u32; 3]], what: &str) {
+    let sizes: Vec<[u32; 3]> = got.iter().map(|c| [c[1], c[2], c[3]]).collect();
+    assert_eq!(
+        sizes, want,
+        "{what}: (old size, align, new size) of each realloc"
+    );
+    for (i, c) in got.iter().enumerate() {
+        let old = if i == 0 { 0 } else { got[i - 1][4] };
+        assert_eq!(c[0], old, "{what}: old pointer of realloc {i}");
+    }
+}
+
+/// The string forms a caller in `enc` can pass for `text`: its encoding,
+/// and for `latin1+utf16` also UTF-16 when Latin-1 would do (which the spec
+/// stores back as Latin-1).
+fn sources(text: &str, enc: StringEncoding) -> Vec<(Vec<u8>, u32)> {
+    let mut forms = vec![encode(text, enc)];
+    if enc == StringEncoding::CompactUtf16 && forms[0].1 & 1 << 31 == 0 {
+        let (bytes, units) = encode(text, StringEncoding::Utf16);
+        forms.push((bytes, units | 1 << 31));
+    }
+    forms
+}
+
+/// Texts that take every branch of the spec's transcoders: empty, ASCII,
+/// Latin-1, the BMP, and beyond it.
+const REALLOC_TEXTS: [&str; 6] = [
+    "",
+    "hello",
+    "héllo wörld ÿ",
+    "日本語 ✓ text",
+    "a😀b",
+    "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}",
+];
+
+/// Both directions of a call (arguments into the callee, the result back
+/// into the caller) call `realloc` exactly as the spec's `store_string`
+/// does, for every pair of encodings: a `latin1+utf16` destination always
+/// with alignment 2, growth and shrinking included.
+#[test]
+fn string_reallocs_follow_the_spec() {
+    let plan = plan(vec![ValueType::String], &[0], Some(0));
+    for from in ENCODINGS {
+        for to in ENCODINGS {
+            let mut s = scenario(&plan, STRING_ECHO);
+            (s.caller_encoding, s.callee_encoding) = (from, to);
+            let mut f = s.build();
+            for text in REALLOC_TEXTS {
+                for (bytes, len) in sources(text, from) {
+                    let what = format!("{text:?} {from:?} ({len:#x}) -> {to:?}");
+                    f.write(CALLER, 8192, &bytes);
+                    f.call(&[Val::I32(8192), Val::I32(len as i32), Val::I32(32)])
+                        .unwrap();
+                    let (p, l) = (f.u32_at(CALLEE, 16), f.u32_at(CALLEE, 20));
+                    assert_eq!(decode(&f, CALLEE, p, l, to), text, "{what}");
+                    let want = spec_reallocs(text, Src::of(from, len), to);
+                    assert_reallocs(&f.take_reallocs(CALLEE), &want, &what);
+                    let back = spec_reallocs(text, Src::of(to, l), from);
+                    assert_reallocs(&f.take_reallocs(CALLER), &back, &format!("{what} and back"));
+                    let (p, l) = (f.u32_at(CALLER, 32), f.u32_at(CALLER, 36));
+                    assert_eq!(decode(&f, CALLER, p, l, from), text, "{what} and back");
+                }
+            }
+        }
+    }
+}
+
+/// Every pointer `realloc` returns while a string is stored is checked, the
+/// first allocation's and every resize's alike: misaligned for an
+/// alignment of 2 traps as an unaligned pointer, not in memory as string
+/// contents out of bounds.
+#[test]
+fn every_string_realloc_result_is_checked() {
+    let plan = plan(vec![ValueType::String], &[0], Some(0));
+    let texts = ["héllo wörld ÿ", "日本語 ✓ text", "emoji 😀 and 𝄞 clef"];
+    for from in ENCODINGS {
+        for to in ENCODINGS {
+            let mut s = scenario(&plan, STRING_ECHO);
+            (s.caller_encoding, s.callee_encoding) = (from, to);
+            let mut f = s.build();
+            for (text, (bytes, len)) in texts
+                .iter()
+                .flat_map(|t| sources(t, from).into_iter().map(move |s| (*t, s)))
+            {
+                let calls = spec_reallocs(text, Src::of(from, len), to);
+                for (i, [_, align, _]) in calls.iter().enumerate() {
+                    let modes: &[(i32, AbiTrap)] = if *align == 2 {
+                        &[
+                            (1, AbiTrap::UnalignedPointer),
+                            (2, AbiTrap::StringOutOfBounds),
+                        ]
+                    } else {
+                        &[(2, AbiTrap::StringOutOfBounds)]
+                    };
+                    for &(mode, trap) in modes {
+                        reset(&mut f);
+                        f.global(CALLEE, "good_calls")
+                            .set(&mut f.rig.store, Val::I32(i as i32))
+                            .unwrap();
+                        f.global(CALLEE, "mode")
+                            .set(&mut f.rig.store, Val::I32(mode))
+                            .unwrap();
+                        f.write(CALLER, 8192, &bytes);
+                        let result = f.call(&[Val::I32(8192), Val::I32(len as i32), Val::I32(32)]);
+                        let what = format!("{text:?} {from:?} -> {to:?}, realloc {i} mode {mode}");
+                        match result {
+                            Err(t) => assert_eq!(t.message, trap.message(), "{what}"),
+                            Ok(v) => panic!("{what}: expected `{}`, got {v:?}", trap.message()),
+                        }
+                        assert_eq!(f.take_reallocs(CALLEE).len(), i + 1, "{what}: calls made");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A string longer than the spec's `MAX_STRING_BYTE_LENGTH` traps as such
+/// when lifted, before its alignment or bounds are looked at.
+#[test]
+fn strings_beyond_the_maximum_length_trap() {
+    let plan = plan(vec![ValueType::String], &[0], Some(0));
+    for (from, len) in [
+        (StringEncoding::Utf8, 1u32 << 28),
+        (StringEncoding::Utf16, 1 << 27),
+        (StringEncoding::CompactUtf16, 1 << 28),
+        (StringEncoding::CompactUtf16, 1 << 27 | 1 << 31),
+    ] {
+        let mut s = scenario(&plan, STRING_ECHO);
+        s.caller_encoding = from;
+        let mut f = s.build();
+        assert_trap(
+            f.call(&[Val::I32(8193), Val::I32(len as i32), Val::I32(32)]),
+            AbiTrap::StringTooLong,
+        );
+        reset(&mut f);
+        assert_trap(
+            f.call(&[Val::I32(8192), Val::I32(len as i32 - 1), Val::I32(32)]),
+            AbiTrap::StringOutOfBounds,
+        );
+    }
+}
+
 /// The ASCII fast path of UTF-8 validation (16 bytes at a time) must hand
 /// over to the exact decoder wherever the first non-ASCII byte sits: in the
 /// first chunk, in a later one, or in the tail shorter than a chunk; and pick

@@ -153,11 +153,13 @@ pub enum AbiTrap {
     InvalidFlags = 10,
     ReallocOutOfBounds = 11,
     ReallocUnaligned = 12,
+    /// A string longer than the Canonical ABI's `MAX_STRING_BYTE_LENGTH`.
+    StringTooLong = 13,
 }
 
 impl AbiTrap {
     /// Every trap, in code order.
-    pub const ALL: [AbiTrap; 13] = [
+    pub const ALL: [AbiTrap; 14] = [
         AbiTrap::CannotLeave,
         AbiTrap::CannotEnter,
         AbiTrap::UnalignedPointer,
@@ -171,6 +173,7 @@ impl AbiTrap {
         AbiTrap::InvalidFlags,
         AbiTrap::ReallocOutOfBounds,
         AbiTrap::ReallocUnaligned,
+        AbiTrap::StringTooLong,
     ];
 
     /// The trap with this code, if any.
@@ -194,6 +197,7 @@ impl AbiTrap {
             AbiTrap::InvalidFlags => "invalid flags",
             AbiTrap::ReallocOutOfBounds => "realloc return: beyond end of memory",
             AbiTrap::ReallocUnaligned => "realloc return: result not aligned",
+            AbiTrap::StringTooLong => "string too long",
         }
     }
 }

@@ -91,7 +91,7 @@ impl Drop for CodeRegistration {
     fn drop(&mut self) {
         // SAFETY: the slot was returned by rivet_register_range.
         unsafe { rivet_unregister_range(self.slot) };
-        // Spans do not overlap, so their order does not matter.
+        // Lookups search every span, so their order does not matter.
         let mut spans = SPANS.write();
         if let Some(i) = spans.iter().position(|s| s.id == self.id) {
             spans.swap_remove(i);
@@ -101,15 +101,26 @@ impl Drop for CodeRegistration {
 
 /// Where `pc` is: None outside registered code; Some(kind) inside, with the
 /// trap site's kind if `pc` is one.
+///
+/// Spans may overlap: a unit's functions are placed in the order they are
+/// compiled (callees first, across its modules, for inlining), so one
+/// module's span can hold another module's functions, a fused adapter's
+/// for example. The function that holds `pc` is looked for in every span
+/// around it, not just the first.
 pub(crate) fn lookup(pc: usize) -> Option<Option<TrapKind>> {
     let spans = SPANS.read();
-    let span = spans.iter().find(|s| pc >= s.start && pc < s.end)?;
-    let Some((start, code)) = span
-        .addresses
+    let mut around = spans
         .iter()
-        .zip(span.code)
-        .find(|(&a, c)| pc >= a && pc - a < c.len as usize)
-    else {
+        .filter(|s| pc >= s.start && pc < s.end)
+        .peekable();
+    around.peek()?;
+    let found = around.find_map(|span| {
+        span.addresses
+            .iter()
+            .zip(span.code)
+            .find(|(&a, c)| pc >= a && pc - a < c.len as usize)
+    });
+    let Some((start, code)) = found else {
         return Some(None);
     };
     let offset = (pc - start) as u32;
@@ -151,5 +162,38 @@ mod tests {
         assert_eq!(lookup(base + 4), Some(None));
         drop(reg);
         assert_eq!(lookup(base + 4), None);
+    }
+
+    /// Two modules of one unit whose functions interleave: the first span
+    /// (registered first) surrounds a function of the second, whose trap
+    /// sites must still be found.
+    #[test]
+    fn lookup_finds_trap_sites_in_interleaved_spans() {
+        let function = |traps: Vec<(u32, TrapKind)>| FunctionCode {
+            len: 16,
+            traps: traps.into(),
+            name: None,
+        };
+        let base = 0x7100_0000_0000usize;
+        let outer: &'static [FunctionCode] = Vec::leak(vec![
+            function(vec![(2, TrapKind::Unreachable)]),
+            function(vec![]),
+        ]);
+        let outer_at: &'static [usize] = Vec::leak(vec![base, base + 64]);
+        let inner: &'static [FunctionCode] =
+            Vec::leak(vec![function(vec![(6, TrapKind::MemoryOutOfBounds)])]);
+        let inner_at: &'static [usize] = Vec::leak(vec![base + 32]);
+        // SAFETY: leaked, so valid for ever.
+        let first = unsafe { register(outer_at, outer) }.unwrap().unwrap();
+        // SAFETY: as above.
+        let second = unsafe { register(inner_at, inner) }.unwrap().unwrap();
+        assert_eq!(lookup(base + 2), Some(Some(TrapKind::Unreachable)));
+        assert_eq!(
+            lookup(base + 32 + 6),
+            Some(Some(TrapKind::MemoryOutOfBounds))
+        );
+        assert_eq!(lookup(base + 32 + 7), Some(None));
+        assert_eq!(lookup(base + 20), Some(None));
+        drop((first, second));
     }
 }

@@ -136,3 +136,20 @@ fn instantiation_traps_and_missing_imports() {
     let outcome = run(text);
     assert!(outcome.failures.is_empty(), "{:#?}", outcome.failures);
 }
+
+/// Every kind of trap a fused adapter raises (tests/wast/adapter-traps.wast)
+/// reaches the host with its own message in every mode, the Canonical ABI's
+/// for the adapter's checks and the core trap's for code compiled beside an
+/// adapter, never as an unknown trap.
+#[test]
+fn adapter_traps_keep_their_kind_in_every_mode() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wast/adapter-traps.wast");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let pipeline = Pipeline::new(1).expect("creating the temporary directory");
+    let outcome = run_text(&text, &Mode::ALL, true, &pipeline);
+    assert!(outcome.failures.is_empty(), "{:#?}", outcome.failures);
+    assert!(outcome.skipped.is_empty(), "{:#?}", outcome.skipped);
+    let traps = text.matches("(assert_trap").count();
+    assert_eq!(outcome.directives, Mode::ALL.len() * 2 * traps);
+}

@@ -795,18 +795,49 @@ impl Fuser {
     }
 
     /// Calls the destination's `realloc(0, 0, align, size)` and checks the
-    /// pointer it returns (misaligned: `UnalignedPointer`; not in memory:
-    /// `out_of_bounds`, which names what was being copied); returns a local
+    /// pointer it returns (see [`Self::call_realloc`]); returns a local
     /// holding it.
     pub(super) fn allocate(&mut self, align: u32, size: u32, out_of_bounds: AbiTrap) -> u32 {
+        let ptr = self.body.local(ValType::I32);
+        self.call_realloc(None, align, size, ptr, out_of_bounds);
+        ptr
+    }
+
+    /// Resizes the allocation at local `ptr` (`old_size` bytes) to `size`
+    /// bytes with the destination's `realloc`, checking the new pointer as a
+    /// first allocation's; `ptr` then holds it.
+    pub(super) fn reallocate(
+        &mut self,
+        ptr: u32,
+        old_size: u32,
+        align: u32,
+        size: u32,
+        out_of_bounds: AbiTrap,
+    ) {
+        self.call_realloc(Some((ptr, old_size)), align, size, ptr, out_of_bounds);
+    }
+
+    /// Calls `realloc(old_ptr, old_size, align, size)` (zeros for a first
+    /// allocation) into local `ptr` and checks the answer as the Canonical
+    /// ABI checks every pointer `realloc` returns: misaligned traps with
+    /// `UnalignedPointer`, not `size` bytes inside memory with
+    /// `out_of_bounds` (which names what was being copied).
+    fn call_realloc(
+        &mut self,
+        old: Option<(u32, u32)>,
+        align: u32,
+        size: u32,
+        ptr: u32,
+        out_of_bounds: AbiTrap,
+    ) {
         let realloc = self.to.realloc.unwrap_or_default();
         let memory = self.target_memory();
-        let ptr = self.body.local(ValType::I32);
-        self.body
-            .ins()
-            .i32_const(0)
-            .i32_const(0)
-            .i32_const(align as i32)
+        let mut ins = self.body.ins();
+        match old {
+            Some((old_ptr, old_size)) => ins.local_get(old_ptr).local_get(old_size),
+            None => ins.i32_const(0).i32_const(0),
+        };
+        ins.i32_const(align as i32)
             .local_get(size)
             .call(realloc)
             .local_set(ptr);
@@ -818,7 +849,6 @@ impl Fuser {
             .i64_extend_i32_u()
             .local_set(bytes);
         self.check_in_bounds(memory, ptr, bytes, out_of_bounds);
-        ptr
     }
 
     /// Traps with `trap` unless local `ptr` is a multiple of `align`.

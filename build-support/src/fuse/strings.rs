@@ -2,9 +2,15 @@
 //! the `string-encoding` options, and storing it in the destination memory.
 //!
 //! Every transcoding is two passes over the source: the first decodes and
-//! validates every code point and measures the result in the destination's
-//! encoding, so the destination is allocated once at its exact size; the
-//! second copies (`memory.copy` when the encodings agree) or encodes.
+//! validates every code point and measures the result in each destination
+//! encoding; the second copies (`memory.copy` when the encodings agree) or
+//! encodes. The destination's `realloc` is called exactly as the spec's
+//! `store_string_*` functions call it (same order, arguments and checks of
+//! each returned pointer), since a guest can observe every call: where the
+//! spec first allocates optimistically and then grows or shrinks, so does
+//! the adapter, with the measured sizes deciding which calls happen. The
+//! bytes are written once, after any growing call (the spec writes an
+//! ASCII or Latin-1 prefix before it, which `realloc` keeps either way).
 //! UTF-8 into UTF-8 needs no measuring (a valid string keeps its length), so
 //! it is one pass that validates and copies together.
 //! Both passes over UTF-8 take runs of ASCII 64 and then 16 bytes at a time
@@ -32,6 +38,17 @@ impl Simple {
             _ => 1,
         }
     }
+}
+
+/// The spec's `MAX_STRING_BYTE_LENGTH`: longer strings trap when lifted.
+const MAX_STRING_BYTE_LENGTH: i64 = (1 << 28) - 1;
+
+/// A validated source string: its simple encoding, and locals with its
+/// pointer and length in code units.
+struct Source {
+    src: Simple,
+    ptr: u32,
+    units: u32,
 }
 
 /// Locals the measuring pass fills.
@@ -62,8 +79,6 @@ impl Fuser {
     /// locals with the destination's pointer and (tagged) length.
     pub(super) fn string(&mut self, ptr: u32, len: u32) -> (u32, u32) {
         let out = (self.body.local(ValType::I32), self.body.local(ValType::I32));
-        let align = self.string_align(self.from.encoding);
-        self.check_aligned(ptr, align, AbiTrap::UnalignedPointer);
         match self.from.encoding {
             StringEncoding::Utf8 => self.transcode(Simple::Utf8, ptr, len, out),
             StringEncoding::Utf16 => self.transcode(Simple::Utf16, ptr, len, out),
@@ -95,8 +110,10 @@ impl Fuser {
         }
     }
 
-    /// Validates `units` code units of `src` at `ptr` and stores them in the
-    /// destination's encoding, setting `out` (pointer, tagged length).
+    /// Validates `units` code units of `src` at `ptr` (checking its length,
+    /// alignment and bounds in the order of the spec's
+    /// `load_string_from_range`) and stores them in the destination's
+    /// encoding, setting `out` (pointer, tagged length).
     fn transcode(&mut self, src: Simple, ptr: u32, units: u32, out: (u32, u32)) {
         let bytes = self.body.local(ValType::I64);
         self.body
@@ -105,7 +122,12 @@ impl Fuser {
             .i64_extend_i32_u()
             .i64_const(src.unit().into())
             .i64_mul()
-            .local_set(bytes);
+            .local_tee(bytes)
+            .i64_const(MAX_STRING_BYTE_LENGTH)
+            .i64_gt_u();
+        self.trap_if(AbiTrap::StringTooLong);
+        let align = self.string_align(self.from.encoding);
+        self.check_aligned(ptr, align, AbiTrap::UnalignedPointer);
         let src_mem = self.source_memory();
         self.check_in_bounds(src_mem, ptr, bytes, AbiTrap::StringOutOfBounds);
         if src == Simple::Utf8 && self.to.encoding == StringEncoding::Utf8 {
@@ -113,27 +135,20 @@ impl Fuser {
             return;
         }
         let m = self.measure(src, ptr, units);
-        match self.to.encoding {
-            StringEncoding::Utf8 => self.store(src, Simple::Utf8, ptr, units, m.utf8_bytes, out),
-            StringEncoding::Utf16 => self.store(src, Simple::Utf16, ptr, units, m.utf16_units, out),
-            StringEncoding::CompactUtf16 => {
-                self.body
-                    .ins()
-                    .local_get(m.or_all)
-                    .i32_const(0xff)
-                    .i32_gt_u()
-                    .if_(BlockType::Empty);
-                self.store(src, Simple::Utf16, ptr, units, m.utf16_units, out);
-                self.body
-                    .ins()
-                    .local_get(out.1)
-                    .i32_const(UTF16_TAG as i32)
-                    .i32_or()
-                    .local_set(out.1)
-                    .else_();
-                self.store(src, Simple::Latin1, ptr, units, m.utf16_units, out);
-                self.body.ins().end();
+        let s = Source { src, ptr, units };
+        match (self.to.encoding, src) {
+            (StringEncoding::Utf8, _) => self.store_to_utf8(&s, &m, out),
+            (StringEncoding::Utf16, Simple::Utf8) => self.store_utf8_to_utf16(&s, &m, out),
+            (StringEncoding::Utf16, _) => self.store_copy(&s, Simple::Utf16, out),
+            (StringEncoding::CompactUtf16, Simple::Latin1) => {
+                self.store_copy(&s, Simple::Latin1, out)
             }
+            (StringEncoding::CompactUtf16, Simple::Utf16)
+                if self.from.encoding == StringEncoding::CompactUtf16 =>
+            {
+                self.store_probably_utf16(&s, &m, out)
+            }
+            (StringEncoding::CompactUtf16, _) => self.store_to_latin1_or_utf16(&s, &m, out),
         }
     }
 
@@ -222,38 +237,144 @@ impl Fuser {
         m
     }
 
-    /// Allocates `count` code units of `dst` and fills them from the source;
-    /// sets `out` to the pointer and `count`.
-    fn store(
-        &mut self,
-        src: Simple,
-        dst: Simple,
-        ptr: u32,
-        units: u32,
-        count: u32,
-        out: (u32, u32),
-    ) {
-        let size = self.body.local(ValType::I32);
-        self.body
-            .ins()
-            .local_get(count)
-            .i32_const(dst.unit() as i32)
-            .i32_mul()
-            .local_set(size);
+    /// The spec's `store_string_copy`: one allocation of exactly the
+    /// source's code units in `dst` (an encoding whose code points all fit
+    /// the source's units one for one).
+    fn store_copy(&mut self, s: &Source, dst: Simple, out: (u32, u32)) {
+        let size = self.scaled(s.units, dst.unit());
         let align = self.string_align(self.to.encoding);
         let new_ptr = self.allocate(align, size, AbiTrap::StringOutOfBounds);
+        self.fill(s, dst, new_ptr, size);
+        self.set_out(out, new_ptr, s.units, false);
+    }
+
+    /// The spec's `store_string_to_utf8` (from UTF-16 or Latin-1): the first
+    /// allocation assumes one byte per code unit; a code point beyond ASCII
+    /// grows it to the worst case, shrunk to the exact length at the end.
+    fn store_to_utf8(&mut self, s: &Source, m: &Measure, out: (u32, u32)) {
+        let new_ptr = self.allocate(1, s.units, AbiTrap::StringOutOfBounds);
         self.body
             .ins()
-            .local_get(new_ptr)
-            .local_set(out.0)
-            .local_get(count)
-            .local_set(out.1);
+            .local_get(m.or_all)
+            .i32_const(0x80)
+            .i32_ge_u()
+            .if_(BlockType::Empty);
+        let worst = self.scaled(s.units, if s.src == Simple::Utf16 { 3 } else { 2 });
+        self.reallocate(new_ptr, s.units, 1, worst, AbiTrap::StringOutOfBounds);
+        self.fill(s, Simple::Utf8, new_ptr, worst);
+        self.shrink(new_ptr, worst, 1, m.utf8_bytes);
+        self.body.ins().else_();
+        self.fill(s, Simple::Utf8, new_ptr, s.units);
+        self.body.ins().end();
+        self.set_out(out, new_ptr, m.utf8_bytes, false);
+    }
+
+    /// The spec's `store_utf8_to_utf16`: two bytes per source byte, shrunk
+    /// to the exact length if that is less.
+    fn store_utf8_to_utf16(&mut self, s: &Source, m: &Measure, out: (u32, u32)) {
+        let worst = self.scaled(s.units, 2);
+        let new_ptr = self.allocate(2, worst, AbiTrap::StringOutOfBounds);
+        self.fill(s, Simple::Utf16, new_ptr, worst);
+        let size = self.scaled(m.utf16_units, 2);
+        self.shrink(new_ptr, worst, 2, size);
+        self.set_out(out, new_ptr, m.utf16_units, false);
+    }
+
+    /// The spec's `store_string_to_latin1_or_utf16` (from UTF-8 or UTF-16):
+    /// the first allocation assumes Latin-1, one byte per source code unit;
+    /// a code point beyond Latin-1 grows it to two bytes per code unit and
+    /// the string is stored as UTF-16; either is shrunk to the exact length.
+    fn store_to_latin1_or_utf16(&mut self, s: &Source, m: &Measure, out: (u32, u32)) {
+        let new_ptr = self.allocate(2, s.units, AbiTrap::StringOutOfBounds);
+        self.beyond_latin1(m);
+        let worst = self.scaled(s.units, 2);
+        self.reallocate(new_ptr, s.units, 2, worst, AbiTrap::StringOutOfBounds);
+        self.fill(s, Simple::Utf16, new_ptr, worst);
+        let size = self.scaled(m.utf16_units, 2);
+        self.shrink(new_ptr, worst, 2, size);
+        self.set_out(out, new_ptr, m.utf16_units, true);
+        self.body.ins().else_();
+        self.fill(s, Simple::Latin1, new_ptr, s.units);
+        self.shrink(new_ptr, s.units, 2, m.utf16_units);
+        self.set_out(out, new_ptr, m.utf16_units, false);
+        self.body.ins().end();
+    }
+
+    /// The spec's `store_probably_utf16_to_latin1_or_utf16` (from the UTF-16
+    /// half of `latin1+utf16`): allocated as UTF-16; if every code point
+    /// fits Latin-1 the string is stored as Latin-1 and the allocation
+    /// shrunk to it, with the alignment of 2 every `latin1+utf16`
+    /// allocation has, where the spec's text passes 1 (see docs/support.md).
+    fn store_probably_utf16(&mut self, s: &Source, m: &Measure, out: (u32, u32)) {
+        let size = self.scaled(s.units, 2);
+        let new_ptr = self.allocate(2, size, AbiTrap::StringOutOfBounds);
+        self.beyond_latin1(m);
+        self.fill(s, Simple::Utf16, new_ptr, size);
+        self.set_out(out, new_ptr, s.units, true);
+        self.body.ins().else_();
+        self.fill(s, Simple::Latin1, new_ptr, s.units);
+        self.reallocate(new_ptr, size, 2, s.units, AbiTrap::StringOutOfBounds);
+        self.set_out(out, new_ptr, s.units, false);
+        self.body.ins().end();
+    }
+
+    /// Opens an `if` taken when some code point of the measured string is
+    /// beyond Latin-1.
+    fn beyond_latin1(&mut self, m: &Measure) {
+        self.body
+            .ins()
+            .local_get(m.or_all)
+            .i32_const(0xff)
+            .i32_gt_u()
+            .if_(BlockType::Empty);
+    }
+
+    /// Shrinks the allocation at local `ptr` from `old` to `new` bytes with
+    /// `realloc` unless they are equal, as every spec transcoder ends.
+    fn shrink(&mut self, ptr: u32, old: u32, align: u32, new: u32) {
+        self.body
+            .ins()
+            .local_get(old)
+            .local_get(new)
+            .i32_ne()
+            .if_(BlockType::Empty);
+        self.reallocate(ptr, old, align, new, AbiTrap::StringOutOfBounds);
+        self.body.ins().end();
+    }
+
+    /// A new local holding local `units` times `factor`, which cannot wrap:
+    /// a string's byte length is at most `MAX_STRING_BYTE_LENGTH`.
+    fn scaled(&mut self, units: u32, factor: u32) -> u32 {
+        let local = self.body.local(ValType::I32);
+        self.body
+            .ins()
+            .local_get(units)
+            .i32_const(factor as i32)
+            .i32_mul()
+            .local_set(local);
+        local
+    }
+
+    /// Sets `out` to the pointer and the code units, tagged as UTF-16 if
+    /// `utf16` (a `latin1+utf16` destination holding UTF-16).
+    fn set_out(&mut self, out: (u32, u32), ptr: u32, units: u32, utf16: bool) {
+        let mut ins = self.body.ins();
+        ins.local_get(ptr).local_set(out.0).local_get(units);
+        if utf16 {
+            ins.i32_const(UTF16_TAG as i32).i32_or();
+        }
+        ins.local_set(out.1);
+    }
+
+    /// Writes the source string as `dst` at `new_ptr` (`size` bytes when the
+    /// encodings agree and it is copied whole).
+    fn fill(&mut self, s: &Source, dst: Simple, new_ptr: u32, size: u32) {
         let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
-        if src == dst {
+        if s.src == dst {
             self.body
                 .ins()
                 .local_get(new_ptr)
-                .local_get(ptr)
+                .local_get(s.ptr)
                 .local_get(size)
                 .memory_copy(dst_mem, src_mem);
             return;
@@ -261,7 +382,7 @@ impl Fuser {
         let cursor = self.body.local(ValType::I32);
         self.body.ins().local_get(new_ptr).local_set(cursor);
         let mut widen = |f: &mut Self, chunk: &[u32]| f.store_ascii(chunk, dst, dst_mem, cursor);
-        self.decode_loop(src, ptr, units, Some(&mut widen), |f, cp| match dst {
+        self.decode_loop(s.src, s.ptr, s.units, Some(&mut widen), |f, cp| match dst {
             Simple::Utf8 => f.encode_utf8(dst_mem, cursor, cp),
             Simple::Utf16 => f.encode_utf16(dst_mem, cursor, cp),
             Simple::Latin1 => {

@@ -23,23 +23,49 @@ use std::sync::{Arc, Mutex};
 pub const CALLEE: u32 = 0;
 pub const CALLER: u32 = 1;
 
-/// A guest: one memory of `pages` pages, a bump `realloc` (whose misbehaviour
-/// `mode` selects: 1 returns an odd pointer, 2 one beyond the first page), and
-/// `funcs`.
+/// Where a guest's `realloc` logs its calls: a ring of [`LOG_ENTRIES`]
+/// entries of five words (old pointer, old size, alignment, new size, the
+/// pointer returned), the `calls`-th call at entry `calls % LOG_ENTRIES`.
+pub const LOG_AT: u32 = 1024;
+pub const LOG_ENTRIES: u32 = 64;
+
+/// A guest: one memory of `pages` pages, a bump `realloc` (starting over
+/// when memory runs out) that keeps the contents a resize moves and logs
+/// every call (see [`LOG_AT`]); once it
+/// has answered `good_calls` calls, `mode` 1 makes it return an odd pointer,
+/// 2 one beyond the first page. Then `funcs`.
 pub fn guest(funcs: &str, pages: u32) -> String {
     format!(
         r#"(module
   (memory (export "memory") {pages})
   (global $bump (mut i32) (i32.const 4096))
-  (global (export "mode") (mut i32) (i32.const 0))
+  (global $mode (export "mode") (mut i32) (i32.const 0))
   (global $last (export "last") (mut i32) (i32.const 0))
   (global $post (export "post") (mut i64) (i64.const -1))
-  (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
-    (if (i32.eq (global.get 1) (i32.const 1)) (then (return (i32.const 4097))))
-    (if (i32.eq (global.get 1) (i32.const 2)) (then (return (i32.const 65532))))
+  (global $calls (export "calls") (mut i32) (i32.const 0))
+  (global $good (export "good_calls") (mut i32) (i32.const 0))
+  (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32) (local $log i32)
+    ;; Back to the start when memory runs out: tests make many calls.
+    (if (i32.gt_u (i32.add (global.get $bump) (i32.add (local.get 2) (local.get 3)))
+                  (i32.mul (memory.size) (i32.const 65536)))
+      (then (global.set $bump (i32.const 4096))))
     (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
                            (i32.sub (i32.const 0) (local.get 2))))
     (global.set $bump (i32.add (local.get $p) (local.get 3)))
+    (if (local.get 0)
+      (then (memory.copy (local.get $p) (local.get 0)
+        (select (local.get 1) (local.get 3) (i32.lt_u (local.get 1) (local.get 3))))))
+    (if (i32.ge_u (global.get $calls) (global.get $good)) (then
+      (if (i32.eq (global.get $mode) (i32.const 1)) (then (local.set $p (i32.const 4097))))
+      (if (i32.eq (global.get $mode) (i32.const 2)) (then (local.set $p (i32.const 65532))))))
+    (local.set $log (i32.add (i32.const {LOG_AT})
+      (i32.mul (i32.rem_u (global.get $calls) (i32.const {LOG_ENTRIES})) (i32.const 20))))
+    (i32.store (local.get $log) (local.get 0))
+    (i32.store offset=4 (local.get $log) (local.get 1))
+    (i32.store offset=8 (local.get $log) (local.get 2))
+    (i32.store offset=12 (local.get $log) (local.get 3))
+    (i32.store offset=16 (local.get $log) (local.get $p))
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
     (local.get $p))
   {funcs})"#
     )
@@ -314,6 +340,24 @@ impl Fused {
 
     pub fn u32_at(&self, instance: u32, addr: u32) -> u32 {
         u32::from_le_bytes(self.read(instance, addr, 4).try_into().unwrap())
+    }
+
+    /// The `realloc` calls `instance` logged since the last call of this
+    /// function, each as (old pointer, old size, alignment, new size,
+    /// returned pointer); restarts the log.
+    pub fn take_reallocs(&mut self, instance: u32) -> Vec<[u32; 5]> {
+        let calls = self.global(instance, "calls");
+        let Val::I32(n) = calls.get(&self.rig.store) else {
+            panic!("`calls` is not an i32")
+        };
+        assert!(
+            n as u32 <= LOG_ENTRIES,
+            "{n} realloc calls overflow the log"
+        );
+        calls.set(&mut self.rig.store, Val::I32(0)).unwrap();
+        (0..n as u32)
+            .map(|i| std::array::from_fn(|w| self.u32_at(instance, LOG_AT + 20 * i + 4 * w as u32)))
+            .collect()
     }
 }
 

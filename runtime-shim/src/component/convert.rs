@@ -16,7 +16,6 @@ use crate::func::RawTarget;
 use crate::prelude::*;
 use crate::vm::{VMMemory, ValRaw};
 use crate::{Store, Val};
-use alloc::borrow::Cow;
 use rivet_descriptor::component::{StringEncoding, TypeRef};
 use rivet_descriptor::ValType;
 
@@ -805,13 +804,19 @@ impl Cx<'_> {
 
     /// Calls the guest's `realloc(0, 0, align, size)` and checks its answer.
     pub fn realloc(&mut self, align: u32, size: u32) -> Result<u32, Trap> {
+        self.reallocate((0, 0), align, size)
+    }
+
+    /// Calls the guest's `realloc(old.0, old.1, align, size)` and checks its
+    /// answer as the Canonical ABI checks every pointer `realloc` returns.
+    fn reallocate(&mut self, old: (u32, u32), align: u32, size: u32) -> Result<u32, Trap> {
         let f = self
             .opts
             .realloc
             .ok_or_else(|| Trap::fixed("canonical option `realloc` is required"))?;
         // The validator checked realloc's core type when the component was
         // built: four i32s in, one i32 out.
-        let mut args = [0, 0, align, size].map(ValRaw::from_u32);
+        let mut args = [old.0, old.1, align, size].map(ValRaw::from_u32);
         f.call(self.store, &mut args)?;
         let ptr = args[0].u32();
         if !ptr.is_multiple_of(align) {
@@ -839,29 +844,40 @@ impl Cx<'_> {
         self.store_int(at + 4, 4, l as u64)
     }
 
+    /// Stores a host string (UTF-8) with the `realloc` calls of the spec's
+    /// `store_string` for a UTF-8 source: a copy into UTF-8; into UTF-16 a
+    /// worst case of two bytes per source byte, shrunk to fit; into
+    /// `latin1+utf16` one byte per source byte, grown to two when a code
+    /// point is beyond Latin-1, and shrunk to fit. A guest sees every call.
     fn store_string(&mut self, s: &str) -> Result<(u32, u32), Trap> {
-        // UTF-8 is copied straight from the host's string.
-        let (align, bytes, len): (u32, Cow<[u8]>, u32) = match self.opts {
-            Opts {
-                encoding: StringEncoding::Utf8,
-                ..
-            } => (1, Cow::Borrowed(s.as_bytes()), s.len() as u32),
-            Opts {
-                encoding,
-                transcoder: Some(t),
-                ..
-            } => {
-                let (bytes, len) = (t.encode)(s, encoding);
-                (2, Cow::Owned(bytes), len)
-            }
-            Opts {
-                transcoder: None, ..
-            } => return Err(no_transcoder()),
-        };
+        if s.len() as u64 > MAX_BYTE_LENGTH {
+            return Err(Trap::fixed("string too long"));
+        }
+        let n = s.len() as u32;
+        let encoding = self.opts.encoding;
+        if encoding == StringEncoding::Utf8 {
+            let ptr = self.realloc(1, n)?;
+            self.write(ptr, s.as_bytes())?;
+            return Ok((ptr, n));
+        }
+        let transcoder = self.opts.transcoder.ok_or_else(no_transcoder)?;
+        let (bytes, len) = (transcoder.encode)(s, encoding);
         if bytes.len() as u64 > MAX_BYTE_LENGTH {
             return Err(Trap::fixed("string too long"));
         }
-        let ptr = self.realloc(align, bytes.len() as u32)?;
+        let mut size = if encoding == StringEncoding::Utf16 {
+            2 * n
+        } else {
+            n
+        };
+        let mut ptr = self.realloc(2, size)?;
+        if encoding == StringEncoding::CompactUtf16 && len & UTF16_TAG != 0 {
+            ptr = self.reallocate((ptr, size), 2, 2 * n)?;
+            size = 2 * n;
+        }
+        if bytes.len() as u32 != size {
+            ptr = self.reallocate((ptr, size), 2, bytes.len() as u32)?;
+        }
         self.write(ptr, &bytes)?;
         Ok((ptr, len))
     }

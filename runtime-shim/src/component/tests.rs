@@ -218,6 +218,111 @@ fn strings_in_every_encoding_round_trip() {
     }
 }
 
+/// A guest whose `realloc` logs each call's (old pointer, old size,
+/// alignment, new size) at 1024, a sink `take` for a string, and `log`,
+/// which returns the log as a `list<u32>` and starts it over.
+const REALLOC_LOG: &str = r#"(module
+  (memory (export "mem") 1)
+  (global $bump (mut i32) (i32.const 4096))
+  (global $n (mut i32) (i32.const 0))
+  (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $at i32) (local $p i32)
+    (local.set $at (i32.add (i32.const 1024) (i32.shl (global.get $n) (i32.const 4))))
+    (i32.store (local.get $at) (local.get 0))
+    (i32.store offset=4 (local.get $at) (local.get 1))
+    (i32.store offset=8 (local.get $at) (local.get 2))
+    (i32.store offset=12 (local.get $at) (local.get 3))
+    (global.set $n (i32.add (global.get $n) (i32.const 1)))
+    (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $bump (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  (func (export "take") (param i32 i32))
+  (func (export "log") (result i32)
+    (i32.store (i32.const 16) (i32.const 1024))
+    (i32.store (i32.const 20) (i32.shl (global.get $n) (i32.const 2)))
+    (global.set $n (i32.const 0))
+    (i32.const 16)))"#;
+
+/// The `realloc` calls, as (old size, alignment, new size), of the spec's
+/// `store_string` for a UTF-8 source (every host string) into `to`.
+fn spec_reallocs_from_utf8(text: &str, to: StringEncoding) -> Vec<[u32; 3]> {
+    let n = text.len() as u32;
+    let utf16 = 2 * text.encode_utf16().count() as u32;
+    let chars = text.chars().count() as u32;
+    let mut calls = vec![];
+    match to {
+        StringEncoding::Utf8 => calls.push([0, 1, n]),
+        StringEncoding::Utf16 => {
+            calls.push([0, 2, 2 * n]);
+            if utf16 < 2 * n {
+                calls.push([2 * n, 2, utf16]);
+            }
+        }
+        StringEncoding::CompactUtf16 if text.chars().all(|c| (c as u32) < 256) => {
+            calls.push([0, 2, n]);
+            if chars < n {
+                calls.push([n, 2, chars]);
+            }
+        }
+        StringEncoding::CompactUtf16 => {
+            calls.extend([[0, 2, n], [n, 2, 2 * n]]);
+            if utf16 < 2 * n {
+                calls.push([2 * n, 2, utf16]);
+            }
+        }
+    }
+    calls
+}
+
+/// A host string lowered into a guest calls its `realloc` as the spec's
+/// `store_string` does: the same calls, sizes and alignments, each after
+/// the first resizing the allocation before it.
+#[test]
+fn host_strings_call_realloc_as_the_spec_does() {
+    for enc in [
+        StringEncoding::Utf8,
+        StringEncoding::Utf16,
+        StringEncoding::CompactUtf16,
+    ] {
+        let mut b = Builder::new();
+        let (s, u) = (b.ty(ValueType::String), b.ty(ValueType::U32));
+        let list = b.ty(ValueType::List(u));
+        let take = b.func(&[s], None);
+        let log = b.func(&[], Some(list));
+        b.export("take", "take", take, opts(enc, None));
+        b.export("log", "log", log, opts(enc, None));
+        let (mut store, inst) = b.instantiate(compile(REALLOC_LOG), vec![]);
+        for text in ["", "hello", "héllo wörld", "snow ☃ and 😀"] {
+            inst.call(&mut store, "take", &[Value::String(text.into())])
+                .unwrap();
+            let Some(Value::List(words)) = inst.call(&mut store, "log", &[]).unwrap() else {
+                panic!("log is not a list")
+            };
+            let words: Vec<u32> = words
+                .iter()
+                .map(|w| match w {
+                    Value::U32(w) => *w,
+                    other => panic!("not a u32: {other:?}"),
+                })
+                .collect();
+            let calls: Vec<&[u32]> = words.chunks(4).collect();
+            let sizes: Vec<[u32; 3]> = calls.iter().map(|c| [c[1], c[2], c[3]]).collect();
+            assert_eq!(
+                sizes,
+                spec_reallocs_from_utf8(text, enc),
+                "{text:?} {enc:?}"
+            );
+            for (i, c) in calls.iter().enumerate() {
+                assert_eq!(
+                    c[0] == 0,
+                    i == 0,
+                    "{text:?} {enc:?}: old pointer of call {i}"
+                );
+            }
+        }
+    }
+}
+
 /// A plan's own runtime parts: strings in encodings other than UTF-8 need
 /// the transcoders and exports taking borrows need their release, which a
 /// unit's parts name only when its plan uses them; a call that would need
