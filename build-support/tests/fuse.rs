@@ -441,12 +441,12 @@ fn spec_reallocs(text: &str, src: Src, to: StringEncoding) -> Vec<[u32; 3]> {
         // store_string_copy
         (StringEncoding::Utf16, _) => call(0, 2, 2 * n),
         (StringEncoding::CompactUtf16, Src::Latin1) => call(0, 2, n),
-        // store_probably_utf16_to_latin1_or_utf16, shrinking with the
-        // alignment of 2 of every latin1+utf16 allocation
+        // store_probably_utf16_to_latin1_or_utf16, whose shrink to Latin-1
+        // passes alignment 1
         (StringEncoding::CompactUtf16, Src::CompactUtf16) => {
             call(0, 2, 2 * n);
             if latin1 {
-                call(2 * n, 2, n);
+                call(2 * n, 1, n);
             }
         }
         // store_string_to_latin1_or_utf16

@@ -303,8 +303,9 @@ impl Fuser {
     /// The spec's `store_probably_utf16_to_latin1_or_utf16` (from the UTF-16
     /// half of `latin1+utf16`): allocated as UTF-16; if every code point
     /// fits Latin-1 the string is stored as Latin-1 and the allocation
-    /// shrunk to it, with the alignment of 2 every `latin1+utf16`
-    /// allocation has, where the spec's text passes 1 (see docs/support.md).
+    /// shrunk to it with alignment 1, as the spec passes (the only
+    /// `latin1+utf16` allocation it makes with an alignment other than 2, and
+    /// so the only returned pointer it does not check for alignment).
     fn store_probably_utf16(&mut self, s: &Source, m: &Measure, out: (u32, u32)) {
         let size = self.scaled(s.units, 2);
         let new_ptr = self.allocate(2, size, AbiTrap::StringOutOfBounds);
@@ -313,7 +314,7 @@ impl Fuser {
         self.set_out(out, new_ptr, s.units, true);
         self.body.ins().else_();
         self.fill(s, Simple::Latin1, new_ptr, s.units);
-        self.reallocate(new_ptr, size, 2, s.units, AbiTrap::StringOutOfBounds);
+        self.reallocate(new_ptr, size, 1, s.units, AbiTrap::StringOutOfBounds);
         self.set_out(out, new_ptr, s.units, false);
         self.body.ins().end();
     }
