@@ -14,8 +14,11 @@
 //!   [`report`] formats output; [`ratchet`] tracks files that must keep passing;
 //!   [`suites`] selects the files the conformance gate runs; [`wast_command`]
 //!   is `rivet wast`.
+//! * [`differential`] generates, runs and compares the differential fuzzer's
+//!   cases (the fuzzer itself is `rivet-difftest`).
 
 pub mod component_values;
+pub mod differential;
 pub mod loader;
 pub mod pipeline;
 pub mod prepare;
