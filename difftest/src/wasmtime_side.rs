@@ -22,7 +22,10 @@ pub fn engine() -> Result<Engine, String> {
         .wasm_function_references(false)
         .wasm_gc(false)
         .wasm_wide_arithmetic(false)
-        .wasm_memory64(false);
+        .wasm_memory64(false)
+        // Rivet's default limit (`Store::set_max_wasm_stack`), so that deep
+        // recursion runs out of stack at about the same depth in both.
+        .max_wasm_stack(1 << 20);
     Engine::new(&config).map_err(|e| format!("configuring Wasmtime: {e}"))
 }
 

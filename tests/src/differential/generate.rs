@@ -15,7 +15,7 @@ const DNA_BYTES: usize = 16 << 10;
 
 /// Fuel of a module instance (`ensure_termination`): every function entry and
 /// loop iteration costs one, bulk operations their length, so every run ends.
-pub const FUEL: u32 = 1_000;
+pub const FUEL: u32 = 10_000;
 
 /// Largest memory: bounded so that hashing exported memories stays cheap and so
 /// that no `memory.grow` within a maximum is ever refused for lack of resources.
@@ -56,6 +56,9 @@ pub fn config() -> Config {
         max_imports: 0,
         export_everything: true,
         canonicalize_nans: true,
+        // wasm-smith stops adding items with even odds after each one: a floor
+        // keeps most modules from being a function or two.
+        min_funcs: 6,
         max_funcs: 24,
         max_instructions: 120,
         max_memories: 3,

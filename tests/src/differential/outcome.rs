@@ -60,7 +60,8 @@ pub enum Instantiated {
     Error(String),
 }
 
-/// The lines of one case's outcome, in a fixed order: compilation or
+/// The lines of one case's outcome (export names quoted and escaped, as
+/// generated names may hold any character), in a fixed order: compilation or
 /// instantiation, every exported function's call in export order, then every
 /// exported global, memory and table in export order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,23 +91,23 @@ impl Outcome {
             Ok(values) => values.iter().map(Value::to_string).collect::<Vec<_>>().join(" "),
             Err(code) => format!("trap {code}"),
         };
-        self.lines.push(format!("call {name}: {text}").trim_end().to_string());
+        self.lines.push(format!("call {name:?}: {text}").trim_end().to_string());
     }
 
     pub fn global(&mut self, name: &str, value: Value) {
-        self.lines.push(format!("global {name}: {value}"));
+        self.lines.push(format!("global {name:?}: {value}"));
     }
 
     pub fn memory(&mut self, name: &str, pages: u64, bytes: &[u8]) {
         let hash = fnv1a(bytes.iter().copied());
-        self.lines.push(format!("memory {name}: pages {pages} fnv {hash:016x}"));
+        self.lines.push(format!("memory {name:?}: pages {pages} fnv {hash:016x}"));
     }
 
     /// A table: its size and which of its elements are null.
     pub fn table(&mut self, name: &str, nulls: impl ExactSizeIterator<Item = bool>) {
         let size = nulls.len();
         let hash = fnv1a(nulls.map(u8::from));
-        self.lines.push(format!("table {name}: size {size} nulls {hash:016x}"));
+        self.lines.push(format!("table {name:?}: size {size} nulls {hash:016x}"));
     }
 }
 
@@ -264,8 +265,8 @@ mod tests {
         o.call("f", Ok(vec![]));
         o.call("g", Err(TrapCode::Other("out of\nfuel".into())));
         o.table("t", [true, false].into_iter());
-        assert_eq!(o.lines[1], "call f:");
-        assert_eq!(o.lines[2], "call g: trap other(out of fuel)");
-        assert!(o.lines[3].starts_with("table t: size 2 nulls "), "{}", o.lines[3]);
+        assert_eq!(o.lines[1], "call \"f\":");
+        assert_eq!(o.lines[2], "call \"g\": trap other(out of fuel)");
+        assert!(o.lines[3].starts_with("table \"t\": size 2 nulls "), "{}", o.lines[3]);
     }
 }
