@@ -77,10 +77,16 @@ fn fuzz(args: &Args, engine: &wasmtime::Engine) -> ExitCode {
     let started = Instant::now();
     let mut tally = Tally::default();
     let mut next = 0u64;
-    println!("seed {}, modes {:?}", args.seed, args.modes.iter().map(|m| m.name()).collect::<Vec<_>>());
+    println!(
+        "seed {}, modes {:?}",
+        args.seed,
+        args.modes.iter().map(|m| m.name()).collect::<Vec<_>>()
+    );
     while next < args.count && started.elapsed() < args.time {
         let size = args.batch.min(args.count - next);
-        let seeds: Vec<u64> = (next..next + size).map(|i| args.seed.wrapping_add(i)).collect();
+        let seeds: Vec<u64> = (next..next + size)
+            .map(|i| args.seed.wrapping_add(i))
+            .collect();
         next += size;
         run_cases(&seeds, args, engine, &mut tally);
         println!(
@@ -118,8 +124,10 @@ fn run_cases(seeds: &[u64], args: &Args, engine: &wasmtime::Engine, tally: &mut 
             }
         }
     }
-    let reference: Vec<Outcome> =
-        cases.iter().map(|(seed, wasm)| wasmtime_side::run(engine, *seed, wasm)).collect();
+    let reference: Vec<Outcome> = cases
+        .iter()
+        .map(|(seed, wasm)| wasmtime_side::run(engine, *seed, wasm))
+        .collect();
     for &mode in &args.modes {
         let outcomes = run_batch(&cases, mode);
         for (((seed, wasm), expected), actual) in cases.iter().zip(&reference).zip(&outcomes) {

@@ -68,12 +68,16 @@ fn call_functions(
         };
         let ty = func.ty(&*store);
         let params: Vec<ParamType> = ty.params().map(|t| param_type(&t)).collect();
-        let args: Vec<Val> = arguments(seed, call, &params).into_iter().map(to_val).collect();
+        let args: Vec<Val> = arguments(seed, call, &params)
+            .into_iter()
+            .map(to_val)
+            .collect();
         let mut results = vec![Val::I32(0); ty.results().len()];
         let result = match func.call(&mut *store, &args, &mut results) {
             Ok(()) => Ok(results.iter().map(from_val).collect()),
-            Err(error) => Err(trap_code(&error)
-                .unwrap_or_else(|| TrapCode::Other(format!("{error:#}")))),
+            Err(error) => {
+                Err(trap_code(&error).unwrap_or_else(|| TrapCode::Other(format!("{error:#}"))))
+            }
         };
         // An uncaught exception stays pending in the store until taken.
         let _ = store.take_pending_exception();
@@ -85,7 +89,9 @@ fn call_functions(
 fn read_state(store: &mut Store<()>, instance: &Instance, names: &[String], outcome: &mut Outcome) {
     for name in names {
         match instance.get_export(&mut *store, name) {
-            Some(Extern::Global(global)) => outcome.global(name, from_val(&global.get(&mut *store))),
+            Some(Extern::Global(global)) => {
+                outcome.global(name, from_val(&global.get(&mut *store)))
+            }
             Some(Extern::Memory(memory)) => {
                 outcome.memory(name, memory.size(&*store), memory.data(&*store))
             }

@@ -140,10 +140,7 @@ pub fn compile_and_load_unit(
 /// Links `object` into a library under a fresh name in the temporary directory,
 /// loads it, and deletes both files (the loaded copy stays mapped, so repeated
 /// calls do not fill the directory).
-fn link_and_load(
-    object: &[u8],
-    symbol: &str,
-) -> Result<(Library, *const RawDescriptor), String> {
+fn link_and_load(object: &[u8], symbol: &str) -> Result<(Library, *const RawDescriptor), String> {
     let id = NEXT_LIBRARY.fetch_add(1, Ordering::Relaxed);
     let stem = std::env::temp_dir().join(format!("rivet-load-{}-{id}", std::process::id()));
     let object_path = stem.with_extension("o");

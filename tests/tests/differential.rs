@@ -41,5 +41,9 @@ fn rivet_agrees_with_the_wasmtime_recording_in_every_mode() {
             }
         }
     }
-    assert!(divergences.is_empty(), "divergences from Wasmtime:\n{}", divergences.join("\n"));
+    assert!(
+        divergences.is_empty(),
+        "divergences from Wasmtime:\n{}",
+        divergences.join("\n")
+    );
 }

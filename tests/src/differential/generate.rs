@@ -103,7 +103,7 @@ pub fn arguments(seed: u64, call: usize, params: &[ParamType]) -> Vec<Value> {
 }
 
 fn argument(rng: &mut SplitMix64, ty: ParamType) -> Value {
-    let edge = rng.next_u64() % 2 == 0;
+    let edge = rng.next_u64() & 1 == 0;
     let pick = |rng: &mut SplitMix64, edges: &[u64]| {
         let bits = rng.next_u64();
         if edge {
@@ -115,14 +115,31 @@ fn argument(rng: &mut SplitMix64, ty: ParamType) -> Value {
     match ty {
         ParamType::I32 => Value::I32(pick(rng, &[0, 1, u64::MAX, 0x7fff_ffff, 0x8000_0000]) as i32),
         ParamType::I64 => Value::I64(pick(rng, &[0, 1, u64::MAX, i64::MAX as u64, 1 << 63]) as i64),
-        ParamType::F32 => Value::F32(
-            pick(rng, &[0, 0x8000_0000, 0x3f80_0000, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000]) as u32,
-        ),
+        ParamType::F32 => Value::F32(pick(
+            rng,
+            &[
+                0,
+                0x8000_0000,
+                0x3f80_0000,
+                0x7f80_0000,
+                0xff80_0000,
+                0x7fc0_0000,
+            ],
+        ) as u32),
         ParamType::F64 => Value::F64(pick(
             rng,
-            &[0, 1 << 63, 0x3ff0 << 48, 0x7ff0 << 48, 0xfff0 << 48, 0x7ff8 << 48],
+            &[
+                0,
+                1 << 63,
+                0x3ff0 << 48,
+                0x7ff0 << 48,
+                0xfff0 << 48,
+                0x7ff8 << 48,
+            ],
         )),
-        ParamType::V128 => Value::V128(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())),
+        ParamType::V128 => {
+            Value::V128(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()))
+        }
         ParamType::Ref(kind) => Value::Null(kind),
     }
 }
@@ -141,9 +158,16 @@ mod tests {
 
     #[test]
     fn arguments_follow_the_parameter_types() {
-        let params = [ParamType::I32, ParamType::F64, ParamType::Ref(super::super::value::RefKind::Func)];
+        let params = [
+            ParamType::I32,
+            ParamType::F64,
+            ParamType::Ref(super::super::value::RefKind::Func),
+        ];
         let args = arguments(3, 0, &params);
-        assert!(matches!(args[..], [Value::I32(_), Value::F64(_), Value::Null(_)]), "{args:?}");
+        assert!(
+            matches!(args[..], [Value::I32(_), Value::F64(_), Value::Null(_)]),
+            "{args:?}"
+        );
         assert_eq!(args, arguments(3, 0, &params));
     }
 }

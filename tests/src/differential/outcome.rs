@@ -88,10 +88,15 @@ impl Outcome {
 
     pub fn call(&mut self, name: &str, result: Result<Vec<Value>, TrapCode>) {
         let text = match result {
-            Ok(values) => values.iter().map(Value::to_string).collect::<Vec<_>>().join(" "),
+            Ok(values) => values
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
             Err(code) => format!("trap {code}"),
         };
-        self.lines.push(format!("call {name:?}: {text}").trim_end().to_string());
+        self.lines
+            .push(format!("call {name:?}: {text}").trim_end().to_string());
     }
 
     pub fn global(&mut self, name: &str, value: Value) {
@@ -100,14 +105,16 @@ impl Outcome {
 
     pub fn memory(&mut self, name: &str, pages: u64, bytes: &[u8]) {
         let hash = fnv1a(bytes.iter().copied());
-        self.lines.push(format!("memory {name:?}: pages {pages} fnv {hash:016x}"));
+        self.lines
+            .push(format!("memory {name:?}: pages {pages} fnv {hash:016x}"));
     }
 
     /// A table: its size and which of its elements are null.
     pub fn table(&mut self, name: &str, nulls: impl ExactSizeIterator<Item = bool>) {
         let size = nulls.len();
         let hash = fnv1a(nulls.map(u8::from));
-        self.lines.push(format!("table {name:?}: size {size} nulls {hash:016x}"));
+        self.lines
+            .push(format!("table {name:?}: size {size} nulls {hash:016x}"));
     }
 }
 
@@ -225,7 +232,10 @@ mod tests {
         let Verdict::Diverge(why) = compare(&a, &b) else {
             panic!("no divergence");
         };
-        assert!(why.contains("line 2") && why.contains("i32:1") && why.contains("i32:2"), "{why}");
+        assert!(
+            why.contains("line 2") && why.contains("i32:1") && why.contains("i32:2"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -267,6 +277,10 @@ mod tests {
         o.table("t", [true, false].into_iter());
         assert_eq!(o.lines[1], "call \"f\":");
         assert_eq!(o.lines[2], "call \"g\": trap other(out of fuel)");
-        assert!(o.lines[3].starts_with("table \"t\": size 2 nulls "), "{}", o.lines[3]);
+        assert!(
+            o.lines[3].starts_with("table \"t\": size 2 nulls "),
+            "{}",
+            o.lines[3]
+        );
     }
 }

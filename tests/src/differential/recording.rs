@@ -75,7 +75,9 @@ pub fn parse(text: &str) -> Result<Vec<Recorded>, String> {
             continue;
         }
         if let Some(outcome_line) = line.strip_prefix("  ") {
-            let case = cases.last_mut().ok_or_else(|| wrong("outcome line before any case"))?;
+            let case = cases
+                .last_mut()
+                .ok_or_else(|| wrong("outcome line before any case"))?;
             case.outcome.lines.push(outcome_line.to_string());
             continue;
         }
@@ -103,17 +105,26 @@ mod tests {
         };
         let cases = vec![Recorded::new(5, b"\0asm", outcome)];
         let text = write("made by a test\nsecond line", &cases);
-        assert!(text.starts_with("# made by a test\n# second line\ncase 5 "), "{text}");
+        assert!(
+            text.starts_with("# made by a test\n# second line\ncase 5 "),
+            "{text}"
+        );
         assert_eq!(parse(&text).unwrap(), cases);
         assert!(cases[0].check_module(b"\0asm").is_ok());
         let err = cases[0].check_module(b"\0asn").unwrap_err();
-        assert!(err.contains("re-record") && err.contains(RECORD_COMMAND), "{err}");
+        assert!(
+            err.contains("re-record") && err.contains(RECORD_COMMAND),
+            "{err}"
+        );
     }
 
     #[test]
     fn malformed_recordings_name_the_line() {
         let err = parse("  call f: i32:1\n").unwrap_err();
-        assert!(err.contains("line 1") && err.contains("before any case"), "{err}");
+        assert!(
+            err.contains("line 1") && err.contains("before any case"),
+            "{err}"
+        );
         let err = parse("case x 00\n").unwrap_err();
         assert!(err.contains("bad seed"), "{err}");
         let err = parse("cases 1 2 3\n").unwrap_err();

@@ -67,7 +67,10 @@ fn run_module(seed: u64, module: &Module, mode: Mode) -> Outcome {
             continue;
         };
         let params: Vec<ParamType> = ty.params.iter().map(|t| param_type(*t)).collect();
-        let args: Vec<Val> = arguments(seed, call, &params).into_iter().map(to_val).collect();
+        let args: Vec<Val> = arguments(seed, call, &params)
+            .into_iter()
+            .map(to_val)
+            .collect();
         let result = func
             .call(&mut store, &args)
             .map(|values| values.into_iter().map(from_val).collect())
