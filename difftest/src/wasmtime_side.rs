@@ -163,23 +163,17 @@ fn to_val(value: Value) -> Val {
 }
 
 fn from_val(val: &Val) -> Value {
-    let reference = |kind, null: bool| {
-        if null {
-            Value::Null(kind)
-        } else {
-            Value::NonNull(kind)
-        }
-    };
     match val {
         Val::I32(v) => Value::I32(*v),
         Val::I64(v) => Value::I64(*v),
         Val::F32(bits) => Value::F32(*bits),
         Val::F64(bits) => Value::F64(*bits),
         Val::V128(bits) => Value::V128(bits.as_u128()),
-        Val::FuncRef(f) => reference(RefKind::Func, f.is_none()),
-        Val::ExternRef(r) => reference(RefKind::Extern, r.is_none()),
-        Val::ExnRef(e) => reference(RefKind::Exn, e.is_none()),
-        Val::AnyRef(r) => reference(RefKind::Func, r.is_none()),
-        Val::ContRef(r) => reference(RefKind::Func, r.is_none()),
+        Val::FuncRef(f) => Value::reference(RefKind::Func, f.is_none()),
+        Val::ExternRef(r) => Value::reference(RefKind::Extern, r.is_none()),
+        Val::ExnRef(e) => Value::reference(RefKind::Exn, e.is_none()),
+        Val::AnyRef(_) | Val::ContRef(_) => {
+            unreachable!("{val:?}: GC and stack switching are off in `engine()`")
+        }
     }
 }

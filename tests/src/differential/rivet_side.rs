@@ -147,22 +147,15 @@ fn to_val(value: Value) -> Val {
 }
 
 fn from_val(val: Val) -> Value {
-    let reference = |kind, null: bool| {
-        if null {
-            Value::Null(kind)
-        } else {
-            Value::NonNull(kind)
-        }
-    };
     match val {
         Val::I32(v) => Value::I32(v),
         Val::I64(v) => Value::I64(v),
         Val::F32(bits) => Value::F32(bits),
         Val::F64(bits) => Value::F64(bits),
         Val::V128(bits) => Value::V128(bits),
-        Val::FuncRef(f) => reference(RefKind::Func, f.is_none()),
-        Val::ExternRef(r) => reference(RefKind::Extern, r.is_none()),
-        Val::ExnRef(e) => reference(RefKind::Exn, e.is_none()),
+        Val::FuncRef(f) => Value::reference(RefKind::Func, f.is_none()),
+        Val::ExternRef(r) => Value::reference(RefKind::Extern, r.is_none()),
+        Val::ExnRef(e) => Value::reference(RefKind::Exn, e.is_none()),
     }
 }
 

@@ -46,6 +46,18 @@ pub enum Value {
     NonNull(RefKind),
 }
 
+impl Value {
+    /// A reference of `kind`, null or not: how an engine's reference value is
+    /// recorded.
+    pub fn reference(kind: RefKind, null: bool) -> Value {
+        if null {
+            Value::Null(kind)
+        } else {
+            Value::NonNull(kind)
+        }
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
