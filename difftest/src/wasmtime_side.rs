@@ -177,3 +177,58 @@ fn from_val(val: &Val) -> Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rivet_tests::differential::outcome::{compare, Verdict};
+    use rivet_tests::differential::rivet_side::run_batch;
+    use rivet_tests::pipeline::Mode;
+
+    const MODULE: &str = r#"(module
+        (memory (export "m") 1 2)
+        (global (export "g") (mut i32) (i32.const 7))
+        (table (export "t") 2 2 funcref)
+        (func (export "div") (param i32 i32) (result i32)
+          (global.set 0 (i32.const 9))
+          (i32.store (i32.const 8) (local.get 0))
+          (i32.div_s (local.get 0) (local.get 1)))
+        (func (export "oob") (i32.store (i32.const 65535) (i32.const 1))))"#;
+
+    #[test]
+    fn both_engines_record_the_same_lines() {
+        let wasm = wat::parse_str(MODULE).unwrap();
+        let wasmtime = run(&engine().unwrap(), 3, &wasm);
+        assert_eq!(wasmtime.lines[0], "instantiate: ok");
+        assert!(
+            wasmtime.lines[1].starts_with("call \"div\": "),
+            "{:?}",
+            wasmtime.lines
+        );
+        assert_eq!(wasmtime.lines[2], "call \"oob\": trap memory-out-of-bounds");
+        assert!(wasmtime.lines.contains(&"global \"g\": i32:9".to_string()));
+        assert!(wasmtime
+            .lines
+            .iter()
+            .any(|l| l.starts_with("table \"t\": size 2 ")));
+        for mode in Mode::ALL {
+            let rivet = run_batch(&[(3, wasm.clone())], mode);
+            assert_eq!(
+                compare(&wasmtime, &rivet[0]),
+                Verdict::Agree(vec![]),
+                "{mode:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_module_wasmtime_refuses_is_recorded_as_refused() {
+        let outcome = run(&engine().unwrap(), 0, b"\0asm\x01\0\0\0\x7f");
+        assert_eq!(outcome.lines.len(), 1);
+        assert!(
+            outcome.lines[0].starts_with("compile: refused ("),
+            "{:?}",
+            outcome.lines
+        );
+    }
+}
