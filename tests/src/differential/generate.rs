@@ -11,7 +11,7 @@ use wasm_smith::{Config, Module};
 
 /// Bytes of seeded randomness wasm-smith reads a module from: enough for a few
 /// dozen functions of a hundred or so instructions each.
-const DNA_BYTES: usize = 16 << 10;
+const DNA_BYTES: usize = 64 << 10;
 
 /// Fuel of a module instance (`ensure_termination`): every function entry and
 /// loop iteration costs one, bulk operations their length, so every run ends.
@@ -60,7 +60,7 @@ pub fn config() -> Config {
         // keeps most modules from being a function or two.
         min_funcs: 6,
         max_funcs: 24,
-        max_instructions: 120,
+        max_instructions: 600,
         max_memories: 3,
         max_tables: 3,
         memory_max_size_required: true,
