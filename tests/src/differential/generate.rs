@@ -10,7 +10,7 @@ use arbitrary::Unstructured;
 use wasm_smith::{Config, Module};
 
 /// Bytes of seeded randomness wasm-smith reads a module from: enough for a few
-/// dozen functions of a hundred or so instructions each.
+/// dozen functions of up to `max_instructions` each.
 const DNA_BYTES: usize = 64 << 10;
 
 /// Fuel of a module instance (`ensure_termination`): every function entry and
