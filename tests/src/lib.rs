@@ -15,8 +15,11 @@
 //!   [`suites`] selects the files the conformance gate runs; [`recorded`] reads
 //!   the WASI guests' runs Wasmtime recorded; [`wast_command`]
 //!   is `rivet wast`.
+//! * [`differential`] generates, runs and compares the differential fuzzer's
+//!   cases (the fuzzer itself is `rivet-difftest`).
 
 pub mod component_values;
+pub mod differential;
 pub mod loader;
 pub mod pipeline;
 pub mod prepare;

@@ -79,6 +79,15 @@ pub struct LoadedModule {
     _library: Library,
 }
 
+/// Several modules compiled into one unit (one object, one library) by
+/// [`compile_and_load_unit`]; the same lifetime rule as [`LoadedModule`].
+pub struct LoadedUnit {
+    /// The unit's modules, in the order they were given.
+    pub modules: Vec<Module>,
+    // Declared after `modules` so it is unloaded last.
+    _library: Library,
+}
+
 /// Counts the libraries this process linked, so every one gets its own file name
 /// (`dlopen` caches libraries by path and would hand back an earlier one).
 static NEXT_LIBRARY: AtomicU64 = AtomicU64::new(0);
@@ -87,18 +96,56 @@ static NEXT_LIBRARY: AtomicU64 = AtomicU64::new(0);
 /// temporary directory, loads it and reads its module: the whole pipeline in one
 /// call, for benchmarks and tests that need one module rather than a script.
 ///
-/// The object and library files are deleted once loaded (the loaded copy stays
-/// mapped), so repeated calls do not fill the temporary directory.
+/// The object and library files are deleted once loaded.
 pub fn compile_and_load(
     wasm: &[u8],
     options: &rivet_build::Options,
 ) -> Result<LoadedModule, String> {
     let object = rivet_build::compile_module(wasm, options).map_err(|e| e.to_string())?;
+    let (library, descriptor) = link_and_load(&object, &options.symbol)?;
+    Ok(LoadedModule {
+        module: single_module(descriptor)?,
+        _library: library,
+    })
+}
+
+/// Compiles `wasms` together into one unit (one object, one library, one
+/// descriptor) and loads it: the differential fuzzer's batches, where one link
+/// (and, with the C backend, one C compile) serves many modules.
+pub fn compile_and_load_unit(
+    wasms: &[&[u8]],
+    options: &rivet_build::Options,
+) -> Result<LoadedUnit, String> {
+    let modules: Vec<_> = wasms
+        .iter()
+        .map(|wasm| rivet_build::__internal::UnitModule {
+            wasm,
+            offset: 0,
+            direct: Vec::new(),
+            boundary: false,
+        })
+        .collect();
+    let (object, _) = rivet_build::__internal::compile_unit(&modules, None, options)
+        .map_err(|e| e.to_string())?;
+    let (library, descriptor) = link_and_load(&object, &options.symbol)?;
+    // SAFETY: as in `read_component`; the library is kept in the `LoadedUnit`.
+    let modules = unsafe { Module::from_descriptor(descriptor) }
+        .map_err(|e| format!("reading descriptor: {e}"))?;
+    Ok(LoadedUnit {
+        modules,
+        _library: library,
+    })
+}
+
+/// Links `object` into a library under a fresh name in the temporary directory,
+/// loads it, and deletes both files (the loaded copy stays mapped, so repeated
+/// calls do not fill the directory).
+fn link_and_load(object: &[u8], symbol: &str) -> Result<(Library, *const RawDescriptor), String> {
     let id = NEXT_LIBRARY.fetch_add(1, Ordering::Relaxed);
     let stem = std::env::temp_dir().join(format!("rivet-load-{}-{id}", std::process::id()));
     let object_path = stem.with_extension("o");
     let library_path = stem.with_extension("so");
-    let loaded = write_link_load(&object, &object_path, &library_path, &options.symbol);
+    let loaded = write_link_load(object, &object_path, &library_path, symbol);
     let _ = std::fs::remove_file(&object_path);
     let _ = std::fs::remove_file(&library_path);
     loaded
@@ -109,7 +156,7 @@ fn write_link_load(
     object_path: &Path,
     library_path: &Path,
     symbol: &str,
-) -> Result<LoadedModule, String> {
+) -> Result<(Library, *const RawDescriptor), String> {
     std::fs::write(object_path, object)
         .map_err(|e| format!("writing {}: {e}", object_path.display()))?;
     rivet_build::__internal::link_shared(&[object_path.to_path_buf()], library_path)
@@ -118,11 +165,8 @@ fn write_link_load(
     // initializers are the linker's defaults only.
     let library = unsafe { Library::new(library_path) }
         .map_err(|e| format!("loading {}: {e}", library_path.display()))?;
-    let module = single_module(descriptor(&library, symbol)?)?;
-    Ok(LoadedModule {
-        module,
-        _library: library,
-    })
+    let descriptor = descriptor(&library, symbol)?;
+    Ok((library, descriptor))
 }
 
 /// The address of the descriptor `library` exports as `symbol`.
