@@ -1,6 +1,7 @@
 //! Workload 6: compiling the largest component (`guests/big.wasm`, a Rust guest
 //! with `regex` and `pulldown-cmark`): Rivet's build-time compile to an object
-//! file against Wasmtime's ahead-of-time `precompile_component`.
+//! file against Wasmtime's ahead-of-time `precompile_component`, and Rivet's
+//! compile on one thread, which shows what compiling functions in parallel gains.
 
 use super::wasmtime_side as wt;
 use super::{Row, Unit};
@@ -11,23 +12,26 @@ const BIG: &[u8] = include_bytes!("../../../guests/big.wasm");
 const ROUNDS: usize = 5;
 
 /// Both compile on several threads: the first row is process CPU time (the
-/// target's), the second wall time, medians of alternating rounds.
-pub fn run() -> Result<[Row; 2], String> {
+/// target's), the second wall time, medians of alternating rounds; the third
+/// sets Rivet's wall time on one thread beside its wall time on all cores.
+pub fn run() -> Result<[Row; 3], String> {
     let engine = wt::default_engine()?;
-    let options = rivet_build::Options::default();
-    let (mut rivet, mut wasmtime) = (Vec::new(), Vec::new());
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| format!("a one-thread pool: {e}"))?;
+    let (mut rivet, mut wasmtime, mut single) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let (r, t) =
-            timing::time_process(|| rivet_build::__internal::compile_with_plan(BIG, &options));
-        black_box(r.map_err(|e| format!("Rivet compiling big.wasm: {e}"))?);
-        rivet.push(t);
+        rivet.push(time_rivet()?);
         let (w, t) = timing::time_process(|| engine.precompile_component(BIG));
         black_box(w.map_err(wt::err)?);
         wasmtime.push(t);
+        single.push(one_thread.install(time_rivet)?);
     }
-    let (r, w) = (
+    let (r, w, s) = (
         timing::median_elapsed(&rivet),
         timing::median_elapsed(&wasmtime),
+        timing::median_elapsed(&single),
     );
     let nanos = super::sample::nanos;
     let cpu = Row {
@@ -48,5 +52,22 @@ pub fn run() -> Result<[Row; 2], String> {
         met: None,
         ..cpu
     };
-    Ok([cpu, wall])
+    let threads = rayon::current_num_threads();
+    let parallel = Row {
+        workload: "compile big.wasm, wall time: Rivet on all cores (Rivet column) vs one thread (native column)",
+        wasmtime: None,
+        native: Some(nanos(s.wall)),
+        target: format!("{threads} threads faster than one"),
+        met: Some(r.wall < s.wall),
+        ..wall
+    };
+    Ok([cpu, wall, parallel])
+}
+
+/// One Rivet compile of `big.wasm` on the current rayon pool.
+fn time_rivet() -> Result<timing::Elapsed, String> {
+    let options = rivet_build::Options::default();
+    let (r, t) = timing::time_process(|| rivet_build::__internal::compile_with_plan(BIG, &options));
+    black_box(r.map_err(|e| format!("Rivet compiling big.wasm: {e}"))?);
+    Ok(t)
 }
