@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::prelude::*;
 use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 
 /// `what` failed with this thread's `errno`, worded as `std::io::Error` would.
 pub(super) fn os_error(what: &str) -> Error {
@@ -144,22 +145,27 @@ fn page_states(start: *mut u8, states: &mut [u64]) -> bool {
     read == bytes as isize
 }
 
-/// This process's `/proc/self/pagemap`, opened once per process (None where
-/// it cannot be, e.g. without `/proc`). The process id is kept with the
-/// descriptor: after a `fork` the inherited one reads the parent's pages, so
-/// the child opens its own (the inherited copy stays open, unused).
+/// `fd + 1` of this process's `/proc/self/pagemap`: 0 before it is opened,
+/// -1 where it cannot be (e.g. without `/proc`). A forked child starts again
+/// from 0 ([`forget_pagemap`]): the descriptor it inherits reads the parent's
+/// pages, so it opens its own (the inherited copy stays open, unused).
+static PAGEMAP: AtomicI32 = AtomicI32::new(0);
+
+/// This process's pagemap descriptor, opened once per process. Asked at every
+/// reset, so it costs one atomic load, and no `getpid` system call, to tell a
+/// forked child from its parent.
 fn pagemap() -> Option<libc::c_int> {
-    use core::sync::atomic::{AtomicU64, Ordering};
-    /// `pid << 32 | (fd + 1)`, with 0 for a descriptor that cannot be opened;
-    /// 0 before any.
-    static OPENED: AtomicU64 = AtomicU64::new(0);
-    let decode = |v: u64| (v as u32).checked_sub(1).map(|fd| fd as libc::c_int);
-    // SAFETY: plain queries.
-    let pid = u64::from(unsafe { libc::getpid() } as u32);
-    let known = OPENED.load(Ordering::Acquire);
-    if known != 0 && known >> 32 == pid {
-        return decode(known);
+    match PAGEMAP.load(Ordering::Acquire) {
+        0 => open_pagemap(),
+        -1 => None,
+        fd => Some(fd - 1),
     }
+}
+
+/// Opens the pagemap, after making sure a fork resets [`PAGEMAP`] in the
+/// child; a thread that loses the race to store its descriptor closes it.
+fn open_pagemap() -> Option<libc::c_int> {
+    forget_pagemap_on_fork();
     // SAFETY: a NUL-terminated path.
     let fd = unsafe {
         libc::open(
@@ -167,17 +173,43 @@ fn pagemap() -> Option<libc::c_int> {
             libc::O_RDONLY | libc::O_CLOEXEC,
         )
     };
-    let mine = pid << 32 | u64::from((fd + 1).max(0) as u32);
-    match OPENED.compare_exchange(known, mine, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => decode(mine),
+    let mine = if fd >= 0 { fd + 1 } else { -1 };
+    let stored = match PAGEMAP.compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => mine,
         Err(theirs) => {
             if fd >= 0 {
                 // SAFETY: our own descriptor; the other thread's is kept.
                 unsafe { libc::close(fd) };
             }
-            decode(theirs)
+            theirs
         }
+    };
+    (stored > 0).then(|| stored - 1)
+}
+
+/// Registers [`forget_pagemap`] as a fork child handler, once per process;
+/// every caller returns only after it is registered, so no descriptor is
+/// stored that a fork could carry into a child unseen.
+fn forget_pagemap_on_fork() {
+    /// 0: not registered; 1: being registered; 2: registered.
+    static STATE: AtomicU8 = AtomicU8::new(0);
+    if STATE
+        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe as a fork child handler must be.
+        unsafe { libc::pthread_atfork(None, None, Some(forget_pagemap)) };
+        STATE.store(2, Ordering::Release);
     }
+    while STATE.load(Ordering::Acquire) != 2 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Runs in a forked child: the next reset opens the child's own pagemap.
+unsafe extern "C" fn forget_pagemap() {
+    PAGEMAP.store(0, Ordering::Release);
 }
 
 /// Zeroes the page at `at` unless it is zero already (a page only ever read
