@@ -75,6 +75,17 @@ pub fn write(header: &str, cases: &[Recorded]) -> String {
     text
 }
 
+/// Reads the recording at `path`, which must hold a case: what the CI
+/// smoke tests compare with.
+pub fn read(path: &str) -> Result<Vec<Recorded>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+    let cases = parse(&text).map_err(|e| format!("{path}: {e}"))?;
+    match cases.is_empty() {
+        true => Err(format!("{path} records no case")),
+        false => Ok(cases),
+    }
+}
+
 /// Reads a recording; an error names the line that is wrong.
 pub fn parse(text: &str) -> Result<Vec<Recorded>, String> {
     let mut cases: Vec<Recorded> = Vec::new();

@@ -78,16 +78,24 @@ impl Case {
 
     /// The outcome the Canonical ABI prescribes, where the generator can tell
     /// it: every case without a fault (`h` gets `v`, `g` returns `w`), a
-    /// trapping or clobbering `post-return`, and a `realloc` returning a
+    /// trapping or clobbering `post-return`, a bad pointer to spilled
+    /// parameters or results that the spec's checks refuse (before `h` for
+    /// parameters, after it for results), and a `realloc` returning a
     /// pointer whose range wraps, which traps at the first allocation
     /// (`store_string`, `store_list`, spilled parameters; even an empty
     /// string or list is allocated).
     pub fn expected(&self) -> Option<Outcome> {
         let normal = [h_line(&self.args), g_line(Ok(self.result.as_ref()))];
         let trap = g_line(Err(()));
+        let result_traps =
+            |bad: fault::BadPtr| self.func.result.as_ref().is_some_and(|t| bad.traps(t));
         let lines = match &self.fault {
             None | Some(Fault::PostClobber(_)) => normal.to_vec(),
             Some(Fault::PostTrap(_)) => vec![normal[0].clone(), trap],
+            Some(Fault::ParamsPtr(_, bad)) if bad.traps(&self.func.params_tuple()) => vec![trap],
+            Some(Fault::RetPtr(_, bad) | Fault::ReturnPtr(_, bad)) if result_traps(*bad) => {
+                vec![normal[0].clone(), trap]
+            }
             Some(Fault::Realloc(_, fault::BadPtr::Wrap)) => {
                 let params = self.func.params_spill() || self.args.iter().any(Val::allocates);
                 let result = self.result.as_ref().is_some_and(Val::allocates);

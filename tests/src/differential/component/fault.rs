@@ -3,7 +3,7 @@
 //! call must trap where the spec says, in both engines alike.
 
 use super::super::generate::SplitMix64;
-use super::ty::{below, Flat, FuncTy, Ty};
+use super::ty::{alignment, below, size, Flat, FuncTy, Ty};
 
 /// Which component's glue is changed: A (lowered by the host, calls B
 /// through the fused adapter) or B (calls the host).
@@ -41,6 +41,22 @@ impl BadPtr {
             BadPtr::Wrap => "(i32.const 0xfffffff8)".into(),
             BadPtr::Straddle => format!("(i32.const {})", MEMORY_BYTES - 4),
             BadPtr::End => format!("(i32.const {MEMORY_BYTES})"),
+        }
+    }
+}
+
+impl BadPtr {
+    /// Whether the Canonical ABI traps on this pointer to a value of type
+    /// `t` (`trap_if(ptr != align_to(ptr, alignment(t)))`, then
+    /// `trap_if(ptr + elem_size(t) > len(memory))`), `good` pointers being
+    /// aligned and in bounds.
+    pub fn traps(self, t: &Ty) -> bool {
+        let (align, size) = (alignment(t), size(t));
+        match self {
+            BadPtr::Misaligned => align > 1,
+            BadPtr::Wrap => true,
+            BadPtr::Straddle => align > 4 || size > 4,
+            BadPtr::End => size > 0,
         }
     }
 }
@@ -131,7 +147,7 @@ fn candidates(rng: &mut SplitMix64, func: &FuncTy, side: Side) -> Vec<Fault> {
     ];
     let flat = func.flat_params();
     if func.params_spill() {
-        let size = super::ty::size(&func.params_tuple());
+        let size = size(&func.params_tuple());
         all.push(Fault::ParamsPtr(side, bad));
         all.push(Fault::SpilledParam(
             side,
@@ -158,7 +174,7 @@ fn candidates(rng: &mut SplitMix64, func: &FuncTy, side: Side) -> Vec<Fault> {
     }
     let result = func.flat_result();
     if func.result_spills() {
-        let size = func.result.as_ref().map_or(0, super::ty::size);
+        let size = func.result.as_ref().map_or(0, size);
         all.push(Fault::RetPtr(side, bad));
         all.push(Fault::ReturnPtr(side, bad));
         all.push(Fault::ResultByte(
