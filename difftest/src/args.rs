@@ -39,7 +39,7 @@ pub struct Args {
 /// Cases the recording holds unless `--count` says otherwise.
 const RECORDED_CASES: u64 = 200;
 /// Component cases the recording holds unless `--count` says otherwise.
-const RECORDED_COMPONENT_CASES: u64 = 60;
+const RECORDED_COMPONENT_CASES: u64 = 120;
 /// Modules per compiled unit unless `--batch` says otherwise.
 const DEFAULT_BATCH: u64 = 50;
 /// Component cases per composition unless `--batch` says otherwise: fewer
