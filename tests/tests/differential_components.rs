@@ -150,4 +150,63 @@ mod regressions {
             );
         }
     }
+    /// Seeds 2002240 and 2001656: through a fused adapter, a spilled result
+    /// read from a pointer 8 bytes before the end of the callee's memory, and
+    /// one written to a return area there, were range-checked only as far as
+    /// the short case (`a`, a byte) reached; the variant takes 16 bytes, so
+    /// the spec traps (`lift_flat_values`, `lower_flat_values`). `result` is
+    /// where the callee's result is, `retptr` the caller's return area.
+    fn adapter_result(result: u32, retptr: u32) -> String {
+        format!(
+            r#"(component
+          (component $C
+            (core module $M
+              (memory (export "mem") 1)
+              (func (export "f") (result i32) (i32.const {result})))
+            (core instance $m (instantiate $M))
+            (type $v' (variant (case "a") (case "b" u64)))
+            (export $v "v" (type $v'))
+            (func (export "f") (result $v)
+              (canon lift (core func $m "f") (memory (core memory $m "mem")))))
+          (component $D
+            (import "c" (instance $c
+              (type $v' (variant (case "a") (case "b" u64)))
+              (export "v" (type $v (eq $v')))
+              (export "f" (func (result $v)))))
+            (core module $Libc (memory (export "mem") 1))
+            (core instance $libc (instantiate $Libc))
+            (core func $f (canon lower (func $c "f") (memory (core memory $libc "mem"))))
+            (core module $Main
+              (import "" "f" (func $f (param i32)))
+              (func (export "run") (result i32) (call $f (i32.const {retptr})) (i32.const 1)))
+            (core instance $main (instantiate $Main (with "" (instance (export "f" (func $f))))))
+            (func (export "run") (result u32) (canon lift (core func $main "run"))))
+          (instance $c (instantiate $C))
+          (instance $d (instantiate $D (with "c" (instance $c))))
+          (func (export "run") (alias export $d "run")))"#
+        )
+    }
+
+    #[test]
+    fn an_adapter_checks_the_whole_range_of_a_spilled_result() {
+        for mode in Mode::ALL {
+            for (result, retptr, fits) in [(0, 8, true), (65528, 8, false), (0, 65528, false)] {
+                let loaded = load(&adapter_result(result, retptr), mode);
+                let mut store = Store::new(mode.bounds());
+                let imports = ComponentImports::new();
+                let instance = store
+                    .instantiate_component(&loaded.component, &imports)
+                    .unwrap();
+                let called = instance.call(&mut store, "run", &[]);
+                match fits {
+                    true => assert_eq!(called.unwrap(), Some(Value::U32(1)), "{mode:?}"),
+                    false => {
+                        let trap = called.unwrap_err();
+                        let why = (mode, result, retptr, &trap);
+                        assert!(trap.message.contains("out of bounds"), "{why:?}");
+                    }
+                }
+            }
+        }
+    }
 }
