@@ -3,7 +3,7 @@
 //! call must trap where the spec says, in both engines alike.
 
 use super::super::generate::SplitMix64;
-use super::ty::{alignment, below, size, Flat, FuncTy, Ty};
+use super::ty::{alignment, below, byte_addresses, flat_addresses, size, Flat, FuncTy, Ty};
 
 /// Which component's glue is changed: A (lowered by the host, calls B
 /// through the fused adapter) or B (calls the host).
@@ -146,53 +146,68 @@ fn candidates(rng: &mut SplitMix64, func: &FuncTy, side: Side) -> Vec<Fault> {
         Fault::PostClobber(side),
     ];
     let flat = func.flat_params();
+    let addresses: Vec<bool> = func.params.iter().flat_map(flat_addresses).collect();
     if func.params_spill() {
-        let size = size(&func.params_tuple());
         all.push(Fault::ParamsPtr(side, bad));
-        all.push(Fault::SpilledParam(
-            side,
-            below(rng, u64::from(size.max(1))) as u32,
-            mask8(rng),
-        ));
+        if let Some(offset) = data_byte(rng, &func.params_tuple()) {
+            all.push(Fault::SpilledParam(side, offset, mask8(rng)));
+        }
     } else {
         let ints: Vec<usize> = (0..flat.len())
-            .filter(|&i| flat[i] != Flat::F32 && flat[i] != Flat::F64)
+            .filter(|&i| flat[i] == Flat::I32 || flat[i] == Flat::I64)
             .collect();
         if !ints.is_empty() {
             let i = ints[below(rng, ints.len() as u64) as usize];
-            all.push(Fault::FlatParam(side, i, mask(rng, flat[i])));
+            let mask = match addresses[i] {
+                true => out_of_bounds(rng),
+                false => mask(rng, flat[i]),
+            };
+            all.push(Fault::FlatParam(side, i, mask));
         }
         let strings: Vec<usize> = (0..func.params.len())
             .filter(|&i| func.params[i] == Ty::String)
             .collect();
         if !strings.is_empty() {
-            all.push(Fault::BadStringParam(
-                side,
-                strings[below(rng, strings.len() as u64) as usize],
-            ));
+            let i = strings[below(rng, strings.len() as u64) as usize];
+            all.push(Fault::BadStringParam(side, i));
         }
     }
     let result = func.flat_result();
-    if func.result_spills() {
-        let size = func.result.as_ref().map_or(0, size);
-        all.push(Fault::RetPtr(side, bad));
-        all.push(Fault::ReturnPtr(side, bad));
-        all.push(Fault::ResultByte(
-            side,
-            below(rng, u64::from(size.max(1))) as u32,
-            mask8(rng),
-        ));
-        if func.result == Some(Ty::String) {
-            all.push(Fault::BadStringResult(side));
+    match (&func.result, &result[..]) {
+        (Some(t), _) if func.result_spills() => {
+            all.push(Fault::RetPtr(side, bad));
+            all.push(Fault::ReturnPtr(side, bad));
+            if let Some(offset) = data_byte(rng, t) {
+                all.push(Fault::ResultByte(side, offset, mask8(rng)));
+            }
+            if *t == Ty::String {
+                all.push(Fault::BadStringResult(side));
+            }
         }
-    } else if let [t @ (Flat::I32 | Flat::I64)] = result[..] {
-        all.push(Fault::FlatResult(side, mask(rng, t)));
+        (_, [t @ (Flat::I32 | Flat::I64)]) => all.push(Fault::FlatResult(side, mask(rng, *t))),
+        _ => {}
     }
     all
 }
 
-/// Bits to flip in an integer: the lowest (a discriminant, a `bool`, an
-/// alignment), a sign, a page (a pointer or length beyond memory), or all.
+/// A byte of `t` in memory that is no part of a pointer or a length, if
+/// there is one (see [`byte_addresses`]).
+fn data_byte(rng: &mut SplitMix64, t: &Ty) -> Option<u32> {
+    let bytes = byte_addresses(t);
+    let data: Vec<u32> = (0..bytes.len() as u32)
+        .filter(|&i| !bytes[i as usize])
+        .collect();
+    (!data.is_empty()).then(|| data[below(rng, data.len() as u64) as usize])
+}
+
+/// Bits to flip in a pointer or a length that always take it out of
+/// bounds: a two-page memory's size added, or every bit.
+fn out_of_bounds(rng: &mut SplitMix64) -> u64 {
+    [0x2_0000, 0xffff_ffff][below(rng, 2) as usize]
+}
+
+/// Bits to flip in an integer that is no pointer or length: the lowest (a
+/// discriminant, a `bool`, a `char`), a sign, high bits, or all.
 fn mask(rng: &mut SplitMix64, t: Flat) -> u64 {
     const I32: [u64; 5] = [1, 0x80, 0x8000_0000, 0xffff_ffff, 0x2_0000];
     const I64: [u64; 3] = [1, 1 << 32, 1 << 63];

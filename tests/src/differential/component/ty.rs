@@ -265,6 +265,60 @@ pub fn size(t: &Ty) -> u32 {
     }
 }
 
+/// Per flat value of `t`, whether it may be a pointer or a length (of a
+/// string or list, in some case of a variant). A fault flipping such a value
+/// within bounds would read memory whose contents depend on each engine's
+/// allocations, so faults only push these out of bounds.
+pub fn flat_addresses(t: &Ty) -> Vec<bool> {
+    match t {
+        Ty::String | Ty::List(_) => vec![true, true],
+        Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().flat_map(flat_addresses).collect(),
+        Ty::Variant(_) | Ty::Option(_) | Ty::Result(..) => {
+            let mut slots = vec![false];
+            for payload in cases(t).into_iter().flatten() {
+                for (i, address) in flat_addresses(payload).into_iter().enumerate() {
+                    match slots.get_mut(i + 1) {
+                        Some(slot) => *slot |= address,
+                        None => slots.push(address),
+                    }
+                }
+            }
+            slots
+        }
+        _ => vec![false],
+    }
+}
+
+/// Per byte of `t` in memory, whether it may belong to a pointer or a
+/// length (as [`flat_addresses`]); padding and discriminants do not.
+pub fn byte_addresses(t: &Ty) -> Vec<bool> {
+    let mut bytes = vec![false; size(t) as usize];
+    let mut mark = |offset: u32, part: &Ty| {
+        for (i, address) in byte_addresses(part).into_iter().enumerate() {
+            bytes[offset as usize + i] |= address;
+        }
+    };
+    match t {
+        Ty::String | Ty::List(_) => return vec![true; 8],
+        Ty::Record(ts) | Ty::Tuple(ts) => {
+            let mut offset = 0;
+            for part in ts {
+                offset = align_to(offset, alignment(part));
+                mark(offset, part);
+                offset += size(part);
+            }
+        }
+        Ty::Variant(_) | Ty::Option(_) | Ty::Result(..) => {
+            let cs = cases(t);
+            let payload_align = cs.iter().flatten().map(|t| alignment(t)).max();
+            let offset = align_to(discriminant_size(cs.len()), payload_align.unwrap_or(1));
+            cs.into_iter().flatten().for_each(|part| mark(offset, part));
+        }
+        _ => {}
+    }
+    bytes
+}
+
 pub fn align_to(n: u32, align: u32) -> u32 {
     n.div_ceil(align) * align
 }
@@ -456,6 +510,26 @@ mod tests {
         assert_eq!((size(&Ty::Flags(17)), size(&Ty::Flags(8))), (4, 1));
         assert_eq!(size(&Ty::Enum(3)), 1);
         assert_eq!(size(&Ty::Tuple(vec![])), 0);
+    }
+
+    #[test]
+    fn addresses_are_found_in_every_case() {
+        let t = Ty::Tuple(vec![
+            Ty::U8,
+            Ty::Option(Box::new(Ty::String)),
+            Ty::Variant(vec![Some(Ty::U32), Some(Ty::List(Box::new(Ty::U8)))]),
+        ]);
+        assert_eq!(
+            flat_addresses(&t),
+            vec![false, false, true, true, false, true, true]
+        );
+        let bytes = byte_addresses(&t);
+        assert_eq!(bytes.len(), 28);
+        let marked: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i]).collect();
+        assert_eq!(
+            marked,
+            [(8..16).collect::<Vec<_>>(), (20..28).collect()].concat()
+        );
     }
 
     #[test]
