@@ -5,7 +5,6 @@
 //! dynamic API.
 
 use rivet_tests::differential::component::case::{batch_wasm, g_line, h_line, Case};
-use rivet_tests::differential::component::val::Val as CaseVal;
 use rivet_tests::differential::component::Run;
 use rivet_tests::differential::outcome::Outcome;
 use wasmtime::component::{Component, Linker, Val};
@@ -61,14 +60,14 @@ fn run_compiled(engine: &Engine, cases: &[&Case], component: &Component) -> Vec<
             live = Some((store, instance));
             continue;
         };
-        let args: Vec<Val> = case.args.iter().map(to_val).collect();
+        let args: Vec<Val> = case.args.iter().map(to_engine).collect();
         let mut results = vec![Val::Bool(false); usize::from(case.func.result.is_some())];
         let called = func.call(&mut store, &args, &mut results);
         let h = store.data_mut()[i].take();
         runs.push(match called {
             Ok(()) => {
                 live = Some((store, instance));
-                match results.first().map(from_val).transpose() {
+                match results.first().map(from_engine).transpose() {
                     Ok(v) => Run::called(h, g_line(Ok(v.as_ref())), None),
                     Err(e) => Run::called(h, format!("g: unexpected value {e}"), None),
                 }
@@ -84,11 +83,11 @@ fn run_compiled(engine: &Engine, cases: &[&Case], component: &Component) -> Vec<
 fn linker(engine: &Engine, cases: &[&Case]) -> wasmtime::Result<Linker<Received>> {
     let mut linker = Linker::<Received>::new(engine);
     for (i, case) in cases.iter().enumerate() {
-        let result = case.result.as_ref().map(to_val);
+        let result = case.result.as_ref().map(to_engine);
         linker.instance(&format!("host{i}"))?.func_new(
             "h",
             move |mut store, _ty, args, results| {
-                let line = args.iter().map(from_val).collect::<Result<Vec<_>, _>>();
+                let line = args.iter().map(from_engine).collect::<Result<Vec<_>, _>>();
                 let line = line.map_or_else(|e| format!("h: unexpected value {e}"), |a| h_line(&a));
                 store.data_mut()[i] = Some(line);
                 if let (Some(slot), Some(v)) = (results.first_mut(), &result) {
@@ -101,69 +100,4 @@ fn linker(engine: &Engine, cases: &[&Case]) -> wasmtime::Result<Linker<Received>
     Ok(linker)
 }
 
-fn to_val(v: &CaseVal) -> Val {
-    let boxed = |p: &Option<Box<CaseVal>>| p.as_deref().map(|v| Box::new(to_val(v)));
-    match v {
-        CaseVal::Bool(x) => Val::Bool(*x),
-        CaseVal::S8(x) => Val::S8(*x),
-        CaseVal::U8(x) => Val::U8(*x),
-        CaseVal::S16(x) => Val::S16(*x),
-        CaseVal::U16(x) => Val::U16(*x),
-        CaseVal::S32(x) => Val::S32(*x),
-        CaseVal::U32(x) => Val::U32(*x),
-        CaseVal::S64(x) => Val::S64(*x),
-        CaseVal::U64(x) => Val::U64(*x),
-        CaseVal::F32(bits) => Val::Float32(f32::from_bits(*bits)),
-        CaseVal::F64(bits) => Val::Float64(f64::from_bits(*bits)),
-        CaseVal::Char(c) => Val::Char(*c),
-        CaseVal::String(s) => Val::String(s.clone()),
-        CaseVal::List(vs) => Val::List(vs.iter().map(to_val).collect()),
-        CaseVal::Tuple(vs) => Val::Tuple(vs.iter().map(to_val).collect()),
-        CaseVal::Record(fs) => {
-            Val::Record(fs.iter().map(|(n, v)| (n.clone(), to_val(v))).collect())
-        }
-        CaseVal::Variant(case, p) => Val::Variant(case.clone(), boxed(p)),
-        CaseVal::Enum(case) => Val::Enum(case.clone()),
-        CaseVal::Option(p) => Val::Option(boxed(p)),
-        CaseVal::Result(Ok(p)) => Val::Result(Ok(boxed(p))),
-        CaseVal::Result(Err(p)) => Val::Result(Err(boxed(p))),
-        CaseVal::Flags(names) => Val::Flags(names.clone()),
-    }
-}
-
-/// Wasmtime's value as the outcome's; `Err` names a kind no case generates.
-fn from_val(v: &Val) -> Result<CaseVal, String> {
-    let boxed = |p: &Option<Box<Val>>| -> Result<Option<Box<CaseVal>>, String> {
-        p.as_deref().map(|v| from_val(v).map(Box::new)).transpose()
-    };
-    let all = |vs: &[Val]| vs.iter().map(from_val).collect::<Result<Vec<_>, _>>();
-    Ok(match v {
-        Val::Bool(x) => CaseVal::Bool(*x),
-        Val::S8(x) => CaseVal::S8(*x),
-        Val::U8(x) => CaseVal::U8(*x),
-        Val::S16(x) => CaseVal::S16(*x),
-        Val::U16(x) => CaseVal::U16(*x),
-        Val::S32(x) => CaseVal::S32(*x),
-        Val::U32(x) => CaseVal::U32(*x),
-        Val::S64(x) => CaseVal::S64(*x),
-        Val::U64(x) => CaseVal::U64(*x),
-        Val::Float32(x) => CaseVal::F32(x.to_bits()),
-        Val::Float64(x) => CaseVal::F64(x.to_bits()),
-        Val::Char(c) => CaseVal::Char(*c),
-        Val::String(s) => CaseVal::String(s.clone()),
-        Val::List(vs) => CaseVal::List(all(vs)?),
-        Val::Tuple(vs) => CaseVal::Tuple(all(vs)?),
-        Val::Record(fs) => CaseVal::Record(
-            fs.iter()
-                .map(|(n, v)| Ok((n.clone(), from_val(v)?)))
-                .collect::<Result<_, String>>()?,
-        ),
-        Val::Variant(case, p) => CaseVal::Variant(case.clone(), boxed(p)?),
-        Val::Enum(case) => CaseVal::Enum(case.clone()),
-        Val::Option(p) => CaseVal::Option(boxed(p)?),
-        Val::Result(Ok(p)) => CaseVal::Result(Ok(boxed(p)?)),
-        Val::Result(Err(p)) => CaseVal::Result(Err(boxed(p)?)),
-        Val::Flags(names) => CaseVal::Flags(names.clone()),
-        other => return Err(format!("{other:?}")),
-    })
-}
+rivet_tests::mirror_values!(Val, Float32, Float64);

@@ -3,7 +3,6 @@
 //! the host's `h` of every case, and each case's `g` called once.
 
 use super::case::{batch_wasm, g_line, h_line, Case};
-use super::val::Val;
 use super::Run;
 use crate::differential::outcome::Outcome;
 use crate::differential::rivet_side::on_big_stack;
@@ -62,13 +61,13 @@ fn run_loaded(cases: &[&Case], component: &rivet::Component, mode: Mode) -> Vec<
                 }
             }
         };
-        let args: Vec<Value> = case.args.iter().map(to_value).collect();
+        let args: Vec<Value> = case.args.iter().map(to_engine).collect();
         let called = instance.call(&mut store, &format!("api{i}#g"), &args);
         let h = received.lock().unwrap_or_else(|e| e.into_inner())[i].take();
         runs.push(match called {
             Ok(v) => {
                 live = Some((store, instance));
-                match v.as_ref().map(from_value).transpose() {
+                match v.as_ref().map(from_engine).transpose() {
                     Ok(v) => Run::called(h, g_line(Ok(v.as_ref())), None),
                     Err(e) => Run::called(h, format!("g: unexpected value {e}"), None),
                 }
@@ -87,10 +86,10 @@ fn run_loaded(cases: &[&Case], component: &rivet::Component, mode: Mode) -> Vec<
 fn imports(cases: &[&Case], received: &Received) -> ComponentImports {
     let mut imports = ComponentImports::new();
     for (i, case) in cases.iter().enumerate() {
-        let result = case.result.as_ref().map(to_value);
+        let result = case.result.as_ref().map(to_engine);
         let received = Arc::clone(received);
         imports.func(&format!("host{i}#h"), move |args| {
-            let line = args.iter().map(from_value).collect::<Result<Vec<_>, _>>();
+            let line = args.iter().map(from_engine).collect::<Result<Vec<_>, _>>();
             let line = line.map_or_else(|e| format!("h: unexpected value {e}"), |a| h_line(&a));
             received.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(line);
             Ok(result.clone())
@@ -99,71 +98,4 @@ fn imports(cases: &[&Case], received: &Received) -> ComponentImports {
     imports
 }
 
-fn to_value(v: &Val) -> Value {
-    let boxed = |p: &Option<Box<Val>>| p.as_deref().map(|v| Box::new(to_value(v)));
-    match v {
-        Val::Bool(x) => Value::Bool(*x),
-        Val::S8(x) => Value::S8(*x),
-        Val::U8(x) => Value::U8(*x),
-        Val::S16(x) => Value::S16(*x),
-        Val::U16(x) => Value::U16(*x),
-        Val::S32(x) => Value::S32(*x),
-        Val::U32(x) => Value::U32(*x),
-        Val::S64(x) => Value::S64(*x),
-        Val::U64(x) => Value::U64(*x),
-        Val::F32(bits) => Value::F32(f32::from_bits(*bits)),
-        Val::F64(bits) => Value::F64(f64::from_bits(*bits)),
-        Val::Char(c) => Value::Char(*c),
-        Val::String(s) => Value::String(s.clone()),
-        Val::List(vs) => Value::List(vs.iter().map(to_value).collect()),
-        Val::Tuple(vs) => Value::Tuple(vs.iter().map(to_value).collect()),
-        Val::Record(fs) => {
-            Value::Record(fs.iter().map(|(n, v)| (n.clone(), to_value(v))).collect())
-        }
-        Val::Variant(case, p) => Value::Variant(case.clone(), boxed(p)),
-        Val::Enum(case) => Value::Enum(case.clone()),
-        Val::Option(p) => Value::Option(boxed(p)),
-        Val::Result(Ok(p)) => Value::Result(Ok(boxed(p))),
-        Val::Result(Err(p)) => Value::Result(Err(boxed(p))),
-        Val::Flags(names) => Value::Flags(names.clone()),
-    }
-}
-
-/// Rivet's value as the outcome's; `Err` names a kind no case generates.
-fn from_value(v: &Value) -> Result<Val, String> {
-    let boxed = |p: &Option<Box<Value>>| -> Result<Option<Box<Val>>, String> {
-        p.as_deref()
-            .map(|v| from_value(v).map(Box::new))
-            .transpose()
-    };
-    let all = |vs: &[Value]| vs.iter().map(from_value).collect::<Result<Vec<_>, _>>();
-    Ok(match v {
-        Value::Bool(x) => Val::Bool(*x),
-        Value::S8(x) => Val::S8(*x),
-        Value::U8(x) => Val::U8(*x),
-        Value::S16(x) => Val::S16(*x),
-        Value::U16(x) => Val::U16(*x),
-        Value::S32(x) => Val::S32(*x),
-        Value::U32(x) => Val::U32(*x),
-        Value::S64(x) => Val::S64(*x),
-        Value::U64(x) => Val::U64(*x),
-        Value::F32(x) => Val::F32(x.to_bits()),
-        Value::F64(x) => Val::F64(x.to_bits()),
-        Value::Char(c) => Val::Char(*c),
-        Value::String(s) => Val::String(s.clone()),
-        Value::List(vs) => Val::List(all(vs)?),
-        Value::Tuple(vs) => Val::Tuple(all(vs)?),
-        Value::Record(fs) => Val::Record(
-            fs.iter()
-                .map(|(n, v)| Ok((n.clone(), from_value(v)?)))
-                .collect::<Result<_, String>>()?,
-        ),
-        Value::Variant(case, p) => Val::Variant(case.clone(), boxed(p)?),
-        Value::Enum(case) => Val::Enum(case.clone()),
-        Value::Option(p) => Val::Option(boxed(p)?),
-        Value::Result(Ok(p)) => Val::Result(Ok(boxed(p)?)),
-        Value::Result(Err(p)) => Val::Result(Err(boxed(p)?)),
-        Value::Flags(names) => Val::Flags(names.clone()),
-        other => return Err(format!("{other:?}")),
-    })
-}
+crate::mirror_values!(Value, F32, F64);

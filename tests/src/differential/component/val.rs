@@ -212,6 +212,90 @@ fn sorted(names: &[String]) -> Vec<&String> {
     names
 }
 
+/// Conversions between [`Val`] and an engine's own value type, whose
+/// variants mirror it (Rivet's `Value`, Wasmtime's `Val`; `$f32` and `$f64`
+/// name its float variants): one mapping for both engines' sides, which
+/// invoke it where the engine's type is in scope as `$engine`.
+#[macro_export]
+macro_rules! mirror_values {
+    ($engine:ident, $f32:ident, $f64:ident) => {
+        /// The case's value as the engine's.
+        fn to_engine(v: &$crate::differential::component::val::Val) -> $engine {
+            use $crate::differential::component::val::Val as V;
+            let boxed = |p: &Option<Box<V>>| p.as_deref().map(|v| Box::new(to_engine(v)));
+            match v {
+                V::Bool(x) => $engine::Bool(*x),
+                V::S8(x) => $engine::S8(*x),
+                V::U8(x) => $engine::U8(*x),
+                V::S16(x) => $engine::S16(*x),
+                V::U16(x) => $engine::U16(*x),
+                V::S32(x) => $engine::S32(*x),
+                V::U32(x) => $engine::U32(*x),
+                V::S64(x) => $engine::S64(*x),
+                V::U64(x) => $engine::U64(*x),
+                V::F32(bits) => $engine::$f32(f32::from_bits(*bits)),
+                V::F64(bits) => $engine::$f64(f64::from_bits(*bits)),
+                V::Char(c) => $engine::Char(*c),
+                V::String(s) => $engine::String(s.clone()),
+                V::List(vs) => $engine::List(vs.iter().map(to_engine).collect()),
+                V::Tuple(vs) => $engine::Tuple(vs.iter().map(to_engine).collect()),
+                V::Record(fs) => {
+                    $engine::Record(fs.iter().map(|(n, v)| (n.clone(), to_engine(v))).collect())
+                }
+                V::Variant(case, p) => $engine::Variant(case.clone(), boxed(p)),
+                V::Enum(case) => $engine::Enum(case.clone()),
+                V::Option(p) => $engine::Option(boxed(p)),
+                V::Result(Ok(p)) => $engine::Result(Ok(boxed(p))),
+                V::Result(Err(p)) => $engine::Result(Err(boxed(p))),
+                V::Flags(names) => $engine::Flags(names.clone()),
+            }
+        }
+
+        /// The engine's value as the case's; `Err` names a kind no case
+        /// generates.
+        fn from_engine(
+            v: &$engine,
+        ) -> Result<$crate::differential::component::val::Val, String> {
+            use $crate::differential::component::val::Val as V;
+            let boxed = |p: &Option<Box<$engine>>| -> Result<Option<Box<V>>, String> {
+                p.as_deref()
+                    .map(|v| from_engine(v).map(Box::new))
+                    .transpose()
+            };
+            let all = |vs: &[$engine]| vs.iter().map(from_engine).collect::<Result<Vec<_>, _>>();
+            Ok(match v {
+                $engine::Bool(x) => V::Bool(*x),
+                $engine::S8(x) => V::S8(*x),
+                $engine::U8(x) => V::U8(*x),
+                $engine::S16(x) => V::S16(*x),
+                $engine::U16(x) => V::U16(*x),
+                $engine::S32(x) => V::S32(*x),
+                $engine::U32(x) => V::U32(*x),
+                $engine::S64(x) => V::S64(*x),
+                $engine::U64(x) => V::U64(*x),
+                $engine::$f32(x) => V::F32(x.to_bits()),
+                $engine::$f64(x) => V::F64(x.to_bits()),
+                $engine::Char(c) => V::Char(*c),
+                $engine::String(s) => V::String(s.clone()),
+                $engine::List(vs) => V::List(all(vs)?),
+                $engine::Tuple(vs) => V::Tuple(all(vs)?),
+                $engine::Record(fs) => V::Record(
+                    fs.iter()
+                        .map(|(n, v)| Ok((n.clone(), from_engine(v)?)))
+                        .collect::<Result<_, String>>()?,
+                ),
+                $engine::Variant(case, p) => V::Variant(case.clone(), boxed(p)?),
+                $engine::Enum(case) => V::Enum(case.clone()),
+                $engine::Option(p) => V::Option(boxed(p)?),
+                $engine::Result(Ok(p)) => V::Result(Ok(boxed(p)?)),
+                $engine::Result(Err(p)) => V::Result(Err(boxed(p)?)),
+                $engine::Flags(names) => V::Flags(names.clone()),
+                other => return Err(format!("{other:?}")),
+            })
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
