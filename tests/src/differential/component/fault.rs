@@ -3,7 +3,7 @@
 //! call must trap where the spec says, in both engines alike.
 
 use super::super::generate::SplitMix64;
-use super::ty::{alignment, below, byte_addresses, flat_addresses, size, Flat, FuncTy, Ty};
+use super::ty::{alignment, below, byte_roles, flat_roles, size, Flat, FuncTy, Role, Ty};
 
 /// Which component's glue is changed: A (lowered by the host, calls B
 /// through the fused adapter) or B (calls the host).
@@ -146,7 +146,7 @@ fn candidates(rng: &mut SplitMix64, func: &FuncTy, side: Side) -> Vec<Fault> {
         Fault::PostClobber(side),
     ];
     let flat = func.flat_params();
-    let addresses: Vec<bool> = func.params.iter().flat_map(flat_addresses).collect();
+    let roles: Vec<Role> = func.params.iter().flat_map(flat_roles).collect();
     if func.params_spill() {
         all.push(Fault::ParamsPtr(side, bad));
         if let Some(offset) = data_byte(rng, &func.params_tuple()) {
@@ -154,13 +154,13 @@ fn candidates(rng: &mut SplitMix64, func: &FuncTy, side: Side) -> Vec<Fault> {
         }
     } else {
         let ints: Vec<usize> = (0..flat.len())
-            .filter(|&i| flat[i] == Flat::I32 || flat[i] == Flat::I64)
+            .filter(|&i| matches!(flat[i], Flat::I32 | Flat::I64) && roles[i] != Role::Float)
             .collect();
         if !ints.is_empty() {
             let i = ints[below(rng, ints.len() as u64) as usize];
-            let mask = match addresses[i] {
-                true => out_of_bounds(rng),
-                false => mask(rng, flat[i]),
+            let mask = match roles[i] {
+                Role::Address => out_of_bounds(rng),
+                _ => mask(rng, flat[i]),
             };
             all.push(Fault::FlatParam(side, i, mask));
         }
@@ -184,18 +184,20 @@ fn candidates(rng: &mut SplitMix64, func: &FuncTy, side: Side) -> Vec<Fault> {
                 all.push(Fault::BadStringResult(side));
             }
         }
-        (_, [t @ (Flat::I32 | Flat::I64)]) => all.push(Fault::FlatResult(side, mask(rng, *t))),
+        (Some(r), [t @ (Flat::I32 | Flat::I64)]) if flat_roles(r) == [Role::Data] => {
+            all.push(Fault::FlatResult(side, mask(rng, *t)))
+        }
         _ => {}
     }
     all
 }
 
-/// A byte of `t` in memory that is no part of a pointer or a length, if
-/// there is one (see [`byte_addresses`]).
+/// A byte of `t` in memory that is no part of a pointer, a length or a
+/// float, if there is one (see [`Role`]).
 fn data_byte(rng: &mut SplitMix64, t: &Ty) -> Option<u32> {
-    let bytes = byte_addresses(t);
+    let bytes = byte_roles(t);
     let data: Vec<u32> = (0..bytes.len() as u32)
-        .filter(|&i| !bytes[i as usize])
+        .filter(|&i| bytes[i as usize] == Role::Data)
         .collect();
     (!data.is_empty()).then(|| data[below(rng, data.len() as u64) as usize])
 }

@@ -265,41 +265,58 @@ pub fn size(t: &Ty) -> u32 {
     }
 }
 
-/// Per flat value of `t`, whether it may be a pointer or a length (of a
-/// string or list, in some case of a variant). A fault flipping such a value
-/// within bounds would read memory whose contents depend on each engine's
-/// allocations, so faults only push these out of bounds.
-pub fn flat_addresses(t: &Ty) -> Vec<bool> {
+/// What a flat value or a byte of a value may hold, for faults that flip
+/// bits: flipping some would make an outcome the spec leaves to each engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Anything else: flipping it is the spec's business alone.
+    Data,
+    /// A pointer or a length (of a string or list): flipped within bounds,
+    /// what is read there depends on each engine's allocations, so faults
+    /// push it only out of bounds.
+    Address,
+    /// A float: a NaN's payload is each engine's choice when it is lowered
+    /// (`maybe_scramble_nan`), so faults leave it alone.
+    Float,
+}
+
+/// The role of each flat value of `t`: in a variant, the strongest of any
+/// case's at that place.
+pub fn flat_roles(t: &Ty) -> Vec<Role> {
     match t {
-        Ty::String | Ty::List(_) => vec![true, true],
-        Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().flat_map(flat_addresses).collect(),
+        Ty::String | Ty::List(_) => vec![Role::Address; 2],
+        Ty::F32 | Ty::F64 => vec![Role::Float],
+        Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().flat_map(flat_roles).collect(),
         Ty::Variant(_) | Ty::Option(_) | Ty::Result(..) => {
-            let mut slots = vec![false];
+            let mut slots = vec![Role::Data];
             for payload in cases(t).into_iter().flatten() {
-                for (i, address) in flat_addresses(payload).into_iter().enumerate() {
+                for (i, role) in flat_roles(payload).into_iter().enumerate() {
                     match slots.get_mut(i + 1) {
-                        Some(slot) => *slot |= address,
-                        None => slots.push(address),
+                        Some(slot) => *slot = (*slot).max(role),
+                        None => slots.push(role),
                     }
                 }
             }
             slots
         }
-        _ => vec![false],
+        _ => vec![Role::Data],
     }
 }
 
-/// Per byte of `t` in memory, whether it may belong to a pointer or a
-/// length (as [`flat_addresses`]); padding and discriminants do not.
-pub fn byte_addresses(t: &Ty) -> Vec<bool> {
-    let mut bytes = vec![false; size(t) as usize];
+/// The role of each byte of `t` in memory (as [`flat_roles`]); padding
+/// and discriminants are data.
+pub fn byte_roles(t: &Ty) -> Vec<Role> {
+    let mut bytes = vec![Role::Data; size(t) as usize];
     let mut mark = |offset: u32, part: &Ty| {
-        for (i, address) in byte_addresses(part).into_iter().enumerate() {
-            bytes[offset as usize + i] |= address;
+        for (i, role) in byte_roles(part).into_iter().enumerate() {
+            let byte = &mut bytes[offset as usize + i];
+            *byte = (*byte).max(role);
         }
     };
     match t {
-        Ty::String | Ty::List(_) => return vec![true; 8],
+        Ty::String | Ty::List(_) => return vec![Role::Address; 8],
+        Ty::F32 => return vec![Role::Float; 4],
+        Ty::F64 => return vec![Role::Float; 8],
         Ty::Record(ts) | Ty::Tuple(ts) => {
             let mut offset = 0;
             for part in ts {
@@ -513,23 +530,26 @@ mod tests {
     }
 
     #[test]
-    fn addresses_are_found_in_every_case() {
+    fn roles_are_the_strongest_of_every_case() {
         let t = Ty::Tuple(vec![
             Ty::U8,
             Ty::Option(Box::new(Ty::String)),
-            Ty::Variant(vec![Some(Ty::U32), Some(Ty::List(Box::new(Ty::U8)))]),
+            Ty::Variant(vec![
+                Some(Ty::F32),
+                Some(Ty::List(Box::new(Ty::U8))),
+                Some(Ty::U32),
+            ]),
         ]);
-        assert_eq!(
-            flat_addresses(&t),
-            vec![false, false, true, true, false, true, true]
-        );
-        let bytes = byte_addresses(&t);
+        let (d, a, f) = (Role::Data, Role::Address, Role::Float);
+        assert_eq!(flat_roles(&t), vec![d, d, a, a, d, f, a]);
+        let bytes = byte_roles(&t);
         assert_eq!(bytes.len(), 28);
-        let marked: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i]).collect();
+        let of = |role| (0..28).filter(|&i| bytes[i] == role).collect::<Vec<_>>();
         assert_eq!(
-            marked,
-            [(8..16).collect::<Vec<_>>(), (20..28).collect()].concat()
+            of(a),
+            [(8..16).collect::<Vec<_>>(), (24..28).collect()].concat()
         );
+        assert_eq!(of(f), (20..24).collect::<Vec<_>>());
     }
 
     #[test]

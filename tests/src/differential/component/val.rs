@@ -253,9 +253,7 @@ macro_rules! mirror_values {
 
         /// The engine's value as the case's; `Err` names a kind no case
         /// generates.
-        fn from_engine(
-            v: &$engine,
-        ) -> Result<$crate::differential::component::val::Val, String> {
+        fn from_engine(v: &$engine) -> Result<$crate::differential::component::val::Val, String> {
             use $crate::differential::component::val::Val as V;
             let boxed = |p: &Option<Box<$engine>>| -> Result<Option<Box<V>>, String> {
                 p.as_deref()
