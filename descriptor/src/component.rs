@@ -155,11 +155,14 @@ pub enum AbiTrap {
     ReallocUnaligned = 12,
     /// A string longer than the Canonical ABI's `MAX_STRING_BYTE_LENGTH`.
     StringTooLong = 13,
+    /// Spilled parameters or results, or a return area, not wholly inside
+    /// memory (`trap_if(ptr + elem_size(t) > len(memory))`).
+    PointerOutOfBounds = 14,
 }
 
 impl AbiTrap {
     /// Every trap, in code order.
-    pub const ALL: [AbiTrap; 14] = [
+    pub const ALL: [AbiTrap; 15] = [
         AbiTrap::CannotLeave,
         AbiTrap::CannotEnter,
         AbiTrap::UnalignedPointer,
@@ -174,6 +177,7 @@ impl AbiTrap {
         AbiTrap::ReallocOutOfBounds,
         AbiTrap::ReallocUnaligned,
         AbiTrap::StringTooLong,
+        AbiTrap::PointerOutOfBounds,
     ];
 
     /// The trap with this code, if any.
@@ -198,6 +202,7 @@ impl AbiTrap {
             AbiTrap::ReallocOutOfBounds => "realloc return: beyond end of memory",
             AbiTrap::ReallocUnaligned => "realloc return: result not aligned",
             AbiTrap::StringTooLong => "string too long",
+            AbiTrap::PointerOutOfBounds => "pointer out of bounds of memory",
         }
     }
 }

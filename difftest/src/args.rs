@@ -4,7 +4,8 @@ use rivet_tests::pipeline::Mode;
 use std::time::Duration;
 
 pub const USAGE: &str = "usage: rivet-difftest [--minutes N] [--count N] [--seed S] \
-[--mode guard|explicit|c|all] [--batch N] [--verbose]\n       rivet-difftest record [--count N] [--seed S]";
+[--mode guard|explicit|c|all] [--batch N] [--components] [--verbose]\n       \
+rivet-difftest record [--count N] [--seed S] [--components]";
 
 /// What to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,22 +26,31 @@ pub struct Args {
     /// The first case's seed.
     pub seed: u64,
     pub modes: Vec<Mode>,
-    /// Modules compiled into one unit.
+    /// Modules compiled into one unit, or component cases composed into one
+    /// component.
     pub batch: u64,
+    /// Component cases (compositions with fused adapters) instead of core
+    /// modules.
+    pub components: bool,
     /// Print every case's verdict, not only divergences.
     pub verbose: bool,
 }
 
 /// Cases the recording holds unless `--count` says otherwise.
 const RECORDED_CASES: u64 = 200;
+/// Component cases the recording holds unless `--count` says otherwise.
+const RECORDED_COMPONENT_CASES: u64 = 120;
 /// Modules per compiled unit unless `--batch` says otherwise.
 const DEFAULT_BATCH: u64 = 50;
+/// Component cases per composition unless `--batch` says otherwise: fewer
+/// than modules, as each case is two components and an adapter.
+const DEFAULT_COMPONENT_BATCH: u64 = 20;
 
 pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut command = Command::Fuzz;
     let (mut minutes, mut count, mut seed) = (None, None, None);
     let mut modes = Mode::ALL.to_vec();
-    let (mut batch, mut verbose) = (DEFAULT_BATCH, false);
+    let (mut batch, mut verbose, mut components) = (None, false, false);
     while let Some(word) = words.next() {
         let mut value = || words.next().ok_or_else(|| format!("{word} needs a value"));
         match word.as_str() {
@@ -48,7 +58,8 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Args, String> {
             "--minutes" => minutes = Some(number::<f64>(&word, &value()?)?),
             "--count" => count = Some(number(&word, &value()?)?),
             "--seed" => seed = Some(number(&word, &value()?)?),
-            "--batch" => batch = number::<u64>(&word, &value()?)?.max(1),
+            "--batch" => batch = Some(number::<u64>(&word, &value()?)?.max(1)),
+            "--components" => components = true,
             "--mode" => modes = mode(&value()?)?,
             "--verbose" => verbose = true,
             other => return Err(format!("unknown argument `{other}`")),
@@ -58,6 +69,10 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Args, String> {
         return Err("--minutes must be a non-negative number".into());
     }
     let recording = command == Command::Record;
+    let recorded = match components {
+        true => RECORDED_COMPONENT_CASES,
+        false => RECORDED_CASES,
+    };
     Ok(Args {
         time: match (minutes, count) {
             (Some(m), _) => Duration::from_secs_f64(m * 60.0),
@@ -66,14 +81,18 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Args, String> {
             (None, None) => Duration::from_secs(60),
         },
         count: count.unwrap_or(if recording && minutes.is_none() {
-            RECORDED_CASES
+            recorded
         } else {
             u64::MAX
         }),
         seed: seed.unwrap_or(if recording { 0 } else { clock_seed() }),
         command,
         modes,
-        batch,
+        batch: batch.unwrap_or(match components {
+            true => DEFAULT_COMPONENT_BATCH,
+            false => DEFAULT_BATCH,
+        }),
+        components,
         verbose,
     })
 }
@@ -121,6 +140,12 @@ mod tests {
     fn record_defaults_to_the_committed_batch() {
         let args = parse_words(&["record"]).unwrap();
         assert_eq!((args.seed, args.count), (0, RECORDED_CASES));
+        let args = parse_words(&["record", "--components"]).unwrap();
+        assert_eq!(
+            (args.count, args.components),
+            (RECORDED_COMPONENT_CASES, true)
+        );
+        assert_eq!(args.batch, DEFAULT_COMPONENT_BATCH);
     }
 
     #[test]

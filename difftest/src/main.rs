@@ -7,9 +7,14 @@
 //! cargo run --release -p rivet-difftest -- record [--count N] [--seed S]
 //! ```
 //!
+//! With `--components`, the cases are component compositions instead
+//! (`components`, docs/fuzzing.md).
+//!
 //! Case `i` of a run has seed `S + i`; `--seed S --count 1` reproduces one case.
 
 mod args;
+mod component_side;
+mod components;
 mod wasmtime_side;
 
 use args::{Args, Command};
@@ -38,15 +43,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match args.command {
-        Command::Fuzz => fuzz(&args, &engine),
-        Command::Record => record(&args, &engine),
+    match (&args.command, args.components) {
+        (Command::Fuzz, false) => fuzz(&args, &engine),
+        (Command::Record, false) => record(&args, &engine),
+        (Command::Fuzz, true) => components::fuzz(&args, &engine),
+        (Command::Record, true) => components::record(&args, &engine),
     }
 }
 
 /// Counts of a run.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     passed: u64,
     failed: u64,
     per_mode: BTreeMap<&'static str, (u64, u64)>,
@@ -54,7 +61,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, mode: Mode, verdict: &Verdict) {
+    pub(crate) fn add(&mut self, mode: Mode, verdict: &Verdict) {
         let counts = self.per_mode.entry(mode.name()).or_default();
         match verdict {
             Verdict::Agree(classes) => {
@@ -72,8 +79,20 @@ impl Tally {
     }
 }
 
-/// The fuzzing loop: batches of cases until the time or the count runs out.
+/// The fuzzing loop over core modules.
 fn fuzz(args: &Args, engine: &wasmtime::Engine) -> ExitCode {
+    fuzz_loop(args, "modules", |seeds, tally| {
+        run_cases(seeds, args, engine, tally)
+    })
+}
+
+/// The fuzzing loop: batches of seeds, each run by `run_seeds`, until the
+/// time or the count runs out; `what` the cases are, for progress lines.
+pub(crate) fn fuzz_loop(
+    args: &Args,
+    what: &str,
+    mut run_seeds: impl FnMut(&[u64], &mut Tally),
+) -> ExitCode {
     let started = Instant::now();
     let mut tally = Tally::default();
     let mut next = 0u64;
@@ -88,26 +107,34 @@ fn fuzz(args: &Args, engine: &wasmtime::Engine) -> ExitCode {
             .map(|i| args.seed.wrapping_add(i))
             .collect();
         next += size;
-        run_cases(&seeds, args, engine, &mut tally);
+        run_seeds(&seeds, &mut tally);
         println!(
-            "{next} modules, {:.0} s: {} passed, {} failed so far",
+            "{next} {what}, {:.0} s: {} passed, {} failed so far",
             started.elapsed().as_secs_f64(),
             tally.passed,
             tally.failed
         );
     }
-    for (mode, (passed, failed)) in &tally.per_mode {
-        println!("mode {mode}: {passed} passed, {failed} failed");
-    }
-    for (class, n) in &tally.classified {
-        println!("classified as {class}: {n} cases");
-    }
-    println!("{next} modules in {:.0} s", started.elapsed().as_secs_f64());
-    println!("{} passed, {} failed", tally.passed, tally.failed);
-    if tally.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    tally.finish(&format!("{next} {what}"), started)
+}
+
+impl Tally {
+    /// Prints the counts per mode and class, `what` ran, and the closing
+    /// `N passed, N failed`; the exit status says whether any case failed.
+    pub(crate) fn finish(&self, what: &str, started: Instant) -> ExitCode {
+        for (mode, (passed, failed)) in &self.per_mode {
+            println!("mode {mode}: {passed} passed, {failed} failed");
+        }
+        for (class, n) in &self.classified {
+            println!("classified as {class}: {n} cases");
+        }
+        println!("{what} in {:.0} s", started.elapsed().as_secs_f64());
+        println!("{} passed, {} failed", self.passed, self.failed);
+        if self.failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -145,9 +172,14 @@ fn run_cases(seeds: &[u64], args: &Args, engine: &wasmtime::Engine, tally: &mut 
 
 /// Writes a diverging module to `target/difftest/seed-S.wasm` for reproduction.
 fn save(seed: u64, wasm: &[u8]) -> String {
+    save_as(&format!("seed-{seed}.wasm"), wasm)
+}
+
+/// Writes `bytes` to `target/difftest/NAME`; says where, or why not.
+pub(crate) fn save_as(name: &str, bytes: &[u8]) -> String {
     let dir = PathBuf::from("target/difftest");
-    let path = dir.join(format!("seed-{seed}.wasm"));
-    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, wasm)) {
+    let path = dir.join(name);
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, bytes)) {
         Ok(()) => path.display().to_string(),
         Err(e) => format!("not written ({}: {e})", path.display()),
     }

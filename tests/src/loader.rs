@@ -128,11 +128,34 @@ pub fn compile_and_load_unit(
     let (object, _) = rivet_build::__internal::compile_unit(&modules, None, options)
         .map_err(|e| e.to_string())?;
     let (library, descriptor) = link_and_load(&object, &options.symbol)?;
-    // SAFETY: as in `read_component`; the library is kept in the `LoadedUnit`.
+    // SAFETY: as in `component_at`; the library is kept in the `LoadedUnit`.
     let modules = unsafe { Module::from_descriptor(descriptor) }
         .map_err(|e| format!("reading descriptor: {e}"))?;
     Ok(LoadedUnit {
         modules,
+        _library: library,
+    })
+}
+
+/// A component compiled, linked and loaded by [`compile_and_load_component`];
+/// the same lifetime rule as [`LoadedModule`].
+pub struct LoadedComponent {
+    /// The loaded component, ready to instantiate.
+    pub component: Component,
+    // Declared after `component` so it is unloaded last.
+    _library: Library,
+}
+
+/// Compiles the component `wasm`, links and loads it: the differential
+/// fuzzer's batches of compositions, one library each.
+pub fn compile_and_load_component(
+    wasm: &[u8],
+    options: &rivet_build::Options,
+) -> Result<LoadedComponent, String> {
+    let object = rivet_build::compile_component(wasm, options).map_err(|e| e.to_string())?;
+    let (library, descriptor) = link_and_load(&object, &options.symbol)?;
+    Ok(LoadedComponent {
+        component: component_at(descriptor)?,
         _library: library,
     })
 }
@@ -184,10 +207,14 @@ fn descriptor(library: &Library, symbol: &str) -> Result<*const RawDescriptor, S
 
 /// Reads the component of the unit at `descriptor`.
 fn read_component(descriptor: *const RawDescriptor) -> Result<Unit, String> {
-    // SAFETY: `descriptor` is the descriptor symbol of a library the loader keeps
-    // loaded for as long as the component lives (see `Loader`).
+    component_at(descriptor).map(Unit::Component)
+}
+
+/// The component of the unit at `descriptor`.
+fn component_at(descriptor: *const RawDescriptor) -> Result<Component, String> {
+    // SAFETY: `descriptor` is the descriptor symbol of a library kept loaded
+    // for as long as the component lives (see `Loader`, `LoadedComponent`).
     unsafe { Component::from_descriptor(descriptor) }
-        .map(Unit::Component)
         .map_err(|e| format!("reading descriptor: {e}"))
 }
 
@@ -198,7 +225,7 @@ fn read_module(descriptor: *const RawDescriptor) -> Result<Unit, String> {
 
 /// The one module of the unit at `descriptor`.
 fn single_module(descriptor: *const RawDescriptor) -> Result<Module, String> {
-    // SAFETY: as in `read_component`.
+    // SAFETY: as in `component_at`.
     let modules = unsafe { Module::from_descriptor(descriptor) }
         .map_err(|e| format!("reading descriptor: {e}"))?;
     match <[Module; 1]>::try_from(modules) {

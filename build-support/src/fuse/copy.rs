@@ -863,6 +863,20 @@ impl Fuser {
         }
     }
 
+    /// Checks a pointer to a whole value of type `t` in `memory`, spilled
+    /// parameters or results or a return area, as `lift_flat_values` and
+    /// `lower_flat_values` do before touching it: aligned, and every one of
+    /// its bytes inside memory (not only those a short variant case reads).
+    pub(super) fn check_value_range(&mut self, memory: u32, ptr: u32, t: &Ty) {
+        self.check_aligned(ptr, t.align(), AbiTrap::UnalignedPointer);
+        let bytes = self.body.local(ValType::I64);
+        self.body
+            .ins()
+            .i64_const(i64::from(t.size()))
+            .local_set(bytes);
+        self.check_in_bounds(memory, ptr, bytes, AbiTrap::PointerOutOfBounds);
+    }
+
     /// Traps with `trap` unless `ptr .. ptr + bytes` (an i64 local) lies in
     /// `memory`.
     pub(super) fn check_in_bounds(&mut self, memory: u32, ptr: u32, bytes: u32, trap: AbiTrap) {

@@ -337,7 +337,7 @@ impl Fuser {
     /// its `realloc` runs), calls it, and returns locals with its core results.
     fn call(&mut self, params: &Ty, sig: &Signature, callee: u32) -> Vec<u32> {
         let src = if sig.params_spilled {
-            self.check_aligned(0, params.align(), AbiTrap::UnalignedPointer);
+            self.check_value_range(self.source_memory(), 0, params);
             Loc::Mem {
                 memory: self.source_memory(),
                 addr: 0,
@@ -393,7 +393,7 @@ impl Fuser {
         std::mem::swap(&mut self.from, &mut self.to);
         let src = if sig.results_spilled {
             let ptr = callee_results[0];
-            self.check_aligned(ptr, result.align(), AbiTrap::UnalignedPointer);
+            self.check_value_range(self.source_memory(), ptr, result);
             Loc::Mem {
                 memory: self.source_memory(),
                 addr: ptr,
@@ -412,7 +412,7 @@ impl Fuser {
         self.set_flag(caller_flags, MAY_LEAVE, false);
         if sig.results_spilled {
             let retptr = sig.params().len() as u32;
-            self.check_aligned(retptr, result.align(), AbiTrap::UnalignedPointer);
+            self.check_value_range(self.target_memory(), retptr, result);
             let dst = Loc::Mem {
                 memory: self.target_memory(),
                 addr: retptr,

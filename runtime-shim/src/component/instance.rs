@@ -341,14 +341,41 @@ impl ComponentState {
         self.set_flags(c, if on { f | bits } else { f & !bits });
     }
 
-    /// Checks that component instance `c` may be entered.
+    /// Checks that component instance `c` may be entered from `caller`
+    /// (`None`: the host): every instance of the spec's `entering_set`.
     #[inline]
-    pub fn check_enter(&self, c: u32) -> Result<(), Trap> {
-        let f = self.flags(c);
-        if f & POISONED != 0 || f & MAY_ENTER == 0 {
-            return Err(Trap::fixed("cannot enter component instance"));
+    pub fn check_enter(&self, c: u32, caller: Option<u32>) -> Result<(), Trap> {
+        for i in self.entering(c, caller) {
+            let f = self.flags(i);
+            if f & POISONED != 0 || f & MAY_ENTER == 0 {
+                return Err(Trap::fixed("cannot enter component instance"));
+            }
         }
         Ok(())
+    }
+
+    /// The spec's `entering_set`: entering `c` enters its ancestors too,
+    /// less those the caller is already inside. A host call into a nested
+    /// instance thus enters the root, so a trap there locks every instance
+    /// of the composition down (CanonicalABI.md, `may_enter_from`).
+    fn entering(&self, c: u32, caller: Option<u32>) -> impl Iterator<Item = u32> + '_ {
+        self.self_and_ancestors(c)
+            .filter(move |&i| caller.is_none_or(|k| self.self_and_ancestors(k).all(|j| j != i)))
+    }
+
+    fn self_and_ancestors(&self, c: u32) -> impl Iterator<Item = u32> + '_ {
+        let instances = &self.component.0.plan.instances;
+        core::iter::successors(Some(c), move |&i| {
+            instances.get(i as usize).and_then(|d| d.parent)
+        })
+    }
+
+    /// Marks a host call's entering set of `c` entered (or left).
+    #[inline]
+    fn set_entered(&self, c: u32, entered: bool) {
+        for i in self.entering(c, None) {
+            self.set_flag(i, MAY_ENTER, !entered);
+        }
     }
 
     /// After a trap: every instance that was entered (may_enter clear) is
@@ -541,7 +568,7 @@ impl ComponentInstance {
         if !bound {
             R::check(result)?;
         }
-        state.check_enter(r.instance)?;
+        state.check_enter(r.instance, None)?;
         let result = call_lift(&mut cx, r, params, result, &args);
         if result.is_err() {
             state.poison_entered();
@@ -607,7 +634,7 @@ fn call_lift<R: LiftResult>(
     args: &impl LowerArgs,
 ) -> Result<R, Trap> {
     let (state, inst) = (cx.state, r.instance);
-    state.set_flag(inst, MAY_ENTER, false);
+    state.set_entered(inst, true);
     if let Some(lending) = r.lends {
         (lending.enter)(state, inst);
     }
@@ -623,7 +650,7 @@ fn call_lift<R: LiftResult>(
         post.call(cx.store, &mut slots)?;
         state.set_flag(inst, MAY_LEAVE, true);
     }
-    state.set_flag(inst, MAY_ENTER, true);
+    state.set_entered(inst, false);
     Ok(result)
 }
 

@@ -256,7 +256,7 @@ pub(crate) fn run_dtor(
         return Ok(());
     };
     if caller != Some(def.instance) {
-        st.check_enter(def.instance)?;
+        st.check_enter(def.instance, caller)?;
     }
     // Called on raw slots, not through `Func::call`, whose checks of dynamic
     // values every host would link: the validator checked the type, (i32).
@@ -362,10 +362,11 @@ fn call_host(
                 .map_err(|e| Trap::host(format!("host import `{name}` result: {e}")))?;
             let flat = abi::flatten(t);
             if flat.len() > MAX_FLAT_RESULTS {
+                // The whole result's range is checked before anything is
+                // stored (`lower_heap_values`), not only the bytes a value
+                // of a short case would write.
                 let ptr = *bits.last().unwrap_or(&0) as u32;
-                if !ptr.is_multiple_of(abi::alignment(t)) {
-                    return Err(Trap::host("unaligned pointer"));
-                }
+                cx.check_spilled_layout((abi::alignment(t), abi::size(t)), ptr)?;
                 return cx.store(&v, t, ptr);
             }
             let mut out = FlatBuf::new();

@@ -7,8 +7,11 @@
 //! * [`rivet_side`] runs a batch of cases through Rivet's pipeline in a mode;
 //! * [`outcome`] is what a run produced, as lines, and the comparison that
 //!   classifies the differences engines may legitimately show;
-//! * [`recording`] reads and writes Wasmtime's outcomes of a fixed-seed batch.
+//! * [`recording`] reads and writes Wasmtime's outcomes of a fixed-seed batch;
+//! * [`component`] does the same for components: generated compositions with
+//!   fused adapters, values and faults.
 
+pub mod component;
 pub mod generate;
 pub mod outcome;
 pub mod recording;

@@ -132,6 +132,10 @@ pub enum Class {
     NanPayload,
     /// An engine refused to instantiate for lack of resources.
     Resources,
+    /// Wasmtime's outcome of a component case differs from the one the
+    /// Canonical ABI prescribes, which Rivet is compared with instead (the
+    /// spec wins; docs/fuzzing.md lists each such rule).
+    WasmtimeNotSpec,
 }
 
 impl fmt::Display for Class {
@@ -140,6 +144,7 @@ impl fmt::Display for Class {
             Class::StackExhaustion => "stack exhaustion",
             Class::NanPayload => "NaN payload",
             Class::Resources => "resources",
+            Class::WasmtimeNotSpec => "Wasmtime differs from the spec",
         })
     }
 }

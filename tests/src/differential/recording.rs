@@ -14,6 +14,10 @@ use std::fmt::Write;
 pub const RECORD_COMMAND: &str =
     "cargo run --release -p rivet-difftest -- record > tests/differential/wasmtime.txt";
 
+/// The command that rewrites the recording of component cases.
+pub const RECORD_COMPONENTS_COMMAND: &str = "cargo run --release -p rivet-difftest -- \
+     record --components > tests/differential/wasmtime-components.txt";
+
 /// One recorded case.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Recorded {
@@ -34,13 +38,18 @@ impl Recorded {
 
     /// Checks that `wasm`, regenerated from the seed, is the module recorded.
     pub fn check_module(&self, wasm: &[u8]) -> Result<(), String> {
-        let hash = module_hash(wasm);
+        self.check_hash(module_hash(wasm), RECORD_COMMAND)
+    }
+
+    /// Checks that the case regenerated from the seed has the digest
+    /// recorded; `command` re-records.
+    pub fn check_hash(&self, hash: u64, command: &str) -> Result<(), String> {
         if hash == self.module_hash {
             Ok(())
         } else {
             Err(format!(
-                "seed {}: the generator now makes another module (fnv {hash:016x}, recorded \
-                 {:016x}); re-record with `{RECORD_COMMAND}`",
+                "seed {}: the generator now makes another case (fnv {hash:016x}, recorded \
+                 {:016x}); re-record with `{command}`",
                 self.seed, self.module_hash
             ))
         }
@@ -64,6 +73,17 @@ pub fn write(header: &str, cases: &[Recorded]) -> String {
         }
     }
     text
+}
+
+/// Reads the recording at `path`, which must hold a case: what the CI
+/// smoke tests compare with.
+pub fn read(path: &str) -> Result<Vec<Recorded>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+    let cases = parse(&text).map_err(|e| format!("{path}: {e}"))?;
+    match cases.is_empty() {
+        true => Err(format!("{path} records no case")),
+        false => Ok(cases),
+    }
 }
 
 /// Reads a recording; an error names the line that is wrong.

@@ -36,7 +36,7 @@ pub fn run_batch(cases: &[(u64, Vec<u8>)], mode: Mode) -> Vec<Outcome> {
 
 /// Runs `f` on a thread with the stack the spec runner gives scripts, so that
 /// Rivet's own stack limit, not the thread's, is what deep recursion meets.
-fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .stack_size(SCRIPT_STACK)

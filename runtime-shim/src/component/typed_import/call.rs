@@ -253,10 +253,9 @@ impl Call {
             return Ok(());
         };
         if self.spill_result {
+            // As the dynamic path: the whole range, before any store.
             let ptr = args.last().copied().unwrap_or(0) as u32;
-            if !ptr.is_multiple_of(abi::alignment(t)) {
-                return Err(Trap::fixed("unaligned pointer"));
-            }
+            cx.check_spilled_layout((abi::alignment(t), abi::size(t)), ptr)?;
             return r.store(cx, t, ptr);
         }
         let mut out = FlatBuf::new();

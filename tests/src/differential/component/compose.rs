@@ -1,0 +1,412 @@
+//! The component text of a case: components A and B, each a generic
+//! pass-through, and the composition of a batch of cases.
+//!
+//! Each side imports an instance whose function `x` has the case's type and
+//! exports a function `y` of the same type. Its core glue forwards the flat
+//! parameters of the lifted `y` to the lowered `x` unchanged; where the result
+//! spills, it allocates the return area, passes it as the return pointer and
+//! returns it. B's `x` is the host's `h`, A's `x` is B's `f` (so A calls B
+//! through a fused adapter), and the host calls A's `g`. A [`Fault`] changes
+//! one side's glue.
+
+use super::fault::{Fault, Side, MEMORY_BYTES};
+use super::ty::{alignment, size, Flat, FuncTy, Names};
+use std::fmt::Write;
+
+/// A canonical `string-encoding`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+    Latin1Utf16,
+}
+
+impl Encoding {
+    pub const ALL: [Encoding; 3] = [Encoding::Utf8, Encoding::Utf16, Encoding::Latin1Utf16];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf8",
+            Encoding::Utf16 => "utf16",
+            Encoding::Latin1Utf16 => "latin1+utf16",
+        }
+    }
+}
+
+/// What one side is made of.
+pub struct Half<'a> {
+    pub func: &'a FuncTy,
+    pub names: &'a Names,
+    pub encoding: Encoding,
+    /// The fault, if it is this side's.
+    pub fault: Option<&'a Fault>,
+    /// Whether the lift of `y` names a `post-return` function.
+    pub post_return: bool,
+}
+
+/// The names a side imports and exports: B imports the host's `h` and
+/// exports `f`; A imports B's `f` and exports `g`.
+pub fn names(side: Side) -> (&'static str, &'static str) {
+    match side {
+        Side::A => ("f", "g"),
+        Side::B => ("h", "f"),
+    }
+}
+
+/// The instance type the side imports: the named types, then function `x`.
+pub fn instance_type(names: &Names, func: &FuncTy, x: &str) -> String {
+    format!(
+        "(instance\n{}\n(export \"{x}\" {}))",
+        names.instance_decls(),
+        names.func(func)
+    )
+}
+
+/// The text of one side's component.
+pub fn component(side: Side, s: &Half) -> String {
+    let (x, y) = names(side);
+    let options = format!(
+        "string-encoding={} (memory (core memory $libc \"mem\")) \
+         (realloc (core func $libc \"realloc\"))",
+        s.encoding.name()
+    );
+    let post = if s.post_return {
+        " (post-return (core func $glue \"post\"))"
+    } else {
+        ""
+    };
+    format!(
+        "(component\n\
+         (import \"in\" {itype})\n\
+         {decls}\n\
+         (type $ft {func})\n\
+         {libc}\n\
+         (core instance $libc (instantiate $Libc))\n\
+         (core func $x (canon lower (func $in \"{x}\") {options}))\n\
+         {glue}\n\
+         (core instance $glue (instantiate $Glue (with \"\" (instance \
+           (export \"mem\" (memory $libc \"mem\")) (export \"alloc\" (func $libc \"alloc\")) \
+           (export \"x\" (func $x))))))\n\
+         (func $y (type $ft) (canon lift (core func $glue \"y\") {options}{post}))\n\
+         (export \"{y}\" (func $y)))",
+        itype = instance_type(s.names, s.func, x).replacen("(instance", "(instance $in", 1),
+        decls = s.names.component_decls(),
+        func = s.names.func(s.func),
+        libc = libc(s.fault),
+        glue = glue(s),
+    )
+}
+
+/// The allocator module: memory, a bump allocator `alloc` for the glue's
+/// own use, and the canonical `realloc` (which a [`Fault::Realloc`] breaks).
+fn libc(fault: Option<&Fault>) -> String {
+    let good = "(call $alloc (local.get 0) (local.get 1) (local.get 2) (local.get 3))";
+    let realloc = match fault {
+        Some(Fault::Realloc(_, bad)) => bad.wat(good),
+        _ => good.to_string(),
+    };
+    format!(
+        "(core module $Libc\n\
+         (memory (export \"mem\") {pages})\n\
+         (global $next (mut i32) (i32.const 1024))\n\
+         (func $alloc (export \"alloc\") (param $old i32) (param $osize i32) (param $align i32) \
+           (param $nsize i32) (result i32) (local $r i32)\n\
+           (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get $align) (i32.const 1))) \
+             (i32.sub (i32.const 0) (local.get $align))))\n\
+           (global.set $next (i32.add (local.get $r) (local.get $nsize)))\n\
+           (if (local.get $old) (then (memory.copy (local.get $r) (local.get $old) \
+             (select (local.get $osize) (local.get $nsize) \
+               (i32.lt_u (local.get $osize) (local.get $nsize))))))\n\
+           (local.get $r))\n\
+         (func (export \"realloc\") (param i32 i32 i32 i32) (result i32) {realloc}))",
+        pages = MEMORY_BYTES >> 16,
+    )
+}
+
+fn flats(types: &[Flat]) -> String {
+    types.iter().map(|t| t.wat()).collect::<Vec<_>>().join(" ")
+}
+
+/// The core signatures of the lifted `y` and the lowered `x` (CanonicalABI.md,
+/// `flatten_functype`): spilled parameters are one pointer; a spilled result
+/// is a returned pointer for the lift and a trailing return pointer for the
+/// lower.
+struct Signatures {
+    lift_params: Vec<Flat>,
+    lift_results: Vec<Flat>,
+    lower_params: Vec<Flat>,
+    lower_results: Vec<Flat>,
+}
+
+fn signatures(func: &FuncTy) -> Signatures {
+    let params = if func.params_spill() {
+        vec![Flat::I32]
+    } else {
+        func.flat_params()
+    };
+    let (lift_results, lower_results, retptr) = if func.result_spills() {
+        (vec![Flat::I32], vec![], vec![Flat::I32])
+    } else {
+        (func.flat_result(), func.flat_result(), vec![])
+    };
+    Signatures {
+        lower_params: [params.clone(), retptr].concat(),
+        lift_params: params,
+        lift_results,
+        lower_results,
+    }
+}
+
+/// The glue module: `y` forwards to `x`, as the module doc says, and
+/// `post` (the `post-return`) checks it gets what `y` returned.
+fn glue(s: &Half) -> String {
+    let sig = signatures(s.func);
+    let last = match sig.lift_results[..] {
+        [t] => format!("(global $last (mut {0}) ({0}.const 0))", t.wat()),
+        _ => String::new(),
+    };
+    format!(
+        "(core module $Glue\n\
+         (import \"\" \"mem\" (memory 1))\n\
+         (import \"\" \"alloc\" (func $alloc (param i32 i32 i32 i32) (result i32)))\n\
+         (import \"\" \"x\" (func $x (param {}) (result {})))\n\
+         {last}\n{}\n{})",
+        flats(&sig.lower_params),
+        flats(&sig.lower_results),
+        forward(s, &sig),
+        post_return(s, &sig),
+    )
+}
+
+/// The function `y`.
+fn forward(s: &Half, sig: &Signatures) -> String {
+    let fault = s.fault;
+    let mut body = String::new();
+    let spilled = s.func.result_spills();
+    if let [t] = sig.lift_results[..] {
+        if !spilled {
+            let _ = writeln!(body, "(local $v {})", t.wat());
+        }
+    }
+    body.push_str(&before_call(s));
+    if spilled {
+        let t = s.func.result.as_ref().expect("a spilled result exists");
+        let _ = writeln!(
+            body,
+            "(local.set $r (call $alloc (i32.const 0) (i32.const 0) (i32.const {}) (i32.const {})))",
+            alignment(t),
+            size(t)
+        );
+    }
+    let mut args: Vec<String> = (sig.lift_params.iter().enumerate())
+        .map(|(i, t)| argument(fault, i, *t))
+        .collect();
+    if spilled {
+        args.push(match fault {
+            Some(Fault::RetPtr(_, bad)) => bad.wat("(local.get $r)"),
+            _ => "(local.get $r)".into(),
+        });
+    }
+    let call = format!("(call $x {})", args.join(" "));
+    match (&sig.lift_results[..], spilled) {
+        (_, true) => {
+            let ret = match fault {
+                Some(Fault::ReturnPtr(_, bad)) => bad.wat("(local.get $r)"),
+                _ => "(local.get $r)".into(),
+            };
+            let _ = write!(
+                body,
+                "{call}\n{}(global.set $last {ret})\n(global.get $last)",
+                after_call(s)
+            );
+        }
+        ([t], false) => {
+            let value = match fault {
+                Some(Fault::FlatResult(_, mask)) => {
+                    format!("({0}.xor (local.get $v) ({0}.const {mask}))", t.wat())
+                }
+                _ => "(local.get $v)".into(),
+            };
+            let _ = write!(
+                body,
+                "(local.set $v {call})\n(global.set $last {value})\n(global.get $last)"
+            );
+        }
+        _ => body.push_str(&call),
+    }
+    format!(
+        "(func (export \"y\") (param {}) (result {}) (local $r i32)\n{body})",
+        flats(&sig.lift_params),
+        flats(&sig.lift_results)
+    )
+}
+
+/// Flat parameter `i`, of type `t`, as the glue passes it on.
+fn argument(fault: Option<&Fault>, i: usize, t: Flat) -> String {
+    let get = format!("(local.get {i})");
+    match fault {
+        Some(Fault::FlatParam(_, index, mask)) if *index == i => {
+            format!("({0}.xor {get} ({0}.const {mask}))", t.wat())
+        }
+        Some(Fault::ParamsPtr(_, bad)) if i == 0 => bad.wat(&get),
+        _ => get,
+    }
+}
+
+/// What the glue does to its parameters before the call.
+fn before_call(s: &Half) -> String {
+    match s.fault {
+        Some(Fault::SpilledParam(_, offset, mask)) => flip_byte("(local.get 0)", *offset, *mask),
+        Some(Fault::BadStringParam(_, index)) => {
+            let at: usize = s.func.params[..*index]
+                .iter()
+                .map(|t| super::ty::flatten(t).len())
+                .sum();
+            let (ptr, len) = (
+                format!("(local.get {at})"),
+                format!("(local.get {})", at + 1),
+            );
+            bad_string(s.encoding, &ptr, &len)
+        }
+        _ => String::new(),
+    }
+}
+
+/// What the glue does to its spilled result after the call.
+fn after_call(s: &Half) -> String {
+    match s.fault {
+        Some(Fault::ResultByte(_, offset, mask)) => flip_byte("(local.get $r)", *offset, *mask),
+        Some(Fault::BadStringResult(_)) => bad_string(
+            s.encoding,
+            "(i32.load (local.get $r))",
+            "(i32.load offset=4 (local.get $r))",
+        ),
+        _ => String::new(),
+    }
+}
+
+fn flip_byte(base: &str, offset: u32, mask: u8) -> String {
+    format!(
+        "(i32.store8 offset={offset} {base} (i32.xor (i32.load8_u offset={offset} {base}) \
+         (i32.const {mask})))\n"
+    )
+}
+
+/// Code that makes the string at `ptr`, `len` (in the encoding's units)
+/// invalid: a 0xff byte first in UTF-8, an unpaired leading surrogate last
+/// in UTF-16. A Latin-1 string (untagged, in latin1+utf16) has no invalid
+/// form and is left alone, as is an empty one.
+fn bad_string(encoding: Encoding, ptr: &str, len: &str) -> String {
+    let last_unit = |units: &str| {
+        format!(
+            "(i32.store16 (i32.add {ptr} (i32.shl (i32.sub {units} (i32.const 1)) (i32.const 1))) \
+             (i32.const 0xd800))"
+        )
+    };
+    match encoding {
+        Encoding::Utf8 => {
+            format!(
+                "(if (i32.ne {len} (i32.const 0)) (then (i32.store8 {ptr} (i32.const 0xff))))\n"
+            )
+        }
+        Encoding::Utf16 => format!(
+            "(if (i32.ne {len} (i32.const 0)) (then {}))\n",
+            last_unit(len)
+        ),
+        Encoding::Latin1Utf16 => format!(
+            "(if (i32.gt_u {len} (i32.const 0x80000000)) (then {}))\n",
+            last_unit(&format!("(i32.and {len} (i32.const 0x7fffffff))"))
+        ),
+    }
+}
+
+/// The `post-return` function: traps unless its parameter is what `y`
+/// returned (compared by bits), then does what a post-return fault says.
+fn post_return(s: &Half, sig: &Signatures) -> String {
+    let check = match sig.lift_results[..] {
+        [t] => {
+            let bits = |v: &str| match t {
+                Flat::F32 => format!("(i32.reinterpret_f32 {v})"),
+                Flat::F64 => format!("(i64.reinterpret_f64 {v})"),
+                _ => v.to_string(),
+            };
+            let int = if matches!(t, Flat::I64 | Flat::F64) {
+                "i64"
+            } else {
+                "i32"
+            };
+            format!(
+                "(if ({int}.ne {} {}) (then unreachable))",
+                bits("(local.get 0)"),
+                bits("(global.get $last)")
+            )
+        }
+        _ => String::new(),
+    };
+    let fault = match s.fault {
+        Some(Fault::PostTrap(_)) => "unreachable".to_string(),
+        Some(Fault::PostClobber(_)) => {
+            format!("(memory.fill (i32.const 0) (i32.const 0xaa) (i32.const {MEMORY_BYTES}))")
+        }
+        _ => String::new(),
+    };
+    format!(
+        "(func (export \"post\") (param {})\n{check}\n{fault})",
+        flats(&sig.lift_results)
+    )
+}
+
+/// One case as the batch composition holds it: its two components.
+pub struct Parts {
+    pub names: Names,
+    pub b: String,
+    pub a: String,
+}
+
+/// The composition of a batch: per case `i`, the host's instance `hosti`,
+/// B instantiated with it, A with B, and A's instance exported as `apii`.
+pub fn batch(cases: &[(&FuncTy, &Parts)]) -> String {
+    let mut text = "(component\n".to_string();
+    for (i, (func, parts)) in cases.iter().enumerate() {
+        let itype = instance_type(&parts.names, func, "h");
+        let _ = write!(
+            text,
+            "(import \"host{i}\" (instance $host{i} {})\n\
+             (component $B{i} {}\n(component $A{i} {}\n\
+             (instance $b{i} (instantiate $B{i} (with \"in\" (instance $host{i}))))\n\
+             (instance $a{i} (instantiate $A{i} (with \"in\" (instance $b{i}))))\n\
+             (export \"api{i}\" (instance $a{i}))\n",
+            itype.trim_start_matches("(instance"),
+            parts.b.trim_start_matches("(component"),
+            parts.a.trim_start_matches("(component"),
+        );
+    }
+    text.push(')');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ty::Ty;
+    use super::*;
+
+    #[test]
+    fn signatures_spill_as_flatten_functype_says() {
+        let many = FuncTy {
+            params: vec![Ty::Tuple(vec![Ty::U8; 17])],
+            result: Some(Ty::String),
+        };
+        let sig = signatures(&many);
+        assert_eq!(sig.lift_params, vec![Flat::I32]);
+        assert_eq!(sig.lift_results, vec![Flat::I32]);
+        assert_eq!(sig.lower_params, vec![Flat::I32, Flat::I32]);
+        assert!(sig.lower_results.is_empty());
+        let few = FuncTy {
+            params: vec![Ty::U64, Ty::F32],
+            result: Some(Ty::Char),
+        };
+        let sig = signatures(&few);
+        assert_eq!(sig.lift_params, vec![Flat::I64, Flat::F32]);
+        assert_eq!(sig.lower_results, vec![Flat::I32]);
+    }
+}

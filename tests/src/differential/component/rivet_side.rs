@@ -1,0 +1,101 @@
+//! Running component cases in Rivet: a batch composed into one component,
+//! compiled, linked and loaded through the real pipeline, instantiated with
+//! the host's `h` of every case, and each case's `g` called once.
+
+use super::case::{batch_wasm, g_line, h_line, Case};
+use super::Run;
+use crate::differential::outcome::Outcome;
+use crate::differential::rivet_side::on_big_stack;
+use crate::loader::compile_and_load_component;
+use crate::pipeline::Mode;
+use rivet::{ComponentImports, Store, Value};
+use std::sync::{Arc, Mutex};
+
+/// The runs of `cases` in `mode`, in order. If Rivet refuses the batch, each
+/// case is run alone so that the refusal lands on the case that caused it.
+pub fn run_batch(cases: &[&Case], mode: Mode) -> Vec<Run> {
+    let options = crate::pipeline::Target {
+        mode,
+        multi_memory: true,
+    }
+    .options();
+    let compiled = batch_wasm(cases).and_then(|wasm| {
+        std::panic::catch_unwind(|| compile_and_load_component(&wasm, &options))
+            .unwrap_or_else(|p| Err(format!("panicked: {}", crate::panic_message(&*p))))
+    });
+    match compiled {
+        Ok(loaded) => on_big_stack(|| run_loaded(cases, &loaded.component, mode)),
+        Err(_) if cases.len() > 1 => cases
+            .iter()
+            .flat_map(|case| run_batch(std::slice::from_ref(case), mode))
+            .collect(),
+        Err(message) => vec![Run::failed(Outcome::refused(&message))],
+    }
+}
+
+/// What each case's `h` received, as its outcome line.
+type Received = Arc<Mutex<Vec<Option<String>>>>;
+
+/// Instantiates the batch with every case's `h` and calls every case's `g`.
+/// A trap locks the whole composition down (the spec's `may_enter` of the
+/// root stays clear), so the case after one that trapped gets a fresh store
+/// and instance.
+fn run_loaded(cases: &[&Case], component: &rivet::Component, mode: Mode) -> Vec<Run> {
+    let received: Received = Arc::new(Mutex::new(vec![None; cases.len()]));
+    let imports = imports(cases, &received);
+    let mut live = None;
+    let mut runs = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let (mut store, instance) = match live.take() {
+            Some(live) => live,
+            None => {
+                let mut store = Store::new(mode.bounds());
+                match store.instantiate_component(component, &imports) {
+                    Ok(instance) => (store, instance),
+                    Err(e) => {
+                        let mut outcome = Outcome::default();
+                        outcome.lines.push(format!("instantiate: error ({e})"));
+                        runs.push(Run::failed(outcome));
+                        continue;
+                    }
+                }
+            }
+        };
+        let args: Vec<Value> = case.args.iter().map(to_engine).collect();
+        let called = instance.call(&mut store, &format!("api{i}#g"), &args);
+        let h = received.lock().unwrap_or_else(|e| e.into_inner())[i].take();
+        runs.push(match called {
+            Ok(v) => {
+                live = Some((store, instance));
+                match v.as_ref().map(from_engine).transpose() {
+                    Ok(v) => Run::called(h, g_line(Ok(v.as_ref())), None),
+                    Err(e) => Run::called(h, format!("g: unexpected value {e}"), None),
+                }
+            }
+            Err(trap) => {
+                let message = format!("{:?}: {}", trap.kind, trap.message);
+                Run::called(h, g_line(Err(())), Some(message))
+            }
+        });
+    }
+    runs
+}
+
+/// Every case's `hosti#h`: it records its arguments and returns the case's
+/// result.
+fn imports(cases: &[&Case], received: &Received) -> ComponentImports {
+    let mut imports = ComponentImports::new();
+    for (i, case) in cases.iter().enumerate() {
+        let result = case.result.as_ref().map(to_engine);
+        let received = Arc::clone(received);
+        imports.func(&format!("host{i}#h"), move |args| {
+            let line = args.iter().map(from_engine).collect::<Result<Vec<_>, _>>();
+            let line = line.map_or_else(|e| format!("h: unexpected value {e}"), |a| h_line(&a));
+            received.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(line);
+            Ok(result.clone())
+        });
+    }
+    imports
+}
+
+crate::mirror_values!(Value, F32, F64);
