@@ -49,6 +49,9 @@ usage:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|command| command != "run") {
+        end_quietly_on_a_closed_pipe();
+    }
     let result = match args.first().map(String::as_str) {
         Some("compile") => compile::run(&args[1..]),
         Some("inspect") => inspect::run(&args[1..]),
@@ -72,4 +75,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Lets a closed stdout end the process as it ends `cat` (`rivet inspect
+/// x.wasm | head`), where Rust's `println!` would panic. Not for `rivet run`:
+/// the command it starts inherits the disposition, and keeps `wasmtime run`'s
+/// (a guest writing to a closed pipe gets a stream error).
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: sets a signal's disposition to its default, before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }

@@ -115,6 +115,25 @@ fn inspect_prints_the_plan_and_adapters() {
     );
 }
 
+/// `rivet inspect x.wasm | head`: a closed pipe ends the command as it ends
+/// `cat`, by SIGPIPE, with nothing on stderr (no panic).
+#[test]
+fn a_closed_stdout_ends_inspect_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = temp_dir("pipe");
+    let input = dir.join("twice.wat");
+    std::fs::write(&input, COMPONENT).unwrap();
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_rivet"))
+        .args(["inspect", input.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .expect("running rivet");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
 #[test]
 fn errors_are_reported_as_a_build_script_reports_them() {
     let dir = temp_dir("errors");
