@@ -185,6 +185,54 @@ fn a_directory_renamed_out_while_open_gives_no_way_up() {
     );
 }
 
+/// While the host swaps `a` between a directory inside and a symlink out,
+/// atomically and without pause (the race a check-then-open would lose), every
+/// open of `a/secret` that succeeds reads the inside file; none reaches the
+/// one outside.
+#[test]
+fn a_rename_racing_an_open_never_leads_out() {
+    const OPENS: usize = 2_000;
+    let s = sandbox();
+    fs::create_dir(s.root.join("a")).unwrap();
+    fs::write(s.root.join("a/secret"), b"inside").unwrap();
+    symlink("../outside", s.root.join("b")).unwrap();
+    let (mut ctx, root) = ctx(&s, DirPerms::READ, FilePerms::READ);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (mut inside, mut refused) = (0, 0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let path = |name: &str| std::ffi::CString::new(s.root.join(name).to_str().unwrap());
+            let (a, b) = (path("a").unwrap(), path("b").unwrap());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: two NUL-terminated paths.
+                let swapped = unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        a.as_ptr(),
+                        libc::AT_FDCWD,
+                        b.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+                assert_eq!(swapped, 0, "{}", std::io::Error::last_os_error());
+            }
+        });
+        for _ in 0..OPENS {
+            match open(&mut ctx, root, true, "a/secret") {
+                Ok(file) => {
+                    let (bytes, _) = ctx.pread(file, 100, 0).unwrap().unwrap();
+                    assert_eq!(bytes, b"inside", "an open through `a` read outside");
+                    ctx.drop_resource(file).unwrap();
+                    inside += 1;
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(inside + refused, OPENS);
+}
+
 #[test]
 fn permissions_bound_what_is_opened() {
     let s = sandbox();
