@@ -123,9 +123,9 @@ const RESOURCES: &str = "resources";
 /// A difference the two engines may legitimately show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Class {
-    /// One engine ran out of stack where the other did not (or at another
-    /// depth): the limits and frame sizes are each engine's own. Everything
-    /// after it differs too, so the comparison stops there.
+    /// One engine ran out of stack where the other did not, or both did
+    /// (each at its own depth): the limits and frame sizes are each engine's
+    /// own. What follows may differ too, so the comparison stops there.
     StackExhaustion,
     /// Both sides are NaN but of different payloads, where canonicalisation
     /// cannot reach (a NaN argument passed through unchanged is equal on both).
@@ -163,6 +163,13 @@ pub enum Verdict {
 pub fn compare(reference: &Outcome, rivet: &Outcome) -> Verdict {
     let mut classified = Vec::new();
     for (i, (a, b)) in reference.lines.iter().zip(&rivet.lines).enumerate() {
+        if a == b && stack_overflowed(a) {
+            // Both ran out of stack, each at its own depth: what the calls
+            // did before (globals set, memory written) may differ from here.
+            let shown = format!("line {}: both `{a}`", i + 1);
+            classified.push((Class::StackExhaustion, shown));
+            return Verdict::Agree(classified);
+        }
         if a == b {
             continue;
         }
@@ -186,11 +193,15 @@ pub fn compare(reference: &Outcome, rivet: &Outcome) -> Verdict {
     Verdict::Agree(classified)
 }
 
+/// Whether `line` is a call that trapped for lack of stack.
+fn stack_overflowed(line: &str) -> bool {
+    line.ends_with(&format!("trap {STACK_OVERFLOW}"))
+}
+
 /// The class of the difference between two different lines, if it has one.
 fn classify(a: &str, b: &str) -> Option<Class> {
-    let trapped = |line: &str| line.ends_with(&format!("trap {STACK_OVERFLOW}"));
     let refused = |line: &str| line.starts_with(&format!("instantiate: {RESOURCES}"));
-    if trapped(a) || trapped(b) {
+    if stack_overflowed(a) || stack_overflowed(b) {
         Some(Class::StackExhaustion)
     } else if refused(a) || refused(b) {
         Some(Class::Resources)
@@ -259,6 +270,19 @@ mod tests {
     fn stack_exhaustion_ends_the_comparison() {
         let a = outcome(&["call f: trap stack-overflow", "global g: i32:0"]);
         let b = outcome(&["call f: i32:3", "global g: i32:7"]);
+        let Verdict::Agree(classes) = compare(&a, &b) else {
+            panic!("diverged");
+        };
+        assert_eq!(classes.len(), 1);
+        assert_eq!(classes[0].0, Class::StackExhaustion);
+    }
+
+    /// Found by the run from seed 12000000: both engines overflow, at depths
+    /// of their own, and a global the recursion sets ends different.
+    #[test]
+    fn stack_exhaustion_on_both_sides_ends_the_comparison() {
+        let a = outcome(&["call f: trap stack-overflow", "global g: i64:0"]);
+        let b = outcome(&["call f: trap stack-overflow", "global g: i64:5"]);
         let Verdict::Agree(classes) = compare(&a, &b) else {
             panic!("diverged");
         };
