@@ -4,8 +4,8 @@
 //! (`rivet_tests::differential::component::rivet_side`), through Wasmtime's
 //! dynamic API.
 
-use rivet_tests::differential::component::case::{batch_wasm, g_line, h_line, Case};
-use rivet_tests::differential::component::Run;
+use rivet_tests::differential::component::case::{batch_wasm, g_line, h_received, Case};
+use rivet_tests::differential::component::{run_in_turn, Run};
 use rivet_tests::differential::outcome::Outcome;
 use wasmtime::component::{Component, Linker, Val};
 use wasmtime::{Engine, Store};
@@ -28,54 +28,43 @@ pub fn run_batch(engine: &Engine, cases: &[&Case]) -> Vec<Run> {
     }
 }
 
-/// Calls every case's `g`; a fresh store and instance for the first case and
-/// for each case after one that trapped (a trap locks the composition down).
+/// Calls every case's `g`, in turn ([`run_in_turn`]).
 fn run_compiled(engine: &Engine, cases: &[&Case], component: &Component) -> Vec<Run> {
     let linker = match linker(engine, cases) {
         Ok(linker) => linker,
         Err(e) => return vec![Run::failed(Outcome::refused(&format!("{e:#}")))],
     };
-    let mut live = None;
-    let mut runs = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        let (mut store, instance) = match live.take() {
-            Some(live) => live,
-            None => {
-                let mut store = Store::new(engine, vec![None; cases.len()]);
-                match linker.instantiate(&mut store, component) {
-                    Ok(instance) => (store, instance),
-                    Err(e) => {
-                        let mut outcome = Outcome::default();
-                        outcome.lines.push(format!("instantiate: error ({e:#})"));
-                        runs.push(Run::failed(outcome));
-                        continue;
-                    }
-                }
-            }
+    let instantiate = || {
+        let mut store = Store::new(engine, vec![None; cases.len()]);
+        let instance = linker
+            .instantiate(&mut store, component)
+            .map_err(|e| format!("{e:#}"))?;
+        Ok((store, instance))
+    };
+    run_in_turn(cases.len(), instantiate, |(store, instance), i| {
+        let api = instance.get_export_index(&mut *store, None, &format!("api{i}"));
+        let g = instance.get_export_index(&mut *store, api.as_ref(), "g");
+        let Some(func) = g.and_then(|g| instance.get_func(&mut *store, g)) else {
+            return (
+                Run::called(None, format!("g: no export api{i}.g"), None),
+                true,
+            );
         };
-        let api = instance.get_export_index(&mut store, None, &format!("api{i}"));
-        let g = instance.get_export_index(&mut store, api.as_ref(), "g");
-        let Some(func) = g.and_then(|g| instance.get_func(&mut store, g)) else {
-            runs.push(Run::called(None, format!("g: no export api{i}.g"), None));
-            live = Some((store, instance));
-            continue;
-        };
-        let args: Vec<Val> = case.args.iter().map(to_engine).collect();
-        let mut results = vec![Val::Bool(false); usize::from(case.func.result.is_some())];
-        let called = func.call(&mut store, &args, &mut results);
+        let args: Vec<Val> = cases[i].args.iter().map(to_engine).collect();
+        let mut results = vec![Val::Bool(false); usize::from(cases[i].func.result.is_some())];
+        let called = func.call(&mut *store, &args, &mut results);
         let h = store.data_mut()[i].take();
-        runs.push(match called {
+        match called {
             Ok(()) => {
-                live = Some((store, instance));
-                match results.first().map(from_engine).transpose() {
-                    Ok(v) => Run::called(h, g_line(Ok(v.as_ref())), None),
-                    Err(e) => Run::called(h, format!("g: unexpected value {e}"), None),
-                }
+                let result = results.first().map(from_engine).transpose();
+                (Run::returned(h, result), true)
             }
-            Err(e) => Run::called(h, g_line(Err(())), Some(format!("{e:#}"))),
-        });
-    }
-    runs
+            Err(e) => (
+                Run::called(h, g_line(Err(())), Some(format!("{e:#}"))),
+                false,
+            ),
+        }
+    })
 }
 
 /// A linker defining every case's `hosti.h`: it records its arguments and
@@ -87,9 +76,7 @@ fn linker(engine: &Engine, cases: &[&Case]) -> wasmtime::Result<Linker<Received>
         linker.instance(&format!("host{i}"))?.func_new(
             "h",
             move |mut store, _ty, args, results| {
-                let line = args.iter().map(from_engine).collect::<Result<Vec<_>, _>>();
-                let line = line.map_or_else(|e| format!("h: unexpected value {e}"), |a| h_line(&a));
-                store.data_mut()[i] = Some(line);
+                store.data_mut()[i] = Some(h_received(args.iter().map(from_engine).collect()));
                 if let (Some(slot), Some(v)) = (results.first_mut(), &result) {
                     *slot = v.clone();
                 }

@@ -126,6 +126,12 @@ impl Case {
 /// The outcome line of a successful instantiation.
 pub const INSTANTIATED: &str = "instantiate: ok";
 
+/// The outcome line of `h`'s arguments as an engine gave them: converted to
+/// the case's values, or why one is not one.
+pub fn h_received<E: std::fmt::Display>(args: Result<Vec<Val>, E>) -> String {
+    args.map_or_else(|e| format!("h: unexpected value {e}"), |a| h_line(&a))
+}
+
 /// The outcome line of the host's `h` receiving `args`.
 pub fn h_line(args: &[Val]) -> String {
     let args: Vec<String> = args.iter().map(Val::to_string).collect();

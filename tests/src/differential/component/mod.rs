@@ -47,6 +47,48 @@ impl Run {
         outcome.lines.push(g);
         Run { outcome, trap }
     }
+
+    /// A case whose `g` returned: `result` is its value as the case's
+    /// [`val::Val`], or why the engine's value is not one.
+    pub fn returned(h: Option<String>, result: Result<Option<val::Val>, String>) -> Run {
+        match result {
+            Ok(v) => Run::called(h, case::g_line(Ok(v.as_ref())), None),
+            Err(e) => Run::called(h, format!("g: unexpected value {e}"), None),
+        }
+    }
+}
+
+/// Runs a batch's cases in turn in one instance, and makes a fresh one for the
+/// first case and for each case after one that trapped: a trap locks the whole
+/// composition down (the spec's `may_enter` of the root stays clear). Each
+/// engine's side supplies `instantiate` (an instance, or why not) and `call`
+/// (case `i` run in it, and whether `g` returned).
+pub fn run_in_turn<I>(
+    count: usize,
+    mut instantiate: impl FnMut() -> Result<I, String>,
+    mut call: impl FnMut(&mut I, usize) -> (Run, bool),
+) -> Vec<Run> {
+    let mut live = None;
+    (0..count)
+        .map(|i| {
+            let mut instance = match live.take() {
+                Some(instance) => instance,
+                None => match instantiate() {
+                    Ok(instance) => instance,
+                    Err(e) => {
+                        let mut outcome = Outcome::default();
+                        outcome.lines.push(format!("instantiate: error ({e})"));
+                        return Run::failed(outcome);
+                    }
+                },
+            };
+            let (run, returned) = call(&mut instance, i);
+            if returned {
+                live = Some(instance);
+            }
+            run
+        })
+        .collect()
 }
 
 /// Compares Rivet's outcome of `case` with the spec's where the generator

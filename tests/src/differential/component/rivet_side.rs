@@ -2,8 +2,8 @@
 //! compiled, linked and loaded through the real pipeline, instantiated with
 //! the host's `h` of every case, and each case's `g` called once.
 
-use super::case::{batch_wasm, g_line, h_line, Case};
-use super::Run;
+use super::case::{batch_wasm, g_line, h_received, Case};
+use super::{run_in_turn, Run};
 use crate::differential::outcome::Outcome;
 use crate::differential::rivet_side::on_big_stack;
 use crate::loader::compile_and_load_component;
@@ -36,49 +36,33 @@ pub fn run_batch(cases: &[&Case], mode: Mode) -> Vec<Run> {
 /// What each case's `h` received, as its outcome line.
 type Received = Arc<Mutex<Vec<Option<String>>>>;
 
-/// Instantiates the batch with every case's `h` and calls every case's `g`.
-/// A trap locks the whole composition down (the spec's `may_enter` of the
-/// root stays clear), so the case after one that trapped gets a fresh store
-/// and instance.
+/// Instantiates the batch with every case's `h` and calls every case's `g`,
+/// in turn ([`run_in_turn`]).
 fn run_loaded(cases: &[&Case], component: &rivet::Component, mode: Mode) -> Vec<Run> {
     let received: Received = Arc::new(Mutex::new(vec![None; cases.len()]));
     let imports = imports(cases, &received);
-    let mut live = None;
-    let mut runs = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        let (mut store, instance) = match live.take() {
-            Some(live) => live,
-            None => {
-                let mut store = Store::new(mode.bounds());
-                match store.instantiate_component(component, &imports) {
-                    Ok(instance) => (store, instance),
-                    Err(e) => {
-                        let mut outcome = Outcome::default();
-                        outcome.lines.push(format!("instantiate: error ({e})"));
-                        runs.push(Run::failed(outcome));
-                        continue;
-                    }
-                }
-            }
-        };
-        let args: Vec<Value> = case.args.iter().map(to_engine).collect();
-        let called = instance.call(&mut store, &format!("api{i}#g"), &args);
+    let instantiate = || {
+        let mut store = Store::new(mode.bounds());
+        let instance = store
+            .instantiate_component(component, &imports)
+            .map_err(|e| e.to_string())?;
+        Ok((store, instance))
+    };
+    run_in_turn(cases.len(), instantiate, |(store, instance), i| {
+        let args: Vec<Value> = cases[i].args.iter().map(to_engine).collect();
+        let called = instance.call(store, &format!("api{i}#g"), &args);
         let h = received.lock().unwrap_or_else(|e| e.into_inner())[i].take();
-        runs.push(match called {
-            Ok(v) => {
-                live = Some((store, instance));
-                match v.as_ref().map(from_engine).transpose() {
-                    Ok(v) => Run::called(h, g_line(Ok(v.as_ref())), None),
-                    Err(e) => Run::called(h, format!("g: unexpected value {e}"), None),
-                }
-            }
+        match called {
+            Ok(v) => (
+                Run::returned(h, v.as_ref().map(from_engine).transpose()),
+                true,
+            ),
             Err(trap) => {
                 let message = format!("{:?}: {}", trap.kind, trap.message);
-                Run::called(h, g_line(Err(())), Some(message))
+                (Run::called(h, g_line(Err(())), Some(message)), false)
             }
-        });
-    }
-    runs
+        }
+    })
 }
 
 /// Every case's `hosti#h`: it records its arguments and returns the case's
@@ -89,8 +73,7 @@ fn imports(cases: &[&Case], received: &Received) -> ComponentImports {
         let result = case.result.as_ref().map(to_engine);
         let received = Arc::clone(received);
         imports.func(&format!("host{i}#h"), move |args| {
-            let line = args.iter().map(from_engine).collect::<Result<Vec<_>, _>>();
-            let line = line.map_or_else(|e| format!("h: unexpected value {e}"), |a| h_line(&a));
+            let line = h_received(args.iter().map(from_engine).collect());
             received.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(line);
             Ok(result.clone())
         });
