@@ -163,14 +163,14 @@ pub enum Verdict {
 pub fn compare(reference: &Outcome, rivet: &Outcome) -> Verdict {
     let mut classified = Vec::new();
     for (i, (a, b)) in reference.lines.iter().zip(&rivet.lines).enumerate() {
-        if a == b && stack_overflowed(a) {
-            // Both ran out of stack, each at its own depth: what the calls
-            // did before (globals set, memory written) may differ from here.
-            let shown = format!("line {}: both `{a}`", i + 1);
-            classified.push((Class::StackExhaustion, shown));
-            return Verdict::Agree(classified);
-        }
         if a == b {
+            if stack_overflowed(a) {
+                // Both ran out of stack, each at its own depth: what the calls
+                // did before (globals set, memory written) may differ from here.
+                let shown = format!("line {}: both `{a}`", i + 1);
+                classified.push((Class::StackExhaustion, shown));
+                return Verdict::Agree(classified);
+            }
             continue;
         }
         let shown = format!("line {}: wasmtime `{a}`, rivet `{b}`", i + 1);
