@@ -407,6 +407,27 @@ fn imported_resources_thread_through_nested_instances() {
 }
 
 #[test]
+fn an_imported_resource_exported_again_keeps_its_import_name() {
+    // Found by the component fuzzer: the host defines `host#r`, so the
+    // root's export of the same type under `api` must not rename it.
+    let (plan, _) = plan(
+        r#"(component
+             (import "host" (instance $host (export "r" (type (sub resource)))))
+             (alias export $host "r" (type $r))
+             (component $C
+               (import "r" (type $r (sub resource)))
+               (export "r" (type $r)))
+             (instance $c (instantiate $C (with "r" (type $r))))
+             (export "api" (instance $c))
+             (export "again" (type $r)))"#,
+    )
+    .unwrap();
+    let names: Vec<_> = plan.resources.iter().map(|r| r.name.as_ref()).collect();
+    assert_eq!(names, ["host#r"]);
+    assert!(plan.resources[0].imported);
+}
+
+#[test]
 fn core_module_imports_are_recorded() {
     let (plan, modules) = plan(
         r#"(component

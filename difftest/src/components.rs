@@ -15,12 +15,16 @@ use std::process::ExitCode;
 /// The fuzzing loop over component cases.
 pub fn fuzz(args: &Args, engine: &wasmtime::Engine) -> ExitCode {
     let mut shapes: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut features: BTreeMap<String, u64> = BTreeMap::new();
     let status = fuzz_loop(args, "component cases", |seeds, tally| {
         let cases: Vec<Case> = seeds.iter().map(|&seed| generate(seed)).collect();
         let cases: Vec<&Case> = cases.iter().collect();
         let reference = component_side::run_batch(engine, &cases);
         for (case, run) in cases.iter().zip(&reference) {
             *shapes.entry(shape(case, &run.outcome)).or_default() += 1;
+            for feature in case.features() {
+                *features.entry(feature).or_default() += 1;
+            }
         }
         for &mode in &args.modes {
             let runs = rivet_side::run_batch(&cases, mode);
@@ -37,6 +41,9 @@ pub fn fuzz(args: &Args, engine: &wasmtime::Engine) -> ExitCode {
     });
     for (shape, n) in shapes {
         println!("in Wasmtime: {n} cases {shape}");
+    }
+    for (feature, n) in features {
+        println!("cases that {feature}: {n}");
     }
     status
 }

@@ -6,6 +6,7 @@
 //! otherwise, so CI needs no Wasmtime build.
 
 use rivet_tests::differential::component::case::{generate, Case};
+use rivet_tests::differential::component::fault::{Fault, Side};
 use rivet_tests::differential::component::{judge, rivet_side};
 use rivet_tests::differential::outcome::Verdict;
 use rivet_tests::differential::recording::{self, Recorded, RECORD_COMPONENTS_COMMAND};
@@ -51,6 +52,40 @@ fn rivet_agrees_with_the_spec_and_the_wasmtime_recording_in_every_mode() {
         "divergences:\n{}",
         divergences.join("\n")
     );
+}
+
+/// The first case with `fault` on each side, run in every mode: its
+/// outcome is the spec's, and Rivet's trap message contains `trap`.
+fn traps_for_its_reason(fault: fn(Side) -> Fault, trap: &str) {
+    for side in [Side::A, Side::B] {
+        let case = (0..)
+            .map(generate)
+            .find(|c| c.fault == Some(fault(side)))
+            .expect("the generator draws the fault");
+        let expected = case.expected().expect("the spec's outcome is known");
+        for mode in Mode::ALL {
+            let run = rivet_side::run_batch(&[&case], mode).remove(0);
+            assert_eq!(run.outcome.lines, expected.lines, "seed {}", case.seed);
+            let message = run.trap.unwrap_or_default();
+            assert!(message.contains(trap), "seed {}: {message}", case.seed);
+        }
+    }
+}
+
+/// A side that calls back into A through the component around them: A is
+/// entered again while on the stack, which the spec traps on entry
+/// (`may_enter_from`), before anything reaches the host.
+#[test]
+fn a_reentered_component_traps_on_entry_in_every_mode() {
+    traps_for_its_reason(Fault::Reenter, "cannot enter");
+}
+
+/// A side that calls its own export: the spec subtracts the caller's
+/// instances from the entering set, so this is plain recursion, which ends
+/// when the stack does (Wasmtime traps on entry instead: docs/fuzzing.md).
+#[test]
+fn a_component_calling_itself_recurses_until_the_stack_is_exhausted() {
+    traps_for_its_reason(Fault::Recurse, "call stack exhausted");
 }
 
 /// Divergences the component fuzzer found, minimised (docs/fuzzing.md,

@@ -937,11 +937,15 @@ impl<'a> Flattener<'_, 'a> {
     /// the functions of exported instances as `name#f` (`name#inner#f` for
     /// nested instances). A resource takes the name the root exports it
     /// under (`name#r`), over one a nested component gave it, as the host
-    /// knows it by that name.
+    /// knows it by that name; one the root imports keeps its import's name,
+    /// by which the host defines it.
     fn host_export(&mut self, name: &str, def: &Def, offset: usize) -> Result<(), Error> {
         match def {
             Def::Type(TypeDef::Resource(r)) => {
-                self.plan.resources.to_mut()[*r as usize].name = name.to_string().into();
+                let resource = &mut self.plan.resources.to_mut()[*r as usize];
+                if !resource.imported {
+                    resource.name = name.to_string().into();
+                }
                 Ok(())
             }
             Def::Func(func) => self.export_func(name.to_string(), func, offset),

@@ -54,7 +54,15 @@ pub fn generate(seed: u64) -> Case {
     let b = compose::component(Side::B, &half(Side::B, 1));
     Case {
         seed,
-        parts: Parts { names, a, b },
+        parts: Parts {
+            names,
+            a,
+            b,
+            reenter: match fault {
+                Some(Fault::Reenter(side)) => Some(side),
+                _ => None,
+            },
+        },
         func,
         fault,
         args,
@@ -83,7 +91,8 @@ impl Case {
     /// parameters, after it for results), and a `realloc` returning a
     /// pointer whose range wraps, which traps at the first allocation
     /// (`store_string`, `store_list`, spilled parameters; even an empty
-    /// string or list is allocated).
+    /// string or list is allocated), and a side that calls itself or A
+    /// again, which traps before anything reaches `h`.
     pub fn expected(&self) -> Option<Outcome> {
         let normal = [h_line(&self.args), g_line(Ok(self.result.as_ref()))];
         let trap = g_line(Err(()));
@@ -92,6 +101,7 @@ impl Case {
         let lines = match &self.fault {
             None | Some(Fault::PostClobber(_)) => normal.to_vec(),
             Some(Fault::PostTrap(_)) => vec![normal[0].clone(), trap],
+            Some(Fault::Recurse(_) | Fault::Reenter(_)) => vec![trap],
             Some(Fault::ParamsPtr(_, bad)) if bad.traps(&self.func.params_tuple()) => vec![trap],
             Some(Fault::RetPtr(_, bad) | Fault::ReturnPtr(_, bad)) if result_traps(*bad) => {
                 vec![normal[0].clone(), trap]
@@ -111,6 +121,31 @@ impl Case {
         outcome.lines.push(INSTANTIATED.to_string());
         outcome.lines.extend(lines);
         Some(outcome)
+    }
+
+    /// What the case exercises, for a run's closing counts: handles passed,
+    /// and the kind of its fault.
+    pub fn features(&self) -> Vec<String> {
+        let mut features = Vec::new();
+        let values = self.args.iter().chain(&self.result);
+        if values
+            .clone()
+            .any(|v| v.holds(&|v| matches!(v, Val::Own(_))))
+        {
+            features.push("pass own handles".to_string());
+        }
+        if values
+            .clone()
+            .any(|v| v.holds(&|v| matches!(v, Val::Borrow(_))))
+        {
+            features.push("pass borrowed handles".to_string());
+        }
+        if let Some(fault) = &self.fault {
+            let kind = format!("{fault:?}");
+            let kind = kind.split('(').next().unwrap_or_default();
+            features.push(format!("inject fault {kind}"));
+        }
+        features
     }
 
     /// A short description for reports: the type and the fault.

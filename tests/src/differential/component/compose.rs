@@ -65,11 +65,7 @@ pub fn instance_type(names: &Names, func: &FuncTy, x: &str) -> String {
 /// The text of one side's component.
 pub fn component(side: Side, s: &Half) -> String {
     let (x, y) = names(side);
-    let options = format!(
-        "string-encoding={} (memory (core memory $libc \"mem\")) \
-         (realloc (core func $libc \"realloc\"))",
-        s.encoding.name()
-    );
+    let options = options(s.encoding);
     let post = if s.post_return {
         " (post-return (core func $glue \"post\"))"
     } else {
@@ -84,16 +80,128 @@ pub fn component(side: Side, s: &Half) -> String {
          (core instance $libc (instantiate $Libc))\n\
          (core func $x (canon lower (func $in \"{x}\") {options}))\n\
          {glue}\n\
-         (core instance $glue (instantiate $Glue (with \"\" (instance \
-           (export \"mem\" (memory $libc \"mem\")) (export \"alloc\" (func $libc \"alloc\")) \
-           (export \"x\" (func $x))))))\n\
          (func $y (type $ft) (canon lift (core func $glue \"y\") {options}{post}))\n\
+         {recurse}\
          (export \"{y}\" (func $y)))",
         itype = instance_type(s.names, s.func, x).replacen("(instance", "(instance $in", 1),
         decls = s.names.component_decls(),
         func = s.names.func(s.func),
         libc = libc(s.fault),
-        glue = glue(s),
+        glue = glue_instance(s, "$x"),
+        recurse = match s.fault {
+            Some(Fault::Recurse(_)) => recurse(s.func, &options),
+            _ => String::new(),
+        },
+    )
+}
+
+/// The canonical options of a side: its encoding, memory and `realloc`.
+fn options(encoding: Encoding) -> String {
+    format!(
+        "string-encoding={} (memory (core memory $libc \"mem\")) \
+         (realloc (core func $libc \"realloc\"))",
+        encoding.name()
+    )
+}
+
+/// The glue module of `s` instantiated as `$glue`, its `x` being core
+/// function `x_core` (and `resource.drop` of `r` if it receives borrows).
+fn glue_instance(s: &Half, x_core: &str) -> String {
+    let (drop, drop_export) = if s.func.borrows().is_empty() {
+        ("", "")
+    } else {
+        (
+            "(core func $drop (canon resource.drop $r))\n",
+            " (export \"drop\" (func $drop))",
+        )
+    };
+    format!(
+        "{drop}{}\n\
+         (core instance $glue (instantiate $Glue (with \"\" (instance \
+           (export \"mem\" (memory $libc \"mem\")) (export \"alloc\" (func $libc \"alloc\")) \
+           (export \"x\" (func {x_core})){drop_export}))))",
+        glue(s)
+    )
+}
+
+/// For a [`Fault::Reenter`]: the case's B and A inside a component that
+/// lifts a pass-through `back` and gives it to the faulty side in place of
+/// its import; `back`'s own import is, through a table set once A exists,
+/// A's `g` lowered, so a call of `back` re-enters A. Exports `g` with the
+/// case's type, as A's instance does.
+fn reentering(func: &FuncTy, parts: &Parts, side: Side) -> String {
+    let names = &parts.names;
+    let pass = Half {
+        func,
+        names,
+        encoding: Encoding::Utf8,
+        fault: None,
+        post_return: false,
+    };
+    let sig = signatures(func);
+    let core_sig = format!(
+        "(param {}) (result {})",
+        flats(&sig.lower_params),
+        flats(&sig.lower_results)
+    );
+    let forward: String = (0..sig.lower_params.len())
+        .map(|i| format!("(local.get {i}) "))
+        .collect();
+    let options = options(Encoding::Utf8);
+    let x = self::names(side).0;
+    let given = |s: Side, normal: &str| match s == side {
+        true => "$given".to_string(),
+        false => normal.to_string(),
+    };
+    format!(
+        "(component\n\
+         (import \"in\" {itype})\n\
+         {decls}\n\
+         (type $ft {ft})\n\
+         {libc}\n\
+         (core instance $libc (instantiate $Libc))\n\
+         (core module $Stub (type $xt (func {core_sig})) (table (export \"t\") 1 funcref) \
+           (func (export \"x\") (type $xt) (call_indirect (type $xt) {forward}(i32.const 0))))\n\
+         (core instance $stub (instantiate $Stub))\n\
+         {glue}\n\
+         (func $back (type $ft) (canon lift (core func $glue \"y\") {options}))\n\
+         (instance $given {types} (export \"{x}\" (func $back)))\n\
+         (component $B {b}\n(component $A {a}\n\
+         (instance $b (instantiate $B (with \"in\" (instance {in_b}))))\n\
+         (instance $a (instantiate $A (with \"in\" (instance {in_a}))))\n\
+         (core func $g (canon lower (func $a \"g\") {options}))\n\
+         (core module $Patch (import \"\" \"t\" (table 1 funcref)) \
+           (import \"\" \"g\" (func $g {core_sig})) (elem (i32.const 0) func $g))\n\
+         (core instance (instantiate $Patch (with \"\" (instance \
+           (export \"t\" (table $stub \"t\")) (export \"g\" (func $g))))))\n\
+         (export \"g\" (func $a \"g\") (func (type $ft))))",
+        itype = instance_type(names, func, "h").replacen("(instance", "(instance $in", 1),
+        decls = names.component_decls(),
+        ft = names.func(func),
+        libc = libc(None),
+        glue = glue_instance(&pass, "$stub \"x\""),
+        b = parts.b.trim_start_matches("(component"),
+        a = parts.a.trim_start_matches("(component"),
+        types = names.exports(),
+        in_b = given(Side::B, "$in"),
+        in_a = given(Side::A, "$b"),
+    )
+}
+
+/// For a [`Fault::Recurse`]: `y` lowered back into its own component and
+/// put in the glue's table, where the glue calls it instead of `x` (a core
+/// instance cannot import what is lifted from it, so a third one links them).
+fn recurse(func: &FuncTy, options: &str) -> String {
+    let sig = signatures(func);
+    format!(
+        "(core func $self (canon lower (func $y) {options}))\n\
+         (core module $Patch (import \"\" \"t\" (table 1 funcref)) \
+           (import \"\" \"self\" (func $self (param {}) (result {}))) \
+           (elem (i32.const 0) func $self))\n\
+         (core instance (instantiate $Patch (with \"\" (instance \
+           (export \"t\" (table $glue \"t\")) (export \"self\" (func $self))))))\n",
+        flats(&sig.lower_params),
+        flats(&sig.lower_results),
     )
 }
 
@@ -165,16 +273,26 @@ fn glue(s: &Half) -> String {
         [t] => format!("(global $last (mut {0}) ({0}.const 0))", t.wat()),
         _ => String::new(),
     };
+    let drop = if s.func.borrows().is_empty() {
+        ""
+    } else {
+        "(import \"\" \"drop\" (func $drop (param i32)))\n"
+    };
+    let table = match s.fault {
+        Some(Fault::Recurse(_)) => "(table $t (export \"t\") 1 funcref)\n",
+        _ => "",
+    };
     format!(
         "(core module $Glue\n\
          (import \"\" \"mem\" (memory 1))\n\
          (import \"\" \"alloc\" (func $alloc (param i32 i32 i32 i32) (result i32)))\n\
-         (import \"\" \"x\" (func $x (param {}) (result {})))\n\
-         {last}\n{}\n{})",
-        flats(&sig.lower_params),
-        flats(&sig.lower_results),
+         (type $xt (func (param {params}) (result {results})))\n\
+         (import \"\" \"x\" (func $x (type $xt)))\n\
+         {drop}{table}{last}\n{}\n{})",
         forward(s, &sig),
         post_return(s, &sig),
+        params = flats(&sig.lower_params),
+        results = flats(&sig.lower_results),
     )
 }
 
@@ -207,7 +325,14 @@ fn forward(s: &Half, sig: &Signatures) -> String {
             _ => "(local.get $r)".into(),
         });
     }
-    let call = format!("(call $x {})", args.join(" "));
+    let call = match fault {
+        Some(Fault::Recurse(_)) => format!(
+            "(call_indirect $t (type $xt) {} (i32.const 0))",
+            args.join(" ")
+        ),
+        _ => format!("(call $x {})", args.join(" ")),
+    };
+    let drops = drop_borrows(s.func);
     match (&sig.lift_results[..], spilled) {
         (_, true) => {
             let ret = match fault {
@@ -216,7 +341,7 @@ fn forward(s: &Half, sig: &Signatures) -> String {
             };
             let _ = write!(
                 body,
-                "{call}\n{}(global.set $last {ret})\n(global.get $last)",
+                "{call}\n{drops}{}(global.set $last {ret})\n(global.get $last)",
                 after_call(s)
             );
         }
@@ -229,16 +354,31 @@ fn forward(s: &Half, sig: &Signatures) -> String {
             };
             let _ = write!(
                 body,
-                "(local.set $v {call})\n(global.set $last {value})\n(global.get $last)"
+                "(local.set $v {call})\n{drops}(global.set $last {value})\n(global.get $last)"
             );
         }
-        _ => body.push_str(&call),
+        _ => {
+            let _ = write!(body, "{call}\n{drops}");
+        }
     }
     format!(
         "(func (export \"y\") (param {}) (result {}) (local $r i32)\n{body})",
         flats(&sig.lift_params),
         flats(&sig.lift_results)
     )
+}
+
+/// Code that drops the borrows the side received, after its call: the spec
+/// traps a call that returns with borrows of its own left.
+fn drop_borrows(func: &FuncTy) -> String {
+    let spilled = func.params_spill();
+    func.borrows()
+        .into_iter()
+        .map(|at| match spilled {
+            true => format!("(call $drop (i32.load offset={at} (local.get 0)))\n"),
+            false => format!("(call $drop (local.get {at}))\n"),
+        })
+        .collect()
 }
 
 /// Flat parameter `i`, of type `t`, as the glue passes it on.
@@ -356,30 +496,44 @@ fn post_return(s: &Half, sig: &Signatures) -> String {
     )
 }
 
-/// One case as the batch composition holds it: its two components.
+/// One case as the batch composition holds it: its two components, and
+/// the side that re-enters A, if one does ([`Fault::Reenter`]).
 pub struct Parts {
     pub names: Names,
     pub b: String,
     pub a: String,
+    pub reenter: Option<Side>,
 }
 
 /// The composition of a batch: per case `i`, the host's instance `hosti`,
-/// B instantiated with it, A with B, and A's instance exported as `apii`.
+/// B instantiated with it, A with B, and A's instance exported as `apii`
+/// (for a re-entering case, the component around them, [`reentering`]).
 pub fn batch(cases: &[(&FuncTy, &Parts)]) -> String {
     let mut text = "(component\n".to_string();
     for (i, (func, parts)) in cases.iter().enumerate() {
         let itype = instance_type(&parts.names, func, "h");
-        let _ = write!(
+        let _ = writeln!(
             text,
-            "(import \"host{i}\" (instance $host{i} {})\n\
-             (component $B{i} {}\n(component $A{i} {}\n\
-             (instance $b{i} (instantiate $B{i} (with \"in\" (instance $host{i}))))\n\
-             (instance $a{i} (instantiate $A{i} (with \"in\" (instance $b{i}))))\n\
-             (export \"api{i}\" (instance $a{i}))\n",
-            itype.trim_start_matches("(instance"),
-            parts.b.trim_start_matches("(component"),
-            parts.a.trim_start_matches("(component"),
+            "(import \"host{i}\" (instance $host{i} {})",
+            itype.trim_start_matches("(instance")
         );
+        let _ = match parts.reenter {
+            Some(side) => write!(
+                text,
+                "(component $W{i} {}\n\
+                 (instance $a{i} (instantiate $W{i} (with \"in\" (instance $host{i}))))\n",
+                reentering(func, parts, side).trim_start_matches("(component"),
+            ),
+            None => write!(
+                text,
+                "(component $B{i} {}\n(component $A{i} {}\n\
+                 (instance $b{i} (instantiate $B{i} (with \"in\" (instance $host{i}))))\n\
+                 (instance $a{i} (instantiate $A{i} (with \"in\" (instance $b{i}))))\n",
+                parts.b.trim_start_matches("(component"),
+                parts.a.trim_start_matches("(component"),
+            ),
+        };
+        let _ = writeln!(text, "(export \"api{i}\" (instance $a{i}))");
     }
     text.push(')');
     text

@@ -95,6 +95,16 @@ pub enum Fault {
     /// The side's `post-return` overwrites its whole memory: harmless if, as
     /// the spec says, it runs after the results were read.
     PostClobber(Side),
+    /// The glue calls the side's own export, lowered back into it, instead
+    /// of its import: the spec lets a component call itself (its
+    /// `entering_set` is empty), so this recurses until the stack is
+    /// exhausted. Wasmtime traps on entry instead (docs/fuzzing.md).
+    Recurse(Side),
+    /// The glue calls A's `g` instead of its import, through a trampoline
+    /// that the component around A and B lifts and lowers: A is entered
+    /// while it is on the call stack, which the spec traps on entry
+    /// (`may_enter_from`: A is in `A.entering_set(caller)`).
+    Reenter(Side),
 }
 
 impl Fault {
@@ -111,7 +121,9 @@ impl Fault {
             | Fault::BadStringParam(s, _)
             | Fault::BadStringResult(s)
             | Fault::PostTrap(s)
-            | Fault::PostClobber(s) => s,
+            | Fault::PostClobber(s)
+            | Fault::Recurse(s)
+            | Fault::Reenter(s) => s,
         }
     }
 
@@ -144,6 +156,8 @@ fn candidates(rng: &mut SplitMix64, func: &FuncTy, side: Side) -> Vec<Fault> {
         Fault::Realloc(side, bad),
         Fault::PostTrap(side),
         Fault::PostClobber(side),
+        Fault::Recurse(side),
+        Fault::Reenter(side),
     ];
     let flat = func.flat_params();
     let roles: Vec<Role> = func.params.iter().flat_map(flat_roles).collect();

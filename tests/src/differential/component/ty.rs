@@ -37,6 +37,23 @@ pub enum Ty {
     Flags(u32),
     Option(Box<Ty>),
     Result(Option<Box<Ty>>, Option<Box<Ty>>),
+    /// An owned handle to the host's resource `r`.
+    Own,
+    /// A borrowed handle to the host's resource `r`: only where a
+    /// pass-through side finds it without walking memory, so it can drop
+    /// it after its call as the spec requires (a parameter, or a record or
+    /// tuple field of one; see [`Place`]).
+    Borrow,
+}
+
+/// Where a type is drawn: borrows may only be where the glue can find them
+/// again (a borrow received must be dropped before the call returns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A parameter, or a record or tuple field of one.
+    Param,
+    /// Anywhere else: results, and inside lists and variant-like types.
+    Other,
 }
 
 /// A core value type of a flattened component type.
@@ -63,16 +80,19 @@ impl Flat {
 /// records, shallow enough that values stay small.
 const MAX_DEPTH: u32 = 3;
 
-/// A random type; `depth` is how many more levels it may nest.
-pub fn arbitrary(rng: &mut SplitMix64, depth: u32) -> Ty {
+/// A random type drawn at `place`; `depth` is how many more levels it may
+/// nest.
+pub fn arbitrary(rng: &mut SplitMix64, depth: u32, place: Place) -> Ty {
     let leaf = depth == 0 || below(rng, 3) == 0;
     if leaf {
-        return scalar(rng);
+        return scalar(rng, place);
     }
-    let sub = |rng: &mut SplitMix64| arbitrary(rng, depth - 1);
+    let sub = |rng: &mut SplitMix64| arbitrary(rng, depth - 1, Place::Other);
     let many = |rng: &mut SplitMix64, min: u64| {
         let n = min + below(rng, 5 - min);
-        (0..n).map(|_| sub(rng)).collect::<Vec<_>>()
+        (0..n)
+            .map(|_| arbitrary(rng, depth - 1, place))
+            .collect::<Vec<_>>()
     };
     match below(rng, 9) {
         0 | 1 => Ty::List(Box::new(sub(rng))),
@@ -100,7 +120,9 @@ fn flags_width(rng: &mut SplitMix64) -> u32 {
     WIDTHS[below(rng, WIDTHS.len() as u64) as usize]
 }
 
-fn scalar(rng: &mut SplitMix64) -> Ty {
+/// A type with no parts: a scalar, a string, or a handle (one draw in
+/// twelve, a borrow only at a [`Place::Param`]).
+fn scalar(rng: &mut SplitMix64, place: Place) -> Ty {
     const SCALARS: [Ty; 13] = [
         Ty::Bool,
         Ty::S8,
@@ -119,6 +141,12 @@ fn scalar(rng: &mut SplitMix64) -> Ty {
     // Strings are what transcoding is about: one draw in four.
     if below(rng, 4) == 0 {
         return Ty::String;
+    }
+    if below(rng, 12) == 0 {
+        return match place {
+            Place::Param if rng.next_u64() & 1 == 0 => Ty::Borrow,
+            _ => Ty::Own,
+        };
     }
     SCALARS[below(rng, SCALARS.len() as u64) as usize].clone()
 }
@@ -141,10 +169,30 @@ impl FuncTy {
     /// cases out of five.
     pub fn arbitrary(rng: &mut SplitMix64) -> FuncTy {
         let params = (0..below(rng, 8))
-            .map(|_| arbitrary(rng, MAX_DEPTH))
+            .map(|_| arbitrary(rng, MAX_DEPTH, Place::Param))
             .collect();
-        let result = (below(rng, 5) != 0).then(|| arbitrary(rng, MAX_DEPTH));
+        let result = (below(rng, 5) != 0).then(|| arbitrary(rng, MAX_DEPTH, Place::Other));
         FuncTy { params, result }
+    }
+
+    /// Whether the type passes handles, so the case's host defines the
+    /// resource `r`.
+    pub fn has_handles(&self) -> bool {
+        self.params.iter().chain(&self.result).any(Ty::has_handles)
+    }
+
+    /// Where each borrow of the parameters is, in order: the index of its
+    /// flat value, or its offset in the spilled parameters.
+    pub fn borrows(&self) -> Vec<u32> {
+        if self.params_spill() {
+            let mut offsets = Vec::new();
+            borrow_offsets(&self.params_tuple(), 0, &mut offsets);
+            return offsets;
+        }
+        let flat: Vec<bool> = self.params.iter().flat_map(flat_borrows).collect();
+        (0..flat.len() as u32)
+            .filter(|&i| flat[i as usize])
+            .collect()
     }
 
     pub fn flat_params(&self) -> Vec<Flat> {
@@ -171,15 +219,61 @@ impl FuncTy {
     }
 }
 
+impl Ty {
+    fn has_handles(&self) -> bool {
+        match self {
+            Ty::Own | Ty::Borrow => true,
+            Ty::List(t) | Ty::Option(t) => t.has_handles(),
+            Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().any(Ty::has_handles),
+            Ty::Variant(cs) => cs.iter().flatten().any(Ty::has_handles),
+            Ty::Result(ok, err) => ok.iter().chain(err).any(|t| t.has_handles()),
+            _ => false,
+        }
+    }
+}
+
+/// Which flat values of `t` are borrows (found only in records and tuples:
+/// see [`Place`]).
+fn flat_borrows(t: &Ty) -> Vec<bool> {
+    match t {
+        Ty::Borrow => vec![true],
+        Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().flat_map(flat_borrows).collect(),
+        _ => vec![false; flatten(t).len()],
+    }
+}
+
+/// The offsets of the borrows of `t` stored at `at`.
+fn borrow_offsets(t: &Ty, at: u32, out: &mut Vec<u32>) {
+    match t {
+        Ty::Borrow => out.push(at),
+        Ty::Record(ts) | Ty::Tuple(ts) => {
+            let mut offset = at;
+            for part in ts {
+                offset = align_to(offset, alignment(part));
+                borrow_offsets(part, offset, out);
+                offset += size(part);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub const MAX_FLAT_PARAMS: usize = 16;
 pub const MAX_FLAT_RESULTS: usize = 1;
 
 /// `flatten_type` of the Canonical ABI.
 pub fn flatten(t: &Ty) -> Vec<Flat> {
     match t {
-        Ty::Bool | Ty::S8 | Ty::U8 | Ty::S16 | Ty::U16 | Ty::S32 | Ty::U32 | Ty::Char => {
-            vec![Flat::I32]
-        }
+        Ty::Bool
+        | Ty::S8
+        | Ty::U8
+        | Ty::S16
+        | Ty::U16
+        | Ty::S32
+        | Ty::U32
+        | Ty::Char
+        | Ty::Own
+        | Ty::Borrow => vec![Flat::I32],
         Ty::S64 | Ty::U64 => vec![Flat::I64],
         Ty::F32 => vec![Flat::F32],
         Ty::F64 => vec![Flat::F64],
@@ -230,6 +324,7 @@ pub fn alignment(t: &Ty) -> u32 {
         Ty::Bool | Ty::S8 | Ty::U8 => 1,
         Ty::S16 | Ty::U16 => 2,
         Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::String | Ty::List(_) => 4,
+        Ty::Own | Ty::Borrow => 4,
         Ty::S64 | Ty::U64 | Ty::F64 => 8,
         Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().map(alignment).max().unwrap_or(1),
         Ty::Flags(n) => flags_size(*n),
@@ -246,7 +341,7 @@ pub fn size(t: &Ty) -> u32 {
     match t {
         Ty::Bool | Ty::S8 | Ty::U8 => 1,
         Ty::S16 | Ty::U16 => 2,
-        Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char => 4,
+        Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::Own | Ty::Borrow => 4,
         Ty::S64 | Ty::U64 | Ty::F64 | Ty::String | Ty::List(_) => 8,
         Ty::Record(ts) | Ty::Tuple(ts) => {
             let end = ts
@@ -271,9 +366,9 @@ pub fn size(t: &Ty) -> u32 {
 pub enum Role {
     /// Anything else: flipping it is the spec's business alone.
     Data,
-    /// A pointer or a length (of a string or list): flipped within bounds,
-    /// what is read there depends on each engine's allocations, so faults
-    /// push it only out of bounds.
+    /// A pointer or a length (of a string or list), or a handle index:
+    /// flipped within bounds, what is found there depends on each engine's
+    /// allocations, so faults push it only out of bounds.
     Address,
     /// A float: a NaN's payload is each engine's choice when it is lowered
     /// (`maybe_scramble_nan`), so faults leave it alone.
@@ -285,6 +380,7 @@ pub enum Role {
 pub fn flat_roles(t: &Ty) -> Vec<Role> {
     match t {
         Ty::String | Ty::List(_) => vec![Role::Address; 2],
+        Ty::Own | Ty::Borrow => vec![Role::Address],
         Ty::F32 | Ty::F64 => vec![Role::Float],
         Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().flat_map(flat_roles).collect(),
         Ty::Variant(_) | Ty::Option(_) | Ty::Result(..) => {
@@ -315,6 +411,7 @@ pub fn byte_roles(t: &Ty) -> Vec<Role> {
     };
     match t {
         Ty::String | Ty::List(_) => return vec![Role::Address; 8],
+        Ty::Own | Ty::Borrow => return vec![Role::Address; 4],
         Ty::F32 => return vec![Role::Float; 4],
         Ty::F64 => return vec![Role::Float; 8],
         Ty::Record(ts) | Ty::Tuple(ts) => {
@@ -359,14 +456,19 @@ fn flags_size(n: u32) -> u32 {
 /// The named (nominal) types a function type refers to, each after the
 /// types it is made of: records, variants, enums and flags must be named by
 /// an import or export to appear in one (the component model's validation).
+/// A function type with handles names the host's resource `r` too.
 #[derive(Default)]
 pub struct Names {
     named: Vec<Ty>,
+    resource: bool,
 }
 
 impl Names {
     pub fn of(func: &FuncTy) -> Names {
-        let mut names = Names::default();
+        let mut names = Names {
+            resource: func.has_handles(),
+            ..Names::default()
+        };
         for t in func.params.iter().chain(&func.result) {
             names.visit(t);
         }
@@ -416,6 +518,8 @@ impl Names {
             Ty::F64 => "f64".into(),
             Ty::Char => "char".into(),
             Ty::String => "string".into(),
+            Ty::Own => "(own $r)".into(),
+            Ty::Borrow => "(borrow $r)".into(),
             Ty::List(e) => format!("(list {})", self.wat(e)),
             Ty::Tuple(ts) => format!("(tuple {})", self.list(ts)),
             Ty::Option(e) => format!("(option {})", self.wat(e)),
@@ -473,23 +577,42 @@ impl Names {
         text
     }
 
-    /// The named types as declarations of an instance type: each defined,
-    /// then exported with an equality bound as `tN`, binding `$tN`.
+    /// The named types as declarations of an instance type: the resource
+    /// `r` if any, then each type defined and exported with an equality
+    /// bound as `tN`, binding `$tN`.
     pub fn instance_decls(&self) -> String {
-        self.decls(|i, def| {
+        let r = "(export \"r\" (type $r (sub resource)))";
+        self.decls(r, |i, def| {
             format!("(type $t{i}' {def}) (export \"t{i}\" (type $t{i} (eq $t{i}')))")
         })
     }
 
-    /// The named types as a component defines them: each defined, then
+    /// The named types as a component with an import `$in` declares them:
+    /// the imported resource `r` if any, exported again (so a component
+    /// importing this one's instance finds it), then each type defined and
     /// exported as `tN`, the export binding `$tN`.
     pub fn component_decls(&self) -> String {
-        self.decls(|i, def| format!("(type $t{i}' {def}) (export $t{i} \"t{i}\" (type $t{i}'))"))
+        let r = "(alias export $in \"r\" (type $r')) (export $r \"r\" (type $r'))";
+        self.decls(r, |i, def| {
+            format!("(type $t{i}' {def}) (export $t{i} \"t{i}\" (type $t{i}'))")
+        })
     }
 
-    fn decls(&self, each: impl Fn(usize, String) -> String) -> String {
-        let lines: Vec<String> = (0..self.named.len())
-            .map(|i| each(i, self.definition(&self.named[i])))
+    /// The types [`Names::component_decls`] binds, as the exports of an
+    /// instance made of them.
+    pub fn exports(&self) -> String {
+        let r = self
+            .resource
+            .then(|| "(export \"r\" (type $r))".to_string());
+        let named = (0..self.named.len()).map(|i| format!("(export \"t{i}\" (type $t{i}))"));
+        r.into_iter().chain(named).collect::<Vec<_>>().join(" ")
+    }
+
+    fn decls(&self, resource: &str, each: impl Fn(usize, String) -> String) -> String {
+        let named = (0..self.named.len()).map(|i| each(i, self.definition(&self.named[i])));
+        let lines: Vec<String> = (self.resource.then(|| resource.to_string()))
+            .into_iter()
+            .chain(named)
             .collect();
         lines.join("\n")
     }

@@ -32,6 +32,10 @@ pub enum Val {
     Result(Result<Option<Box<Val>>, Option<Box<Val>>>),
     /// The names of the flags set.
     Flags(Vec<String>),
+    /// An owned handle to the host's resource with this representation.
+    Own(u32),
+    /// A borrowed handle to the host's resource with this representation.
+    Borrow(u32),
 }
 
 /// Longest generated list, in elements.
@@ -89,6 +93,8 @@ pub fn arbitrary(rng: &mut SplitMix64, t: &Ty) -> Val {
         } else {
             Err(payload(rng, err.as_deref()))
         }),
+        Ty::Own => Val::Own(edge(rng, bits) as u32),
+        Ty::Borrow => Val::Borrow(edge(rng, bits) as u32),
     }
 }
 
@@ -143,19 +149,24 @@ fn character(rng: &mut SplitMix64) -> char {
 }
 
 impl Val {
+    /// Whether `self` or any value inside it satisfies `test`.
+    pub fn holds(&self, test: &dyn Fn(&Val) -> bool) -> bool {
+        test(self)
+            || match self {
+                Val::List(vs) | Val::Tuple(vs) => vs.iter().any(|v| v.holds(test)),
+                Val::Record(fs) => fs.iter().any(|(_, v)| v.holds(test)),
+                Val::Variant(_, p) | Val::Option(p) | Val::Result(Ok(p) | Err(p)) => {
+                    p.as_ref().is_some_and(|v| v.holds(test))
+                }
+                _ => false,
+            }
+    }
+
     /// Whether lowering this value stores a string or a list, so calls
     /// `realloc` (even for an empty one: the spec's `store_string` and
     /// `store_list` always do).
     pub fn allocates(&self) -> bool {
-        match self {
-            Val::String(_) | Val::List(_) => true,
-            Val::Record(fs) => fs.iter().any(|(_, v)| v.allocates()),
-            Val::Tuple(vs) => vs.iter().any(Val::allocates),
-            Val::Variant(_, p) | Val::Option(p) | Val::Result(Ok(p) | Err(p)) => {
-                p.as_ref().is_some_and(|v| v.allocates())
-            }
-            _ => false,
-        }
+        self.holds(&|v| matches!(v, Val::String(_) | Val::List(_)))
     }
 }
 
@@ -192,6 +203,8 @@ impl fmt::Display for Val {
             Val::Result(Ok(p)) => write!(f, "ok{}", shown(p)),
             Val::Result(Err(p)) => write!(f, "err{}", shown(p)),
             Val::Flags(names) => write!(f, "flags({})", joined(sorted(names).iter())),
+            Val::Own(rep) => write!(f, "own:{rep}"),
+            Val::Borrow(rep) => write!(f, "borrow:{rep}"),
         }
     }
 }
@@ -212,16 +225,33 @@ fn sorted(names: &[String]) -> Vec<&String> {
     names
 }
 
+/// How an engine's side makes and reads handles to its host's resource `r`:
+/// each engine needs something of its own for that (Rivet the case's
+/// resource type, Wasmtime the store).
+pub trait Handles<E> {
+    /// The engine's value of a handle to the host's resource `rep`.
+    fn make(&self, own: bool, rep: u32) -> E;
+
+    /// `v` as a [`Val::Own`] or [`Val::Borrow`] if it is a handle (or why it
+    /// cannot be read as one); `None` if it is no handle.
+    fn read(&self, v: &E) -> Option<Result<Val, String>>;
+}
+
 /// Conversions between [`Val`] and an engine's own value type, whose
 /// variants mirror it (Rivet's `Value`, Wasmtime's `Val`; `$f32` and `$f64`
-/// name its float variants): one mapping for both engines' sides, which
-/// invoke it where the engine's type is in scope as `$engine`.
+/// name its float variants), handles through the engine's [`Handles`]: one
+/// mapping for both engines' sides, which invoke it where the engine's type
+/// is in scope as `$engine`.
 #[macro_export]
 macro_rules! mirror_values {
     ($engine:ident, $f32:ident, $f64:ident) => {
         /// The case's value as the engine's.
-        fn to_engine(v: &$crate::differential::component::val::Val) -> $engine {
+        fn to_engine(
+            v: &$crate::differential::component::val::Val,
+            handles: &dyn $crate::differential::component::val::Handles<$engine>,
+        ) -> $engine {
             use $crate::differential::component::val::Val as V;
+            let to_engine = |v: &V| to_engine(v, handles);
             let boxed = |p: &Option<Box<V>>| p.as_deref().map(|v| Box::new(to_engine(v)));
             match v {
                 V::Bool(x) => $engine::Bool(*x),
@@ -248,13 +278,22 @@ macro_rules! mirror_values {
                 V::Result(Ok(p)) => $engine::Result(Ok(boxed(p))),
                 V::Result(Err(p)) => $engine::Result(Err(boxed(p))),
                 V::Flags(names) => $engine::Flags(names.clone()),
+                V::Own(rep) => handles.make(true, *rep),
+                V::Borrow(rep) => handles.make(false, *rep),
             }
         }
 
         /// The engine's value as the case's; `Err` names a kind no case
         /// generates.
-        fn from_engine(v: &$engine) -> Result<$crate::differential::component::val::Val, String> {
+        fn from_engine(
+            v: &$engine,
+            handles: &dyn $crate::differential::component::val::Handles<$engine>,
+        ) -> Result<$crate::differential::component::val::Val, String> {
             use $crate::differential::component::val::Val as V;
+            if let Some(handle) = handles.read(v) {
+                return handle;
+            }
+            let from_engine = |v: &$engine| from_engine(v, handles);
             let boxed = |p: &Option<Box<$engine>>| -> Result<Option<Box<V>>, String> {
                 p.as_deref()
                     .map(|v| from_engine(v).map(Box::new))
