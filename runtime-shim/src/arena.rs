@@ -65,6 +65,11 @@ impl<T> Arena<T> {
         index
     }
 
+    /// Items stored so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     /// The stable address of item `index`. Panics on an index this arena never
     /// handed out (an internal invariant: handles are created by `push`).
     pub fn ptr(&self, index: usize) -> *mut T {

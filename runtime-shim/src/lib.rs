@@ -105,6 +105,8 @@ pub mod __private {
     pub use crate::component::{Cx, Flat, FlatBuf};
     /// The runtime parts a unit uses, for the static `rivet_build` writes.
     pub use crate::instance::Parts;
+    /// The differential fuzzer's check that no write escaped a memory.
+    pub use crate::memory::audit as audit_memory;
     pub use crate::prelude::*;
     pub use alloc::borrow::Cow;
     pub use alloc::collections::BTreeMap;

@@ -46,7 +46,7 @@ pub struct Store {
     shared: VmSlot<Shared>,
     // Field order is drop order: memories, tables and globals may live inside an
     // instance's vmctx, so they go before the instances.
-    memories: Arena<MemoryData>,
+    pub(crate) memories: Arena<MemoryData>,
     tables: Arena<TableData>,
     globals: Arena<GlobalData>,
     tags: Arena<TagData>,

@@ -77,6 +77,11 @@ mod with_std {
             .unwrap_or(false)
     }
 
+    /// Calls `f` on each entry of this thread's cache.
+    pub(in crate::memory) fn each<T: Spill>(cache: &'static Key<T>, mut f: impl FnMut(&T)) {
+        let _ = cache.try_with(|c| c.0.borrow().iter().for_each(&mut f));
+    }
+
     /// Keeps `entry` in this thread's cache if it holds fewer than `max`;
     /// otherwise returns it.
     pub(in crate::memory) fn put<T: Spill>(
@@ -116,4 +121,6 @@ mod without_std {
     pub(in crate::memory) fn put<T: Spill>(_: &Key<T>, entry: T, _: usize) -> Option<T> {
         Some(entry)
     }
+
+    pub(in crate::memory) fn each<T: Spill>(_: &Key<T>, _: impl FnMut(&T)) {}
 }

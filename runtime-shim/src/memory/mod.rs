@@ -126,6 +126,57 @@ impl MemoryData {
     }
 }
 
+impl MemoryData {
+    /// The address of the first byte past this memory's length in its slot
+    /// that is not zero, if any (explicit mode; see [`audit`]).
+    fn stray_byte(&self) -> Option<usize> {
+        let Place::Slot(class) = self.place else {
+            return None;
+        };
+        let len = self.len();
+        // SAFETY: the whole slot is mapped read/write while this memory holds
+        // it, and nothing writes it during this read (`&self`).
+        let tail = unsafe {
+            let start = (*self.vm.ptr()).base.add(len);
+            core::slice::from_raw_parts(start, slab::slot_bytes(class) - len)
+        };
+        first_nonzero(tail).map(|at| tail.as_ptr() as usize + at)
+    }
+}
+
+/// The index of the first byte of `bytes` that is not zero.
+fn first_nonzero(bytes: &[u8]) -> Option<usize> {
+    let words = bytes.chunks(4096);
+    let page = words.clone().position(|c| c.iter().any(|&b| b != 0))?;
+    let at = bytes[page * 4096..].iter().position(|&b| b != 0)?;
+    Some(page * 4096 + at)
+}
+
+/// Checks what explicit-mode storage rests on, for the differential fuzzer
+/// (docs/fuzzing.md): the bytes no memory may address read as zeros. These
+/// are the part of each of `store`'s memory slots past its memory's length,
+/// every free slot, and the slot each chunk would give next: a write that
+/// escaped a guest's memory into a neighbouring slot (through a missed
+/// bounds check in compiled code, an adapter or the runtime) lands in one of
+/// them or in another live memory, and would also break the reuse of a
+/// slot, which clears only the length its memory reached. In guard mode nothing needs checking: past a memory's length
+/// its reservation is inaccessible, and a write there faults.
+pub fn audit(store: &Store) -> Result<(), String> {
+    let memories = &store.memories;
+    let live = (0..memories.len()).find_map(|i| memories.get(i).stray_byte());
+    if let Some(at) = live {
+        return Err(format!(
+            "a byte past a memory's length is not zero, at {at:#x}"
+        ));
+    }
+    match slab::stray_free_byte() {
+        Some(at) => Err(format!(
+            "a byte of free memory storage is not zero, at {at:#x}"
+        )),
+        None => Ok(()),
+    }
+}
+
 impl Drop for MemoryData {
     fn drop(&mut self) {
         // SAFETY: the storage was created by this memory and is released once.
@@ -215,6 +266,32 @@ mod tests {
             panic!("not a runtime error");
         };
         assert_eq!(text, "mmap: Cannot allocate memory (os error 12)");
+    }
+
+    /// The fuzzer's audit finds a byte written past an explicit-mode
+    /// memory's length, in the rest of its slot; the byte is cleared again
+    /// before the slot is given back (other tests share the free lists).
+    #[test]
+    fn the_audit_finds_a_write_past_a_memory() {
+        let mut store = Store::new(BoundsMode::Explicit);
+        let m = Memory::new(
+            &mut store,
+            MemoryType {
+                minimum: 3,
+                maximum: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(audit(&store), Ok(()));
+        let vm = store.memory(m).vm();
+        // SAFETY: the slot (four pages) is mapped read/write past the
+        // memory's three.
+        let past = unsafe { (*vm).base.add((*vm).length + 100) };
+        unsafe { past.write(7) };
+        let found = audit(&store).unwrap_err();
+        assert!(found.contains(&format!("{:#x}", past as usize)), "{found}");
+        unsafe { past.write(0) };
+        assert_eq!(audit(&store), Ok(()));
     }
 
     /// A memory of `pages` pages in `mode`, with its vm slot owned.

@@ -106,6 +106,38 @@ pub(super) fn take(class: usize) -> Result<*mut u8, Error> {
     Ok(base as *mut u8)
 }
 
+/// Where a byte that is not zero lies in storage no memory holds: a free
+/// slot (of this thread or the process), or the next slot each chunk would
+/// give (the neighbour of the newest memory). Each should read as zeros
+/// ([`super::audit`]).
+pub(super) fn stray_free_byte() -> Option<usize> {
+    let mut found = None;
+    local::each(&LOCAL, |slot| {
+        found = found.or_else(|| stray_in(slot.base, slot_bytes(slot.class)));
+    });
+    let slab = SLAB.lock();
+    for (class, c) in slab.iter().enumerate() {
+        let next = (c.next, slot_bytes(class).min(c.end - c.next));
+        let free = c.free.iter().map(|&base| (base, slot_bytes(class)));
+        for (base, bytes) in free.chain([next]) {
+            found = found.or_else(|| stray_in(base, bytes));
+        }
+    }
+    found
+}
+
+/// The address of the first byte of `bytes` at `base` that is not zero.
+fn stray_in(base: usize, bytes: usize) -> Option<usize> {
+    if bytes == 0 {
+        return None;
+    }
+    // SAFETY: callers pass a free slot or a chunk's uncarved end: mapped
+    // read/write, and written by nobody while the slab is locked (or, for
+    // this thread's cache, by nobody else).
+    let slice = unsafe { core::slice::from_raw_parts(base as *const u8, bytes) };
+    super::first_nonzero(slice).map(|at| base + at)
+}
+
 /// Returns a slot of `class` whose memory reached `used` bytes, to this
 /// thread's cache or else the process-wide list.
 ///

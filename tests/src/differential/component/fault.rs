@@ -61,8 +61,10 @@ impl BadPtr {
     }
 }
 
-/// Bytes of each component's memory (two pages).
-pub const MEMORY_BYTES: u32 = 2 << 16;
+/// Bytes of each component's memory: three pages, so that in explicit mode
+/// its slot (four pages) has a page past its end, which must stay zero
+/// (`rivet::__private::audit_memory`).
+pub const MEMORY_BYTES: u32 = 3 << 16;
 
 /// One injected fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,9 +219,11 @@ fn data_byte(rng: &mut SplitMix64, t: &Ty) -> Option<u32> {
 }
 
 /// Bits to flip in a pointer or a length that always take it out of
-/// bounds: a two-page memory's size added, or every bit.
+/// bounds: the power of two above the memory's size added (for a pointer
+/// just past the memory, the next explicit-mode slot), or every bit.
 fn out_of_bounds(rng: &mut SplitMix64) -> u64 {
-    [0x2_0000, 0xffff_ffff][below(rng, 2) as usize]
+    let past = u64::from(MEMORY_BYTES.next_power_of_two());
+    [past, 0xffff_ffff][below(rng, 2) as usize]
 }
 
 /// Bits to flip in an integer that is no pointer or length: the lowest (a

@@ -57,7 +57,7 @@ fn run_loaded(cases: &[&Case], component: &rivet::Component, mode: Mode) -> Vec<
         let args: Vec<Value> = cases[i].args.iter().map(|v| to_engine(v, r)).collect();
         let called = instance.call(store, &format!("api{i}#g"), &args);
         let h = received.lock().unwrap_or_else(|e| e.into_inner())[i].take();
-        match called {
+        let (mut run, returned) = match called {
             Ok(v) => (
                 Run::returned(h, v.as_ref().map(|v| from_engine(v, r)).transpose()),
                 true,
@@ -66,7 +66,13 @@ fn run_loaded(cases: &[&Case], component: &rivet::Component, mode: Mode) -> Vec<
                 let message = format!("{:?}: {}", trap.kind, trap.message);
                 (Run::called(h, g_line(Err(())), Some(message)), false)
             }
+        };
+        // Nothing written outside the guests' memories: a line no engine's
+        // outcome has, so the case diverges.
+        if let Err(e) = rivet::__private::audit_memory(store) {
+            run.outcome.lines.push(format!("memory: {e}"));
         }
+        (run, returned)
     })
 }
 
