@@ -609,8 +609,10 @@ fn host_trait_def(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
         let ts = param_types(f, |t| types.rust(t))?;
         let r = result_type(f, types)?;
         let doc = types.doc(f.name, &format!("The import {}.", signature_doc(f, types)?));
+        // The import's type fixes the arity, which the host cannot change.
         methods.push(quote! {
             #doc
+            #[allow(clippy::too_many_arguments)]
             fn #m(&mut self, #(#ps: #ts),*) -> Result<#r, rivet::Trap>;
         });
     }
