@@ -2,7 +2,6 @@
 //! and the batch component they make.
 
 use rivet_tests::differential::component::case::{self, g_line, h_line, Case, INSTANTIATED};
-use rivet_tests::differential::component::compose;
 use rivet_tests::differential::component::fault::Fault;
 use rivet_tests::differential::component::ty::{flatten, Ty};
 use std::collections::BTreeSet;
@@ -280,11 +279,8 @@ pub fn type_name(index: usize, n: usize) -> String {
 /// The batch component of the corpus, each case's named types renamed
 /// by [`type_name`].
 pub fn batch(corpus: &[Entry]) -> Vec<u8> {
-    let parts: Vec<_> = corpus
-        .iter()
-        .map(|e| (&e.case.func, &e.case.parts))
-        .collect();
-    let text = compose::batch(&parts);
+    let cases: Vec<&Case> = corpus.iter().map(|e| &e.case).collect();
+    let text = case::batch_text(&cases);
     let starts: Vec<usize> = (0..corpus.len())
         .map(|i| {
             let marker = format!("(import \"host{i}\" ");
