@@ -155,7 +155,7 @@ pub fn batch_text(cases: &[&Case]) -> String {
 
 /// The composition of `cases` (a batch), as a binary both engines load.
 pub fn batch_wasm(cases: &[&Case]) -> Result<Vec<u8>, String> {
-    wat::parse_str(&batch_text(cases)).map_err(|e| {
+    wat::parse_str(batch_text(cases)).map_err(|e| {
         let seeds: Vec<u64> = cases.iter().map(|c| c.seed).collect();
         format!("seeds {seeds:?}: the generated text does not parse: {e}")
     })
