@@ -38,6 +38,7 @@ impl RustNames {
         RustNames { named }
     }
 
+    /// The Rust name of `t`, a record, variant, enum or flags type.
     fn name(&self, t: &Ty) -> &str {
         let found = self.named.iter().find(|(u, _)| u == t);
         &found
@@ -66,7 +67,9 @@ impl RustNames {
             Ty::Option(e) => format!("Option<{}>", self.rust_type(e)),
             Ty::Result(ok, err) => format!("Result<{}, {}>", payload(ok), payload(err)),
             Ty::Tuple(ts) => format!("({})", tuple(ts.iter().map(|t| self.rust_type(t)))),
-            _ => self.name(t).to_string(),
+            Ty::Record(_) | Ty::Variant(_) | Ty::Enum(_) | Ty::Flags(_) => self.name(t).into(),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("{t:?} is not supported (see `bindable`)"),
         }
     }
 
