@@ -636,7 +636,9 @@ fn host_trait_def(h: &HostTrait, types: &Types) -> Result<TokenStream, String> {
             quote!(#[doc = #doc])
         }
     };
+    // An import's type fixes its method's arity, which the host cannot change.
     Ok(quote! {
+        #[allow(clippy::too_many_arguments)]
         #doc
         pub trait #name {
             #(#methods)*
@@ -912,6 +914,16 @@ mod tests {
         // Structurally equal records share one type.
         assert!(!code.contains("HelloRecord1"), "{code}");
         assert!(code.contains("pub fn make (& self , store : & mut rivet :: Store , p : HelloRecord0) -> Result < HelloCounter"));
+    }
+
+    /// A host trait's methods take as many parameters as the imports have:
+    /// a host crate denying clippy's warnings must still build.
+    #[test]
+    fn host_traits_allow_many_arguments() {
+        let code = generated(&plan());
+        let want = "# [allow (clippy :: too_many_arguments)] # [doc = \"The host's implementation \
+                    of the imported interface `my:host/log`.\"] pub trait HelloLogHost";
+        assert!(code.contains(want), "{code}");
     }
 
     #[test]

@@ -182,11 +182,15 @@ pub fn g_line(result: Result<Option<&Val>, ()>) -> String {
     }
 }
 
+/// The composition of `cases` (a batch), as component text.
+pub fn batch_text(cases: &[&Case]) -> String {
+    let parts: Vec<(&FuncTy, &Parts)> = cases.iter().map(|c| (&c.func, &c.parts)).collect();
+    compose::batch(&parts)
+}
+
 /// The composition of `cases` (a batch), as a binary both engines load.
 pub fn batch_wasm(cases: &[&Case]) -> Result<Vec<u8>, String> {
-    let parts: Vec<(&FuncTy, &Parts)> = cases.iter().map(|c| (&c.func, &c.parts)).collect();
-    let text = compose::batch(&parts);
-    wat::parse_str(&text).map_err(|e| {
+    wat::parse_str(batch_text(cases)).map_err(|e| {
         let seeds: Vec<u64> = cases.iter().map(|c| c.seed).collect();
         format!("seeds {seeds:?}: the generated text does not parse: {e}")
     })

@@ -475,6 +475,12 @@ impl Names {
         names
     }
 
+    /// The named types, in the order of their numbers (`tN` is `named()[N]`):
+    /// bindings name their Rust types after them.
+    pub fn named(&self) -> &[Ty] {
+        &self.named
+    }
+
     fn visit(&mut self, t: &Ty) {
         match t {
             Ty::List(e) | Ty::Option(e) => self.visit(e),
