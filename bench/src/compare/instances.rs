@@ -18,8 +18,13 @@ const MOST: usize = 100_000;
 /// Live pairs the resident-memory rows measure at.
 const MEASURED: usize = 10_000;
 
-/// How long each churn measurement runs, per thread count.
-const CHURN_TIME: Duration = Duration::from_secs(3);
+/// Rounds of each churn measurement: one and two threads alternate, so that
+/// a change in the machine's load (a shared VM's neighbours) touches both
+/// alike, and each figure is the median of the rounds.
+const ROUNDS: usize = 5;
+
+/// How long each round runs, per thread count.
+const ROUND_TIME: Duration = Duration::from_millis(600);
 
 /// One live echo pair with its store, called once; dropping it drops both.
 type Live = Box<dyn Any + Send>;
@@ -235,21 +240,21 @@ fn status_kib(name: &str) -> Result<i64, String> {
 }
 
 /// Create + call + drop per pair, wall time, on one thread and on two, and
-/// the ratio of work done; Rivet in the default bounds mode.
+/// the ratio of work done; Rivet in the default bounds mode. The ratio row's
+/// native column is the same ratio for plain computation: how well the
+/// machine itself scaled to two threads in those rounds.
 fn churn_rows(rivet: &Make, wasmtime: &[Make]) -> Result<Vec<Row>, String> {
     let contenders: Vec<&Make> = std::iter::once(rivet).chain(wasmtime).collect();
     let mut per_op = [Vec::new(), Vec::new()];
+    let mut ratio = Vec::new();
     for make in &contenders {
-        for (threads, out) in [1, 2].into_iter().zip(&mut per_op) {
-            out.push(Some(churn(make, threads)?));
-        }
+        let [one, two, scaling] = rounds(|threads| churn(make, threads))?;
+        per_op[0].push(Some(one));
+        per_op[1].push(Some(two));
+        ratio.push(Some(scaling));
     }
-    let ratio: Vec<Option<f64>> = per_op[0]
-        .iter()
-        .zip(&per_op[1])
-        .map(|(one, two)| Some(one.as_ref()? / two.as_ref()?))
-        .collect();
-    let scaling = row(
+    let [.., ceiling] = rounds(compute)?;
+    let mut scaling = row(
         "create + call + drop: work on two threads / on one",
         Unit::Count,
         ratio[0],
@@ -257,6 +262,7 @@ fn churn_rows(rivet: &Make, wasmtime: &[Make]) -> Result<Vec<Row>, String> {
         "≥ 1.6".to_string(),
         ratio[0].map(|r| r >= 1.6),
     );
+    scaling.native = Some(ceiling);
     Ok(vec![
         time_row(
             "create + call + drop an echo pair, one thread (wall)",
@@ -270,29 +276,67 @@ fn churn_rows(rivet: &Make, wasmtime: &[Make]) -> Result<Vec<Row>, String> {
     ])
 }
 
+/// [`ROUNDS`] rounds of `measure` (nanoseconds per unit of work on the given
+/// number of threads) on one thread then two: the medians of the one-thread
+/// figure, the two-thread figure, and their ratio.
+fn rounds(mut measure: impl FnMut(usize) -> Result<f64, String>) -> Result<[f64; 3], String> {
+    let mut figures = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..ROUNDS {
+        let (one, two) = (measure(1)?, measure(2)?);
+        for (list, value) in figures.iter_mut().zip([one, two, one / two]) {
+            list.push(value);
+        }
+    }
+    Ok(figures.map(|mut list| {
+        list.sort_by(f64::total_cmp);
+        list[list.len() / 2]
+    }))
+}
+
 /// A row of wall times per pair: Rivet, then Wasmtime's contenders.
 fn time_row(workload: &'static str, m: &[Option<f64>]) -> Row {
     row(workload, Unit::Nanos, m[0], &m[1..], "–".to_string(), None)
 }
 
 /// Wall nanoseconds per pair created, called and dropped on `threads`
-/// threads together for [`CHURN_TIME`].
+/// threads together for [`ROUND_TIME`].
 fn churn(make: &Make, threads: usize) -> Result<f64, String> {
+    on_threads(threads, |deadline| {
+        let mut n = 0;
+        while Instant::now() < deadline {
+            drop(make()?);
+            n += 1;
+        }
+        Ok(n)
+    })
+}
+
+/// Wall nanoseconds per unit of plain computation (a thousand steps of a
+/// multiplicative hash, nothing shared) on `threads` threads together.
+fn compute(threads: usize) -> Result<f64, String> {
+    on_threads(threads, |deadline| {
+        let (mut n, mut x) = (0, 1u64);
+        while Instant::now() < deadline {
+            for _ in 0..1000 {
+                x = std::hint::black_box(x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17));
+            }
+            n += 1;
+        }
+        Ok(n)
+    })
+}
+
+/// Runs `work` on `threads` threads together until a deadline
+/// [`ROUND_TIME`] away; each returns how many units it did. Wall
+/// nanoseconds per unit done in all.
+fn on_threads(
+    threads: usize,
+    work: impl Fn(Instant) -> Result<usize, String> + Sync,
+) -> Result<f64, String> {
     let start = Instant::now();
-    let deadline = start + CHURN_TIME;
+    let deadline = start + ROUND_TIME;
     let done: Result<Vec<usize>, String> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(move || {
-                    let mut n = 0;
-                    while Instant::now() < deadline {
-                        drop(make()?);
-                        n += 1;
-                    }
-                    Ok(n)
-                })
-            })
-            .collect();
+        let workers: Vec<_> = (0..threads).map(|_| s.spawn(|| work(deadline))).collect();
         workers
             .into_iter()
             .map(|w| {
