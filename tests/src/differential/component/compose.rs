@@ -24,6 +24,14 @@ pub enum Encoding {
 impl Encoding {
     pub const ALL: [Encoding; 3] = [Encoding::Utf8, Encoding::Utf16, Encoding::Latin1Utf16];
 
+    /// The alignment `realloc` is given for a string in this encoding.
+    pub fn string_alignment(self) -> u32 {
+        match self {
+            Encoding::Utf8 => 1,
+            Encoding::Utf16 | Encoding::Latin1Utf16 => 2,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Utf8 => "utf8",
@@ -86,7 +94,10 @@ pub fn component(side: Side, s: &Half) -> String {
         itype = instance_type(s.names, s.func, x).replacen("(instance", "(instance $in", 1),
         decls = s.names.component_decls(),
         func = s.names.func(s.func),
-        libc = libc(s.fault),
+        libc = libc(
+            s.fault,
+            &s.func.realloc_alignments(s.encoding.string_alignment())
+        ),
         glue = glue_instance(s, "$x"),
         recurse = match s.fault {
             Some(Fault::Recurse(_)) => recurse(s.func, &options),
@@ -178,7 +189,7 @@ fn reentering(func: &FuncTy, parts: &Parts, side: Side) -> String {
         itype = instance_type(names, func, "h").replacen("(instance", "(instance $in", 1),
         decls = names.component_decls(),
         ft = names.func(func),
-        libc = libc(None),
+        libc = libc(None, &func.realloc_alignments(1)),
         glue = glue_instance(&pass, "$stub \"x\""),
         b = parts.b.trim_start_matches("(component"),
         a = parts.a.trim_start_matches("(component"),
@@ -207,12 +218,22 @@ fn recurse(func: &FuncTy, options: &str) -> String {
 
 /// The allocator module: memory, a bump allocator `alloc` for the glue's
 /// own use, and the canonical `realloc` (which a [`Fault::Realloc`] breaks).
-fn libc(fault: Option<&Fault>) -> String {
+/// `realloc` traps when asked for an alignment other than `alignments`, the
+/// ones the spec passes for the side's types, so that an engine passing
+/// another (such as 1 for a `latin1+utf16` string) fails the case.
+fn libc(fault: Option<&Fault>, alignments: &[u32]) -> String {
     let good = "(call $alloc (local.get 0) (local.get 1) (local.get 2) (local.get 3))";
     let realloc = match fault {
         Some(Fault::Realloc(_, bad)) => bad.wat(good),
         _ => good.to_string(),
     };
+    let other: String = alignments
+        .iter()
+        .map(|a| format!("(i32.ne (local.get 2) (i32.const {a})) "))
+        .fold("(i32.const 1) ".to_string(), |all, ne| {
+            format!("(i32.and {all}{ne})")
+        });
+    let realloc = format!("(if {other}(then unreachable))\n{realloc}");
     format!(
         "(core module $Libc\n\
          (memory (export \"mem\") {pages})\n\
@@ -543,6 +564,31 @@ pub fn batch(cases: &[(&FuncTy, &Parts)]) -> String {
 mod tests {
     use super::super::ty::Ty;
     use super::*;
+
+    /// The side's `realloc` returns for the alignments the spec passes for
+    /// its types and traps for any other.
+    #[test]
+    fn realloc_traps_on_an_alignment_the_spec_never_passes() {
+        let func = FuncTy {
+            params: vec![Ty::String, Ty::List(Box::new(Ty::U64))],
+            result: None,
+        };
+        let alignments = func.realloc_alignments(Encoding::Latin1Utf16.string_alignment());
+        assert_eq!(alignments, [2, 8]);
+        let text = libc(None, &alignments).replacen("(core module $Libc", "(module", 1);
+        let wasm = wat::parse_str(&text).unwrap();
+        let loaded = crate::loader::compile_and_load(&wasm, &Default::default()).unwrap();
+        let mut store = rivet::Store::new(rivet::BoundsMode::Guard);
+        let instance = store.instantiate(&loaded.module, &[]).unwrap();
+        let Some(rivet::Extern::Func(realloc)) = instance.export(&store, "realloc") else {
+            panic!("no export `realloc`");
+        };
+        for (align, allowed) in [(1, false), (2, true), (4, false), (8, true)] {
+            let args = [0, 0, align, 16].map(rivet::Val::I32);
+            let called = realloc.call(&mut store, &args);
+            assert_eq!(called.is_ok(), allowed, "alignment {align}: {called:?}");
+        }
+    }
 
     #[test]
     fn signatures_spill_as_flatten_functype_says() {

@@ -175,6 +175,24 @@ impl FuncTy {
         FuncTy { params, result }
     }
 
+    /// The alignments the Canonical ABI passes to `realloc` in a memory this
+    /// type's values are lowered into, sorted: `string_align` for strings (1
+    /// in UTF-8, 2 in either UTF-16 encoding: `store_string`), each list's
+    /// element alignment (`store_list`), and the parameters' tuple when they
+    /// spill (`lower_flat_values`).
+    pub fn realloc_alignments(&self, string_align: u32) -> Vec<u32> {
+        let mut all = Vec::new();
+        for t in self.params.iter().chain(&self.result) {
+            t.allocations(string_align, &mut all);
+        }
+        if self.params_spill() {
+            all.push(alignment(&self.params_tuple()));
+        }
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// Whether the type passes handles, so the case's host defines the
     /// resource `r`.
     pub fn has_handles(&self) -> bool {
@@ -220,6 +238,26 @@ impl FuncTy {
 }
 
 impl Ty {
+    /// The alignments lowering a value of this type passes to `realloc`
+    /// (see [`FuncTy::realloc_alignments`]), added to `out`.
+    fn allocations(&self, string_align: u32, out: &mut Vec<u32>) {
+        let mut parts = |ts: &mut dyn Iterator<Item = &Ty>| {
+            ts.for_each(|t| t.allocations(string_align, out));
+        };
+        match self {
+            Ty::String => out.push(string_align),
+            Ty::List(e) => {
+                out.push(alignment(e));
+                e.allocations(string_align, out);
+            }
+            Ty::Option(t) => t.allocations(string_align, out),
+            Ty::Record(ts) | Ty::Tuple(ts) => parts(&mut ts.iter()),
+            Ty::Variant(cs) => parts(&mut cs.iter().flatten()),
+            Ty::Result(ok, err) => parts(&mut ok.iter().chain(err).map(|t| &**t)),
+            _ => {}
+        }
+    }
+
     fn has_handles(&self) -> bool {
         match self {
             Ty::Own | Ty::Borrow => true,
