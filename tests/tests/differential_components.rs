@@ -244,4 +244,82 @@ mod regressions {
             }
         }
     }
+
+    /// Seed 371 (and 1 more of 3,000): A (`latin1+utf16`) passed "!M3ü" to
+    /// B (UTF-8) through the adapter, and B's `realloc` returned a pointer
+    /// one byte off when it moved the allocation; Wasmtime handed B the
+    /// spec's string, Rivet another. The spec's transcoders write the prefix
+    /// that fits the first allocation before they grow it, trust `realloc`
+    /// to keep it, and write only the rest after (inflating a Latin-1 prefix
+    /// in place); the adapter wrote the whole string after growing. Here
+    /// B's `realloc` grows into fresh zeros without copying (and shrinks in
+    /// place), so the spec's string starts with zeros where the prefix was.
+    fn transcoding(a_encoding: &str, a_string: &str, b_encoding: &str) -> String {
+        format!(
+            r#"(component
+          (import "h" (func $h (param "s" string)))
+          (component $B
+            (import "h" (func $h (param "s" string)))
+            (core module $Libc
+              (memory (export "mem") 1)
+              (func (export "realloc") (param $old i32) (param $osize i32) (param i32)
+                (param $nsize i32) (result i32)
+                (if (result i32) (i32.eqz (local.get $old)) (then (i32.const 100))
+                  (else (if (result i32) (i32.gt_u (local.get $nsize) (local.get $osize))
+                    (then (i32.const 200)) (else (local.get $old)))))))
+            (core instance $libc (instantiate $Libc))
+            (core func $h (canon lower (func $h) string-encoding={b_encoding}
+              (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+            (core module $Main (import "" "h" (func $h (param i32 i32)))
+              (func (export "f") (param i32 i32) (call $h (local.get 0) (local.get 1))))
+            (core instance $main (instantiate $Main (with "" (instance (export "h" (func $h))))))
+            (func (export "f") (param "s" string) (canon lift (core func $main "f")
+              string-encoding={b_encoding} (memory (core memory $libc "mem"))
+              (realloc (core func $libc "realloc")))))
+          (component $A
+            (import "f" (func $f (param "s" string)))
+            (core module $Libc (memory (export "mem") 1) (data (i32.const 16) "{a_string}"))
+            (core instance $libc (instantiate $Libc))
+            (core func $f (canon lower (func $f) string-encoding={a_encoding}
+              (memory (core memory $libc "mem"))))
+            (core module $Main (import "" "f" (func $f (param i32 i32)))
+              (func (export "run") (call $f (i32.const 16) (i32.const 4))))
+            (core instance $main (instantiate $Main (with "" (instance (export "f" (func $f))))))
+            (func (export "run") (canon lift (core func $main "run"))))
+          (instance $b (instantiate $B (with "h" (func $h))))
+          (instance $a (instantiate $A (with "f" (func $b "f"))))
+          (export "run" (func $a "run")))"#
+        )
+    }
+
+    #[test]
+    fn an_adapter_writes_a_transcoded_string_where_and_when_the_spec_does() {
+        let cases = [
+            // Latin-1 "!M3ü" into UTF-8: "!M3" before growing, "ü" after.
+            ("latin1+utf16", "!M3\\fc", "utf8", "\0\0\0ü"),
+            // UTF-8 "abĀ" into latin1+utf16: "ab" as Latin-1 before growing,
+            // inflated in place after (zeros here), then "Ā" as UTF-16.
+            ("utf8", "ab\\c4\\80", "latin1+utf16", "\0\0Ā"),
+        ];
+        for mode in Mode::ALL {
+            for (a_encoding, a_string, b_encoding, spec) in cases {
+                let loaded = load(&transcoding(a_encoding, a_string, b_encoding), mode);
+                let mut store = Store::new(mode.bounds());
+                let received = std::sync::Arc::new(std::sync::Mutex::new(None));
+                let mut imports = ComponentImports::new();
+                let sink = received.clone();
+                imports.func("h", move |args| {
+                    *sink.lock().unwrap() = Some(args.to_vec());
+                    Ok(None)
+                });
+                let instance = store
+                    .instantiate_component(&loaded.component, &imports)
+                    .unwrap();
+                instance.call(&mut store, "run", &[]).unwrap();
+                let got = received.lock().unwrap().take();
+                let want = Some(vec![Value::String(spec.to_string())]);
+                assert_eq!(got, want, "{mode:?} {a_encoding} into {b_encoding}");
+            }
+        }
+    }
 }

@@ -9,8 +9,11 @@
 //! each returned pointer), since a guest can observe every call: where the
 //! spec first allocates optimistically and then grows or shrinks, so does
 //! the adapter, with the measured sizes deciding which calls happen. The
-//! bytes are written once, after any growing call (the spec writes an
-//! ASCII or Latin-1 prefix before it, which `realloc` keeps either way).
+//! bytes are written where and when the spec writes them, since a `realloc`
+//! that does not keep an allocation's contents shows the difference: the
+//! prefix that fits the optimistic allocation before it grows, the rest
+//! after (the growing `realloc` is trusted to keep the prefix, as the spec
+//! trusts it), and a Latin-1 prefix inflated or UTF-16 deflated in place.
 //! UTF-8 into UTF-8 needs no measuring (a valid string keeps its length), so
 //! it is one pass that validates and copies together.
 //! Both passes over UTF-8 take runs of ASCII 64 and then 16 bytes at a time
@@ -259,9 +262,11 @@ impl Fuser {
             .i32_const(0x80)
             .i32_ge_u()
             .if_(BlockType::Empty);
+        let (taken, _) = self.store_prefix(s, 0x80, new_ptr);
         let worst = self.scaled(s.units, if s.src == Simple::Utf16 { 3 } else { 2 });
         self.reallocate(new_ptr, s.units, 1, worst, AbiTrap::StringOutOfBounds);
-        self.fill(s, Simple::Utf8, new_ptr, worst);
+        let (rest, at) = self.rest_after(s, taken, new_ptr, taken);
+        self.fill(&rest, Simple::Utf8, at, worst);
         self.shrink(new_ptr, worst, 1, m.utf8_bytes);
         self.body.ins().else_();
         self.fill(s, Simple::Utf8, new_ptr, s.units);
@@ -287,9 +292,13 @@ impl Fuser {
     fn store_to_latin1_or_utf16(&mut self, s: &Source, m: &Measure, out: (u32, u32)) {
         let new_ptr = self.allocate(2, s.units, AbiTrap::StringOutOfBounds);
         self.beyond_latin1(m);
+        let (taken, latin1) = self.store_prefix(s, 0x100, new_ptr);
         let worst = self.scaled(s.units, 2);
         self.reallocate(new_ptr, s.units, 2, worst, AbiTrap::StringOutOfBounds);
-        self.fill(s, Simple::Utf16, new_ptr, worst);
+        self.inflate(new_ptr, latin1);
+        let utf16_bytes = self.scaled(latin1, 2);
+        let (rest, at) = self.rest_after(s, taken, new_ptr, utf16_bytes);
+        self.fill(&rest, Simple::Utf16, at, worst);
         let size = self.scaled(m.utf16_units, 2);
         self.shrink(new_ptr, worst, 2, size);
         self.set_out(out, new_ptr, m.utf16_units, true);
@@ -301,22 +310,170 @@ impl Fuser {
     }
 
     /// The spec's `store_probably_utf16_to_latin1_or_utf16` (from the UTF-16
-    /// half of `latin1+utf16`): allocated as UTF-16; if every code point
-    /// fits Latin-1 the string is stored as Latin-1 and the allocation
-    /// shrunk to it with alignment 1, as the spec passes (the only
+    /// half of `latin1+utf16`): stored as UTF-16; if every code point fits
+    /// Latin-1 it is deflated in place to Latin-1 and the allocation shrunk
+    /// to it with alignment 1, as the spec passes (the only
     /// `latin1+utf16` allocation it makes with an alignment other than 2, and
     /// so the only returned pointer it does not check for alignment).
     fn store_probably_utf16(&mut self, s: &Source, m: &Measure, out: (u32, u32)) {
         let size = self.scaled(s.units, 2);
         let new_ptr = self.allocate(2, size, AbiTrap::StringOutOfBounds);
-        self.beyond_latin1(m);
         self.fill(s, Simple::Utf16, new_ptr, size);
+        self.beyond_latin1(m);
         self.set_out(out, new_ptr, s.units, true);
         self.body.ins().else_();
-        self.fill(s, Simple::Latin1, new_ptr, s.units);
+        self.deflate(new_ptr, s.units);
         self.reallocate(new_ptr, size, 1, s.units, AbiTrap::StringOutOfBounds);
         self.set_out(out, new_ptr, s.units, false);
         self.body.ins().end();
+    }
+
+    /// Writes the longest prefix of the source whose code points are below
+    /// `limit` (0x80 or 0x100), one byte each, at `new_ptr`: what the spec
+    /// writes into the optimistic first allocation before it finds a code
+    /// point that needs more. Returns locals with the source code units
+    /// taken and the bytes written (equal, but for UTF-8 into Latin-1,
+    /// where 0x80–0xFF take two bytes). The source is valid: measured first.
+    fn store_prefix(&mut self, s: &Source, limit: u32, new_ptr: u32) -> (u32, u32) {
+        let (src_mem, dst_mem) = (self.source_memory(), self.target_memory());
+        let (taken, written, cp) = (
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+        );
+        let mut ins = self.body.ins();
+        ins.i32_const(0)
+            .local_set(taken)
+            .i32_const(0)
+            .local_set(written);
+        ins.block(BlockType::Empty).loop_(BlockType::Empty);
+        ins.local_get(taken).local_get(s.units).i32_ge_u().br_if(1);
+        ins.local_get(s.ptr).local_get(taken);
+        match s.src {
+            Simple::Utf16 => {
+                ins.i32_const(1).i32_shl().i32_add();
+                ins.i32_load16_u(mem(src_mem, 0, 1)).local_set(cp);
+            }
+            _ => {
+                ins.i32_add().i32_load8_u(mem(src_mem, 0, 0)).local_set(cp);
+            }
+        }
+        if s.src == Simple::Utf8 {
+            // 0xC2 and 0xC3 lead the two-byte forms of 0x80–0xFF.
+            ins.local_get(cp)
+                .i32_const(0x80)
+                .i32_ge_u()
+                .if_(BlockType::Empty);
+            ins.local_get(cp).i32_const(0xC4).i32_ge_u().br_if(2);
+            ins.local_get(cp)
+                .i32_const(0x1F)
+                .i32_and()
+                .i32_const(6)
+                .i32_shl();
+            ins.local_get(s.ptr).local_get(taken).i32_add();
+            ins.i32_load8_u(mem(src_mem, 1, 0))
+                .i32_const(0x3F)
+                .i32_and();
+            ins.i32_or().local_set(cp);
+            ins.local_get(taken).i32_const(1).i32_add().local_set(taken);
+            ins.end();
+        }
+        ins.local_get(cp)
+            .i32_const(limit as i32)
+            .i32_ge_u()
+            .br_if(1);
+        ins.local_get(new_ptr)
+            .local_get(written)
+            .i32_add()
+            .local_get(cp);
+        ins.i32_store8(mem(dst_mem, 0, 0));
+        for counter in [taken, written] {
+            ins.local_get(counter)
+                .i32_const(1)
+                .i32_add()
+                .local_set(counter);
+        }
+        ins.br(0).end().end();
+        (taken, written)
+    }
+
+    /// The source after its first `taken` code units, and a local with
+    /// `new_ptr` plus local `offset`: where the spec writes the rest of a
+    /// string after growing its allocation.
+    fn rest_after(&mut self, s: &Source, taken: u32, new_ptr: u32, offset: u32) -> (Source, u32) {
+        let (ptr, units, at) = (
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+            self.body.local(ValType::I32),
+        );
+        let mut ins = self.body.ins();
+        ins.local_get(s.ptr).local_get(taken);
+        if s.src == Simple::Utf16 {
+            ins.i32_const(1).i32_shl();
+        }
+        ins.i32_add().local_set(ptr);
+        ins.local_get(s.units)
+            .local_get(taken)
+            .i32_sub()
+            .local_set(units);
+        ins.local_get(new_ptr)
+            .local_get(offset)
+            .i32_add()
+            .local_set(at);
+        (
+            Source {
+                src: s.src,
+                ptr,
+                units,
+            },
+            at,
+        )
+    }
+
+    /// Inflates the `count` Latin-1 bytes at `ptr` to UTF-16 in place, last
+    /// first so that none is overwritten before it is read (the spec's
+    /// `store_string_to_latin1_or_utf16` after growing).
+    fn inflate(&mut self, ptr: u32, count: u32) {
+        let dst_mem = self.target_memory();
+        let j = self.body.local(ValType::I32);
+        let mut ins = self.body.ins();
+        ins.local_get(count).local_set(j);
+        ins.block(BlockType::Empty).loop_(BlockType::Empty);
+        ins.local_get(j).i32_eqz().br_if(1);
+        ins.local_get(j).i32_const(1).i32_sub().local_set(j);
+        ins.local_get(ptr)
+            .local_get(j)
+            .i32_const(1)
+            .i32_shl()
+            .i32_add();
+        ins.local_get(ptr)
+            .local_get(j)
+            .i32_add()
+            .i32_load8_u(mem(dst_mem, 0, 0));
+        ins.i32_store16(mem(dst_mem, 0, 0));
+        ins.br(0).end().end();
+    }
+
+    /// Deflates the `count` UTF-16 code units at `ptr`, all below 0x100, to
+    /// Latin-1 in place, first first (the spec's
+    /// `store_probably_utf16_to_latin1_or_utf16`).
+    fn deflate(&mut self, ptr: u32, count: u32) {
+        let dst_mem = self.target_memory();
+        let i = self.body.local(ValType::I32);
+        let mut ins = self.body.ins();
+        ins.i32_const(0).local_set(i);
+        ins.block(BlockType::Empty).loop_(BlockType::Empty);
+        ins.local_get(i).local_get(count).i32_ge_u().br_if(1);
+        ins.local_get(ptr).local_get(i).i32_add();
+        ins.local_get(ptr)
+            .local_get(i)
+            .i32_const(1)
+            .i32_shl()
+            .i32_add();
+        ins.i32_load8_u(mem(dst_mem, 0, 0))
+            .i32_store8(mem(dst_mem, 0, 0));
+        ins.local_get(i).i32_const(1).i32_add().local_set(i);
+        ins.br(0).end().end();
     }
 
     /// Opens an `if` taken when some code point of the measured string is

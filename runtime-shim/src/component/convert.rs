@@ -51,8 +51,8 @@ pub(crate) struct Opts {
 pub(crate) struct Transcoder {
     /// A string from its bytes: UTF-16 (`utf16`) or Latin-1.
     decode: fn(raw: &[u8], utf16: bool) -> Result<String, Trap>,
-    /// A string's bytes in `encoding` and its length as the ABI tags it.
-    encode: fn(s: &str, encoding: StringEncoding) -> (Vec<u8>, u32),
+    /// A string's bytes in UTF-16 (little-endian).
+    utf16: fn(s: &str) -> Vec<u8>,
 }
 
 pub(crate) const TRANSCODER: Transcoder = Transcoder {
@@ -67,20 +67,7 @@ pub(crate) const TRANSCODER: Transcoder = Transcoder {
         }
         false => Ok(raw.iter().map(|&b| b as char).collect()),
     },
-    encode: |s, encoding| {
-        if encoding == StringEncoding::CompactUtf16 && s.chars().all(|c| (c as u32) < 0x100) {
-            let b: Vec<u8> = s.chars().map(|c| c as u8).collect();
-            let n = b.len() as u32;
-            return (b, n);
-        }
-        let units: Vec<u16> = s.encode_utf16().collect();
-        let tag = match encoding {
-            StringEncoding::CompactUtf16 => UTF16_TAG,
-            _ => 0,
-        };
-        let n = units.len() as u32 | tag;
-        (units.iter().flat_map(|u| u.to_le_bytes()).collect(), n)
-    },
+    utf16: |s| s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
 };
 
 /// Everything a lift or lower needs: the store, the instantiation, the guest's
@@ -844,11 +831,12 @@ impl Cx<'_> {
         self.store_int(at + 4, 4, l as u64)
     }
 
-    /// Stores a host string (UTF-8) with the `realloc` calls of the spec's
-    /// `store_string` for a UTF-8 source: a copy into UTF-8; into UTF-16 a
-    /// worst case of two bytes per source byte, shrunk to fit; into
-    /// `latin1+utf16` one byte per source byte, grown to two when a code
-    /// point is beyond Latin-1, and shrunk to fit. A guest sees every call.
+    /// Stores a host string (UTF-8) as the spec's `store_string` does for a
+    /// UTF-8 source, with its `realloc` calls and its writes in their order
+    /// (a guest's `realloc` sees the contents it is trusted to keep): a copy
+    /// into UTF-8; into UTF-16 a worst case of two bytes per source byte,
+    /// written, then shrunk to fit; into `latin1+utf16`
+    /// [`Self::store_latin1_or_utf16`].
     fn store_string(&mut self, s: &str) -> Result<(u32, u32), Trap> {
         if s.len() as u64 > MAX_BYTE_LENGTH {
             return Err(Trap::fixed("string too long"));
@@ -861,25 +849,48 @@ impl Cx<'_> {
             return Ok((ptr, n));
         }
         let transcoder = self.opts.transcoder.ok_or_else(no_transcoder)?;
-        let (bytes, len) = (transcoder.encode)(s, encoding);
-        if bytes.len() as u64 > MAX_BYTE_LENGTH {
-            return Err(Trap::fixed("string too long"));
+        let utf16 = (transcoder.utf16)(s);
+        if encoding == StringEncoding::CompactUtf16 {
+            return self.store_latin1_or_utf16(n, &utf16);
         }
-        let mut size = if encoding == StringEncoding::Utf16 {
-            2 * n
-        } else {
-            n
-        };
-        let mut ptr = self.realloc(2, size)?;
-        if encoding == StringEncoding::CompactUtf16 && len & UTF16_TAG != 0 {
-            ptr = self.reallocate((ptr, size), 2, 2 * n)?;
-            size = 2 * n;
+        let mut ptr = self.realloc(2, 2 * n)?;
+        self.write(ptr, &utf16)?;
+        let size = utf16.len() as u32;
+        if size < 2 * n {
+            ptr = self.reallocate((ptr, 2 * n), 2, size)?;
         }
-        if bytes.len() as u32 != size {
-            ptr = self.reallocate((ptr, size), 2, bytes.len() as u32)?;
+        Ok((ptr, size / 2))
+    }
+
+    /// The spec's `store_string_to_latin1_or_utf16` from `n` bytes of UTF-8
+    /// (`utf16` is the string in UTF-16): one byte per source byte is
+    /// allocated and the Latin-1 prefix written there; if a code point is
+    /// beyond Latin-1, the allocation grows to two bytes per source byte,
+    /// the prefix `realloc` kept is inflated in place and the rest written
+    /// as UTF-16; either is shrunk to fit.
+    fn store_latin1_or_utf16(&mut self, n: u32, utf16: &[u8]) -> Result<(u32, u32), Trap> {
+        let units = utf16
+            .chunks_exact(2)
+            .map(|u| u16::from_le_bytes([u[0], u[1]]));
+        let latin1: Vec<u8> = units.map_while(|u| u8::try_from(u).ok()).collect();
+        let k = latin1.len() as u32;
+        let mut ptr = self.realloc(2, n)?;
+        self.write(ptr, &latin1)?;
+        if 2 * latin1.len() == utf16.len() {
+            if k < n {
+                ptr = self.reallocate((ptr, n), 2, k)?;
+            }
+            return Ok((ptr, k));
         }
-        self.write(ptr, &bytes)?;
-        Ok((ptr, len))
+        ptr = self.reallocate((ptr, n), 2, 2 * n)?;
+        let inflated: Vec<u8> = self.bytes(ptr, k)?.iter().flat_map(|&b| [b, 0]).collect();
+        self.write(ptr, &inflated)?;
+        self.write(ptr + 2 * k, &utf16[2 * k as usize..])?;
+        let size = utf16.len() as u32;
+        if size < 2 * n {
+            ptr = self.reallocate((ptr, 2 * n), 2, size)?;
+        }
+        Ok((ptr, (size / 2) | UTF16_TAG))
     }
 
     fn store_list(&mut self, vs: &[Value], e: &Type) -> Result<(u32, u32), Trap> {

@@ -15,6 +15,8 @@ use super::val::{self, Val};
 pub struct Case {
     pub seed: u64,
     pub func: FuncTy,
+    /// A's string encoding, then B's.
+    pub encodings: [Encoding; 2],
     pub fault: Option<Fault>,
     /// The arguments the host passes to `g`.
     pub args: Vec<Val>,
@@ -54,6 +56,7 @@ pub fn generate(seed: u64) -> Case {
     let b = compose::component(Side::B, &half(Side::B, 1));
     Case {
         seed,
+        encodings,
         parts: Parts {
             names,
             a,
@@ -148,12 +151,16 @@ impl Case {
         features
     }
 
-    /// A short description for reports: the type and the fault.
+    /// A short description for reports: the type, the encodings, the
+    /// fault and the values.
     pub fn describe(&self) -> String {
+        let [a, b] = self.encodings.map(Encoding::name);
         format!(
-            "{} fault {:?}",
+            "{} encodings A {a}, B {b}; fault {:?}; {}, {}",
             self.parts.names.func(&self.func),
-            self.fault
+            self.fault,
+            h_line(&self.args),
+            g_line(Ok(self.result.as_ref()))
         )
     }
 }

@@ -225,6 +225,9 @@ fn libc(fault: Option<&Fault>, alignments: &[u32]) -> String {
     let good = "(call $alloc (local.get 0) (local.get 1) (local.get 2) (local.get 3))";
     let realloc = match fault {
         Some(Fault::Realloc(_, bad)) => bad.wat(good),
+        Some(Fault::ReallocMoved(_)) => format!(
+            "(if (result i32) (local.get 0) (then (i32.add {good} (i32.const 1))) (else {good}))"
+        ),
         _ => good.to_string(),
     };
     let other: String = alignments

@@ -71,6 +71,11 @@ pub const MEMORY_BYTES: u32 = 3 << 16;
 pub enum Fault {
     /// The side's canonical `realloc` returns a bad pointer.
     Realloc(Side, BadPtr),
+    /// The side's canonical `realloc` returns a misaligned pointer (+1) only
+    /// when it moves an allocation (its old pointer is not null): the second
+    /// `realloc` of the transcoding paths, whose result the spec checks as
+    /// it does the first's.
+    ReallocMoved(Side),
     /// The glue flips bits (`mask`) of flat parameter `index` (an integer)
     /// before passing it on: a discriminant, a `char`, a pointer or a length
     /// may become invalid.
@@ -113,6 +118,7 @@ impl Fault {
     pub fn side(&self) -> Side {
         match *self {
             Fault::Realloc(s, _)
+            | Fault::ReallocMoved(s)
             | Fault::FlatParam(s, ..)
             | Fault::SpilledParam(s, ..)
             | Fault::ParamsPtr(s, _)
@@ -156,6 +162,7 @@ fn candidates(rng: &mut SplitMix64, func: &FuncTy, side: Side) -> Vec<Fault> {
     let bad = BadPtr::ALL[below(rng, 4) as usize];
     let mut all = vec![
         Fault::Realloc(side, bad),
+        Fault::ReallocMoved(side),
         Fault::PostTrap(side),
         Fault::PostClobber(side),
         Fault::Recurse(side),
