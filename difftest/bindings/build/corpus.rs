@@ -4,6 +4,7 @@
 use rivet_tests::differential::component::case::{self, g_line, h_line, Case, INSTANTIATED};
 use rivet_tests::differential::component::fault::Fault;
 use rivet_tests::differential::component::ty::Ty;
+use rivet_tests::differential::component::val::Val;
 use std::collections::BTreeSet;
 
 /// How many cases are taken first: the bindable ones of the seeds from
@@ -81,10 +82,9 @@ pub fn bindable(case: &Case) -> Option<Expect> {
     expect(case)
 }
 
-/// The types the emitter writes: every kind the generator had when the
-/// corpus was written. A kind added since (resource handles, say) is left
-/// out until the emitter learns it: its values need a host that makes and
-/// tracks handles, which the corpus's `h` does not.
+/// The types the emitter writes: every kind the generator draws, handles to
+/// the host's resource included. The catch-all refuses a kind added to the
+/// generator later, until the emitter learns it.
 #[allow(unreachable_patterns)]
 fn supported(t: &Ty) -> bool {
     match t {
@@ -102,7 +102,9 @@ fn supported(t: &Ty) -> bool {
         | Ty::Char
         | Ty::String
         | Ty::Enum(_)
-        | Ty::Flags(_) => true,
+        | Ty::Flags(_)
+        | Ty::Own
+        | Ty::Borrow => true,
         Ty::List(t) | Ty::Option(t) => supported(t),
         Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().all(supported),
         Ty::Variant(cs) => cs.iter().flatten().all(supported),
@@ -187,6 +189,10 @@ const ALL_FEATURES: &[&str] = &[
     "result",
     "result without ok payload",
     "result without err payload",
+    "own handle in a parameter",
+    "own handle in a parameter of g trapping before h",
+    "own handle in the result",
+    "borrow handle",
     "parameters in memory",
     "result in memory",
     "no result",
@@ -201,6 +207,7 @@ fn features(case: &Case, expect: Expect) -> BTreeSet<&'static str> {
     for t in case.func.params.iter().chain(&case.func.result) {
         type_features(t, &mut out);
     }
+    handle_features(case, expect, &mut out);
     if case.func.params_spill() {
         out.insert("parameters in memory");
     }
@@ -219,7 +226,7 @@ fn features(case: &Case, expect: Expect) -> BTreeSet<&'static str> {
 }
 
 /// Adds the [`ALL_FEATURES`] of type `t` and of the types it is made of to
-/// `out`.
+/// `out`. Handles have none: theirs are the values' ([`handle_features`]).
 fn type_features(t: &Ty, out: &mut BTreeSet<&'static str>) {
     let mut parts: Vec<&Ty> = Vec::new();
     let kind = match t {
@@ -240,6 +247,7 @@ fn type_features(t: &Ty, out: &mut BTreeSet<&'static str>) {
         Ty::Flags(n) if *n <= 8 => "flags in 1 byte",
         Ty::Flags(n) if *n <= 16 => "flags in 2 bytes",
         Ty::Flags(_) => "flags in 4 bytes",
+        Ty::Own | Ty::Borrow => return,
         Ty::List(e) => {
             parts.push(e);
             "list"
@@ -278,6 +286,29 @@ fn type_features(t: &Ty, out: &mut BTreeSet<&'static str>) {
     };
     out.insert(kind);
     parts.into_iter().for_each(|t| type_features(t, out));
+}
+
+/// Adds the handle features of [`ALL_FEATURES`] that `case`'s values have:
+/// by value, not type, since a handle type may carry none (an empty list,
+/// `none`), and a handle must cross for the bindings to make or read one.
+/// Own handles are told apart by direction: the host gives those of the
+/// arguments away, and receives those of the result; given to a guest that
+/// traps before `h`, they stay in its tables, and no destructor may run.
+fn handle_features(case: &Case, expect: Expect, out: &mut BTreeSet<&'static str>) {
+    let own = |v: &Val| v.holds(&|v| matches!(v, Val::Own(_)));
+    let borrow = |v: &Val| v.holds(&|v| matches!(v, Val::Borrow(_)));
+    if case.args.iter().any(own) {
+        out.insert("own handle in a parameter");
+        if !expect.h {
+            out.insert("own handle in a parameter of g trapping before h");
+        }
+    }
+    if case.result.iter().any(own) {
+        out.insert("own handle in the result");
+    }
+    if case.args.iter().any(borrow) {
+        out.insert("borrow handle");
+    }
 }
 
 /// The name the corpus gives type `tN` of case `index` (its position in the

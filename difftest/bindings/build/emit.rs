@@ -13,9 +13,15 @@ use rivet_tests::differential::component::val::Val;
 const PREFIX: &str = "Corpus";
 
 /// The Rust names the bindings give the corpus's records, variants, enums
-/// and flags.
+/// and flags, and the handle types of the cases' resources.
 pub struct RustNames {
-    named: Vec<(Ty, String)>,
+    /// Each named type, the case whose resource its handles are of (if it
+    /// holds any: the bindings tell apart types equal but for the
+    /// resource), and its Rust name.
+    named: Vec<(Ty, Option<usize>, String)>,
+    /// Per case, the handle type of its host's resource `r`, if it has
+    /// handles.
+    handles: Vec<Option<String>>,
 }
 
 impl RustNames {
@@ -24,26 +30,99 @@ impl RustNames {
     /// structurally equal to it, as `<Struct><CamelCase name>`; the corpus
     /// names each `case{i}-t{N}` ([`type_name`]), so none clash.
     pub fn of(plan: &Plan, corpus: &[Entry]) -> RustNames {
-        let mut named: Vec<(Ty, String)> = Vec::new();
+        let mut named: Vec<(Ty, Option<usize>, String)> = Vec::new();
         for (_, full) in plan.type_names.iter() {
             let name = full.rsplit('#').next().unwrap_or(full);
             let (i, n) = parse_type_name(name)
                 .unwrap_or_else(|| panic!("the plan names a type `{full}` the corpus did not"));
             assert_eq!(name, type_name(i, n));
             let t = &corpus[i].case.parts.names.named()[n];
-            if !named.iter().any(|(u, _)| u == t) {
-                named.push((t.clone(), format!("{PREFIX}Case{i}T{n}")));
+            let owner = has_handles(t).then_some(i);
+            if !named.iter().any(|(u, o, _)| u == t && *o == owner) {
+                named.push((t.clone(), owner, format!("{PREFIX}Case{i}T{n}")));
             }
         }
-        RustNames { named }
+        RustNames {
+            named,
+            handles: handle_names(plan, corpus),
+        }
     }
 
+    /// The names as case `i` of the corpus sees them.
+    pub fn case(&self, i: usize) -> CaseNames<'_> {
+        CaseNames {
+            names: self,
+            case: i,
+        }
+    }
+
+    /// The Rust name of `t`, a record, variant, enum or flags type of case
+    /// `case`.
+    fn name(&self, t: &Ty, case: usize) -> &str {
+        let owner = has_handles(t).then_some(case);
+        let found = self.named.iter().find(|(u, o, _)| u == t && *o == owner);
+        &found
+            .unwrap_or_else(|| panic!("the plan names no type equal to {t:?} of case {case}"))
+            .2
+    }
+}
+
+/// The handle type of each case's resource, named as the bindings name a
+/// resource's handles (rivet-macro's `Types::new`): `<Struct><Resource>`
+/// for the plan's first resource of that name, `<Struct><Resource><index
+/// in the plan>` for the others. Every resource of the corpus is a case's
+/// `r`, imported from the host as `host{i}#r`, and only a case with
+/// handles has one.
+fn handle_names(plan: &Plan, corpus: &[Entry]) -> Vec<Option<String>> {
+    let mut handles = vec![None; corpus.len()];
+    for (k, r) in plan.resources.iter().enumerate() {
+        let i = (r.name.strip_prefix("host"))
+            .and_then(|rest| rest.strip_suffix("#r"))
+            .and_then(|i| i.parse::<usize>().ok())
+            .filter(|_| r.imported)
+            .unwrap_or_else(|| panic!("the plan has a resource `{}` of no case", r.name));
+        let name = match k {
+            0 => format!("{PREFIX}R"),
+            _ => format!("{PREFIX}R{k}"),
+        };
+        assert!(handles[i].replace(name).is_none(), "case {i} has two `r`s");
+    }
+    for (i, (entry, handle)) in corpus.iter().zip(&handles).enumerate() {
+        let (has, found) = (entry.case.func.has_handles(), handle.is_some());
+        assert_eq!(has, found, "case {i}: has handles, the plan has its `r`");
+    }
+    handles
+}
+
+/// Whether `t` holds a handle to the case's resource.
+fn has_handles(t: &Ty) -> bool {
+    match t {
+        Ty::Own | Ty::Borrow => true,
+        Ty::List(e) | Ty::Option(e) => has_handles(e),
+        Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().any(has_handles),
+        Ty::Variant(cs) => cs.iter().flatten().any(has_handles),
+        Ty::Result(ok, err) => ok.iter().chain(err).any(|t| has_handles(t)),
+        _ => false,
+    }
+}
+
+/// The Rust names of one case: its named types and its resource's handle
+/// type.
+pub struct CaseNames<'a> {
+    names: &'a RustNames,
+    case: usize,
+}
+
+impl CaseNames<'_> {
     /// The Rust name of `t`, a record, variant, enum or flags type.
     fn name(&self, t: &Ty) -> &str {
-        let found = self.named.iter().find(|(u, _)| u == t);
-        &found
-            .unwrap_or_else(|| panic!("the plan names no type equal to {t:?}"))
-            .1
+        self.names.name(t, self.case)
+    }
+
+    /// The handle type of the case's resource `r`.
+    fn handle(&self) -> &str {
+        let handle = self.names.handles[self.case].as_deref();
+        handle.unwrap_or_else(|| panic!("case {} has no resource", self.case))
     }
 
     /// The owned Rust type of `t` in the bindings.
@@ -68,6 +147,7 @@ impl RustNames {
             Ty::Result(ok, err) => format!("Result<{}, {}>", payload(ok), payload(err)),
             Ty::Tuple(ts) => format!("({})", tuple(ts.iter().map(|t| self.rust_type(t)))),
             Ty::Record(_) | Ty::Variant(_) | Ty::Enum(_) | Ty::Flags(_) => self.name(t).into(),
+            Ty::Own | Ty::Borrow => self.handle().into(),
             #[allow(unreachable_patterns)]
             _ => unreachable!("{t:?} is not supported (see `bindable`)"),
         }
@@ -130,6 +210,11 @@ impl RustNames {
             (Ty::Result(_, err), Val::Result(Err(p))) => {
                 format!("Err({})", payload(err.as_deref(), p))
             }
+            // One handle type for own and borrow: the function's type says
+            // which the runtime passes.
+            (Ty::Own, Val::Own(rep)) | (Ty::Borrow, Val::Borrow(rep)) => {
+                format!("{}::new({rep})", self.handle())
+            }
             _ => panic!("{v:?} is no value of {t:?}"),
         }
     }
@@ -185,15 +270,17 @@ fn tuple(items: impl Iterator<Item = String>) -> String {
 pub fn tests(corpus: &[Entry], names: &RustNames) -> String {
     let mut out = String::new();
     for (i, entry) in corpus.iter().enumerate() {
-        out.push_str(&host(i, entry, names));
-        out.push_str(&test(i, entry, names));
+        out.push_str(&host(i, entry, &names.case(i)));
+        out.push_str(&test(i, entry, &names.case(i)));
     }
     out
 }
 
-/// Case `i`'s `h`: it records whether it received exactly the case's
-/// arguments, and returns the case's result.
-fn host(i: usize, entry: &Entry, names: &RustNames) -> String {
+/// Case `i`'s host trait: `h` records whether it received exactly the
+/// case's arguments (a handle's rep compared), and returns the case's
+/// result; where the case has handles, the destructor of its resource `r`
+/// records each call.
+fn host(i: usize, entry: &Entry, names: &CaseNames) -> String {
     let func = &entry.case.func;
     let params = func.params.iter().enumerate();
     let params: Vec<String> = params
@@ -206,19 +293,29 @@ fn host(i: usize, entry: &Entry, names: &RustNames) -> String {
         (None, None) => ("()".into(), "()".into()),
         _ => panic!("seed {}: the result does not fit the type", entry.case.seed),
     };
+    let drop = match func.has_handles() {
+        true => format!(
+            "fn r_drop(&mut self, handle: {}) -> Result<(), rivet::Trap> {{\n\
+             self.dropped({i}, handle.rep());\n\
+             Ok(())\n}}\n",
+            names.handle()
+        ),
+        false => String::new(),
+    };
     format!(
         "impl {PREFIX}Host{i}Host for Host {{\n\
          fn h(&mut self, {}) -> Result<{result_ty}, rivet::Trap> {{\n\
          self.reached({i}, vec![{}]);\n\
-         Ok({result})\n}}\n}}\n",
+         Ok({result})\n}}\n{drop}}}\n",
         params.join(", "),
         joined(checks),
     )
 }
 
 /// The test of case `i`: `g` called with the case's arguments, then what the
-/// spec prescribes ([`Expect`]) asserted.
-fn test(i: usize, entry: &Entry, names: &RustNames) -> String {
+/// spec prescribes ([`Expect`]) asserted; for a case with handles, also
+/// that the host's destructor never ran (see `Run::nothing_dropped`).
+fn test(i: usize, entry: &Entry, names: &CaseNames) -> String {
     let case = &entry.case;
     let args = case.func.params.iter().zip(&case.args);
     let args = joined(args.map(|(t, v)| names.argument(t, v)));
@@ -237,6 +334,10 @@ fn test(i: usize, entry: &Entry, names: &RustNames) -> String {
         (true, ..) => "returned(got, ());".into(),
         (false, ..) => "trapped(got);".into(),
     };
+    let drops = match case.func.has_handles() {
+        true => "\nrun.nothing_dropped();",
+        false => "",
+    };
     let doc = format!(
         "Seed {} (case {i} of the batch): `{}`.",
         case.seed,
@@ -246,7 +347,7 @@ fn test(i: usize, entry: &Entry, names: &RustNames) -> String {
         "#[doc = {doc:?}]\n#[test]\nfn seed_{}() {{\n\
          let mut run = Run::new();\n\
          let got = run.corpus.api{i}().g(&mut run.store{args});\n\
-         {reached}\n{outcome}\n}}\n",
+         {reached}\n{outcome}{drops}\n}}\n",
         case.seed
     )
 }

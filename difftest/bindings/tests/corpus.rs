@@ -17,9 +17,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// whether the arguments were the case's (the differences otherwise).
 type Calls = Arc<Mutex<Vec<(usize, Result<(), String>)>>>;
 
-/// The host: implements every case's `h` (generated).
+/// Every call of a resource's destructor, in order: the case's index in
+/// the batch, and the handle's rep.
+type Drops = Arc<Mutex<Vec<(usize, u32)>>>;
+
+/// The host: implements every case's `h` and destructor (generated).
 struct Host {
     calls: Calls,
+    drops: Drops,
 }
 
 impl Host {
@@ -35,6 +40,12 @@ impl Host {
         };
         lock(&self.calls).push((index, verdict));
     }
+
+    /// Records that the guest dropped its last own handle of case `index`'s
+    /// resource, with rep `rep`.
+    fn dropped(&self, index: usize, rep: u32) {
+        lock(&self.drops).push((index, rep));
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -47,20 +58,23 @@ struct Run {
     store: Store,
     corpus: Corpus,
     calls: Calls,
+    drops: Drops,
 }
 
 impl Run {
     fn new() -> Run {
-        let calls = Calls::default();
+        let (calls, drops) = (Calls::default(), Drops::default());
         let mut store = Store::new(BoundsMode::Guard);
         let host = Host {
             calls: calls.clone(),
+            drops: drops.clone(),
         };
         let corpus = Corpus::instantiate(&mut store, host).expect("the corpus instantiates");
         Run {
             store,
             corpus,
             calls,
+            drops,
         }
     }
 
@@ -81,6 +95,21 @@ impl Run {
         assert!(
             calls.is_empty(),
             "the spec: h is not reached; the calls: {calls:?}"
+        );
+    }
+
+    /// Asserts that no destructor of a host resource ran. The glue never
+    /// drops an own handle: it passes those on (to `h`, or back to the
+    /// host as `g`'s result), and the borrows it drops call no destructor
+    /// (CanonicalABI.md, `canon_resource_drop`). Nor does a trap: the
+    /// spec drops nothing then, the own handles the trapped guest holds
+    /// stay in its tables, the instance unusable. So a call means a borrow
+    /// arrived as an own handle, or a handle was dropped that no guest did.
+    fn nothing_dropped(&self) {
+        let drops = lock(&self.drops);
+        assert!(
+            drops.is_empty(),
+            "the spec: no destructor runs; the drops (case, rep): {drops:?}"
         );
     }
 }
