@@ -7,6 +7,11 @@
 use super::value::{fnv1a, is_nan_text, Value};
 use std::fmt;
 
+/// How Rivet's runtime begins the message of a trap raised at no trap site
+/// it knows (`runtime-shim/src/trap.rs`): its kind is a guess, so the
+/// fuzzers fail such a case whatever the other engine did.
+pub const UNKNOWN_TRAP: &str = "unknown trap";
+
 /// A trap's kind in words both engines map their own kinds to. Rivet's
 /// `TableOutOfBounds` and `UndefinedElement` are one kind here, since Wasmtime
 /// reports both as an out-of-bounds table access.

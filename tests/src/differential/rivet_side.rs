@@ -3,7 +3,7 @@
 //! instantiated in its own store and driven as [`super`] describes.
 
 use super::generate::arguments;
-use super::outcome::{Instantiated, Outcome, TrapCode};
+use super::outcome::{Instantiated, Outcome, TrapCode, UNKNOWN_TRAP};
 use super::value::{ParamType, RefKind, Value};
 use crate::loader::compile_and_load_unit;
 use crate::pipeline::Mode;
@@ -108,6 +108,10 @@ fn instantiation_failure(error: Error) -> Instantiated {
 }
 
 fn trap_code(kind: TrapKind, message: &str) -> TrapCode {
+    if message.starts_with(UNKNOWN_TRAP) {
+        // Not a trap site Rivet knows: no engine's code matches it.
+        return TrapCode::Other(message.to_string());
+    }
     match kind {
         TrapKind::StackOverflow => TrapCode::StackOverflow,
         TrapKind::Unreachable => TrapCode::Unreachable,

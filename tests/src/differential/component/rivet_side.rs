@@ -5,7 +5,7 @@
 use super::case::{batch_wasm, g_line, h_received, Case};
 use super::val::{Handles, Val};
 use super::{run_in_turn, Run};
-use crate::differential::outcome::Outcome;
+use crate::differential::outcome::{Outcome, UNKNOWN_TRAP};
 use crate::differential::rivet_side::on_big_stack;
 use crate::loader::compile_and_load_component;
 use crate::pipeline::Mode;
@@ -64,7 +64,15 @@ fn run_loaded(cases: &[&Case], component: &rivet::Component, mode: Mode) -> Vec<
             ),
             Err(trap) => {
                 let message = format!("{:?}: {}", trap.kind, trap.message);
-                (Run::called(h, g_line(Err(())), Some(message)), false)
+                let mut run = Run::called(h, g_line(Err(())), Some(message));
+                // A trap Rivet cannot name came from an instruction it does
+                // not know as a trap site: a line no engine's outcome has.
+                if trap.message.starts_with(UNKNOWN_TRAP) {
+                    run.outcome
+                        .lines
+                        .push(format!("trap not recognised: {}", trap.message));
+                }
+                (run, false)
             }
         };
         // Nothing written outside the guests' memories: a line no engine's
