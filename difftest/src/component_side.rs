@@ -7,6 +7,7 @@
 use rivet_tests::differential::component::case::{batch_wasm, g_line, h_received, Case};
 use rivet_tests::differential::component::val::{Handles, Val as V};
 use rivet_tests::differential::component::{run_in_turn, Run};
+use rivet_tests::differential::each_if_refused;
 use rivet_tests::differential::outcome::Outcome;
 use std::cell::RefCell;
 use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceType, Val};
@@ -20,14 +21,13 @@ type Received = Vec<Option<String>>;
 pub fn run_batch(engine: &Engine, cases: &[&Case]) -> Vec<Run> {
     let compiled = batch_wasm(cases)
         .and_then(|wasm| Component::new(engine, &wasm).map_err(|e| format!("{e:#}")));
-    match compiled {
-        Ok(component) => run_compiled(engine, cases, &component),
-        Err(_) if cases.len() > 1 => cases
-            .iter()
-            .flat_map(|case| run_batch(engine, std::slice::from_ref(case)))
-            .collect(),
-        Err(message) => vec![Run::failed(Outcome::refused(&message))],
-    }
+    each_if_refused(
+        cases,
+        compiled,
+        |component| run_compiled(engine, cases, &component),
+        |one| run_batch(engine, one),
+        |message| Run::failed(Outcome::refused(message)),
+    )
 }
 
 /// Calls every case's `g`, in turn ([`run_in_turn`]).

@@ -17,3 +17,23 @@ pub mod outcome;
 pub mod recording;
 pub mod rivet_side;
 pub mod value;
+
+/// The runs of a batch of `cases` compiled as one (`compiled`: what running
+/// them needs, or why the engine refused the batch), by `run`. A refused
+/// batch of more than one case is run case by case (`alone`), so that the
+/// refusal lands on the case that caused it; a case refused alone gets
+/// `refused` with the engine's message. Both engines' sides, core and
+/// component, batch this way.
+pub fn each_if_refused<C, X, R>(
+    cases: &[C],
+    compiled: Result<X, String>,
+    run: impl FnOnce(X) -> Vec<R>,
+    alone: impl FnMut(&[C]) -> Vec<R>,
+    refused: impl FnOnce(&str) -> R,
+) -> Vec<R> {
+    match compiled {
+        Ok(x) => run(x),
+        Err(_) if cases.len() > 1 => cases.chunks(1).flat_map(alone).collect(),
+        Err(message) => vec![refused(&message)],
+    }
+}

@@ -2,10 +2,11 @@
 //! the real pipeline (object, `cc -shared`, `dlopen`), then each module
 //! instantiated in its own store and driven as [`super`] describes.
 
+use super::each_if_refused;
 use super::generate::arguments;
 use super::outcome::{Instantiated, Outcome, TrapCode, UNKNOWN_TRAP};
 use super::value::{ParamType, RefKind, Value};
-use crate::loader::compile_and_load_unit;
+use crate::loader::{compile_and_load_unit, LoadedUnit};
 use crate::pipeline::Mode;
 use crate::runner::SCRIPT_STACK;
 use rivet::{Error, Extern, ExternType, Module, Store, TrapKind, Val, ValType};
@@ -20,18 +21,20 @@ pub fn run_batch(cases: &[(u64, Vec<u8>)], mode: Mode) -> Vec<Outcome> {
     }
     .options();
     let wasms: Vec<&[u8]> = cases.iter().map(|(_, wasm)| wasm.as_slice()).collect();
-    match compile_and_load_unit(&wasms, &options) {
-        Ok(unit) => cases
-            .iter()
-            .zip(&unit.modules)
+    let run = |unit: LoadedUnit| {
+        let modules = cases.iter().zip(&unit.modules);
+        modules
             .map(|((seed, _), module)| on_big_stack(|| run_module(*seed, module, mode)))
-            .collect(),
-        Err(_) if cases.len() > 1 => cases
-            .iter()
-            .flat_map(|case| run_batch(std::slice::from_ref(case), mode))
-            .collect(),
-        Err(message) => vec![Outcome::refused(&message)],
-    }
+            .collect()
+    };
+    let compiled = compile_and_load_unit(&wasms, &options);
+    each_if_refused(
+        cases,
+        compiled,
+        run,
+        |one| run_batch(one, mode),
+        Outcome::refused,
+    )
 }
 
 /// Runs `f` on a thread with the stack the spec runner gives scripts, so that

@@ -79,30 +79,33 @@ pub fn component(side: Side, s: &Half) -> String {
     } else {
         ""
     };
+    let alignments = s.func.realloc_alignments(s.encoding.string_alignment());
     format!(
-        "(component\n\
-         (import \"in\" {itype})\n\
-         {decls}\n\
-         (type $ft {func})\n\
-         {libc}\n\
-         (core instance $libc (instantiate $Libc))\n\
+        "(component\n{head}\
          (core func $x (canon lower (func $in \"{x}\") {options}))\n\
          {glue}\n\
          (func $y (type $ft) (canon lift (core func $glue \"y\") {options}{post}))\n\
          {recurse}\
          (export \"{y}\" (func $y)))",
-        itype = instance_type(s.names, s.func, x).replacen("(instance", "(instance $in", 1),
-        decls = s.names.component_decls(),
-        func = s.names.func(s.func),
-        libc = libc(
-            s.fault,
-            &s.func.realloc_alignments(s.encoding.string_alignment())
-        ),
+        head = head(s.names, s.func, x, &libc(s.fault, &alignments)),
         glue = glue_instance(s, "$x"),
         recurse = match s.fault {
             Some(Fault::Recurse(_)) => recurse(s.func, &options),
             _ => String::new(),
         },
+    )
+}
+
+/// The start of a component around glue: its import `in` (an instance with
+/// function `x` of type `func`), the named types, the function type `$ft`,
+/// and the allocator module `libc` instantiated as `$libc`.
+fn head(names: &Names, func: &FuncTy, x: &str, libc: &str) -> String {
+    format!(
+        "(import \"in\" {})\n{}\n(type $ft {})\n{libc}\n\
+         (core instance $libc (instantiate $Libc))\n",
+        instance_type(names, func, x).replacen("(instance", "(instance $in", 1),
+        names.component_decls(),
+        names.func(func),
     )
 }
 
@@ -165,12 +168,7 @@ fn reentering(func: &FuncTy, parts: &Parts, side: Side) -> String {
         false => normal.to_string(),
     };
     format!(
-        "(component\n\
-         (import \"in\" {itype})\n\
-         {decls}\n\
-         (type $ft {ft})\n\
-         {libc}\n\
-         (core instance $libc (instantiate $Libc))\n\
+        "(component\n{head}\
          (core module $Stub (type $xt (func {core_sig})) (table (export \"t\") 1 funcref) \
            (func (export \"x\") (type $xt) (call_indirect (type $xt) {forward}(i32.const 0))))\n\
          (core instance $stub (instantiate $Stub))\n\
@@ -186,10 +184,7 @@ fn reentering(func: &FuncTy, parts: &Parts, side: Side) -> String {
          (core instance (instantiate $Patch (with \"\" (instance \
            (export \"t\" (table $stub \"t\")) (export \"g\" (func $g))))))\n\
          (export \"g\" (func $a \"g\") (func (type $ft))))",
-        itype = instance_type(names, func, "h").replacen("(instance", "(instance $in", 1),
-        decls = names.component_decls(),
-        ft = names.func(func),
-        libc = libc(None, &func.realloc_alignments(1)),
+        head = head(names, func, "h", &libc(None, &func.realloc_alignments(1))),
         glue = glue_instance(&pass, "$stub \"x\""),
         b = parts.b.trim_start_matches("(component"),
         a = parts.a.trim_start_matches("(component"),

@@ -5,6 +5,7 @@
 use super::case::{batch_wasm, g_line, h_received, Case};
 use super::val::{Handles, Val};
 use super::{run_in_turn, Run};
+use crate::differential::each_if_refused;
 use crate::differential::outcome::{Outcome, UNKNOWN_TRAP};
 use crate::differential::rivet_side::on_big_stack;
 use crate::loader::compile_and_load_component;
@@ -24,14 +25,13 @@ pub fn run_batch(cases: &[&Case], mode: Mode) -> Vec<Run> {
         std::panic::catch_unwind(|| compile_and_load_component(&wasm, &options))
             .unwrap_or_else(|p| Err(format!("panicked: {}", crate::panic_message(&*p))))
     });
-    match compiled {
-        Ok(loaded) => on_big_stack(|| run_loaded(cases, &loaded.component, mode)),
-        Err(_) if cases.len() > 1 => cases
-            .iter()
-            .flat_map(|case| run_batch(std::slice::from_ref(case), mode))
-            .collect(),
-        Err(message) => vec![Run::failed(Outcome::refused(&message))],
-    }
+    each_if_refused(
+        cases,
+        compiled,
+        |loaded| on_big_stack(|| run_loaded(cases, &loaded.component, mode)),
+        |one| run_batch(one, mode),
+        |message| Run::failed(Outcome::refused(message)),
+    )
 }
 
 /// What each case's `h` received, as its outcome line.
