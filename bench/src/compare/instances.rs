@@ -41,6 +41,10 @@ pub fn run() -> Result<Vec<Row>, String> {
     for make in [&guard, &explicit] {
         rivet.push((most_live(make), cost_each(make)?));
     }
+    // Before any Wasmtime engine exists, as for the counts: with its pools
+    // alive (and after its instances), one thread's churn ran at half speed.
+    let rivet_churn = rounds(|threads| churn(&guard, threads))?;
+    let [.., ceiling] = rounds(compute)?;
     let most_wasmtime: Vec<Option<f64>> = wasmtime_makers(MOST)?.iter().map(most_live).collect();
     let wasmtime = wasmtime_makers(MEASURED)?;
     let cost_wasmtime = wasmtime
@@ -70,7 +74,7 @@ pub fn run() -> Result<Vec<Row>, String> {
             small,
         ));
     }
-    rows.extend(churn_rows(&guard, &wasmtime)?);
+    rows.extend(churn_rows(rivet_churn, ceiling, &wasmtime)?);
     Ok(rows)
 }
 
@@ -240,20 +244,19 @@ fn status_kib(name: &str) -> Result<i64, String> {
 }
 
 /// Create + call + drop per pair, wall time, on one thread and on two, and
-/// the ratio of work done; Rivet in the default bounds mode. The ratio row's
-/// native column is the same ratio for plain computation: how well the
-/// machine itself scaled to two threads in those rounds.
-fn churn_rows(rivet: &Make, wasmtime: &[Make]) -> Result<Vec<Row>, String> {
-    let contenders: Vec<&Make> = std::iter::once(rivet).chain(wasmtime).collect();
-    let mut per_op = [Vec::new(), Vec::new()];
-    let mut ratio = Vec::new();
-    for make in &contenders {
+/// the ratio of work done: Rivet's ([`rounds`] of its default bounds mode,
+/// measured first), then each Wasmtime contender's. The ratio row's native
+/// column, `ceiling`, is the same ratio for plain computation: how well the
+/// machine itself scaled to two threads.
+fn churn_rows(rivet: [f64; 3], ceiling: f64, wasmtime: &[Make]) -> Result<Vec<Row>, String> {
+    let mut per_op = [vec![Some(rivet[0])], vec![Some(rivet[1])]];
+    let mut ratio = vec![Some(rivet[2])];
+    for make in wasmtime {
         let [one, two, scaling] = rounds(|threads| churn(make, threads))?;
         per_op[0].push(Some(one));
         per_op[1].push(Some(two));
         ratio.push(Some(scaling));
     }
-    let [.., ceiling] = rounds(compute)?;
     let mut scaling = row(
         "create + call + drop: work on two threads / on one",
         Unit::Count,
