@@ -341,13 +341,14 @@ impl Fuser {
             self.body.local(ValType::I32),
             self.body.local(ValType::I32),
         );
-        let mut ins = self.body.ins();
-        ins.i32_const(0)
+        self.body
+            .ins()
+            .i32_const(0)
             .local_set(taken)
             .i32_const(0)
             .local_set(written);
-        ins.block(BlockType::Empty).loop_(BlockType::Empty);
-        ins.local_get(taken).local_get(s.units).i32_ge_u().br_if(1);
+        self.open_loop_below(taken, s.units);
+        let mut ins = self.body.ins();
         ins.local_get(s.ptr).local_get(taken);
         match s.src {
             Simple::Utf16 => {
@@ -460,10 +461,9 @@ impl Fuser {
     fn deflate(&mut self, ptr: u32, count: u32) {
         let dst_mem = self.target_memory();
         let i = self.body.local(ValType::I32);
+        self.body.ins().i32_const(0).local_set(i);
+        self.open_loop_below(i, count);
         let mut ins = self.body.ins();
-        ins.i32_const(0).local_set(i);
-        ins.block(BlockType::Empty).loop_(BlockType::Empty);
-        ins.local_get(i).local_get(count).i32_ge_u().br_if(1);
         ins.local_get(ptr).local_get(i).i32_add();
         ins.local_get(ptr)
             .local_get(i)

@@ -295,18 +295,16 @@ fn type_features(t: &Ty, out: &mut BTreeSet<&'static str>) {
 /// arguments away, and receives those of the result; given to a guest that
 /// traps before `h`, they stay in its tables, and no destructor may run.
 fn handle_features(case: &Case, expect: Expect, out: &mut BTreeSet<&'static str>) {
-    let own = |v: &Val| v.holds(&|v| matches!(v, Val::Own(_)));
-    let borrow = |v: &Val| v.holds(&|v| matches!(v, Val::Borrow(_)));
-    if case.args.iter().any(own) {
+    if case.args.iter().any(Val::holds_own) {
         out.insert("own handle in a parameter");
         if !expect.h {
             out.insert("own handle in a parameter of g trapping before h");
         }
     }
-    if case.result.iter().any(own) {
+    if case.result.iter().any(Val::holds_own) {
         out.insert("own handle in the result");
     }
-    if case.args.iter().any(borrow) {
+    if case.args.iter().any(Val::holds_borrow) {
         out.insert("borrow handle");
     }
 }

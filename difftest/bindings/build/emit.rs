@@ -37,7 +37,7 @@ impl RustNames {
                 .unwrap_or_else(|| panic!("the plan names a type `{full}` the corpus did not"));
             assert_eq!(name, type_name(i, n));
             let t = &corpus[i].case.parts.names.named()[n];
-            let owner = has_handles(t).then_some(i);
+            let owner = t.has_handles().then_some(i);
             if !named.iter().any(|(u, o, _)| u == t && *o == owner) {
                 named.push((t.clone(), owner, format!("{PREFIX}Case{i}T{n}")));
             }
@@ -59,7 +59,7 @@ impl RustNames {
     /// The Rust name of `t`, a record, variant, enum or flags type of case
     /// `case`.
     fn name(&self, t: &Ty, case: usize) -> &str {
-        let owner = has_handles(t).then_some(case);
+        let owner = t.has_handles().then_some(case);
         let found = self.named.iter().find(|(u, o, _)| u == t && *o == owner);
         &found
             .unwrap_or_else(|| panic!("the plan names no type equal to {t:?} of case {case}"))
@@ -92,18 +92,6 @@ fn handle_names(plan: &Plan, corpus: &[Entry]) -> Vec<Option<String>> {
         assert_eq!(has, found, "case {i}: has handles, the plan has its `r`");
     }
     handles
-}
-
-/// Whether `t` holds a handle to the case's resource.
-fn has_handles(t: &Ty) -> bool {
-    match t {
-        Ty::Own | Ty::Borrow => true,
-        Ty::List(e) | Ty::Option(e) => has_handles(e),
-        Ty::Record(ts) | Ty::Tuple(ts) => ts.iter().any(has_handles),
-        Ty::Variant(cs) => cs.iter().flatten().any(has_handles),
-        Ty::Result(ok, err) => ok.iter().chain(err).any(|t| has_handles(t)),
-        _ => false,
-    }
 }
 
 /// The Rust names of one case: its named types and its resource's handle

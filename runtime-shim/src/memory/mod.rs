@@ -124,9 +124,7 @@ impl MemoryData {
         }
         Some(old)
     }
-}
 
-impl MemoryData {
     /// The address of the first byte past this memory's length in its slot
     /// that is not zero, if any (explicit mode; see [`audit`]).
     fn stray_byte(&self) -> Option<usize> {
@@ -162,8 +160,9 @@ fn first_nonzero(bytes: &[u8]) -> Option<usize> {
 /// escaped a guest's memory into a neighbouring slot (through a missed
 /// bounds check in compiled code, an adapter or the runtime) lands in one of
 /// them or in another live memory, and would also break the reuse of a
-/// slot, which clears only the length its memory reached. In guard mode nothing needs checking: past a memory's length
-/// its reservation is inaccessible, and a write there faults.
+/// slot, which clears only the length its memory reached. In guard mode
+/// nothing needs checking: past a memory's length its reservation is
+/// inaccessible, and a write there faults.
 pub fn audit(store: &Store) -> Result<(), String> {
     let memories = &store.memories;
     let in_slots = (0..memories.len()).any(|i| matches!(memories.get(i).place, Place::Slot(_)));

@@ -271,28 +271,31 @@ mod tests {
         assert_eq!(classes[0].0, Class::NanPayload);
     }
 
-    #[test]
-    fn stack_exhaustion_ends_the_comparison() {
-        let a = outcome(&["call f: trap stack-overflow", "global g: i32:0"]);
-        let b = outcome(&["call f: i32:3", "global g: i32:7"]);
-        let Verdict::Agree(classes) = compare(&a, &b) else {
+    /// `a` and `b` agree, the only difference classified as stack exhaustion.
+    fn ends_in_stack_exhaustion(a: &[&str], b: &[&str]) {
+        let Verdict::Agree(classes) = compare(&outcome(a), &outcome(b)) else {
             panic!("diverged");
         };
         assert_eq!(classes.len(), 1);
         assert_eq!(classes[0].0, Class::StackExhaustion);
     }
 
+    #[test]
+    fn stack_exhaustion_ends_the_comparison() {
+        ends_in_stack_exhaustion(
+            &["call f: trap stack-overflow", "global g: i32:0"],
+            &["call f: i32:3", "global g: i32:7"],
+        );
+    }
+
     /// Found by the run from seed 12000000: both engines overflow, at depths
     /// of their own, and a global the recursion sets ends different.
     #[test]
     fn stack_exhaustion_on_both_sides_ends_the_comparison() {
-        let a = outcome(&["call f: trap stack-overflow", "global g: i64:0"]);
-        let b = outcome(&["call f: trap stack-overflow", "global g: i64:5"]);
-        let Verdict::Agree(classes) = compare(&a, &b) else {
-            panic!("diverged");
-        };
-        assert_eq!(classes.len(), 1);
-        assert_eq!(classes[0].0, Class::StackExhaustion);
+        ends_in_stack_exhaustion(
+            &["call f: trap stack-overflow", "global g: i64:0"],
+            &["call f: trap stack-overflow", "global g: i64:5"],
+        );
     }
 
     #[test]

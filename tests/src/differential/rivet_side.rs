@@ -94,12 +94,17 @@ fn run_module(seed: u64, module: &Module, mode: Mode) -> Outcome {
             _ => {}
         }
     }
-    // Nothing written outside the module's memories (docs/fuzzing.md): a
-    // line no engine's outcome has, so the module diverges.
-    if let Err(e) = rivet::__private::audit_memory(&store) {
+    audit_memory(&store, &mut outcome);
+    outcome
+}
+
+/// Checks that nothing was written outside `store`'s memories
+/// (docs/fuzzing.md); if something was, adds a line no engine's outcome has,
+/// so the case diverges. Both fuzzers' Rivet sides run it after each case.
+pub(crate) fn audit_memory(store: &Store, outcome: &mut Outcome) {
+    if let Err(e) = rivet::__private::audit_memory(store) {
         outcome.lines.push(format!("memory: {e}"));
     }
-    outcome
 }
 
 fn instantiation_failure(error: Error) -> Instantiated {

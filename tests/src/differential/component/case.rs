@@ -131,16 +131,10 @@ impl Case {
     pub fn features(&self) -> Vec<String> {
         let mut features = Vec::new();
         let values = self.args.iter().chain(&self.result);
-        if values
-            .clone()
-            .any(|v| v.holds(&|v| matches!(v, Val::Own(_))))
-        {
+        if values.clone().any(Val::holds_own) {
             features.push("pass own handles".to_string());
         }
-        if values
-            .clone()
-            .any(|v| v.holds(&|v| matches!(v, Val::Borrow(_))))
-        {
+        if values.clone().any(Val::holds_borrow) {
             features.push("pass borrowed handles".to_string());
         }
         if let Some(fault) = &self.fault {

@@ -7,7 +7,7 @@ use super::val::{Handles, Val};
 use super::{run_in_turn, Run};
 use crate::differential::each_if_refused;
 use crate::differential::outcome::{Outcome, UNKNOWN_TRAP};
-use crate::differential::rivet_side::on_big_stack;
+use crate::differential::rivet_side::{audit_memory, on_big_stack};
 use crate::loader::compile_and_load_component;
 use crate::pipeline::Mode;
 use rivet::{ComponentImports, ResourceAny, Store, Value};
@@ -75,11 +75,7 @@ fn run_loaded(cases: &[&Case], component: &rivet::Component, mode: Mode) -> Vec<
                 (run, false)
             }
         };
-        // Nothing written outside the guests' memories: a line no engine's
-        // outcome has, so the case diverges.
-        if let Err(e) = rivet::__private::audit_memory(store) {
-            run.outcome.lines.push(format!("memory: {e}"));
-        }
+        audit_memory(store, &mut run.outcome);
         (run, returned)
     })
 }

@@ -258,7 +258,8 @@ impl Ty {
         }
     }
 
-    fn has_handles(&self) -> bool {
+    /// Whether a value of this type may hold a handle.
+    pub fn has_handles(&self) -> bool {
         match self {
             Ty::Own | Ty::Borrow => true,
             Ty::List(t) | Ty::Option(t) => t.has_handles(),

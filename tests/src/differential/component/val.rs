@@ -168,6 +168,16 @@ impl Val {
     pub fn allocates(&self) -> bool {
         self.holds(&|v| matches!(v, Val::String(_) | Val::List(_)))
     }
+
+    /// Whether this value holds an owned handle.
+    pub fn holds_own(&self) -> bool {
+        self.holds(&|v| matches!(v, Val::Own(_)))
+    }
+
+    /// Whether this value holds a borrowed handle.
+    pub fn holds_borrow(&self) -> bool {
+        self.holds(&|v| matches!(v, Val::Borrow(_)))
+    }
 }
 
 /// Values as outcome lines show them. Every NaN is `nan`: lifting and
